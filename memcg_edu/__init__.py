@@ -1,0 +1,23 @@
+"""memcg-edu: the Linux memory cgroup page lifecycle, modelled for teaching.
+
+The model (memcg_edu.model) follows Linux 3.17 (commit 0a31bc97c8, "mm:
+memcontrol: rewrite uncharge API") and the 3.16 design it replaced; the
+scenario layer, plots, widgets, race explorer and real-kernel reader sit on
+top of it. See docs/architecture.md.
+"""
+from .errors import (InvariantViolation, KernelBugError, MemcgEduError,
+                     MemcgOOM, ModelUsageError, ScenarioError)
+from .timeline import Timeline
+
+__all__ = ["Machine", "Timeline", "MemcgEduError", "KernelBugError",
+           "InvariantViolation", "MemcgOOM", "ModelUsageError", "ScenarioError"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # Machine lives in the model package; imported lazily so that
+    # `import memcg_edu` stays cheap for the command line.
+    if name == "Machine":
+        from .model import Machine
+        return Machine
+    raise AttributeError(name)

@@ -1,0 +1,67 @@
+"""The command line: ``python -m memcg_edu SUBCOMMAND``.
+
+Each subcommand lives in its own module of this package, which offers
+``add_parser(subparsers)`` and ``main(args) -> int``. This module only
+dispatches and turns user mistakes into one-line messages:
+
+* exit 0: every step ran (a recorded memcg OOM is a normal outcome);
+* exit 1: an ``expect`` failed or a kernel precondition was broken;
+* exit 2: a file that is not valid, or a wrong command line.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ..errors import KernelBugError, ModelUsageError, ScenarioError
+
+__all__ = ["main", "SUBCOMMANDS"]
+
+#: subcommand -> module in this package that implements it
+SUBCOMMANDS = {
+    "run": "run",          # run a scenario, print counters per step
+    "check": "check",      # report every expect that does not hold
+    "quiz": "quiz",        # seeded practice problems
+    "compare": "compare",  # 3.16 beside 3.17
+    "explore": "explore",  # race explorer
+    "plot": "plot",        # figures for a scenario
+    "live": "live",        # the real kernel of this machine
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one line, as for any invalid input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m memcg_edu",
+                     description="Teach and explore memcg page accounting "
+                                 "(Linux 3.17 and the 3.16 design it replaced).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                parser_class=_Parser)
+    sub.required = True
+    for name, module in SUBCOMMANDS.items():
+        importlib.import_module(f".{module}", __name__).add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ScenarioError, ModelUsageError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KernelBugError as e:
+        print(f"kernel precondition broken: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,134 @@
+"""Per-step timelines of memcg counters: the one shape every front-end reads.
+
+A timeline is a list of step records plus metadata. A step record is exactly
+the object ``python -m memcg_edu run FILE --json`` prints for one step::
+
+    {"step": 0, "op": "fault_anon", "ok": true, "error": null,
+     "events": ["mem_cgroup_try_charge", "mem_cgroup_commit_charge"],
+     "memcgs": {"A": {"usage": 1, "memsw_usage": 1, ..., "limit": 8,
+                      "memsw_limit": null, "stat": {"cache": 0, ...}}}}
+
+(all sizes in pages; a limit of ``null`` means unlimited). Records may carry
+more keys (``"detail"``, ``"pages"``); readers ignore what they do not know.
+The model's scenario runner, the 3.16 design and the real-kernel recorder
+(memcg_edu.live) all produce this shape, so one plot overlays any two.
+
+Numbers come out as numpy arrays over steps (``Timeline.counter``), with
+``nan`` for an unlimited limit or a memcg missing at a step.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import numpy as np
+
+from .errors import ModelUsageError
+
+__all__ = ["COUNTERS", "STATS", "FORMAT", "PAGE_SIZE", "Timeline"]
+
+#: Counter names of a memcg in a step record (res_counter fields, in pages).
+COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
+            "failcnt", "memsw_failcnt", "limit", "memsw_limit")
+#: memory.stat names in a step record's "stat" (pages, or event counts).
+STATS = ("cache", "rss", "rss_huge", "mapped_file", "swap", "pgpgin",
+         "pgpgout", "inactive_anon", "active_anon", "inactive_file",
+         "active_file", "unevictable")
+FORMAT = "memcg-edu-timeline/1"
+PAGE_SIZE = 4096
+
+
+class Timeline:
+    """Step records with metadata, readable as arrays.
+
+    ``meta`` holds at least ``source`` ("model" or "kernel") and, where
+    known, ``design`` ("3.17" / "3.16"), ``title``, ``kernel`` (release),
+    ``cgroup`` ("v1" / "v2"), ``date``.
+    """
+
+    def __init__(self, steps: Iterable[Mapping[str, Any]] = (),
+                 meta: Mapping[str, Any] | None = None) -> None:
+        self.meta: dict[str, Any] = {"source": "model", **(meta or {})}
+        self.steps: list[dict[str, Any]] = [dict(s) for s in steps]
+
+    # -- building -------------------------------------------------------
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Add one step record (its "step" number is set if missing)."""
+        rec = dict(record)
+        rec.setdefault("step", len(self.steps))
+        self.steps.append(rec)
+
+    # -- reading --------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.steps)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.steps[i]
+
+    @property
+    def memcg_names(self) -> list[str]:
+        """Every memcg named in any step, in first-seen order."""
+        seen: dict[str, None] = {}
+        for s in self.steps:
+            for name in s.get("memcgs", {}):
+                seen.setdefault(name, None)
+        return list(seen)
+
+    @property
+    def ops(self) -> list[str]:
+        return [s.get("op", "") for s in self.steps]
+
+    def counter(self, memcg: str, name: str) -> np.ndarray:
+        """One counter (a COUNTERS or STATS name) of one memcg over the steps.
+
+        Returns float64 with nan where the value is null (unlimited) or the
+        memcg is absent at that step.
+        """
+        if name not in COUNTERS and name not in STATS:
+            raise ModelUsageError(
+                f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
+                f"and statistics {', '.join(STATS)}")
+        if memcg not in self.memcg_names:
+            raise ModelUsageError(
+                f"no memcg {memcg!r} in this timeline; it has "
+                f"{', '.join(self.memcg_names) or 'none'}")
+        in_stat = name in STATS
+        out = np.full(len(self.steps), np.nan)
+        for i, s in enumerate(self.steps):
+            m = s.get("memcgs", {}).get(memcg)
+            if m is None:
+                continue
+            v = (m.get("stat") or {}).get(name) if in_stat else m.get(name)
+            if v is not None:
+                out[i] = v
+        return out
+
+    # -- files ----------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {"format": FORMAT, "meta": self.meta, "steps": self.steps}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "timeline") -> "Timeline":
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ModelUsageError(f"{where}: not a memcg-edu timeline "
+                                  f"(expected \"format\": \"{FORMAT}\")")
+        steps = data.get("steps")
+        if not isinstance(steps, list):
+            raise ModelUsageError(f"{where}: \"steps\" must be a list")
+        return cls(steps, data.get("meta") or {})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Timeline":
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ModelUsageError(f"{p}: cannot read timeline: {e}") from None
+        return cls.from_dict(data, str(p))
