@@ -1,0 +1,143 @@
+"""What each design did to get its numbers: memcg calls, page_cgroup locks, special cases.
+
+Reads only the ``"events"`` names and ``"design_notes"`` of a timeline's
+step records. The names are the kernel's: mm/memcontrol.c entry points of
+Linux 3.16 (mem_cgroup_charge_anon, mem_cgroup_uncharge_page,
+mem_cgroup_uncharge_swapcache, mem_cgroup_prepare_migration, ...) and of
+Linux 3.17 (mem_cgroup_try_charge, mem_cgroup_uncharge, mem_cgroup_migrate,
+...), ``lock_page_cgroup`` for each acquisition of the 3.16 PCG_LOCK bit
+spinlock, and ``function:case`` for a special case the function took (an
+early return, a refusal, a deferral, a root skip).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterable, Mapping
+
+__all__ = ["ENTRY_POINTS", "LOCK_EVENT", "SPECIAL_CASES", "CATEGORIES",
+           "summarize_calls"]
+
+#: The functions mm/memcontrol.c exports to the rest of mm, per design.
+ENTRY_POINTS: dict[str, tuple[str, ...]] = {
+    "3.16": (
+        "mem_cgroup_charge_anon", "mem_cgroup_charge_file",
+        "mem_cgroup_try_charge_swapin", "mem_cgroup_commit_charge_swapin",
+        "mem_cgroup_cancel_charge_swapin", "mem_cgroup_uncharge_page",
+        "mem_cgroup_uncharge_cache_page", "mem_cgroup_uncharge_swapcache",
+        "mem_cgroup_uncharge_swap", "mem_cgroup_uncharge_start",
+        "mem_cgroup_uncharge_end", "mem_cgroup_prepare_migration",
+        "mem_cgroup_end_migration", "mem_cgroup_replace_page_cache",
+        "mem_cgroup_page_lruvec", "mem_cgroup_move_account",
+    ),
+    "3.17": (
+        "mem_cgroup_try_charge", "mem_cgroup_commit_charge",
+        "mem_cgroup_cancel_charge", "mem_cgroup_uncharge",
+        "mem_cgroup_uncharge_list", "mem_cgroup_migrate",
+        "mem_cgroup_swapout", "mem_cgroup_uncharge_swap",
+        "mem_cgroup_page_lruvec", "mem_cgroup_move_account",
+    ),
+}
+
+#: One acquisition of the per-page bit spinlock (3.16 only).
+LOCK_EVENT = "lock_page_cgroup"
+
+#: Category of each special case, in the order a report lists them.
+CATEGORIES = ("deferred uncharge for swap cache", "migration refusal",
+              "refused uncharge", "root skip", "early return")
+
+#: special-case event -> (category, what happened, in plain words)
+SPECIAL_CASES: dict[str, tuple[str, str]] = {
+    # 3.16
+    "mem_cgroup_uncharge_page:swapcache": (
+        "deferred uncharge for swap cache",
+        "last unmap of an anon page in the swap cache: uncharge left to "
+        "mem_cgroup_uncharge_swapcache"),
+    "mem_cgroup_uncharge_page:mapped": (
+        "early return", "mem_cgroup_uncharge_page on a page that is still mapped"),
+    "__mem_cgroup_uncharge_common:migration": (
+        "migration refusal",
+        "uncharge refused: PCG_MIGRATION set, end_migration decides"),
+    "__mem_cgroup_uncharge_common:mapped": (
+        "refused uncharge", "uncharge refused: the page is still mapped"),
+    "__mem_cgroup_uncharge_common:shmem_in_cache": (
+        "refused uncharge",
+        "SWAPOUT refused: the shmem page is still in its inode's page cache"),
+    "__mem_cgroup_uncharge_common:not_used": (
+        "early return", "uncharge of a page without PCG_USED"),
+    "__mem_cgroup_uncharge_common:root": (
+        "root skip", "uncharge of a root page: statistics only, no res_counter"),
+    "mem_cgroup_try_charge:root": (
+        "root skip", "charge to the root memcg: nothing charged"),
+    "__mem_cgroup_cancel_charge:root": (
+        "root skip", "cancel of a root charge: nothing to give back"),
+    "mem_cgroup_uncharge_swap:root": (
+        "root skip", "swap record of root freed: no memsw to give back"),
+    "mem_cgroup_uncharge_swap:no_record": (
+        "early return", "swap slot freed without a swap_cgroup record"),
+    "mem_cgroup_try_charge_swapin:already_charged": (
+        "early return", "swap fault on a page that is already charged"),
+    "mem_cgroup_end_migration:unmapped_survivor": (
+        "migration refusal",
+        "end_migration found the surviving page unmapped and uncharged it"),
+    "mem_cgroup_prepare_migration:not_used": (
+        "early return", "migration of an uncharged page: nothing to prepare"),
+    "mem_cgroup_replace_page_cache:not_used": (
+        "early return", "replaced page cache page was not charged"),
+    # 3.17
+    "mem_cgroup_uncharge:not_used": (
+        "early return", "final put of a page without PCG_USED"),
+    "mem_cgroup_migrate:new_used": (
+        "early return", "replacement page already charged: both keep their charges"),
+    "mem_cgroup_migrate:old_not_used": (
+        "early return", "migration source not charged: nothing to transfer"),
+    "mem_cgroup_swapout:not_used": (
+        "early return", "swap-out of a page that was never charged"),
+    "mem_cgroup_try_charge:already_charged": (
+        "early return", "swap fault on a page that is already charged"),
+    "try_charge:root": (
+        "root skip", "charge to the root memcg: nothing charged"),
+    "cancel_charge:root": (
+        "root skip", "cancel of a root charge: nothing to give back"),
+    "uncharge_batch:root": (
+        "root skip", "uncharge of a root page: statistics only"),
+}
+
+
+def _base(name: str) -> str:
+    return name.split(":", 1)[0]
+
+
+def summarize_calls(steps: Iterable[Mapping[str, Any]],
+                    design: str) -> dict[str, Any]:
+    """Count what one design's timeline called.
+
+    Returns ``{"entry_points": [sorted names], "calls": {name: count},
+    "lock_page_cgroup": n, "special_cases": {event: count},
+    "categories": {category: count}, "design_notes": [{"step", "note"}]}``.
+    An entry point is a function of ``ENTRY_POINTS[design]`` that appears
+    in some step's events (with or without a ``:case`` suffix).
+    """
+    known = set(ENTRY_POINTS.get(design, ()))
+    calls: Counter[str] = Counter()
+    special: Counter[str] = Counter()
+    locks = 0
+    notes: list[dict[str, Any]] = []
+    for i, step in enumerate(steps):
+        for name in step.get("events") or ():
+            if name == LOCK_EVENT:
+                locks += 1
+                continue
+            if ":" in name:
+                special[name] += 1
+            base = _base(name)
+            if base in known and ":" not in name:
+                calls[base] += 1
+        for note in step.get("design_notes") or ():
+            notes.append({"step": step.get("step", i), "note": note})
+    categories = {c: 0 for c in CATEGORIES}
+    for name, n in special.items():
+        cat = SPECIAL_CASES.get(name, ("early return", ""))[0]
+        categories[cat] += n
+    return {"entry_points": sorted(calls), "calls": dict(sorted(calls.items())),
+            "lock_page_cgroup": locks, "special_cases": dict(sorted(special.items())),
+            "categories": categories, "design_notes": notes}

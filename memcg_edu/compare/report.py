@@ -1,0 +1,90 @@
+"""The text a learner reads: two designs' counters per step, then what each design did.
+
+Formats a memcg_edu.compare.Comparison for a terminal (``python -m
+memcg_edu compare FILE``). Pure formatting: no kernel file behind it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .calls import CATEGORIES, SPECIAL_CASES
+from .comparison import DESIGNS, Comparison
+from .diff import SHOWN
+
+__all__ = ["render_text"]
+
+
+def _cell(pair: dict[str, Any]) -> str:
+    vals = ["-" if pair[d] is None else str(pair[d]) for d in DESIGNS]
+    mark = "*" if pair[DESIGNS[0]] != pair[DESIGNS[1]] else " "
+    return mark + "/".join(vals)
+
+
+def _steps_table(cmp: Comparison, counters: tuple[str, ...]) -> list[str]:
+    names = list(dict.fromkeys(m for r in cmp.rows for m in r["memcgs"]))
+    opw = max([len("op")] + [len(str(r["op"])) for r in cmp.rows])
+    mw = max([len("memcg")] + [len(m) for m in names])
+    cw = max([len(c) for c in counters] + [9])
+    head = (f"{'step':>4} {'op':<{opw}} {'memcg':<{mw}} "
+            + " ".join(f"{c:>{cw}}" for c in counters))
+    lines = [head, "-" * len(head)]
+    for r in cmp.rows:
+        first = True
+        for m in names:
+            cells = r["memcgs"][m]
+            lead = (f"{r['step']:>4} {r['op']:<{opw}}" if first
+                    else f"{'':>4} {'':<{opw}}")
+            lines.append(f"{lead} {m:<{mw}} "
+                         + " ".join(f"{_cell(cells[c]):>{cw}}" for c in counters))
+            first = False
+        for d in DESIGNS:
+            if not r["ok"][d]:
+                lines.append(f"{'':>4}   {d} step failed: {r['error'][d]}")
+    return lines
+
+
+def _summary(cmp: Comparison) -> list[str]:
+    s = cmp.summary
+    w = 34
+    lines = [f"{'per design':<{w}}" + "".join(f"{d:>8}" for d in DESIGNS)]
+
+    def row(label: str, key) -> None:
+        lines.append(f"{label:<{w}}" + "".join(f"{key(s[d]):>8}" for d in DESIGNS))
+
+    row("memcg entry points called", lambda x: len(x["entry_points"]))
+    row("page_cgroup lock taken", lambda x: x["lock_page_cgroup"])
+    lines.append("special cases fired")
+    for cat in CATEGORIES:
+        row(f"  {cat}", lambda x, c=cat: x["categories"][c])
+    for d in DESIGNS:
+        lines.append("")
+        lines.append(f"{d} entry points: " + (", ".join(s[d]["entry_points"]) or "none"))
+        for name, n in s[d]["special_cases"].items():
+            text = SPECIAL_CASES.get(name, ("", name))[1] or name
+            lines.append(f"  {n} x {name}: {text}")
+        for note in s[d]["design_notes"]:
+            lines.append(f"  design difference at step {note['step']}: {note['note']}")
+    return lines
+
+
+def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
+    """The side-by-side table (cells "3.16/3.17", ``*`` marks a difference)
+    followed by the per-design summary."""
+    title = f"{cmp.title}: " if cmp.title else ""
+    lines = [f"{title}3.16 beside 3.17 (each cell: 3.16/3.17 in pages, "
+             f"* = the designs differ)", ""]
+    lines += _steps_table(cmp, counters)
+    lines.append("")
+    if cmp.differing_steps:
+        lines.append("counters differ after step(s) "
+                     + ", ".join(map(str, cmp.differing_steps))
+                     + ("; the end state is the same" if cmp.same_end_state
+                        else "; the end state differs"))
+    else:
+        lines.append("the counters agree after every step")
+    for bug in cmp.kernel_bugs:
+        lines.append(f"the {bug['design']} kernel stops at step {bug['step']}: "
+                     f"{bug['error']}")
+    lines.append("")
+    lines += _summary(cmp)
+    return "\n".join(lines) + "\n"
