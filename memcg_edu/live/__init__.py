@@ -1,0 +1,22 @@
+"""Counters of a real memory cgroup on this machine, beside the model.
+
+Stands for the user-visible side of mm/memcontrol.c (and, on kernels from
+6.10 on, mm/memcontrol-v1.c): the cgroup v1 files memory.usage_in_bytes,
+memory.memsw.*, memory.stat, or their cgroup v2 counterparts.
+
+* detect: what the machine offers (controller, rights, swap, kernel);
+* cgroupfs: reading and writing one memory cgroup's files, in pages;
+* scratch: scratch cgroups under our own cgroup, removed whatever happens;
+* swapfile: the optional temporary swap file;
+* workload: the child program that runs the phases inside the cgroup;
+* catalog: the named workloads, one per teaching topic;
+* record: runs a workload and samples it into a Timeline;
+* compare: the same workload on the model, side by side.
+"""
+from .catalog import WORKLOADS, Phase, Workload, get_workload
+from .detect import Capabilities, detect, describe
+from .errors import LiveError
+from .record import record
+
+__all__ = ["WORKLOADS", "Phase", "Workload", "get_workload", "Capabilities",
+           "LiveError", "detect", "describe", "record"]
