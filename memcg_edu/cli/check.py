@@ -1,0 +1,43 @@
+"""``python -m memcg_edu check FILE [--design 3.17|3.16]``.
+
+Runs a scenario and reports every ``expect`` step that does not hold (and
+a broken kernel precondition, which ends the run). Exit 0 when all hold,
+1 otherwise, 2 for an invalid file.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..scenario import load_scenario, run_scenario
+from .run import add_design_argument, exit_status
+
+__all__ = ["add_parser", "main"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("check", help="run a scenario and report each expect "
+                                     "that does not hold",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("file", help="scenario file (docs/scenario-format.md)")
+    add_design_argument(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    sc = load_scenario(args.file)
+    tl = run_scenario(sc, design=args.design, pages=False)
+    expects = [r for r in tl if r["op"] == "expect"]
+    bad = [r for r in expects if not r["ok"]]
+    for r in bad:
+        print(f"{sc.source}, step {r['step']} (expect): {r['error']}")
+    if "stopped_at" in tl.meta:
+        r = tl[tl.meta["stopped_at"]]
+        print(f"{sc.source}, step {r['step']} ({r['op']}): {r['error']}")
+    ooms = sum(1 for r in tl if not r["ok"] and r["op"] != "expect")
+    summary = (f"{sc.source}: {len(tl)} of {len(sc.steps)} steps ran "
+               f"(design {args.design}), {len(expects) - len(bad)} of "
+               f"{len(expects)} expects hold")
+    if ooms:
+        summary += f", {ooms} step(s) failed as the kernel would"
+    print(summary)
+    return exit_status(tl)

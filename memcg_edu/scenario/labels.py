@@ -1,0 +1,175 @@
+"""Page labels: which page frame or swap slot a scenario's name stands for.
+
+A label follows the data (design.md): after migrate it names the new frame,
+after swap-out the swap entry, after swap-in the frame in memory again. The
+tracker also remembers which task maps the label (by a pte to the frame, or
+by a swap pte to the slot), the references the scenario took with get_page,
+and how the label's page left the stage, so that a bad step gets a message
+such as: task "p" does not map page "x" (it was unmapped at step 2).
+
+It stands for no kernel file; the kernel has no names for pages. The facts
+it records come from the model (memcg_edu.scenario.ops).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ScenarioError
+
+__all__ = ["Label", "LabelTracker"]
+
+PTE, SWAP_PTE = "pte", "swap pte"
+
+
+@dataclass
+class Label:
+    """What one label names now.
+
+    ``page`` is the model's Page (None once the data left memory), ``entry``
+    its SwapEntry while a swap slot holds the data or a swap pte points at
+    it. ``maps`` is task -> PTE or SWAP_PTE.
+    """
+
+    name: str
+    kind: str                      # "anon", "file" or "shmem"
+    created: int
+    page: Any = None
+    entry: Any = None
+    maps: dict[str, str] = field(default_factory=dict)
+    pins: int = 0                  # references taken by get_page steps
+    in_cache: bool = False         # in its file's page cache (file, shmem)
+    unmapped: dict[str, int] = field(default_factory=dict)  # task -> step
+    fate: str = ""                 # why it no longer exists
+
+    @property
+    def where(self) -> str:
+        if self.page is not None:
+            return "memory"
+        return "swap" if self.entry is not None else "gone"
+
+
+class LabelTracker:
+    """Labels and tasks of one run, with the checks that need run-time state."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.labels: dict[str, Label] = {}
+        self.exited: dict[str, int] = {}    # task -> step of its exit
+        self.step, self.op = 0, ""
+
+    def at(self, step: int, op: str) -> None:
+        self.step, self.op = step, op
+
+    def err(self, message: str, field: str) -> ScenarioError:
+        return ScenarioError(message, file=self.source, step=self.step,
+                             op=self.op, field=field)
+
+    # -- checks before a step -------------------------------------------
+    def task(self, name: str, field: str = "task") -> str:
+        if name in self.exited:
+            raise self.err(f'task "{name}" exited at step {self.exited[name]}',
+                           field)
+        return name
+
+    def get(self, name: str, field: str = "page") -> Label:
+        lab = self.labels[name]   # load_scenario checked it was created
+        if lab.where == "gone":
+            raise self.err(f'page "{name}" no longer exists: {lab.fate}', field)
+        return lab
+
+    def in_memory(self, name: str, field: str = "page") -> Label:
+        lab = self.get(name, field)
+        if lab.page is None:
+            raise self.err(f'page "{name}" is swapped out, not in memory; '
+                           f"swap_in it first", field)
+        return lab
+
+    def swapped(self, name: str, field: str = "page") -> Label:
+        lab = self.get(name, field)
+        if lab.entry is None:
+            raise self.err(f'page "{name}" is in memory, not swapped out', field)
+        return lab
+
+    def mapping(self, task: str, name: str) -> tuple[Label, str]:
+        """The label and how ``task`` maps it (PTE or SWAP_PTE)."""
+        lab = self.get(name)
+        how = lab.maps.get(task)
+        if how is None:
+            when = lab.unmapped.get(task)
+            why = (f"it was unmapped at step {when}" if when is not None
+                   else "it never mapped it")
+            raise self.err(f'task "{task}" does not map page "{name}" ({why})',
+                           "page")
+        return lab, how
+
+    def not_mapped(self, task: str, name: str) -> Label:
+        lab = self.in_memory(name)
+        if task in lab.maps:
+            raise self.err(f'task "{task}" already maps page "{name}"', "task")
+        return lab
+
+    def pinned(self, name: str) -> Label:
+        lab = self.in_memory(name)
+        if lab.pins == 0:
+            raise self.err(f'page "{name}" holds no reference taken by get_page; '
+                           f"put_page drops one taken by an earlier get_page",
+                           "page")
+        return lab
+
+    def cached(self, name: str, field: str = "page") -> Label:
+        lab = self.in_memory(name, field)
+        if lab.kind == "anon":
+            raise self.err(f'page "{name}" is an anonymous page, not in the '
+                           f"page cache", field)
+        if not lab.in_cache:
+            raise self.err(f'page "{name}" is no longer in the page cache '
+                           f"({lab.fate or 'it was removed'})", field)
+        return lab
+
+    # -- records after a step -------------------------------------------
+    def new(self, name: str, kind: str, page: Any, task: str | None,
+            mapped: bool) -> Label:
+        lab = Label(name, kind, self.step, page=page,
+                    in_cache=kind != "anon")
+        if task is not None and mapped:
+            lab.maps[task] = PTE
+        self.labels[name] = lab
+        return lab
+
+    def unmap(self, lab: Label, task: str) -> None:
+        lab.maps.pop(task, None)
+        lab.unmapped[task] = self.step
+
+    def exit(self, task: str) -> None:
+        self.exited[task] = self.step
+        for lab in self.labels.values():
+            if task in lab.maps:
+                self.unmap(lab, task)
+
+    def retire(self, lab: Label, fate: str) -> None:
+        """The label's data is gone for good (freed frame and slot)."""
+        lab.page = lab.entry = None
+        lab.maps.clear()
+        lab.fate = fate
+
+    def live(self) -> list[Label]:
+        return [lab for lab in self.labels.values() if lab.where != "gone"]
+
+    def where_json(self) -> dict[str, dict[str, int]]:
+        """{"x": {"pfn": 3} or {"swap": 5}} for every live label."""
+        out = {}
+        for lab in self.live():
+            if lab.page is not None:
+                out[lab.name] = {"pfn": int(lab.page.pfn)}
+            else:
+                out[lab.name] = {"swap": int(_slot(lab.entry))}
+        return out
+
+
+def _slot(entry: Any) -> int:
+    """Slot number of a model SwapEntry (an int-like or an object)."""
+    for attr in ("slot", "offset", "index"):
+        if hasattr(entry, attr):
+            return int(getattr(entry, attr))
+    return int(entry)

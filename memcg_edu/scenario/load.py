@@ -1,0 +1,397 @@
+"""Read a scenario file (or dict) and check it against the format.
+
+The checks here need no model: JSON shape, known ops and fields, types and
+sizes, declared tasks and memcgs, limits (res limit <= memsw limit, as
+mem_cgroup_resize_limit in mm/memcontrol.c enforces), parents without
+cycles, labels created before use. Whether a label is still alive and who
+maps it at a given step is known only while running (memcg_edu.scenario.
+labels). Every problem is one ScenarioError naming file, step and field.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ScenarioError
+from .format import (EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
+                     MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
+                     NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
+
+__all__ = ["Scenario", "load_scenario", "suggest"]
+
+
+@dataclass
+class Scenario:
+    """A checked scenario. ``steps`` are dicts with defaults filled in."""
+
+    title: str
+    description: str
+    machine: dict[str, Any]
+    memcgs: dict[str, dict[str, Any]]      # in creation order (parents first)
+    tasks: dict[str, str]                  # task -> memcg
+    steps: list[dict[str, Any]]
+    source: str = "scenario"               # file name used in messages
+    quiz: list[dict[str, Any]] | None = None   # blanks/answers of a problem
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as file content (load_scenario(s.to_dict()) == s)."""
+        d: dict[str, Any] = {"format": FORMAT, "title": self.title,
+                             "description": self.description,
+                             "machine": dict(self.machine),
+                             "memcgs": {n: dict(v) for n, v in self.memcgs.items()},
+                             "tasks": dict(self.tasks),
+                             "steps": [dict(s) for s in self.steps]}
+        if self.quiz is not None:
+            d["quiz"] = self.quiz
+        return d
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @property
+    def memcg_names(self) -> list[str]:
+        """Every memcg the scenario names: root (if used) then its own."""
+        uses_root = (ROOT in self.tasks.values()
+                     or any(s.get("memcg") == ROOT or s.get("to") == ROOT
+                            for s in self.steps))
+        return ([ROOT] if uses_root else []) + list(self.memcgs)
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean "x"?)' when a close choice exists, else ''."""
+    choices = [str(c) for c in choices]
+    same_case = [c for c in choices if c.lower() == str(word).lower()]
+    close = same_case or difflib.get_close_matches(str(word), choices, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _names(choices) -> str:
+    return ", ".join(f'"{c}"' for c in choices) or "none"
+
+
+class _Checker:
+    """Validates one scenario; ``err`` builds errors located in the file."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def err(self, message: str, *, step: int | None = None,
+            op: str | None = None, field: str | None = None) -> ScenarioError:
+        return ScenarioError(message, file=self.source, step=step, op=op,
+                             field=field)
+
+    # -- values -----------------------------------------------------------
+    def value(self, kind: str, v: Any, **where) -> Any:
+        if kind in ("count", "limit"):
+            if v is None and kind == "limit":
+                return None
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                what = "a whole number of pages" + (" or null (unlimited)"
+                                                    if kind == "limit" else "")
+                raise self.err(f"must be {what}, got {json.dumps(v)}", **where)
+            if isinstance(v, float) and not v.is_integer():
+                raise self.err(f"must be a whole number of pages, got {v}",
+                               **where)
+            if isinstance(v, float):
+                raise self.err(f"must be a whole number of pages written "
+                               f"without a decimal point, got {v}", **where)
+            if v < 0:
+                raise self.err(f"must be 0 or more pages, got {v}", **where)
+            if v > MAX_RAM_PAGES:
+                raise self.err(f"{v} pages is more than this model handles "
+                               f"({MAX_RAM_PAGES})", **where)
+            return v
+        if kind == "bool":
+            if not isinstance(v, bool):
+                raise self.err(f"must be true or false, got {json.dumps(v)}",
+                               **where)
+            return v
+        if kind == "str":
+            if not isinstance(v, str):
+                raise self.err(f"must be a string, got {json.dumps(v)}", **where)
+            return v
+        raise AssertionError(kind)
+
+    def name(self, v: Any, what: str, **where) -> str:
+        if not isinstance(v, str) or not v:
+            raise self.err(f"{what} names must be non-empty strings, got "
+                           f"{json.dumps(v)}", **where)
+        return v
+
+    def fields(self, obj: Any, known, what: str, **where) -> None:
+        if not isinstance(obj, Mapping):
+            raise self.err(f"{what} must be a JSON object, got "
+                           f"{type(obj).__name__ if obj is not None else 'null'}",
+                           **where)
+        for k in obj:
+            if k not in known:
+                raise self.err(f'unknown field "{k}" in {what}{suggest(k, known)}; '
+                               f"known fields: {_names(known)}", **where)
+
+    # -- sections ---------------------------------------------------------
+    def machine(self, raw: Any) -> dict[str, Any]:
+        raw = {} if raw is None else raw
+        self.fields(raw, MACHINE_FIELDS, "machine", field="machine")
+        out = {}
+        for k, (kind, default) in MACHINE_FIELDS.items():
+            out[k] = self.value(kind, raw.get(k, default), field=f"machine.{k}")
+        if out["ram_pages"] < 1:
+            raise self.err("a machine needs at least 1 page of RAM",
+                           field="machine.ram_pages")
+        if out["swap_slots"] > MAX_SWAP_SLOTS:
+            raise self.err(f"at most {MAX_SWAP_SLOTS} swap slots",
+                           field="machine.swap_slots")
+        return out
+
+    def memcgs(self, raw: Any, swap_account: bool) -> dict[str, dict[str, Any]]:
+        raw = {} if raw is None else raw
+        if not isinstance(raw, Mapping):
+            raise self.err("must be an object of memcg name -> settings",
+                           field="memcgs")
+        got: dict[str, dict[str, Any]] = {}
+        for name, spec in raw.items():
+            where = f"memcgs.{name}"
+            if name == ROOT:
+                raise self.err(f'"{ROOT}" is the root memcg, which always '
+                               f"exists; choose another name", field=where)
+            self.name(name, "memcg", field="memcgs")
+            self.fields(spec, MEMCG_FIELDS, f'memcg "{name}"', field=where)
+            m = {}
+            for k, (kind, default) in MEMCG_FIELDS.items():
+                if k == "parent":
+                    p = spec.get(k)
+                    if p is not None and p != ROOT and p not in raw:
+                        raise self.err(f'no memcg "{p}"{suggest(p, raw)}; '
+                                       f"declared: {_names(raw)}",
+                                       field=f"{where}.parent")
+                    m[k] = None if p == ROOT else p
+                elif k != "use_hierarchy":
+                    m[k] = self.value(kind, spec.get(k, default),
+                                      field=f"{where}.{k}")
+            if m["memsw_limit"] is not None and not swap_account:
+                raise self.err("memsw_limit needs swap accounting; set "
+                               '"swap_account": true in "machine" or drop it',
+                               field=f"{where}.memsw_limit")
+            _limits_in_order(self, m["limit"], m["memsw_limit"],
+                             field=f"{where}.limit")
+            if "use_hierarchy" in spec:
+                m["use_hierarchy"] = self.value("bool", spec["use_hierarchy"],
+                                                field=f"{where}.use_hierarchy")
+            got[name] = m
+        return self._order(got, {n: s.get("use_hierarchy") if isinstance(s, Mapping)
+                                 else None for n, s in raw.items()})
+
+    def _order(self, got: dict[str, dict[str, Any]], given: dict[str, Any]):
+        """Parents before children; refuse cycles; inherit use_hierarchy."""
+        ordered: dict[str, dict[str, Any]] = {}
+        for start in got:
+            chain, n = [], start
+            while n is not None and n not in ordered:
+                if n in chain:
+                    cyc = " -> ".join(chain[chain.index(n):] + [n])
+                    raise self.err(f"parents form a cycle: {cyc}",
+                                   field=f"memcgs.{start}.parent")
+                chain.append(n)
+                n = got[n]["parent"]
+            for n in reversed(chain):
+                m, parent = got[n], got[n]["parent"]
+                inherited = ordered[parent]["use_hierarchy"] if parent else False
+                if given[n] is False and inherited:
+                    raise self.err(
+                        f'parent "{parent}" has use_hierarchy, and the kernel '
+                        f"gives its children use_hierarchy too "
+                        f"(mem_cgroup_css_online); set it to true or leave it out",
+                        field=f"memcgs.{n}.use_hierarchy")
+                m["use_hierarchy"] = bool(given[n]) or inherited
+                ordered[n] = m
+        return ordered
+
+    def tasks(self, raw: Any, memcgs) -> dict[str, str]:
+        raw = {} if raw is None else raw
+        if not isinstance(raw, Mapping):
+            raise self.err("must be an object of task name -> memcg name",
+                           field="tasks")
+        known = [ROOT, *memcgs]
+        for name, mc in raw.items():
+            self.name(name, "task", field="tasks")
+            if mc not in known:
+                raise self.err(f'task "{name}" is in memcg {json.dumps(mc)}, '
+                               f"which is not declared{suggest(mc, known)}; "
+                               f"memcgs: {_names(known)}", field=f"tasks.{name}")
+        return dict(raw)
+
+    def steps(self, raw: Any, memcgs, tasks) -> list[dict[str, Any]]:
+        if not isinstance(raw, list):
+            raise self.err("must be a list of steps", field="steps")
+        if len(raw) > MAX_STEPS:
+            raise self.err(f"{len(raw)} steps is more than a scenario may have "
+                           f"({MAX_STEPS})", field="steps")
+        created: dict[str, int] = {}
+        out = []
+        for i, st in enumerate(raw):
+            out.append(self.step(i, st, [ROOT, *memcgs], tasks, created))
+        return out
+
+    def step(self, i: int, st: Any, memcgs, tasks, created) -> dict[str, Any]:
+        if not isinstance(st, Mapping):
+            raise self.err(f"a step must be a JSON object, got {json.dumps(st)}",
+                           step=i)
+        op = st.get("op")
+        if op is None:
+            raise self.err(f'missing field "op"; ops: {_names(OPS)}', step=i,
+                           field="op")
+        if op not in OPS:
+            raise self.err(f"unknown op {json.dumps(op)}{suggest(op, OPS)}; "
+                           f"ops: {_names(OPS)}", step=i, field="op")
+        spec = OPS[op]
+        where = {"step": i, "op": op}
+        allowed = ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
+        for k in st:
+            if k not in allowed:
+                raise self.err(f'unknown field "{k}"{suggest(k, allowed)}; '
+                               f"{op} takes {_names(allowed[1:])}", field=k, **where)
+        for k, (kind, required) in spec.items():
+            if required and k not in st:
+                raise self.err(f'missing field "{k}"; {op} needs '
+                               f"{_names([f for f, (_, r) in spec.items() if r])}",
+                               field=k, **where)
+        out: dict[str, Any] = {"op": op}
+        if "note" in st:
+            out["note"] = self.value("str", st["note"], field="note", **where)
+        for k, (kind, _) in spec.items():
+            if k not in st:
+                continue
+            v, fw = st[k], {"field": k, **where}
+            if kind == "task":
+                if v not in tasks:
+                    raise self.err(f"no task {json.dumps(v)}{suggest(v, tasks)}; "
+                                   f"tasks: {_names(tasks)}", **fw)
+            elif kind == "memcg":
+                if v not in memcgs:
+                    raise self.err(f"no memcg {json.dumps(v)}{suggest(v, memcgs)}; "
+                                   f"memcgs: {_names(memcgs)}", **fw)
+            elif kind == "new":
+                self.name(v, "page label", **fw)
+                if v in created:
+                    raise self.err(f'page label "{v}" is already used (created at '
+                                   f"step {created[v]}); give the new page its "
+                                   f"own label", **fw)
+            elif kind == "label":
+                if not isinstance(v, str) or v not in created:
+                    raise self.err(f"no page {json.dumps(v)} has been created "
+                                   f"before this step{suggest(v, created)}; "
+                                   f"labels so far: {_names(created)}", **fw)
+            else:
+                v = self.value(kind, v, **fw)
+            out[k] = v
+        if op in NEW_PAGE_OPS:
+            created[out["page"]] = i
+        return self._op_rules(op, out, st, where)
+
+    def _op_rules(self, op, out, st, where):
+        if op == "add_to_page_cache":
+            out.setdefault("mapped", False)
+        if op == "move_task":
+            out.setdefault("move_charge", False)
+        if op == "replace_page_cache" and out.get("with") == out["page"]:
+            raise self.err(f'a page cannot replace itself; "with" must name '
+                           f"another page", field="with", **where)
+        if op == "set_limit":
+            if out["memcg"] == ROOT:
+                raise self.err("the root memcg has no limit to set",
+                               field="memcg", **where)
+            if "limit_pages" not in out and "memsw_limit_pages" not in out:
+                raise self.err('give "limit_pages" and/or "memsw_limit_pages"',
+                               field="limit_pages", **where)
+            _limits_in_order(self, out.get("limit_pages"),
+                             out.get("memsw_limit_pages"),
+                             field="limit_pages", **where)
+        if op == "expect":
+            checks = [k for k in st if k in EXPECT_NAMES]
+            if not checks:
+                raise self.err("an expect step needs at least one counter to "
+                               f"check, for example \"usage\"; counters: "
+                               f"{_names(EXPECT_NAMES)}", field="memcg", **where)
+            for k in checks:
+                kind = "limit" if k in ("limit", "memsw_limit") else "count"
+                out[k] = self.value(kind, st[k], field=k, **where)
+        return out
+
+
+def _limits_in_order(chk: _Checker, limit, memsw_limit, **where) -> None:
+    if limit is not None and memsw_limit is not None and limit > memsw_limit:
+        raise chk.err(f"limit {limit} is above memsw_limit {memsw_limit}; the "
+                      f"kernel requires limit <= memsw limit "
+                      f"(mem_cgroup_resize_limit)", **where)
+
+
+def _read(path: Path) -> Any:
+    name = path.name
+    try:
+        size = os.stat(path).st_size
+    except OSError as e:
+        raise ScenarioError(f"cannot read the file: {e.strerror}", file=str(path)) from None
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(f"the file is {size / 2**20:.1f} MiB ({size} bytes), "
+                            f"more than a scenario may be "
+                            f"({MAX_FILE_BYTES // 2**20} MiB)", file=name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"cannot read the file: {e}", file=name) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"not valid JSON: {e.msg} at line {e.lineno}, "
+                            f"column {e.colno}", file=name) from None
+    except RecursionError:
+        raise ScenarioError("not valid JSON: nested too deeply", file=name) from None
+
+
+def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
+                  name: str | None = None) -> Scenario:
+    """Load and check a scenario from a path, a dict, or a Scenario.
+
+    ``name`` is what messages call it (default: the file name, or
+    "scenario" for a dict). Raises ScenarioError for anything invalid.
+    """
+    if isinstance(src, Scenario):
+        return src
+    if isinstance(src, (str, Path)):
+        path = Path(src)
+        data, source = _read(path), name or path.name
+    else:
+        data, source = src, name or "scenario"
+    chk = _Checker(source)
+    if not isinstance(data, Mapping):
+        raise chk.err("a scenario must be a JSON object with \"format\", "
+                      "\"memcgs\", \"tasks\" and \"steps\"")
+    for k in data:
+        if k not in TOP_FIELDS:
+            raise chk.err(f'unknown top-level field "{k}"{suggest(k, TOP_FIELDS)}; '
+                          f"known: {_names(TOP_FIELDS)}", field=str(k))
+    if "format" not in data:
+        raise chk.err(f'missing; a scenario file starts with "format": "{FORMAT}"',
+                      field="format")
+    if data["format"] != FORMAT:
+        raise chk.err(f"is {json.dumps(data['format'])}, but this version of "
+                      f'memcg_edu reads "{FORMAT}"', field="format")
+    if "steps" not in data:
+        raise chk.err("missing; a scenario needs a list of steps", field="steps")
+    machine = chk.machine(data.get("machine"))
+    memcgs = chk.memcgs(data.get("memcgs"), machine["swap_account"])
+    tasks = chk.tasks(data.get("tasks"), memcgs)
+    steps = chk.steps(data["steps"], memcgs, tasks)
+    title = chk.value("str", data.get("title", Path(source).stem), field="title")
+    desc = chk.value("str", data.get("description", ""), field="description")
+    quiz = data.get("quiz")
+    if quiz is not None and not isinstance(quiz, list):
+        raise chk.err("must be a list (written by quiz --save)", field="quiz")
+    return Scenario(title=title, description=desc, machine=machine,
+                    memcgs=memcgs, tasks=tasks, steps=steps, source=source,
+                    quiz=quiz)

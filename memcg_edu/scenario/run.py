@@ -1,0 +1,131 @@
+"""Run a scenario on the model and record one Timeline step per scenario step.
+
+Builds a Machine (memcg_edu.model, the Linux 3.17 mm/memcontrol.c design or
+the 3.16 one), creates the memcgs and tasks, applies each step through
+memcg_edu.scenario.ops and records the `run --json` object for it, plus
+"detail" (labels and touched pfns) and, for small machines, "pages" (the
+page_state snapshot). A step that fails as the kernel would (memcg OOM) is
+recorded with ok=false and the run goes on; a broken kernel precondition
+(VM_BUG_ON) is recorded and ends the run, as it would stop the kernel.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import (KernelBugError, MemcgOOM, ModelUsageError, ScenarioError)
+from ..timeline import Timeline
+from .expect import failed_checks
+from .labels import LabelTracker
+from .load import Scenario, load_scenario
+from .ops import APPLY, Context, sync_labels
+from .format import ROOT
+
+__all__ = ["run_scenario", "DESIGNS", "JSON_KEYS", "PAGES_MAX_FRAMES",
+           "PAGES_MAX_CELLS"]
+
+DESIGNS = ("3.17", "3.16")
+#: The keys `run --json` prints; step records carry more ("detail", "pages").
+JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs")
+#: "pages" is stored per step only for machines up to this many frames+slots
+PAGES_MAX_FRAMES = 512
+#: ... and while steps x (frames + slots) stays below this many cells.
+PAGES_MAX_CELLS = 4_000_000
+
+
+def _machine(sc: Scenario, design: str, check_invariants: bool):
+    if design not in DESIGNS:
+        raise ScenarioError(f'unknown design "{design}"; designs: '
+                            f"{', '.join(DESIGNS)}", field="design")
+    from ..model import Machine
+    try:
+        return Machine(**sc.machine, design=design,
+                       check_invariants=check_invariants)
+    except (ModelUsageError, NotImplementedError, TypeError, ValueError) as e:
+        raise ScenarioError(f"the {design} design is not available in this "
+                            f"version of memcg_edu ({e})", field="design") from None
+
+
+def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
+                 design: str = "3.17", *, pages: bool | None = None,
+                 check_invariants: bool = False) -> Timeline:
+    """Run a scenario (path, dict or Scenario) and return its Timeline.
+
+    ``pages``: store the page_state snapshot in every step (None = only
+    when the machine is small, see PAGES_MAX_FRAMES / PAGES_MAX_CELLS).
+    Raises ScenarioError for invalid input, including a step that uses a
+    label its page no longer fits (the message names file, step and field).
+    """
+    sc = load_scenario(scenario)
+    m = _machine(sc, design, check_invariants)
+    cells = sc.machine["ram_pages"] + sc.machine["swap_slots"]
+    if pages is None:
+        pages = cells <= PAGES_MAX_FRAMES and cells * len(sc.steps) <= PAGES_MAX_CELLS
+    memcgs = {ROOT: m.memcgs[ROOT]}
+    for name, spec in sc.memcgs.items():
+        memcgs[name] = m.create_memcg(
+            name, parent=memcgs[spec["parent"]] if spec["parent"] else None,
+            limit=spec["limit"], memsw_limit=spec["memsw_limit"],
+            use_hierarchy=spec["use_hierarchy"])
+    tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
+    tr = LabelTracker(sc.source)
+    ctx = Context(m, memcgs, tasks, tr)
+    names = sc.memcg_names
+    tl = Timeline(meta={"source": "model", "design": design, "title": sc.title,
+                        "description": sc.description, "scenario": sc.source,
+                        "machine": dict(sc.machine)})
+    for i, st in enumerate(sc.steps):
+        op = st["op"]
+        tr.at(i, op)
+        mark = _event_mark(m)
+        ok, error, touched, stop = True, None, [], False
+        try:
+            touched = APPLY[op](ctx, st)
+        except MemcgOOM as e:
+            ok, error = False, str(e)
+        except KernelBugError as e:
+            ok, error, stop = False, f"kernel precondition broken: {e}", True
+        except ModelUsageError as e:
+            raise ScenarioError(str(e), file=sc.source, step=i, op=op) from None
+        except NotImplementedError as e:
+            raise ScenarioError(f"{op} is not available in the {design} design "
+                                f"yet ({e})", file=sc.source, step=i, op=op) from None
+        counters = _counters(m, names)
+        if op == "expect":
+            bad = failed_checks(st, counters[st["memcg"]])
+            if bad:
+                ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
+        events = _events_since(m, mark)
+        touched = touched + sync_labels(ctx, touched, events)
+        rec: dict[str, Any] = {
+            "step": i, "op": op, "ok": ok, "error": error, "events": events,
+            "memcgs": counters,
+            "detail": {"labels": tr.where_json(),
+                       "touched": sorted({int(lab.page.pfn) for lab in touched
+                                          if lab.page is not None})}}
+        if pages:
+            rec["pages"] = _page_state_json(m)
+        tl.append(rec)
+        if stop:
+            tl.meta["stopped_at"] = i
+            break
+    return tl
+
+
+# -- model adapters (the only places that read the model's state) ---------
+def _event_mark(m) -> int:
+    return len(m.events)
+
+
+def _events_since(m, mark: int) -> list[str]:
+    raise NotImplementedError
+
+
+def _counters(m, names) -> dict[str, dict[str, Any]]:
+    allc = m.counters()
+    return {n: allc[n] for n in names}
+
+
+def _page_state_json(m) -> dict[str, Any]:
+    ps = m.page_state()
+    return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ps.items()}

@@ -1,0 +1,88 @@
+"""Readable text for step records: what `run` prints for a person.
+
+One block per step: the step and its fields, what happened (events and the
+counters that changed), then a table of every memcg's counters in pages and
+bytes, named like the cgroup v1 files of mm/memcontrol.c.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..timeline import COUNTERS, PAGE_SIZE, STATS
+
+__all__ = ["describe_step", "format_step", "size"]
+
+_TABLE = (("usage", "usage"), ("memsw_usage", "memsw"), ("limit", "limit"),
+          ("memsw_limit", "memsw limit"), ("failcnt", "failcnt"))
+_STATS = ("cache", "rss", "swap", "mapped_file")
+
+
+def size(pages: int | None) -> str:
+    """"3 (12 KiB)", or "unlimited" for None."""
+    if pages is None:
+        return "unlimited"
+    b = pages * PAGE_SIZE
+    for unit, div in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= div:
+            v = b / div
+            return f"{pages} ({v:.0f} {unit})" if v.is_integer() else f"{pages} ({v:.1f} {unit})"
+    return f"{pages} ({b} B)"
+
+
+def describe_step(step: Mapping[str, Any]) -> str:
+    """'fault_anon task=p page=x' from a scenario step."""
+    fields = " ".join(f"{k}={_v(v)}" for k, v in step.items()
+                      if k not in ("op", "note"))
+    return f"{step['op']} {fields}".rstrip()
+
+
+def _v(v: Any) -> str:
+    if v is None:
+        return "unlimited"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
+
+
+def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+    out = []
+    for name, now in rec["memcgs"].items():
+        before = (prev or {}).get("memcgs", {}).get(name)
+        if before is None:
+            continue
+        diffs = []
+        for k in COUNTERS:
+            if now.get(k) != before.get(k):
+                diffs.append(f"{k} {_v(before.get(k))}->{_v(now.get(k))}")
+        for k in STATS:
+            a, b = before["stat"].get(k), now["stat"].get(k)
+            if a != b:
+                diffs.append(f"{k} {a}->{b}")
+        if diffs:
+            out.append(f"{name}: " + ", ".join(diffs))
+    return out
+
+
+def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
+                prev: Mapping[str, Any] | None = None) -> str:
+    """The text block for one step record (``prev``: the record before)."""
+    status = "ok" if rec["ok"] else "FAILED"
+    lines = [f"step {rec['step']}: {describe_step(step)}  [{status}]"]
+    if step.get("note"):
+        lines.append(f"  note: {step['note']}")
+    if rec["error"]:
+        lines.append(f"  why: {rec['error']}")
+    if rec["events"]:
+        lines.append("  events: " + ", ".join(rec["events"]))
+    changes = _changes(rec, prev) if prev is not None else []
+    lines += [f"  changed: {c}" for c in changes]
+    header = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
+    rows = [header]
+    for name, c in rec["memcgs"].items():
+        rows.append([name] + [size(c.get(k)) if k != "failcnt" else str(c.get(k))
+                              for k, _ in _TABLE]
+                    + [str(c["stat"].get(k)) for k in _STATS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        lines.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
+    return "\n".join(lines)

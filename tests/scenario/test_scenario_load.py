@@ -1,0 +1,120 @@
+"""load_scenario: valid files, defaults, limits, and the bad-file corpus."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from memcg_edu.errors import ScenarioError
+from memcg_edu.scenario import FORMAT, load_scenario
+from memcg_edu.scenario.format import MAX_FILE_BYTES, MAX_STEPS
+
+from scenario_bad_messages import RUNTIME, STATIC
+
+BAD = Path(__file__).parent / "bad"
+DATA = Path(__file__).parents[2] / "data" / "scenarios"
+
+
+def small(**over):
+    d = {"format": FORMAT, "memcgs": {"A": {"limit": 8}}, "tasks": {"p": "A"},
+         "steps": [{"op": "fault_anon", "task": "p", "page": "x"}]}
+    d.update(over)
+    return d
+
+
+def test_corpus_is_large_and_every_file_has_its_message():
+    files = {p.name for p in BAD.glob("*.json")}
+    assert len(files) >= 25
+    assert files == set(STATIC) | set(RUNTIME)
+
+
+@pytest.mark.parametrize("name", sorted(STATIC))
+def test_static_bad_file_message(name):
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(BAD / name)
+    assert str(e.value) == STATIC[name]
+    assert "Traceback" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME))
+def test_runtime_bad_files_load(name):
+    # their mistake only shows while running (test_scenario_run checks it)
+    assert load_scenario(BAD / name).steps
+
+
+def test_defaults_filled_in():
+    sc = load_scenario(small())
+    assert sc.machine == {"ram_pages": 64, "swap_slots": 32,
+                          "swap_account": True, "charge_stock": False}
+    assert sc.memcgs["A"] == {"limit": 8, "memsw_limit": None, "parent": None,
+                              "use_hierarchy": False}
+    assert sc.title == "scenario" and sc.source == "scenario"
+
+
+def test_add_to_page_cache_and_move_task_defaults():
+    sc = load_scenario(small(tasks={"p": "A"}, memcgs={"A": {}, "B": {}}, steps=[
+        {"op": "add_to_page_cache", "task": "p", "page": "f"},
+        {"op": "move_task", "task": "p", "to": "B"}]))
+    assert sc.steps[0]["mapped"] is False
+    assert sc.steps[1]["move_charge"] is False
+
+
+def test_parents_ordered_before_children_and_hierarchy_inherited():
+    sc = load_scenario(small(memcgs={"C": {"parent": "B"},
+                                     "B": {"parent": "A"},
+                                     "A": {"use_hierarchy": True}}))
+    assert list(sc.memcgs) == ["A", "B", "C"]
+    assert all(sc.memcgs[n]["use_hierarchy"] for n in "ABC")
+
+
+def test_round_trip_through_to_dict():
+    sc = load_scenario(DATA / "06-swap-out-and-in.json")
+    again = load_scenario(json.loads(json.dumps(sc.to_dict())),
+                          name=sc.source)
+    assert again == sc
+
+
+def test_memcg_names_include_root_only_when_used():
+    assert load_scenario(small()).memcg_names == ["A"]
+    sc = load_scenario(small(tasks={"p": "A", "r": "root"}))
+    assert sc.memcg_names == ["root", "A"]
+
+
+def test_oversized_file_refused_with_its_size(tmp_path):
+    big = tmp_path / "huge.json"
+    with open(big, "wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(big)
+    assert str(e.value) == (f"huge.json: the file is 8.0 MiB ({MAX_FILE_BYTES + 1} "
+                            f"bytes), more than a scenario may be (8 MiB)")
+
+
+def test_too_many_steps_refused_with_the_count():
+    steps = [{"op": "expect", "memcg": "A", "usage": 0}] * (MAX_STEPS + 1)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(small(steps=steps), name="long.json")
+    assert str(e.value) == ('long.json, field "steps": 100001 steps is more than '
+                            'a scenario may have (100000)')
+
+
+def test_missing_file_is_a_scenario_error(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        load_scenario(tmp_path / "nope.json")
+
+
+def test_true_is_not_a_page_count():
+    with pytest.raises(ScenarioError, match='field "memcgs.A.limit": must be a '
+                                            'whole number of pages or null'):
+        load_scenario(small(memcgs={"A": {"limit": True}}))
+
+
+def test_every_shipped_scenario_loads_with_title_description_and_expects():
+    files = sorted(DATA.glob("*.json"))
+    assert len(files) >= 9
+    for f in files:
+        sc = load_scenario(f)
+        assert f.name[:2].isdigit() and f.name[2] == "-"
+        assert sc.title and len(sc.description) > 80
+        assert any(s["op"] == "expect" for s in sc.steps)
