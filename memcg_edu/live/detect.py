@@ -99,9 +99,13 @@ def _swap_pages(proc: Path) -> int:
     return total_kb * 1024 // PAGE_SIZE
 
 
-def detect(proc: str | Path = "/proc") -> Capabilities:
-    """Look at the machine (through ``proc``) and say what it offers."""
-    proc = Path(proc)
+def detect(proc: str | Path | None = None) -> Capabilities:
+    """Look at the machine (through ``proc``) and say what it offers.
+
+    ``proc`` defaults to $MEMCG_EDU_PROC, else /proc (the variable lets the
+    tests and a demo point the command line at a fake tree).
+    """
+    proc = Path(proc or os.environ.get("MEMCG_EDU_PROC") or "/proc")
     reasons: list[str] = []
     kernel = (_read(proc / "sys/kernel/osrelease") or platform.release()).strip()
     is_root = os.geteuid() == 0

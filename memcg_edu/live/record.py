@@ -29,7 +29,7 @@ from . import swapfile
 from .catalog import Phase, Workload, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
-from .scratch import Scratch, cleanup_stale
+from .scratch import Scratch, cleanup_stale, sigterm_as_exit
 
 __all__ = ["record", "Recorder"]
 
@@ -217,7 +217,8 @@ class Recorder:
                                          f"accepted on {name}")
         self._start_child()
         self._append("start", {"text": f"task in {wl.memcgs[0]}, no phase "
-                                       f"run yet", "action": "start"})
+                                       f"run yet", "action": "start",
+                               "pid": self.child.pid})
         for i, phase in enumerate(wl.phases, start=1):
             detail = {"action": phase.action, "target": phase.target,
                       "pages": phase.pages, "text": phase.text}
@@ -258,6 +259,7 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
     swap_reason: str | None = None
     needs_swap = any(p.needs == "swap" for p in wl.phases)
     with ExitStack() as stack:
+        stack.enter_context(sigterm_as_exit())
         if caps.swap_pages:
             swap_desc = f"system swap, {caps.swap_pages} pages"
         elif swap and needs_swap:

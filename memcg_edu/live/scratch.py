@@ -21,15 +21,18 @@ import shutil
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
+from typing import Iterator
 
 from ..timeline import PAGE_SIZE
 from .cgroupfs import MemcgFiles
 from .detect import Capabilities
 from .errors import LiveError
 
-__all__ = ["Scratch", "cleanup_stale", "PREFIX", "WORK_BASE"]
+__all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "pid_alive", "libc",
+           "PREFIX", "WORK_BASE"]
 
 PREFIX = "memcg-edu-"
 WORK_BASE = Path(os.environ.get("MEMCG_EDU_WORK_BASE", "/var/tmp"))
@@ -37,12 +40,33 @@ _NAME = re.compile(r"^memcg-edu-(\d+)-(.+)$")
 _MNT_DETACH = 2
 
 
-def _libc() -> ctypes.CDLL:
+def libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
                        use_errno=True)
 
 
-def _alive(pid: int) -> bool:
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def sigterm_as_exit() -> Iterator[None]:
+    """Inside: SIGTERM raises SystemExit(143), so cleanup code runs.
+
+    Signal handlers can only be set from the main thread; elsewhere (a
+    thread of a notebook kernel) this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -102,7 +126,7 @@ def _mounts_under(path: Path, proc: Path = Path("/proc")) -> list[Path]:
 def _remove_work(work: Path) -> None:
     """Unmount whatever is mounted under ``work``, then delete it."""
     for mnt in sorted(_mounts_under(work), key=lambda p: -len(p.parts)):
-        if _libc().umount2(str(mnt).encode(), _MNT_DETACH) != 0:
+        if libc().umount2(str(mnt).encode(), _MNT_DETACH) != 0:
             err = ctypes.get_errno()
             raise LiveError(f"cannot unmount {mnt}: {os.strerror(err)}",
                             "failed")
@@ -135,7 +159,7 @@ class Scratch:
     def __enter__(self) -> "Scratch":
         own = self.caps.require_scratch()
         if threading.current_thread() is threading.main_thread():
-            self._old_handler = signal.signal(signal.SIGTERM, self._on_term)
+            self._old_handler = signal.signal(signal.SIGTERM, _on_term)
         try:
             for name in self.names:
                 path = own / f"{PREFIX}{self.pid}-{name}"
@@ -169,7 +193,7 @@ class Scratch:
         # room for the workload and a little more; a cap so a runaway
         # workload cannot fill memory through it
         size = (self.tmpfs_pages + 256) * PAGE_SIZE
-        rc = _libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", 0,
+        rc = libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", 0,
                            f"size={size},mode=0700".encode())
         if rc != 0:
             self.tmpfs_reason = (f"mounting a private tmpfs failed: "
@@ -178,9 +202,6 @@ class Scratch:
         self.tmpfs = where
 
     # -- teardown -----------------------------------------------------------
-    def _on_term(self, signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         self._cleanup()
@@ -221,14 +242,14 @@ def cleanup_stale(caps: Capabilities) -> list[str]:
     if own is not None and caps.can_create and own.is_dir():
         for path in sorted(own.iterdir()):
             m = _NAME.match(path.name)
-            if m and path.is_dir() and not _alive(int(m.group(1))):
+            if m and path.is_dir() and not pid_alive(int(m.group(1))):
                 _kill_all(MemcgFiles(path, caps.cgroup or "v1"))
                 stale.append(path)
     # files first, so no page stays charged to a cgroup being removed
     if WORK_BASE.is_dir():
         for path in sorted(WORK_BASE.glob(f"{PREFIX}*-work")):
             m = re.match(r"^memcg-edu-(\d+)-work$", path.name)
-            if m and not _alive(int(m.group(1))):
+            if m and not pid_alive(int(m.group(1))):
                 _remove_work(path)
                 removed.append(f"work directory {path}")
     for path in stale:

@@ -19,7 +19,7 @@ from types import TracebackType
 
 from ..timeline import PAGE_SIZE
 from .errors import LiveError
-from .scratch import PREFIX, WORK_BASE, _alive, _libc
+from .scratch import PREFIX, WORK_BASE, pid_alive, libc
 
 __all__ = ["TempSwap", "cleanup_stale", "active_swap_files"]
 
@@ -42,7 +42,7 @@ def _write_header(f, pages: int) -> None:
 
 def _swapoff(path: Path) -> None:
     if str(path) in active_swap_files():
-        if _libc().swapoff(str(path).encode()) != 0:
+        if libc().swapoff(str(path).encode()) != 0:
             err = ctypes.get_errno()
             raise LiveError(f"swapoff {path} failed: {os.strerror(err)}",
                             "failed")
@@ -74,7 +74,7 @@ class TempSwap:
                 _write_header(f, self.pages)
             os.fsync(fd)
             os.close(fd)
-            if _libc().swapon(str(self.path).encode(), 0) != 0:
+            if libc().swapon(str(self.path).encode(), 0) != 0:
                 err = ctypes.get_errno()
                 raise LiveError(f"swapon {self.path} was refused: "
                                 f"{os.strerror(err)} (the file system may not "
@@ -101,7 +101,7 @@ def cleanup_stale() -> list[str]:
     removed = []
     for path in sorted(WORK_BASE.glob(f"{PREFIX}*.swap")):
         m = re.match(r"^memcg-edu-(\d+)\.swap$", path.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not pid_alive(int(m.group(1))):
             _swapoff(path)
             path.unlink(missing_ok=True)
             removed.append(f"swap file {path}")

@@ -1,0 +1,139 @@
+"""``python -m memcg_edu live``: the memory cgroup of this machine's kernel.
+
+* ``live status``: what the machine offers, in plain words;
+* ``live list``: the workloads, one per teaching topic, and the recorded
+  timelines in data/real-kernel;
+* ``live run WORKLOAD --out FILE.json [--swap] [--compare]``: run a workload
+  in a scratch cgroup, print the counters per phase, save the timeline;
+  ``--compare`` also runs it on the model and names the differences.
+
+Exit status: 0 done; 1 the workload failed on the machine; 2 a wrong
+command line or a value the kernel refused; 3 this machine cannot do it
+(no memory controller, no rights, no swap where it was required).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..live import WORKLOADS, LiveError, describe, detect, get_workload
+from ..timeline import Timeline
+
+__all__ = ["add_parser", "main", "format_step"]
+
+_EXIT = {"failed": 1, "refused": 2, "unsupported": 3}
+#: where the recorded real-kernel timelines live (a checkout, not a wheel)
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "live", help="run workloads in a scratch memory cgroup of this machine",
+        description="Record the real kernel's memory cgroup counters for a "
+                    "bulk workload and compare them with the model.")
+    sub = p.add_subparsers(dest="live_command", metavar="ACTION")
+    sub.required = True
+    s = sub.add_parser("status", help="what this machine offers")
+    s.set_defaults(func=_status)
+    ls = sub.add_parser("list", help="the workloads and recorded timelines")
+    ls.set_defaults(func=_list)
+    r = sub.add_parser("run", help="run one workload and save its timeline")
+    r.add_argument("workload", metavar="WORKLOAD",
+                   help="one of: " + ", ".join(WORKLOADS))
+    r.add_argument("--out", metavar="FILE.json", required=True,
+                   help="where to save the timeline")
+    r.add_argument("--pages", type=int, default=4096,
+                   help="pages per bulk operation (default 4096 = 16 MiB)")
+    r.add_argument("--swap", action="store_true",
+                   help="add a temporary swap file if none is active (root)")
+    r.add_argument("--interval", type=float, default=None, metavar="SECONDS",
+                   help="also sample on this timer while a phase runs")
+    r.add_argument("--compare", action="store_true",
+                   help="run the same workload on the model, side by side")
+    r.set_defaults(func=_run)
+
+
+def main(args: argparse.Namespace) -> int:
+    return int(args.func(args) or 0)
+
+
+def _guard(fn):
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except LiveError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return _EXIT.get(e.kind, 1)
+    return wrapped
+
+
+@_guard
+def _status(args: argparse.Namespace) -> int:
+    print(describe(detect()))
+    return 0
+
+
+@_guard
+def _list(args: argparse.Namespace) -> int:
+    print("workloads (python -m memcg_edu live run NAME --out FILE.json):")
+    for name in WORKLOADS:
+        wl = get_workload(name, 4096)
+        print(f"  {name:10s} topic {wl.topic:10s} {wl.title}")
+        for ph in wl.phases:
+            need = f" [needs {ph.needs}]" if ph.needs else ""
+            print(f"      {ph.op:24s} {ph.text}{need}")
+    files = sorted(DATA_DIR.glob("*.json")) if DATA_DIR.is_dir() else []
+    if files:
+        print(f"recorded timelines in {DATA_DIR}:")
+        for f in files:
+            meta = Timeline.load(f).meta
+            print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "
+                  f"{meta.get('kernel', '?')}, cgroup {meta.get('cgroup', '?')}"
+                  f", {meta.get('date', '?')}")
+    return 0
+
+
+def _cell(v: Any) -> str:
+    return "-" if v is None else str(v)
+
+
+def format_step(step: dict[str, Any]) -> str:
+    """One line per memcg of a kernel step record, for the terminal."""
+    out = []
+    for name, m in step["memcgs"].items():
+        st, k = m.get("stat") or {}, m.get("kernel") or {}
+        line = (f"{step['step']:>3} {step['op']:24s} {name:2s} "
+                f"usage {_cell(m['usage']):>6} memsw {_cell(m['memsw_usage']):>6} "
+                f"rss {_cell(st.get('rss')):>6} cache {_cell(st.get('cache')):>6} "
+                f"swap {_cell(st.get('swap')):>6} kmem {_cell(k.get('kmem')):>4}")
+        if not step.get("ok", True):
+            line += f"  ({step.get('error')})"
+        out.append(line)
+    return "\n".join(out)
+
+
+@_guard
+def _run(args: argparse.Namespace) -> int:
+    from ..live import record
+    get_workload(args.workload, args.pages)  # bad name or size: before any work
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise LiveError(f"--out {out}: directory {out.parent} does not exist",
+                        "refused")
+    print(f"recording workload {args.workload!r} ({args.pages} pages per "
+          f"operation); counters in pages")
+    tl = record(args.workload, args.pages, swap=args.swap,
+                interval=args.interval,
+                on_step=lambda s: print(format_step(s), flush=True))
+    tl.save(out)
+    for note in tl.meta.get("notes", []):
+        print(f"note: {note}")
+    print(f"saved {len(tl)} steps to {out} (Linux {tl.meta['kernel']}, "
+          f"cgroup {tl.meta['cgroup']}, swap: {tl.meta['swap']})")
+    if args.compare:
+        from ..live.compare import compare, render
+        print()
+        print(render(compare(tl)))
+    return 0

@@ -1,0 +1,351 @@
+"""The same bulk workload on the model and on the kernel, side by side.
+
+The model (memcg_edu.model.Machine, Linux 3.17 design, without the per-CPU
+charge stock) runs the phases of a recorded kernel workload as loops of
+its mm callers (fault_anon, fault_shmem, add_to_page_cache, unmap,
+truncate, swap_out, swap_in, migrate, move_task, exit_task); the two
+timelines are then compared counter by counter, within the tolerances
+below, and every difference a modern kernel is known to add is named at the
+step where it shows, with its size in pages:
+
+* kernel memory (page tables, slab) charged to usage (memory.kmem.*);
+* the per-CPU charge stock: usage runs up to 64 pages per CPU ahead
+  (MEMCG_CHARGE_BATCH; 32 in 3.17, which the model leaves out);
+* swap slots kept in the swap cache after a read-fault swap-in;
+* shared anonymous memory counted as cache and, separately, as shmem;
+* no charge moving with a task (move_charge_at_immigrate refused);
+* pgpgin / pgpgout counted per folio (large page-cache folios);
+* reclaim stopping below a lowered limit (batches of SWAP_CLUSTER_MAX).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..timeline import Timeline
+from .catalog import Phase, Workload, get_workload
+from .errors import LiveError
+
+__all__ = ["counter_tolerance", "stat_tolerance", "Difference", "Comparison",
+           "model_timeline", "compare", "render", "SHOWN"]
+
+#: MEMCG_CHARGE_BATCH of modern kernels (include/linux/memcontrol.h)
+CHARGE_BATCH = 64
+#: counters shown side by side by render()
+SHOWN = ("usage", "memsw_usage", "rss", "cache", "swap")
+_RES = ("usage", "memsw_usage", "max_usage", "memsw_max_usage")
+_STATS_COMPARED = ("rss", "cache", "swap")
+
+
+def counter_tolerance(pages: int, cpus: int, kmem: int) -> int:
+    """Allowed |kernel - model| for usage / memsw_usage, in pages.
+
+    The charge stock (64 pages per CPU), the kernel memory the kernel itself
+    reports (memory.kmem.usage_in_bytes) and 1/32 of the workload for the
+    rest (the workload process's own heap, reclaim batches).
+    """
+    return CHARGE_BATCH * cpus + kmem + pages // 32
+
+
+def stat_tolerance(pages: int, cpus: int) -> int:
+    """Allowed |kernel - model| for rss / cache / swap / LRU sizes, in pages.
+
+    memory.stat is flushed lazily on modern kernels (up to 64 pending
+    updates per CPU before a read flushes), plus 1/32 of the workload.
+    """
+    return CHARGE_BATCH * cpus + pages // 32
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A named way the kernel differs from the model at one step."""
+
+    step: int
+    op: str
+    memcg: str
+    name: str
+    pages: int
+    text: str
+
+
+@dataclass
+class Comparison:
+    """Both timelines, per-counter rows and the named differences."""
+
+    kernel: Timeline
+    model: Timeline
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def outside(self) -> list[dict[str, Any]]:
+        """Rows where the kernel is outside the stated tolerance."""
+        return [r for r in self.rows if not r["within"]]
+
+
+# -- the model side -----------------------------------------------------------
+def _machine_class():
+    try:
+        from ..model import Machine
+    except ImportError as e:
+        raise LiveError(f"the model is not available, so there is nothing to "
+                        f"compare with: memcg_edu.model.Machine cannot be "
+                        f"imported ({e})", "unsupported") from None
+    return Machine
+
+
+class _ModelRun:
+    """Runs a workload's phases on a Machine with loops of its mm callers."""
+
+    def __init__(self, wl: Workload, skipped: set[int]) -> None:
+        Machine = _machine_class()
+        n_total = sum(p.pages for p in wl.phases) + sum(wl.files.values())
+        self.m = Machine(ram_pages=n_total + 256, swap_slots=n_total + 256,
+                         swap_account=True, charge_stock=False, design="3.17")
+        self.wl, self.skipped = wl, skipped
+        self.memcgs = {name: self.m.create_memcg(name) for name in wl.memcgs}
+        self.task = self.m.create_task("task", self.memcgs[wl.memcgs[0]])
+        self.regions: dict[str, list] = {}   # mapping label -> pages / entries
+        self.files: dict[str, list] = {}     # file label -> cached pages
+        self.shared: set[str] = set()        # labels of shared mappings
+        self.tl = Timeline(meta={"source": "model", "design": "3.17",
+                                 "workload": wl.name, "pages": wl.phases[0].pages
+                                 if wl.phases else 0})
+
+    def _sample(self, op: str, detail: dict[str, Any]) -> None:
+        counters = self.m.counters()
+        self.tl.append({"op": op, "ok": True, "error": None, "events": [],
+                        "memcgs": {n: counters[n] for n in self.wl.memcgs},
+                        "detail": detail})
+
+    def run(self) -> Timeline:
+        for label, pages in self.wl.files.items():
+            self.files[label] = []  # prepared outside the cgroup, not cached
+        self._sample("start", {"action": "start"})
+        for i, ph in enumerate(self.wl.phases, start=1):
+            if i in self.skipped:
+                self._sample(ph.op, {"action": ph.action,
+                                     "skipped": "skipped on the kernel"})
+                continue
+            self._phase(ph)
+            self._sample(ph.op, {"action": ph.action, "target": ph.target,
+                                 "pages": ph.pages})
+        return self.tl
+
+    def _phase(self, ph: Phase) -> None:
+        m, t = self.m, self.task
+        if ph.action == "touch_anon":
+            self.regions[ph.target] = [m.fault_anon(t) for _ in range(ph.pages)]
+        elif ph.action == "touch_shared":
+            self.regions[ph.target] = [m.fault_shmem(t, file=ph.target)
+                                       for _ in range(ph.pages)]
+            self.shared.add(ph.target)
+        elif ph.action in ("read_file", "write_file"):
+            self.files[ph.target] = [m.add_to_page_cache(t, file=ph.target,
+                                                         mapped=False)
+                                     for _ in range(ph.pages)]
+        elif ph.action == "write_tmpfs":
+            # a tmpfs write is a shmem page the task does not keep mapped
+            pages = [m.fault_shmem(t, file=ph.target) for _ in range(ph.pages)]
+            for p in pages:
+                m.unmap(t, p)
+            self.files[ph.target] = pages
+        elif ph.action == "unmap":
+            pages = self.regions.pop(ph.target)
+            for p in pages:
+                m.unmap(t, p)
+            if ph.target in self.shared:
+                # the last mapping of a shared anonymous region goes: its
+                # shmem object is freed (shmem_evict_inode truncates it)
+                for p in pages:
+                    m.truncate(p)
+        elif ph.action == "retouch":
+            self.regions[ph.target] = [
+                m.swap_in(t, p) if self._is_entry(p) else p
+                for p in self.regions[ph.target]]
+        elif ph.action == "exit":
+            m.exit_task(t)
+            self.regions.clear()
+        elif ph.action in ("drop_cache", "delete"):
+            for p in self.files.pop(ph.target):
+                m.truncate(p)
+        elif ph.action == "set_limit":
+            self._set_limit(ph)
+        elif ph.action == "compact":
+            for label, pages in list(self.regions.items()) + list(self.files.items()):
+                pages[:] = [p if self._is_entry(p) else m.migrate(p)
+                            for p in pages]
+        elif ph.action == "move":
+            m.move_task(t, self.memcgs[ph.memcg], move_charge=self.wl.move_charge)
+
+    def _set_limit(self, ph: Phase) -> None:
+        """Lower a limit as mem_cgroup_resize_limit does: reclaim (here:
+        swap out anonymous pages, oldest first) until usage fits."""
+        m, cg = self.m, self.memcgs[ph.memcg]
+        if ph.limit is not None:
+            excess = cg.usage - ph.limit
+            for pages in self.regions.values():
+                for i, p in enumerate(pages):
+                    if excess <= 0:
+                        break
+                    if not self._is_entry(p):
+                        pages[i] = m.swap_out(p)
+                        excess -= 1
+        m.set_limit(cg, limit=ph.limit, memsw_limit=ph.memsw_limit)
+
+    def _is_entry(self, p: Any) -> bool:
+        return type(p).__name__ == "SwapEntry"
+
+
+def model_timeline(workload: str | Workload, pages: int = 4096,
+                   skipped: set[int] | None = None) -> Timeline:
+    """The model's timeline for a workload (phases skipped in ``skipped``)."""
+    wl = workload if isinstance(workload, Workload) else get_workload(workload, pages)
+    return _ModelRun(wl, skipped or set()).run()
+
+
+# -- the comparison -------------------------------------------------------------
+def _value(rec: dict[str, Any], name: str) -> int | None:
+    return rec["stat"].get(name) if name in _STATS_COMPARED else rec.get(name)
+
+
+def compare(kernel: Timeline) -> Comparison:
+    """Run the kernel timeline's workload on the model and compare them."""
+    meta = kernel.meta
+    if meta.get("source") != "kernel" or "workload" not in meta:
+        raise LiveError("compare() takes a kernel timeline recorded by "
+                        "memcg_edu.live (meta source 'kernel' with a "
+                        "workload)", "refused")
+    pages, cpus = int(meta["pages"]), int(meta.get("cpus") or 1)
+    wl = get_workload(meta["workload"], pages)
+    skipped = {s["step"] for s in kernel if not s.get("ok", True)}
+    model = model_timeline(wl, skipped=skipped)
+    cmp = Comparison(kernel, model)
+    for ks, ms in zip(kernel.steps, model.steps):
+        for name in wl.memcgs:
+            k, m = ks["memcgs"][name], ms["memcgs"][name]
+            kmem = (k.get("kernel") or {}).get("kmem") or 0
+            for c in _RES[:2] + _STATS_COMPARED:
+                kv, mv = _value(k, c), _value(m, c)
+                if kv is None or mv is None:
+                    continue
+                tol = (counter_tolerance(pages, cpus, kmem) if c in _RES
+                       else stat_tolerance(pages, cpus))
+                cmp.rows.append({"step": ks["step"], "op": ks["op"],
+                                 "memcg": name, "counter": c, "model": mv,
+                                 "kernel": kv, "diff": kv - mv,
+                                 "tolerance": tol, "within": abs(kv - mv) <= tol})
+    cmp.differences = _name_differences(kernel, model, wl, cpus)
+    return cmp
+
+
+def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
+                      cpus: int) -> list[Difference]:
+    out: list[Difference] = []
+    prev_k: dict[str, Any] = {}
+    prev_m: dict[str, Any] = {}
+    for ks, ms in zip(kernel.steps, model.steps):
+        step, op = ks["step"], ks["op"]
+        for name in wl.memcgs:
+            k, m = ks["memcgs"][name], ms["memcgs"][name]
+            ex = k.get("kernel") or {}
+            pk, pm = prev_k.get(name), prev_m.get(name)
+
+            def add(what: str, pages: int, text: str) -> None:
+                out.append(Difference(step, op, name, what, pages, text))
+
+            kmem = ex.get("kmem") or 0
+            d = k["usage"] - m["usage"]
+            if d and (pk is None or k["usage"] != pk["usage"] or
+                      m["usage"] != pm["usage"]):
+                stock = d - kmem
+                add("kernel memory", kmem,
+                    f"{kmem} pages of kernel memory (page tables, slab) are "
+                    f"charged to usage; the model charges user pages only")
+                if 0 < stock <= CHARGE_BATCH * cpus:
+                    add("charge batching", stock,
+                        f"usage runs {stock} pages ahead: the per-CPU charge "
+                        f"stock precharges {CHARGE_BATCH} pages per CPU "
+                        f"(3.17: 32), which the model leaves out")
+                elif stock < 0 and op == "swap_out":
+                    add("reclaim batch", -stock,
+                        f"reclaim stopped {-stock} pages below the new limit "
+                        f"(it frees pages in batches of SWAP_CLUSTER_MAX = 32)")
+                elif stock:
+                    add("other", stock, f"{stock:+d} pages of usage not "
+                        f"explained by kernel memory or the charge stock "
+                        f"(the workload process's own heap, stat lag)")
+            sc = ex.get("swapcached") or 0
+            if sc and (pk is None or sc != (pk.get("kernel") or {}).get("swapcached")):
+                add("swap cache", sc,
+                    f"{sc} pages keep their swap slot in the swap cache after "
+                    f"swap-in (a read fault leaves the slot allocated while "
+                    f"swap is less than half full)")
+            sh = ex.get("shmem") or 0
+            if sh and (pk is None or sh != (pk.get("kernel") or {}).get("shmem")):
+                add("shmem", sh,
+                    f"shared anonymous / tmpfs pages count as cache on both; "
+                    f"the kernel also reports them as shmem ({sh} pages), a "
+                    f"statistic 3.17 did not have")
+            if op == "move_task" and pk is not None:
+                moved = pm["usage"] - m["usage"]
+                stayed = k["usage"] - (pk["usage"])
+                if moved > 0 and stayed >= 0:
+                    add("no charge moving", moved,
+                        f"the model (3.17 with move_charge_at_immigrate=3) "
+                        f"moved {moved} pages of charge out of {name} with the "
+                        f"task; this kernel refused charge moving and left "
+                        f"them charged to {name}")
+            for ev in ("pgpgin", "pgpgout"):
+                kd = (k["stat"].get(ev) or 0) - ((pk or {}).get("stat", {}).get(ev) or 0)
+                md = (m["stat"].get(ev) or 0) - ((pm or {}).get("stat", {}).get(ev) or 0)
+                if md > 0 and kd < md * 0.9:
+                    add("folio events", md - kd,
+                        f"{ev}: the kernel counted {kd} events for the model's "
+                        f"{md}: page-cache pages come in large folios and "
+                        f"the kernel counts one event per folio")
+            if op == "migrate" and name == wl.memcgs[0]:
+                n = (ks.get("detail") or {}).get("pgmigrate_success")
+                if n is not None:
+                    add("migration", n,
+                        f"compaction migrated {n} pages machine-wide (any "
+                        f"cgroup); the model migrated every page of the "
+                        f"workload; the charge moved with each page on both")
+            prev_k[name], prev_m[name] = k, m
+    return out
+
+
+def render(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
+    """Model and kernel side by side, differences named under their step."""
+    meta = cmp.kernel.meta
+    lines = [f"workload {meta.get('workload')} ({meta.get('pages')} pages per "
+             f"operation): model (Linux 3.17 design) vs kernel (Linux "
+             f"{meta.get('kernel')}, cgroup {meta.get('cgroup')}); pages",
+             f"{'step':>4} {'op':24s} cg " + " ".join(
+                 f"{c:>20s}" for c in counters)]
+    by_step: dict[tuple[int, str], dict[str, dict]] = {}
+    for r in cmp.rows:
+        by_step.setdefault((r["step"], r["memcg"]), {})[r["counter"]] = r
+    diffs: dict[int, list[Difference]] = {}
+    for d in cmp.differences:
+        diffs.setdefault(d.step, []).append(d)
+    for (step, memcg), rows in by_step.items():
+        op = cmp.kernel[step]["op"]
+        cells = []
+        for c in counters:
+            r = rows.get(c)
+            if r is None:
+                cells.append(f"{'-':>20s}")
+                continue
+            mark = " " if r["within"] else "!"
+            cells.append(f"{r['model']:>7} | {r['kernel']:>7}{mark}{r['diff']:+5d}"[-20:]
+                         .rjust(20))
+        lines.append(f"{step:>4} {op:24s} {memcg:2s} " + " ".join(cells))
+        if not cmp.kernel[step].get("ok", True):
+            lines.append(f"       ({cmp.kernel[step].get('error')})")
+        for d in diffs.get(step, []):
+            if d.memcg == memcg:
+                lines.append(f"       - {d.name} ({d.pages} pages): {d.text}")
+    lines.append("cells: model | kernel, then kernel - model; '!' = outside "
+                 "the tolerance of docs/live.md")
+    return "\n".join(lines) + "\n"
