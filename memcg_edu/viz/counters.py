@@ -1,0 +1,139 @@
+"""Usage and memsw usage against their limits, step by step, with event markers.
+
+Stands for the res_counter fields of struct mem_cgroup (mm/memcontrol.c,
+kernel/res_counter.c) as cgroup v1 shows them: memory.usage_in_bytes,
+memory.memsw.usage_in_bytes, their limits and failcnt. The gap between the
+memsw line and the usage line is the memsw charge held by swap slots.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from .cursor import add_cursor, move_cursor
+from .series import memcg_names, series
+from .events import EVENT_KINDS, event_steps
+from .style import (COUNTER_COLORS, OKABE_ITO, Style, add_bytes_axis, get_style,
+                    new_figure, shared_legend, step_xy)
+
+__all__ = ["MARKERS", "plot_counters", "pick_memcgs", "set_step"]
+
+#: event kind -> (marker shape, colour, which line it sits on)
+MARKERS = {
+    "charge": ("^", OKABE_ITO["green"], "usage"),
+    "uncharge": ("v", OKABE_ITO["black"], "usage"),
+    "swap-out": ("s", OKABE_ITO["purple"], "memsw_usage"),
+    "swap-in": ("D", OKABE_ITO["sky"], "memsw_usage"),
+    "migration": ("P", OKABE_ITO["orange"], "usage"),
+    "OOM": ("X", OKABE_ITO["vermillion"], "limit"),
+    "failcnt": ("*", OKABE_ITO["yellow"], "limit"),
+}
+_LABELS = {"usage": "usage (memory)", "memsw_usage": "memsw usage (memory+swap)",
+           "limit": "limit", "memsw_limit": "memsw limit"}
+
+
+def pick_memcgs(timeline: Timeline, memcgs: Sequence[str] | str | None,
+                ax: Axes | None) -> list[str]:
+    """The memcgs to draw: those asked for, else every one but an empty root."""
+    if not len(timeline):
+        raise ModelUsageError("the timeline has no steps to plot")
+    names = memcg_names(timeline)
+    if isinstance(memcgs, str):
+        memcgs = [memcgs]
+    if memcgs is None:
+        memcgs = [n for n in names if n != "root"
+                  or np.nanmax(np.nan_to_num(series(timeline, n, "usage"))) > 0] or names
+    for n in memcgs:
+        if n not in names:
+            raise ModelUsageError(f"no memcg {n!r} in this timeline; it has "
+                                  f"{', '.join(names)}")
+    if ax is not None and len(memcgs) != 1:
+        raise ModelUsageError("with ax= give exactly one memcg (memcgs=\"A\"); "
+                              f"this timeline has {', '.join(memcgs)}")
+    return list(memcgs)
+
+
+def _draw_one(ax: Axes, timeline: Timeline, name: str, st: Style,
+              markers: bool) -> None:
+    vals = {k: series(timeline, name, k)
+              for k in ("usage", "memsw_usage", "limit", "memsw_limit")}
+    lw = st.linewidth
+    sx = np.arange(len(timeline) + 1) - 0.5
+    ext = {k: step_xy(v)[1] for k, v in vals.items()}
+    ax.plot(sx, ext["usage"], drawstyle="steps-post", color=COUNTER_COLORS["usage"],
+            linewidth=lw, label=_LABELS["usage"], zorder=3)
+    has_memsw = not np.all(np.isnan(vals["memsw_usage"]))
+    if has_memsw:
+        ax.plot(sx, ext["memsw_usage"], drawstyle="steps-post",
+                color=COUNTER_COLORS["memsw_usage"], linewidth=lw, linestyle="--",
+                label=_LABELS["memsw_usage"], zorder=3)
+        ax.fill_between(sx, ext["usage"], ext["memsw_usage"], step="post",
+                        where=ext["memsw_usage"] > ext["usage"],
+                        color=OKABE_ITO["purple"], alpha=0.25, linewidth=0,
+                        label="swap charge (memsw - usage)")
+    for key, color, style in (("limit", COUNTER_COLORS["usage"], (0, (6, 2))),
+                              ("memsw_limit", COUNTER_COLORS["memsw_usage"], (0, (2, 2)))):
+        if not np.all(np.isnan(vals[key])):
+            ax.plot(sx, ext[key], drawstyle="steps-post", color=color,
+                    linewidth=lw * 0.7, linestyle=style, label=_LABELS[key], zorder=2)
+    finite = np.concatenate([v[np.isfinite(v)] for v in vals.values()] + [np.zeros(1)])
+    top = float(finite.max())
+    if markers:
+        found = event_steps(timeline, name)
+        for kind in EVENT_KINDS:
+            steps = found[kind]
+            if not len(steps):
+                continue
+            shape, color, on = MARKERS[kind]
+            if on == "limit":
+                y = np.where(np.isnan(vals["limit"][steps]), vals["usage"][steps],
+                             vals["limit"][steps])
+            else:
+                y = vals[on if has_memsw else "usage"][steps]
+            if kind == "OOM":
+                y = y + 0.06 * top  # just above the failcnt star it usually comes with
+            ax.scatter(steps, y, marker=shape, s=st.marker, color=color,
+                       edgecolors=OKABE_ITO["black"], linewidths=0.5, zorder=4,
+                       label=kind)
+    ax.set_ylim(0, top * 1.15 + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(-0.5, max(len(timeline) - 0.5, 0.5))
+    ax.set_title(f"memcg {name}: memory and memory+swap charge", fontsize=st.font)
+    ax.set_ylabel("pages", fontsize=st.font)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def plot_counters(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
+                  step: int | None = None, ax: Axes | None = None,
+                  size: str | Style = "screen", markers: bool = True,
+                  bytes_axis: bool = True) -> Figure:
+    """Step charts of usage and memsw usage vs limits, one panel per memcg.
+
+    ``step`` places the cursor; ``ax`` draws one memcg into an existing
+    axes. Unlimited limits (null) are simply not drawn. Markers show the
+    steps where the memcg was charged, uncharged, swapped out or in,
+    migrated, hit OOM or had failcnt raised.
+    """
+    names = pick_memcgs(timeline, memcgs, ax)
+    st = get_style(size)
+    fig, axes = new_figure(st, nrows=len(names), ax=ax)
+    for a, name in zip(axes, names):
+        _draw_one(a, timeline, name, st, markers)
+        add_cursor(a, step, st)
+        if bytes_axis:
+            add_bytes_axis(a, st)
+    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
+    shared_legend(fig, axes, st, ax is not None)
+    fig.memcg_edu["kind"] = "counters"
+    return fig
+
+
+def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
+    """Move the cursor of a counters (or stats) figure; returns what changed."""
+    return move_cursor(fig, step)

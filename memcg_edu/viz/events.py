@@ -1,0 +1,101 @@
+"""Which kind of accounting event a step record shows, for the event markers.
+
+Reads the kernel function names a step called (``record["events"]``, from
+mm/memcontrol.c of 3.17 or 3.16), its op and outcome, and the counters'
+change against the step before. Kinds: charge, uncharge, swap-out, swap-in,
+migration, OOM, failcnt.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..timeline import Timeline
+
+__all__ = ["EVENT_KINDS", "step_kinds", "event_steps"]
+
+EVENT_KINDS = ("charge", "uncharge", "swap-out", "swap-in", "migration",
+               "OOM", "failcnt")
+
+# Kernel functions (3.17 and 3.16 names) that make a step count as a kind.
+_BY_FUNCTION = {
+    "charge": {"mem_cgroup_commit_charge", "mem_cgroup_charge_anon",
+               "mem_cgroup_charge_file", "mem_cgroup_commit_charge_swapin",
+               "__mem_cgroup_commit_charge", "commit_charge"},
+    "uncharge": {"mem_cgroup_uncharge", "mem_cgroup_uncharge_list",
+                 "mem_cgroup_uncharge_page", "mem_cgroup_uncharge_cache_page",
+                 "mem_cgroup_uncharge_swapcache", "mem_cgroup_uncharge_swap",
+                 "__mem_cgroup_uncharge_common", "uncharge_batch"},
+    "swap-out": {"mem_cgroup_swapout"},
+    "migration": {"mem_cgroup_migrate", "mem_cgroup_prepare_migration",
+                  "mem_cgroup_end_migration", "mem_cgroup_replace_page_cache"},
+    "OOM": {"mem_cgroup_oom"},
+}
+_BY_OP = {"swap_out": "swap-out", "swap_in": "swap-in", "migrate": "migration",
+          "replace_page_cache": "migration"}
+
+
+def _function_names(record: Mapping[str, Any]) -> set[str]:
+    names = set()
+    for e in record.get("events") or ():
+        # events are function names, or dicts carrying one under "function"
+        names.add(e.get("function", "") if isinstance(e, Mapping) else str(e))
+    return names
+
+
+def _mentions(message: str, memcg: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(memcg)}(?![\w-])", message) is not None
+
+
+def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
+               memcg: str | None = None) -> set[str]:
+    """The event kinds of one step; with ``memcg``, only those that moved it.
+
+    A charge, uncharge, swap or migration counts for a memcg when its
+    counters or statistics changed at this step; failcnt when its failcnt or
+    memsw_failcnt grew; OOM when the step failed with a memcg OOM naming it
+    (or any memcg, when the message names none).
+    """
+    kinds: set[str] = set()
+    names = _function_names(record)
+    for kind, funcs in _BY_FUNCTION.items():
+        if names & funcs:
+            kinds.add(kind)
+    if record.get("op") in _BY_OP:
+        kinds.add(_BY_OP[record["op"]])
+    err = str(record.get("error") or "")
+    if "OOM" in err or "oom" in err:
+        kinds.add("OOM")
+    if memcg is None:
+        return kinds
+    now = (record.get("memcgs") or {}).get(memcg)
+    if now is None:
+        return set()
+    before = ((prev or {}).get("memcgs") or {}).get(memcg) or {}
+    stat_now, stat_before = now.get("stat") or {}, before.get("stat") or {}
+    # a memcg missing before counts as all zeros (created empty)
+    changed = any((now.get(k) or 0) != (before.get(k) or 0)
+                  for k in ("usage", "memsw_usage")) or any(
+        (stat_now.get(k) or 0) != (stat_before.get(k) or 0)
+        for k in set(stat_now) | set(stat_before))
+    out = (kinds - {"OOM"}) if changed else set()
+    if "OOM" in kinds and (_mentions(err, memcg) or not any(
+            _mentions(err, n) for n in (record.get("memcgs") or {}) if n != memcg)):
+        out.add("OOM")
+    if any((now.get(k) or 0) > (before.get(k) or 0)
+           for k in ("failcnt", "memsw_failcnt")):
+        out.add("failcnt")
+    return out
+
+
+def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
+    """For each kind, the steps (indices) where it happened to ``memcg``."""
+    found: dict[str, list[int]] = {k: [] for k in EVENT_KINDS}
+    prev = None
+    for i, rec in enumerate(timeline.steps):
+        for kind in step_kinds(rec, prev, memcg):
+            found[kind].append(i)
+        prev = rec
+    return {k: np.asarray(v, dtype=int) for k, v in found.items()}

@@ -1,0 +1,139 @@
+"""The five LRU lists of each memcg's lruvec (and root's) as bars at one step.
+
+Stands for struct lruvec and mem_cgroup_per_zone.lru_size (mm/memcontrol.c,
+include/linux/mmzone.h): inactive_anon, active_anon, inactive_file,
+active_file, unevictable. Counted from the step's page state (which lruvec
+holds each pfn) when the record carries it, else from memory.stat's
+per-memcg LRU sizes.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from .series import memcg_names, series
+from .style import LRU_COLORS, LRU_NAMES, Style, get_style, new_figure
+
+__all__ = ["lru_memcgs", "lru_counts", "lru_max", "plot_lru", "set_step"]
+
+
+def lru_memcgs(timeline: Timeline) -> list[str]:
+    """The memcgs the LRU view shows: root first (when pages are recorded)."""
+    names = list(memcg_names(timeline))
+    for rec in timeline.steps:
+        for n in (rec.get("pages") or {}).get("memcg_names", ()):
+            if n not in names:
+                names.append(n)
+    if "root" in names:
+        names.remove("root")
+        names.insert(0, "root")
+    return names
+
+
+def lru_counts(record: Mapping[str, Any], names: list[str]) -> np.ndarray:
+    """Pages on each list, shape (len(names), 5), in LRU_NAMES order."""
+    out = np.zeros((len(names), len(LRU_NAMES)), dtype=np.int64)
+    pages = record.get("pages")
+    if pages:
+        lru = np.asarray(pages["lru"], dtype=np.int64)
+        owner = np.asarray(pages["lru_memcg"], dtype=np.int64)
+        on = lru >= 0
+        index = {n: i for i, n in enumerate(names)}
+        rows = np.array([index.get(n, -1) for n in pages["memcg_names"]] + [-1])
+        r = rows[owner[on]]
+        ok = r >= 0
+        np.add.at(out, (r[ok], lru[on][ok]), 1)
+        return out
+    for i, n in enumerate(names):
+        stat = ((record.get("memcgs") or {}).get(n) or {}).get("stat") or {}
+        out[i] = [stat.get(k) or 0 for k in LRU_NAMES]
+    return out
+
+
+def lru_max(timeline: Timeline, names: list[str]) -> int:
+    """The longest list over all steps: a fixed scale for a moving step."""
+    if any("pages" in rec for rec in timeline.steps):
+        return int(max((lru_counts(rec, names).max() for rec in timeline.steps), default=0))
+    best = 0.0
+    for n in names:
+        if n in memcg_names(timeline):
+            for k in LRU_NAMES:
+                best = max(best, float(np.nanmax(np.append(series(timeline, n, k), 0))))
+    return int(best)
+
+
+def _check_step(timeline: Timeline, step: int) -> int:
+    if not -len(timeline) <= step < len(timeline):
+        raise ModelUsageError(f"step {step} is outside this timeline "
+                              f"(steps 0 to {len(timeline) - 1})")
+    return step % len(timeline)
+
+
+def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,
+             size: str | Style = "screen", fixed_scale: bool = True,
+             values: bool = True) -> Figure:
+    """Grouped bars: for each memcg, the pages on each of its five LRU lists.
+
+    ``fixed_scale`` keeps the y axis at the timeline's maximum, so stepping
+    does not rescale; ``values`` writes each bar's count above it.
+    """
+    if not len(timeline):
+        raise ModelUsageError("the timeline has no steps to plot")
+    step = _check_step(timeline, step)
+    st = get_style(size)
+    fig, (a,) = new_figure(st, ax=ax)
+    names = lru_memcgs(timeline)
+    counts = lru_counts(timeline[step], names)
+    width = 0.8 / len(LRU_NAMES)
+    bars = []
+    for j, lru in enumerate(LRU_NAMES):
+        x = np.arange(len(names)) + (j - 2) * width
+        bars.append(a.bar(x, counts[:, j], width, color=LRU_COLORS[lru],
+                          edgecolor="black", linewidth=0.5, label=lru.replace("_", " ")))
+    texts = []
+    if values:
+        for j, cont in enumerate(bars):
+            for i, rect in enumerate(cont):
+                texts.append(a.text(rect.get_x() + width / 2, counts[i, j], str(counts[i, j]),
+                                    ha="center", va="bottom", fontsize=st.small))
+    top = lru_max(timeline, names) if fixed_scale else int(counts.max())
+    a.set_ylim(0, top * 1.15 + 1)
+    a.yaxis.set_major_locator(MaxNLocator(integer=True))
+    a.set_xticks(np.arange(len(names)), names, fontsize=st.font)
+    a.set_xlabel("memcg (whose lruvec holds the page)", fontsize=st.font)
+    a.set_ylabel("pages", fontsize=st.font)
+    title = a.set_title(_title(timeline, step), fontsize=st.font)
+    a.legend(fontsize=st.small, loc="upper right", ncols=2)
+    a.grid(True, axis="y", alpha=0.3)
+    fig.memcg_edu = {"kind": "lru", "bars": bars, "texts": texts, "names": names,
+                     "title": title}
+    return fig
+
+
+def _title(timeline: Timeline, step: int) -> str:
+    return f"LRU lists after step {step} ({timeline[step].get('op', '')})"
+
+
+def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
+    """Show ``step``: new bar heights, counts and title; returns what changed."""
+    meta = fig.memcg_edu
+    step = _check_step(timeline, step)
+    counts = lru_counts(timeline[step], meta["names"])
+    changed = [meta["title"]]
+    meta["title"].set_text(_title(timeline, step))
+    for j, cont in enumerate(meta["bars"]):
+        for i, rect in enumerate(cont):
+            rect.set_height(counts[i, j])
+            changed.append(rect)
+    for k, t in enumerate(meta["texts"]):
+        i, j = k % len(meta["names"]), k // len(meta["names"])
+        t.set_text(str(counts[i, j]))
+        t.set_y(counts[i, j])
+        changed.append(t)
+    return changed

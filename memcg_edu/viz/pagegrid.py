@@ -1,0 +1,253 @@
+"""One cell per page frame, coloured by its state, with page_cgroup flags and memcg.
+
+Stands for mem_map (struct page flags, _count, _mapcount), the page_cgroup
+array (include/linux/page_cgroup.h: pc->flags, pc->mem_cgroup) and the
+swap_cgroup records of mm/page_cgroup.c, as ``Machine.page_state()``
+returns them (docs/architecture.md) in a step record's "pages".
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from .style import OKABE_ITO, Style, get_style, new_figure
+
+__all__ = ["PAGE_STATES", "PAGE_COLORS", "SLOT_STATES", "SLOT_COLORS", "page_states",
+           "pcg_flags", "slot_states", "step_pages", "touched", "labels_at",
+           "plot_pagegrid", "set_step"]
+
+PAGE_STATES = ("free", "charged anon", "charged file", "charged shmem",
+               "in swap cache, not charged", "not charged, on an LRU",
+               "not charged, in use", "locked / under migration")
+PAGE_COLORS = ("#F4F4F4", OKABE_ITO["orange"], OKABE_ITO["sky"], OKABE_ITO["green"],
+               OKABE_ITO["purple"], OKABE_ITO["yellow"], OKABE_ITO["grey"],
+               OKABE_ITO["vermillion"])
+SLOT_STATES = ("free slot", "swap cache only", "in use, swap_cgroup record",
+               "in use, no record")
+SLOT_COLORS = ("#F4F4F4", "#E8D5E0", OKABE_ITO["purple"], OKABE_ITO["grey"])
+# one letter per page_cgroup flag (3.17: USED MEM MEMSW; 3.16: LOCK USED MIGRATION)
+_LETTERS = {"PCG_USED": "U", "PCG_MEM": "M", "PCG_MEMSW": "W", "PCG_LOCK": "L",
+            "PCG_MIGRATION": "G"}
+
+
+def step_pages(timeline: Timeline, step: int) -> tuple[int, Mapping[str, Any]]:
+    """(step, page state) of a step, or a clear error when it has none."""
+    n = len(timeline)
+    if not -n <= step < n:
+        raise ModelUsageError(f"step {step} is outside this timeline (steps 0 to {n - 1})")
+    step %= n
+    pages = timeline[step].get("pages")
+    if not pages:
+        raise ModelUsageError(
+            f"step {step} has no page state (\"pages\"); the scenario runner records "
+            f"it only for small machines")
+    return step, pages
+
+
+def _flag_bits(pages: Mapping[str, Any]) -> dict[str, int]:
+    return {name: int(bit) for bit, name in pages["pcg_flag_names"].items()}
+
+
+def pcg_flags(pages: Mapping[str, Any]) -> list[str]:
+    """Per pfn, the set page_cgroup flags as letters (U=USED, M=MEM, W=MEMSW,
+    L=LOCK, G=MIGRATION), "-" for none."""
+    bits = sorted(_flag_bits(pages).items(), key=lambda kv: kv[1])
+    out = []
+    for f in pages["pc_flags"]:
+        s = "".join(_LETTERS.get(name, name[4:5]) for name, b in bits if f & b)
+        out.append(s or "-")
+    return out
+
+
+def page_states(pages: Mapping[str, Any]) -> np.ndarray:
+    """Per pfn, an index into PAGE_STATES (the first rule that applies wins:
+    free, locked/migrating, charged by type, swap cache, on an LRU, in use)."""
+    bits = _flag_bits(pages)
+    flags = np.asarray(pages["pc_flags"], dtype=np.int64)
+    used = (flags & bits.get("PCG_USED", 0)) != 0
+    migrating = (flags & bits.get("PCG_MIGRATION", 0)) != 0
+    arr = {k: np.asarray(pages[k], dtype=bool)
+           for k in ("free", "anon", "swapbacked", "swapcache", "locked", "lru_flag")}
+    state = np.full(len(flags), 6, dtype=np.int64)
+    state[arr["lru_flag"]] = 5
+    state[arr["swapcache"]] = 4
+    state[used & ~arr["swapbacked"]] = 2
+    state[used & arr["swapbacked"] & ~arr["anon"]] = 3
+    state[used & arr["anon"]] = 1
+    state[arr["locked"] | migrating] = 7
+    state[arr["free"]] = 0
+    return state
+
+
+def slot_states(pages: Mapping[str, Any]) -> np.ndarray:
+    """Per swap slot, an index into SLOT_STATES."""
+    count = np.asarray(pages.get("swap_count", ()), dtype=np.int64)
+    cache = np.asarray(pages.get("swap_cache", ()), dtype=bool)
+    record = np.asarray(pages.get("swap_cgroup", ()), dtype=np.int64)
+    state = np.zeros(len(count), dtype=np.int64)
+    state[cache] = 1
+    state[count > 0] = 3
+    state[(count > 0) & (record >= 0)] = 2
+    return state
+
+
+def touched(record: Mapping[str, Any]) -> list[int]:
+    """The pfns the step touched (its "detail"), for highlighting."""
+    return [int(p) for p in (record.get("detail") or {}).get("touched", ())]
+
+
+def labels_at(record: Mapping[str, Any]) -> tuple[dict[int, str], dict[int, str]]:
+    """Scenario labels by pfn and by swap slot, from the step's "detail"."""
+    by_pfn: dict[int, str] = {}
+    by_slot: dict[int, str] = {}
+    for label, where in ((record.get("detail") or {}).get("labels") or {}).items():
+        if "pfn" in where:
+            by_pfn[int(where["pfn"])] = label
+        elif "swap" in where:
+            by_slot[int(where["swap"])] = label
+    return by_pfn, by_slot
+
+
+def _name(names: list[str], i: int) -> str:
+    return names[i] if 0 <= i < len(names) else "-"
+
+
+def _page_texts(pages: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
+    names = pages["memcg_names"]
+    flags = pcg_flags(pages)
+    by_pfn, _ = labels_at(record)
+    out = []
+    for pfn, (f, m, free) in enumerate(zip(flags, pages["pc_memcg"], pages["free"])):
+        label = f" {by_pfn[pfn]}" if pfn in by_pfn else ""
+        out.append(f"{pfn}{label}" if free else f"{pfn}{label}\n{f} {_name(names, m)}")
+    return out
+
+
+def _slot_texts(pages: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
+    names = pages["memcg_names"]
+    _, by_slot = labels_at(record)
+    out = []
+    for slot, (n, c, rec) in enumerate(zip(pages.get("swap_count", ()),
+                                           pages.get("swap_cache", ()),
+                                           pages.get("swap_cgroup", ()))):
+        label = f" {by_slot[slot]}" if slot in by_slot else ""
+        body = f"\nn={n}{' C' if c else ''}\n{_name(names, rec)}" if (n or c) else ""
+        out.append(f"s{slot}{label}{body}")
+    return out
+
+
+def _shape(n: int, max_cols: int = 16) -> tuple[int, int]:
+    cols = max(1, min(max_cols, math.ceil(math.sqrt(n))))
+    return math.ceil(n / cols), cols
+
+
+def _grid(values: np.ndarray, rows: int, cols: int) -> np.ma.MaskedArray:
+    g = np.full(rows * cols, -1)
+    g[:len(values)] = values
+    return np.ma.masked_less(g.reshape(rows, cols), 0)
+
+
+def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
+                  size: str | Style = "screen", text: bool | None = None) -> Figure:
+    """Page frames (left) and swap slots (right) at ``step``.
+
+    Cell text: pfn, scenario label, page_cgroup flags and pc->mem_cgroup
+    (kept after uncharge, as in the kernel); slots: map count, C for
+    SWAP_HAS_CACHE, and the memcg of their swap_cgroup record. The pages the
+    step touched get a thick outline. ``text`` defaults to on up to 256 pages.
+    """
+    step, pages = step_pages(timeline, step)
+    st = get_style(size)
+    n_pages, n_slots = len(pages["free"]), len(pages.get("swap_count", ()))
+    pr, pc = _shape(n_pages)
+    sr, sc = _shape(n_slots, max_cols=4) if n_slots else (0, 0)
+    if ax is not None or not n_slots:
+        fig, axes = new_figure(st, ax=ax)
+    else:
+        fig, axes = new_figure(st, ncols=2, width_ratios=[pc, max(sc, 2) * 0.8], sharex=False)
+    fig.set_figheight(max(fig.get_figheight(), st.panel_height * 1.4))
+    text = n_pages <= 256 if text is None else text
+    meta: dict[str, Any] = {"kind": "pagegrid", "text": text}
+    a = axes[0]
+    cmap = ListedColormap(PAGE_COLORS)
+    meta["image"] = a.imshow(_grid(page_states(pages), pr, pc), cmap=cmap, vmin=-0.5,
+                             vmax=len(PAGE_COLORS) - 0.5, aspect="auto")
+    meta["shape"] = (pr, pc)
+    meta["texts"] = [a.text(i % pc, i // pc, "", ha="center", va="center",
+                            fontsize=st.small, linespacing=1.1)
+                     for i in range(n_pages)] if text else []
+    meta["outlines"] = [a.add_patch(Rectangle((i % pc - 0.5, i // pc - 0.5), 1, 1, fill=False,
+                                              linewidth=st.linewidth * 1.6, visible=False,
+                                              edgecolor=OKABE_ITO["black"]))
+                        for i in range(n_pages)]
+    _frame(a, pr, pc, st, f"page frames (pfn) after step {step}")
+    meta["page_title"] = a.title
+    handles = [Patch(facecolor=c, edgecolor="black", label=s)
+               for s, c in zip(PAGE_STATES, PAGE_COLORS)]
+    if len(axes) > 1:
+        b = axes[1]
+        meta["slot_image"] = b.imshow(_grid(slot_states(pages), sr, sc),
+                                      cmap=ListedColormap(SLOT_COLORS), vmin=-0.5,
+                                      vmax=len(SLOT_COLORS) - 0.5, aspect="auto")
+        meta["slot_shape"] = (sr, sc)
+        meta["slot_texts"] = [b.text(i % sc, i // sc, "", ha="center", va="center",
+                                     fontsize=st.small, linespacing=1.1)
+                              for i in range(n_slots)] if text else []
+        _frame(b, sr, sc, st, "swap slots")
+        handles += [Patch(facecolor=c, edgecolor="black", label=s)
+                    for s, c in zip(SLOT_STATES, SLOT_COLORS)]
+    fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=3,
+               title="cell: pfn, label, page_cgroup flags (U=PCG_USED M=PCG_MEM W=PCG_MEMSW"
+                     " L=PCG_LOCK G=PCG_MIGRATION), pc->mem_cgroup\n"
+                     "slot: number, label, n=map count, C=in swap cache, memcg of its "
+                     "swap_cgroup record",
+               title_fontsize=st.small)
+    fig.memcg_edu = meta
+    set_step(fig, timeline, step)
+    return fig
+
+
+def _frame(a: Axes, rows: int, cols: int, st: Style, title: str) -> None:
+    a.set_xticks(np.arange(cols) - 0.5, minor=True)
+    a.set_yticks(np.arange(rows) - 0.5, minor=True)
+    a.grid(which="minor", color="white", linewidth=1.5)
+    a.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    a.set_title(title, fontsize=st.font)
+
+
+def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
+    """Show ``step`` in a page-grid figure; returns the changed artists."""
+    step, pages = step_pages(timeline, step)
+    meta = fig.memcg_edu
+    record = timeline[step]
+    pr, pc = meta["shape"]
+    if len(pages["free"]) != len(meta["outlines"]):
+        raise ModelUsageError(f"step {step} has {len(pages['free'])} page frames, "
+                              f"the grid was drawn for {len(meta['outlines'])}")
+    meta["image"].set_data(_grid(page_states(pages), pr, pc))
+    meta["page_title"].set_text(f"page frames (pfn) after step {step} "
+                                f"({record.get('op', '')})")
+    changed = [meta["image"], meta["page_title"]]
+    for t, s in zip(meta["texts"], _page_texts(pages, record)):
+        t.set_text(s)
+        changed.append(t)
+    hit = set(touched(record))
+    for pfn, box in enumerate(meta["outlines"]):
+        box.set_visible(pfn in hit)
+        changed.append(box)
+    if "slot_image" in meta:
+        sr, sc = meta["slot_shape"]
+        meta["slot_image"].set_data(_grid(slot_states(pages), sr, sc))
+        changed.append(meta["slot_image"])
+        for t, s in zip(meta["slot_texts"], _slot_texts(pages, record)):
+            t.set_text(s)
+            changed.append(t)
+    return changed

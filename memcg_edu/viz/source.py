@@ -1,0 +1,69 @@
+"""Turn what a user hands a figure or widget into a Timeline.
+
+Accepts a Timeline, a saved timeline (file or dict with "format":
+"memcg-edu-timeline/1"), a scenario (file, dict or memcg_edu.scenario.Scenario,
+run on the model) or the name of a bundled scenario in data/scenarios.
+The scenario layer is imported only when a scenario has to be run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import ModelUsageError
+from ..timeline import FORMAT, Timeline
+
+__all__ = ["Source", "SCENARIO_DIR", "load_source"]
+
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+
+
+@dataclass
+class Source:
+    """A timeline and, when it came from a scenario, the scenario's steps."""
+    timeline: Timeline
+    steps: Sequence[Mapping[str, Any]] | None = None
+    name: str = ""
+
+
+def _run(scenario: Any, design: str, name: str) -> Source:
+    from ..scenario import load_scenario, run_scenario
+
+    sc = load_scenario(scenario)
+    return Source(run_scenario(sc, design=design), list(sc.steps), name or sc.title)
+
+
+def load_source(source: Any, design: str = "3.17") -> Source:
+    """A Source for ``source`` (see the module docstring); scenarios run on ``design``."""
+    if isinstance(source, Source):
+        return source
+    if isinstance(source, Timeline):
+        return Source(source, None, str(source.meta.get("title", "")))
+    if isinstance(source, Mapping):
+        if source.get("format") == FORMAT:
+            tl = Timeline.from_dict(source)
+            return Source(tl, None, str(tl.meta.get("title", "")))
+        return _run(source, design, str(source.get("title", "")))
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            bundled = SCENARIO_DIR / (path.name if path.suffix else path.name + ".json")
+            if not bundled.exists():
+                raise ModelUsageError(
+                    f"{source}: no such file, and no bundled scenario of that name "
+                    f"in {SCENARIO_DIR}")
+            path = bundled
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ModelUsageError(f"{path}: cannot read it as JSON: {e}") from None
+        if isinstance(data, Mapping) and data.get("format") == FORMAT:
+            tl = Timeline.from_dict(data, str(path))
+            return Source(tl, None, str(tl.meta.get("title", path.stem)))
+        return _run(path, design, "")
+    if hasattr(source, "steps") and hasattr(source, "memcgs"):  # a Scenario
+        return _run(source, design, str(getattr(source, "title", "")))
+    raise ModelUsageError(f"cannot show {type(source).__name__}: give a Timeline, a "
+                          f"timeline or scenario file, or a scenario")

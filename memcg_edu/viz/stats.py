@@ -1,0 +1,65 @@
+"""memory.stat's cache, rss and swap of each memcg as stacked areas over the steps.
+
+Stands for the per-memcg statistics MEM_CGROUP_STAT_CACHE, _RSS and _SWAP
+(mm/memcontrol.c: mem_cgroup_charge_statistics, mem_cgroup_swap_statistics)
+as cgroup v1 prints them in memory.stat.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..timeline import Timeline
+from .counters import pick_memcgs
+from .cursor import add_cursor, move_cursor
+from .series import series
+from .style import (STAT_COLORS, Style, add_bytes_axis, get_style, new_figure,
+                    shared_legend, step_xy)
+
+__all__ = ["STACK", "plot_stats", "set_step"]
+
+#: bottom to top; rss + cache is what the memcg's usage holds, swap sits on top
+STACK = ("rss", "cache", "swap")
+_LABELS = {"rss": "rss (anonymous)", "cache": "cache (file and shmem)",
+           "swap": "swap (charged swap slots)"}
+_HATCH = {"rss": None, "cache": "//", "swap": ".."}
+
+
+def plot_stats(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
+               step: int | None = None, ax: Axes | None = None,
+               size: str | Style = "screen", bytes_axis: bool = True) -> Figure:
+    """Stacked areas of rss, cache and swap (pages), one panel per memcg."""
+    names = pick_memcgs(timeline, memcgs, ax)
+    st = get_style(size)
+    fig, axes = new_figure(st, nrows=len(names), ax=ax)
+    x = step_xy(np.zeros(len(timeline)))[0]
+    for a, name in zip(axes, names):
+        bottom = np.zeros(len(timeline) + 1)
+        for key in STACK:
+            v = step_xy(np.nan_to_num(series(timeline, name, key)))[1]
+            a.fill_between(x, bottom, bottom + v, step="post", color=STAT_COLORS[key],
+                           hatch=_HATCH[key], edgecolor="#00000055", linewidth=0.4,
+                           label=_LABELS[key])
+            bottom = bottom + v
+        a.set_ylim(0, float(bottom.max()) * 1.12 + 1)
+        a.yaxis.set_major_locator(MaxNLocator(integer=True))
+        a.set_xlim(-0.5, max(len(timeline) - 0.5, 0.5))
+        a.set_title(f"memcg {name}: memory.stat", fontsize=st.font)
+        a.set_ylabel("pages", fontsize=st.font)
+        a.grid(True, axis="y", alpha=0.3)
+        add_cursor(a, step, st)
+        if bytes_axis:
+            add_bytes_axis(a, st)
+    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
+    shared_legend(fig, axes, st, ax is not None)
+    fig.memcg_edu["kind"] = "stats"
+    return fig
+
+
+def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
+    """Move the cursor; the areas themselves do not depend on the step."""
+    return move_cursor(fig, step)

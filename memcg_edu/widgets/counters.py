@@ -1,0 +1,108 @@
+"""Counters panel: usage and memsw gauges against limits, failcnt and memory.stat.
+
+One row per memcg, as cgroup v1 shows them (memory.usage_in_bytes,
+memory.memsw.usage_in_bytes, memory.limit_in_bytes, memory.failcnt,
+memory.stat: rss, cache, swap), in pages and bytes. Values that changed at
+this step are marked. The HTML carries the stable CSS class
+"memcg-edu-counters" so a browser test can read it.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..timeline import PAGE_SIZE, Timeline
+from ..viz.series import memcg_names, series
+from ..viz.style import COUNTER_COLORS, STAT_COLORS
+
+__all__ = ["CountersPanel", "counters_panel", "fmt_pages"]
+
+
+def fmt_pages(n: float | None) -> str:
+    """'3 pages (12 KiB)'; None means unlimited."""
+    if n is None:
+        return "no limit"
+    n = int(n)
+    kib = n * PAGE_SIZE // 1024
+    size = f"{kib} KiB" if kib < 10240 else f"{kib / 1024:.1f} MiB"
+    return f"{n} page{'s' if n != 1 else ''} ({size})"
+
+
+def _gauge(value: int, limit: int | None, scale: float, color: str) -> str:
+    full = limit if limit else scale
+    pct = 0 if not full else min(100.0, 100.0 * value / full)
+    return (f"<div style='width:160px;height:10px;border:1px solid #555;"
+            f"background:#f4f4f4;display:inline-block;vertical-align:middle'>"
+            f"<div style='width:{pct:.0f}%;height:100%;background:{color}'></div></div>")
+
+
+class CountersPanel(widgets.VBox):
+    """Gauges and numbers of every memcg at one step; ``show(step)`` updates."""
+
+    def __init__(self, timeline: Timeline, memcgs: list[str] | None = None) -> None:
+        self.timeline = timeline
+        self.memcgs = memcgs or memcg_names(timeline)
+        # scale for unlimited gauges: the largest usage the timeline reaches
+        self._scale = {n: float(np.nanmax(np.append(
+            series(timeline, n, "memsw_usage"), series(timeline, n, "usage")), initial=1.0))
+            for n in self.memcgs}
+        self.html = widgets.HTML()
+        self.html.add_class("memcg-edu-counters")
+        super().__init__([self.html])
+        self.step = -1
+        self.show(0)
+
+    def show(self, step: int) -> None:
+        self.step = step
+        rec = self.timeline[step]
+        prev = self.timeline[step - 1] if step > 0 else None
+        rows = [self._row(n, (rec.get("memcgs") or {}).get(n),
+                          ((prev or {}).get("memcgs") or {}).get(n)) for n in self.memcgs]
+        self.html.value = (
+            f"<div class='memcg-edu-counters-step' data-step='{step}'>"
+            f"<b>Counters after step {step}</b> ({html.escape(str(rec.get('op', '')))})</div>"
+            "<table style='border-collapse:collapse;font-size:90%'>"
+            "<tr><th style='text-align:left'>memcg</th><th>memory (usage / limit)</th>"
+            "<th>memory+swap (memsw)</th><th>failcnt</th><th>rss</th><th>cache</th>"
+            "<th>swap</th></tr>" + "".join(rows) + "</table>")
+
+    def _row(self, name: str, now: Mapping[str, Any] | None,
+             before: Mapping[str, Any] | None) -> str:
+        if now is None:
+            return f"<tr><td>{html.escape(name)}</td><td colspan='6'>not created yet</td></tr>"
+        before = before or {}
+
+        def mark(key: str, stat: bool = False) -> str:
+            a = (now.get("stat") or {}).get(key) if stat else now.get(key)
+            b = (before.get("stat") or {}).get(key) if stat else before.get(key)
+            text = "-" if a is None else str(a)
+            if before and a is not None and b is not None and a != b:
+                arrow = "&#9650;" if a > b else "&#9660;"
+                return f"<b>{text} {arrow}</b>"
+            return text
+
+        cells = []
+        for key, lim, color in (("usage", "limit", COUNTER_COLORS["usage"]),
+                                ("memsw_usage", "memsw_limit", COUNTER_COLORS["memsw_usage"])):
+            v = now.get(key)
+            if v is None:
+                cells.append("<td>-</td>")
+                continue
+            cells.append(f"<td>{_gauge(v, now.get(lim), self._scale[name], color)} "
+                         f"{mark(key)} / {html.escape(fmt_pages(now.get(lim)))}"
+                         f"<br><small>{html.escape(fmt_pages(v))}</small></td>")
+        fail = mark("failcnt") + (f" / memsw {mark('memsw_failcnt')}"
+                                  if now.get("memsw_failcnt") else "")
+        stats = "".join(f"<td style='border-bottom:3px solid {STAT_COLORS[k]}'>"
+                        f"{mark(k, stat=True)}</td>" for k in ("rss", "cache", "swap"))
+        return (f"<tr class='memcg-edu-row' data-memcg='{html.escape(name)}'>"
+                f"<td><b>{html.escape(name)}</b></td>{''.join(cells)}"
+                f"<td>{fail}</td>{stats}</tr>")
+
+
+def counters_panel(timeline: Timeline, memcgs: list[str] | None = None) -> CountersPanel:
+    """A CountersPanel showing step 0 of ``timeline``."""
+    return CountersPanel(timeline, memcgs)

@@ -1,0 +1,79 @@
+"""The dashboard: player, counters, plots, LRU view and page grid in one call.
+
+``dashboard(source)`` takes a scenario or a timeline (see
+memcg_edu.viz.source) and returns the widget tree; every view follows the
+player's step. Time-series figures (memcg_edu.viz.counters, .stats) are
+drawn once; a step only moves their cursor.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import ipywidgets as widgets
+
+from ..viz import counters as vcounters
+from ..viz import stats as vstats
+from ..viz.source import load_source
+from .counters import CountersPanel
+from .player import StepPlayer
+from .render import FigureView
+from .views import LruView, PageGridView
+
+__all__ = ["Dashboard", "dashboard", "MARKER_LIMIT"]
+
+#: above this many steps the counters plot leaves out the event markers
+MARKER_LIMIT = 5000
+
+
+class Dashboard(widgets.VBox):
+    """Player on top; counters panel; tabs with the plots, LRU view, page grid.
+
+    Attributes: ``player``, ``counters``, ``counters_plot``, ``stats_plot``
+    (FigureViews), ``lru``, ``pages``, ``timeline``. Drive it with
+    ``dashboard.player.forward()`` etc. or the buttons.
+    """
+
+    def __init__(self, source: Any, memcgs: Sequence[str] | None = None,
+                 smooth: bool = False, design: str = "3.17", size: str = "widget",
+                 interval_ms: int = 700) -> None:
+        src = load_source(source, design)
+        tl = self.timeline = src.timeline
+        self.title = src.name
+        self.player = StepPlayer(tl, interval_ms=interval_ms, scenario_steps=src.steps)
+        self.counters = CountersPanel(tl, list(memcgs) if memcgs else None)
+        names = vcounters.pick_memcgs(tl, memcgs, None)
+        cfig = vcounters.plot_counters(tl, names, step=0, size=size,
+                                       markers=len(tl) <= MARKER_LIMIT)
+        self.counters_plot = FigureView(cfig, cfig.memcg_edu["cursors"],
+                                        lambda s: vcounters.set_step(cfig, tl, s), smooth)
+        sfig = vstats.plot_stats(tl, names, step=0, size=size)
+        self.stats_plot = FigureView(sfig, sfig.memcg_edu["cursors"],
+                                     lambda s: vstats.set_step(sfig, tl, s), smooth)
+        self.lru = LruView(tl, smooth, size)
+        self.pages = PageGridView(tl)
+        self.tabs = widgets.Tab([self.counters_plot, self.stats_plot, self.lru, self.pages],
+                                titles=("usage & memsw", "memory.stat", "LRU lists",
+                                        "page grid"))
+        heading = widgets.HTML(f"<h3 style='margin:2px'>{self.title}</h3>" if self.title else "")
+        super().__init__([heading, self.player, self.counters, self.tabs])
+        self.add_class("memcg-edu-dashboard")
+        self.player.observe(lambda ch: self.show(ch["new"]), names="step")
+        self.show(0)
+
+    def show(self, step: int) -> None:
+        """Bring every view to ``step`` (the player calls this on each step)."""
+        self.counters.show(step)
+        self.counters_plot.update(step)
+        self.stats_plot.update(step)
+        self.lru.show(step)
+        self.pages.show(step)
+
+
+def dashboard(source: Any, memcgs: Sequence[str] | None = None, smooth: bool = False,
+              design: str = "3.17", **kw: Any) -> Dashboard:
+    """Build the dashboard for a scenario or timeline (path, name, dict or object).
+
+    ``smooth=True`` uses ipympl canvases where ipympl is installed (inline
+    images otherwise); ``design`` picks the model a scenario runs on.
+    """
+    return Dashboard(source, memcgs=memcgs, smooth=smooth, design=design, **kw)

@@ -1,0 +1,145 @@
+"""Kernel function names in plain words, for the step player and the explorer.
+
+The names are those of mm/memcontrol.c, mm/swap.c, mm/vmscan.c, mm/migrate.c,
+mm/filemap.c, mm/swapfile.c and mm/page_cgroup.c in Linux 3.17 and 3.16 (the
+functions a step record lists in "events"); the words are ours.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+__all__ = ["FUNCTION_WORDS", "OP_WORDS", "describe_function", "describe_functions",
+           "describe_op"]
+
+FUNCTION_WORDS = {
+    # 3.17 charge API (mm/memcontrol.c)
+    "mem_cgroup_try_charge": "reserves the page on the memcg's usage and memsw "
+                             "counters (reclaims, or fails with OOM, at the limit)",
+    "try_charge": "charges the res and memsw counters, reclaiming at the limit",
+    "mem_cgroup_commit_charge": "binds the reserved charge to the page: sets "
+                                "pc->mem_cgroup and PCG_USED|PCG_MEM|PCG_MEMSW, "
+                                "counts rss or cache",
+    "commit_charge": "writes pc->mem_cgroup and the PCG flags of the page",
+    "mem_cgroup_cancel_charge": "gives an unused reservation back",
+    "cancel_charge": "gives an unused reservation back",
+    # 3.17 uncharge API
+    "mem_cgroup_uncharge": "at the final put (refcount 0, off the LRU) gives "
+                           "back the page's charge",
+    "mem_cgroup_uncharge_list": "gives back the charges of a list of freed pages",
+    "uncharge_list": "gives back the charges of a list of freed pages",
+    "uncharge_batch": "subtracts a batch of uncharged pages from one memcg",
+    "mem_cgroup_migrate": "moves the charge from the old page to its "
+                          "replacement; no counter changes",
+    "mem_cgroup_swapout": "hands the page's memsw charge to its swap slot "
+                          "(swap_cgroup_record, swap +1)",
+    "mem_cgroup_uncharge_swap": "frees a swap slot's memsw charge and clears "
+                                "its swap_cgroup record (swap -1)",
+    "swap_cgroup_record": "writes which memcg a swap slot's charge belongs to",
+    "mem_cgroup_page_lruvec": "finds the LRU lists a page belongs on (re-points "
+                              "an uncharged page at root)",
+    "lock_page_lru": "takes the page off its LRU under zone->lru_lock before "
+                     "its page_cgroup changes",
+    "unlock_page_lru": "puts the page back on the LRU of its (new) memcg",
+    "mem_cgroup_move_account": "moves a page's charge and statistics to another memcg",
+    "mem_cgroup_oom": "records a memcg OOM: the charge could not be made even "
+                      "after reclaim",
+    "mem_cgroup_reclaim": "reclaims pages of the memcg to make room under its limit",
+    "try_to_free_mem_cgroup_pages": "reclaims pages of the memcg to make room "
+                                    "under its limit",
+    "res_counter_charge": "adds pages to a res_counter, failing above the limit",
+    "res_counter_uncharge": "subtracts pages from a res_counter",
+    "mem_cgroup_resize_limit": "sets memory.limit_in_bytes, reclaiming first",
+    "mem_cgroup_resize_memsw_limit": "sets memory.memsw.limit_in_bytes, reclaiming first",
+    # 3.16 API
+    "mem_cgroup_charge_anon": "3.16: charges a new anonymous page in one go",
+    "mem_cgroup_charge_file": "3.16: charges a page-cache page in one go",
+    "mem_cgroup_try_charge_swapin": "3.16: reserves the charge of a swap-in",
+    "mem_cgroup_commit_charge_swapin": "3.16: binds a swap-in charge, dropping "
+                                       "the slot's duplicate memsw charge",
+    "mem_cgroup_cancel_charge_swapin": "3.16: gives a swap-in reservation back",
+    "__mem_cgroup_commit_charge": "3.16: binds a charge under lock_page_cgroup",
+    "mem_cgroup_uncharge_page": "3.16: uncharges an anon page at its last unmap "
+                                "(not if it is in the swap cache)",
+    "mem_cgroup_uncharge_cache_page": "3.16: uncharges a page leaving the page cache",
+    "mem_cgroup_uncharge_swapcache": "3.16: at swap-cache deletion decides whether "
+                                     "to keep, move to swap or drop the charge",
+    "__mem_cgroup_uncharge_common": "3.16: the shared uncharge path and its guards",
+    "mem_cgroup_prepare_migration": "3.16: commits the new page without a counter "
+                                    "charge and marks the old one PCG_MIGRATION",
+    "mem_cgroup_end_migration": "3.16: uncharges whichever page did not survive "
+                                "the migration",
+    "mem_cgroup_replace_page_cache": "3.16: moves a page-cache charge to a "
+                                     "replacement page",
+    "lock_page_cgroup": "3.16: takes the page_cgroup bit spinlock (PCG_LOCK)",
+    "unlock_page_cgroup": "3.16: releases the page_cgroup bit spinlock",
+    # mm callers
+    "do_anonymous_page": "the anonymous page fault",
+    "do_swap_page": "the swap-in page fault",
+    "do_wp_page": "the copy-on-write fault",
+    "__add_to_page_cache_locked": "inserts a page into the page cache",
+    "add_to_page_cache_lru": "inserts a page into the page cache and its LRU",
+    "shmem_getpage_gfp": "finds or creates a tmpfs page",
+    "page_remove_rmap": "drops one mapping of a page",
+    "put_page": "drops one reference to a page",
+    "__page_cache_release": "final put: takes the page off its LRU before freeing",
+    "release_pages": "drops references to many pages, freeing those at zero",
+    "delete_from_page_cache": "removes a page from the page cache",
+    "__remove_mapping": "reclaim: detaches a page from page cache or swap cache",
+    "shrink_page_list": "reclaim: frees the pages it could detach",
+    "add_to_swap": "reclaim: gives an anon page a swap slot and the swap cache",
+    "delete_from_swap_cache": "removes a page from the swap cache",
+    "swapcache_free": "drops the swap cache's hold on a slot",
+    "swap_free": "drops one pte's hold on a swap slot",
+    "swap_entry_free": "frees a swap slot nobody holds any more",
+    "try_to_free_swap": "frees the swap copy of a page that is back in memory",
+    "migrate_pages": "migrates pages to new frames",
+    "move_to_new_page": "migration: moves mapping and contents to the new page",
+    "__unmap_and_move": "migration of one page: lock, unmap, move, remap",
+    "replace_page_cache_page": "replaces a page in the page cache (fuse splice)",
+    "isolate_lru_page": "takes a page off its LRU list",
+    "putback_lru_page": "puts an isolated page back on an LRU list",
+    "lru_cache_add": "queues a page for its LRU list",
+    "free_pages_prepare": "the page goes back to the page allocator",
+}
+
+OP_WORDS = {
+    "fault_anon": "an anonymous page fault gives the task a new page",
+    "add_to_page_cache": "a file read puts a new page into the page cache",
+    "fault_shmem": "a tmpfs (shmem) page is created",
+    "map": "another task maps the page",
+    "unmap": "a task unmaps the page",
+    "get_page": "someone takes an extra reference",
+    "put_page": "someone drops a reference",
+    "truncate": "the file is truncated: its page leaves the page cache",
+    "remove_from_page_cache": "the page leaves the page cache",
+    "swap_out": "reclaim writes the page to swap",
+    "swap_in": "a fault reads the page back from swap",
+    "free_swap": "the swap slot is freed",
+    "migrate": "the page is migrated to a new frame",
+    "replace_page_cache": "the page-cache page is replaced by another",
+    "reclaim": "reclaim frees pages of the memcg",
+    "set_limit": "the memcg's limits are changed",
+    "exit_task": "the task exits",
+    "exit": "the task exits",
+    "move_task": "the task moves to another memcg",
+    "expect": "a check of the counters (nothing happens)",
+}
+
+
+def describe_function(name: str) -> str:
+    """``name`` followed by what it does, or the bare name when we have no words."""
+    words = FUNCTION_WORDS.get(name)
+    return f"{name}: {words}" if words else name
+
+
+def describe_functions(names: Iterable[str]) -> list[str]:
+    """Each distinct function in call order, described (repeats are counted)."""
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return [describe_function(n) + (f" (x{c})" if c > 1 else "") for n, c in counts.items()]
+
+
+def describe_op(op: str) -> str:
+    """The scenario operation in words."""
+    return OP_WORDS.get(op, op.replace("_", " "))

@@ -1,0 +1,148 @@
+"""The step player: play and pause, step forward and back, a slider, reset.
+
+Stepping back is a look-up of the recorded step (each step record is the
+whole state after that step), never an undo written by hand, so a jump to
+any step of a 100,000-step timeline costs the same as one step. Shows the
+current step's operation and the kernel functions it called (mm/memcontrol.c
+and its mm callers) in plain words.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping, Sequence
+
+import ipywidgets as widgets
+import traitlets
+
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from .kernel_words import describe_functions, describe_op
+
+__all__ = ["StepPlayer", "step_player", "step_words"]
+
+
+def step_words(timeline: Timeline, step: int,
+               scenario_steps: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """HTML: the step's operation, outcome, why the counters moved, the functions."""
+    rec = timeline[step]
+    prev = timeline[step - 1] if step > 0 else None
+    op = rec.get("op", "")
+    s = dict(scenario_steps[step]) if scenario_steps and step < len(scenario_steps) else {}
+    args = ", ".join(f"{k}={v}" for k, v in s.items() if k not in ("op", "expect", "note"))
+    head = (f"<b>Step {step} of {len(timeline) - 1}: {html.escape(op)}</b>"
+            f"{' (' + html.escape(args) + ')' if args else ''} - {html.escape(describe_op(op))}")
+    parts = [head]
+    if not rec.get("ok", True):
+        parts.append(f"<span style='color:#D55E00'><b>failed:</b> "
+                     f"{html.escape(str(rec.get('error')))}</span>")
+    why = _why(timeline, step, rec, prev, s)
+    if why:
+        parts.append(html.escape(why))
+    funcs = [e.get("function", "") if isinstance(e, Mapping) else str(e)
+             for e in rec.get("events") or ()]
+    if funcs:
+        items = "".join(f"<li><code>{html.escape(d.split(':')[0])}</code>"
+                        f"{html.escape(d[len(d.split(':')[0]):])}</li>"
+                        for d in describe_functions(funcs))
+        parts.append(f"Kernel functions called:<ul style='margin:0'>{items}</ul>")
+    else:
+        parts.append("No memcg function was called at this step.")
+    return "<br>".join(parts)
+
+
+def _why(timeline: Timeline, step: int, rec, prev, s) -> str:
+    # The scenario layer's explanations describe the 3.17 design only.
+    if timeline.meta.get("design", "3.17") != "3.17" or timeline.meta.get("source") != "model":
+        return ""
+    try:
+        from ..scenario.explain import explain_step
+    except ImportError:
+        return ""
+    names = [n for n in rec.get("memcgs", {}) if n != "root"]
+    moved = [n for n in names if prev is None or
+             rec["memcgs"][n] != (prev.get("memcgs") or {}).get(n)]
+    try:
+        return explain_step({**s, "op": rec.get("op", "")}, rec, prev,
+                            (moved or names or ["root"])[0])
+    except (KeyError, TypeError):
+        return ""  # a record without the fields the explanation reads
+
+
+class StepPlayer(widgets.VBox):
+    """Player for one timeline. ``step`` (a traitlet) is the step shown; other
+    views ``observe`` it. Drive it from Python with ``go``, ``forward``,
+    ``back``, ``reset`` or through its buttons and slider."""
+
+    step = traitlets.Int(0)
+
+    def __init__(self, timeline: Timeline, interval_ms: int = 700,
+                 scenario_steps: Sequence[Mapping[str, Any]] | None = None) -> None:
+        if not len(timeline):
+            raise ModelUsageError("the timeline has no steps to play")
+        self.timeline = timeline
+        self.scenario_steps = scenario_steps
+        last = len(timeline) - 1
+        self.play = widgets.Play(value=0, min=0, max=last, interval=interval_ms,
+                                 show_repeat=False, description="play",
+                                 tooltip="play / pause", disabled=last == 0)
+        self.play.add_class("memcg-edu-play")
+        self.reset_button = self._button("reset", "fast-backward", "back to step 0")
+        self.back_button = self._button("step back", "step-backward", "previous step")
+        self.forward_button = self._button("step forward", "step-forward", "next step")
+        self.slider = widgets.IntSlider(value=0, min=0, max=last, description="step",
+                                        continuous_update=False,
+                                        layout=widgets.Layout(width="420px"))
+        self.slider.add_class("memcg-edu-slider")
+        self.words = widgets.HTML()
+        self.words.add_class("memcg-edu-step-words")
+        widgets.link((self.play, "value"), (self.slider, "value"))
+        self.slider.observe(lambda ch: self.go(ch["new"]), names="value")
+        self.reset_button.on_click(lambda _: self.reset())
+        self.back_button.on_click(lambda _: self.back())
+        self.forward_button.on_click(lambda _: self.forward())
+        controls = widgets.HBox([self.play, self.reset_button, self.back_button,
+                                 self.forward_button, self.slider])
+        super().__init__([controls, self.words])
+        self.add_class("memcg-edu-player")
+        self._show()
+
+    @staticmethod
+    def _button(description: str, icon: str, tooltip: str) -> widgets.Button:
+        b = widgets.Button(description=description, icon=icon, tooltip=tooltip,
+                           layout=widgets.Layout(width="auto"))
+        b.add_class("memcg-edu-" + description.replace(" ", "-"))
+        return b
+
+    @property
+    def last(self) -> int:
+        return len(self.timeline) - 1
+
+    def go(self, step: int) -> None:
+        """Show ``step`` (clipped to the timeline); every view follows."""
+        step = max(0, min(int(step), self.last))
+        self.slider.value = step   # re-enters go() once through the observer
+        self.play.value = step
+        if step != self.step:
+            self.step = step
+            self._show()
+
+    def forward(self) -> None:
+        self.go(self.step + 1)
+
+    def back(self) -> None:
+        self.go(self.step - 1)
+
+    def reset(self) -> None:
+        self.play.playing = False
+        self.go(0)
+
+    def _show(self) -> None:
+        at_start, at_end = self.step == 0, self.step == self.last
+        self.reset_button.disabled = self.back_button.disabled = at_start
+        self.forward_button.disabled = at_end
+        self.words.value = step_words(self.timeline, self.step, self.scenario_steps)
+
+
+def step_player(timeline: Timeline, **kw) -> StepPlayer:
+    """A StepPlayer for ``timeline`` (see StepPlayer for the options)."""
+    return StepPlayer(timeline, **kw)

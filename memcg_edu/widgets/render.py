@@ -1,0 +1,96 @@
+"""Show a matplotlib figure in a widget and update it per step without redrawing it.
+
+Inline mode (default): the figure is drawn once with its step-dependent
+artists left out; each step restores that background, draws only those
+artists (the cursor, the LRU bars) and puts the PNG into an ipywidgets
+Output as a display_data bundle, as the inline backend would. Smooth mode
+uses ipympl's canvas widget where ipympl is installed and falls back to
+inline (with a note) where it is not. Presentation only.
+"""
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+from typing import Callable, Sequence
+
+import ipywidgets as widgets
+from matplotlib.artist import Artist
+from matplotlib.figure import Figure
+from PIL import Image
+
+__all__ = ["HAVE_IPYMPL", "FigureView"]
+
+HAVE_IPYMPL = importlib.util.find_spec("ipympl") is not None
+
+
+class FigureView(widgets.VBox):
+    """A figure plus the artists a step changes; ``update()`` shows the new step.
+
+    ``animated`` are the artists ``update_fn(step)`` changes (it returns the
+    changed ones; they must all be in ``animated``). ``smooth`` asks for the
+    ipympl canvas. ``self.mode`` says what was used: "inline" or "ipympl".
+    """
+
+    def __init__(self, figure: Figure, animated: Sequence[Artist],
+                 update_fn: Callable[[int], Sequence[Artist]], smooth: bool = False) -> None:
+        self.figure = figure
+        self.animated = list(animated)
+        self._update_fn = update_fn
+        self._background = None
+        self.renders = 0
+        note = None
+        if smooth and HAVE_IPYMPL:
+            self.mode = "ipympl"
+            self.output = self._ipympl_canvas(figure)
+        else:
+            self.mode = "inline"
+            self.output = widgets.Output()
+            if smooth:
+                note = widgets.HTML("<small>Smooth mode needs ipympl, which is not "
+                                    "installed here; showing inline images.</small>")
+        for a in self.animated:
+            a.set_animated(self.mode == "inline")
+        super().__init__([c for c in (note, self.output) if c is not None])
+
+    @staticmethod
+    def _ipympl_canvas(figure: Figure):
+        from ipympl.backend_nbagg import Canvas, FigureManager
+
+        canvas = Canvas(figure)
+        FigureManager(canvas, 0)
+        canvas.header_visible = False
+        return canvas
+
+    def update(self, step: int) -> None:
+        """Show ``step``: update the artists, then blit (inline) or redraw (ipympl)."""
+        self._update_fn(step)
+        if self.mode == "ipympl":
+            self.output.draw_idle()
+        else:
+            self._blit()
+        self.renders += 1
+
+    def _blit(self) -> None:
+        canvas = self.figure.canvas
+        if self._background is None:
+            canvas.draw()  # animated artists are left out of this drawing
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for a in self.animated:
+            if a.get_visible():
+                a.axes.draw_artist(a) if a.axes is not None else self.figure.draw_artist(a)
+        self.output.outputs = (self._bundle(),)
+
+    def _bundle(self) -> dict:
+        canvas = self.figure.canvas
+        w, h = canvas.get_width_height()
+        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="png", compress_level=1)
+        self.png = buf.getvalue()
+        return {"output_type": "display_data",
+                "data": {"image/png": base64.b64encode(self.png).decode("ascii"),
+                         "text/plain": f"<figure {self.figure.memcg_edu.get('kind', '')}>"},
+                "metadata": {"image/png": {"width": w, "height": h}}}
