@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import os
 import selectors
+import struct
 import subprocess
 import sys
 import time
@@ -45,6 +46,21 @@ def _vmstat(caps: Capabilities, key: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def _frames(pid: int, addr: int, pages: int) -> list[int]:
+    """Page frame numbers behind a mapping of process ``pid`` (-1: none).
+
+    Reads /proc/PID/pagemap (fs/proc/task_mmu.c): one 64-bit entry per
+    page, bit 63 "present", bits 0-54 the PFN (zero unless we are root).
+    """
+    with open(f"/proc/{pid}/pagemap", "rb") as f:
+        f.seek(addr // PAGE_SIZE * 8)
+        raw = f.read(pages * 8)
+    out = []
+    for (v,) in struct.iter_unpack("<Q", raw):
+        out.append(v & ((1 << 55) - 1) if v >> 63 else -1)
+    return out
 
 
 def _prepare_file(path: Path, pages: int) -> None:
@@ -79,6 +95,7 @@ class Recorder:
         self.timeline = Timeline(meta={})
         self.child: subprocess.Popen | None = None
         self.notes: list[str] = []
+        self.mappings: dict[str, tuple[int, int]] = {}  # label -> (addr, pages)
         self._t0 = time.monotonic()
 
     # -- sampling -------------------------------------------------------------
@@ -188,6 +205,11 @@ class Recorder:
             if not reply.get("done"):
                 raise LiveError(f"phase {i} ({phase.op}) failed in the "
                                 f"workload: {reply.get('error')}", "failed")
+            if "addr" in reply.get("detail", {}):
+                self.mappings[phase.target] = (reply["detail"]["addr"],
+                                               phase.pages)
+            elif phase.action == "unmap":
+                self.mappings.pop(phase.target, None)
         elif phase.action == "drop_cache":
             _drop_cache(self._path(phase))
         elif phase.action == "delete":
@@ -197,14 +219,31 @@ class Recorder:
                                                        phase.memsw_limit)
         elif phase.action == "compact":
             before = _vmstat(self.caps, "pgmigrate_success")
+            frames = self._all_frames()
             (self.caps.proc / "sys/vm/compact_memory").write_text("1\n")
             after = _vmstat(self.caps, "pgmigrate_success")
             if before is not None and after is not None:
                 extra["pgmigrate_success"] = after - before
+            if frames and any(f > 0 for f in frames):
+                now = self._all_frames()
+                extra["mapped_pages"] = len(frames)
+                extra["migrated"] = sum(1 for a, b in zip(frames, now)
+                                        if a != b and a > 0 and b > 0)
         elif phase.action == "move":
             assert self.child is not None
             self.scratch.memcg(phase.memcg).add_pid(self.child.pid)
         return extra, self._samples
+
+    def _all_frames(self) -> list[int]:
+        """Frames of every mapping the task holds, in label order."""
+        assert self.child is not None
+        out: list[int] = []
+        try:
+            for label in sorted(self.mappings):
+                out += _frames(self.child.pid, *self.mappings[label])
+        except OSError:
+            return []
+        return out
 
     def run(self) -> Timeline:
         wl = self.wl

@@ -63,6 +63,11 @@ def perform(cmd: dict[str, Any], regions: dict[str, mmap.mmap],
         mm = _map(pages, shared=action == "touch_shared")
         _touch(mm, write=True)
         regions[target] = mm
+        # the address lets the recorder read our frames from /proc/PID/pagemap
+        view = ctypes.c_char.from_buffer(mm)
+        addr = ctypes.addressof(view)
+        del view  # an exported buffer would keep munmap from happening
+        return {"addr": addr}
     elif action == "retouch":
         _touch(regions[target], write=False)
     elif action == "unmap":

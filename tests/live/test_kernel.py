@@ -70,7 +70,9 @@ def test_page_cache_outlives_reader_and_goes_at_unlink(caps_v1):
 def test_migration_leaves_counters_unchanged(caps_v1):
     tl = _run(caps_v1, "migrate")
     step = tl.ops.index("migrate")
-    assert tl[step]["ok"] and tl[step]["detail"]["pgmigrate_success"] >= 0
+    det = tl[step]["detail"]
+    assert tl[step]["ok"] and det["pgmigrate_success"] >= det["migrated"] >= 0
+    assert det["mapped_pages"] == N
     for name in ("usage", "memsw_usage", "rss", "cache"):
         before = tl[step - 1]["memcgs"]["A"]
         after = tl[step]["memcgs"]["A"]
