@@ -1,0 +1,74 @@
+"""Helpers the notebooks call: install check, exercises, predictions.
+
+* ``check_install()`` says what is installed and what is missing;
+* ``check("02", 1, answer)`` checks exercise 1 of notebook 02 and explains
+  a wrong answer; ``reveal("02", 1)`` shows its worked solution, which lives
+  here (memcg_edu/course/bank) and not in the learner's notebook;
+* ``predict(timeline, step, memcg)`` is the predict-then-reveal widget for a
+  step of a scenario, ``check_prediction`` its check in code;
+* ``kernel_timeline(workload)`` records a workload on this kernel, or loads
+  its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
+* ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
+* ``source_url("mm/memcontrol.c")`` links the Linux v3.17 source.
+
+No kernel file of its own: the exercises run the model (memcg_edu.model).
+"""
+from __future__ import annotations
+
+import importlib
+
+from ..errors import ModelUsageError
+from .exercise import Exercise, Solution, Verdict, run_timeline
+from .install import InstallReport, check_install
+from .kernel import KernelRun, kernel_timeline
+from .predict import check_prediction, predict
+from .bank import scenario
+from .words import explain_events, source_url
+
+__all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
+           "exercise", "check", "reveal", "predict", "check_prediction",
+           "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
+           "Verdict", "Solution", "kernel_timeline", "KernelRun"]
+
+#: notebook number -> notebook file name (without .ipynb)
+NOTEBOOKS = {
+    "00": "00-start-here", "01": "01-charge", "02": "02-final-put",
+    "03": "03-migration-and-lru", "04": "04-swap-transfer",
+    "05": "05-old-vs-new", "06": "06-your-kernel", "07": "07-practice",
+}
+
+
+def _key(notebook) -> str:
+    key = f"{int(notebook):02d}" if str(notebook).isdigit() else str(notebook)[:2]
+    if key not in NOTEBOOKS:
+        raise ModelUsageError(f"no notebook {notebook!r}; notebooks are "
+                              + ", ".join(f'"{k}"' for k in NOTEBOOKS))
+    return key
+
+
+def exercises(notebook) -> list[Exercise]:
+    """The exercises of a notebook ("02" or 2), in order."""
+    key = _key(notebook)
+    return list(importlib.import_module(f".bank.nb{key}", __name__).EXERCISES)
+
+
+def exercise(notebook, number: int) -> Exercise:
+    """Exercise ``number`` (from 1) of ``notebook``."""
+    exs = exercises(notebook)
+    if not isinstance(number, int) or not 1 <= number <= len(exs):
+        raise ModelUsageError(f"notebook {_key(notebook)} has exercises "
+                              f"1 to {len(exs)}; there is no exercise {number!r}")
+    return exs[number - 1]
+
+
+def check(notebook, number: int, answer) -> Verdict:
+    """Check an answer; a wrong one comes back with the reason."""
+    return exercise(notebook, number).check(answer)
+
+
+def reveal(notebook, number: int) -> Solution:
+    """The worked solution of an exercise (try it first!)."""
+    ex = exercise(notebook, number)
+    return Solution(f"Exercise {ex.notebook}.{ex.number}: {ex.title}",
+                    ex.solution + (f"\n\nReference answer: `{ex.reference!r}`"
+                                   if ex.reference is not None else ""))

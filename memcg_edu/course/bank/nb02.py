@@ -1,0 +1,78 @@
+"""Exercises of notebook 02 (final put): pins, page cache, truncate."""
+from __future__ import annotations
+
+from ..exercise import Exercise, counters
+from . import scenario
+
+__all__ = ["EXERCISES"]
+
+_SHARED = scenario([
+    {"op": "fault_anon", "task": "p", "page": "x"},
+    {"op": "map", "task": "q", "page": "x"},
+    {"op": "exit", "task": "p"},
+], title="a page shared across two memcgs",
+    memcgs={"A": {}, "B": {}}, tasks={"p": "A", "q": "B"})
+
+_READER_EXITS = scenario([
+    {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
+    {"op": "exit", "task": "p"},
+    {"op": "truncate", "page": "f"},
+], title="page cache outlives its reader")
+
+_TRUNCATE_PINNED = scenario([
+    {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
+    {"op": "get_page", "page": "f"},
+    {"op": "truncate", "page": "f"},
+    {"op": "put_page", "page": "f"},
+], title="truncate a page under I/O")
+
+EXERCISES = [
+    Exercise(
+        "02", 1, "Who pays for a shared page when its first user exits?",
+        counters(_SHARED, 2, "A", {
+            "usage": "x is still mapped by q, so it is not freed; its charge "
+                     "stays where it was made: with A, the memcg of the task "
+                     "that faulted it first.",
+            "rss": "x is still a charged anonymous page of A.",
+        }),
+        reference={"usage": 1, "rss": 1},
+        solution="usage 1, rss 1 (and B: 0). memcg charges a page to the "
+                 "memcg of the task that brought it in, and the charge stays "
+                 "there until the final put, whoever uses the page meanwhile. "
+                 "p's exit drops p's mapping and reference; q's mapping keeps "
+                 "x alive, so `mem_cgroup_uncharge()` has not run yet. (Only "
+                 "charge moving, `move_charge_at_immigrate`, moves a charge "
+                 "between memcgs.)",
+        answer_form='course.check("02", 1, {"usage": ..., "rss": ...})'),
+    Exercise(
+        "02", 2, "Page cache after its reader exits",
+        counters(_READER_EXITS, 1, "A", {
+            "usage": "The page cache holds its own reference to f; the task's "
+                     "exit does not drop it, so f stays charged to A.",
+            "cache": "f is still a charged page cache page.",
+        }),
+        reference={"usage": 1, "cache": 1},
+        solution="usage 1, cache 1. Page cache belongs to the file, not to "
+                 "the task. The memcg that first read the page pays for it "
+                 "until the page leaves the page cache and its last reference "
+                 "goes: at step 2, `truncate` removes it from the cache "
+                 "(`delete_from_page_cache()`, mm/filemap.c, no memcg call in "
+                 "3.17) and the cache's reference was the last, so "
+                 "`mem_cgroup_uncharge()` runs.",
+        answer_form='course.check("02", 2, {"usage": ..., "cache": ...})'),
+    Exercise(
+        "02", 3, "Truncating a page that is under I/O",
+        counters(_TRUNCATE_PINNED, 2, "A", {
+            "usage": "truncate took f out of the page cache, but the I/O pin "
+                     "still holds it: no final put yet, so still charged.",
+            "cache": "cache counts charged non-anonymous pages, in the page "
+                     "cache or not: f keeps counting until it is uncharged.",
+        }),
+        reference={"usage": 1, "cache": 1},
+        solution="usage 1, cache 1. 3.16 uncharged here, in "
+                 "`delete_from_page_cache()` via "
+                 "`mem_cgroup_uncharge_cache_page()`. 3.17 removed that call: "
+                 "removal from the page cache drops the cache's reference, "
+                 "and the uncharge waits for the I/O pin's `put_page` at step 3.",
+        answer_form='course.check("02", 3, {"usage": ..., "cache": ...})'),
+]

@@ -1,0 +1,79 @@
+"""Exercises of notebook 05 (old vs new): 3.16 behaviour and its locks."""
+from __future__ import annotations
+
+from ..exercise import Exercise, choice, counters
+from . import scenario
+
+__all__ = ["EXERCISES"]
+
+_PINNED = scenario([
+    {"op": "fault_anon", "task": "p", "page": "x"},
+    {"op": "get_page", "page": "x"},
+    {"op": "unmap", "task": "p", "page": "x"},
+    {"op": "put_page", "page": "x"},
+], title="a pinned anonymous page")
+
+EXERCISES = [
+    Exercise(
+        "05", 1, "The pinned page under 3.16",
+        counters(_PINNED, 2, "A", {
+            "usage": "3.16 uncharged an anonymous page at its last unmap "
+                     "(mem_cgroup_uncharge_page from page_remove_rmap), "
+                     "although the pin still holds it.",
+            "rss": "the statistics went down with the uncharge.",
+        }, design="3.16"),
+        reference={"usage": 0, "rss": 0},
+        solution="usage 0, rss 0 under 3.16 (3.17: 1 and 1). The page is "
+                 "still in use by whoever pinned it, yet it is no longer "
+                 "charged, and it stays on A's LRU list while uncharged. "
+                 "That is why 3.16 needed `lock_page_cgroup` and "
+                 "PCG_MIGRATION: a page could be uncharged while other paths "
+                 "were still working on it.",
+        answer_form='course.check("05", 1, {"usage": ..., "rss": ...})'),
+    Exercise(
+        "05", 2, "What did PCG_MIGRATION guard against in 3.16?",
+        choice({
+            "a": ("the old page being uncharged when try_to_unmap removed its "
+                  "last mapping during migration", True,
+                  "mem_cgroup_prepare_migration set it on the old anon page so "
+                  "that the uncharge from page_remove_rmap was refused until "
+                  "mem_cgroup_end_migration decided which page survived."),
+            "b": ("two CPUs committing a charge to the same page", False,
+                  "that is what PCG_USED under lock_page_cgroup prevented."),
+            "c": ("the swap slot losing its swap_cgroup record", False,
+                  "swap records are written and cleared under the "
+                  "swap_cgroup lock; migration never touches them."),
+        }),
+        reference="a",
+        solution="**(a)**. In 3.16 migration unmaps the old page "
+                 "(`try_to_unmap(TTU_MIGRATION)`), and the last unmap of an "
+                 "anon page uncharged it. PCG_MIGRATION made "
+                 "`__mem_cgroup_uncharge_common` refuse that uncharge until "
+                 "`mem_cgroup_end_migration`. In 3.17 unmapping never "
+                 "uncharges, so the flag went away.",
+        answer_form='course.check("05", 2, "a")'),
+    Exercise(
+        "05", 3, "Why could 3.17 drop lock_page_cgroup?",
+        choice({
+            "a": ("uncharge only runs when the refcount is zero and the page "
+                  "is off the LRU; every other path already holds the page "
+                  "lock, the pte lock or the lru_lock", True,
+                  "with no user left at uncharge time, each remaining writer "
+                  "of the page_cgroup is serialised by a lock it already had."),
+            "b": ("3.17 disables interrupts around every page_cgroup change", False,
+                  "interrupts are disabled for the statistics, which does not "
+                  "stop another CPU."),
+            "c": ("3.17 protects page_cgroup with RCU", False,
+                  "RCU protects the memcg's lifetime for statistics updates, "
+                  "not the page_cgroup flags."),
+        }),
+        reference="a",
+        solution="**(a)**. See the table in the rewrite's changelog: anon "
+                 "commits under the pte lock, page cache and swap-in commits "
+                 "under the page lock (with `lrucare` isolating the page "
+                 "under `lru_lock`), migration with both pages locked, "
+                 "uncharge with nobody else left, and charge moving with a "
+                 "reference, LRU isolation and `trylock_page`. The race "
+                 "explorer shows what breaks when one of these goes.",
+        answer_form='course.check("05", 3, "a")'),
+]

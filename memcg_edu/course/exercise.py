@@ -1,0 +1,251 @@
+"""Exercises with checks that explain a wrong answer.
+
+An exercise's question is in its notebook; here live its check, a reference
+answer (what a learner would type) and the worked solution, so a learner's
+notebook never shows the answer until ``course.reveal(...)`` is called.
+Counter questions are checked against the model itself (the 3.17 or 3.16
+design running the exercise's scenario), so the check can never disagree
+with what the step player shows.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+from ..errors import KernelBugError, MemcgEduError
+from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
+from .words import explain_events
+
+__all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
+           "counters", "number", "construct", "run_timeline"]
+
+PAGES_HINT = (f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes).")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Right or wrong, and why. True in a boolean context when right."""
+    ok: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        return ("Right. " if self.ok else "Not yet. ") + self.message
+
+    def _repr_markdown_(self) -> str:
+        mark = "&#9989; **Right.**" if self.ok else "&#10060; **Not yet.**"
+        body = self.message.replace("\n", "  \n")
+        return f"{mark} {body}"
+
+    def to_html(self) -> str:
+        """The verdict as HTML (for widgets, which show no Markdown)."""
+        mark = "&#9989; <b>Right.</b>" if self.ok else "&#10060; <b>Not yet.</b>"
+        lines = [html.escape(line) for line in self.message.splitlines()]
+        lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l
+                 for l in lines]
+        return f"<div class='memcg-edu-verdict'>{mark} " + "<br>".join(lines) + "</div>"
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A worked solution; shows as Markdown in a notebook, text elsewhere."""
+    title: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.title}\n\n{self.text}"
+
+    def _repr_markdown_(self) -> str:
+        return f"**{html.escape(self.title)}**\n\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: ``check(answer) -> Verdict``; ``reference`` passes it."""
+    notebook: str
+    number: int
+    title: str
+    check: Callable[[Any], Verdict]
+    reference: Any
+    solution: str
+    answer_form: str = ""     # how to write the answer, shown with the title
+
+    def __str__(self) -> str:
+        return f"Exercise {self.notebook}.{self.number}: {self.title}"
+
+
+def not_answered(answer: Any) -> bool:
+    """True for the placeholders a notebook ships: ``...`` or ``None``."""
+    if answer is Ellipsis or answer is None:
+        return True
+    if isinstance(answer, Mapping):
+        return any(v is Ellipsis or v is None for v in answer.values())
+    if isinstance(answer, (list, tuple)):
+        return len(answer) == 0 or any(v is Ellipsis for v in answer)
+    return False
+
+
+def _waiting(form: str) -> Verdict:
+    return Verdict(False, "Not answered yet: replace each `...` with your "
+                   f"answer, then run the cell again. {form}".strip())
+
+
+# -- multiple choice --------------------------------------------------------
+
+def choice(options: Mapping[str, tuple[str, bool, str]]) -> Callable[[Any], Verdict]:
+    """Check a letter against ``{letter: (text, correct, why)}``.
+
+    ``why`` is said whatever the learner chose, so a wrong choice is
+    explained, not just refused.
+    """
+    letters = ", ".join(f'"{k}"' for k in options)
+
+    def check(answer: Any) -> Verdict:
+        if not_answered(answer):
+            return _waiting(f"Answer with one letter: {letters}.")
+        key = str(answer).strip().lower().strip("()").strip()
+        if key not in options:
+            return Verdict(False, f"{answer!r} is not one of the choices; "
+                           f"answer with one letter: {letters}.")
+        text, correct, why = options[key]
+        if correct:
+            return Verdict(True, f"({key}) {text}: {why}")
+        return Verdict(False, f"({key}) {text}: {why}")
+    return check
+
+
+# -- numbers ----------------------------------------------------------------
+
+def number(compute: Callable[[], int], why: str,
+           hints: Mapping[int, str] | None = None) -> Callable[[Any], Verdict]:
+    """Check an integer against ``compute()`` (run on the model when checked).
+
+    ``hints`` maps a tempting wrong value to what that value would mean.
+    """
+    hints = dict(hints or {})
+
+    def check(answer: Any) -> Verdict:
+        if not_answered(answer):
+            return _waiting("Answer with a whole number.")
+        try:
+            given = int(answer)
+        except (TypeError, ValueError):
+            return Verdict(False, f"{answer!r} is not a whole number.")
+        right = int(compute())
+        if given == right:
+            return Verdict(True, why)
+        msg = f"You said {given}; the model says {right}. {why}"
+        if given in hints:
+            msg = f"You said {given}: {hints[given]} The model says {right}. {why}"
+        elif right and given == right * PAGE_SIZE:
+            msg = f"{PAGES_HINT} {msg}"
+        return Verdict(False, msg)
+    return check
+
+
+# -- counters after a step of a scenario --------------------------------------
+
+def run_timeline(scenario: Mapping[str, Any], design: str = "3.17") -> Timeline:
+    """Run a scenario (a dict in the scenario format) on the model."""
+    from ..scenario import run_scenario
+    return run_scenario(dict(scenario), design=design)
+
+
+def value_at(tl: Timeline, step: int, memcg: str, name: str) -> int | None:
+    """A counter or statistic of ``memcg`` after step ``step`` (None = unlimited)."""
+    v = tl.counter(memcg, name)[step]
+    return None if v != v else int(v)   # nan -> None
+
+
+def counters(scenario: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+             step: int, memcg: str, why: Mapping[str, str],
+             design: str = "3.17") -> Callable[[Any], Verdict]:
+    """Check ``{counter: value}`` for ``memcg`` after step ``step`` (-1: last).
+
+    ``scenario`` is a scenario dict, or a function returning one (for a
+    generated problem, built only when the answer is checked).
+    The names asked are the keys of ``why`` (COUNTERS or STATS names); each
+    ``why`` sentence explains the right value, and is shown for every
+    counter the learner got wrong, with the kernel functions the step called.
+    """
+    for name in why:
+        if name not in COUNTERS and name not in STATS:
+            raise ValueError(f"unknown counter {name!r}")
+    form = "Write a dict: {" + ", ".join(f'"{n}": ...' for n in why) + "}."
+    cache: dict[str, Timeline] = {}
+
+    def check(answer: Any) -> Verdict:
+        if not isinstance(answer, Mapping):
+            if not_answered(answer):
+                return _waiting(form)
+            return Verdict(False, f"{form} You gave {answer!r}.")
+        missing = [n for n in why if n not in answer]
+        extra = [n for n in answer if n not in why]
+        if extra:
+            return Verdict(False, f"This exercise asks about {', '.join(why)}; "
+                           f"leave out {', '.join(map(str, extra))}.")
+        if missing or not_answered(answer):
+            return _waiting(form)
+        if "tl" not in cache:
+            cache["tl"] = run_timeline(scenario() if callable(scenario) else scenario,
+                                       design)
+        tl = cache["tl"]
+        wrong = []
+        for name, because in why.items():
+            right = value_at(tl, step, memcg, name)
+            given = answer[name]
+            if given != right:
+                hint = (f" {PAGES_HINT}" if right and given == right * PAGE_SIZE
+                        else "")
+                wrong.append(f"- {name}: you said {given}, it is {right}. "
+                             f"{because}{hint}")
+        if not wrong:
+            return Verdict(True, " ".join(why.values()))
+        rec = tl[step]
+        lines = [f"After step {rec.get('step', step)} ({rec.get('op', '?')}), "
+                 f"for {memcg}:"] + wrong
+        calls = explain_events(rec.get("events") or ())
+        if calls:
+            lines.append("What the kernel did in this step:")
+            lines += [f"- {c}" for c in calls]
+        return Verdict(False, "\n".join(lines))
+    return check
+
+
+# -- build a scenario that shows something -----------------------------------
+
+def construct(base: Mapping[str, Any],
+              goal: Callable[[Timeline], str | None],
+              design: str = "3.17") -> Callable[[Any], Verdict]:
+    """Check a list of steps, appended to ``base``'s steps, against ``goal``.
+
+    ``goal(timeline)`` returns None when the run shows what was asked, or a
+    sentence saying what it shows instead. A scenario the format refuses,
+    or a step the kernel would stop at, is explained, not raised.
+    """
+    def check(answer: Any) -> Verdict:
+        if not_answered(answer):
+            return _waiting("Write a list of steps, e.g. "
+                            '[{"op": "unmap", "task": "p", "page": "x"}].')
+        if not isinstance(answer, Sequence) or isinstance(answer, (str, bytes)):
+            return Verdict(False, "Write a list of steps (dicts with an \"op\").")
+        scenario = dict(base)
+        scenario["steps"] = list(base.get("steps", [])) + list(answer)
+        try:
+            tl = run_timeline(scenario, design)
+        except KernelBugError as e:
+            return Verdict(False, f"The kernel would stop: {e}")
+        except MemcgEduError as e:
+            return Verdict(False, f"That scenario does not run: {e}")
+        failed = [s for s in tl if s.get("ok") is False]
+        problem = goal(tl)
+        if problem is None:
+            return Verdict(True, "Your steps show it.")
+        if failed:
+            problem += (f" (Step {failed[0].get('step')} failed: "
+                        f"{failed[0].get('error')})")
+        return Verdict(False, problem)
+    return check

@@ -1,0 +1,108 @@
+"""Predict the counters after a step, then check and explain.
+
+The notebooks' "predict, then reveal" moments for a scenario in the step
+player: the learner types what usage, memsw usage and swap will be after
+the next step; the check compares with the timeline and, for each wrong
+number, says what it is, how the step moved it, and which kernel functions
+(mm/memcontrol.c) the step called.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ..timeline import Timeline
+from .exercise import PAGES_HINT, Verdict, not_answered, value_at
+from .words import explain_events
+
+__all__ = ["check_prediction", "predict"]
+
+DEFAULT_NAMES = ("usage", "memsw_usage", "swap")
+
+
+def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
+                     memcg: str, why: str = "") -> Verdict:
+    """Compare ``guess`` ({counter: pages}) with ``memcg`` after ``step``.
+
+    ``why`` is the notebook's one-sentence reason for this step, shown with
+    the right answer whether the guess was right or not.
+    """
+    if not_answered(guess):
+        return Verdict(False, "Type a number in each box first.")
+    rec = timeline[step]
+    op = rec.get("op", "?")
+    wrong = []
+    for name, given in guess.items():
+        right = value_at(timeline, step, memcg, name)
+        if given == right:
+            continue
+        before = value_at(timeline, step - 1, memcg, name) if step > 0 else None
+        moved = ""
+        if before is not None and right is not None:
+            d = right - before
+            moved = (" (unchanged by this step)" if d == 0 else
+                     f" ({'+' if d > 0 else ''}{d} in this step, from {before})")
+        hint = f" {PAGES_HINT}" if right and given == right * 4096 else ""
+        wrong.append(f"- {name}: you said {given}, it is {right}{moved}.{hint}")
+    calls = explain_events(rec.get("events") or ())
+    if not wrong:
+        return Verdict(True, why or f"That is what step {step} ({op}) does.")
+    lines = [f"After step {step} ({op}), for {memcg}:"] + wrong
+    if why:
+        lines.append(why)
+    if rec.get("ok") is False and rec.get("error"):
+        lines.append(f"This step failed: {rec['error']}")
+    if calls:
+        lines.append("What the kernel did in this step:")
+        lines += [f"- {c}" for c in calls]
+    return Verdict(False, "\n".join(lines))
+
+
+def predict(timeline: Timeline, step: int, memcg: str,
+            names: Sequence[str] = DEFAULT_NAMES, why: str = ""):
+    """A widget: one box per counter, a Check button and a Reveal button.
+
+    Check explains a wrong guess (:func:`check_prediction`); Reveal shows
+    the answer. Works the same in JupyterLab and under Voila.
+    """
+    import ipywidgets as W
+
+    rec = timeline[step]
+    boxes = {n: W.Text(placeholder="pages", description=n,
+                       layout=W.Layout(width="220px"),
+                       style={"description_width": "110px"}) for n in names}
+    check_b = W.Button(description="Check", button_style="primary",
+                       icon="check")
+    reveal_b = W.Button(description="Reveal", icon="eye")
+    out = W.HTML()
+    out.add_class("memcg-edu-predict-answer")
+    title = W.HTML(f"<b>Predict:</b> after step {step} "
+                   f"(<code>{rec.get('op', '?')}</code>), what are these "
+                   f"counters of <b>{memcg}</b>, in pages?")
+
+    def guess() -> dict[str, Any]:
+        g: dict[str, Any] = {}
+        for n, b in boxes.items():
+            t = b.value.strip()
+            g[n] = int(t) if t.lstrip("-").isdigit() else (None if not t else t)
+        return g
+
+    def show(v) -> None:
+        out.value = v.to_html()
+
+    def on_check(_=None) -> None:
+        show(check_prediction(timeline, step, guess(), memcg, why))
+
+    def on_reveal(_=None) -> None:
+        answer = {n: value_at(timeline, step, memcg, n) for n in names}
+        show(check_prediction(timeline, step, answer, memcg, why))
+
+    check_b.add_class("memcg-edu-predict-check")
+    reveal_b.add_class("memcg-edu-predict-reveal")
+    check_b.on_click(on_check)
+    reveal_b.on_click(on_reveal)
+    box = W.VBox([title, W.HBox(list(boxes.values())),
+                  W.HBox([check_b, reveal_b]), out])
+    box.add_class("memcg-edu-predict")
+    # kept for tests and for driving the widget without a browser
+    box.boxes, box.check, box.reveal, box.output = boxes, on_check, on_reveal, out
+    return box
