@@ -1,0 +1,29 @@
+import numpy as np
+
+from memcg_edu.viz.events import event_steps, step_kinds
+
+
+def test_kinds_from_functions_and_op():
+    rec = {"op": "swap_out", "events": ["mem_cgroup_swapout", "mem_cgroup_uncharge"],
+           "memcgs": {}}
+    assert step_kinds(rec) == {"swap-out", "uncharge"}
+    assert step_kinds({"op": "migrate", "events": [{"function": "mem_cgroup_migrate"}]}) \
+        == {"migration"}
+
+
+def test_per_memcg_only_when_it_moved(tl):
+    # step 6 charges B: A did not move, so A gets no marker there
+    assert step_kinds(tl[6], tl[5], "A") == set()
+    assert step_kinds(tl[6], tl[5], "B") == {"charge"}
+
+
+def test_oom_goes_to_the_named_memcg(tl):
+    assert "OOM" in step_kinds(tl[4], tl[3], "A")
+    assert "failcnt" in step_kinds(tl[4], tl[3], "A")
+    assert "OOM" not in step_kinds(tl[4], tl[3], "B")
+
+
+def test_event_steps_arrays(tl):
+    found = event_steps(tl, "A")
+    assert np.array_equal(found["swap-out"], [5])
+    assert found["migration"].size == 0

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from memcg_edu.errors import ModelUsageError
+from memcg_edu.viz import plot_pagegrid
+from memcg_edu.viz.pagegrid import (PAGE_STATES, SLOT_STATES, page_states, pcg_flags,
+                                    set_step, slot_states)
+from memcg_synth import small_timeline
+
+
+def test_states_flags_and_slots(tl):
+    pages = tl[6]["pages"]
+    states = [PAGE_STATES[s] for s in page_states(pages)]
+    # x0 went to swap at step 5, so the file page of step 6 reuses pfn 0
+    assert states[:5] == ["charged file", "charged anon", "charged anon", "charged anon",
+                          "free"]
+    assert pcg_flags(pages)[1] == "UMW" and pcg_flags(pages)[4] == "-"
+    assert SLOT_STATES[slot_states(pages)[0]] == "in use, swap_cgroup record"
+    assert SLOT_STATES[slot_states(pages)[1]] == "free slot"
+
+
+def test_3_16_flag_letters():
+    pages = {"pc_flags": [2 | 1, 2 | 4, 0],
+             "pcg_flag_names": {"1": "PCG_LOCK", "2": "PCG_USED", "4": "PCG_MIGRATION"}}
+    assert pcg_flags(pages) == ["LU", "UG", "-"]
+
+
+def test_grid_shows_flags_memcg_labels_and_touched(tl):
+    fig = plot_pagegrid(tl, 5)
+    meta = fig.memcg_edu
+    texts = [t.get_text() for t in meta["texts"]]
+    assert texts[1] == "1 x1\nUMW A"
+    assert texts[0] == "0"                      # freed by the swap-out
+    assert [i for i, b in enumerate(meta["outlines"]) if b.get_visible()] == [0]
+    slots = [t.get_text() for t in meta["slot_texts"]]
+    assert slots[0] == "s0 x0\nn=1\nA"          # the swap_cgroup record names A
+    grid = meta["image"].get_array()
+    assert grid[0, 1] == PAGE_STATES.index("charged anon")
+    set_step(fig, tl, 6)
+    assert [t.get_text() for t in meta["texts"]][0] == "0 f\nUMW B"
+    assert [i for i, b in enumerate(meta["outlines"]) if b.get_visible()] == [0]
+    assert meta["image"].get_array()[0, 0] == PAGE_STATES.index("charged file")
+
+
+def test_no_page_state_is_a_clear_error():
+    with pytest.raises(ModelUsageError, match="step 2 has no page state"):
+        plot_pagegrid(small_timeline(with_pages=False), 2)

@@ -1,0 +1,32 @@
+from memcg_edu.widgets import lru_view, page_grid_view
+from memcg_synth import small_timeline
+
+
+def test_lru_view_bars_and_counts(tl):
+    v = lru_view(tl)
+    assert v.heights()["A"]["active_anon"] == 1
+    v.show(6)
+    assert v.heights()["A"]["active_anon"] == 3
+    assert v.heights()["B"]["inactive_file"] == 1
+    assert "<b>B</b>: inactive file 1" in v.counts.value
+    out = v.view.output.outputs[-1]
+    assert out["output_type"] == "display_data" and out["data"]["image/png"]
+
+
+def test_page_grid_highlights_the_touched_page(tl):
+    g = page_grid_view(tl)
+    g.show(5)
+    html = g.html.value
+    assert "after step 5" in html
+    touched = [c for c in html.split("<td") if "memcg-edu-touched" in c]
+    assert len(touched) == 1 and ">0 <b></b>" in touched[0]
+    assert "swap_cgroup record: A" in html
+    g.show(6)
+    touched = [c for c in g.html.value.split("<td") if "memcg-edu-touched" in c]
+    assert len(touched) == 1 and "0 <b>f</b><br>UMW<br>B" in touched[0]
+
+
+def test_page_grid_without_page_state():
+    g = page_grid_view(small_timeline(with_pages=False))
+    assert not g.available
+    assert "No page state recorded" in g.html.value
