@@ -205,10 +205,9 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
         handles += [Patch(facecolor=c, edgecolor="black", label=s)
                     for s, c in zip(SLOT_STATES, SLOT_COLORS)]
     fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=3,
-               title="cell: pfn, label, page_cgroup flags (U=PCG_USED M=PCG_MEM W=PCG_MEMSW"
-                     " L=PCG_LOCK G=PCG_MIGRATION), pc->mem_cgroup\n"
-                     "slot: number, label, n=map count, C=in swap cache, memcg of its "
-                     "swap_cgroup record",
+               title="cell: pfn, label / page_cgroup flags, pc->mem_cgroup\n"
+                     "U=PCG_USED M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK G=PCG_MIGRATION)\n"
+                     "slot: number, label / n=map count, C=swap cache / swap_cgroup memcg",
                title_fontsize=st.small)
     fig.memcg_edu = meta
     set_step(fig, timeline, step)

@@ -1,0 +1,99 @@
+"""``python -m memcg_edu plot FILE --out fig.png``: the figures of a scenario.
+
+FILE is a scenario (run on the model) or a saved timeline. Writes
+fig.png (usage and memsw vs limits), fig-stats.png (rss, cache, swap),
+fig-lru.png (LRU lists at --step), fig-pages.png (page grid at --step, when
+the timeline has page state) and, with --overlay or --overlay-design,
+fig-overlay.png. The extension picks the format (png, pdf, svg).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matplotlib.backend_bases import FigureCanvasBase
+
+from ..errors import ModelUsageError
+from ..scenario import DESIGNS
+
+__all__ = ["add_parser", "main", "FIGURES"]
+
+FIGURES = ("counters", "stats", "lru", "pages", "overlay")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("plot", help="write the figures of a scenario or timeline",
+                       description=__doc__.split("\n\n")[1])
+    p.add_argument("file", help="scenario file, bundled scenario name, or saved timeline")
+    p.add_argument("--out", required=True,
+                   help="output file; the other figures get -stats, -lru, ... suffixes")
+    p.add_argument("--design", choices=DESIGNS, default="3.17",
+                   help="design to run a scenario on (default 3.17)")
+    p.add_argument("--step", type=int, default=-1,
+                   help="step for the LRU and page-grid figures (default: the last)")
+    p.add_argument("--size", choices=("screen", "projector", "print"), default="screen",
+                   help="fonts and lines for a screen, a projector or print")
+    p.add_argument("--memcg", action="append",
+                   help="only this memcg (repeat for more; default: all)")
+    p.add_argument("--only", action="append", choices=FIGURES,
+                   help="write only this figure (repeatable)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--overlay", metavar="FILE2",
+                       help="second scenario or timeline to overlay (model vs kernel)")
+    group.add_argument("--overlay-design", choices=DESIGNS,
+                       help="run the scenario on this design too and overlay it")
+    p.set_defaults(func=main)
+
+
+def _paths(out: Path) -> dict[str, Path]:
+    ext = out.suffix.lstrip(".").lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if ext not in formats:
+        raise ModelUsageError(f"--out {out}: unknown image format {ext or '(none)'!r}; "
+                              f"use one of {', '.join(sorted(formats))}")
+    if not out.parent.is_dir():
+        raise ModelUsageError(f"--out {out}: folder {out.parent} does not exist")
+    stem = out.with_suffix("")
+    return {"counters": out, **{k: Path(f"{stem}-{k}{out.suffix}")
+                                for k in FIGURES[1:]}}
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..viz import plot_counters, plot_lru, plot_overlay, plot_pagegrid, plot_stats
+    from ..viz.source import load_source
+
+    paths = _paths(Path(args.out))
+    src = load_source(args.file, args.design)
+    tl = src.timeline
+    if not len(tl):
+        raise ModelUsageError(f"{args.file}: the timeline has no steps")
+    if not -len(tl) <= args.step < len(tl):
+        raise ModelUsageError(f"--step {args.step}: {args.file} has steps 0 to {len(tl) - 1}")
+    step = args.step % len(tl)
+    want = set(args.only or FIGURES)
+    other = None
+    if args.overlay:
+        other = load_source(args.overlay, args.design).timeline
+    elif args.overlay_design:
+        other = load_source(args.file, args.overlay_design).timeline
+    made = {}
+    if "counters" in want:
+        made["counters"] = plot_counters(tl, args.memcg, size=args.size)
+    if "stats" in want:
+        made["stats"] = plot_stats(tl, args.memcg, size=args.size)
+    if "lru" in want:
+        made["lru"] = plot_lru(tl, step, size=args.size)
+    if "pages" in want:
+        if tl[step].get("pages"):
+            made["pages"] = plot_pagegrid(tl, step, size=args.size)
+        else:
+            print(f"page grid skipped: step {step} has no page state "
+                  f"(recorded only for small machines)")
+    if "overlay" in want and other is not None:
+        names = args.memcg or [None]
+        made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
+            if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
+    for kind, fig in made.items():
+        fig.savefig(paths[kind])
+        print(f"wrote {paths[kind]} ({kind})")
+    return 0

@@ -1,0 +1,62 @@
+import argparse
+
+import pytest
+
+from memcg_edu.cli import plot
+from memcg_edu.errors import ModelUsageError
+from memcg_synth import small_timeline
+
+
+def _run(*argv):
+    p = argparse.ArgumentParser()
+    plot.add_parser(p.add_subparsers())
+    args = p.parse_args(["plot", *argv])
+    return args.func(args)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "tl.json"
+    small_timeline().save(path)
+    return path
+
+
+def test_writes_every_figure(saved, tmp_path, capsys):
+    out = tmp_path / "fig.png"
+    assert _run(str(saved), "--out", str(out), "--step", "5", "--overlay", str(saved)) == 0
+    for name in ("fig.png", "fig-stats.png", "fig-lru.png", "fig-pages.png",
+                 "fig-overlay.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG", name
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_only_and_pdf(saved, tmp_path):
+    out = tmp_path / "f.pdf"
+    assert _run(str(saved), "--out", str(out), "--only", "lru", "--size", "print") == 0
+    assert (tmp_path / "f-lru.pdf").read_bytes()[:4] == b"%PDF"
+    assert not out.exists()
+
+
+def test_no_page_state_is_reported_not_fatal(tmp_path, capsys):
+    path = tmp_path / "bare.json"
+    small_timeline(with_pages=False).save(path)
+    assert _run(str(path), "--out", str(tmp_path / "g.png")) == 0
+    assert "page grid skipped" in capsys.readouterr().out
+    assert not (tmp_path / "g-pages.png").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "{tmp}/x.bogus"], "unknown image format 'bogus'"),
+    (["--out", "{tmp}/missing/x.png"], "does not exist"),
+    (["--out", "{tmp}/x.png", "--step", "99"], "--step 99: .* has steps 0 to 9"),
+    (["--out", "{tmp}/x.png", "--memcg", "Q"], "no memcg 'Q'"),
+])
+def test_bad_arguments_are_clear(saved, tmp_path, argv, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    with pytest.raises(ModelUsageError, match=message):
+        _run(str(saved), *argv)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ModelUsageError, match="no such file"):
+        _run(str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.png"))
