@@ -1,0 +1,171 @@
+"""The event log: every memcg API call and mm operation, with the counters after it.
+
+Not a kernel structure; it stands for what a tracer attached to
+mm/memcontrol.c and the mm paths would see. Records are appended to
+``array`` buffers (a few bytes each) and counters are stored as changes
+only (event, memcg, column, new value), so a million events stay cheap.
+Numbers come out as numpy arrays with one value per event.
+"""
+from __future__ import annotations
+
+from array import array
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ModelUsageError
+from ..timeline import COUNTERS, STATS
+from .memcg import COL, COLUMNS
+from .res_counter import RES_COUNTER_MAX
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["EventLog"]
+
+_CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
+
+
+class EventLog:
+    """Events of one Machine.
+
+    Each event has a ``kind`` (kernel function or mm operation name), the
+    ``pfn`` (or swap slot, for swap events) it concerns (-1 if none), the
+    ``memcg`` index (-1 if none), ``nr`` pages and a ``depth``: 0 for an mm
+    operation, recorded when it ends, 1 for the memcg API calls it made,
+    recorded in order before it. ``enabled=False`` records nothing.
+    """
+
+    def __init__(self, machine: "Machine", enabled: bool = True) -> None:
+        self._m = machine
+        self.enabled = enabled
+        self.kind_names: list[str] = []
+        self._kind_index: dict[str, int] = {}
+        self._kind, self._depth = array("B"), array("B")
+        self._pfn, self._nr = array("q"), array("q")
+        self._memcg = array("h")
+        self._c_ev, self._c_memcg = array("q"), array("h")
+        self._c_col, self._c_val = array("B"), array("q")
+        self._logged: list[list[int]] = []
+
+    def __len__(self) -> int:
+        return len(self._kind)
+
+    # -- recording ------------------------------------------------------
+    def record(self, kind: str, pfn: int = -1, memcg: int = -1, nr: int = 1,
+               depth: int = 1) -> None:
+        """Append one event and the counters it changed."""
+        if not self.enabled:
+            return
+        k = self._kind_index.get(kind)
+        if k is None:
+            k = self._kind_index[kind] = len(self.kind_names)
+            self.kind_names.append(kind)
+        ev = len(self._kind)
+        self._kind.append(k)
+        self._pfn.append(pfn)
+        self._memcg.append(memcg)
+        self._nr.append(nr)
+        self._depth.append(depth)
+        logged = self._logged
+        for mg in self._m.memcg_list:
+            i = mg.index
+            if i >= len(logged):
+                logged.append([0] * len(COLUMNS))
+            row, old = mg.row, logged[i]
+            if row != old:
+                for c, v in enumerate(row):
+                    if v != old[c]:
+                        self._c_ev.append(ev)
+                        self._c_memcg.append(i)
+                        self._c_col.append(c)
+                        self._c_val.append(v)
+                logged[i] = list(row)
+
+    def truncate(self, n: int) -> None:
+        """Forget events from ``n`` on (used by Machine.restore)."""
+        for a in (self._kind, self._pfn, self._memcg, self._nr, self._depth):
+            del a[n:]
+        cut = int(np.searchsorted(np.frombuffer(self._c_ev, np.int64), n)) \
+            if len(self._c_ev) else 0
+        for a in (self._c_ev, self._c_memcg, self._c_col, self._c_val):
+            del a[cut:]
+        self._logged = [list(mg.row) for mg in self._m.memcg_list]
+
+    # -- reading --------------------------------------------------------
+    def array(self, field: str) -> np.ndarray:
+        """One field (kind, pfn, memcg, nr, depth) of every event as an array."""
+        src = {"kind": (self._kind, np.uint8), "pfn": (self._pfn, np.int64),
+               "memcg": (self._memcg, np.int16), "nr": (self._nr, np.int64),
+               "depth": (self._depth, np.uint8)}.get(field)
+        if src is None:
+            raise ModelUsageError(f"no event field {field!r}; fields are kind, "
+                                  f"pfn, memcg, nr, depth")
+        return np.frombuffer(src[0], src[1]).copy() if len(src[0]) else \
+            np.zeros(0, src[1])
+
+    def kinds(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """Names of the events in [start, stop)."""
+        names = self.kind_names
+        return [names[k] for k in self._kind[start:stop]]
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        n = len(self)
+        if not -n <= i < n:
+            raise ModelUsageError(f"event {i} does not exist ({n} recorded)")
+        i %= n
+        mi = self._memcg[i]
+        return {"seq": i, "kind": self.kind_names[self._kind[i]],
+                "pfn": self._pfn[i], "nr": self._nr[i], "depth": self._depth[i],
+                "memcg": None if mi < 0 else self._m.memcg_list[mi].name}
+
+    def _column(self, memcg: int, col: int) -> np.ndarray:
+        """Values of one column of one memcg after each event (nan before its creation)."""
+        n = len(self)
+        out = np.full(n, np.nan)
+        if not len(self._c_ev):
+            return out
+        ev = np.frombuffer(self._c_ev, np.int64)
+        sel = (np.frombuffer(self._c_memcg, np.int16) == memcg) & \
+              (np.frombuffer(self._c_col, np.uint8) == col)
+        at, vals = ev[sel], np.frombuffer(self._c_val, np.int64)[sel]
+        if memcg < len(self._m.memcg_list) and memcg in self._m.created_at:
+            start = self._m.created_at[memcg]
+        else:
+            start = int(at[0]) if at.size else n
+        idx = np.searchsorted(at, np.arange(n), side="right") - 1
+        base = float(COLUMNS_DEFAULT[col])
+        out = np.where(idx >= 0, vals[np.maximum(idx, 0)].astype(float), base)
+        out[:start] = np.nan
+        if col in (COL["limit"], COL["memsw_limit"]):
+            out[out == RES_COUNTER_MAX] = np.nan
+        return out
+
+    def counter(self, memcg: str, name: str) -> np.ndarray:
+        """One counter (COUNTERS or STATS name) of one memcg, one value per event.
+
+        Root's usage and memsw_usage are computed from statistics as the
+        3.17 kernel does. Limits read nan when unlimited; every value is nan
+        before the memcg was created.
+        """
+        if name not in COUNTERS and name not in STATS:
+            raise ModelUsageError(
+                f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
+                f"and statistics {', '.join(STATS)}")
+        mg = self._m.memcgs.get(memcg)
+        if mg is None:
+            raise ModelUsageError(f"no memcg {memcg!r}; there are "
+                                  f"{', '.join(self._m.memcgs)}")
+        if mg.is_root and name in ("usage", "memsw_usage"):
+            cols = [_CACHE, _RSS] + ([_SWAP] if name == "memsw_usage" else [])
+            total = np.zeros(len(self))
+            for other in mg.subtree():
+                for c in cols:
+                    total += np.nan_to_num(self._column(other.index, c))
+            return total
+        return self._column(mg.index, COL[name])
+
+
+#: a fresh memcg's row (limits unlimited, everything else 0)
+COLUMNS_DEFAULT = [RES_COUNTER_MAX if c in ("limit", "memsw_limit") else 0
+                   for c in COLUMNS]

@@ -1,0 +1,176 @@
+"""struct mem_cgroup of mm/memcontrol.c (Linux 3.17): counters, statistics, lruvec.
+
+Every number of a memcg lives in one list, its counter row, laid out as
+COLUMNS: the res and memsw res_counters, then the memory.stat values
+(memcg_edu.timeline.STATS), whose last five are the lruvec's lru_size of the
+five LRU lists. The event log diffs these rows after every event.
+
+The root memcg behaves as in the 3.17 release: its counters are never
+charged by its own pages (try_charge returns at once for root), and its
+memory.usage_in_bytes is computed from statistics (mem_cgroup_usage()).
+"""
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+from ..timeline import STATS
+from .res_counter import RES_COUNTER_MAX, ResCounter
+
+__all__ = ["COLUMNS", "COL", "LRU_NAMES", "LRU_BASE", "MemCgroup"]
+
+#: column names of a memcg's counter row
+COLUMNS = ("usage", "max_usage", "limit", "failcnt",
+           "memsw_usage", "memsw_max_usage", "memsw_limit", "memsw_failcnt",
+           *STATS)
+COL = {name: i for i, name in enumerate(COLUMNS)}
+#: enum lru_list: LRU_INACTIVE_ANON .. LRU_UNEVICTABLE
+LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
+             "unevictable")
+#: column of lru_size[LRU_INACTIVE_ANON]; list l is at LRU_BASE + l
+LRU_BASE = COL["inactive_anon"]
+assert COLUMNS[LRU_BASE:LRU_BASE + 5] == LRU_NAMES
+
+_CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
+
+
+class StatView:
+    """memory.stat of one memcg as a read-only mapping (values in pages)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: list) -> None:
+        self._row = row
+
+    def __getitem__(self, name: str) -> int:
+        return self._row[COL[name]] if name in STATS else _missing(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STATS)
+
+    def __len__(self) -> int:
+        return len(STATS)
+
+    def keys(self):
+        return STATS
+
+    def items(self):
+        return [(k, self._row[COL[k]]) for k in STATS]
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+def _missing(name: str) -> int:
+    raise KeyError(f"no statistic {name!r}; memory.stat has {', '.join(STATS)}")
+
+
+class MemCgroup:
+    """One memory cgroup (struct mem_cgroup).
+
+    ``index`` is its position in Machine.memcg_list (root is 0) and the value
+    page_cgroup and swap_cgroup store for it; ``parent`` is the cgroup
+    parent. The res/memsw counters are linked to the parent's only when the
+    parent has use_hierarchy (mem_cgroup_css_online, 3.17 release).
+    """
+
+    def __init__(self, name: str, index: int, parent: Optional["MemCgroup"],
+                 use_hierarchy: bool) -> None:
+        self.name, self.index, self.parent = name, index, parent
+        self.use_hierarchy = use_hierarchy
+        self.children: list[MemCgroup] = []
+        self.row: list[int] = [0] * len(COLUMNS)
+        self.row[COL["limit"]] = self.row[COL["memsw_limit"]] = RES_COUNTER_MAX
+        link = parent is not None and parent.use_hierarchy
+        self.res = ResCounter(self.row, 0, parent.res if link else None,
+                              self, "res")
+        self.memsw = ResCounter(self.row, 4, parent.memsw if link else None,
+                                self, "memsw")
+        self.stat = StatView(self.row)
+        #: memory.move_charge_at_immigrate bits (1 anon, 2 file)
+        self.move_charge_at_immigrate = 0
+        #: css_tryget_online() succeeds (the model never takes a memcg offline)
+        self.online = True
+        #: css references held by swap_cgroup records (css_get in swapout)
+        self.swap_css_refs = 0
+
+    # -- what memory.* files show (pages) ---------------------------------
+    @property
+    def is_root(self) -> bool:
+        return self.index == 0
+
+    @property
+    def memsw_is_minimum(self) -> bool:
+        """memcg->memsw_is_minimum: res.limit == memsw.limit (reclaim skips swap)."""
+        return (self.row[COL["limit"]] == self.row[COL["memsw_limit"]]
+                and self.row[COL["limit"]] != RES_COUNTER_MAX)
+
+    def subtree(self) -> Iterator["MemCgroup"]:
+        """for_each_mem_cgroup_tree(): this memcg and every descendant."""
+        yield self
+        for c in self.children:
+            yield from c.subtree()
+
+    def hierarchy(self) -> Iterator["MemCgroup"]:
+        """mem_cgroup_iter() for reclaim: the subtree if use_hierarchy, else self."""
+        if self.use_hierarchy:
+            yield from self.subtree()
+        else:
+            yield self
+
+    @property
+    def usage(self) -> int:
+        """memory.usage_in_bytes in pages (mem_cgroup_usage() for root)."""
+        if self.is_root:
+            return sum(m.row[_CACHE] + m.row[_RSS] for m in self.subtree())
+        return self.row[0]
+
+    @property
+    def memsw_usage(self) -> int:
+        """memory.memsw.usage_in_bytes in pages (root: cache + rss + swap)."""
+        if self.is_root:
+            return sum(m.row[_CACHE] + m.row[_RSS] + m.row[_SWAP]
+                       for m in self.subtree())
+        return self.row[4]
+
+    @property
+    def max_usage(self) -> int:
+        return self.row[COL["max_usage"]]
+
+    @property
+    def memsw_max_usage(self) -> int:
+        return self.row[COL["memsw_max_usage"]]
+
+    @property
+    def failcnt(self) -> int:
+        return self.row[COL["failcnt"]]
+
+    @property
+    def memsw_failcnt(self) -> int:
+        return self.row[COL["memsw_failcnt"]]
+
+    @property
+    def limit(self) -> Optional[int]:
+        v = self.row[COL["limit"]]
+        return None if v == RES_COUNTER_MAX else v
+
+    @property
+    def memsw_limit(self) -> Optional[int]:
+        v = self.row[COL["memsw_limit"]]
+        return None if v == RES_COUNTER_MAX else v
+
+    def lru_size(self, lru: int) -> int:
+        """mem_cgroup_get_lru_size(): pages on this memcg's list ``lru``."""
+        return self.row[LRU_BASE + lru]
+
+    def counters(self) -> dict:
+        """The per-memcg part of a timeline step record (pages, None = unlimited)."""
+        return {"usage": self.usage, "memsw_usage": self.memsw_usage,
+                "max_usage": self.max_usage,
+                "memsw_max_usage": self.memsw_max_usage,
+                "failcnt": self.failcnt, "memsw_failcnt": self.memsw_failcnt,
+                "limit": self.limit, "memsw_limit": self.memsw_limit,
+                "stat": {k: self.row[COL[k]] for k in STATS}}
+
+    def __repr__(self) -> str:
+        return (f"<memcg {self.name}: usage {self.usage}, memsw "
+                f"{self.memsw_usage}, limit {self.limit}>")

@@ -1,0 +1,666 @@
+"""The memcg API of mm/memcontrol.c in Linux 3.17 (after 0a31bc97c8, release behaviour).
+
+Charging is a transaction: mem_cgroup_try_charge() reserves (moves the res
+and memsw counters), mem_cgroup_commit_charge() binds the page (page_cgroup,
+statistics, LRU placement) or mem_cgroup_cancel_charge() gives the
+reservation back. A page is uncharged exactly once, at its final put
+(mem_cgroup_uncharge / mem_cgroup_uncharge_list). Migration transfers the
+charge (mem_cgroup_migrate); swap-out hands the memsw half of the charge to
+the swap slot (mem_cgroup_swapout) until the slot is freed
+(mem_cgroup_uncharge_swap). Charge moving: mem_cgroup_move_account and
+mem_cgroup_move_swap_account.
+
+Every function takes the Machine first and a page as a Page handle or pfn.
+``Memcg317`` bundles them as the hooks the mm callers (mm.py, reclaim.py,
+migrate.py) call at the kernel's call sites, so another design (3.16) can
+put its own hooks at its own call sites.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Union
+
+import numpy as np
+
+from ..errors import KernelBugError, MemcgOOM
+from .lru import lock_page_lru, mem_cgroup_page_lruvec, unlock_page_lru
+from .memcg import COL, MemCgroup
+from .pages import (PCG_FLAG_NAMES, PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon,
+                    PG_locked, PG_lru, PG_swapcache, Page)
+from .stock import CHARGE_BATCH, consume_stock, drain_stock, refill_stock
+from .swap import lookup_swap_cgroup_id, swap_cgroup_record
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["MEM_CGROUP_RECLAIM_RETRIES", "MEM_CGROUP_MAX_RECLAIM_LOOPS",
+           "PAGE_ALLOC_COSTLY_NR", "try_charge", "cancel_charge",
+           "mem_cgroup_margin", "mem_cgroup_reclaim",
+           "mem_cgroup_try_charge", "mem_cgroup_commit_charge",
+           "mem_cgroup_cancel_charge", "commit_charge",
+           "mem_cgroup_charge_statistics", "mem_cgroup_uncharge",
+           "mem_cgroup_uncharge_list", "mem_cgroup_migrate",
+           "mem_cgroup_swapout", "mem_cgroup_uncharge_swap",
+           "mem_cgroup_move_account", "mem_cgroup_move_swap_account",
+           "mem_cgroup_update_page_stat", "mem_cgroup_page_lruvec",
+           "try_charge_bulk", "commit_charge_bulk", "Memcg317"]
+
+MEM_CGROUP_RECLAIM_RETRIES = 5
+MEM_CGROUP_MAX_RECLAIM_LOOPS = 100
+#: 1 << PAGE_ALLOC_COSTLY_ORDER: small charges retry as long as reclaim makes progress
+PAGE_ALLOC_COSTLY_NR = 8
+
+_RSS, _CACHE = COL["rss"], COL["cache"]
+_PGPGIN, _PGPGOUT, _SWAP = COL["pgpgin"], COL["pgpgout"], COL["swap"]
+_MAPPED = COL["mapped_file"]
+
+PageLike = Union[Page, int]
+
+
+def _pfn(page: PageLike) -> int:
+    return page.check() if isinstance(page, Page) else int(page)
+
+
+def _bug(rule: str, check: str, function: str, file: str = "mm/memcontrol.c"):
+    return KernelBugError(rule, check, function, file)
+
+
+# -- counters ---------------------------------------------------------------
+def mem_cgroup_margin(m: "Machine", memcg: MemCgroup) -> int:
+    """mem_cgroup_margin(): room left under res (and memsw, with swap accounting)."""
+    margin = memcg.res.margin()
+    if m.swap_account:
+        margin = min(margin, memcg.memsw.margin())
+    return margin
+
+
+def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
+               may_wait: bool = True, noretry: bool = False) -> None:
+    """Reserve ``nr_pages`` on memcg's res and memsw counters, or raise MemcgOOM.
+
+    Mirrors the static try_charge() in mm/memcontrol.c (Linux 3.17): root is
+    never charged; the stock (if on) is tried first and refilled with a
+    CHARGE_BATCH surplus; a failed batch attempt retries with exactly
+    ``nr_pages``; then the memcg whose limit was hit (maybe an ancestor) is
+    reclaimed, without swap when the memsw counter failed, and the charge is
+    retried while reclaim makes progress (small charges) or up to
+    MEM_CGROUP_RECLAIM_RETRIES times. Every failed counter charge bumps the
+    failcnt of the level that failed. ``may_wait=False`` is a charge without
+    __GFP_WAIT (no reclaim), ``noretry`` is __GFP_NORETRY. The model has no
+    dying tasks, so the kernel's bypass never happens.
+    """
+    if memcg.is_root:
+        return
+    batch = max(CHARGE_BATCH, nr_pages) if m.charge_stock else nr_pages
+    retries = MEM_CGROUP_RECLAIM_RETRIES
+    while True:
+        if m.charge_stock and consume_stock(m, memcg, nr_pages):
+            return
+        noswap = False
+        fail = memcg.res.charge(batch)
+        if fail is None:
+            if not m.swap_account:
+                break
+            fail = memcg.memsw.charge(batch)
+            if fail is None:
+                break
+            memcg.res.uncharge(batch)
+            noswap = True
+        over: MemCgroup = fail.owner
+        if batch > nr_pages:
+            batch = nr_pages
+            continue
+        if not may_wait:
+            raise MemcgOOM(over.name, nr_pages,
+                           "memory+swap" if noswap else "memory")
+        reclaimed = mem_cgroup_reclaim(m, over, noswap=noswap)
+        if mem_cgroup_margin(m, over) >= nr_pages:
+            continue
+        if noretry:
+            raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory")
+        if reclaimed and nr_pages <= PAGE_ALLOC_COSTLY_NR:
+            continue
+        if retries:
+            retries -= 1
+            continue
+        m.events.record("mem_cgroup_oom", -1, over.index, nr_pages)
+        raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory")
+    if batch > nr_pages:
+        refill_stock(m, memcg, batch - nr_pages)
+
+
+def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
+    """cancel_charge(): give back a reservation (root: nothing to give back)."""
+    if memcg.is_root:
+        return
+    memcg.res.uncharge(nr_pages)
+    if m.swap_account:
+        memcg.memsw.uncharge(nr_pages)
+
+
+def mem_cgroup_reclaim(m: "Machine", memcg: MemCgroup, *, noswap: bool = False,
+                       shrink: bool = False) -> int:
+    """Reclaim from memcg's hierarchy until there is a margin.
+
+    Mirrors mem_cgroup_reclaim() in mm/memcontrol.c (Linux 3.17): up to
+    MEM_CGROUP_MAX_RECLAIM_LOOPS rounds of try_to_free_mem_cgroup_pages(),
+    draining the stock from the second round; swap is not used for a memsw
+    failure or when memsw_is_minimum; stops at a margin, after two rounds
+    that freed nothing, or (limit shrinking) after any progress.
+    """
+    from .reclaim import try_to_free_mem_cgroup_pages
+    if not shrink and memcg.memsw_is_minimum:
+        noswap = True
+    total = 0
+    for loop in range(MEM_CGROUP_MAX_RECLAIM_LOOPS):
+        if loop:
+            drain_stock(m)
+        total += try_to_free_mem_cgroup_pages(m, memcg, 1, may_swap=not noswap)
+        if total and shrink:
+            break
+        if mem_cgroup_margin(m, memcg):
+            break
+        if loop and not total:
+            break
+    return total
+
+
+# -- the charge transaction -------------------------------------------------
+def mem_cgroup_try_charge(m: "Machine", page: PageLike,
+                          mm_memcg: Optional[MemCgroup], *, may_wait: bool = True,
+                          noretry: bool = False) -> Optional[MemCgroup]:
+    """Reserve a charge for a page about to be instantiated.
+
+    Mirrors mem_cgroup_try_charge() in mm/memcontrol.c (Linux 3.17). Returns
+    the memcg to pass to commit/cancel, or None (the kernel's NULL) for a
+    swap-cache page that is already charged (a second fault on it). For a
+    swap-cache page the memcg recorded in swap_cgroup is charged if it is
+    online (try_get_mem_cgroup_from_page(), which needs the page locked),
+    else the memcg of the faulting mm. Raises MemcgOOM when try_charge fails.
+    """
+    pfn = _pfn(page)
+    mem = m.mem
+    memcg: Optional[MemCgroup] = None
+    if mem.flags[pfn] & PG_swapcache:
+        if mem.pc_flags[pfn] & PCG_USED:
+            m.events.record("mem_cgroup_try_charge", pfn, -1, 0)
+            return None
+        if m.swap_account:
+            if not mem.flags[pfn] & PG_locked:
+                raise _bug(f"page {pfn} is not locked",
+                           "VM_BUG_ON_PAGE(!PageLocked(page), page)",
+                           "try_get_mem_cgroup_from_page")
+            mi = lookup_swap_cgroup_id(m, int(mem.private[pfn]))
+            if mi >= 0 and m.memcg_list[mi].online:
+                memcg = m.memcg_list[mi]
+    if memcg is None:
+        memcg = mm_memcg if mm_memcg is not None else m.root
+    try:
+        try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
+    finally:
+        m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
+    return memcg
+
+
+def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> None:
+    """commit_charge(): bind the page to memcg (pc->mem_cgroup, pc->flags).
+
+    VM_BUG_ON_PAGE(PageCgroupUsed(pc)): a page is never committed twice. With
+    ``lrucare`` the page is taken off the LRU it may sit on (root's, for a
+    swap-cache readahead page) and put back on the new memcg's lruvec.
+    """
+    mem = m.mem
+    if mem.pc_flags[pfn] & PCG_USED:
+        raise _bug(f"page {pfn} is already charged (PCG_USED)",
+                   "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
+    isolated = lock_page_lru(m, pfn) if lrucare else False
+    mem.pc_memcg[pfn] = memcg.index
+    mem.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+    if lrucare:
+        unlock_page_lru(m, pfn, isolated)
+
+
+def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
+                                 nr_pages: int) -> None:
+    """mem_cgroup_charge_statistics(): RSS or CACHE by PageAnon, one PGPGIN/PGPGOUT."""
+    row = memcg.row
+    row[_RSS if m.mem.flags[pfn] & PG_anon else _CACHE] += nr_pages
+    row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
+
+
+def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
+                             memcg: Optional[MemCgroup], lrucare: bool) -> None:
+    """Commit a reserved charge to a page that is now instantiated.
+
+    Mirrors mem_cgroup_commit_charge() in mm/memcontrol.c (Linux 3.17).
+    Preconditions (VM_BUG_ON_PAGE): page->mapping is set; the page is not on
+    an LRU unless ``lrucare``; and (commit_charge) it is not PCG_USED yet.
+    ``memcg`` None (already-charged swap page) does nothing. Afterwards:
+    RSS or CACHE +1 and PGPGIN +1; if swap accounting is on and the page is
+    still in the swap cache, the slot's duplicate memsw charge is dropped at
+    once (mem_cgroup_uncharge_swap).
+    """
+    pfn = _pfn(page)
+    mem = m.mem
+    if mem.mapping[pfn] < 0:
+        raise _bug(f"page {pfn} has no page->mapping yet",
+                   "VM_BUG_ON_PAGE(!page->mapping, page)", "mem_cgroup_commit_charge")
+    if mem.flags[pfn] & PG_lru and not lrucare:
+        raise _bug(f"page {pfn} is on an LRU list and lrucare is false",
+                   "VM_BUG_ON_PAGE(PageLRU(page) && !lrucare, page)",
+                   "mem_cgroup_commit_charge")
+    if memcg is None:
+        m.events.record("mem_cgroup_commit_charge", pfn, -1, 0)
+        return
+    commit_charge(m, pfn, memcg, lrucare)
+    mem_cgroup_charge_statistics(m, memcg, pfn, 1)
+    m.events.record("mem_cgroup_commit_charge", pfn, memcg.index, 1)
+    if m.swap_account and mem.flags[pfn] & PG_swapcache:
+        mem_cgroup_uncharge_swap(m, int(mem.private[pfn]))
+
+
+def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
+                             memcg: Optional[MemCgroup]) -> None:
+    """Give back a reservation that will not be committed.
+
+    Mirrors mem_cgroup_cancel_charge() in mm/memcontrol.c (Linux 3.17); None
+    does nothing, root has nothing to give back (cancel_charge skips it).
+    """
+    pfn = _pfn(page)
+    if memcg is None:
+        return
+    cancel_charge(m, memcg, 1)
+    m.events.record("mem_cgroup_cancel_charge", pfn, memcg.index, 1)
+
+
+# -- uncharge ---------------------------------------------------------------
+def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
+                    nr_memsw: int, nr_anon: int, nr_file: int) -> None:
+    """uncharge_batch(): counters (not for root), then RSS/CACHE and PGPGOUT."""
+    if not memcg.is_root:
+        if nr_mem:
+            memcg.res.uncharge(nr_mem)
+        if nr_memsw:
+            memcg.memsw.uncharge(nr_memsw)
+    row = memcg.row
+    row[_RSS] -= nr_anon
+    row[_CACHE] -= nr_file
+    row[_PGPGOUT] += pgpgout
+
+
+def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
+    """Uncharge pages that are being freed, batched per memcg.
+
+    Mirrors mem_cgroup_uncharge_list() / uncharge_list() in mm/memcontrol.c
+    (Linux 3.17), called by release_pages() and shrink_page_list().
+    Preconditions (VM_BUG_ON_PAGE, checked for charged pages): each page is
+    off the LRU and its refcount is zero. Pages without PCG_USED are skipped
+    (never charged, or their charge migrated away). ``pages`` may be a list
+    of handles/pfns or a numpy array of pfns.
+    """
+    pfns = np.asarray([_pfn(p) for p in pages] if not isinstance(pages, np.ndarray)
+                      else pages, dtype=np.int64)
+    mem = m.mem
+    pfns = pfns[(mem.pc_flags[pfns] & PCG_USED) != 0]
+    if not pfns.size:
+        return
+    bad = pfns[(mem.flags[pfns] & PG_lru) != 0]
+    if bad.size:
+        raise _bug(f"page {int(bad[0])} is still on an LRU list",
+                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_uncharge")
+    bad = pfns[mem.refcount[pfns] != 0]
+    if bad.size:
+        raise _bug(f"page {int(bad[0])} still has {int(mem.refcount[bad[0]])} "
+                   f"reference(s)", "VM_BUG_ON_PAGE(page_count(page), page)",
+                   "mem_cgroup_uncharge")
+    flags, memcgs = mem.pc_flags[pfns], mem.pc_memcg[pfns]
+    anon = (mem.flags[pfns] & PG_anon) != 0
+    mem.pc_flags[pfns] = 0
+    if pfns.size == 1:
+        mi = int(memcgs[0])
+        f = int(flags[0])
+        _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1,
+                        int(anon[0]), int(not anon[0]))
+        m.events.record("mem_cgroup_uncharge", int(pfns[0]), mi, 1)
+        return
+    for mi in np.unique(memcgs):
+        sel = memcgs == mi
+        f = flags[sel]
+        n_anon = int(np.count_nonzero(anon[sel]))
+        n = int(f.size)
+        _uncharge_batch(m, m.memcg_list[int(mi)], n,
+                        int(np.count_nonzero(f & PCG_MEM)),
+                        int(np.count_nonzero(f & PCG_MEMSW)), n_anon, n - n_anon)
+        m.events.record("mem_cgroup_uncharge_list", -1, int(mi), n)
+
+
+def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
+    """Give back the charge of a page at its final put.
+
+    Mirrors mem_cgroup_uncharge() in mm/memcontrol.c (Linux 3.17), called
+    from __page_cache_release() once the refcount has dropped to zero.
+    Returns early for a page without PCG_USED; otherwise the preconditions
+    of uncharge_list() apply (VM_BUG_ON_PAGE: off the LRU, refcount zero).
+    Uncharges res if PCG_MEM, memsw if PCG_MEMSW (a swapped-out page gives
+    back only its memory half), RSS or CACHE -1, PGPGOUT +1.
+    """
+    pfn = _pfn(page)
+    if not m.mem.pc_flags[pfn] & PCG_USED:
+        return
+    mem_cgroup_uncharge_list(m, np.array([pfn]))
+
+
+# -- migration, swap --------------------------------------------------------
+def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
+                       lrucare: bool) -> None:
+    """Transfer the charge of ``oldpage`` to its replacement ``newpage``.
+
+    Mirrors mem_cgroup_migrate() in mm/memcontrol.c (Linux 3.17), called by
+    move_to_new_page() (lrucare false) and replace_page_cache_page()
+    (lrucare true). Preconditions (VM_BUG_ON_PAGE): both pages locked;
+    without lrucare neither is on an LRU; PageAnon equal on both. Returns
+    early if the new page is already charged (fuse splice: both keep their
+    own charges) or the old one is not (re-entrant migration). Then old
+    pc->flags = 0 (with lrucare the old page lands on root's lruvec) and
+    the new page is committed to the same memcg; counters and (3.17
+    release) statistics do not change.
+    """
+    old, new = _pfn(oldpage), _pfn(newpage)
+    mem = m.mem
+    for p, what in ((old, "old"), (new, "new")):
+        if not mem.flags[p] & PG_locked:
+            raise _bug(f"the {what} page {p} is not locked",
+                       f"VM_BUG_ON_PAGE(!PageLocked({what}page), {what}page)",
+                       "mem_cgroup_migrate")
+    for p, what in ((old, "old"), (new, "new")):
+        if not lrucare and mem.flags[p] & PG_lru:
+            raise _bug(f"the {what} page {p} is on an LRU list and lrucare is false",
+                       f"VM_BUG_ON_PAGE(!lrucare && PageLRU({what}page), {what}page)",
+                       "mem_cgroup_migrate")
+    if bool(mem.flags[old] & PG_anon) != bool(mem.flags[new] & PG_anon):
+        raise _bug(f"page {old} and page {new} differ in PageAnon",
+                   "VM_BUG_ON_PAGE(PageAnon(oldpage) != PageAnon(newpage), newpage)",
+                   "mem_cgroup_migrate")
+    if mem.pc_flags[new] & PCG_USED:
+        m.events.record("mem_cgroup_migrate", new, -1, 0)
+        return
+    flags = int(mem.pc_flags[old])
+    if not flags & PCG_USED:
+        m.events.record("mem_cgroup_migrate", old, -1, 0)
+        return
+    if not flags & PCG_MEM or (m.swap_account and not flags & PCG_MEMSW):
+        raise _bug(f"page {old} is charged but lacks PCG_MEM/PCG_MEMSW",
+                   "VM_BUG_ON_PAGE(!(pc->flags & PCG_MEMSW), oldpage)",
+                   "mem_cgroup_migrate")
+    memcg = m.memcg_list[int(mem.pc_memcg[old])]
+    isolated = lock_page_lru(m, old) if lrucare else False
+    mem.pc_flags[old] = 0
+    if lrucare:
+        unlock_page_lru(m, old, isolated)
+    commit_charge(m, new, memcg, lrucare)
+    m.events.record("mem_cgroup_migrate", new, memcg.index, 1)
+
+
+def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
+    """Hand the memsw charge of a page being swapped out to its swap slot.
+
+    Mirrors mem_cgroup_swapout() in mm/memcontrol.c (Linux 3.17), called by
+    __remove_mapping() with the refcount frozen to 0. Preconditions
+    (VM_BUG_ON_PAGE): off the LRU, page_count zero; a charged page must have
+    PCG_MEMSW and the slot no swap_cgroup record yet. Does nothing without
+    swap accounting or for a never-charged readahead page. Records the
+    memcg for the slot, clears PCG_MEMSW, takes a css reference, SWAP +1.
+    """
+    pfn = _pfn(page)
+    mem = m.mem
+    if mem.flags[pfn] & PG_lru:
+        raise _bug(f"page {pfn} is still on an LRU list",
+                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_swapout")
+    if mem.refcount[pfn]:
+        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
+                   "VM_BUG_ON_PAGE(page_count(page), page)", "mem_cgroup_swapout")
+    if not m.swap_account:
+        return
+    flags = int(mem.pc_flags[pfn])
+    if not flags & PCG_USED:
+        m.events.record("mem_cgroup_swapout", slot, -1, 0)
+        return
+    if not flags & PCG_MEMSW:
+        raise _bug(f"page {pfn} has no memsw charge to hand over",
+                   "VM_BUG_ON_PAGE(!(pc->flags & PCG_MEMSW), page)",
+                   "mem_cgroup_swapout")
+    if lookup_swap_cgroup_id(m, slot) >= 0:
+        raise _bug(f"swap slot {slot} already has a swap_cgroup record",
+                   "VM_BUG_ON_PAGE(oldid, page)", "mem_cgroup_swapout")
+    memcg = m.memcg_list[int(mem.pc_memcg[pfn])]
+    swap_cgroup_record(m, slot, memcg.index)
+    mem.pc_flags[pfn] = flags & ~PCG_MEMSW
+    memcg.swap_css_refs += 1
+    memcg.row[_SWAP] += 1
+    m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
+
+
+def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
+    """Drop the memsw charge a swap slot holds.
+
+    Mirrors mem_cgroup_uncharge_swap() in mm/memcontrol.c (Linux 3.17),
+    called by swap_entry_free() when the slot's map count reaches zero and
+    by mem_cgroup_commit_charge() for a page still in the swap cache. Clears
+    the swap_cgroup record; if there was one: memsw -1 (not for root),
+    SWAP -1, css reference dropped. No record, or no swap accounting: no-op.
+    """
+    if not m.swap_account:
+        return
+    mi = swap_cgroup_record(m, slot, -1)
+    if mi < 0:
+        return
+    memcg = m.memcg_list[mi]
+    if not memcg.is_root:
+        memcg.memsw.uncharge(1)
+    memcg.row[_SWAP] -= 1
+    memcg.swap_css_refs -= 1
+    m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
+
+
+def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
+    """mem_cgroup_update_page_stat(FILE_MAPPED): only a PCG_USED page counts."""
+    if m.mem.pc_flags[pfn] & PCG_USED:
+        m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
+
+
+# -- charge moving ------------------------------------------------------------
+def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
+                            to: MemCgroup) -> bool:
+    """Move the page_cgroup of an isolated page from one memcg to another.
+
+    Mirrors mem_cgroup_move_account() in mm/memcontrol.c (Linux 3.17), used
+    by charge moving. Preconditions: from != to (VM_BUG_ON), the page is
+    off the LRU (VM_BUG_ON_PAGE(PageLRU(page))). It gives up (returns
+    False) if trylock_page() fails or the page is no longer charged to
+    ``from``. Moves FILE_MAPPED for a mapped file page and RSS/CACHE with
+    one PGPGOUT on ``from`` and one PGPGIN on ``to``; PCG_MEM/PCG_MEMSW and
+    the counters are left alone (the caller settles them).
+    """
+    pfn = _pfn(page)
+    mem = m.mem
+    if from_ is to:
+        raise _bug("charges would move from a memcg to itself",
+                   "VM_BUG_ON(from == to)", "mem_cgroup_move_account")
+    if mem.flags[pfn] & PG_lru:
+        raise _bug(f"page {pfn} is still on an LRU list",
+                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_move_account")
+    if mem.flags[pfn] & PG_locked:
+        m.events.record("mem_cgroup_move_account", pfn, -1, 0)
+        return False
+    if not mem.pc_flags[pfn] & PCG_USED or mem.pc_memcg[pfn] != from_.index:
+        m.events.record("mem_cgroup_move_account", pfn, -1, 0)
+        return False
+    if not mem.flags[pfn] & PG_anon and mem.mapcount[pfn] > 0:
+        from_.row[_MAPPED] -= 1
+        to.row[_MAPPED] += 1
+    mem_cgroup_charge_statistics(m, from_, pfn, -1)
+    mem.pc_memcg[pfn] = to.index
+    mem_cgroup_charge_statistics(m, to, pfn, 1)
+    m.events.record("mem_cgroup_move_account", pfn, to.index, 1)
+    return True
+
+
+def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
+                                 to: MemCgroup) -> bool:
+    """Move a swap slot's record from one memcg to another.
+
+    Mirrors mem_cgroup_move_swap_account() in mm/memcontrol.c (Linux 3.17):
+    swap_cgroup_cmpxchg(from -> to), SWAP -1 on from and +1 on to, a css
+    reference on to. The memsw counters are settled in mem_cgroup_clear_mc.
+    """
+    if lookup_swap_cgroup_id(m, slot) != from_.index:
+        return False
+    swap_cgroup_record(m, slot, to.index)
+    from_.row[_SWAP] -= 1
+    to.row[_SWAP] += 1
+    to.swap_css_refs += 1
+    m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
+    return True
+
+
+# -- bulk paths (same effect as page-at-a-time, vectorised) -------------------
+def try_charge_bulk(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
+    """``nr_pages`` successive one-page try_charge() calls that all fit, at once.
+
+    Returns False (nothing charged) when that cannot be decided without
+    going page by page: the stock is on, or some level of res/memsw has
+    less than ``nr_pages`` of margin (a charge would fail or reclaim).
+    Otherwise charges every level by ``nr_pages``: the same usage, the same
+    max_usage peak and no failcnt, exactly as the single charges would.
+    """
+    if memcg.is_root:
+        return True
+    if m.charge_stock:
+        return False
+    counters = [memcg.res] + ([memcg.memsw] if m.swap_account else [])
+    for c in counters:
+        level = c
+        while level is not None:
+            if level.margin() < nr_pages:
+                return False
+            level = level.parent
+    for c in counters:
+        assert c.charge(nr_pages) is None
+    return True
+
+
+def commit_charge_bulk(m: "Machine", pfns: np.ndarray, memcg: MemCgroup) -> None:
+    """mem_cgroup_commit_charge(page, memcg, false) for many fresh pages at once.
+
+    Same preconditions as the single commit (mapping set, off the LRU, not
+    PCG_USED), checked for the whole batch; RSS/CACHE +n and n PGPGIN.
+    """
+    mem = m.mem
+    if np.any(mem.mapping[pfns] < 0):
+        raise _bug("a page of the batch has no page->mapping yet",
+                   "VM_BUG_ON_PAGE(!page->mapping, page)", "mem_cgroup_commit_charge")
+    if np.any(mem.flags[pfns] & PG_lru):
+        raise _bug("a page of the batch is on an LRU list and lrucare is false",
+                   "VM_BUG_ON_PAGE(PageLRU(page) && !lrucare, page)",
+                   "mem_cgroup_commit_charge")
+    if np.any(mem.pc_flags[pfns] & PCG_USED):
+        raise _bug("a page of the batch is already charged (PCG_USED)",
+                   "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
+    mem.pc_memcg[pfns] = memcg.index
+    mem.pc_flags[pfns] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+    n = int(pfns.size)
+    n_anon = int(np.count_nonzero(mem.flags[pfns] & PG_anon))
+    memcg.row[_RSS] += n_anon
+    memcg.row[_CACHE] += n - n_anon
+    memcg.row[_PGPGIN] += n
+
+
+class Memcg317:
+    """The memcg hooks the mm callers use, at their Linux 3.17 call sites.
+
+    Each method is named after the mm call site; the mm code calls
+    ``machine.ops.<site>(...)`` so that another design can hook in at the
+    same places (a no-op here where 3.17 does nothing, e.g. page_remove_rmap).
+    """
+
+    design = "3.17"
+    pcg_flag_names = PCG_FLAG_NAMES
+    #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
+    #: pages) call the 3.17 hooks directly; another design runs page by page
+    bulk_ok = True
+
+    # charge transaction (do_anonymous_page, __add_to_page_cache_locked,
+    # shmem_getpage_gfp, do_swap_page)
+    def try_charge(self, m: "Machine", pfn: int, mm_memcg: Optional[MemCgroup],
+                   site: str) -> Optional[MemCgroup]:
+        return mem_cgroup_try_charge(m, pfn, mm_memcg)
+
+    def commit_charge(self, m: "Machine", pfn: int, token: Optional[MemCgroup],
+                      lrucare: bool, site: str) -> None:
+        mem_cgroup_commit_charge(m, pfn, token, lrucare)
+
+    def cancel_charge(self, m: "Machine", pfn: int, token: Optional[MemCgroup],
+                      site: str) -> None:
+        mem_cgroup_cancel_charge(m, pfn, token)
+
+    # sites where 3.16 uncharged and 3.17 does nothing
+    def page_remove_rmap(self, m: "Machine", pfn: int) -> None:
+        """page_remove_rmap() after the last unmap: no memcg call in 3.17."""
+
+    def delete_from_page_cache(self, m: "Machine", pfn: int) -> None:
+        """__delete_from_page_cache(): no memcg call in 3.17."""
+
+    def delete_from_swap_cache(self, m: "Machine", pfn: int, slot: int,
+                               remaining: int) -> None:
+        """swapcache_free(entry) after a swap-cache deletion: no page, no memcg call in 3.17.
+
+        ``remaining`` is what swap_entry_free() left (map count | cache bit).
+        """
+
+    def uncharge_start(self, m: "Machine") -> None:
+        """unmap_page_range, truncation, shrink_page_list: 3.16 opened an
+        uncharge batch here; the 3.17 release batches with page lists instead."""
+
+    def uncharge_end(self, m: "Machine") -> None:
+        """End of those paths: nothing in 3.17."""
+
+    # sites where 3.17 acts
+    def release_pages(self, m: "Machine", pfns: np.ndarray) -> None:
+        """release_pages()/shrink_page_list(): mem_cgroup_uncharge_list."""
+        mem_cgroup_uncharge_list(m, pfns)
+
+    def page_cache_release(self, m: "Machine", pfn: int) -> None:
+        """__page_cache_release(): mem_cgroup_uncharge of one page."""
+        mem_cgroup_uncharge(m, pfn)
+
+    def remove_mapping_swapout(self, m: "Machine", pfn: int, slot: int) -> None:
+        """__remove_mapping(), swap-cache branch: mem_cgroup_swapout."""
+        mem_cgroup_swapout(m, pfn, slot)
+
+    def uncharge_swap(self, m: "Machine", slot: int) -> None:
+        """swap_entry_free() at map count 0: mem_cgroup_uncharge_swap."""
+        mem_cgroup_uncharge_swap(m, slot)
+
+    def migrate_prepare(self, m: "Machine", old: int, new: int) -> object:
+        """__unmap_and_move() before unmapping: nothing in 3.17."""
+        return None
+
+    def migrate(self, m: "Machine", old: int, new: int, token: object) -> None:
+        """move_to_new_page(), before remove_migration_ptes: mem_cgroup_migrate(lrucare=false)."""
+        mem_cgroup_migrate(m, old, new, False)
+
+    def migrate_end(self, m: "Machine", old: int, new: int, token: object,
+                    ok: bool) -> None:
+        """__unmap_and_move() after remapping: nothing in 3.17."""
+
+    def replace_page_cache(self, m: "Machine", old: int, new: int) -> None:
+        """replace_page_cache_page(): mem_cgroup_migrate(lrucare=true)."""
+        mem_cgroup_migrate(m, old, new, True)
+
+    def update_file_mapped(self, m: "Machine", pfn: int, delta: int) -> None:
+        """page_add_file_rmap()/page_remove_rmap(): FILE_MAPPED of a charged page."""
+        mem_cgroup_update_page_stat(m, pfn, delta)
+
+    def move_account(self, m: "Machine", pfn: int, from_: MemCgroup,
+                     to: MemCgroup) -> bool:
+        """mem_cgroup_move_charge_pte_range(): mem_cgroup_move_account (trylock_page)."""
+        return mem_cgroup_move_account(m, pfn, from_, to)

@@ -1,0 +1,111 @@
+"""Page migration: migrate_pages() -> unmap_and_move() (mm/migrate.c, Linux 3.17).
+
+The page is isolated from its LRU, a new page allocated, the old page
+locked and unmapped (migration entries in its ptes), then
+move_to_new_page() locks the new page, moves the page-cache or swap-cache
+slot (which fails with -EAGAIN if someone else holds a reference) and
+calls mem_cgroup_migrate(old, new, lrucare=false) before
+remove_migration_ptes() maps the new page. Both pages are then put back:
+the old one, uncharged, lands on root's LRU and is freed by its last put.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from ..errors import ModelUsageError
+from .lru import isolate_lru_page
+from .mm import (page_add_file_rmap, page_remove_rmap, put_page,
+                 putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page,
+                 lock_page)
+from .pages import (PG_active, PG_anon, PG_swapbacked, PG_swapcache,
+                    PG_unevictable)
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["migrate_page"]
+
+#: migrate_pages() tries a busy page this many times
+MIGRATE_PASSES = 10
+
+
+def _move_mapping(m: "Machine", old: int, new: int) -> bool:
+    """migrate_page_move_mapping(): move the cache slot, or -EAGAIN on extra references."""
+    mem = m.mem
+    in_pc = not mem.flags[old] & PG_anon and mem.mapping[old] >= 0
+    in_sc = bool(mem.flags[old] & PG_swapcache)
+    expected = 1 + int(in_pc or in_sc)
+    if mem.refcount[old] != expected:
+        return False
+    if in_pc:
+        file = m.file_list[int(mem.mapping[old])]
+        off = file.offset_of.pop(old)
+        file.pages[off], file.offset_of[new] = new, off
+        mem.refcount[new] += 1
+        mem.refcount[old] -= 1
+    elif in_sc:
+        slot = int(mem.private[old])
+        mem.flags[new] |= PG_swapcache
+        mem.private[new] = slot
+        m.swap.page[slot] = new
+        mem.flags[old] &= 0xFFFF ^ PG_swapcache
+        mem.private[old] = -1
+        mem.refcount[new] += 1
+        mem.refcount[old] -= 1
+    return True
+
+
+def migrate_page(m: "Machine", old: int) -> Optional[int]:
+    """Migrate one LRU page; returns the new pfn, or None if it stayed busy.
+
+    Kernel order (__unmap_and_move, move_to_new_page): lock old;
+    try_to_unmap (TTU_MIGRATION); lock new, copy mapping/index and the
+    anon/swapbacked state; move the cache slot; on success
+    mem_cgroup_migrate before remove_migration_ptes, and old->mapping =
+    NULL; on failure the old page is remapped. Then putback_lru_page() of
+    both (the failed new page is freed by it).
+    """
+    mem = m.mem
+    if not isolate_lru_page(m, old):
+        raise ModelUsageError(f"page {old} is not on an LRU list, so "
+                              f"isolate_lru_page() cannot take it for migration")
+    new = int(mem.alloc(1)[0])
+    lock_page(m, old)
+    token = m.ops.migrate_prepare(m, old, new)
+    ptes = rmap_all(m, old)
+    for tid, v in ptes:                          # try_to_unmap: migration entries
+        rmap_del(m, old, tid, v)
+        page_remove_rmap(m, old)
+        put_page(m, old)
+    ok = False
+    lock_page(m, new)                            # move_to_new_page
+    mem.mapping[new] = mem.mapping[old]
+    mem.flags[new] |= mem.flags[old] & (PG_anon | PG_swapbacked)
+    for _ in range(MIGRATE_PASSES):
+        if _move_mapping(m, old, new):
+            ok = True
+            break
+    if ok:
+        moved = mem.flags[old] & (PG_active | PG_unevictable)   # migrate_page_copy
+        mem.flags[new] |= moved
+        mem.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
+        m.ops.migrate(m, old, new, token)
+        mem.mapping[old] = -1
+    else:
+        mem.mapping[new] = -1
+        mem.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
+    unlock_page(m, new)
+    target = new if ok else old
+    for tid, v in ptes:                          # remove_migration_ptes
+        mem.refcount[target] += 1
+        m.task_list[tid].pte[v] = target
+        rmap_add(m, target, tid, v)
+        if mem.flags[target] & PG_anon:
+            mem.mapcount[target] += 1
+        else:
+            page_add_file_rmap(m, target)
+    m.ops.migrate_end(m, old, new, token, ok)
+    unlock_page(m, old)
+    putback_lru_page(m, old)
+    putback_lru_page(m, new)
+    return new if ok else None

@@ -1,0 +1,201 @@
+"""mem_map and the page_cgroup array: per page frame state in numpy arrays.
+
+Stands for struct page (include/linux/mm_types.h), the page flags
+(include/linux/page-flags.h), struct page_cgroup (include/linux/page_cgroup.h)
+and the page allocator's free list (mm/page_alloc.c), Linux 3.17. One entry
+per page frame number (pfn); a ``Page`` is only a (machine, pfn, generation)
+handle, so millions of pages cost a few dozen bytes each.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import KernelBugError, ModelUsageError
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["PG_locked", "PG_lru", "PG_active", "PG_anon", "PG_swapbacked",
+           "PG_swapcache", "PG_unevictable", "PG_free", "PCG_USED", "PCG_MEM",
+           "PCG_MEMSW", "PCG_FLAG_NAMES", "MemMap", "Page"]
+
+# page->flags bits that matter here. PG_anon stands for the PAGE_MAPPING_ANON
+# bit of page->mapping (what PageAnon() tests); PG_free for PageBuddy.
+PG_locked, PG_lru, PG_active, PG_anon = 1, 2, 4, 8
+PG_swapbacked, PG_swapcache, PG_unevictable, PG_free = 16, 32, 64, 128
+
+# page_cgroup flags, Linux 3.17: masks written as a whole word
+PCG_USED, PCG_MEM, PCG_MEMSW = 0x01, 0x02, 0x04
+PCG_FLAG_NAMES = {PCG_USED: "PCG_USED", PCG_MEM: "PCG_MEM", PCG_MEMSW: "PCG_MEMSW"}
+
+NO_PFN = -1
+
+
+class MemMap:
+    """mem_map[] and page_cgroup[] for ``nr`` page frames, plus the free list.
+
+    Arrays (pfn-indexed): refcount (_count), mapcount (_mapcount + 1), flags,
+    mapping (file id for page cache, owning task id for anon, -1 = NULL),
+    private (swap slot while PG_swapcache), lru / lru_memcg / lru_seq (which
+    list of which memcg's lruvec the page is linked on, and its age there),
+    rmap_task / rmap_addr (first pte mapping it; more in Machine.rmap_extra),
+    gen (bumped when freed, to catch stale handles), pc_flags / pc_memcg
+    (struct page_cgroup).
+    """
+
+    def __init__(self, nr: int) -> None:
+        self.nr = nr
+        self.refcount = np.zeros(nr, np.int32)
+        self.mapcount = np.zeros(nr, np.int32)
+        self.flags = np.full(nr, PG_free, np.uint16)
+        self.mapping = np.full(nr, -1, np.int32)
+        self.private = np.full(nr, -1, np.int32)
+        self.lru = np.full(nr, -1, np.int8)
+        self.lru_memcg = np.full(nr, -1, np.int16)
+        self.lru_seq = np.zeros(nr, np.uint32)
+        self.rmap_task = np.full(nr, -1, np.int16)
+        self.rmap_addr = np.full(nr, -1, np.int32)
+        self.gen = np.zeros(nr, np.uint16)
+        self.pc_flags = np.zeros(nr, np.uint8)
+        self.pc_memcg = np.zeros(nr, np.int16)
+        # free list as a stack; popping gives pfn 0, 1, 2, ... on a fresh machine
+        self.free_stack = np.arange(nr - 1, -1, -1, dtype=np.int32)
+        self.nr_free = nr
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays().values())
+
+    # -- the page allocator ---------------------------------------------
+    def alloc(self, n: int) -> np.ndarray:
+        """alloc_pages() for ``n`` order-0 pages: refcount 1, no flags."""
+        if n > self.nr_free:
+            raise ModelUsageError(
+                f"out of simulated RAM: {n} page(s) wanted, {self.nr_free} of "
+                f"{self.nr} frames free (create the Machine with more ram_pages)")
+        pfns = self.free_stack[self.nr_free - n:self.nr_free][::-1].copy()
+        self.nr_free -= n
+        self.refcount[pfns] = 1
+        self.mapcount[pfns] = 0
+        self.flags[pfns] = 0
+        self.mapping[pfns] = -1
+        self.private[pfns] = -1
+        self.rmap_task[pfns] = -1
+        self.rmap_addr[pfns] = -1
+        return pfns
+
+    def free(self, pfns: np.ndarray) -> None:
+        """free_hot_cold_page(): give frames back, after free_pages_check().
+
+        A page that reaches the allocator still charged is the "cgroup check
+        failed" bad page of mem_cgroup_bad_page_check() (I8).
+        """
+        bad = pfns[(self.pc_flags[pfns] & PCG_USED) != 0]
+        if bad.size:
+            raise KernelBugError(
+                f"page {int(bad[0])} is being freed while its page_cgroup is "
+                f"still PCG_USED", "mem_cgroup_bad_page_check(page) "
+                "(\"cgroup check failed\")", "free_pages_check", "mm/page_alloc.c")
+        busy = pfns[(self.refcount[pfns] != 0) | (self.mapcount[pfns] != 0)
+                    | ((self.flags[pfns] & PG_lru) != 0)]
+        if busy.size:
+            raise KernelBugError(
+                f"page {int(busy[0])} is being freed while still referenced, "
+                f"mapped or on an LRU list", "bad_page(page)",
+                "free_pages_check", "mm/page_alloc.c")
+        self.flags[pfns] = PG_free
+        self.mapping[pfns] = -1
+        self.private[pfns] = -1
+        self.gen[pfns] += 1
+        n = pfns.size
+        self.free_stack[self.nr_free:self.nr_free + n] = pfns
+        self.nr_free += n
+
+
+class Page:
+    """A handle on one page frame: a view, not a copy of its state.
+
+    Compares equal to another handle of the same pfn and generation. A handle
+    whose frame was freed (and maybe reused) is stale: using it raises
+    ModelUsageError.
+    """
+
+    __slots__ = ("_m", "pfn", "gen")
+
+    def __init__(self, machine: "Machine", pfn: int) -> None:
+        self._m, self.pfn = machine, int(pfn)
+        self.gen = int(machine.mem.gen[self.pfn])
+
+    def check(self) -> int:
+        """The pfn, after making sure the handle still names a live page."""
+        mem = self._m.mem
+        if mem.gen[self.pfn] != self.gen or mem.flags[self.pfn] & PG_free:
+            raise ModelUsageError(f"page {self.pfn} no longer exists: it was "
+                                  f"freed (its last reference was dropped)")
+        return self.pfn
+
+    @property
+    def alive(self) -> bool:
+        mem = self._m.mem
+        return bool(mem.gen[self.pfn] == self.gen
+                    and not mem.flags[self.pfn] & PG_free)
+
+    def _flag(self, bit: int) -> bool:
+        return bool(self._m.mem.flags[self.check()] & bit)
+
+    refcount = property(lambda s: int(s._m.mem.refcount[s.check()]),
+                        doc="page_count(page)")
+    mapcount = property(lambda s: int(s._m.mem.mapcount[s.check()]),
+                        doc="page_mapcount(page)")
+    anon = property(lambda s: s._flag(PG_anon), doc="PageAnon(page)")
+    lru = property(lambda s: s._flag(PG_lru), doc="PageLRU(page)")
+    active = property(lambda s: s._flag(PG_active), doc="PageActive(page)")
+    locked = property(lambda s: s._flag(PG_locked), doc="PageLocked(page)")
+    swapcache = property(lambda s: s._flag(PG_swapcache), doc="PageSwapCache(page)")
+    swapbacked = property(lambda s: s._flag(PG_swapbacked), doc="PageSwapBacked(page)")
+
+    @property
+    def pc_flags(self) -> int:
+        """page_cgroup flags (PCG_USED | PCG_MEM | PCG_MEMSW)."""
+        return int(self._m.mem.pc_flags[self.check()])
+
+    @property
+    def charged(self) -> bool:
+        """PageCgroupUsed(pc)."""
+        return bool(self.pc_flags & PCG_USED)
+
+    @property
+    def memcg(self) -> str:
+        """Name of pc->mem_cgroup (kept after uncharge, as in the kernel)."""
+        return self._m.memcg_list[int(self._m.mem.pc_memcg[self.check()])].name
+
+    @property
+    def lruvec(self) -> str | None:
+        """Name of the memcg whose lruvec the page is linked on, or None."""
+        i = int(self._m.mem.lru_memcg[self.check()])
+        return None if i < 0 else self._m.memcg_list[i].name
+
+    @property
+    def swap_entry(self) -> Any:
+        """The SwapEntry in page_private() while PageSwapCache, else None."""
+        slot = int(self._m.mem.private[self.check()])
+        return self._m.swap_entry(slot) if self.swapcache else None
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Page) and other._m is self._m
+                and other.pfn == self.pfn and other.gen == self.gen)
+
+    def __hash__(self) -> int:
+        return hash((self.pfn, self.gen))
+
+    def __repr__(self) -> str:
+        if not self.alive:
+            return f"<Page pfn {self.pfn} (freed)>"
+        pc = "|".join(n for b, n in PCG_FLAG_NAMES.items() if self.pc_flags & b)
+        return (f"<Page pfn {self.pfn}: count {self.refcount}, mapcount "
+                f"{self.mapcount}, {'anon' if self.anon else 'file'}, "
+                f"pc {pc or '0'} {self.memcg}>")

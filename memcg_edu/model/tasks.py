@@ -1,0 +1,95 @@
+"""Processes and files: struct task_struct / mm_struct page tables and address_space.
+
+A Task stands for a thread-group leader that owns its mm (include/linux/
+sched.h, mm_types.h): its page table is a growable int32 array indexed by a
+virtual page number, holding a pfn (>= 0), a swap pte (-2 - slot) or
+nothing (-1). A File stands for an address_space (page cache of one file or
+tmpfs inode, include/linux/fs.h), mapping offsets to pfns, or to swap slots
+for a swapped-out tmpfs page (the shmem radix-tree swap entry).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .memcg import MemCgroup
+
+__all__ = ["PTE_NONE", "swp_pte", "pte_slot", "Task", "File"]
+
+PTE_NONE = -1
+
+
+def swp_pte(slot: int) -> int:
+    """The pte value of a swap entry for ``slot``."""
+    return -2 - slot
+
+
+def pte_slot(pte: int) -> int:
+    """The swap slot of a swap pte."""
+    return -2 - pte
+
+
+class Task:
+    """A process: name, memcg (of mm->owner) and page table."""
+
+    def __init__(self, name: str, tid: int, memcg: "MemCgroup") -> None:
+        self.name, self.tid, self.memcg = name, tid, memcg
+        self.pte = np.full(16, PTE_NONE, np.int32)
+        self.top = 0                    # virtual pages handed out so far
+        self.free_v = np.zeros(16, np.int32)
+        self.nr_free_v = 0
+
+    def nbytes(self) -> int:
+        return self.pte.nbytes + self.free_v.nbytes
+
+    def alloc_vaddrs(self, n: int) -> np.ndarray:
+        """Virtual page numbers for ``n`` new ptes, reusing unmapped ones first."""
+        k = min(n, self.nr_free_v)
+        reused = self.free_v[self.nr_free_v - k:self.nr_free_v][::-1].copy()
+        self.nr_free_v -= k
+        fresh = np.arange(self.top, self.top + n - k, dtype=np.int32)
+        self.top += n - k
+        if self.top > self.pte.size:
+            grown = np.full(max(self.top, 2 * self.pte.size), PTE_NONE, np.int32)
+            grown[:self.pte.size] = self.pte
+            self.pte = grown
+        return np.concatenate([reused, fresh]) if k else fresh
+
+    def free_vaddrs(self, v: np.ndarray) -> None:
+        """munmap: the ptes are clear, the addresses may be reused."""
+        need = self.nr_free_v + v.size
+        if need > self.free_v.size:
+            grown = np.zeros(max(need, 2 * self.free_v.size), np.int32)
+            grown[:self.nr_free_v] = self.free_v[:self.nr_free_v]
+            self.free_v = grown
+        self.free_v[self.nr_free_v:need] = v
+        self.nr_free_v = need
+
+    def find(self, value: int) -> int:
+        """The first virtual page whose pte holds ``value``, or -1."""
+        hits = np.flatnonzero(self.pte[:self.top] == value)
+        return int(hits[0]) if hits.size else -1
+
+    def entries(self) -> np.ndarray:
+        """Virtual pages with a pte (page or swap), in address order."""
+        return np.flatnonzero(self.pte[:self.top] != PTE_NONE)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} in {self.memcg.name}>"
+
+
+class File:
+    """An address_space: the page cache of one file (``shmem``: a tmpfs file)."""
+
+    def __init__(self, name: str, fid: int, shmem: bool) -> None:
+        self.name, self.fid, self.shmem = name, fid, shmem
+        self.pages: dict[int, int] = {}      # offset -> pfn
+        self.offset_of: dict[int, int] = {}  # pfn -> offset
+        self.swap: dict[int, int] = {}       # offset -> swap slot (tmpfs)
+        self.next_offset = 0
+
+    def __repr__(self) -> str:
+        return (f"<File {self.name}{' (tmpfs)' if self.shmem else ''}: "
+                f"{len(self.pages)} page(s), {len(self.swap)} swapped>")
