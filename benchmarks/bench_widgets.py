@@ -1,0 +1,126 @@
+"""Widget latency: a dashboard step with every view updated, and a 100,000-step timeline.
+
+Figures:
+* step_forward_ms / step_back_ms: median time of one click on the player's
+  step buttons, with the counters panel, both time-series plots (PNG), the
+  LRU view (PNG) and the page grid updated, on a 64-page, 200-step scenario
+  run on the model (target: at most 50 ms);
+* big_*: the same dashboard on a 100,000-step timeline (the 200-step run
+  repeated, as the runner records a long run: counters, no page state):
+  time to build it, median and worst slider jump to a random step, a step
+  forward, and the Python memory the dashboard allocates.
+"""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+import tracemalloc
+
+from memcg_edu.timeline import Timeline
+
+__all__ = ["run", "scenario", "TARGET_MS"]
+
+TARGET_MS = 50.0
+STEPS = 200
+BIG = 100_000
+
+
+def scenario(steps: int = STEPS, seed: int = 0) -> dict:
+    """A valid 64-frame scenario of ``steps`` steps mixing every common op."""
+    rng = random.Random(seed)
+    owner = {"p": "A", "q": "B"}
+    anon, files, swapped = [], [], []     # (label, task)
+    plan, n = [], 0
+    while len(plan) < steps:
+        frames = len(anon) + len(files)
+        choices = []
+        if frames < 44:
+            choices += ["fault_anon"] * 3 + ["add_to_page_cache"] * 2
+        if anon and len(swapped) < 24:
+            choices += ["swap_out"] * 2
+        if swapped and frames < 44:
+            choices += ["swap_in"] * 2
+        if anon:
+            choices += ["unmap", "migrate"]
+        if files:
+            choices += ["truncate"]
+        op = rng.choice(choices)
+        if op in ("fault_anon", "add_to_page_cache"):
+            n += 1
+            task = rng.choice(list(owner))
+            (anon if op == "fault_anon" else files).append((f"x{n}", task))
+            plan.append({"op": op, "task": task, "page": f"x{n}"})
+        elif op == "swap_out":
+            lab = anon.pop(rng.randrange(len(anon)))
+            swapped.append(lab)
+            plan.append({"op": op, "page": lab[0]})
+        elif op == "swap_in":
+            lab = swapped.pop(rng.randrange(len(swapped)))
+            anon.append(lab)
+            plan.append({"op": op, "task": lab[1], "page": lab[0]})
+        elif op == "unmap":
+            lab = anon.pop(rng.randrange(len(anon)))
+            plan.append({"op": op, "task": lab[1], "page": lab[0]})
+        elif op == "migrate":
+            plan.append({"op": op, "page": rng.choice(anon + files)[0]})
+        else:
+            lab = files.pop(rng.randrange(len(files)))
+            plan.append({"op": op, "page": lab[0]})
+    return {"format": "memcg-edu-scenario/1", "title": "widget benchmark",
+            "machine": {"ram_pages": 64, "swap_slots": 32, "swap_account": True,
+                        "charge_stock": False},
+            "memcgs": {"A": {}, "B": {}}, "tasks": owner, "steps": plan}
+
+
+def _median_ms(fn, n: int) -> tuple[float, float]:
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), max(times)
+
+
+def run() -> dict:
+    from memcg_edu.scenario import run_scenario
+    from memcg_edu.widgets import dashboard
+
+    tl = run_scenario(scenario(), pages=True)
+    assert len(tl) == STEPS and all("pages" in r for r in tl)
+    t = time.perf_counter()
+    d = dashboard(tl)
+    build_ms = (time.perf_counter() - t) * 1000
+    fwd, fwd_max = _median_ms(d.player.forward_button.click, STEPS - 1)
+    back, _ = _median_ms(d.player.back_button.click, STEPS - 1)
+
+    big = Timeline((dict({k: v for k, v in tl[i % STEPS].items() if k != "pages"}, step=i)
+                    for i in range(BIG)), tl.meta)
+    tracemalloc.start()
+    t = time.perf_counter()
+    db = dashboard(big)
+    big_build = time.perf_counter() - t
+    rng = random.Random(1)
+    jump, jump_max = _median_ms(lambda: setattr(db.player.slider, "value",
+                                                rng.randrange(BIG)), 30)
+    big_fwd, _ = _median_ms(db.player.forward, 30)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "step_forward_ms (64 pages, 200 steps)": round(fwd, 1),
+        "step_forward_max_ms": round(fwd_max, 1),
+        "step_back_ms": round(back, 1),
+        "target_ms": TARGET_MS,
+        "within_target": fwd <= TARGET_MS and back <= TARGET_MS,
+        "dashboard_build_ms (200 steps)": round(build_ms),
+        "big_build_s (100k steps)": round(big_build, 2),
+        "big_slider_jump_ms (median)": round(jump, 1),
+        "big_slider_jump_max_ms": round(jump_max, 1),
+        "big_step_forward_ms": round(big_fwd, 1),
+        "big_dashboard_peak_MiB": round(peak / 2**20, 1),
+    }
+
+
+if __name__ == "__main__":
+    for k, v in run().items():
+        print(f"{k}: {v}")
