@@ -48,22 +48,23 @@ def check_final(w: World) -> tuple[str, str] | None:
             return ("charged in use", f"page {name} is "
                     f"{'mapped' if p['map'] else 'in the page cache'} "
                     "but not charged to any memcg")
-    for m in w.memcgs:
-        c = w.memcgs[m]
-        if m != ROOT:
-            sub = _subtree(w, m)
-            pages_res = sum(1 for p in live.values() if "USED" in p["pc_flags"]
-                            and flags_mem in p["pc_flags"] and p["pc_memcg"] in sub)
-            pages_memsw = sum(1 for p in live.values() if "USED" in p["pc_flags"]
-                              and flags_memsw in p["pc_flags"] and p["pc_memcg"] in sub)
-            records = sum(1 for s in w.slots.values() if s["record"] in sub)
-            if c["res"] != pages_res:
-                return ("I2", f"{m}: memory usage {c['res']} but {pages_res} "
-                              "charged page(s) in its subtree")
-            if c["memsw"] != pages_memsw + records:
-                return ("I3", f"{m}: memory+swap usage {c['memsw']} but "
-                              f"{pages_memsw} charged page(s) + {records} swap "
-                              "record(s) in its subtree")
+    for m, c in w.memcgs.items():
+        if m == ROOT:
+            continue
+        sub = _subtree(w, m)
+        pages_res = sum(1 for p in live.values() if "USED" in p["pc_flags"]
+                        and flags_mem in p["pc_flags"] and p["pc_memcg"] in sub)
+        pages_memsw = sum(1 for p in live.values() if "USED" in p["pc_flags"]
+                          and flags_memsw in p["pc_flags"] and p["pc_memcg"] in sub)
+        records = sum(1 for s in w.slots.values() if s["record"] in sub)
+        if c["res"] != pages_res:
+            return ("I2", f"{m}: memory usage {c['res']} but {pages_res} "
+                          "charged page(s) in its subtree")
+        if c["memsw"] != pages_memsw + records:
+            return ("I3", f"{m}: memory+swap usage {c['memsw']} but "
+                          f"{pages_memsw} charged page(s) + {records} swap "
+                          "record(s) in its subtree")
+    for m, c in w.memcgs.items():
         for stat, anon in (("rss", True), ("cache", False)):
             n = sum(1 for p in live.values() if "USED" in p["pc_flags"]
                     and p["pc_memcg"] == m and p["anon"] == anon)

@@ -17,7 +17,7 @@ from .state import ROOT, StepViolation, World
 
 __all__ = ["mem_cgroup_page_lruvec", "lru_del", "lru_add", "isolate_lru_page",
            "putback_lru_page", "put_page", "free_page", "uncharge_317",
-           "charge_statistics"]
+           "charge_statistics", "mem_cgroup_uncharge_swap"]
 
 
 def mem_cgroup_page_lruvec(w: World, name: str) -> str:
@@ -122,3 +122,15 @@ def put_page(w: World, name: str, nr: int = 1) -> None:
     p["ref"] -= nr
     if p["ref"] == 0:
         free_page(w, name)
+
+
+def mem_cgroup_uncharge_swap(w: World, slot: str) -> None:
+    """mm/memcontrol.c:mem_cgroup_uncharge_swap (3.16 and 3.17): clear the
+    slot's swap_cgroup record and give back its memory+swap page (root's
+    counters are never charged)."""
+    memcg = w.slots[slot]["record"]
+    w.slots[slot]["record"] = None
+    if memcg is not None:
+        if memcg != ROOT:
+            w.uncharge(memcg, ("memsw",))
+        w.stat(memcg, "swap", -1)

@@ -146,18 +146,24 @@ class Search:
             sys.setrecursionlimit(limit)
 
     # -- the first broken interleaving ----------------------------------
-    def first_broken(self) -> list[dict[str, Any]] | None:
-        """Rebuild the first broken interleaving as step-table rows."""
+    def first_broken(self, invariant: str | None = None) -> list[dict[str, Any]] | None:
+        """Rebuild the first broken interleaving (optionally: the first that
+        breaks ``invariant``) as step-table rows."""
+        def bad(counts: tuple[int, int, Counter]) -> bool:
+            return counts[1] > 0 if invariant is None else counts[2][invariant] > 0
+
         world, pcs, locs = self.start
-        if self.count(world, pcs, locs)[1] == 0:
+        if not bad(self.count(world, pcs, locs)):
             return None
         rows: list[dict[str, Any]] = []
         while True:
             for t in self.transitions(world, pcs, locs):
                 if t.violation is not None:
+                    if invariant not in (None, t.violation[0]):
+                        continue
                     rows.append(self._row(t, t.violation))
                     return rows
-                if self.count(t.world, t.pcs, t.locals)[1] > 0:
+                if bad(self.count(t.world, t.pcs, t.locals)):
                     rows.append(self._row(t, None))
                     world, pcs, locs = t.world, t.pcs, t.locals
                     break

@@ -53,6 +53,8 @@ class Race:
     protections: tuple[str, ...]
     build: Callable[[frozenset[str]], tuple[World, list[Path]]] = field(compare=False)
     fixes: tuple[str, ...] = ()
+    #: breaks with every protection in the code as released; the race's
+    #: fixes (all applied) make it clean
     expect_broken: bool = False
 
     def describe(self) -> dict:
@@ -64,7 +66,8 @@ class Race:
 
 
 #: race modules, in the order of the issue
-_MODULES = ("move_vs_unmap", "migration_vs_unmap", "swapcache_delete")
+_MODULES = ("move_vs_unmap", "migration_vs_unmap", "swapcache_delete",
+            "replace_vs_move", "commit_vs_putback", "shmem_replace")
 
 
 def _load() -> dict[str, Race]:

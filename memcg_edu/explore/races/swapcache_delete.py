@@ -37,23 +37,14 @@ the swap cache *before* it is mapped, which SWAPOUT then uncharges while
 """
 from __future__ import annotations
 
-from ..kernel import isolate_lru_page, lru_add, lru_del, put_page, putback_lru_page, free_page
+from ..kernel import (free_page, isolate_lru_page, lru_add, lru_del, mem_cgroup_uncharge_swap,
+                      put_page, putback_lru_page)
 from ..memcg316 import uncharge_common
 from ..paths import END, Path, Step
-from ..state import ROOT, World, new_memcg, new_page, new_slot
+from ..state import World, new_memcg, new_page, new_slot
 from . import Race
 
 _X, _E = "X", "E"
-
-
-def _uncharge_swap(w: World, slot: str) -> None:
-    """mem_cgroup_uncharge_swap (3.16): clear the record, uncharge memsw."""
-    memcg = w.slots[slot]["record"]
-    w.slots[slot]["record"] = None
-    if memcg is not None:
-        if memcg != ROOT:
-            w.uncharge(memcg, ("memsw",))
-        w.stat(memcg, "swap", -1)
 
 
 def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
@@ -177,12 +168,12 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         if on_lru:
             lru_add(w, name)
         if p["swapcache"] == _E:
-            _uncharge_swap(w, _E)
+            mem_cgroup_uncharge_swap(w, _E)
 
     def swap_free(w: World, ctx) -> None:
         w.slots[_E]["count"] -= 1
         if w.slots[_E]["count"] == 0:
-            _uncharge_swap(w, _E)
+            mem_cgroup_uncharge_swap(w, _E)
 
     def try_to_free_swap(w: World, ctx) -> str | None:
         p = w.page(ctx.local["page"])
