@@ -475,13 +475,17 @@ def exit_mmap(m: "Machine", task: Task) -> None:
 
 # -- page cache removal ----------------------------------------------------------
 def _delete_from_page_cache(m: "Machine", pfn: int) -> File:
-    """__delete_from_page_cache() (mm/filemap.c): page->mapping = NULL; no memcg call in 3.17."""
+    """__delete_from_page_cache() (mm/filemap.c): page->mapping = NULL.
+
+    No memcg call in either design: 3.16 uncharged in its callers
+    delete_from_page_cache() and __remove_mapping() (ops.delete_from_page_cache),
+    not in shmem_writepage() or replace_page_cache_page().
+    """
     mem = m.mem
     file = m.file_list[int(mem.mapping[pfn])]
     off = file.offset_of.pop(pfn)
     del file.pages[off]
     mem.mapping[pfn] = -1
-    m.ops.delete_from_page_cache(m, pfn)
     return file
 
 
@@ -501,7 +505,8 @@ def truncate_page(m: "Machine", pfn: int) -> None:
         zap_ptes(m, m.task_list[tid], np.array([v], np.int32))
     m.ops.uncharge_start(m)
     lock_page(m, pfn)
-    _delete_from_page_cache(m, pfn)
+    _delete_from_page_cache(m, pfn)              # delete_from_page_cache:
+    m.ops.delete_from_page_cache(m, pfn)         # 3.16 uncharges here
     put_page(m, pfn)                             # page_cache_release
     unlock_page(m, pfn)
     m.ops.uncharge_end(m)

@@ -112,6 +112,7 @@ def _remove_mapping(m: "Machine", pfn: int) -> bool:
         m.ops.delete_from_swap_cache(m, pfn, slot, remaining)
     else:
         _delete_from_page_cache(m, pfn)
+        m.ops.delete_from_page_cache(m, pfn)     # 3.16 uncharges here
     return True
 
 
