@@ -1,0 +1,59 @@
+"""The 3.17 invariants the 3.16 design breaks by design, put into words.
+
+Linux 3.16 uncharged a page at its last unmap (mm/rmap.c), at page cache
+deletion (mm/filemap.c, mm/vmscan.c) or at swap cache deletion
+(mm/swapfile.c), while the page could still be in use; such a page kept
+its place on its memcg's LRU (mm/memcontrol.c mem_cgroup_page_lruvec only
+moves a page to root when it is added to an LRU). Linux 3.17 keeps a page
+charged until its final put, so two of its invariants do not hold in 3.16:
+
+* "a page stays charged while it is referenced";
+* I7, "a page on an LRU without PCG_USED sits on root's lruvec".
+
+For a 3.16 machine these are design differences, listed per step as notes
+(never raised as InvariantViolation): they are what a learner should see.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .memcg import LRU_NAMES
+from .pages import PCG_USED, PG_free, PG_lru
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["design_differences"]
+
+
+def design_differences(m: "Machine", uncharged: dict[int, tuple[int, str]]) -> list[str]:
+    """Notes on every page that is still in use although 3.16 uncharged it,
+    and on every uncharged page left on a non-root memcg's LRU.
+
+    ``uncharged`` maps pfn -> (page generation, uncharging function), as
+    kept by Memcg316; entries of pages that were freed, reused or charged
+    again are dropped from it here.
+    """
+    mem = m.mem
+    names = [mg.name for mg in m.memcg_list]
+    notes = []
+    for pfn in sorted(uncharged):
+        gen, function = uncharged[pfn]
+        if (mem.gen[pfn] != gen or mem.flags[pfn] & PG_free
+                or mem.pc_flags[pfn] & PCG_USED):
+            del uncharged[pfn]
+            continue
+        notes.append(f"page {pfn} was uncharged by {function}() but is still in "
+                     f"use ({int(mem.refcount[pfn])} reference(s)): 3.17 keeps "
+                     f"it charged to {names[int(mem.pc_memcg[pfn])]} until its "
+                     f"final put")
+    stale = np.flatnonzero(((mem.flags & PG_lru) != 0) & ((mem.pc_flags & PCG_USED) == 0)
+                           & (mem.lru_memcg > 0))
+    for pfn in stale.tolist():
+        notes.append(f"page {pfn} is on {names[int(mem.lru_memcg[pfn])]}'s "
+                     f"{LRU_NAMES[int(mem.lru[pfn])]} LRU list without "
+                     f"a charge: in 3.17 an uncharged page on an LRU sits on "
+                     f"root's (I7)")
+    return notes
