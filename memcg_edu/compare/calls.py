@@ -113,7 +113,8 @@ def summarize_calls(steps: Iterable[Mapping[str, Any]],
 
     Returns ``{"entry_points": [sorted names], "calls": {name: count},
     "lock_page_cgroup": n, "special_cases": {event: count},
-    "categories": {category: count}, "design_notes": [{"step", "note"}]}``.
+    "categories": {category: count}, "design_notes": [{"step", "note"}]}``
+    (each distinct note once, with the first step it appeared after).
     An entry point is a function of ``ENTRY_POINTS[design]`` that appears
     in some step's events (with or without a ``:case`` suffix).
     """
@@ -121,7 +122,7 @@ def summarize_calls(steps: Iterable[Mapping[str, Any]],
     calls: Counter[str] = Counter()
     special: Counter[str] = Counter()
     locks = 0
-    notes: list[dict[str, Any]] = []
+    notes: dict[str, int] = {}
     for i, step in enumerate(steps):
         for name in step.get("events") or ():
             if name == LOCK_EVENT:
@@ -133,11 +134,12 @@ def summarize_calls(steps: Iterable[Mapping[str, Any]],
             if base in known and ":" not in name:
                 calls[base] += 1
         for note in step.get("design_notes") or ():
-            notes.append({"step": step.get("step", i), "note": note})
+            notes.setdefault(note, step.get("step", i))
     categories = {c: 0 for c in CATEGORIES}
     for name, n in special.items():
         cat = SPECIAL_CASES.get(name, ("early return", ""))[0]
         categories[cat] += n
     return {"entry_points": sorted(calls), "calls": dict(sorted(calls.items())),
             "lock_page_cgroup": locks, "special_cases": dict(sorted(special.items())),
-            "categories": categories, "design_notes": notes}
+            "categories": categories,
+            "design_notes": [{"step": st, "note": n} for n, st in notes.items()]}
