@@ -11,11 +11,19 @@ from memcg_edu.explore.races import RACES
 NAMES = list(RACES)
 
 
-def test_the_six_races_of_the_issue_are_shipped():
-    assert NAMES == ["move_vs_unmap", "migration_vs_unmap", "swapcache_delete",
-                     "replace_vs_move", "commit_vs_putback", "shmem_replace"]
-    designs = {r["name"]: r["design"] for r in list_races()}
-    assert [designs[n] for n in NAMES] == ["3.16"] * 3 + ["3.17"] * 3
+def test_the_races_of_the_issue_are_shipped():
+    assert NAMES == ["move_vs_unmap", "move_vs_two_unmaps", "migration_vs_unmap",
+                     "swapcache_delete", "replace_vs_move", "commit_vs_putback",
+                     "shmem_replace"]
+    races = {r["name"]: r for r in list_races()}
+    assert [races[n]["design"] for n in NAMES] == ["3.16"] * 4 + ["3.17"] * 3
+    assert len(races["move_vs_two_unmaps"]["paths"]) == 3
+
+
+def test_a_third_path_multiplies_interleavings_not_states():
+    two, three = explore("move_vs_unmap"), explore("move_vs_two_unmaps")
+    assert three.explored > 50 * two.explored
+    assert three.states < 10 * two.states
 
 
 @pytest.mark.parametrize("name", NAMES)

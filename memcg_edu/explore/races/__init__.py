@@ -8,6 +8,7 @@ paths to interleave.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -71,8 +72,8 @@ _MODULES = ("move_vs_unmap", "migration_vs_unmap", "swapcache_delete",
 
 
 def _load() -> dict[str, Race]:
-    import importlib
     races = [importlib.import_module(f".{m}", __name__).RACE for m in _MODULES]
+    races.insert(1, importlib.import_module(".move_vs_unmap", __name__).RACE3)
     return {r.name: r for r in races}
 
 

@@ -45,12 +45,14 @@ from . import Race
 _X = "X"
 
 
-def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
-    world = World("3.16", pages={_X: new_page(anon=True, ref=1, map=1, lru="C",
+def build(fixes: frozenset[str], tasks: tuple[str, ...] = ("P",)) -> tuple[World, list[Path]]:
+    """The mover and one unmapper per task mapping X (the last one uncharges)."""
+    n = len(tasks)
+    world = World("3.16", pages={_X: new_page(anon=True, ref=n, map=n, lru="C",
                                               pc_flags={"USED"}, pc_memcg="C")},
                   memcgs={"B": new_memcg(None, res=1, memsw=1),
                           "C": new_memcg("B", res=1, memsw=1, rss=1)},
-                  ptes={"P": ("page", _X)})
+                  ptes={t: ("page", _X) for t in tasks})
 
     def pin(w: World, ctx) -> str | None:
         p = w.pages[_X]
@@ -105,9 +107,14 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
              lambda w, ctx: put_page(w, _X), takes=("lru_lock",), releases=("lru_lock",)),
     ))
 
+    return world, [mover] + [_unmapper(t) for t in tasks]
+
+
+def _unmapper(task: str) -> Path:
+    """zap_pte_range of ``task``'s pte on X, and the uncharge if it was the last."""
     def zap(w: World, ctx) -> str | None:
         p = w.page(_X)
-        w.ptes["P"] = None
+        w.ptes[task] = None
         p["map"] -= 1
         return "release_pages" if p["map"] > 0 else None
 
@@ -117,10 +124,10 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
             return "release_pages"
         return None
 
-    unmapper = Path("unmap", (
-        Step("zap_pte_range: clear pte, page_remove_rmap (mapcount 0)",
+    return Path("unmap" if task == "P" else f"unmap {task}", (
+        Step("zap_pte_range: clear pte, page_remove_rmap",
              "mm/memory.c:zap_pte_range, mm/rmap.c:page_remove_rmap", zap,
-             takes=("ptl:P",), releases=("ptl:P",),
+             takes=(f"ptl:{task}",), releases=(f"ptl:{task}",),
              refs="the pte's reference is dropped later, in release_pages"),
         Step("mem_cgroup_uncharge_page: not mapped, not in swap cache",
              "mm/memcontrol.c:mem_cgroup_uncharge_page (3.16)", early),
@@ -128,9 +135,13 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         Step("release_pages", "mm/swap.c:release_pages (via free_pages_and_swap_cache)",
              lambda w, ctx: put_page(w, _X), takes=("lru_lock",), releases=("lru_lock",)),
     ))
-    return world, [mover, unmapper]
 
 
 RACE = Race("move_vs_unmap", "3.16",
             "mem_cgroup_move_account (reparenting) vs uncharge at the last unmap",
-            __doc__, ("lock_page_cgroup",), _build)
+            __doc__, ("lock_page_cgroup",), build)
+
+#: three paths: the page is shared by P and Q (fork); whichever unmaps last uncharges
+RACE3 = Race("move_vs_two_unmaps", "3.16",
+             "reparenting vs two tasks unmapping a shared page (three paths)",
+             __doc__, ("lock_page_cgroup",), lambda fixes: build(fixes, ("P", "Q")))
