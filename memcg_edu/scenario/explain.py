@@ -119,6 +119,11 @@ def _truncate(s, m, freed, swap_freed):
 
 
 def _swap_out(s, m, freed, swap_freed):
+    if not freed:
+        return ("Reclaim put the page in the swap cache and unmapped it, but "
+                "someone else still holds a reference, so __remove_mapping "
+                "cannot free it: it stays in memory, fully charged, and "
+                "mem_cgroup_swapout is not called.")
     return ("Reclaim writes the page to a swap slot; __remove_mapping calls "
             "mem_cgroup_swapout, which hands the memsw half of the charge to "
             "the slot (swap_cgroup_record, swap +1), and the final put "

@@ -37,10 +37,13 @@ class Label:
     page: Any = None
     entry: Any = None
     maps: dict[str, str] = field(default_factory=dict)
+    vaddr: dict[str, int] = field(default_factory=dict)
+    file: Any = None
     pins: int = 0                  # references taken by get_page steps
     in_cache: bool = False         # in its file's page cache (file, shmem)
     unmapped: dict[str, int] = field(default_factory=dict)  # task -> step
     fate: str = ""                 # why it no longer exists
+    left_cache: str = ""           # when it left the page cache
 
     @property
     def where(self) -> str:
@@ -56,6 +59,7 @@ class LabelTracker:
         self.source = source
         self.labels: dict[str, Label] = {}
         self.exited: dict[str, int] = {}    # task -> step of its exit
+        self.failed: dict[str, int] = {}    # label -> step that failed to create it
         self.step, self.op = 0, ""
 
     def at(self, step: int, op: str) -> None:
@@ -73,7 +77,11 @@ class LabelTracker:
         return name
 
     def get(self, name: str, field: str = "page") -> Label:
-        lab = self.labels[name]   # load_scenario checked it was created
+        lab = self.labels.get(name)   # load_scenario checked it was named before
+        if lab is None:
+            raise self.err(f'page "{name}" does not exist: step '
+                           f"{self.failed[name]}, which was to create it, failed",
+                           field)
         if lab.where == "gone":
             raise self.err(f'page "{name}" no longer exists: {lab.fate}', field)
         return lab
@@ -124,21 +132,22 @@ class LabelTracker:
                            f"page cache", field)
         if not lab.in_cache:
             raise self.err(f'page "{name}" is no longer in the page cache '
-                           f"({lab.fate or 'it was removed'})", field)
+                           f"({lab.left_cache})", field)
         return lab
 
     # -- records after a step -------------------------------------------
-    def new(self, name: str, kind: str, page: Any, task: str | None,
-            mapped: bool) -> Label:
-        lab = Label(name, kind, self.step, page=page,
-                    in_cache=kind != "anon")
-        if task is not None and mapped:
-            lab.maps[task] = PTE
+    def new(self, name: str, kind: str, page: Any) -> Label:
+        lab = Label(name, kind, self.step, page=page, in_cache=kind != "anon")
         self.labels[name] = lab
         return lab
 
+    def mapped(self, lab: Label, task: str, vaddr: int) -> None:
+        lab.maps[task], lab.vaddr[task] = PTE, vaddr
+        lab.unmapped.pop(task, None)
+
     def unmap(self, lab: Label, task: str) -> None:
         lab.maps.pop(task, None)
+        lab.vaddr.pop(task, None)
         lab.unmapped[task] = self.step
 
     def exit(self, task: str) -> None:
@@ -151,7 +160,13 @@ class LabelTracker:
         """The label's data is gone for good (freed frame and slot)."""
         lab.page = lab.entry = None
         lab.maps.clear()
+        lab.vaddr.clear()
+        lab.in_cache = False
         lab.fate = fate
+
+    def never(self, name: str) -> None:
+        """The step creating ``name`` failed (memcg OOM): the page never existed."""
+        self.failed[name] = self.step
 
     def live(self) -> list[Label]:
         return [lab for lab in self.labels.values() if lab.where != "gone"]
@@ -163,13 +178,5 @@ class LabelTracker:
             if lab.page is not None:
                 out[lab.name] = {"pfn": int(lab.page.pfn)}
             else:
-                out[lab.name] = {"swap": int(_slot(lab.entry))}
+                out[lab.name] = {"swap": int(lab.entry.slot)}
         return out
-
-
-def _slot(entry: Any) -> int:
-    """Slot number of a model SwapEntry (an int-like or an object)."""
-    for attr in ("slot", "offset", "index"):
-        if hasattr(entry, attr):
-            return int(getattr(entry, attr))
-    return int(entry)

@@ -1,17 +1,24 @@
 """Apply one scenario step to the model: the mm path each op stands for.
 
-Each op calls the model's mm caller for it (memcg_edu.model, which mirrors
-mm/memory.c, mm/filemap.c, mm/shmem.c, mm/rmap.c, mm/swap.c, mm/vmscan.c,
-mm/swap_state.c, mm/migrate.c and mm/memcontrol.c), after the run-time
-checks of memcg_edu.scenario.labels, and moves the labels the step touched.
+Each op calls the Machine's mm operation for it (memcg_edu.model, which
+mirrors mm/memory.c, mm/filemap.c, mm/shmem.c, mm/rmap.c, mm/swap.c,
+mm/vmscan.c, mm/swap_state.c, mm/migrate.c and mm/memcontrol.c) after the
+run-time checks of memcg_edu.scenario.labels; sync_labels then reads back
+from the model's page tables and page caches where each label's data is.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..errors import ModelUsageError
+from ..model.tasks import pte_slot
 from .labels import PTE, SWAP_PTE, Label, LabelTracker
 
-__all__ = ["Context", "APPLY", "sync_labels"]
+__all__ = ["Context", "StepFailed", "APPLY", "sync_labels", "may_reclaim"]
+
+
+class StepFailed(Exception):
+    """The kernel would refuse this step (e.g. -EBUSY, -EAGAIN); the run goes on."""
 
 
 class Context:
@@ -21,32 +28,55 @@ class Context:
                  tasks: dict[str, Any], tracker: LabelTracker) -> None:
         self.m, self.memcgs, self.tasks, self.tr = machine, memcgs, tasks, tracker
 
+    def vaddr(self, task: str, page: Any) -> int:
+        """The virtual page at which ``task`` maps ``page``."""
+        return self.tasks[task].find(page.pfn)
+
+    def file_slot(self, page: Any) -> tuple[Any, int]:
+        """(File, offset) of a page in a page cache."""
+        f = self.m.file_list[int(self.m.mem.mapping[page.pfn])]
+        return f, f.offset_of[page.pfn]
+
+
+def _new(c: Context, s: dict, kind: str, page: Any, mapped: bool) -> list[Label]:
+    lab = c.tr.new(s["page"], kind, page)
+    if kind != "anon":
+        lab.file = c.file_slot(page)
+    if mapped:
+        c.tr.mapped(lab, s["task"], c.vaddr(s["task"], page))
+    return [lab]
+
 
 def _fault_anon(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
-    page = c.m.fault_anon(c.tasks[t])
-    return [c.tr.new(s["page"], "anon", page, t, mapped=True)]
+    return _new(c, s, "anon", c.m.fault_anon(c.tasks[t]), True)
 
 
 def _add_to_page_cache(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     page = c.m.add_to_page_cache(c.tasks[t], file=s.get("file", "file"),
                                  mapped=s["mapped"])
-    return [c.tr.new(s["page"], "file", page, t, mapped=s["mapped"])]
+    return _new(c, s, "file", page, s["mapped"])
 
 
 def _fault_shmem(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     page = c.m.fault_shmem(c.tasks[t], file=s.get("file", "shm"))
-    return [c.tr.new(s["page"], "shmem", page, t, mapped=True)]
+    return _new(c, s, "shmem", page, True)
 
 
 def _map(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     lab = c.tr.not_mapped(t, s["page"])
+    if lab.kind == "anon" and not lab.maps:
+        raise c.tr.err(f'page "{lab.name}" is an anonymous page nobody maps any '
+                       f"more; only a task that maps it can share it (fork)",
+                       "page")
+    if lab.kind != "anon" and not lab.in_cache:
+        raise c.tr.err(f'page "{lab.name}" is no longer in its file\'s page cache '
+                       f"({lab.left_cache}), so no fault can map it", "page")
     c.m.map(c.tasks[t], lab.page)
-    lab.maps[t] = PTE
-    lab.unmapped.pop(t, None)
+    c.tr.mapped(lab, t, c.vaddr(t, lab.page))
     return [lab]
 
 
@@ -75,24 +105,27 @@ def _put_page(c: Context, s: dict) -> list[Label]:
 def _truncate(c: Context, s: dict) -> list[Label]:
     lab = c.tr.cached(s["page"])
     c.m.truncate(lab.page)
-    lab.in_cache = False
-    # truncate_inode_pages unmaps the page from every task first
-    for t in list(lab.maps):
+    lab.in_cache, lab.file = False, None
+    lab.left_cache = f"it was truncated at step {c.tr.step}"
+    for t in list(lab.maps):      # truncate_inode_pages unmaps it everywhere
         c.tr.unmap(lab, t)
-    lab.fate = f"it was truncated at step {c.tr.step}"
     return [lab]
 
 
 def _swap_out(c: Context, s: dict) -> list[Label]:
     lab = c.tr.in_memory(s["page"])
     if lab.kind == "file":
-        raise c.tr.err(f'page "{lab.name}" is a file page: reclaim drops clean '
-                       f"file pages instead of swapping them (use truncate or "
+        raise c.tr.err(f'page "{lab.name}" is a file page: reclaim drops file '
+                       f"pages instead of swapping them (use truncate or "
                        f"reclaim)", "page")
+    if lab.kind == "shmem" and not lab.in_cache:
+        raise c.tr.err(f'page "{lab.name}" left its tmpfs file '
+                       f"({lab.left_cache}), so there is nothing to swap it "
+                       f"out for", "page")
+    if lab.kind == "anon" and not lab.maps:
+        raise c.tr.err(f'page "{lab.name}" is mapped by no task, so no swap pte '
+                       f"could keep it; only its pins hold it", "page")
     lab.entry = c.m.swap_out(lab.page)
-    lab.page = None
-    for t in lab.maps:
-        lab.maps[t] = SWAP_PTE
     return [lab]
 
 
@@ -104,35 +137,50 @@ def _swap_in(c: Context, s: dict) -> list[Label]:
         if how == PTE:
             raise c.tr.err(f'task "{t}" maps page "{lab.name}" in memory; there '
                            f"is nothing to swap in", "page")
-    elif lab.entry is None or lab.page is not None:
+    elif lab.page is not None:
         raise c.tr.err(f'page "{lab.name}" is in memory, not swapped out', "page")
     lab.page = c.m.swap_in(c.tasks[t], lab.entry)
-    lab.maps[t] = PTE
-    lab.unmapped.pop(t, None)
+    c.tr.mapped(lab, t, c.vaddr(t, lab.page))
     return [lab]
 
 
 def _migrate(c: Context, s: dict) -> list[Label]:
     lab = c.tr.in_memory(s["page"])
-    lab.page = c.m.migrate(lab.page)
+    new = c.m.migrate(lab.page)
+    if new == lab.page:
+        raise StepFailed(f'migration of page "{lab.name}" failed: someone else '
+                         f"holds a reference (-EAGAIN), so it stays where it was")
+    lab.page = new
     return [lab]
 
 
 def _replace_page_cache(c: Context, s: dict) -> list[Label]:
     lab = c.tr.cached(s["page"])
+    if lab.kind != "file":
+        raise c.tr.err(f'page "{lab.name}" is a tmpfs page; replace_page_cache '
+                       f"models fuse splice into a regular file", "page")
+    if lab.maps:
+        raise c.tr.err(f'page "{lab.name}" is mapped by task "{min(lab.maps)}"; '
+                       f"fuse only replaces readahead pages nobody maps yet",
+                       "page")
     other = c.tr.in_memory(s["with"], "with") if "with" in s else None
-    lab.page = c.m.replace_page_cache(lab.page,
-                                      with_=other.page if other else None)
-    if other is not None:
-        # the pipe page was stolen from its own file and now holds this data
-        c.tr.retire(other, f'it became the page cache page of "{lab.name}" '
-                           f"at step {c.tr.step} (replace_page_cache)")
-        return [lab, other]
-    return [lab]
+    if other is not None and (other.maps or other.in_cache or other.pins != 1):
+        raise c.tr.err(f'page "{other.name}" cannot be stolen from a pipe: it '
+                       f"must be in no page cache, mapped by no task and held by "
+                       f"exactly one get_page (the pipe buffer's reference)",
+                       "with")
+    lab.page = c.m.replace_page_cache(lab.page, with_=other.page if other else None)
+    lab.file = c.file_slot(lab.page)
+    if other is None:
+        return [lab]
+    c.tr.retire(other, f'its page became the page cache page of "{lab.name}" '
+                       f"at step {c.tr.step} (replace_page_cache)")
+    return [lab, other]
 
 
 def _reclaim(c: Context, s: dict) -> list[Label]:
-    c.m.reclaim(c.memcgs[s["memcg"]], s["pages"])
+    if s["pages"] > 0:
+        c.m.reclaim(c.memcgs[s["memcg"]], s["pages"])
     return []
 
 
@@ -142,7 +190,13 @@ def _set_limit(c: Context, s: dict) -> list[Label]:
         kw["limit"] = s["limit_pages"]
     if "memsw_limit_pages" in s:
         kw["memsw_limit"] = s["memsw_limit_pages"]
-    c.m.set_limit(c.memcgs[s["memcg"]], **kw)
+    if "memsw_limit" in kw and not c.m.swap_account:
+        raise c.tr.err("memsw limits need swap accounting; set \"swap_account\": "
+                       "true in \"machine\"", "memsw_limit_pages")
+    try:
+        c.m.set_limit(c.memcgs[s["memcg"]], **kw)
+    except ModelUsageError as e:      # the kernel's -EBUSY / -EINVAL
+        raise StepFailed(f"the kernel refuses the new limit: {e}") from None
     return []
 
 
@@ -175,7 +229,51 @@ APPLY: dict[str, Callable[[Context, dict], list[Label]]] = {
     "expect": _expect,
 }
 
+#: events after which pages the step did not name may have moved or gone
+_RECLAIM_EVENTS = frozenset({"mem_cgroup_swapout", "mem_cgroup_uncharge",
+                             "mem_cgroup_uncharge_list"})
+_CHARGING = frozenset({"fault_anon", "add_to_page_cache", "fault_shmem",
+                       "swap_in", "move_task"})
 
-def sync_labels(c: Context, labels) -> None:
-    """Bring labels in line with the model after a step (frees, reclaim)."""
-    raise NotImplementedError  # written once the model's Page API is known
+
+def may_reclaim(op: str, events: list[str]) -> bool:
+    """Could this step have reclaimed pages other than the ones it names?"""
+    return op in ("reclaim", "set_limit") or (
+        op in _CHARGING and not _RECLAIM_EVENTS.isdisjoint(events))
+
+
+def sync_labels(c: Context, labels: list[Label]) -> None:
+    """Read back from the model where each label's data is after a step.
+
+    A frame that was freed no longer holds the label; the data may live on
+    in a swap slot (a swap pte of a task that mapped it, or the tmpfs
+    file's swap entry). With neither, the label is retired.
+    """
+    tr, m = c.tr, c.m
+    for lab in labels:
+        if lab.where == "gone":
+            continue
+        page = lab.page if lab.page is not None and lab.page.alive else None
+        entry = lab.entry if lab.entry is not None and lab.entry.alive else None
+        if lab.file is not None:
+            f, off = lab.file
+            in_cache = off in f.pages or off in f.swap
+            if off in f.swap:
+                entry = m.swap_entry(f.swap[off])
+            lab.in_cache = in_cache
+            if not in_cache and not lab.left_cache:
+                lab.left_cache = f"reclaim dropped it at step {tr.step}"
+        for t, how in list(lab.maps.items()):
+            task = c.tasks[t]
+            pte = int(task.pte[lab.vaddr[t]])
+            if page is not None and pte == page.pfn:
+                lab.maps[t] = PTE
+            elif pte <= -2:
+                entry = entry or m.swap_entry(pte_slot(pte))
+                lab.maps[t] = SWAP_PTE
+            else:
+                tr.unmap(lab, t)      # a file or tmpfs pte cleared by reclaim
+        lab.page, lab.entry = page, entry
+        if page is None and entry is None:
+            tr.retire(lab, f"it was freed at step {tr.step} ({tr.op} dropped "
+                           f"its last reference)")

@@ -80,8 +80,10 @@ def _candidates(st: _State, op: str) -> list[dict[str, Any]]:
         if len(st.alive()) < 8:
             out = [{"op": op, "task": t} for t in T]
     elif op == "map":
-        out = [{"op": op, "task": t, "page": x} for x in mem(kind="anon")
-               + mem(kind="file") for t in T if t not in st.pages[x]["maps"]]
+        shared = [x for x in mem(kind="anon") if st.pages[x]["maps"]]
+        out = [{"op": op, "task": t, "page": x}
+               for x in shared + mem(kind="file", cache=True)
+               for t in T if t not in st.pages[x]["maps"]]
     elif op == "unmap":
         out = [{"op": op, "task": t, "page": x} for x in mem()
                for t in sorted(st.pages[x]["maps"])]

@@ -18,8 +18,8 @@ from ..timeline import Timeline
 from .expect import failed_checks
 from .labels import LabelTracker
 from .load import Scenario, load_scenario
-from .ops import APPLY, Context, sync_labels
-from .format import ROOT
+from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
+from .format import NEW_PAGE_OPS, ROOT
 
 __all__ = ["run_scenario", "DESIGNS", "JSON_KEYS", "PAGES_MAX_FRAMES",
            "PAGES_MAX_CELLS"]
@@ -41,7 +41,7 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
     try:
         return Machine(**sc.machine, design=design,
                        check_invariants=check_invariants)
-    except (ModelUsageError, NotImplementedError, TypeError, ValueError) as e:
+    except (ModelUsageError, NotImplementedError) as e:
         raise ScenarioError(f"the {design} design is not available in this "
                             f"version of memcg_edu ({e})", field="design") from None
 
@@ -68,41 +68,13 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
             limit=spec["limit"], memsw_limit=spec["memsw_limit"],
             use_hierarchy=spec["use_hierarchy"])
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
-    tr = LabelTracker(sc.source)
-    ctx = Context(m, memcgs, tasks, tr)
+    ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
     tl = Timeline(meta={"source": "model", "design": design, "title": sc.title,
                         "description": sc.description, "scenario": sc.source,
                         "machine": dict(sc.machine)})
     for i, st in enumerate(sc.steps):
-        op = st["op"]
-        tr.at(i, op)
-        mark = _event_mark(m)
-        ok, error, touched, stop = True, None, [], False
-        try:
-            touched = APPLY[op](ctx, st)
-        except MemcgOOM as e:
-            ok, error = False, str(e)
-        except KernelBugError as e:
-            ok, error, stop = False, f"kernel precondition broken: {e}", True
-        except ModelUsageError as e:
-            raise ScenarioError(str(e), file=sc.source, step=i, op=op) from None
-        except NotImplementedError as e:
-            raise ScenarioError(f"{op} is not available in the {design} design "
-                                f"yet ({e})", file=sc.source, step=i, op=op) from None
-        counters = _counters(m, names)
-        if op == "expect":
-            bad = failed_checks(st, counters[st["memcg"]])
-            if bad:
-                ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
-        events = _events_since(m, mark)
-        touched = touched + sync_labels(ctx, touched, events)
-        rec: dict[str, Any] = {
-            "step": i, "op": op, "ok": ok, "error": error, "events": events,
-            "memcgs": counters,
-            "detail": {"labels": tr.where_json(),
-                       "touched": sorted({int(lab.page.pfn) for lab in touched
-                                          if lab.page is not None})}}
+        rec, stop = _step(ctx, sc, i, st, names, design)
         if pages:
             rec["pages"] = _page_state_json(m)
         tl.append(rec)
@@ -112,18 +84,42 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     return tl
 
 
-# -- model adapters (the only places that read the model's state) ---------
-def _event_mark(m) -> int:
-    return len(m.events)
-
-
-def _events_since(m, mark: int) -> list[str]:
-    raise NotImplementedError
-
-
-def _counters(m, names) -> dict[str, dict[str, Any]]:
-    allc = m.counters()
-    return {n: allc[n] for n in names}
+def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
+          design: str) -> tuple[dict[str, Any], bool]:
+    """Apply one step; its record and whether the run must stop here."""
+    m, tr, op = ctx.m, ctx.tr, st["op"]
+    tr.at(i, op)
+    named = [tr.labels[st[k]] for k in ("page", "with")
+             if k in st and st[k] in tr.labels]
+    before = {lab.page.pfn for lab in named if lab.page is not None}
+    mark = len(m.events)
+    ok, error, touched, stop = True, None, [], False
+    try:
+        touched = APPLY[op](ctx, st)
+    except (MemcgOOM, StepFailed) as e:
+        ok, error = False, str(e)
+    except KernelBugError as e:
+        ok, error, stop = False, f"kernel precondition broken: {e}", True
+    except ModelUsageError as e:
+        raise ScenarioError(str(e), file=sc.source, step=i, op=op) from None
+    except NotImplementedError as e:
+        raise ScenarioError(f"{op} is not available in the {design} design yet "
+                            f"({e})", file=sc.source, step=i, op=op) from None
+    if not ok and op in NEW_PAGE_OPS:
+        tr.never(st["page"])
+    events = m.events.kinds(mark)
+    touched = touched or named
+    sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok else touched)
+    counters = {n: m.memcgs[n].counters() for n in names}
+    if op == "expect" and ok:
+        bad = failed_checks(st, counters[st["memcg"]])
+        if bad:
+            ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
+    after = {lab.page.pfn for lab in touched if lab.page is not None}
+    return {"step": i, "op": op, "ok": ok, "error": error, "events": events,
+            "memcgs": counters,
+            "detail": {"labels": tr.where_json(),
+                       "touched": sorted(before | after)}}, stop
 
 
 def _page_state_json(m) -> dict[str, Any]:

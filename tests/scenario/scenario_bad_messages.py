@@ -50,7 +50,7 @@ STATIC = {
 }
 
 RUNTIME = {
-    "unmap-twice.json": 'unmap-twice.json, step 2 (unmap), field "page": task "p" does not map page "x" (it was unmapped at step 1)',
+    "unmap-twice.json": 'unmap-twice.json, step 3 (unmap), field "page": task "p" does not map page "x" (it was unmapped at step 2)',
     "use-after-free.json": 'use-after-free.json, step 2 (migrate), field "page": page "x" no longer exists: it was freed at step 1 (unmap dropped its last reference)',
     "put-without-get.json": 'put-without-get.json, step 1 (put_page), field "page": page "x" holds no reference taken by get_page; put_page drops one taken by an earlier get_page',
     "truncate-anon.json": 'truncate-anon.json, step 1 (truncate), field "page": page "x" is an anonymous page, not in the page cache',

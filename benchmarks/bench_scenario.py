@@ -1,0 +1,41 @@
+"""Scenario layer speed: steps per second of run_scenario, and load time.
+
+A 100,000-step scenario (the largest a file may hold) of fault / migrate /
+unmap cycles over 64 pages, run once without page snapshots (what `run`
+and `check` do) and a 2,000-step one with snapshots (what widgets get).
+"""
+from __future__ import annotations
+
+import time
+
+from memcg_edu.scenario import FORMAT, load_scenario, run_scenario
+
+
+def _cycles(n_steps: int) -> dict:
+    steps, i = [], 0
+    while len(steps) < n_steps:
+        x = f"x{i}"
+        steps += [{"op": "fault_anon", "task": "p", "page": x},
+                  {"op": "migrate", "page": x},
+                  {"op": "unmap", "task": "p", "page": x}]
+        i += 1
+    return {"format": FORMAT, "title": "bench",
+            "machine": {"ram_pages": 64, "swap_slots": 0},
+            "memcgs": {"A": {"limit": 32}}, "tasks": {"p": "A"},
+            "steps": steps[:n_steps]}
+
+
+def run() -> dict:
+    big = _cycles(100_000)
+    t0 = time.perf_counter()
+    sc = load_scenario(big)
+    t1 = time.perf_counter()
+    run_scenario(sc, pages=False)
+    t2 = time.perf_counter()
+    small = load_scenario(_cycles(2_000))
+    t3 = time.perf_counter()
+    run_scenario(small, pages=True)
+    t4 = time.perf_counter()
+    return {"load 100k steps (s)": round(t1 - t0, 3),
+            "run steps/s (no snapshots)": round(100_000 / (t2 - t1)),
+            "run steps/s (page snapshots, 64 pages)": round(2_000 / (t4 - t3))}

@@ -1,0 +1,142 @@
+"""run_scenario: step records, labels that follow the data, failures."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memcg_edu.errors import ScenarioError
+from memcg_edu.scenario import FORMAT, JSON_KEYS, run_scenario
+from memcg_edu.timeline import COUNTERS, STATS, Timeline
+
+from scenario_bad_messages import RUNTIME
+
+BAD = Path(__file__).parent / "bad"
+DATA = Path(__file__).parents[2] / "data" / "scenarios"
+
+
+def scen(steps, memcgs=None, tasks=None, **machine):
+    return {"format": FORMAT, "title": "t",
+            "machine": {"ram_pages": 16, "swap_slots": 8, **machine},
+            "memcgs": {"A": {}} if memcgs is None else memcgs,
+            "tasks": {"p": "A", "q": "A"} if tasks is None else tasks,
+            "steps": steps}
+
+
+def fa(page, task="p"):
+    return {"op": "fault_anon", "task": task, "page": page}
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME))
+def test_runtime_bad_file_message(name):
+    with pytest.raises(ScenarioError) as e:
+        run_scenario(BAD / name)
+    assert str(e.value) == RUNTIME[name]
+
+
+def test_record_shape_matches_run_json():
+    tl = run_scenario(scen([fa("x")]))
+    assert isinstance(tl, Timeline) and len(tl) == 1
+    rec = tl[0]
+    assert set(JSON_KEYS) <= set(rec) and set(rec) - set(JSON_KEYS) <= {"detail", "pages"}
+    assert rec["step"] == 0 and rec["op"] == "fault_anon"
+    assert rec["ok"] is True and rec["error"] is None
+    assert "mem_cgroup_try_charge" in rec["events"]
+    assert "mem_cgroup_commit_charge" in rec["events"]
+    a = rec["memcgs"]["A"]
+    assert set(a) == set(COUNTERS) | {"stat"} and set(a["stat"]) == set(STATS)
+    assert (a["usage"], a["memsw_usage"], a["stat"]["rss"], a["limit"]) == (1, 1, 1, None)
+    assert list(rec["memcgs"]) == ["A"]     # root is not named by this scenario
+    pfn = rec["detail"]["labels"]["x"]["pfn"]
+    assert rec["detail"]["touched"] == [pfn]
+    assert rec["pages"]["refcount"][pfn] == 1 and rec["pages"]["free"][pfn] is False
+
+
+def test_meta_names_design_and_title():
+    tl = run_scenario(scen([fa("x")]))
+    assert tl.meta["design"] == "3.17" and tl.meta["title"] == "t"
+    assert tl.meta["source"] == "model"
+
+
+def test_pages_left_out_for_big_machines_or_on_request():
+    assert "pages" not in run_scenario(scen([fa("x")]), pages=False)[0]
+    big = scen([fa("x")], ram_pages=4096)
+    assert "pages" not in run_scenario(big)[0]
+    assert "pages" in run_scenario(big, pages=True)[0]
+
+
+def test_label_follows_migration_to_the_new_frame():
+    tl = run_scenario(scen([fa("x"), {"op": "migrate", "page": "x"}]))
+    old = tl[0]["detail"]["labels"]["x"]["pfn"]
+    new = tl[1]["detail"]["labels"]["x"]["pfn"]
+    assert old != new
+    assert new in tl[1]["detail"]["touched"]
+    assert tl[1]["memcgs"]["A"]["usage"] == 1
+
+
+def test_label_follows_swap_out_and_in():
+    tl = run_scenario(scen([fa("x"), {"op": "swap_out", "page": "x"},
+                            {"op": "swap_in", "task": "p", "page": "x"}]))
+    assert "swap" in tl[1]["detail"]["labels"]["x"]
+    assert "pfn" in tl[2]["detail"]["labels"]["x"]
+    assert [r["memcgs"]["A"]["memsw_usage"] for r in tl] == [1, 1, 1]
+    assert [r["memcgs"]["A"]["usage"] for r in tl] == [1, 0, 1]
+
+
+def test_label_follows_reclaim_into_swap_then_unmap_frees_the_slot():
+    tl = run_scenario(scen([fa("x"), {"op": "reclaim", "memcg": "A", "pages": 4},
+                            {"op": "unmap", "task": "p", "page": "x"},
+                            {"op": "expect", "memcg": "A", "memsw_usage": 0,
+                             "swap": 0}]))
+    assert "swap" in tl[1]["detail"]["labels"]["x"]
+    assert tl[1]["memcgs"]["A"]["stat"]["swap"] == 1
+    assert "x" not in tl[2]["detail"]["labels"]
+    assert tl[3]["ok"]
+
+
+def test_freed_label_gone_from_detail():
+    tl = run_scenario(scen([fa("x"), {"op": "unmap", "task": "p", "page": "x"}]))
+    assert tl[1]["detail"]["labels"] == {}
+    assert tl[1]["memcgs"]["A"]["usage"] == 0
+
+
+def test_oom_recorded_and_run_goes_on():
+    tl = run_scenario(scen([fa("x"), fa("y"), {"op": "expect", "memcg": "A", "usage": 1}],
+                           memcgs={"A": {"limit": 1, "memsw_limit": 1}}))
+    assert tl[1]["ok"] is False and "OOM" in tl[1]["error"]
+    assert "y" not in tl[1]["detail"]["labels"]
+    assert tl[2]["ok"] is True
+
+
+def test_label_of_failed_fault_cannot_be_used():
+    with pytest.raises(ScenarioError) as e:
+        run_scenario(scen([fa("x"), fa("y"), {"op": "unmap", "task": "p", "page": "y"}],
+                          memcgs={"A": {"limit": 1, "memsw_limit": 1}}), )
+    assert str(e.value).startswith('scenario, step 2 (unmap), field "page": page "y" ')
+    assert "step 1" in str(e.value)
+
+
+def test_failing_expect_recorded_with_each_counter():
+    tl = run_scenario(scen([fa("x"), {"op": "expect", "memcg": "A", "usage": 2,
+                                      "rss": 1, "swap": 3}]))
+    assert tl[1]["ok"] is False
+    assert tl[1]["error"] == "expect A: usage is 1, expected 2; swap is 0, expected 3"
+
+
+def test_expect_limit_null_means_unlimited():
+    tl = run_scenario(scen([{"op": "expect", "memcg": "A", "limit": None,
+                             "memsw_limit": None}]))
+    assert tl[0]["ok"]
+
+
+def test_unknown_design_is_a_scenario_error():
+    with pytest.raises(ScenarioError, match='field "design": unknown design "2.6"'):
+        run_scenario(scen([fa("x")]), design="2.6")
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.json")), ids=lambda p: p.name)
+def test_shipped_scenarios_all_expects_hold(path):
+    tl = run_scenario(path)
+    bad = [(r["step"], r["error"]) for r in tl if r["op"] == "expect" and not r["ok"]]
+    assert bad == []
+    assert "stopped_at" not in tl.meta
