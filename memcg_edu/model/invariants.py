@@ -144,7 +144,7 @@ def check_invariants(m: "Machine") -> None:
             _fail("I6", f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
                   f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
     bad = lru_pfns[~used[lru_pfns] & (mem.lru_memcg[lru_pfns] != 0)]
-    if bad.size:
+    if bad.size and "I7" not in m.ops.design_differences:   # 3.16 breaks I7 by design
         p = int(bad[0])
         _fail("I7", f"uncharged page {p} is on the lruvec of {names[mem.lru_memcg[p]]}, not root's")
     key = mem.lru_memcg[lru_pfns].astype(np.int64) * 5 + mem.lru[lru_pfns]

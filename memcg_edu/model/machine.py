@@ -496,6 +496,12 @@ class Machine:
         """Check spec section 6 invariants now; raises InvariantViolation."""
         _check_invariants(self)
 
+    def design_notes(self) -> list[str]:
+        """Where this state breaks an invariant that only the 3.17 design
+        keeps (3.16: a page uncharged while still in use, an uncharged page
+        on a memcg's LRU), in words; always empty under 3.17."""
+        return self.ops.design_notes(self)
+
     def page_state(self) -> dict[str, Any]:
         """pfn-indexed arrays (and per-slot swap arrays) for the page grid."""
         mem, sw = self.mem, self.swap
@@ -509,7 +515,8 @@ class Machine:
             "swapcache": (f & PG_swapcache) != 0, "locked": (f & PG_locked) != 0,
             "lru_flag": (f & PG_lru) != 0, "active": (f & PG_active) != 0,
             "unevictable": (f & PG_unevictable) != 0, "lru": mem.lru.copy(),
-            "lru_memcg": mem.lru_memcg.copy(), "pc_flags": mem.pc_flags.copy(),
+            "lru_memcg": mem.lru_memcg.copy(),
+            "pc_flags": self.ops.pc_flags_view(mem.pc_flags),
             "pc_memcg": mem.pc_memcg.copy(),
             "swap_entry": np.where((f & PG_swapcache) != 0, mem.private, -1),
             "swap_count": sw.count.copy(), "swap_cache": sw.cache.copy(),
@@ -524,7 +531,7 @@ class Machine:
                 + sum(t.nbytes() for t in self.task_list.values()))
 
     # -- snapshot / restore -----------------------------------------------------------
-    _NOT_STATE = ("events", "ops")
+    _NOT_STATE = ("events",)
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the whole state (not the event log), for restore()."""

@@ -587,6 +587,16 @@ class Memcg317:
     #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
     #: pages) call the 3.17 hooks directly; another design runs page by page
     bulk_ok = True
+    #: invariants of kernel-semantics.md section 6 this design breaks by design
+    design_differences: tuple[str, ...] = ()
+
+    def pc_flags_view(self, flags: np.ndarray) -> np.ndarray:
+        """pc_flags as page_state() shows them (the 3.17 masks as stored)."""
+        return flags.copy()
+
+    def design_notes(self, m: "Machine") -> list[str]:
+        """3.17 keeps every invariant: no design notes."""
+        return []
 
     # charge transaction (do_anonymous_page, __add_to_page_cache_locked,
     # shmem_getpage_gfp, do_swap_page)

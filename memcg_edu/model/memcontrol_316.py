@@ -656,6 +656,8 @@ class Memcg316:
     pcg_flag_names = PCG_FLAG_NAMES_316
     #: the vectorised fault/zap paths skip page_remove_rmap, where 3.16 uncharges
     bulk_ok = False
+    #: I7 (uncharged pages on LRUs are root's) does not hold: design notes instead
+    design_differences = ("I7",)
 
     def __init__(self) -> None:
         self.locks = 0
