@@ -71,6 +71,7 @@ class Difference:
     name: str
     pages: int
     text: str
+    new: bool = True
 
 
 @dataclass
@@ -111,7 +112,8 @@ class _ModelRun:
         Machine = _machine_class()
         n_total = sum(p.pages for p in wl.phases) + sum(wl.files.values())
         self.m = Machine(ram_pages=n_total + 256, swap_slots=n_total + 256,
-                         swap_account=True, charge_stock=False, design="3.17")
+                         swap_account=True, charge_stock=False, design="3.17",
+                         record_events=False)
         self.wl, self.skipped = wl, skipped
         self.memcgs = {name: self.m.create_memcg(name) for name in wl.memcgs}
         self.task = self.m.create_task("task", self.memcgs[wl.memcgs[0]])
@@ -145,7 +147,8 @@ class _ModelRun:
     def _phase(self, ph: Phase) -> None:
         m, t = self.m, self.task
         if ph.action == "touch_anon":
-            self.regions[ph.target] = [m.fault_anon(t) for _ in range(ph.pages)]
+            self.regions[ph.target] = [m.page(int(pfn)) for pfn in
+                                       m.fault_anon_range(t, ph.pages)]
         elif ph.action == "touch_shared":
             self.regions[ph.target] = [m.fault_shmem(t, file=ph.target)
                                        for _ in range(ph.pages)]
@@ -261,89 +264,95 @@ def compare(kernel: Timeline) -> Comparison:
 
 def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
                       cpus: int) -> list[Difference]:
+    """Every named difference at every step where it holds.
+
+    ``Difference.new`` is False when the same difference with the same size
+    was already named at the previous step (render() shows only new ones).
+    """
     out: list[Difference] = []
-    prev_k: dict[str, Any] = {}
-    prev_m: dict[str, Any] = {}
+    pages = int(kernel.meta["pages"])
+    last: dict[tuple[str, str], int] = {}
+    prev: dict[str, tuple[dict, dict]] = {}
     for ks, ms in zip(kernel.steps, model.steps):
         step, op = ks["step"], ks["op"]
+        moved = wl.move_charge and "move_task" in kernel.ops[:step + 1]
         for name in wl.memcgs:
             k, m = ks["memcgs"][name], ms["memcgs"][name]
+            pk, pm = prev.get(name, (None, None))
             ex = k.get("kernel") or {}
-            pk, pm = prev_k.get(name), prev_m.get(name)
 
-            def add(what: str, pages: int, text: str) -> None:
-                out.append(Difference(step, op, name, what, pages, text))
+            def add(what: str, size: int, text: str) -> None:
+                new = last.get((name, what)) != size
+                last[(name, what)] = size
+                out.append(Difference(step, op, name, what, size, text, new))
 
             kmem = ex.get("kmem") or 0
             d = k["usage"] - m["usage"]
-            if d and (pk is None or k["usage"] != pk["usage"] or
-                      m["usage"] != pm["usage"]):
-                stock = d - kmem
-                add("kernel memory", kmem,
-                    f"{kmem} pages of kernel memory (page tables, slab) are "
-                    f"charged to usage; the model charges user pages only")
-                if 0 < stock <= CHARGE_BATCH * cpus:
-                    add("charge batching", stock,
-                        f"usage runs {stock} pages ahead: the per-CPU charge "
+            if moved and abs(d) > counter_tolerance(pages, cpus, kmem):
+                add("no charge moving", abs(d),
+                    f"{name} holds {d:+d} pages against the model: 3.17 with "
+                    f"move_charge_at_immigrate=3 moved the task's charges "
+                    f"with it; this kernel refused charge moving, so old "
+                    f"charges stay where they were made")
+            elif d:
+                if kmem:
+                    add("kernel memory", kmem,
+                        f"{kmem} pages of kernel memory (page tables, slab) "
+                        f"are charged to usage; the model charges user pages "
+                        f"only")
+                rest = d - kmem
+                if 0 < rest <= CHARGE_BATCH * cpus:
+                    add("charge batching", rest,
+                        f"usage runs {rest} pages ahead: the per-CPU charge "
                         f"stock precharges {CHARGE_BATCH} pages per CPU "
-                        f"(3.17: 32), which the model leaves out")
-                elif stock < 0 and op == "swap_out":
-                    add("reclaim batch", -stock,
-                        f"reclaim stopped {-stock} pages below the new limit "
-                        f"(it frees pages in batches of SWAP_CLUSTER_MAX = 32)")
-                elif stock:
-                    add("other", stock, f"{stock:+d} pages of usage not "
-                        f"explained by kernel memory or the charge stock "
-                        f"(the workload process's own heap, stat lag)")
+                        f"(3.17: 32; the model leaves the stock out)")
+                elif rest < 0 and "swap_out" in kernel.ops[:step + 1]:
+                    add("reclaim batch", -rest,
+                        f"reclaim stopped {-rest} pages below the limit (it "
+                        f"frees in batches of SWAP_CLUSTER_MAX = 32 pages)")
+                elif rest:
+                    add("other", abs(rest),
+                        f"{rest:+d} pages of usage beyond kernel memory and "
+                        f"the charge stock (the workload's own heap)")
             sc = ex.get("swapcached") or 0
-            if sc and (pk is None or sc != (pk.get("kernel") or {}).get("swapcached")):
-                if op == "swap_in":
-                    add("swap cache", sc,
-                        f"{sc} pages keep their swap slot in the swap cache "
-                        f"after swap-in (a read fault leaves the slot "
-                        f"allocated while swap is less than half full)")
-                else:
-                    add("swap cache", sc,
-                        f"{sc} pages are written out but still in the swap "
-                        f"cache: unmapped, so not in rss, yet still charged "
-                        f"to usage until reclaim frees them; the model "
-                        f"completes each swap-out at once")
+            if sc and "swap_in" in kernel.ops[:step + 1]:
+                add("swap cache", sc,
+                    f"{sc} pages keep their swap slot in the swap cache after "
+                    f"swap-in (a read fault leaves the slot allocated while "
+                    f"swap is less than half full)")
+            elif sc:
+                add("swap cache", sc,
+                    f"{sc} pages are written out but still in the swap cache: "
+                    f"unmapped, so not in rss, yet charged to usage until "
+                    f"reclaim frees them; the model completes each swap-out "
+                    f"at once")
             sh = ex.get("shmem") or 0
-            if sh and (pk is None or sh != (pk.get("kernel") or {}).get("shmem")):
+            if sh:
                 add("shmem", sh,
                     f"shared anonymous / tmpfs pages count as cache on both; "
                     f"the kernel also reports them as shmem ({sh} pages), a "
                     f"statistic 3.17 did not have")
-            moved_before = "move_task" in kernel.ops[:step + 1]
-            if moved_before and wl.move_charge and \
-                    abs(d) > counter_tolerance(int(kernel.meta["pages"]),
-                                               cpus, kmem):
-                add("no charge moving", abs(d),
-                    f"{name} holds {d:+d} pages against the model: 3.17 with "
-                    f"move_charge_at_immigrate=3 moved the task's charges "
-                    f"with it, this kernel refused charge moving, so the "
-                    f"old charges stay in the cgroup they were made in")
-            for ev in ("pgpgin", "pgpgout"):
-                kd = (k["stat"].get(ev) or 0) - ((pk or {}).get("stat", {}).get(ev) or 0)
-                md = (m["stat"].get(ev) or 0) - ((pm or {}).get("stat", {}).get(ev) or 0)
-                if md > 0 and kd < md * 0.9:
-                    add("folio events", md - kd,
-                        f"{ev}: the kernel counted {kd} events for the model's "
-                        f"{md}: page-cache pages come in large folios and "
-                        f"the kernel counts one event per folio")
-            if op == "migrate" and name == wl.memcgs[0]:
-                det = ks.get("detail") or {}
-                if det.get("pgmigrate_success") is not None:
-                    moved = det.get("migrated")
-                    ours = (f"; {moved} of the workload's {det['mapped_pages']}"
-                            f" mapped pages changed frame" if moved is not None
-                            else "")
-                    add("migration", moved or 0,
-                        f"compaction migrated {det['pgmigrate_success']} pages "
-                        f"machine-wide{ours}; the model migrated every page "
-                        f"of the workload; on both the charge moved with "
-                        f"each page and the counters stayed")
-            prev_k[name], prev_m[name] = k, m
+            if op in ("add_to_page_cache", "remove_from_page_cache") and pk:
+                for ev in ("pgpgin", "pgpgout"):
+                    kd = (k["stat"].get(ev) or 0) - (pk["stat"].get(ev) or 0)
+                    md = (m["stat"].get(ev) or 0) - (pm["stat"].get(ev) or 0)
+                    if md > 0 and kd < md * 0.9:
+                        add("folio events", md - kd,
+                            f"{ev}: {kd} events on the kernel for the model's "
+                            f"{md}: page-cache pages come in large folios and "
+                            f"the kernel counts one event per folio")
+            det = ks.get("detail") or {}
+            if op == "migrate" and name == wl.memcgs[0] and \
+                    det.get("pgmigrate_success") is not None:
+                n = det.get("migrated")
+                ours = (f"; {n} of the workload's {det['mapped_pages']} mapped "
+                        f"pages changed frame" if n is not None else "")
+                add("migration", n or 0,
+                    f"compaction migrated {det['pgmigrate_success']} pages "
+                    f"machine-wide{ours}; the model migrated every page of "
+                    f"the workload; on both the charge moved with each page "
+                    f"and the counters stayed")
+            prev[name] = (k, m)
     return out
 
 
@@ -370,13 +379,12 @@ def render(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
                 cells.append(f"{'-':>20s}")
                 continue
             mark = " " if r["within"] else "~" if r["explained_by"] else "!"
-            cells.append(f"{r['model']:>7} | {r['kernel']:>7}{mark}{r['diff']:+5d}"[-20:]
-                         .rjust(20))
+            cells.append(f"{r['model']:>6}|{r['kernel']:>6}{mark}{r['diff']:+6d}")
         lines.append(f"{step:>4} {op:24s} {memcg:2s} " + " ".join(cells))
         if not cmp.kernel[step].get("ok", True):
             lines.append(f"       ({cmp.kernel[step].get('error')})")
         for d in diffs.get(step, []):
-            if d.memcg == memcg:
+            if d.memcg == memcg and d.new:
                 lines.append(f"       - {d.name} ({d.pages} pages): {d.text}")
     lines.append("cells: model | kernel, then kernel - model; '~' = outside "
                  "the tolerance of docs/live.md but accounted for by a named "
