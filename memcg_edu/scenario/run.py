@@ -116,10 +116,14 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         if bad:
             ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
     after = {lab.page.pfn for lab in touched if lab.page is not None}
-    return {"step": i, "op": op, "ok": ok, "error": error, "events": events,
-            "memcgs": counters,
-            "detail": {"labels": tr.where_json(),
-                       "touched": sorted(before | after)}}, stop
+    rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
+           "memcgs": counters,
+           "detail": {"labels": tr.where_json(),
+                      "touched": sorted(before | after)}}
+    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
+    if notes:
+        rec["design_notes"] = notes
+    return rec, stop
 
 
 def _page_state_json(m) -> dict[str, Any]:
