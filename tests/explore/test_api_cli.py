@@ -11,7 +11,7 @@ from memcg_edu.explore import FIXES, PROTECTIONS, explore, list_races
 
 def test_list_races_shape():
     races = list_races()
-    assert len(races) == 7
+    assert len(races) == 8
     for r in races:
         assert set(r) >= {"name", "design", "title", "protections", "fixes", "paths"}
         assert all(p in PROTECTIONS for p in r["protections"])

@@ -55,7 +55,7 @@ class Race:
     build: Callable[[frozenset[str]], tuple[World, list[Path]]] = field(compare=False)
     fixes: tuple[str, ...] = ()
     #: breaks with every protection in the code as released; the race's
-    #: fixes (all applied) make it clean
+    #: fixes, if it has any, all applied make it clean
     expect_broken: bool = False
 
     def describe(self) -> dict:
@@ -68,7 +68,7 @@ class Race:
 
 #: race modules, in the order of the issue
 _MODULES = ("move_vs_unmap", "migration_vs_unmap", "swapcache_delete",
-            "replace_vs_move", "commit_vs_putback", "shmem_replace")
+            "replace_vs_move", "commit_vs_putback", "shmem_replace", "swapin_reuse")
 
 
 def _load() -> dict[str, Race]:
