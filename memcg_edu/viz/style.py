@@ -113,7 +113,7 @@ def shared_legend(fig: Figure, axes: list[Axes], st: Style, inside: bool) -> Non
         axes[0].legend(seen.values(), seen.keys(), fontsize=st.small, loc="upper left")
     else:
         fig.legend(seen.values(), seen.keys(), fontsize=st.small, loc="outside lower center",
-                   ncols=4)
+                   ncols=4 if st.width >= 7 else 3)
 
 
 def step_xy(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

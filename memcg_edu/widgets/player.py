@@ -89,6 +89,7 @@ class StepPlayer(widgets.VBox):
         self.reset_button = self._button("reset", "fast-backward", "back to step 0")
         self.back_button = self._button("step back", "step-backward", "previous step")
         self.forward_button = self._button("step forward", "step-forward", "next step")
+        self.forward_button.add_class("memcg-edu-step")   # the browser tests' step button
         self.slider = widgets.IntSlider(value=0, min=0, max=last, description="step",
                                         continuous_update=False,
                                         layout=widgets.Layout(width="420px"))

@@ -79,8 +79,12 @@ class FigureView(widgets.VBox):
         else:
             canvas.restore_region(self._background)
         for a in self.animated:
-            if a.get_visible():
-                a.axes.draw_artist(a) if a.axes is not None else self.figure.draw_artist(a)
+            if not a.get_visible():
+                continue
+            if a.axes is not None:
+                a.axes.draw_artist(a)
+            else:
+                self.figure.draw_artist(a)
         self.output.outputs = (self._bundle(),)
 
     def _bundle(self) -> dict:
