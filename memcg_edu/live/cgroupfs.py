@@ -210,11 +210,13 @@ class MemcgFiles:
         if self.version == "v2":
             return "cgroup v2 never moves charges with a task"
         try:
-            self.write("memory.move_charge_at_immigrate", str(mask))
-        except LiveError as e:
+            with open(self.path / "memory.move_charge_at_immigrate", "w") as f:
+                f.write(str(mask))
+        except OSError as e:
             return (f"memory.move_charge_at_immigrate={mask} refused by this "
-                    f"kernel (charge moving is deprecated since Linux 6.0): "
-                    f"{e}")
+                    f"kernel ({errno.errorcode.get(e.errno, e.errno)}: "
+                    f"{e.strerror}); charge moving is deprecated since Linux "
+                    f"6.0, so a moved task leaves its charges behind")
         if (self._int("memory.move_charge_at_immigrate") or 0) != mask:
             return f"memory.move_charge_at_immigrate did not keep {mask}"
         return None

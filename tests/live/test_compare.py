@@ -123,3 +123,15 @@ def test_fresh_recording_matches_the_model(caps_v1, name):
     cmp = compare(tl)
     assert cmp.unexplained == [], render(cmp)
     assert leftovers(caps_v1, [os.getpid()]) == []
+
+
+def test_recorded_files_are_described_and_name_their_kernel():
+    readme = (DATA / "README.md").read_text()
+    files = sorted(DATA.glob("*.json"))
+    assert {f.stem for f in files} == {"charge", "pagecache", "swap", "migrate", "move"}
+    for f in files:
+        meta = Timeline.load(f).meta
+        assert f"`{f.name}`" in readme
+        assert meta["source"] == "kernel" and meta["workload"] == f.stem
+        assert meta["kernel"] in readme and meta["cgroup"] == "v1"
+        assert meta["date"][:10] in readme
