@@ -21,6 +21,8 @@ from memcg_edu.explore.races.move_vs_unmap import build
 from memcg_edu.explore.search import Search
 from memcg_edu.explore.state import World, new_memcg, new_page
 
+__all__ = ["run"]
+
 
 def _free(k: int, n: int) -> tuple[int, int, float]:
     def bump(w, ctx):

@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--fix", action="append", default=[], metavar="FIX",
                    help="apply this later-kernel fix (repeatable)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--state", action="store_true",
+                   help="print the whole state after every step of the table")
     p.add_argument("--verbose", action="store_true",
                    help="with --list: say what each protection and fix is")
     p.set_defaults(func=main)
@@ -65,5 +67,5 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=1))
     else:
         world, _ = RACES[args.race].build(frozenset(args.fix))
-        print(format_result(result, initial=world.snapshot()))
+        print(format_result(result, initial=world.snapshot(), full_state=args.state))
     return 0 if result.ok else 1

@@ -14,7 +14,6 @@ Protections named here: ``lock_page_cgroup`` (the lock/unlock steps),
 """
 from __future__ import annotations
 
-from .kernel import charge_statistics
 from .paths import Step
 from .state import ROOT, World
 

@@ -79,6 +79,9 @@ class Path:
     def compile(self, protections: Iterable[str]) -> "CompiledPath":
         """Drop the steps of removed protections and resolve labels."""
         prot = frozenset(protections)
+        labels = [s.label for s in self.steps]
+        if len(set(labels)) != len(labels) or END in labels:
+            raise ValueError(f"path {self.name}: step labels must be unique and not {END}")
         kept = [s for s in self.steps if s.protection is None or s.protection in prot]
         index: dict[str, int] = {END: len(kept)}
         # a label of a dropped step resolves to the next kept step

@@ -12,7 +12,7 @@ from typing import Any
 from .races import FIXES, PROTECTIONS, RACES
 from .result import ExploreResult
 
-__all__ = ["format_result", "format_list", "state_diff"]
+__all__ = ["format_result", "format_list", "state_diff", "format_state"]
 
 
 def _flatten(state: dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +44,30 @@ def state_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return [f"{k} {_show(a.get(k))}->{_show(b[k])}" for k in b if a.get(k) != b[k]]
 
 
-def format_result(r: ExploreResult, initial: dict[str, Any] | None = None) -> str:
-    """The whole report: counts, broken counts per invariant, step table."""
+def format_state(state: dict[str, Any]) -> str:
+    """One line for a whole state snapshot: pages | memcgs | slots | ptes."""
+    pages = []
+    for name, p in state["pages"].items():
+        if p["freed"]:
+            pages.append(f"{name} freed")
+            continue
+        flags = "|".join(p["pc_flags"]) or "-"
+        where = [w for w, on in (("cache", p["cache"]), (f"swapcache={p['swapcache']}",
+                                                          p["swapcache"])) if on]
+        pages.append(f"{name} ref{p['ref']} map{p['map']} lru={p['lru'] or '-'} "
+                     f"pc={flags}@{p['pc_memcg']}" + "".join(" " + x for x in where))
+    memcgs = [f"{m} res{c['res']} memsw{c['memsw']} rss{c['rss']} cache{c['cache']} "
+              f"swap{c['swap']}" for m, c in state["memcgs"].items()]
+    slots = [f"{s} count{v['count']} cache={v['cache'] or '-'} record={v['record'] or '-'}"
+             for s, v in state["slots"].items()]
+    ptes = [f"pte {t}={_show(v)}" for t, v in state["ptes"].items()]
+    return " | ".join(", ".join(x) for x in (pages, memcgs, slots, ptes) if x)
+
+
+def format_result(r: ExploreResult, initial: dict[str, Any] | None = None,
+                  full_state: bool = False) -> str:
+    """The whole report: counts, broken counts per invariant, step table
+    (with ``full_state``, the whole state after each step as well)."""
     race = RACES[r.race]
     lines = [f"{r.race} ({r.design}): {r.title}"]
     kept = [p for p in race.protections if p not in r.without]
@@ -66,12 +88,16 @@ def format_result(r: ExploreResult, initial: dict[str, Any] | None = None) -> st
     width_s = max(len(row["step"]) for row in r.first_broken)
     lines.append(f"  {'#':>3}  {'path':<{width_p}}  {'step':<{width_s}}  locks held | changes")
     prev = initial or r.first_broken[0]["state"]
+    if full_state and initial is not None:
+        lines.append(f"  {'':>3}  initial state: {format_state(initial)}")
     for i, row in enumerate(r.first_broken, 1):
         locks = ",".join(row["locks"]) or "-"
         changes = ", ".join(state_diff(prev, row["state"])) or "-"
         lines.append(f"  {i:>3}  {row['path']:<{width_p}}  {row['step']:<{width_s}}  "
                      f"{locks} | {changes}")
         prev = row["state"]
+        if full_state:
+            lines.append(f"       = {format_state(row['state'])}")
         inv = row["invariant"]
         if inv is not None:
             when = "after this step" if inv["after"] == "step" else \

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -63,6 +64,21 @@ def test_cli_broken_race_prints_the_step_table_and_exits_1(capsys):
     assert "reparent" in out and "unmap" in out
     assert "! res_counter underflow (after this step)" in out
     assert "C.res 1->0" in out
+
+
+def test_cli_full_state(capsys):
+    assert main(["explore", "move_vs_unmap", "--without", "lock_page_cgroup", "--state"]) == 1
+    out = capsys.readouterr().out
+    assert "initial state: X ref1 map1 lru=C pc=USED@C" in out
+    assert "C res0 memsw0 rss-1" in out  # the state after the double uncharge's statistics
+
+
+def test_cli_progress_line_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["explore", "migration_vs_unmap"]) == 0
+    err = capsys.readouterr().err
+    assert "\rexploring migration_vs_unmap: 500 states" in err
+    assert err.endswith("exploring migration_vs_unmap: 1166 states\n")
 
 
 def test_cli_json(capsys):

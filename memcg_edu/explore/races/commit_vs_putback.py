@@ -34,6 +34,8 @@ from ..paths import END, Path, Step
 from ..state import ROOT, World, new_memcg, new_page, new_slot
 from . import Race
 
+__all__ = ["RACE"]
+
 _Y, _E = "Y", "E"
 
 

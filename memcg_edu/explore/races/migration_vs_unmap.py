@@ -36,6 +36,8 @@ from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page
 from . import Race
 
+__all__ = ["RACE"]
+
 _X, _N = "X", "N"
 _F = "mm/memcontrol.c:mem_cgroup_{} (3.16)"
 

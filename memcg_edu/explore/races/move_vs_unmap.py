@@ -42,6 +42,8 @@ from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page
 from . import Race
 
+__all__ = ["RACE", "RACE3", "build"]
+
 _X = "X"
 
 

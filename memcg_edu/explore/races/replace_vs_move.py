@@ -43,9 +43,11 @@ from __future__ import annotations
 
 from ..kernel import isolate_lru_page, lru_add, put_page, putback_lru_page
 from ..memcg317 import mem_cgroup_migrate
-from ..paths import END, Path, Step
+from ..paths import Path, Step
 from ..state import World, new_memcg, new_page
 from . import Race
+
+__all__ = ["RACE"]
 
 _O, _N = "O", "N"
 _FULL = {"USED", "MEM", "MEMSW"}

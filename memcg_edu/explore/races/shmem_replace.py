@@ -33,6 +33,8 @@ from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from . import Race
 
+__all__ = ["RACE"]
+
 _S, _N, _E = "S", "N", "E"
 _FULL = {"USED", "MEM", "MEMSW"}
 

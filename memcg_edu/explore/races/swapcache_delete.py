@@ -44,6 +44,8 @@ from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from . import Race
 
+__all__ = ["RACE"]
+
 _X, _E = "X", "E"
 
 
