@@ -4,7 +4,8 @@ Enumerates every interleaving of the race's kernel paths that the locks
 allow and checks the invariants after each step and each complete
 interleaving; prints how many were explored and broke an invariant, and
 the first broken one as a step table. ``explore --list`` names the races
-and the protections each can drop. Exit 0 when no interleaving broke an
+and the protections each can drop; ``explore RACE --paths`` prints the
+race's steps without exploring. Exit 0 when no interleaving broke an
 invariant, 1 when one did, 2 for an unknown race, protection or fix.
 """
 from __future__ import annotations
@@ -14,9 +15,9 @@ import json
 import sys
 
 from ..errors import ModelUsageError
-from ..explore import FIXES, PROTECTIONS, explore, list_races
+from ..explore import FIXES, PROTECTIONS, explore, list_races, race_paths
 from ..explore.races import RACES
-from ..explore.report import format_list, format_result
+from ..explore.report import format_list, format_paths, format_result
 
 __all__ = ["add_parser", "main"]
 
@@ -33,6 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--fix", action="append", default=[], metavar="FIX",
                    help="apply this later-kernel fix (repeatable)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--paths", action="store_true",
+                   help="print the race's paths (steps, locks, protections) and stop")
     p.add_argument("--state", action="store_true",
                    help="print the whole state after every step of the table")
     p.add_argument("--verbose", action="store_true",
@@ -61,6 +64,10 @@ def main(args: argparse.Namespace) -> int:
         return 0
     if not args.race:
         raise ModelUsageError("explore needs a race name, or --list to see them")
+    if args.paths:
+        paths = race_paths(args.race, fixes=args.fix)
+        print(json.dumps(paths, indent=1) if args.json else format_paths(paths))
+        return 0
     result = explore(args.race, without=args.without, fixes=args.fix,
                      progress=None if args.json else _progress(args.race))
     if args.json:

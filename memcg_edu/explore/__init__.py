@@ -20,14 +20,29 @@ from .races import FIXES, PROTECTIONS, RACES, Race
 from .result import ExploreResult
 from .search import Search
 
-__all__ = ["list_races", "explore", "ExploreResult", "PROTECTIONS", "FIXES",
-           "RACES", "Race"]
+__all__ = ["list_races", "race_paths", "explore", "ExploreResult", "PROTECTIONS",
+           "FIXES", "RACES", "Race"]
 
 
 def list_races() -> list[dict[str, Any]]:
     """Every shipped race: name, design, title, protections it can drop,
     fixes it can apply, whether it replays a kernel bug, its paths."""
     return [r.describe() for r in RACES.values()]
+
+
+def race_paths(race: str, fixes: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The race's paths as data, before any exploration: per path its name
+    and steps, each step with ``label``, ``kernel``, ``takes``,
+    ``releases``, ``refs`` and ``protection`` (None, or the protection
+    whose removal drops the step)."""
+    fixes = list(fixes)
+    r = _check(race, (), fixes)
+    _, paths = r.build(frozenset(fixes))
+    return [{"name": p.name,
+             "steps": [{"label": s.label, "kernel": s.kernel, "takes": list(s.takes),
+                        "releases": list(s.releases), "refs": s.refs,
+                        "protection": s.protection} for s in p.steps]}
+            for p in paths]
 
 
 def _check(race: str, without: Iterable[str], fixes: Iterable[str]) -> Race:

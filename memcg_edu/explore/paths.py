@@ -54,8 +54,8 @@ class Step:
 
     ``takes``: locks acquired before ``run`` (the step waits while another
     path holds one); ``releases``: locks dropped after ``run``; ``refs``:
-    the references or lock-held facts the step relies on (documentation
-    shown by ``explore --list --verbose`` and in docs/races.md);
+    the references or lock-held facts the step relies on (shown by
+    ``explore RACE --paths`` and ``race_paths()``);
     ``protection``: the step exists only while that protection is in force.
     """
 

@@ -12,7 +12,7 @@ from typing import Any
 from .races import FIXES, PROTECTIONS, RACES
 from .result import ExploreResult
 
-__all__ = ["format_result", "format_list", "state_diff", "format_state"]
+__all__ = ["format_result", "format_list", "format_paths", "state_diff", "format_state"]
 
 
 def _flatten(state: dict[str, Any]) -> dict[str, Any]:
@@ -121,4 +121,19 @@ def format_list(verbose: bool = False) -> str:
                 lines.append(f"      {p}: {PROTECTIONS[p]}")
             for f in race.fixes:
                 lines.append(f"      {f}: {FIXES[f]}")
+    return "\n".join(lines)
+
+
+def format_paths(paths: list[dict[str, Any]]) -> str:
+    """`explore RACE --paths`: every path's steps with their locks, the
+    references they rely on and the protection each step belongs to."""
+    lines = []
+    for path in paths:
+        lines.append(f"path {path['name']}:")
+        for i, s in enumerate(path["steps"], 1):
+            locks = " ".join([f"+{l}" for l in s["takes"]] + [f"-{l}" for l in s["releases"]])
+            extra = "".join([f"  [{locks}]" if locks else "",
+                             f"  (protection {s['protection']})" if s["protection"] else ""])
+            lines.append(f"  {i:>2}. {s['label']}{extra}")
+            lines.append(f"      {s['kernel']}" + (f"; relies on: {s['refs']}" if s["refs"] else ""))
     return "\n".join(lines)

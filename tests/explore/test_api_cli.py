@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from memcg_edu.cli import main
-from memcg_edu.explore import FIXES, PROTECTIONS, explore, list_races
+from memcg_edu.explore import FIXES, PROTECTIONS, explore, list_races, race_paths
 
 
 def test_list_races_shape():
@@ -79,6 +79,17 @@ def test_cli_progress_line_on_a_terminal(capsys, monkeypatch):
     err = capsys.readouterr().err
     assert "\rexploring migration_vs_unmap: 500 states" in err
     assert err.endswith("exploring migration_vs_unmap: 1166 states\n")
+
+
+def test_race_paths_and_cli_paths(capsys):
+    paths = race_paths("move_vs_unmap")
+    assert [p["name"] for p in paths] == ["reparent", "unmap"]
+    locked = [s for s in paths[0]["steps"] if s["protection"] == "lock_page_cgroup"]
+    assert [s["takes"] or s["releases"] for s in locked] == [["pcg:X"], ["pcg:X"]]
+    assert main(["explore", "move_vs_unmap", "--paths"]) == 0
+    out = capsys.readouterr().out
+    assert "path reparent:" in out and "(protection lock_page_cgroup)" in out
+    assert "[+pcg:X]" in out
 
 
 def test_cli_json(capsys):
