@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from math import comb
 
+import pytest
+
+from memcg_edu.explore.races import PROTECTIONS, RACES
 from memcg_edu.explore.paths import END, Path, Step
 from memcg_edu.explore.search import Search
 from memcg_edu.explore.state import StepViolation, World, new_memcg, new_page
@@ -100,3 +103,32 @@ def test_deadlock_is_reported():
                    Step("release", "k", lambda w, c: None, releases=both)))
     _, (total, broken, why) = _count([a, b])
     assert (total, broken, dict(why)) == (4, 2, {"deadlock": 2})
+
+
+def _brute(search, world, pcs, locs):
+    """Walk every interleaving one by one (no memo): (total, broken)."""
+    total = broken = 0
+    moved = False
+    for t in search.transitions(world, pcs, locs):
+        moved = True
+        if t.violation is not None:
+            total, broken = total + 1, broken + 1
+            continue
+        a, b = _brute(search, t.world, t.pcs, t.locals)
+        total, broken = total + a, broken + b
+    if not moved:
+        return 1, int(search._terminal(world, pcs) is not None)
+    return total, broken
+
+
+@pytest.mark.parametrize("name,without", [
+    ("commit_vs_putback", ()), ("commit_vs_putback", ("lru_isolation",)),
+    ("swapcache_delete", ("mapped_check",)), ("swapin_reuse", ()),
+])
+def test_memoised_counts_match_walking_every_interleaving(name, without):
+    race = RACES[name]
+    prot = frozenset(PROTECTIONS) - set(without)
+    world, paths = race.build(frozenset())
+    s = Search(world, [p.compile(prot) for p in paths], prot, frozenset())
+    total, broken, _ = s.run()
+    assert (total, broken) == _brute(s, *s.start)
