@@ -33,6 +33,7 @@ def _names(cmp, step=None):
     return {d.name for d in cmp.differences if step is None or d.step == step}
 
 
+@pytest.mark.slow  # five model runs of 16 MiB workloads
 @pytest.mark.parametrize("name", ["charge", "pagecache", "swap", "migrate", "move"])
 def test_recorded_timelines_match_the_model_or_name_why(name):
     cmp = _cmp(name)
