@@ -11,6 +11,7 @@ early return, a refusal, a deferral, a root skip).
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
@@ -107,6 +108,18 @@ def _base(name: str) -> str:
     return name.split(":", 1)[0]
 
 
+def _with_labels(note: str, step: Mapping[str, Any]) -> str:
+    """'page 3' -> 'page 3 ("x")' where the step's detail names pfn 3 "x"."""
+    labels = ((step.get("detail") or {}).get("labels") or {})
+    by_pfn = {v["pfn"]: k for k, v in labels.items()
+              if isinstance(v, Mapping) and v.get("pfn") is not None}
+    if not by_pfn:
+        return note
+    return re.sub(r"page (\d+)",
+                  lambda mt: (f'page {mt.group(1)} ("{by_pfn[int(mt.group(1))]}")'
+                              if int(mt.group(1)) in by_pfn else mt.group(0)), note)
+
+
 def summarize_calls(steps: Iterable[Mapping[str, Any]],
                     design: str) -> dict[str, Any]:
     """Count what one design's timeline called.
@@ -134,7 +147,7 @@ def summarize_calls(steps: Iterable[Mapping[str, Any]],
             if base in known and ":" not in name:
                 calls[base] += 1
         for note in step.get("design_notes") or ():
-            notes.setdefault(note, step.get("step", i))
+            notes.setdefault(_with_labels(note, step), step.get("step", i))
     categories = {c: 0 for c in CATEGORIES}
     for name, n in special.items():
         cat = SPECIAL_CASES.get(name, ("early return", ""))[0]

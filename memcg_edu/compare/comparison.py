@@ -59,9 +59,14 @@ class Comparison:
         return out
 
     @property
+    def end_differences(self) -> list[list[str]]:
+        """[memcg, counter] pairs that still differ after the last step."""
+        return self.rows[-1]["differs"] if self.rows else []
+
+    @property
     def same_end_state(self) -> bool:
         """True if every counter agrees after the last step."""
-        return not self.rows or not self.rows[-1]["differs"]
+        return not self.end_differences
 
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-able data (what ``compare --json`` prints)."""
@@ -69,6 +74,7 @@ class Comparison:
                 "designs": list(DESIGNS), "steps": self.rows,
                 "differing_steps": self.differing_steps,
                 "same_end_state": self.same_end_state,
+                "end_differences": self.end_differences,
                 "kernel_bugs": self.kernel_bugs,
                 "summary": self.summary}
 

@@ -79,7 +79,8 @@ def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
         lines.append("counters differ after step(s) "
                      + ", ".join(map(str, cmp.differing_steps))
                      + ("; the end state is the same" if cmp.same_end_state
-                        else "; the end state differs"))
+                        else "; at the end they still differ in "
+                        + ", ".join(f"{m} {c}" for m, c in cmp.end_differences)))
     else:
         lines.append("the counters agree after every step")
     for bug in cmp.kernel_bugs:
