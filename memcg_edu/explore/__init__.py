@@ -65,11 +65,13 @@ def explore(race: str, without: Iterable[str] = (), fixes: Iterable[str] = (),
             progress: Callable[[int, int | None], None] | None = None) -> ExploreResult:
     """Enumerate every interleaving of the race's paths the locks allow.
 
-    ``without``: protections to remove (each must be one the race lists);
-    ``fixes``: later-kernel fixes to apply. Raises ModelUsageError for an
+    ``without``: protections to remove (each must be one the race lists;
+    a single name may be given as a string); ``fixes``: later-kernel fixes
+    to apply. Raises ModelUsageError for an
     unknown race, protection or fix.
     """
-    without, fixes = list(dict.fromkeys(without)), list(dict.fromkeys(fixes))
+    without = [without] if isinstance(without, str) else list(dict.fromkeys(without))
+    fixes = [fixes] if isinstance(fixes, str) else list(dict.fromkeys(fixes))
     r = _check(race, without, fixes)
     in_force = frozenset(PROTECTIONS) - set(without)
     world, paths = r.build(frozenset(fixes))

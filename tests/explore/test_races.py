@@ -133,6 +133,10 @@ def test_deterministic(name):
         explore(name, without=without).to_dict()
 
 
+def test_a_single_protection_may_be_a_string():
+    assert explore("move_vs_unmap", without="lock_page_cgroup").without == ["lock_page_cgroup"]
+
+
 def test_unknown_names_are_refused():
     with pytest.raises(ModelUsageError, match="unknown race"):
         explore("nope")
