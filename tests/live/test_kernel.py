@@ -126,17 +126,17 @@ def test_swap_out_and_in_with_a_temporary_swap_file(caps_v1):
 
 
 def test_the_kernel_refuses_a_limit_it_cannot_meet(caps_v1):
-    """Without swap anonymous pages cannot be reclaimed, so a v1 limit write
+    """With swappiness 0 anonymous pages cannot be reclaimed, so a v1 limit write
     below them fails with EBUSY; a memsw limit under the memory limit fails
     with EINVAL. Both come back as LiveError("refused") naming the file."""
-    if caps_v1.swap_pages:
-        pytest.skip("with swap active the kernel would swap instead")
     from memcg_edu.live.cgroupfs import MemcgFiles
     errors = []
 
     def limit_after_fault(step):
         if step["op"] == "fault_anon":
             cg = MemcgFiles(caps_v1.own_dir / f"memcg-edu-{os.getpid()}-A")
+            # no swapping from this cgroup even if some swap is active
+            cg.write("memory.swappiness", "0")
             for write in (lambda: cg.set_limits(N // 4),
                           lambda: cg.write("memory.memsw.limit_in_bytes",
                                            str(8 * 4096))):
