@@ -73,8 +73,11 @@ def _draw_one(ax: Axes, timeline: Timeline, name: str, st: Style,
         ax.plot(sx, ext["memsw_usage"], drawstyle="steps-post",
                 color=COUNTER_COLORS["memsw_usage"], linewidth=lw, linestyle="--",
                 label=_LABELS["memsw_usage"], zorder=3)
-        ax.fill_between(sx, ext["usage"], ext["memsw_usage"], step="post",
-                        where=ext["memsw_usage"] > ext["usage"],
+        gap = ext["memsw_usage"] > ext["usage"]
+        # with step="post" a region ends at its last True point: also mark the
+        # point that closes each step, so a one-step gap is filled
+        gap[1:] |= gap[:-1]
+        ax.fill_between(sx, ext["usage"], ext["memsw_usage"], step="post", where=gap,
                         color=OKABE_ITO["purple"], alpha=0.25, linewidth=0,
                         label="swap charge (memsw - usage)")
     for key, color, style in (("limit", COUNTER_COLORS["usage"], (0, (6, 2))),

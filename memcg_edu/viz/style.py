@@ -94,11 +94,16 @@ def new_figure(size: str | Style, nrows: int = 1, ncols: int = 1,
 
 
 def add_bytes_axis(ax: Axes, size: str | Style) -> None:
-    """A right-hand y axis giving the left axis' pages in KiB (4 KiB pages)."""
+    """A right-hand y axis giving the left axis' pages in KiB, or MiB when large.
+
+    Call it after the y limits are set: they pick the unit.
+    """
     st = get_style(size)
-    kib = PAGE_SIZE // 1024
-    sec = ax.secondary_yaxis("right", functions=(lambda p: p * kib, lambda k: k / kib))
-    sec.set_ylabel("KiB", fontsize=st.font)
+    kib = PAGE_SIZE / 1024
+    unit, per_page = ("MiB", kib / 1024) if ax.get_ylim()[1] * kib >= 10240 else ("KiB", kib)
+    sec = ax.secondary_yaxis("right", functions=(lambda p: p * per_page,
+                                                 lambda b: b / per_page))
+    sec.set_ylabel(unit, fontsize=st.font)
     sec.tick_params(labelsize=st.small)
     sec.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 4, 5, 10]))
 

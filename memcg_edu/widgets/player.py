@@ -38,6 +38,9 @@ def step_words(timeline: Timeline, step: int,
     why = _why(timeline, step, rec, prev, s)
     if why:
         parts.append(html.escape(why))
+    text = (rec.get("detail") or {}).get("text")
+    if text:
+        parts.append(html.escape(str(text)))
     funcs = [e.get("function", "") if isinstance(e, Mapping) else str(e)
              for e in rec.get("events") or ()]
     if funcs:
@@ -45,6 +48,8 @@ def step_words(timeline: Timeline, step: int,
                         f"{html.escape(d[len(d.split(':')[0]):])}</li>"
                         for d in describe_functions(funcs))
         parts.append(f"Kernel functions called:<ul style='margin:0'>{items}</ul>")
+    elif timeline.meta.get("source") == "kernel":
+        parts.append("(Recorded on a real kernel: its function calls are not recorded.)")
     else:
         parts.append("No memcg function was called at this step.")
     return "<br>".join(parts)

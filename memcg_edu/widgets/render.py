@@ -55,10 +55,9 @@ class FigureView(widgets.VBox):
 
     @staticmethod
     def _ipympl_canvas(figure: Figure):
-        from ipympl.backend_nbagg import Canvas, FigureManager
+        from ipympl.backend_nbagg import new_figure_manager_given_figure
 
-        canvas = Canvas(figure)
-        FigureManager(canvas, 0)
+        canvas = new_figure_manager_given_figure(id(figure), figure).canvas
         canvas.header_visible = False
         return canvas
 

@@ -80,7 +80,12 @@ def test_bad_requests_are_clear(tl):
     assert fig is ax.figure and ax.get_legend() is not None
 
 
-def test_renders_under_agg(tl, tmp_path):
-    out = tmp_path / "c.png"
-    plot_counters(tl).savefig(out)
-    assert out.read_bytes()[:4] == b"\x89PNG"
+def test_a_one_step_swap_charge_is_shaded_and_large_sizes_use_mib():
+    recs = [{"op": "x", "memcgs": {"A": {"usage": u, "memsw_usage": m, "limit": None,
+                                         "memsw_limit": None, "stat": {}}}}
+            for u, m in ((4000, 4000), (4000, 6000), (4000, 4000))]
+    ax = plot_counters(Timeline(recs), "A").axes[0]
+    shade = next(c for c in ax.collections if c.get_label().startswith("swap charge"))
+    xs = np.concatenate([p.vertices[:, 0] for p in shade.get_paths()])
+    assert xs.min() == 0.5 and xs.max() == 1.5        # exactly step 1
+    assert [a.get_ylabel() for a in ax.child_axes] == ["MiB"]

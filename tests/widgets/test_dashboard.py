@@ -70,3 +70,18 @@ def test_long_timeline_jumps_without_replay():
     assert "Counters after step 2500" in d.counters.html.value
     assert d.counters_plot.renders == 2
     assert not d.pages.available
+
+
+def test_real_kernel_timeline():
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "data" / "real-kernel" / "swap.json"
+    if not path.exists():
+        pytest.skip("no recorded real-kernel timeline in data/real-kernel")
+    d = dashboard(str(path))
+    d.player.go(2)
+    assert "real kernel" in d.player.words.value
+    text = (d.timeline[2].get("detail") or {}).get("text")
+    if text:
+        assert text.split(":")[0] in d.player.words.value
+    usage = d.timeline[2]["memcgs"]["A"]["usage"]
+    assert f">{usage} " in d.counters.html.value or f"<b>{usage} " in d.counters.html.value
