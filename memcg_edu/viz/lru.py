@@ -20,7 +20,7 @@ from ..timeline import Timeline
 from .series import memcg_names, series
 from .style import LRU_COLORS, LRU_NAMES, Style, get_style, new_figure
 
-__all__ = ["lru_memcgs", "lru_counts", "lru_max", "plot_lru", "set_step"]
+__all__ = ["lru_memcgs", "lru_counts", "lru_max", "touched_lists", "plot_lru", "set_step"]
 
 
 def lru_memcgs(timeline: Timeline) -> list[str]:
@@ -113,6 +113,7 @@ def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     a.grid(True, axis="y", alpha=0.3)
     fig.memcg_edu = {"kind": "lru", "bars": bars, "texts": texts, "names": names,
                      "title": title}
+    set_step(fig, timeline, step)
     return fig
 
 
@@ -120,16 +121,33 @@ def _title(timeline: Timeline, step: int) -> str:
     return f"LRU lists after step {step} ({timeline[step].get('op', '')})"
 
 
+def touched_lists(record: Mapping[str, Any], names: list[str]) -> set[tuple[int, int]]:
+    """(memcg row, list) of every LRU list holding a page the step touched."""
+    pages = record.get("pages")
+    if not pages:
+        return set()
+    out = set()
+    for pfn in (record.get("detail") or {}).get("touched", ()):
+        lru, owner = pages["lru"][pfn], pages["lru_memcg"][pfn]
+        if lru >= 0 and 0 <= owner < len(pages["memcg_names"]) and \
+                pages["memcg_names"][owner] in names:
+            out.add((names.index(pages["memcg_names"][owner]), lru))
+    return out
+
+
 def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
-    """Show ``step``: new bar heights, counts and title; returns what changed."""
+    """Show ``step``: new bar heights, counts and title; the bars holding a
+    page the step touched get a thick outline. Returns what changed."""
     meta = fig.memcg_edu
     step = _check_step(timeline, step)
     counts = lru_counts(timeline[step], meta["names"])
+    hit = touched_lists(timeline[step], meta["names"])
     changed = [meta["title"]]
     meta["title"].set_text(_title(timeline, step))
     for j, cont in enumerate(meta["bars"]):
         for i, rect in enumerate(cont):
             rect.set_height(counts[i, j])
+            rect.set_linewidth(2.5 if (i, j) in hit else 0.5)
             changed.append(rect)
     for k, t in enumerate(meta["texts"]):
         i, j = k % len(meta["names"]), k // len(meta["names"])

@@ -50,6 +50,12 @@ class LruView(widgets.VBox):
         for name, lists in self.heights().items():
             items = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lists.items() if v)
             parts.append(f"<b>{html.escape(name)}</b>: {items or 'empty'}")
+        names = self.figure.memcg_edu["names"]
+        hit = sorted(vlru.touched_lists(self.timeline[step], names))
+        if hit:
+            parts.append("touched page on " + ", ".join(
+                f"{html.escape(names[i])}'s {LRU_NAMES[j].replace('_', ' ')}" for i, j in hit)
+                + " (thick outline)")
         self.counts.value = "<small>" + "; ".join(parts) + "</small>"
 
     def heights(self) -> dict[str, dict[str, int]]:

@@ -45,3 +45,12 @@ def test_set_step_keeps_the_scale(tl):
 def test_step_out_of_range(tl):
     with pytest.raises(ModelUsageError, match="step 10 is outside"):
         plot_lru(tl, 10)
+
+
+def test_touched_page_outlines_its_list(tl):
+    fig = plot_lru(tl, 6)                  # step 6 adds file page f to B's inactive file
+    meta = fig.memcg_edu
+    b = meta["names"].index("B")
+    widths = {(i, j): meta["bars"][j][i].get_linewidth()
+              for j in range(5) for i in range(len(meta["names"]))}
+    assert widths[(b, 2)] > 2 and sorted(w for w in widths.values())[-2] < 1

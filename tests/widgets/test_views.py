@@ -9,6 +9,7 @@ def test_lru_view_bars_and_counts(tl):
     assert v.heights()["A"]["active_anon"] == 3
     assert v.heights()["B"]["inactive_file"] == 1
     assert "<b>B</b>: inactive file 1" in v.counts.value
+    assert "touched page on B's inactive file" in v.counts.value
     out = v.view.output.outputs[-1]
     assert out["output_type"] == "display_data" and out["data"]["image/png"]
 
