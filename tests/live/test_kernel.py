@@ -224,3 +224,17 @@ def test_sigkill_midway_is_cleaned_at_next_start(caps_v1, child_env):
     tl = record("charge", 64, caps=caps_v1)   # the next start cleans up
     assert any(f"memcg-edu-{p.pid}-A" in n for n in tl.meta["notes"])
     assert leftovers(caps_v1, [p.pid, os.getpid()]) == []
+
+
+def test_swapon_refused_is_a_clear_error_and_leaves_no_file(caps_v1, monkeypatch):
+    """A file system that cannot hold swap (tmpfs) makes swapon fail: the
+    error says so and the half-made swap file is removed."""
+    from pathlib import Path
+    from memcg_edu.live import swapfile
+    if not caps_v1.is_root or not Path("/dev/shm").is_dir():
+        pytest.skip("needs root and a tmpfs at /dev/shm")
+    monkeypatch.setattr(swapfile, "WORK_BASE", Path("/dev/shm"))
+    with pytest.raises(LiveError, match="swapon /dev/shm/memcg-edu-.* was refused"):
+        with swapfile.TempSwap(256):
+            pass
+    assert not list(Path("/dev/shm").glob(f"memcg-edu-{os.getpid()}.swap"))
