@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..timeline import Timeline
 from .catalog import Phase, Workload, get_workload
 from .errors import LiveError
@@ -165,8 +167,11 @@ class _ModelRun:
             self.files[ph.target] = pages
         elif ph.action == "unmap":
             pages = self.regions.pop(ph.target)
-            for p in pages:
-                m.unmap(t, p)
+            if any(self._is_entry(p) for p in pages):
+                for p in pages:
+                    m.unmap(t, p)
+            else:  # one zap of the whole range, as munmap does
+                m.unmap_range(t, np.array([p.pfn for p in pages], np.int64))
             if ph.target in self.shared:
                 # the last mapping of a shared anonymous region goes: its
                 # shmem object is freed (shmem_evict_inode truncates it)

@@ -33,7 +33,8 @@ class Capabilities:
     is_root: bool
     compact: bool                 # /proc/sys/vm/compact_memory is writable
     proc: Path = Path("/proc")
-    reasons: tuple[str, ...] = field(default=())
+    reasons: tuple[str, ...] = field(default=())       # everything missing
+    scratch_reasons: tuple[str, ...] = field(default=())  # why no cgroup
 
     @property
     def own_dir(self) -> Path | None:
@@ -46,10 +47,10 @@ class Capabilities:
         """Our cgroup directory, or LiveError saying why none can be made."""
         if self.cgroup is None or self.own_dir is None:
             raise LiveError("no memory cgroup controller found: "
-                            + "; ".join(self.reasons))
+                            + "; ".join(self.scratch_reasons))
         if not self.can_create:
             raise LiveError(f"no right to create a memory cgroup under "
-                            f"{self.own_dir}: " + "; ".join(self.reasons))
+                            f"{self.own_dir}: " + "; ".join(self.scratch_reasons))
         return self.own_dir
 
 
@@ -149,6 +150,7 @@ def detect(proc: str | Path | None = None) -> Capabilities:
         else:
             can_create = True
 
+    scratch_reasons = tuple(r for r in reasons if "swapaccount" not in r)
     swap_pages = _swap_pages(proc)
     if swap_pages == 0:
         reasons.append("no swap is active (the swap phases need --swap, "
@@ -161,7 +163,8 @@ def detect(proc: str | Path | None = None) -> Capabilities:
     return Capabilities(kernel=kernel, cgroup=cgroup, mount=mount, own_path=own,
                         memsw=memsw, can_create=can_create,
                         swap_pages=swap_pages, is_root=is_root,
-                        compact=compact, proc=proc, reasons=tuple(reasons))
+                        compact=compact, proc=proc, reasons=tuple(reasons),
+                        scratch_reasons=scratch_reasons)
 
 
 def describe(caps: Capabilities) -> str:

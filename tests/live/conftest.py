@@ -18,7 +18,7 @@ def caps():
     c = detect()
     if c.cgroup is None or not c.can_create:
         pytest.skip("no scratch memory cgroup on this machine: "
-                    + "; ".join(c.reasons))
+                    + "; ".join(c.scratch_reasons))
     return c
 
 
