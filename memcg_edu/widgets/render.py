@@ -32,12 +32,17 @@ class FigureView(widgets.VBox):
     ipympl canvas. ``self.mode`` says what was used: "inline" or "ipympl".
     """
 
+    #: inline images kept for revisited steps (about 30 KB each)
+    CACHE_STEPS = 512
+
     def __init__(self, figure: Figure, animated: Sequence[Artist],
                  update_fn: Callable[[int], Sequence[Artist]], smooth: bool = False) -> None:
         self.figure = figure
         self.animated = list(animated)
         self._update_fn = update_fn
         self._background = None
+        self._cache: dict[int, dict] = {}
+        self._last_pixels: bytes | None = None
         self.renders = 0
         note = None
         if smooth and HAVE_IPYMPL:
@@ -62,13 +67,27 @@ class FigureView(widgets.VBox):
         return canvas
 
     def update(self, step: int) -> None:
-        """Show ``step``: update the artists, then blit (inline) or redraw (ipympl)."""
+        """Show ``step``: update the artists, then blit (inline) or redraw (ipympl).
+
+        Inline images are kept per step (up to CACHE_STEPS of them), so going
+        back to a step already shown re-sends its image without drawing.
+        """
         self._update_fn(step)
         if self.mode == "ipympl":
             self.output.draw_idle()
+        elif step in self._cache:
+            self.output.outputs = (self._cache[step],)
         else:
             self._blit()
+            if len(self._cache) >= self.CACHE_STEPS:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[step] = self.output.outputs[0]
         self.renders += 1
+
+    @property
+    def png(self) -> bytes:
+        """The PNG shown now (inline mode)."""
+        return base64.b64decode(self.output.outputs[0]["data"]["image/png"])
 
     def _blit(self) -> None:
         canvas = self.figure.canvas
@@ -84,16 +103,17 @@ class FigureView(widgets.VBox):
                 a.axes.draw_artist(a)
             else:
                 self.figure.draw_artist(a)
-        self.output.outputs = (self._bundle(),)
+        pixels = bytes(self.figure.canvas.buffer_rgba())
+        if pixels != self._last_pixels:   # e.g. LRU bars that did not move: no new PNG
+            self._last_pixels = pixels
+            self.output.outputs = (self._bundle(pixels),)
 
-    def _bundle(self) -> dict:
-        canvas = self.figure.canvas
-        w, h = canvas.get_width_height()
-        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    def _bundle(self, pixels: bytes) -> dict:
+        w, h = self.figure.canvas.get_width_height()
         buf = io.BytesIO()
-        img.convert("RGB").save(buf, format="png", compress_level=1)
-        self.png = buf.getvalue()
+        Image.frombuffer("RGBA", (w, h), pixels, "raw", "RGBA", 0, 1).save(
+            buf, format="png", compress_level=1)
         return {"output_type": "display_data",
-                "data": {"image/png": base64.b64encode(self.png).decode("ascii"),
+                "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"),
                          "text/plain": f"<figure {self.figure.memcg_edu.get('kind', '')}>"},
                 "metadata": {"image/png": {"width": w, "height": h}}}

@@ -33,9 +33,16 @@ class LruView(widgets.VBox):
         # would triple the time of a step
         self.figure = vlru.plot_lru(timeline, 0, size=size, values=False)
         meta = self.figure.memcg_edu
-        animated = [meta["title"], *(r for c in meta["bars"] for r in c)]
-        self.view = FigureView(self.figure, animated,
-                               lambda s: vlru.set_step(self.figure, timeline, s), smooth)
+        animated = [r for c in meta["bars"] for r in c]
+
+        def update(step: int) -> list:
+            changed = vlru.set_step(self.figure, timeline, step)
+            # a static title: the HTML line below names the step (a text
+            # redrawn per step costs as much as all the bars)
+            meta["title"].set_text("LRU lists (pages on each list)")
+            return changed
+
+        self.view = FigureView(self.figure, animated, update, smooth)
         self.counts = widgets.HTML()
         self.counts.add_class("memcg-edu-lru-counts")
         super().__init__([self.view, self.counts])
@@ -46,7 +53,7 @@ class LruView(widgets.VBox):
     def show(self, step: int) -> None:
         self.step = step
         self.view.update(step)
-        parts = []
+        parts = [f"after step {step} ({html.escape(str(self.timeline[step].get('op', '')))})"]
         for name, lists in self.heights().items():
             items = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lists.items() if v)
             parts.append(f"<b>{html.escape(name)}</b>: {items or 'empty'}")

@@ -85,3 +85,13 @@ def test_real_kernel_timeline():
         assert text.split(":")[0] in d.player.words.value
     usage = d.timeline[2]["memcgs"]["A"]["usage"]
     assert f">{usage} " in d.counters.html.value or f"<b>{usage} " in d.counters.html.value
+
+
+def test_revisited_steps_reuse_their_image(tl):
+    d = dashboard(tl)
+    d.player.go(5)
+    shown = d.counters_plot.output.outputs
+    d.player.go(6)
+    d.player.go(5)
+    assert d.counters_plot.output.outputs == shown
+    assert list(d.counters_plot.figure.memcg_edu["cursors"][0].get_xdata()) == [5, 5]
