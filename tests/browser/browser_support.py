@@ -1,0 +1,201 @@
+"""Helpers for the real-browser tests: Jupyter servers on loopback ports,
+Debian's Chromium flags, and what the tests look for on the dashboard page.
+
+The fixtures that use them are in conftest.py beside this file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+__all__ = ["ROOT", "OUTPUT", "CHROMIUM", "CHROMIUM_FLAGS", "VOILA_CDN_CSS",
+           "COUNTERS", "STEP_BUTTON", "PLAY_BUTTON", "WIDGET_ERROR", "Server",
+           "ConsoleLog", "free_port", "jupyter_env", "lab_settings", "root_flag",
+           "is_outside", "screenshot", "wait_for_change", "check_dashboard_runs"]
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+CHROMIUM = Path(os.environ.get("MEMCG_EDU_CHROMIUM", "/usr/bin/chromium"))
+#: Debian's Chromium as root on a machine with no network but loopback:
+#: no sandbox (root), no GPU, and nothing that phones home at start.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+#: the first start of a server on a busy 2-core machine can take a while
+SERVER_START_TIMEOUT = 90.0
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _children(pid: int) -> list[int]:
+    """Every live descendant of pid (kernels run in sessions of their own)."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        todo += kids
+    return found
+
+
+class Server:
+    """A Jupyter server process (JupyterLab or Voila) on a loopback port."""
+
+    def __init__(self, name: str, argv: list[str], port: int, token: str,
+                 workdir: Path, env: dict[str, str]):
+        self.name, self.port, self.token = name, port, token
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = OUTPUT / f"{name}-server.log"
+        OUTPUT.mkdir(exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def log(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def wait_until_up(self, path: str) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"{self.name} exited with {self.proc.returncode} at start:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=5) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        pytest.fail(f"{self.name} did not answer on {self.url} within "
+                    f"{SERVER_START_TIMEOUT:.0f} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        kids = _children(self.proc.pid)
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            # Jupyter asks for confirmation on the first ^C; a second one stops it.
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for pid in kids:  # kernels the server could not shut down itself
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+def jupyter_env(base: Path) -> dict[str, str]:
+    """Environment that keeps the server away from the user's own Jupyter files."""
+    env = dict(os.environ)
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
+                     ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
+                     ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")]:
+        (base / sub).mkdir(parents=True, exist_ok=True)
+        env[var] = str(base / sub)
+    # The kernels must draw inline, whatever backend the test run uses.
+    env.pop("MPLBACKEND", None)
+    env["MEMCG_EDU_ROOT"] = str(ROOT)
+    return env
+
+
+def root_flag() -> list[str]:
+    return ["--allow-root"] if os.geteuid() == 0 else []
+
+
+class ConsoleLog:
+    """Errors the page reported: console.error messages and uncaught exceptions."""
+
+    def __init__(self, page):
+        self.errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.errors.append(
+            f"console.error: {m.text} ({m.location.get('url', '')})"))
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+
+#: Voila's lab template links Font Awesome from a CDN
+#: (share/jupyter/voila/templates/lab/index.html.j2). There is no network
+#: here, so those two stylesheets are answered with an empty one; any other
+#: request that leaves the machine is refused and listed.
+VOILA_CDN_CSS = "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@"
+
+
+def is_outside(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return url.startswith(("http:", "https:", "ws:", "wss:")) and host not in (
+        "127.0.0.1", "localhost", "::1")
+
+
+def lab_settings(settings: Path) -> None:
+    """Turn off the news and update checks: no pop-up, no outside request."""
+    target = settings / "@jupyterlab" / "apputils-extension"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+
+
+def screenshot(page, name: str) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+#: how the tests find the dashboard's parts on the page
+COUNTERS = ".memcg-edu-counters"
+STEP_BUTTON = "button.memcg-edu-step"
+PLAY_BUTTON = ".widget-play button >> nth=0"
+WIDGET_ERROR = "Error displaying widget"
+#: a step or a tick of play must show on the page within this many ms
+CHANGE_TIMEOUT_MS = 20_000
+
+
+def wait_for_change(page, selector: str, before: str, what: str) -> str:
+    """Wait until the text of selector differs from before; return it."""
+    deadline = time.monotonic() + CHANGE_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        now = page.inner_text(selector)
+        if now != before:
+            return now
+        page.wait_for_timeout(200)
+    pytest.fail(f"{what}: the counters still read {before!r} after "
+                f"{CHANGE_TIMEOUT_MS // 1000} s")
+
+
+def check_dashboard_runs(page) -> None:
+    """Press step, then play, and see the counters on the page move."""
+    page.locator(COUNTERS).first.wait_for(state="visible")
+    start = page.inner_text(COUNTERS)
+    page.locator(STEP_BUTTON).first.click()
+    stepped = wait_for_change(page, COUNTERS, start, "after pressing step")
+    page.locator(PLAY_BUTTON).click()
+    wait_for_change(page, COUNTERS, stepped, "after pressing play")
+    assert page.get_by_text(WIDGET_ERROR).count() == 0, \
+        f"the page shows {WIDGET_ERROR!r}"
