@@ -133,9 +133,12 @@ class EventLog:
             start = self._m.created_at[memcg]
         else:
             start = int(at[0]) if at.size else n
-        idx = np.searchsorted(at, np.arange(n), side="right") - 1
         base = float(COLUMNS_DEFAULT[col])
-        out = np.where(idx >= 0, vals[np.maximum(idx, 0)].astype(float), base)
+        if at.size:
+            idx = np.searchsorted(at, np.arange(n), side="right") - 1
+            out = np.where(idx >= 0, vals[np.maximum(idx, 0)].astype(float), base)
+        else:
+            out = np.full(n, base)
         out[:start] = np.nan
         if col in (COL["limit"], COL["memsw_limit"]):
             out[out == RES_COUNTER_MAX] = np.nan

@@ -208,7 +208,8 @@ class Machine:
                 f"it cannot be turned off here (the kernel returns -EINVAL)")
         mg = self._add_memcg(name, par, bool(use_hierarchy))
         if limit is not None or memsw_limit is not None:
-            self.set_limit(mg, limit=limit, memsw_limit=memsw_limit)
+            self.set_limit(mg, limit=_KEEP if limit is None else limit,
+                           memsw_limit=_KEEP if memsw_limit is None else memsw_limit)
         return mg
 
     def set_use_hierarchy(self, memcg: MemcgLike, value: bool) -> None:

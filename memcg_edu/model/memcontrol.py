@@ -322,7 +322,7 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
                         int(anon[0]), int(not anon[0]))
         m.events.record("mem_cgroup_uncharge", int(pfns[0]), mi, 1)
         return
-    for mi in np.unique(memcgs):
+    for mi in np.flatnonzero(np.bincount(memcgs.astype(np.int64))):
         sel = memcgs == mi
         f = flags[sel]
         n_anon = int(np.count_nonzero(anon[sel]))

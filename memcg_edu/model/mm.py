@@ -138,8 +138,15 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
         raise KernelBugError(f"page {bad} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    np.subtract.at(mem.refcount, pfns, 1)
-    dead = np.unique(pfns[mem.refcount[pfns] == 0])
+    if pfns.size == 1:
+        mem.refcount[pfns] -= 1
+        dead = pfns[mem.refcount[pfns] == 0]
+    else:                                        # a page may come twice
+        srt = np.sort(pfns)
+        first = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
+        uniq = srt[first]
+        mem.refcount[uniq] -= np.diff(np.r_[first, srt.size]).astype(np.int32)
+        dead = uniq[mem.refcount[uniq] == 0]
     if not dead.size:
         return
     on_lru = dead[(mem.flags[dead] & PG_lru) != 0]

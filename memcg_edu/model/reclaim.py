@@ -132,6 +132,11 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool) -> tuple[int
         mem.flags[pfn] |= PG_locked
         flags = int(mem.flags[pfn])
         swapbacked = bool(flags & PG_swapbacked)
+        if not flags & (PG_anon | PG_swapcache) and mem.mapping[pfn] < 0:
+            # truncated but still referenced: no mapping to remove it from
+            mem.flags[pfn] &= 0xFFFF ^ PG_locked
+            keep.append(pfn)
+            continue
         if flags & PG_anon and not flags & PG_swapcache:
             if not may_swap or not _add_to_swap(m, pfn):
                 mem.flags[pfn] |= PG_active      # activate_locked
@@ -249,6 +254,10 @@ def reclaim_page(m: "Machine", pfn: int) -> int:
     if not flags & PG_lru:
         raise ModelUsageError(f"page {pfn} is not on an LRU list, so reclaim "
                               f"cannot isolate it")
+    if not flags & (PG_anon | PG_swapcache) and mem.mapping[pfn] < 0:
+        raise ModelUsageError(f"page {pfn} was truncated and is only held by "
+                              f"references; reclaim cannot free it, its last "
+                              f"put_page will")
     if not flags & PG_swapcache and m.swap.nr_free == 0:
         raise ModelUsageError("no free swap slot (create the Machine with more swap_slots)")
     isolate_lru_page(m, pfn)

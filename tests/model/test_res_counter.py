@@ -1,0 +1,64 @@
+"""res_counter (kernel/res_counter.c): the hierarchical walk with roll-back (spec 1.3)."""
+import pytest
+
+from memcg_edu.errors import InvariantViolation
+from memcg_edu.model.res_counter import RES_COUNTER_MAX, ResCounter
+
+
+class Owner:
+    def __init__(self, name):
+        self.name = name
+
+
+def counter(name, parent=None, limit=RES_COUNTER_MAX):
+    row = [0, 0, limit, 0]
+    return ResCounter(row, 0, parent, Owner(name), "res")
+
+
+def test_charge_walks_up_every_level():
+    top = counter("top")
+    mid = counter("mid", top)
+    low = counter("low", mid)
+    assert low.charge(3) is None
+    assert (low.usage, mid.usage, top.usage) == (3, 3, 3)
+    assert (low.max_usage, mid.max_usage, top.max_usage) == (3, 3, 3)
+
+
+def test_failing_level_counts_failcnt_and_lower_levels_roll_back():
+    top = counter("top", limit=4)
+    mid = counter("mid", top)
+    low = counter("low", mid)
+    assert low.charge(3) is None
+    fail = low.charge(2)
+    assert fail is top
+    # only the failing level's failcnt moves
+    assert (low.failcnt, mid.failcnt, top.failcnt) == (0, 0, 1)
+    # lower levels were rolled back, but keep the transient peak
+    assert (low.usage, mid.usage, top.usage) == (3, 3, 3)
+    assert (low.max_usage, mid.max_usage, top.max_usage) == (5, 5, 3)
+
+
+def test_uncharge_until_stops_below_top():
+    top = counter("top")
+    low = counter("low", top)
+    low.charge(2)
+    low.uncharge(1, top=top)
+    assert (low.usage, top.usage) == (1, 2)
+
+
+def test_set_limit_refuses_a_limit_below_usage():
+    c = counter("c")
+    c.charge(5)
+    assert not c.set_limit(4)
+    assert c.limit == RES_COUNTER_MAX
+    assert c.set_limit(5)
+    assert c.limit == 5 and c.margin() == 0
+
+
+def test_uncharge_below_zero_is_reported_not_clamped():
+    c = counter("c")
+    c.charge(1)
+    with pytest.raises(InvariantViolation) as e:
+        c.uncharge(2)
+    assert "res_counter_uncharge_locked" in str(e.value)
+    assert c.usage == 1
