@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 __all__ = ["ROOT", "OUTPUT", "CHROMIUM", "CHROMIUM_FLAGS", "VOILA_CDN_CSS",
-           "COUNTERS", "STEP_BUTTON", "PLAY_BUTTON", "WIDGET_ERROR", "Server",
+           "COUNTERS", "COUNTER_ROW", "STEP_BUTTON", "PLAY_BUTTON", "WIDGET_ERROR", "Server",
            "ConsoleLog", "free_port", "jupyter_env", "lab_settings", "root_flag",
            "is_outside", "screenshot", "wait_for_change", "check_dashboard_runs"]
 
@@ -168,34 +168,41 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-#: how the tests find the dashboard's parts on the page
+#: how the tests find the dashboard's parts on the page (CSS classes that
+#: memcg_edu.widgets puts on them: counters panel, its memcg rows, player)
 COUNTERS = ".memcg-edu-counters"
+COUNTER_ROW = ".memcg-edu-counters .memcg-edu-row"
 STEP_BUTTON = "button.memcg-edu-step"
-PLAY_BUTTON = ".widget-play button >> nth=0"
+PLAY_BUTTON = ".memcg-edu-play button >> nth=0"
 WIDGET_ERROR = "Error displaying widget"
 #: a step or a tick of play must show on the page within this many ms
 CHANGE_TIMEOUT_MS = 20_000
 
 
-def wait_for_change(page, selector: str, before: str, what: str) -> str:
-    """Wait until the text of selector differs from before; return it."""
+def wait_for_change(locator, before: str, what: str) -> str:
+    """Wait until the text of locator differs from before; return it."""
     deadline = time.monotonic() + CHANGE_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        now = page.inner_text(selector)
+        now = locator.inner_text()
         if now != before:
             return now
-        page.wait_for_timeout(200)
+        locator.page.wait_for_timeout(200)
     pytest.fail(f"{what}: the counters still read {before!r} after "
                 f"{CHANGE_TIMEOUT_MS // 1000} s")
 
 
 def check_dashboard_runs(page) -> None:
-    """Press step, then play, and see the counters on the page move."""
+    """Press step, then play, and see a memcg's counters on the page move.
+
+    The browser-test notebook's scenario (06-swap-out-and-in) changes the
+    usage of memcg A at its first step and again while it plays.
+    """
     page.locator(COUNTERS).first.wait_for(state="visible")
-    start = page.inner_text(COUNTERS)
+    row = page.locator(COUNTER_ROW).first
+    start = row.inner_text()
     page.locator(STEP_BUTTON).first.click()
-    stepped = wait_for_change(page, COUNTERS, start, "after pressing step")
+    stepped = wait_for_change(row, start, "after pressing step")
     page.locator(PLAY_BUTTON).click()
-    wait_for_change(page, COUNTERS, stepped, "after pressing play")
+    wait_for_change(row, stepped, "after pressing play")
     assert page.get_by_text(WIDGET_ERROR).count() == 0, \
         f"the page shows {WIDGET_ERROR!r}"
