@@ -4,8 +4,9 @@
 * ``check("02", 1, answer)`` checks exercise 1 of notebook 02 and explains
   a wrong answer; ``reveal("02", 1)`` shows its worked solution, which lives
   here (memcg_edu/course/bank) and not in the learner's notebook;
-* ``predict(timeline, step, memcg)`` is the predict-then-reveal widget for a
-  step of a scenario, ``check_prediction`` its check in code;
+* ``stepper(scenario)`` is the light step player (player and counters panel);
+* ``predict(timeline, step, memcg, names)`` is the predict-then-reveal widget
+  for any counters of a step, ``check_prediction`` its check in code;
 * ``kernel_timeline(workload)`` records a workload on this kernel, or loads
   its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
 * ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
@@ -22,13 +23,14 @@ from .exercise import Exercise, Solution, Verdict, run_timeline
 from .install import InstallReport, check_install
 from .kernel import KernelRun, kernel_timeline
 from .predict import check_prediction, predict
+from .stepper import stepper
 from .bank import scenario
 from .words import explain_events, source_url
 
 __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
-           "Verdict", "Solution", "kernel_timeline", "KernelRun"]
+           "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {

@@ -10,6 +10,7 @@ with what the step player shows.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -40,10 +41,14 @@ class Verdict:
         body = self.message.replace("\n", "  \n")
         return f"{mark} {body}"
 
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def to_html(self) -> str:
-        """The verdict as HTML (for widgets, which show no Markdown)."""
+        """The verdict as HTML (widgets and Voila show it as is)."""
         mark = "&#9989; <b>Right.</b>" if self.ok else "&#10060; <b>Not yet.</b>"
-        lines = [html.escape(line) for line in self.message.splitlines()]
+        lines = [re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line))
+                 for line in self.message.splitlines()]
         lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l
                  for l in lines]
         return f"<div class='memcg-edu-verdict'>{mark} " + "<br>".join(lines) + "</div>"

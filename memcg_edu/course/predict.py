@@ -1,10 +1,10 @@
-"""Predict the counters after a step, then check and explain.
+"""Predict any counters after a step, then check and explain.
 
-The notebooks' "predict, then reveal" moments for a scenario in the step
-player: the learner types what usage, memsw usage and swap will be after
-the next step; the check compares with the timeline and, for each wrong
-number, says what it is, how the step moved it, and which kernel functions
-(mm/memcontrol.c) the step called.
+memcg_edu.widgets.predict asks for usage, memsw usage and swap; the
+notebooks also ask about rss, cache, failcnt, pgpgin/pgpgout and the LRU
+list sizes, with the notebook's own one-sentence reason. This module covers
+those: for each wrong number it says what it is, how the step moved it, and
+which kernel functions (mm/memcontrol.c and its callers) the step called.
 """
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ from .exercise import PAGES_HINT, Verdict, not_answered, value_at
 from .words import explain_events
 
 __all__ = ["check_prediction", "predict"]
-
-DEFAULT_NAMES = ("usage", "memsw_usage", "swap")
-
 
 def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
                      memcg: str, why: str = "") -> Verdict:
@@ -57,8 +54,8 @@ def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
     return Verdict(False, "\n".join(lines))
 
 
-def predict(timeline: Timeline, step: int, memcg: str,
-            names: Sequence[str] = DEFAULT_NAMES, why: str = ""):
+def predict(timeline: Timeline, step: int, memcg: str, names: Sequence[str],
+            why: str = ""):
     """A widget: one box per counter, a Check button and a Reveal button.
 
     Check explains a wrong guess (:func:`check_prediction`); Reveal shows

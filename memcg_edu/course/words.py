@@ -17,8 +17,12 @@ def source_url(path: str, version: str = "v3.17") -> str:
 
 
 def explain_events(events: Iterable[Any]) -> list[str]:
-    """One line per distinct function a step called, in call order."""
-    from ..widgets.kernel_words import describe_functions
+    """One line per distinct kernel function a step called, in call order.
+
+    Names without words (the mm operation itself, a ``function:case``
+    marker) are left out.
+    """
+    from ..widgets.kernel_words import FUNCTION_WORDS, describe_functions
     names = [str(e.get("function", "")) if isinstance(e, dict) else str(e)
              for e in events or ()]
-    return describe_functions(n for n in names if n)
+    return describe_functions(n for n in names if n in FUNCTION_WORDS)

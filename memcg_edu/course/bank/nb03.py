@@ -15,6 +15,8 @@ _MIGRATE = scenario([
 _SPLICE = scenario([
     {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "a"},
     {"op": "add_to_page_cache", "task": "q", "page": "g", "file": "b"},
+    {"op": "get_page", "page": "g", "note": "vmsplice puts g in a pipe buffer"},
+    {"op": "truncate", "page": "g", "note": "the pipe steals g from b's page cache"},
     {"op": "replace_page_cache", "page": "f", "with": "g"},
 ], title="fuse splice with an already-charged page",
     memcgs={"A": {}, "B": {}}, tasks={"p": "A", "q": "B"})
@@ -66,7 +68,7 @@ EXERCISES = [
         answer_form='course.check("03", 2, "b")'),
     Exercise(
         "03", 3, "fuse splice: the new page is already charged",
-        counters(_SPLICE, 2, "A", {
+        counters(_SPLICE, 4, "A", {
             "usage": "mem_cgroup_migrate returns early because g is already "
                      "charged (to B), so f kept its own charge; f then left "
                      "the page cache and its last reference went, which "

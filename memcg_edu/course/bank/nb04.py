@@ -50,20 +50,27 @@ EXERCISES = [
     Exercise(
         "04", 2, "A memsw limit stops swapping",
         counters(_MEMSW_LIMIT, 3, "A", {
-            "usage": "The memory limit is 2: usage never goes above it.",
-            "memsw_usage": "Step 2 swapped one page out to make room (memsw "
-                           "3 = the memsw limit). At step 3 the memsw charge "
-                           "fails, and swapping cannot help: memsw counts "
-                           "swap too. The step ends in a memcg OOM.",
-            "swap": "Only the page swapped out at step 2 is on swap.",
+            "usage": "At step 2 memcg reclaim pushed both older pages (x, y) "
+                     "to swap: it takes up to SWAP_CLUSTER_MAX = 32 pages a "
+                     "round, and A had only two. So only z is in memory, and "
+                     "w never got charged.",
+            "memsw_usage": "z plus the two swap slots: 3, the memsw limit. "
+                           "The charge for w fails on the memsw counter, and "
+                           "swapping cannot help, since memsw counts swap too: "
+                           "the step ends in a memcg OOM.",
+            "swap": "x and y are on swap, each slot holding A's charge.",
         }),
-        reference={"usage": 2, "memsw_usage": 3, "swap": 1},
-        solution="usage 2, memsw 3, swap 1, and step 3 fails with a memcg "
-                 "OOM. When the memsw counter refuses, `try_charge()` "
-                 "reclaims with `MEM_CGROUP_RECLAIM_NOSWAP`: moving a page to "
-                 "swap would not lower memory+swap. With no page cache to "
-                 "drop, the charge fails. The memsw limit is how an "
-                 "administrator caps a group's swap use.",
+        reference={"usage": 1, "memsw_usage": 3, "swap": 2},
+        solution="usage 1, memsw 3, swap 2, and step 3 fails with a memcg "
+                 "OOM although usage is below the memory limit. At step 2 the "
+                 "res_counter refused z (failcnt 1) and `mem_cgroup_reclaim()` "
+                 "swapped out x and y (memcg reclaim scans small lists whole). "
+                 "At step 3 the memsw counter refuses w: `try_charge()` "
+                 "reclaims with `MEM_CGROUP_RECLAIM_NOSWAP`, because moving a "
+                 "page to swap would not lower memory+swap, finds nothing to "
+                 "drop, retries, and gives up (memsw_failcnt counts each "
+                 "attempt). The memsw limit is how an administrator caps a "
+                 "group's swap use.",
         answer_form='course.check("04", 2, {"usage": ..., "memsw_usage": ..., "swap": ...})'),
     Exercise(
         "04", 3, "Swap-out with swap accounting off",

@@ -25,7 +25,7 @@ EXERCISES = [
             "memsw_usage": "memsw counts them plus A's charged swap slots.",
             "swap": "swap counts the slots that carry A's charge.",
         }),
-        reference=None,
+        reference={"usage": 3, "memsw_usage": 3, "swap": 0},
         solution="Run `generate_problem(11, \"swap\", 5)` and step through it, "
                  "or `python -m memcg_edu quiz --seed 11 --topic swap --steps 5 "
                  "--solve` for every step explained.",
@@ -36,7 +36,7 @@ EXERCISES = [
             "usage": "usage counts A's pages that have not had their final put.",
             "rss": "rss counts the anonymous ones among them.",
         }),
-        reference=None,
+        reference={"usage": 3, "rss": 2},
         solution="Run `generate_problem(3, \"final-put\", 6)` and step through "
                  "it, or `python -m memcg_edu quiz --seed 3 --topic final-put "
                  "--steps 6 --solve` for every step explained.",

@@ -1,0 +1,78 @@
+"""The committed notebooks: cleared, and built the way the course promises.
+
+Checks what the issue asks of every notebook without running it: no
+outputs or execution counts; an opening that says what the learner will be
+able to do and how long it takes (20 minutes or less); a predict-then-reveal
+moment; links to the Linux v3.17 source; a summary; two or three exercises
+that match the exercise bank, with no solution text in the notebook.
+"""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from memcg_edu import course
+
+from nb_helpers import NOTEBOOK_DIR, notebook_paths
+
+EXPECTED = [f"{name}.ipynb" for name in course.NOTEBOOKS.values()]
+
+
+def test_the_eight_notebooks_exist():
+    assert [p.name for p in notebook_paths()] == EXPECTED
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_committed_without_outputs(name):
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, (f"{name}: cells {dirty} have outputs or execution counts; "
+                       f"clear them (jupyter nbconvert --clear-output --inplace)")
+
+
+def _text(name: str) -> tuple[str, str, list[str]]:
+    nb = nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    return nb.cells[0].source, md, code
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_opens_with_goals_and_time(name):
+    first, _, _ = _text(name)
+    assert "After this notebook you can" in first
+    m = re.search(r"\*\*Time:\*\*[^0-9]*(\d+)", first)
+    assert m, f"{name}: the first cell does not say how long it takes"
+    assert int(m.group(1)) <= 20
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_has_prediction_kernel_link_and_summary(name):
+    _, md, code = _text(name)
+    # course.predict (any counters) or the widgets' predict (usage, memsw, swap)
+    assert any(re.search(r"^(course\.)?predict\(", c, re.M) for c in code), \
+        f"{name}: no predict moment"
+    assert "https://elixir.bootlin.com/linux/v3.17/source/" in md
+    assert "## Summary" in md
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_exercises_match_the_bank(name):
+    key = name[:2]
+    _, md, code = _text(name)
+    asked = sorted({int(n) for c in code
+                    for n in re.findall(rf'course\.check\("{key}", (\d+),', c)})
+    bank = course.exercises(key)
+    assert 2 <= len(bank) <= 3
+    assert asked == list(range(1, len(bank) + 1))
+    # the notebook ships blanks, never an answer
+    for c in code:
+        for line in c.splitlines():
+            if line.startswith("course.check("):
+                assert "..." in line, f"{name}: {line} gives the answer away"
+    # the solutions stay outside the learner's notebook
+    for ex in bank:
+        assert ex.solution[:60] not in md + "\n".join(code)
