@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from ..timeline import COUNTERS, STATS
 
-__all__ = ["FORMAT", "MAX_FILE_BYTES", "MAX_STEPS", "MAX_RAM_PAGES",
+__all__ = ["DESIGNS", "FORMAT", "MAX_FILE_BYTES", "MAX_STEPS", "MAX_RAM_PAGES",
            "MAX_SWAP_SLOTS", "MACHINE_FIELDS", "MEMCG_FIELDS", "TOP_FIELDS",
            "OPS", "EXPECT_NAMES", "NEW_PAGE_OPS", "ROOT"]
 
 FORMAT = "memcg-edu-scenario/1"
+#: The kernel designs a scenario can run under (the first is the default).
+DESIGNS = ("3.17", "3.16")
 #: A file above this size is refused before it is parsed (8 MiB holds
 #: MAX_STEPS short steps; a hand-written story is a few KiB).
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -48,6 +50,7 @@ TOP_FIELDS = ("format", "title", "description", "machine", "memcgs", "tasks",
 #   label   - a page label created by an earlier step
 #   count   - an integer >= 0 (pages)
 #   limit   - an integer >= 0 or null (unlimited)
+#   design  - one of DESIGNS
 #   bool, str
 #: op -> {field: (kind, required)}; every step may also carry "note".
 OPS: dict[str, dict[str, tuple[str, bool]]] = {
@@ -71,7 +74,8 @@ OPS: dict[str, dict[str, tuple[str, bool]]] = {
     "move_task": {"task": ("task", True), "to": ("memcg", True),
                   "move_charge": ("bool", False)},
     "exit": {"task": ("task", True)},
-    "expect": {"memcg": ("memcg", True)},   # plus any EXPECT_NAMES
+    # plus any EXPECT_NAMES; "design" limits the check to one design
+    "expect": {"memcg": ("memcg", True), "design": ("design", False)},
 }
 #: Ops whose "page" names a page the step creates.
 NEW_PAGE_OPS = ("fault_anon", "add_to_page_cache", "fault_shmem")

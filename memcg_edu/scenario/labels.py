@@ -58,6 +58,7 @@ class LabelTracker:
     def __init__(self, source: str) -> None:
         self.source = source
         self.labels: dict[str, Label] = {}
+        self._live: dict[str, Label] = {}   # labels not retired, in creation order
         self.exited: dict[str, int] = {}    # task -> step of its exit
         self.failed: dict[str, int] = {}    # label -> step that failed to create it
         self.step, self.op = 0, ""
@@ -138,7 +139,7 @@ class LabelTracker:
     # -- records after a step -------------------------------------------
     def new(self, name: str, kind: str, page: Any) -> Label:
         lab = Label(name, kind, self.step, page=page, in_cache=kind != "anon")
-        self.labels[name] = lab
+        self.labels[name] = self._live[name] = lab
         return lab
 
     def mapped(self, lab: Label, task: str, vaddr: int) -> None:
@@ -152,7 +153,7 @@ class LabelTracker:
 
     def exit(self, task: str) -> None:
         self.exited[task] = self.step
-        for lab in self.labels.values():
+        for lab in self._live.values():
             if task in lab.maps:
                 self.unmap(lab, task)
 
@@ -163,18 +164,21 @@ class LabelTracker:
         lab.vaddr.clear()
         lab.in_cache = False
         lab.fate = fate
+        self._live.pop(lab.name, None)
 
     def never(self, name: str) -> None:
         """The step creating ``name`` failed (memcg OOM): the page never existed."""
         self.failed[name] = self.step
 
     def live(self) -> list[Label]:
-        return [lab for lab in self.labels.values() if lab.where != "gone"]
+        return list(self._live.values())
 
-    def where_json(self) -> dict[str, dict[str, int]]:
-        """{"x": {"pfn": 3} or {"swap": 5}} for every live label."""
+    def where_json(self, labels) -> dict[str, dict[str, int]]:
+        """{"x": {"pfn": 3} or {"swap": 5}} for those of ``labels`` still live."""
         out = {}
-        for lab in self.live():
+        for lab in labels:
+            if lab.where == "gone":
+                continue
             if lab.page is not None:
                 out[lab.name] = {"pfn": int(lab.page.pfn)}
             else:

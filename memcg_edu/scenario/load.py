@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
-from .format import (EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
+from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
                      NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
 
@@ -110,6 +110,11 @@ class _Checker:
             if not isinstance(v, bool):
                 raise self.err(f"must be true or false, got {json.dumps(v)}",
                                **where)
+            return v
+        if kind == "design":
+            if v not in DESIGNS:
+                raise self.err(f"must be one of {_names(DESIGNS)}, got "
+                               f"{json.dumps(v)}", **where)
             return v
         if kind == "str":
             if not isinstance(v, str):

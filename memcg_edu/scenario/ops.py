@@ -242,17 +242,20 @@ def may_reclaim(op: str, events: list[str]) -> bool:
         op in _CHARGING and not _RECLAIM_EVENTS.isdisjoint(events))
 
 
-def sync_labels(c: Context, labels: list[Label]) -> None:
+def sync_labels(c: Context, labels: list[Label]) -> list[Label]:
     """Read back from the model where each label's data is after a step.
 
     A frame that was freed no longer holds the label; the data may live on
     in a swap slot (a swap pte of a task that mapped it, or the tmpfs
-    file's swap entry). With neither, the label is retired.
+    file's swap entry). With neither, the label is retired. Returns the
+    labels whose place changed.
     """
     tr, m = c.tr, c.m
+    moved = []
     for lab in labels:
         if lab.where == "gone":
             continue
+        was = (lab.page, lab.entry)
         page = lab.page if lab.page is not None and lab.page.alive else None
         entry = lab.entry if lab.entry is not None and lab.entry.alive else None
         if lab.file is not None:
@@ -274,6 +277,9 @@ def sync_labels(c: Context, labels: list[Label]) -> None:
             else:
                 tr.unmap(lab, t)      # a file or tmpfs pte cleared by reclaim
         lab.page, lab.entry = page, entry
+        if (page, entry) != was:
+            moved.append(lab)
         if page is None and entry is None:
             tr.retire(lab, f"it was freed at step {tr.step} ({tr.op} dropped "
                            f"its last reference)")
+    return moved

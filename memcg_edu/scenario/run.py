@@ -19,12 +19,11 @@ from .expect import failed_checks
 from .labels import LabelTracker
 from .load import Scenario, load_scenario
 from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
-from .format import NEW_PAGE_OPS, ROOT
+from .format import DESIGNS, NEW_PAGE_OPS, ROOT
 
 __all__ = ["run_scenario", "DESIGNS", "JSON_KEYS", "PAGES_MAX_FRAMES",
            "PAGES_MAX_CELLS"]
 
-DESIGNS = ("3.17", "3.16")
 #: The keys `run --json` prints; step records carry more ("detail", "pages").
 JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs")
 #: "pages" is stored per step only for machines up to this many frames+slots
@@ -109,16 +108,18 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         tr.never(st["page"])
     events = m.events.kinds(mark)
     touched = touched or named
-    sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok else touched)
+    moved = sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok
+                        else touched)
+    touched = list({id(lab): lab for lab in touched + moved}.values())
     counters = {n: m.memcgs[n].counters() for n in names}
-    if op == "expect" and ok:
+    if op == "expect" and st.get("design", design) == design:
         bad = failed_checks(st, counters[st["memcg"]])
         if bad:
             ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
     after = {lab.page.pfn for lab in touched if lab.page is not None}
     rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
            "memcgs": counters,
-           "detail": {"labels": tr.where_json(),
+           "detail": {"labels": tr.where_json(touched),
                       "touched": sorted(before | after)}}
     notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     if notes:

@@ -25,6 +25,7 @@ def test_same_seed_same_problem_and_different_seeds_differ():
     assert len(others) > 4
 
 
+@pytest.mark.slow
 def test_same_output_in_fresh_interpreters_with_other_hash_seeds():
     outs = []
     for hashseed in ("1", "2"):

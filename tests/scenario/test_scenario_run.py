@@ -140,3 +140,61 @@ def test_shipped_scenarios_all_expects_hold(path):
     bad = [(r["step"], r["error"]) for r in tl if r["op"] == "expect" and not r["ok"]]
     assert bad == []
     assert "stopped_at" not in tl.meta
+
+
+def test_kernel_bug_recorded_and_ends_the_run(monkeypatch):
+    from memcg_edu.errors import KernelBugError
+    from memcg_edu.scenario import ops
+
+    def broken(c, s):
+        raise KernelBugError("page 0 is still on an LRU list",
+                             "VM_BUG_ON_PAGE(PageLRU(page))", "mem_cgroup_uncharge")
+    monkeypatch.setitem(ops.APPLY, "get_page", broken)
+    tl = run_scenario(scen([fa("x"), {"op": "get_page", "page": "x"}, fa("y")]))
+    assert len(tl) == 2 and tl.meta["stopped_at"] == 1
+    assert tl[1]["ok"] is False
+    assert tl[1]["error"] == (
+        "kernel precondition broken: page 0 is still on an LRU list, so the kernel "
+        "would stop here: VM_BUG_ON_PAGE(PageLRU(page)) in mem_cgroup_uncharge() "
+        "(mm/memcontrol.c)")
+
+
+def test_kernel_bug_exit_1_in_check(monkeypatch, capsys, tmp_path):
+    import json
+    from memcg_edu.cli import main
+    from memcg_edu.errors import KernelBugError
+    from memcg_edu.scenario import ops
+
+    def broken(c, s):
+        raise KernelBugError("rule", "BUG_ON(x)", "f")
+    monkeypatch.setitem(ops.APPLY, "get_page", broken)
+    p = tmp_path / "k.json"
+    p.write_text(json.dumps(scen([fa("x"), {"op": "get_page", "page": "x"}])))
+    assert main(["check", str(p)]) == 1
+    out = capsys.readouterr().out
+    assert "k.json, step 1 (get_page): kernel precondition broken: rule, so the " \
+           "kernel would stop here: BUG_ON(x) in f() (mm/memcontrol.c)" in out
+    assert "2 of 2 steps ran" in out
+
+
+def test_migration_of_a_pinned_page_fails_as_the_kernel_would():
+    tl = run_scenario(scen([fa("x"), {"op": "get_page", "page": "x"},
+                            {"op": "migrate", "page": "x"}]))
+    assert tl[2]["ok"] is False and "-EAGAIN" in tl[2]["error"]
+    assert tl[2]["detail"]["labels"]["x"] == tl[0]["detail"]["labels"]["x"]
+
+
+def test_limit_below_unreclaimable_usage_is_refused_and_run_goes_on():
+    tl = run_scenario(scen([fa("x"), fa("y"),
+                            {"op": "set_limit", "memcg": "A", "limit_pages": 1},
+                            {"op": "expect", "memcg": "A", "usage": 2, "limit": None}],
+                           swap_slots=0))
+    assert tl[2]["ok"] is False and "refuses the new limit" in tl[2]["error"]
+    assert tl[3]["ok"] is True
+
+
+def test_detail_touched_shows_both_frames_of_a_migration():
+    tl = run_scenario(scen([fa("x"), {"op": "migrate", "page": "x"}]))
+    old = tl[0]["detail"]["labels"]["x"]["pfn"]
+    new = tl[1]["detail"]["labels"]["x"]["pfn"]
+    assert tl[1]["detail"]["touched"] == sorted([old, new])
