@@ -97,21 +97,23 @@ class Comparison:
 
 
 # -- the model side -----------------------------------------------------------
-def _machine_class():
+def _model_classes():
+    """(Machine, SwapEntry), or LiveError if the model cannot be imported."""
     try:
         from ..model import Machine
+        from ..model import SwapEntry
     except ImportError as e:
         raise LiveError(f"the model is not available, so there is nothing to "
                         f"compare with: memcg_edu.model.Machine cannot be "
                         f"imported ({e})", "unsupported") from None
-    return Machine
+    return Machine, SwapEntry
 
 
 class _ModelRun:
     """Runs a workload's phases on a Machine with loops of its mm callers."""
 
     def __init__(self, wl: Workload, skipped: set[int]) -> None:
-        Machine = _machine_class()
+        Machine, self._entry_type = _model_classes()
         n_total = sum(p.pages for p in wl.phases) + sum(wl.files.values())
         self.m = Machine(ram_pages=n_total + 256, swap_slots=n_total + 256,
                          swap_account=True, charge_stock=False, design="3.17",
@@ -133,8 +135,6 @@ class _ModelRun:
                         "detail": detail})
 
     def run(self) -> Timeline:
-        for label, pages in self.wl.files.items():
-            self.files[label] = []  # prepared outside the cgroup, not cached
         self._sample("start", {"action": "start"})
         for i, ph in enumerate(self.wl.phases, start=1):
             if i in self.skipped:
@@ -185,12 +185,13 @@ class _ModelRun:
             m.exit_task(t)
             self.regions.clear()
         elif ph.action in ("drop_cache", "delete"):
-            for p in self.files.pop(ph.target):
+            # a file the task never read has no page in the cache
+            for p in self.files.pop(ph.target, []):
                 m.truncate(p)
         elif ph.action == "set_limit":
             self._set_limit(ph)
         elif ph.action == "compact":
-            for label, pages in list(self.regions.items()) + list(self.files.items()):
+            for pages in [*self.regions.values(), *self.files.values()]:
                 pages[:] = [p if self._is_entry(p) else m.migrate(p)
                             for p in pages]
         elif ph.action == "move":
@@ -212,7 +213,7 @@ class _ModelRun:
         m.set_limit(cg, limit=ph.limit, memsw_limit=ph.memsw_limit)
 
     def _is_entry(self, p: Any) -> bool:
-        return type(p).__name__ == "SwapEntry"
+        return isinstance(p, self._entry_type)
 
 
 def model_timeline(workload: str | Workload, pages: int = 4096,

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ..timeline import PAGE_SIZE, Timeline
 from . import swapfile
-from .catalog import Phase, Workload, get_workload
+from .catalog import CHILD_ACTIONS, Phase, Workload, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
 from .scratch import Scratch, cleanup_stale, sigterm_as_exit
@@ -96,6 +96,7 @@ class Recorder:
         self.child: subprocess.Popen | None = None
         self.notes: list[str] = []
         self.mappings: dict[str, tuple[int, int]] = {}  # label -> (addr, pages)
+        self._samples: list[dict[str, Any]] = []   # timer samples of a phase
         self._t0 = time.monotonic()
 
     # -- sampling -------------------------------------------------------------
@@ -180,9 +181,8 @@ class Recorder:
             return self.scratch.tmpfs_reason
         if phase.needs == "compact" and not self.caps.compact:
             return "cannot write /proc/sys/vm/compact_memory (needs root)"
-        if phase.action in ("retouch", "unmap", "touch_anon", "touch_shared",
-                            "read_file", "write_file", "write_tmpfs", "exit") \
-                and (self.child is None or self.child.poll() is not None):
+        if phase.action in CHILD_ACTIONS and (self.child is None or
+                                              self.child.poll() is not None):
             return "the task has already exited"
         return None
 
@@ -194,8 +194,7 @@ class Recorder:
             self._send({"action": "exit"})
             assert self.child is not None
             self.child.wait(timeout=_REPLY_TIMEOUT)
-        elif phase.action in ("touch_anon", "touch_shared", "retouch", "unmap",
-                              "read_file", "write_file", "write_tmpfs"):
+        elif phase.action in CHILD_ACTIONS:
             cmd = {"action": phase.action, "target": phase.target,
                    "pages": phase.pages}
             if phase.action in ("read_file", "write_file", "write_tmpfs"):
