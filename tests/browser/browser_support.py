@@ -92,17 +92,13 @@ class Server:
 
     def stop(self) -> None:
         kids = _children(self.proc.pid)
-        self.proc.send_signal(signal.SIGINT)
+        # Jupyter Server and Voila both shut their kernels down on SIGTERM.
+        self.proc.terminate()
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            # Jupyter asks for confirmation on the first ^C; a second one stops it.
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.proc.kill()
+            self.proc.wait()
         for pid in kids:  # kernels the server could not shut down itself
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -173,7 +169,7 @@ def screenshot(page, name: str) -> Path:
 COUNTERS = ".memcg-edu-counters"
 COUNTER_ROW = ".memcg-edu-counters .memcg-edu-row"
 STEP_BUTTON = "button.memcg-edu-step"
-PLAY_BUTTON = ".memcg-edu-play button >> nth=0"
+PLAY_BUTTON = ".memcg-edu-play button >> nth=0"  # play, then pause, stop
 WIDGET_ERROR = "Error displaying widget"
 #: a step or a tick of play must show on the page within this many ms
 CHANGE_TIMEOUT_MS = 20_000
@@ -191,18 +187,20 @@ def wait_for_change(locator, before: str, what: str) -> str:
                 f"{CHANGE_TIMEOUT_MS // 1000} s")
 
 
-def check_dashboard_runs(page) -> None:
-    """Press step, then play, and see a memcg's counters on the page move.
+def check_dashboard_runs(page, watch: str = COUNTER_ROW) -> None:
+    """Press step, then play, and see the counters on the page move.
 
-    The browser-test notebook's scenario (06-swap-out-and-in) changes the
-    usage of memcg A at its first step and again while it plays.
+    ``watch`` is the part whose text must change: by default the first memcg
+    row of the counters panel (the browser-test notebook's scenario,
+    06-swap-out-and-in, changes memcg A's usage at its first step and again
+    while it plays).
     """
     page.locator(COUNTERS).first.wait_for(state="visible")
-    row = page.locator(COUNTER_ROW).first
-    start = row.inner_text()
+    watched = page.locator(watch).first
+    start = watched.inner_text()
     page.locator(STEP_BUTTON).first.click()
-    stepped = wait_for_change(row, start, "after pressing step")
-    page.locator(PLAY_BUTTON).click()
-    wait_for_change(row, stepped, "after pressing play")
+    stepped = wait_for_change(watched, start, "after pressing step")
+    page.locator(PLAY_BUTTON).first.click()
+    wait_for_change(watched, stepped, "after pressing play")
     assert page.get_by_text(WIDGET_ERROR).count() == 0, \
         f"the page shows {WIDGET_ERROR!r}"

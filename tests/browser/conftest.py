@@ -18,9 +18,9 @@ from typing import Iterator
 
 import pytest
 
-from browser_support import (CHROMIUM, CHROMIUM_FLAGS, VOILA_CDN_CSS, ConsoleLog,
-                             Server, free_port, is_outside, jupyter_env,
-                             lab_settings, root_flag)
+from browser_support import (CHROMIUM, CHROMIUM_FLAGS, ROOT, VOILA_CDN_CSS,
+                             ConsoleLog, Server, free_port, is_outside,
+                             jupyter_env, lab_settings, root_flag)
 
 HERE = Path(__file__).resolve().parent
 
@@ -98,18 +98,34 @@ def jupyter_lab(notebook_dir: Path, tmp_path: Path) -> Iterator[Server]:
         server.stop()
 
 
-@pytest.fixture
-def voila(notebook_dir: Path, tmp_path: Path) -> Iterator[Server]:
-    """Voila serving the browser-test notebook as a dashboard."""
+def _start_voila(name: str, target: str, workdir: Path, tmp_path: Path) -> Server:
+    """Voila on a free loopback port, as a teacher runs it: ``voila TARGET``."""
     env = jupyter_env(tmp_path / "jupyter")
     port = free_port()
-    argv = [sys.executable, "-m", "voila", "dashboard.ipynb", "--no-browser",
-            f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0"]
-    server = Server("voila", argv, port, "", notebook_dir, env)
+    argv = [sys.executable, "-m", "voila", target, "--no-browser", f"--port={port}",
+            "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True"]
+    server = Server(name, argv, port, "", workdir, env)
     try:
-        # voila/static answers without running the notebook, unlike "/".
+        # voila/static answers without running a notebook, unlike "/".
         server.wait_until_up("/voila/static/voila.js")
-        yield server
-    finally:
+    except BaseException:
         server.stop()
+        raise
+    return server
 
+
+@pytest.fixture
+def voila(notebook_dir: Path, tmp_path: Path) -> Iterator[Server]:
+    """Voila serving (a copy of) the browser-test notebook as a dashboard."""
+    server = _start_voila("voila", "dashboard.ipynb", notebook_dir, tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def voila_notebooks(tmp_path: Path) -> Iterator[Server]:
+    """Voila serving the course folder in place, as docs/workshop.md says
+    (``voila notebooks/``); Voila only reads the notebooks, it never saves."""
+    server = _start_voila("voila-notebooks", "notebooks", ROOT, tmp_path)
+    yield server
+    server.stop()
