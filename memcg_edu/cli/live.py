@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..live import WORKLOADS, LiveError, describe, detect, get_workload
+from ..live.catalog import RECORDED_DIR
 from ..timeline import Timeline
 
 __all__ = ["add_parser", "main", "format_step"]
 
 _EXIT = {"failed": 1, "refused": 2, "unsupported": 3}
-#: where the recorded real-kernel timelines live (a checkout, not a wheel)
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -84,9 +83,9 @@ def _list(args: argparse.Namespace) -> int:
         for ph in wl.phases:
             need = f" [needs {ph.needs}]" if ph.needs else ""
             print(f"      {ph.op:24s} {ph.text}{need}")
-    files = sorted(DATA_DIR.glob("*.json")) if DATA_DIR.is_dir() else []
+    files = sorted(RECORDED_DIR.glob("*.json")) if RECORDED_DIR.is_dir() else []
     if files:
-        print(f"recorded timelines in {DATA_DIR}:")
+        print(f"recorded timelines in {RECORDED_DIR}:")
         for f in files:
             meta = Timeline.load(f).meta
             print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "

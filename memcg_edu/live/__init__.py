@@ -13,10 +13,11 @@ memory.memsw.*, memory.stat, or their cgroup v2 counterparts.
 * record: runs a workload and samples it into a Timeline;
 * compare: the same workload on the model, side by side.
 """
-from .catalog import WORKLOADS, Phase, Workload, get_workload
+from .catalog import WORKLOADS, Phase, Workload, get_workload, recorded
 from .detect import Capabilities, detect, describe
 from .errors import LiveError
 from .record import record
 
-__all__ = ["WORKLOADS", "Phase", "Workload", "get_workload", "Capabilities",
+__all__ = ["WORKLOADS", "Phase", "Workload", "get_workload", "recorded",
+           "Capabilities",
            "LiveError", "detect", "describe", "record"]

@@ -13,12 +13,17 @@ and mm/migrate.c (compaction), kernel/cgroup (moving a task).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
+from ..timeline import Timeline
 from .errors import LiveError
 
 __all__ = ["Phase", "Workload", "WORKLOADS", "get_workload", "CHILD_ACTIONS",
-           "PARENT_ACTIONS"]
+           "PARENT_ACTIONS", "RECORDED_DIR", "recorded"]
+
+#: the timelines recorded on a real kernel (in a checkout of the project)
+RECORDED_DIR = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
 
 #: Actions the workload process performs itself, inside the cgroup.
 CHILD_ACTIONS = ("touch_anon", "touch_shared", "read_file", "write_file",
@@ -171,3 +176,14 @@ def get_workload(name: str, pages: int = 4096) -> Workload:
         raise LiveError(f"pages must be between 16 and {1 << 20}, "
                         f"got {pages}", "refused")
     return WORKLOADS[name](pages)
+
+
+def recorded(name: str) -> Timeline:
+    """The timeline of workload ``name`` recorded on a real kernel
+    (data/real-kernel), for machines where no cgroup can be created."""
+    path = RECORDED_DIR / f"{name}.json"
+    if not path.is_file():
+        have = sorted(p.stem for p in RECORDED_DIR.glob("*.json"))
+        raise LiveError(f"no recorded timeline {path}; recorded are "
+                        f"{', '.join(have) or 'none'}", "refused")
+    return Timeline.load(path)

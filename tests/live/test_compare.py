@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from live_helpers import leftovers
-from memcg_edu.live import LiveError, record
+from memcg_edu.live import LiveError, record, recorded
 from memcg_edu.live.compare import (compare, counter_tolerance, model_timeline,
                                     render)
 from memcg_edu.timeline import Timeline
@@ -20,7 +20,7 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
 
 
 def _load(name):
-    return Timeline.load(DATA / f"{name}.json")
+    return recorded(name)
 
 
 @functools.lru_cache(maxsize=None)
@@ -136,3 +136,10 @@ def test_recorded_files_are_described_and_name_their_kernel():
         assert meta["source"] == "kernel" and meta["workload"] == f.stem
         assert meta["kernel"] in readme and meta["cgroup"] == "v1"
         assert meta["date"][:10] in readme
+
+
+def test_recorded_names_what_exists():
+    assert recorded("swap").meta["workload"] == "swap"
+    with pytest.raises(LiveError, match="no recorded timeline .*nope.json; "
+                       "recorded are charge, migrate, move, pagecache, swap"):
+        recorded("nope")
