@@ -44,8 +44,8 @@ class EventLog:
         self._kind, self._depth = array("B"), array("B")
         self._pfn, self._nr = array("q"), array("q")
         self._memcg = array("h")
-        self._c_ev, self._c_memcg = array("q"), array("h")
-        self._c_col, self._c_val = array("B"), array("q")
+        # one change = key (event << 24 | memcg << 8 | column) and new value
+        self._c_key, self._c_val = array("q"), array("q")
         self._logged: list[list[int]] = []
 
     def __len__(self) -> int:
@@ -74,22 +74,21 @@ class EventLog:
                 logged.append([0] * len(COLUMNS))
             row, old = mg.row, logged[i]
             if row != old:
-                for c, v in enumerate(row):
-                    if v != old[c]:
-                        self._c_ev.append(ev)
-                        self._c_memcg.append(i)
-                        self._c_col.append(c)
+                base = ev << 24 | i << 8
+                for c, (v, o) in enumerate(zip(row, old)):
+                    if v != o:
+                        self._c_key.append(base | c)
                         self._c_val.append(v)
-                logged[i] = list(row)
+                logged[i] = row.copy()
 
     def truncate(self, n: int) -> None:
         """Forget events from ``n`` on (used by Machine.restore)."""
         for a in (self._kind, self._pfn, self._memcg, self._nr, self._depth):
             del a[n:]
-        cut = int(np.searchsorted(np.frombuffer(self._c_ev, np.int64), n)) \
-            if len(self._c_ev) else 0
-        for a in (self._c_ev, self._c_memcg, self._c_col, self._c_val):
-            del a[cut:]
+        cut = int(np.searchsorted(np.frombuffer(self._c_key, np.int64), n << 24)) \
+            if len(self._c_key) else 0
+        del self._c_key[cut:]
+        del self._c_val[cut:]
         self._logged = [list(mg.row) for mg in self._m.memcg_list]
 
     # -- reading --------------------------------------------------------
@@ -123,12 +122,11 @@ class EventLog:
         """Values of one column of one memcg after each event (nan before its creation)."""
         n = len(self)
         out = np.full(n, np.nan)
-        if not len(self._c_ev):
+        if not len(self._c_key):
             return out
-        ev = np.frombuffer(self._c_ev, np.int64)
-        sel = (np.frombuffer(self._c_memcg, np.int16) == memcg) & \
-              (np.frombuffer(self._c_col, np.uint8) == col)
-        at, vals = ev[sel], np.frombuffer(self._c_val, np.int64)[sel]
+        key = np.frombuffer(self._c_key, np.int64)
+        sel = (key & 0xFFFFFF) == (memcg << 8 | col)
+        at, vals = key[sel] >> 24, np.frombuffer(self._c_val, np.int64)[sel]
         if memcg < len(self._m.memcg_list) and memcg in self._m.created_at:
             start = self._m.created_at[memcg]
         else:

@@ -428,9 +428,11 @@ class Machine:
         pfn = int(self.swap.page[slot])
 
         def run() -> None:
+            mm.get_page(self, pfn)                # find_get_page
             mm.lock_page(self, pfn)
             mm.try_to_free_swap(self, pfn)
             mm.unlock_page(self, pfn)
+            mm.put_page(self, pfn)
         self._op("free_swap", run, pfn=slot)
 
     def migrate(self, page: Page) -> Page:

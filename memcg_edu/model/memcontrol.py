@@ -297,10 +297,17 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     (never charged, or their charge migrated away). ``pages`` may be a list
     of handles/pfns or a numpy array of pfns.
     """
-    pfns = np.asarray([_pfn(p) for p in pages] if not isinstance(pages, np.ndarray)
-                      else pages, dtype=np.int64)
     mem = m.mem
-    pfns = pfns[(mem.pc_flags[pfns] & PCG_USED) != 0]
+    if not isinstance(pages, np.ndarray):
+        pages = [_pfn(p) for p in pages]
+        if len(pages) == 1:
+            _uncharge_one(m, pages[0])
+            return
+        pages = np.asarray(pages, dtype=np.int64)
+    elif pages.size == 1:
+        _uncharge_one(m, int(pages[0]))
+        return
+    pfns = pages[(mem.pc_flags[pages] & PCG_USED) != 0]
     if not pfns.size:
         return
     bad = pfns[(mem.flags[pfns] & PG_lru) != 0]
@@ -315,13 +322,6 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     flags, memcgs = mem.pc_flags[pfns], mem.pc_memcg[pfns]
     anon = (mem.flags[pfns] & PG_anon) != 0
     mem.pc_flags[pfns] = 0
-    if pfns.size == 1:
-        mi = int(memcgs[0])
-        f = int(flags[0])
-        _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1,
-                        int(anon[0]), int(not anon[0]))
-        m.events.record("mem_cgroup_uncharge", int(pfns[0]), mi, 1)
-        return
     for mi in np.flatnonzero(np.bincount(memcgs.astype(np.int64))):
         sel = memcgs == mi
         f = flags[sel]
@@ -331,6 +331,25 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
                         int(np.count_nonzero(f & PCG_MEM)),
                         int(np.count_nonzero(f & PCG_MEMSW)), n_anon, n - n_anon)
         m.events.record("mem_cgroup_uncharge_list", -1, int(mi), n)
+
+
+def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list") -> None:
+    """uncharge_list() of a one-page list."""
+    mem = m.mem
+    f = int(mem.pc_flags[pfn])
+    if not f & PCG_USED:
+        return
+    if mem.flags[pfn] & PG_lru:
+        raise _bug(f"page {pfn} is still on an LRU list",
+                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_uncharge")
+    if mem.refcount[pfn]:
+        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
+                   "VM_BUG_ON_PAGE(page_count(page), page)", "mem_cgroup_uncharge")
+    mi = int(mem.pc_memcg[pfn])
+    anon = 1 if mem.flags[pfn] & PG_anon else 0
+    mem.pc_flags[pfn] = 0
+    _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1, anon, 1 - anon)
+    m.events.record(kind, pfn, mi, 1)
 
 
 def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
@@ -343,10 +362,7 @@ def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
     Uncharges res if PCG_MEM, memsw if PCG_MEMSW (a swapped-out page gives
     back only its memory half), RSS or CACHE -1, PGPGOUT +1.
     """
-    pfn = _pfn(page)
-    if not m.mem.pc_flags[pfn] & PCG_USED:
-        return
-    mem_cgroup_uncharge_list(m, np.array([pfn]))
+    _uncharge_one(m, _pfn(page), "mem_cgroup_uncharge")
 
 
 # -- migration, swap --------------------------------------------------------

@@ -105,7 +105,7 @@ def _free_page(m: "Machine", pfn: int) -> None:
         del_page_from_lru_list(m, pfn)
         mem.flags[pfn] &= 0xFFFF ^ PG_lru
     m.ops.page_cache_release(m, pfn)
-    mem.free(np.array([pfn]))
+    mem.free_one(pfn)
 
 
 def put_page(m: "Machine", pfn: int) -> None:
@@ -131,7 +131,24 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     together through mem_cgroup_uncharge_list(), then freed.
     """
     mem = m.mem
-    if not pfns.size:
+    if pfns.size <= 8:                           # a pagevec: page by page
+        dead = []
+        for pfn in pfns.tolist():
+            if mem.refcount[pfn] <= 0:
+                raise KernelBugError(
+                    f"page {pfn} has no reference left to drop",
+                    "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
+                    "put_page_testzero", "include/linux/mm.h")
+            mem.refcount[pfn] -= 1
+            if mem.refcount[pfn] == 0:
+                if mem.flags[pfn] & PG_lru:
+                    del_page_from_lru_list(m, pfn)
+                    mem.flags[pfn] &= 0xFFFF ^ PG_lru
+                dead.append(pfn)
+        if dead:
+            m.ops.release_pages(m, np.array(dead, np.int64))
+            for pfn in dead:
+                mem.free_one(pfn)
         return
     if np.any(mem.refcount[pfns] <= 0):
         bad = int(pfns[np.flatnonzero(mem.refcount[pfns] <= 0)[0]])
@@ -290,7 +307,7 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
     false, under the pte lock), then lru_cache_add_active_or_unevictable.
     """
     mem = m.mem
-    pfn = int(mem.alloc(1)[0])
+    pfn = mem.alloc_one()
     token = _charge_or_free(m, pfn, task, "anon")
     v = int(task.alloc_vaddrs(1)[0])
     mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
@@ -338,7 +355,7 @@ def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
 def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
     """Allocate, charge and insert a page into ``file`` (caller holds one ref)."""
     mem = m.mem
-    pfn = int(mem.alloc(1)[0])
+    pfn = mem.alloc_one()
     if shmem:
         mem.flags[pfn] |= PG_swapbacked
     mem.flags[pfn] |= PG_locked

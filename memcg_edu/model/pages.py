@@ -88,6 +88,31 @@ class MemMap:
         self.rmap_addr[pfns] = -1
         return pfns
 
+    def alloc_one(self) -> int:
+        """alloc_pages() of one page, without the array overhead."""
+        if not self.nr_free:
+            self.alloc(1)                        # raises the out-of-RAM error
+        self.nr_free -= 1
+        pfn = int(self.free_stack[self.nr_free])
+        self.refcount[pfn] = 1
+        self.mapcount[pfn] = 0
+        self.flags[pfn] = 0
+        self.mapping[pfn] = self.private[pfn] = -1
+        self.rmap_task[pfn] = self.rmap_addr[pfn] = -1
+        return pfn
+
+    def free_one(self, pfn: int) -> None:
+        """free_hot_cold_page() of one page (same checks as free())."""
+        if (self.pc_flags[pfn] & PCG_USED or self.refcount[pfn]
+                or self.mapcount[pfn] or self.flags[pfn] & PG_lru):
+            self.free(np.array([pfn]))           # raises the bad-page error
+            return
+        self.flags[pfn] = PG_free
+        self.mapping[pfn] = self.private[pfn] = -1
+        self.gen[pfn] += 1
+        self.free_stack[self.nr_free] = pfn
+        self.nr_free += 1
+
     def free(self, pfns: np.ndarray) -> None:
         """free_hot_cold_page(): give frames back, after free_pages_check().
 

@@ -17,7 +17,7 @@ def test_every_api_call_and_operation_is_an_event_with_counters_after_it():
     m.unmap(t, p)
     kinds = m.events.kinds()
     assert kinds[-5:] == ["mem_cgroup_try_charge", "mem_cgroup_commit_charge",
-                          "fault_anon", "mem_cgroup_uncharge", "unmap"]
+                          "fault_anon", "mem_cgroup_uncharge_list", "unmap"]
     usage = m.events.counter("A", "usage")
     assert usage.shape == (len(m.events),)
     assert list(usage[-5:]) == [1, 1, 1, 0, 0]

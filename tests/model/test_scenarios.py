@@ -26,7 +26,7 @@ def test_A_page_pinned_by_a_second_reference_stays_charged_until_the_final_put(n
     m.unmap(p, x)                              # step 1: no memcg call
     assert nums(a) == (1, 1, 1, 0, 0, 1, 0)
     assert x.lruvec == "A" and x.charged
-    assert "mem_cgroup_uncharge" not in m.events.kinds(len(m.events) - 1)
+    assert m.events.kinds(len(m.events) - 1) == ["unmap"]
     m.put_page(x)                              # step 2: the final put uncharges
     assert nums(a) == (0, 0, 0, 0, 0, 1, 1)
     assert not x.alive
@@ -66,7 +66,7 @@ def test_B_3b_successful_migration_transfers_the_charge(nums):
     # mem_cgroup_migrate, then the old page is put back on root's lruvec
     # (mem_cgroup_page_lruvec switches it) and its final put returns early
     assert kinds.index("mem_cgroup_migrate") < kinds.index("mem_cgroup_page_lruvec")
-    assert "mem_cgroup_uncharge" not in kinds
+    assert not any(k.startswith("mem_cgroup_uncharge") for k in kinds)
     ev = m.events[start + kinds.index("mem_cgroup_page_lruvec")]
     assert ev["pfn"] == x.pfn and ev["memcg"] == "root"
 
