@@ -17,18 +17,20 @@ from typing import Any
 
 from ..errors import ScenarioError
 
-__all__ = ["Label", "LabelTracker"]
+__all__ = ["PTE", "SWAP_PTE", "Label", "LabelTracker"]
 
 PTE, SWAP_PTE = "pte", "swap pte"
 
 
-@dataclass
+@dataclass(eq=False)
 class Label:
     """What one label names now.
 
     ``page`` is the model's Page (None once the data left memory), ``entry``
     its SwapEntry while a swap slot holds the data or a swap pte points at
-    it. ``maps`` is task -> PTE or SWAP_PTE.
+    it. ``maps`` is task -> PTE or SWAP_PTE and ``vaddr`` task -> the
+    virtual page of that pte; ``file`` is the (File, offset) of a page-cache
+    or tmpfs page.
     """
 
     name: str
@@ -92,12 +94,6 @@ class LabelTracker:
         if lab.page is None:
             raise self.err(f'page "{name}" is swapped out, not in memory; '
                            f"swap_in it first", field)
-        return lab
-
-    def swapped(self, name: str, field: str = "page") -> Label:
-        lab = self.get(name, field)
-        if lab.entry is None:
-            raise self.err(f'page "{name}" is in memory, not swapped out', field)
         return lab
 
     def mapping(self, task: str, name: str) -> tuple[Label, str]:

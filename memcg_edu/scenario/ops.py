@@ -242,13 +242,15 @@ def may_reclaim(op: str, events: list[str]) -> bool:
         op in _CHARGING and not _RECLAIM_EVENTS.isdisjoint(events))
 
 
-def sync_labels(c: Context, labels: list[Label]) -> list[Label]:
+def sync_labels(c: Context, labels: list[Label],
+                own: list[Label]) -> list[Label]:
     """Read back from the model where each label's data is after a step.
 
     A frame that was freed no longer holds the label; the data may live on
     in a swap slot (a swap pte of a task that mapped it, or the tmpfs
-    file's swap entry). With neither, the label is retired. Returns the
-    labels whose place changed.
+    file's swap entry). With neither, the label is retired. ``own`` are
+    the labels the step acted on (the others can only have been
+    reclaimed). Returns the labels whose place changed.
     """
     tr, m = c.tr, c.m
     moved = []
@@ -280,6 +282,7 @@ def sync_labels(c: Context, labels: list[Label]) -> list[Label]:
         if (page, entry) != was:
             moved.append(lab)
         if page is None and entry is None:
-            tr.retire(lab, f"it was freed at step {tr.step} ({tr.op} dropped "
-                           f"its last reference)")
+            how = (f"{tr.op} dropped its last reference" if lab in own
+                   else f"reclaim during {tr.op} freed it")
+            tr.retire(lab, f"it was freed at step {tr.step} ({how})")
     return moved

@@ -75,6 +75,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     for i, st in enumerate(sc.steps):
         rec, stop = _step(ctx, sc, i, st, names, design)
         if pages:
+            # small machine: name every live page, for the page grid
+            rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
             rec["pages"] = _page_state_json(m)
         tl.append(rec)
         if stop:
@@ -109,7 +111,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     events = m.events.kinds(mark)
     touched = touched or named
     moved = sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok
-                        else touched)
+                        else touched, touched)
     touched = list({id(lab): lab for lab in touched + moved}.values())
     counters = {n: m.memcgs[n].counters() for n in names}
     if op == "expect" and st.get("design", design) == design:

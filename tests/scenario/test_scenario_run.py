@@ -198,3 +198,10 @@ def test_detail_touched_shows_both_frames_of_a_migration():
     old = tl[0]["detail"]["labels"]["x"]["pfn"]
     new = tl[1]["detail"]["labels"]["x"]["pfn"]
     assert tl[1]["detail"]["touched"] == sorted([old, new])
+
+
+def test_detail_names_every_live_label_only_with_page_snapshots():
+    tl = run_scenario(scen([fa("x"), fa("y")]))
+    assert set(tl[1]["detail"]["labels"]) == {"x", "y"}
+    tl = run_scenario(scen([fa("x"), fa("y")]), pages=False)
+    assert set(tl[1]["detail"]["labels"]) == {"y"}
