@@ -20,7 +20,7 @@ from .load import Scenario, load_scenario
 from .run import run_scenario
 
 __all__ = ["TOPICS", "MAX_QUIZ_STEPS", "generate_problem", "check_answers",
-           "place_of", "PLACES_FREED", "PLACES_SWAP"]
+           "place_of", "PLACES_FREED", "PLACES_SWAP", "PLACES_OFF_LRU"]
 
 #: topic -> ops the generator draws from (weights), each always valid
 TOPICS: dict[str, dict[str, int]] = {
@@ -37,7 +37,7 @@ TOPICS: dict[str, dict[str, int]] = {
               "truncate": 1, "migrate": 2, "swap_out": 2, "swap_in": 2},
 }
 MAX_QUIZ_STEPS = 40
-PLACES_FREED, PLACES_SWAP = "freed", "swap"
+PLACES_FREED, PLACES_SWAP, PLACES_OFF_LRU = "freed", "swap", "off the LRU"
 
 
 class _State:
@@ -55,14 +55,10 @@ class _State:
         return name
 
     def alive(self, **want) -> list[str]:
-        out = []
-        for name, p in self.pages.items():
-            if p["where"] == PLACES_FREED:
-                continue
-            if all(p[k] == v if not callable(v) else v(p[k])
-                   for k, v in want.items()):
-                out.append(name)
-        return out
+        """Labels not freed whose fields equal ``want``, in creation order."""
+        return [name for name, p in self.pages.items()
+                if p["where"] != PLACES_FREED
+                and all(p[k] == v for k, v in want.items())]
 
     def settle(self, name: str) -> None:
         """A page nobody holds is freed; a swap slot nobody references too."""
@@ -75,7 +71,9 @@ class _State:
 def _candidates(st: _State, op: str) -> list[dict[str, Any]]:
     """Every valid step of this op in the current state, in a fixed order."""
     T, out = st.tasks, []
-    mem = lambda **w: st.alive(where="memory", **w)
+
+    def mem(**want) -> list[str]:
+        return st.alive(where="memory", **want)
     if op in ("fault_anon", "add_to_page_cache", "fault_shmem"):
         if len(st.alive()) < 8:
             out = [{"op": op, "task": t} for t in T]
@@ -195,7 +193,8 @@ def generate_problem(seed: int, topic: str = "mixed", steps: int = 6,
 def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:
     """(answer, detail) of where a label's page sits after a step record.
 
-    The answer is one of "<memcg>'s LRU", "off the LRU", "swap", "freed";
+    The answer is one of "<memcg>'s LRU", PLACES_OFF_LRU, PLACES_SWAP,
+    PLACES_FREED;
     the detail names the list ("active_anon") or slot.
     """
     where = rec["detail"]["labels"].get(label)
@@ -206,7 +205,7 @@ def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:
     pages, pfn = rec["pages"], where["pfn"]
     lru = pages["lru"][pfn]
     if lru < 0:
-        return "off the LRU", f"pfn {pfn} is on no LRU list"
+        return PLACES_OFF_LRU, f"pfn {pfn} is on no LRU list"
     owner = pages["memcg_names"][pages["lru_memcg"][pfn]]
     lists = ("inactive_anon", "active_anon", "inactive_file", "active_file",
              "unevictable")
@@ -216,7 +215,7 @@ def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:
 def _entries(sc: Scenario, tl) -> list[dict[str, Any]]:
     names = sc.memcg_names
     choices = [f"{n}'s LRU" for n in ["root", *[n for n in names if n != "root"]]]
-    choices += [PLACES_SWAP, PLACES_FREED]
+    choices += [PLACES_OFF_LRU, PLACES_SWAP, PLACES_FREED]
     out, prev = [], None
     for st, rec in zip(sc.steps, tl):
         answers: dict[str, Any] = {}
@@ -254,8 +253,12 @@ def check_answers(entry: Mapping[str, Any],
         got = given.get(blank)
         if isinstance(want, int) and isinstance(got, str) and got.strip().isdigit():
             got = int(got)
-        right = (got.strip().lower() == want.lower()
-                 if isinstance(got, str) and isinstance(want, str) else got == want)
+        if isinstance(got, bool):
+            right = False
+        elif isinstance(got, str) and isinstance(want, str):
+            right = got.strip().lower() == want.lower()
+        else:
+            right = got == want
         out.append({"blank": blank, "given": given.get(blank), "answer": want,
                     "right": bool(right)})
     return out

@@ -91,6 +91,9 @@ def test_check_answers_marks_right_and_wrong():
     wrong = {**right, "A.usage": right["A.usage"] + 1}
     marks = {r["blank"]: r["right"] for r in check_answers(q, wrong)}
     assert marks["A.usage"] is False and marks["A.memsw_usage"] is True
+    marks = {r["blank"]: r["right"]
+             for r in check_answers(q, {**right, "A.usage": True})}
+    assert marks["A.usage"] is False
     missing = check_answers(q, {})
     assert not any(r["right"] for r in missing)
 
@@ -109,7 +112,7 @@ def test_quiz_cli_blanks_then_solve_then_save(capsys, tmp_path):
     blank = capsys.readouterr().out
     assert "Practice problem: seed 4, topic final-put, 5 steps" in blank
     assert "usage ___  memsw ___  swap ___" in blank and "why:" not in blank
-    assert "A's LRU | swap | freed" in blank
+    assert "A's LRU | off the LRU | swap | freed" in blank
     assert main(["quiz", "--seed", "4", "--topic", "final-put", "--steps", "5",
                  "--solve", "--save", str(tmp_path / "p.json")]) == 0
     solved = capsys.readouterr().out
