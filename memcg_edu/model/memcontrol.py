@@ -361,6 +361,12 @@ def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
     of uncharge_list() apply (VM_BUG_ON_PAGE: off the LRU, refcount zero).
     Uncharges res if PCG_MEM, memsw if PCG_MEMSW (a swapped-out page gives
     back only its memory half), RSS or CACHE -1, PGPGOUT +1.
+
+    >>> m = Machine(); a = m.create_memcg("A"); t = m.create_task("p", a)
+    >>> p = m.fault_anon(t); m.get_page(p); m.unmap(t, p); a.usage
+    1
+    >>> m.put_page(p); a.usage, m.events.kinds()[-2]
+    (0, 'mem_cgroup_uncharge')
     """
     _uncharge_one(m, _pfn(page), "mem_cgroup_uncharge")
 
@@ -379,6 +385,10 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
     pc->flags = 0 (with lrucare the old page lands on root's lruvec) and
     the new page is committed to the same memcg; counters and (3.17
     release) statistics do not change.
+
+    >>> m = Machine(); a = m.create_memcg("A"); p = m.fault_anon(m.create_task("p", a))
+    >>> n = m.migrate(p); (n.memcg, a.usage, a.stat["pgpgin"], p.alive)
+    ('A', 1, 1, False)
     """
     old, new = _pfn(oldpage), _pfn(newpage)
     mem = m.mem
@@ -425,6 +435,10 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     PCG_MEMSW and the slot no swap_cgroup record yet. Does nothing without
     swap accounting or for a never-charged readahead page. Records the
     memcg for the slot, clears PCG_MEMSW, takes a css reference, SWAP +1.
+
+    >>> m = Machine(); a = m.create_memcg("A"); p = m.fault_anon(m.create_task("p", a))
+    >>> e = m.swap_out(p); (a.usage, a.memsw_usage, a.stat["swap"], e.memcg)
+    (0, 1, 1, 'A')
     """
     pfn = _pfn(page)
     mem = m.mem

@@ -392,3 +392,42 @@ def test_adding_a_page_to_the_lru_twice_is_a_kernel_bug():
     with pytest.raises(KernelBugError) as e:
         lru_cache_add(m, p.pfn)
     bug(e, "PageLRU(page)")
+
+
+def test_migrate_of_a_charged_page_without_its_memsw_charge_is_a_kernel_bug():
+    m, a, t = setup()
+    old, new = isolated_charged(m, t), fresh_page(m, owner=t.tid)
+    m.mem.flags[[old, new]] |= PG_locked
+    m.mem.pc_flags[old] = PCG_USED | PCG_MEM        # as after mem_cgroup_swapout
+    with pytest.raises(KernelBugError) as e:
+        mc.mem_cgroup_migrate(m, old, new, False)
+    bug(e, "PCG_MEMSW")
+
+
+def test_swapout_of_a_page_without_memsw_charge_is_a_kernel_bug():
+    m, a, t = setup()
+    pfn, slot = frozen_swapcache_page(m, t)
+    m.mem.refcount[pfn] = 0
+    m.mem.pc_flags[pfn] = PCG_USED | PCG_MEM
+    with pytest.raises(KernelBugError) as e:
+        mc.mem_cgroup_swapout(m, pfn, slot)
+    bug(e, "VM_BUG_ON_PAGE(!(pc->flags & PCG_MEMSW), page)")
+
+
+def test_uncharge_list_batches_per_memcg_and_skips_uncharged_pages():
+    m, a, t = setup()
+    b = m.create_memcg("B")
+    tb = m.create_task("q", b)
+    pages = [m.fault_anon(t).pfn for _ in range(3)] + [m.fault_anon(tb).pfn]
+    spare = fresh_page(m)                         # never charged: skipped
+    from memcg_edu.model.lru import del_pages_from_lru
+    arr = np.array(pages)
+    del_pages_from_lru(m, arr)
+    m.mem.refcount[arr] = 0
+    m.mem.refcount[spare] = 0
+    start = len(m.events)
+    mc.mem_cgroup_uncharge_list(m, np.array(pages + [spare]))
+    assert (a.usage, a.stat["rss"], a.stat["pgpgout"]) == (0, 0, 3)
+    assert (b.usage, b.stat["pgpgout"]) == (0, 1)
+    assert m.events.kinds(start) == ["mem_cgroup_uncharge_list"] * 2
+    assert sorted(m.events.array("nr")[start:].tolist()) == [1, 3]
