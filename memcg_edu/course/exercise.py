@@ -26,27 +26,39 @@ PAGES_HINT = (f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes)."
 
 @dataclass(frozen=True)
 class Verdict:
-    """Right or wrong, and why. True in a boolean context when right."""
+    """Right or wrong, and why. True in a boolean context when right.
+
+    ``pending`` marks "no answer yet" (the notebook's ``...``), shown as the
+    learner's turn rather than as a wrong answer.
+    """
     ok: bool
     message: str
+    pending: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
 
+    def _head(self, bold: str, end: str) -> str:
+        if self.ok:
+            return f"&#9989; {bold}Right.{end}"
+        if self.pending:
+            return f"&#9998; {bold}Your turn.{end}"
+        return f"&#10060; {bold}Not yet.{end}"
+
     def __str__(self) -> str:
-        return ("Right. " if self.ok else "Not yet. ") + self.message
+        head = "Right. " if self.ok else ("Your turn. " if self.pending else "Not yet. ")
+        return head + self.message
 
     def _repr_markdown_(self) -> str:
-        mark = "&#9989; **Right.**" if self.ok else "&#10060; **Not yet.**"
         body = self.message.replace("\n", "  \n")
-        return f"{mark} {body}"
+        return f"{self._head('**', '**')} {body}"
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
     def to_html(self) -> str:
         """The verdict as HTML (widgets and Voila show it as is)."""
-        mark = "&#9989; <b>Right.</b>" if self.ok else "&#10060; <b>Not yet.</b>"
+        mark = self._head("<b>", "</b>")
         lines = [re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line))
                  for line in self.message.splitlines()]
         lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l
@@ -95,7 +107,7 @@ def not_answered(answer: Any) -> bool:
 
 def _waiting(form: str) -> Verdict:
     return Verdict(False, "Not answered yet: replace each `...` with your "
-                   f"answer, then run the cell again. {form}".strip())
+                   f"answer, then run the cell again. {form}".strip(), pending=True)
 
 
 # -- multiple choice --------------------------------------------------------

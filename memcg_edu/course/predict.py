@@ -24,7 +24,7 @@ def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
     the right answer whether the guess was right or not.
     """
     if not_answered(guess):
-        return Verdict(False, "Type a number in each box first.")
+        return Verdict(False, "Type a number in each box first.", pending=True)
     rec = timeline[step]
     op = rec.get("op", "?")
     wrong = []

@@ -57,8 +57,9 @@ def test_reference_answer_passes(nb, n):
 def test_wrong_answer_is_rejected_with_its_explanation(nb, n):
     wrong, needle = WRONG[(nb, n)]
     v = course.check(nb, n, wrong)
-    assert not v.ok
+    assert not v.ok and not v.pending
     assert needle in v.message, v.message
+    assert "Not yet" in str(v) and needle in v._repr_markdown_().replace("  \n", "\n")
 
 
 @pytest.mark.parametrize("nb,n", ALL)
@@ -66,7 +67,8 @@ def test_blank_answer_asks_for_one(nb, n):
     ref = _reference(nb, n)
     blank = {k: ... for k in ref} if isinstance(ref, dict) else ...
     v = course.check(nb, n, blank)
-    assert not v.ok and "Not answered yet" in v.message
+    assert not v.ok and v.pending and "Not answered yet" in v.message
+    assert "Your turn" in v._repr_markdown_() and "Not yet" not in v.to_html()
 
 
 @pytest.mark.parametrize("nb,n", ALL)

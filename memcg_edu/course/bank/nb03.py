@@ -55,9 +55,10 @@ EXERCISES = [
                   "sees an uncharged page off the LRU and points its "
                   "page_cgroup at the root memcg first."),
             "c": ("nowhere: migration frees it on the spot", False,
-                  "the migration code still holds a reference; it puts the "
-                  "page back on an LRU and drops that reference, and the "
-                  "page is freed (with no uncharge to do) at its final put."),
+                  "it is freed soon, but first putback_lru_page() puts it "
+                  "back on an LRU list, where compaction can find it again, "
+                  "until its last reference goes; the final put then has no "
+                  "charge to give back."),
         }),
         reference="b",
         solution="**(b)**. After the transfer the old page looks as if it "
