@@ -64,26 +64,23 @@ def _draw_one(ax: Axes, timeline: Timeline, name: str, st: Style,
     vals = {k: series(timeline, name, k)
               for k in ("usage", "memsw_usage", "limit", "memsw_limit")}
     lw = st.linewidth
-    sx = np.arange(len(timeline) + 1) - 0.5
-    ext = {k: step_xy(v)[1] for k, v in vals.items()}
-    ax.plot(sx, ext["usage"], drawstyle="steps-post", color=COUNTER_COLORS["usage"],
+    ax.plot(*step_xy(vals["usage"]), drawstyle="steps-post", color=COUNTER_COLORS["usage"],
             linewidth=lw, label=_LABELS["usage"], zorder=3)
     has_memsw = not np.all(np.isnan(vals["memsw_usage"]))
     if has_memsw:
-        ax.plot(sx, ext["memsw_usage"], drawstyle="steps-post",
+        ax.plot(*step_xy(vals["memsw_usage"]), drawstyle="steps-post",
                 color=COUNTER_COLORS["memsw_usage"], linewidth=lw, linestyle="--",
                 label=_LABELS["memsw_usage"], zorder=3)
-        gap = ext["memsw_usage"] > ext["usage"]
-        # with step="post" a region ends at its last True point: also mark the
-        # point that closes each step, so a one-step gap is filled
-        gap[1:] |= gap[:-1]
-        ax.fill_between(sx, ext["usage"], ext["memsw_usage"], step="post", where=gap,
-                        color=OKABE_ITO["purple"], alpha=0.25, linewidth=0,
+        # one polygon (zero height where memsw equals usage): a where= mask
+        # would make a polygon per gap, slow on long timelines
+        x, low = step_xy(vals["usage"], envelope=False)
+        ax.fill_between(x, low, step_xy(vals["memsw_usage"], envelope=False)[1],
+                        step="post", color=OKABE_ITO["purple"], alpha=0.25, linewidth=0,
                         label="swap charge (memsw - usage)")
     for key, color, style in (("limit", COUNTER_COLORS["usage"], (0, (6, 2))),
                               ("memsw_limit", COUNTER_COLORS["memsw_usage"], (0, (2, 2)))):
         if not np.all(np.isnan(vals[key])):
-            ax.plot(sx, ext[key], drawstyle="steps-post", color=color,
+            ax.plot(*step_xy(vals[key]), drawstyle="steps-post", color=color,
                     linewidth=lw * 0.7, linestyle=style, label=_LABELS[key], zorder=2)
     finite = np.concatenate([v[np.isfinite(v)] for v in vals.values()] + [np.zeros(1)])
     top = float(finite.max())

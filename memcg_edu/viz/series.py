@@ -23,23 +23,19 @@ _CACHE: "weakref.WeakKeyDictionary[Timeline, tuple[int, list[str], dict]]" = \
 
 
 def _build(timeline: Timeline) -> tuple[int, list[str], dict]:
-    n = len(timeline)
     names: dict[str, None] = {}
     for s in timeline.steps:
         for name in s.get("memcgs", {}):
             names.setdefault(name, None)
-    out = {name: {k: np.full(n, np.nan) for k in COUNTERS + STATS} for name in names}
-    for i, s in enumerate(timeline.steps):
-        for name, m in (s.get("memcgs") or {}).items():
-            arrays = out[name]
-            for k in COUNTERS:
-                v = m.get(k)
-                if v is not None:
-                    arrays[k][i] = v
-            for k, v in (m.get("stat") or {}).items():
-                if v is not None and k in arrays:
-                    arrays[k][i] = v
-    return n, list(names), out
+    out = {}
+    for name in names:
+        recs = [(s.get("memcgs") or {}).get(name) or {} for s in timeline.steps]
+        stats = [r.get("stat") or {} for r in recs]
+        # a list comprehension per key: None becomes nan in the float array
+        arrays = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
+        arrays.update({k: np.array([st.get(k) for st in stats], dtype=float) for k in STATS})
+        out[name] = arrays
+    return len(timeline), list(names), out
 
 
 def _get(timeline: Timeline) -> tuple[int, list[str], dict]:

@@ -36,16 +36,17 @@ def plot_stats(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
     names = pick_memcgs(timeline, memcgs, ax)
     st = get_style(size)
     fig, axes = new_figure(st, nrows=len(names), ax=ax)
-    x = step_xy(np.zeros(len(timeline)))[0]
     for a, name in zip(axes, names):
-        bottom = np.zeros(len(timeline) + 1)
+        bottom = np.zeros(len(timeline))
+        low = step_xy(bottom, envelope=False)[1]
         for key in STACK:
-            v = step_xy(np.nan_to_num(series(timeline, name, key)))[1]
-            a.fill_between(x, bottom, bottom + v, step="post", color=STAT_COLORS[key],
+            top = bottom + np.nan_to_num(series(timeline, name, key))
+            x, high = step_xy(top, envelope=False)
+            a.fill_between(x, low, high, step="post", color=STAT_COLORS[key],
                            hatch=_HATCH[key], edgecolor="#00000055", linewidth=0.4,
                            label=_LABELS[key])
-            bottom = bottom + v
-        a.set_ylim(0, float(bottom.max()) * 1.12 + 1)
+            bottom, low = top, high
+        a.set_ylim(0, float(bottom.max(initial=0)) * 1.12 + 1)
         a.yaxis.set_major_locator(MaxNLocator(integer=True))
         a.set_xlim(-0.5, max(len(timeline) - 0.5, 0.5))
         a.set_title(f"memcg {name}: memory.stat", fontsize=st.font)

@@ -29,8 +29,9 @@ class Dashboard(widgets.VBox):
     """Player on top; counters panel; tabs with the plots, LRU view, page grid.
 
     Attributes: ``player``, ``counters``, ``counters_plot``, ``stats_plot``
-    (FigureViews), ``lru``, ``pages``, ``timeline``. Drive it with
-    ``dashboard.player.forward()`` etc. or the buttons.
+    (FigureViews), ``lru``, ``pages``, ``tabs``, ``timeline``. Drive it with
+    ``dashboard.player.forward()`` etc. or the buttons. Every view follows
+    each step; the figures of tabs not selected are drawn when selected.
     """
 
     def __init__(self, source: Any, memcgs: Sequence[str] | None = None,
@@ -58,7 +59,16 @@ class Dashboard(widgets.VBox):
         super().__init__([heading, self.player, self.counters, self.tabs])
         self.add_class("memcg-edu-dashboard")
         self.player.observe(lambda ch: self.show(ch["new"]), names="step")
+        self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
+        self._tab_shown()   # before the first show: hidden figures draw when selected
         self.show(0)
+
+    def _tab_shown(self) -> None:
+        # only the selected tab's figure is drawn per step; the others catch
+        # up when selected (their artists follow every step regardless)
+        selected = self.tabs.selected_index
+        for i, view in enumerate((self.counters_plot, self.stats_plot, self.lru.view)):
+            view.set_shown(i == selected)
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""

@@ -44,6 +44,9 @@ class FigureView(widgets.VBox):
         self._cache: dict[int, dict] = {}
         self._last_pixels: bytes | None = None
         self.renders = 0
+        self.step: int | None = None
+        self.shown = True
+        self._stale = False
         note = None
         if smooth and HAVE_IPYMPL:
             self.mode = "ipympl"
@@ -70,9 +73,16 @@ class FigureView(widgets.VBox):
         """Show ``step``: update the artists, then blit (inline) or redraw (ipympl).
 
         Inline images are kept per step (up to CACHE_STEPS of them), so going
-        back to a step already shown re-sends its image without drawing.
+        back to a step already shown re-sends its image without drawing. While
+        the view is hidden (``set_shown(False)``, e.g. a tab not selected) the
+        artists follow but the image is only made when it is shown again.
         """
         self._update_fn(step)
+        self.step = step
+        if not self.shown:
+            self._stale = True
+            return
+        self._stale = False
         if self.mode == "ipympl":
             self.output.draw_idle()
         elif step in self._cache:
@@ -83,6 +93,12 @@ class FigureView(widgets.VBox):
                 self._cache.pop(next(iter(self._cache)))
             self._cache[step] = self.output.outputs[0]
         self.renders += 1
+
+    def set_shown(self, shown: bool) -> None:
+        """Say whether the view is on screen; a view shown again catches up."""
+        self.shown = shown
+        if shown and self._stale and self.step is not None:
+            self.update(self.step)
 
     @property
     def png(self) -> bytes:

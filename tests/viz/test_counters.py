@@ -86,6 +86,22 @@ def test_a_one_step_swap_charge_is_shaded_and_large_sizes_use_mib():
             for u, m in ((4000, 4000), (4000, 6000), (4000, 4000))]
     ax = plot_counters(Timeline(recs), "A").axes[0]
     shade = next(c for c in ax.collections if c.get_label().startswith("swap charge"))
-    xs = np.concatenate([p.vertices[:, 0] for p in shade.get_paths()])
-    assert xs.min() == 0.5 and xs.max() == 1.5        # exactly step 1
+    area = 0.0
+    for path in shade.get_paths():                     # shoelace formula
+        x, y = path.vertices[:, 0], path.vertices[:, 1]
+        area += abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2
+    assert area == pytest.approx(2000)                # 2000 pages over exactly one step
     assert [a.get_ylabel() for a in ax.child_axes] == ["MiB"]
+
+
+def test_long_timelines_are_drawn_at_display_resolution():
+    from memcg_edu.viz.style import DISPLAY_POINTS
+    from memcg_synth import long_timeline
+
+    tl = long_timeline(3 * DISPLAY_POINTS)
+    ax = plot_counters(tl, "A", markers=False).axes[0]
+    line = _line(ax, "usage (memory)")
+    assert len(line.get_xdata()) <= DISPLAY_POINTS + 1
+    usage = tl.counter("A", "usage")
+    # the envelope keeps the extremes of the full series
+    assert line.get_ydata().max() == usage.max() and line.get_ydata().min() == usage.min()

@@ -12,13 +12,14 @@ from memcg_synth import long_timeline
 def test_one_step_updates_every_view(tl):
     d = dashboard(tl)
     before = d.counters.html.value
+    first_counters = d.counters_plot.png
     d.player.forward_button.click()
     assert d.player.step == 1
     assert "Counters after step 1" in d.counters.html.value and d.counters.html.value != before
     for view in (d.counters_plot, d.stats_plot):
         assert all(list(c.get_xdata()) == [1, 1] for c in view.figure.memcg_edu["cursors"])
-        png = base64.b64decode(view.output.outputs[0]["data"]["image/png"])
-        assert png[:4] == b"\x89PNG"
+    png = base64.b64decode(d.counters_plot.output.outputs[0]["data"]["image/png"])
+    assert png[:4] == b"\x89PNG" and png != first_counters
     assert d.lru.heights()["A"]["active_anon"] == 2
     assert "after step 1" in d.pages.html.value
     d.player.back_button.click()
@@ -95,3 +96,23 @@ def test_revisited_steps_reuse_their_image(tl):
     d.player.go(5)
     assert d.counters_plot.output.outputs == shown
     assert list(d.counters_plot.figure.memcg_edu["cursors"][0].get_xdata()) == [5, 5]
+
+
+def test_hidden_tabs_draw_when_selected(tl):
+    d = dashboard(tl)
+    assert d.tabs.selected_index == 0
+    assert d.stats_plot.output.outputs == () and d.stats_plot.renders == 0
+    d.tabs.selected_index = 1
+    d.tabs.selected_index = 0
+    stats_image = d.stats_plot.output.outputs
+    renders = d.stats_plot.renders
+    d.player.go(4)
+    # the hidden stats plot followed (cursor moved) but made no image yet
+    assert list(d.stats_plot.figure.memcg_edu["cursors"][0].get_xdata()) == [4, 4]
+    assert d.stats_plot.output.outputs == stats_image and d.stats_plot.renders == renders
+    d.tabs.selected_index = 1
+    assert d.stats_plot.renders == renders + 1
+    assert d.stats_plot.output.outputs != stats_image
+    counters_renders = d.counters_plot.renders
+    d.player.forward()
+    assert d.counters_plot.renders == counters_renders      # now hidden
