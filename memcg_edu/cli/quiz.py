@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import ScenarioError
 from ..scenario.quiz import MAX_QUIZ_STEPS, TOPICS, generate_problem
 from ..scenario.text import describe_step
 from .run import add_design_argument
@@ -66,7 +67,11 @@ def main(args: argparse.Namespace) -> int:
         if args.solve:
             print("    why: " + q["explanation"])
     if args.save:
-        sc.save(args.save)
+        try:
+            sc.save(args.save)
+        except OSError as e:
+            raise ScenarioError(f"cannot write the problem: {e.strerror}",
+                                file=args.save) from None
         print(f"\nsaved to {args.save}")
     return 0
 

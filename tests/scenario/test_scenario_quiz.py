@@ -120,3 +120,10 @@ def test_quiz_cli_blanks_then_solve_then_save(capsys, tmp_path):
     sc = load_scenario(tmp_path / "p.json")
     assert sc.quiz == generate_problem(4, "final-put", 5).quiz
     assert main(["check", str(tmp_path / "p.json")]) == 0
+
+
+def test_quiz_save_to_an_unwritable_place_exit_2(capsys, tmp_path):
+    code = main(["quiz", "--seed", "1", "--save", str(tmp_path / "no" / "p.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"error: {tmp_path / 'no' / 'p.json'}: cannot write the problem: No such file or directory\n"
