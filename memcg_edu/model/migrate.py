@@ -69,7 +69,11 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
     if not isolate_lru_page(m, old):
         raise ModelUsageError(f"page {old} is not on an LRU list, so "
                               f"isolate_lru_page() cannot take it for migration")
-    new = int(mem.alloc(1)[0])
+    try:
+        new = mem.alloc_one()                    # get_new_page
+    except ModelUsageError:
+        putback_lru_page(m, old)                 # -ENOMEM: the page goes back
+        raise
     lock_page(m, old)
     token = m.ops.migrate_prepare(m, old, new)
     ptes = rmap_all(m, old)

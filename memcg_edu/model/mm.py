@@ -329,15 +329,11 @@ def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
     """
     if n <= 0:
         return np.zeros(0, np.int64)
-    if not m.ops.bulk_ok or not try_charge_bulk(m, task.memcg, n):
-        return np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
     mem = m.mem
-    try:
-        pfns = mem.alloc(n)
-    except ModelUsageError:
-        from .memcontrol import cancel_charge
-        cancel_charge(m, task.memcg, n)
-        raise
+    if (not m.ops.bulk_ok or n > mem.nr_free
+            or not try_charge_bulk(m, task.memcg, n)):
+        return np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
+    pfns = mem.alloc(n)
     m.events.record("mem_cgroup_try_charge", -1, task.memcg.index, n)
     vs = task.alloc_vaddrs(n)
     mem.flags[pfns] = PG_anon | PG_swapbacked

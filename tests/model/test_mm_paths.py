@@ -249,3 +249,13 @@ def test_out_of_ram_is_a_clear_error():
 def test_design_316_or_unknown():
     with pytest.raises(ModelUsageError, match="unknown design"):
         Machine(design="2.6")
+
+
+def test_migration_without_a_free_frame_puts_the_page_back():
+    m = Machine(ram_pages=2, swap_slots=0, check_invariants=True)
+    t = m.create_task("t")
+    p = m.fault_anon(t)
+    m.fault_anon(t)
+    with pytest.raises(ModelUsageError, match="out of simulated RAM"):
+        m.migrate(p)
+    assert p.lru and p.refcount == 1
