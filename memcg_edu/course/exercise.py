@@ -88,7 +88,6 @@ class Exercise:
     check: Callable[[Any], Verdict]
     reference: Any
     solution: str
-    answer_form: str = ""     # how to write the answer, shown with the title
 
     def __str__(self) -> str:
         return f"Exercise {self.notebook}.{self.number}: {self.title}"

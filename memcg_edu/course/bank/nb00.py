@@ -38,8 +38,7 @@ EXERCISES = [
                  "(mm/swap.c), and from reclaim in mm/vmscan.c. Because the "
                  "refcount is zero and the page is off the LRU, nothing else "
                  "can touch its page_cgroup, which is why the per-page lock "
-                 "of 3.16 could go.",
-        answer_form='course.check("00", 1, "b")'),
+                 "of 3.16 could go."),
     Exercise(
         "00", 2, "usage is 3 pages and memsw usage is 5 pages. What does it tell you?",
         choice({
@@ -60,8 +59,7 @@ EXERCISES = [
                  "res_counters: `res` (memory, shown as usage) and `memsw` "
                  "(memory + swap). A swapped-out page keeps its memsw charge "
                  "on its swap slot (the `swap_cgroup` record) and gives back "
-                 "the memory part, so memsw - usage = 2 swap slots.",
-        answer_form='course.check("00", 2, "b")'),
+                 "the memory part, so memsw - usage = 2 swap slots."),
     Exercise(
         "00", 3, "Counters after an anonymous fault and a page cache read",
         counters(_TWO_PAGES, 1, "A", {
@@ -73,6 +71,5 @@ EXERCISES = [
         solution="usage 2, rss 1, cache 1. Every page a task of A brings in "
                  "is charged to A whatever its kind; memory.stat then splits "
                  "the charge into rss (anonymous) and cache (page cache and "
-                 "tmpfs).",
-        answer_form='course.check("00", 3, {"usage": ..., "rss": ..., "cache": ...})'),
+                 "tmpfs)."),
 ]

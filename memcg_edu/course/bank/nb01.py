@@ -53,9 +53,7 @@ EXERCISES = [
                  "it drops the inactive file page f instead. Now there is "
                  "margin, the retry succeeds, and w is charged. Had there been "
                  "nothing to reclaim, the charge would have ended in a memcg "
-                 "OOM.",
-        answer_form='course.check("01", 1, {"usage": ..., "cache": ..., '
-                    '"rss": ..., "failcnt": ...})'),
+                 "OOM."),
     Exercise(
         "01", 2, "What the parent sees of its child",
         counters(_HIERARCHY, 2, "P", {
@@ -70,8 +68,7 @@ EXERCISES = [
                  "counter up through its parents, so P's usage includes C's "
                  "pages, and P's limit of 3 now also stops C. The statistics "
                  "(rss, cache) are per memcg: P's rss counts only z, and "
-                 "memory.stat shows the subtree sum as total_rss.",
-        answer_form='course.check("01", 2, {"usage": ..., "rss": ...})'),
+                 "memory.stat shows the subtree sum as total_rss."),
     Exercise(
         "01", 3, "One page with the per-CPU stock switched on",
         number(_stock_usage,
@@ -87,6 +84,5 @@ EXERCISES = [
                  "`CHARGE_BATCH` = 32 pages and `refill_stock()` keeps 31 of "
                  "them for later charges, which then change no counter at "
                  "all. This is why Documentation/cgroups/memory.txt calls "
-                 "usage \"fuzzy\". (Kernels since 5.x use a batch of 64.)",
-        answer_form='course.check("01", 3, ...)'),
+                 "usage \"fuzzy\". (Recent kernels use a batch of 64.)"),
 ]

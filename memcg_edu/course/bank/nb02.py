@@ -42,8 +42,7 @@ EXERCISES = [
                  "p's exit drops p's mapping and reference; q's mapping keeps "
                  "x alive, so `mem_cgroup_uncharge()` has not run yet. (Only "
                  "charge moving, `move_charge_at_immigrate`, moves a charge "
-                 "between memcgs.)",
-        answer_form='course.check("02", 1, {"usage": ..., "rss": ...})'),
+                 "between memcgs.)"),
     Exercise(
         "02", 2, "Page cache after its reader exits",
         counters(_READER_EXITS, 1, "A", {
@@ -58,8 +57,7 @@ EXERCISES = [
                  "goes: at step 2, `truncate` removes it from the cache "
                  "(`delete_from_page_cache()`, mm/filemap.c, no memcg call in "
                  "3.17) and the cache's reference was the last, so "
-                 "`mem_cgroup_uncharge()` runs.",
-        answer_form='course.check("02", 2, {"usage": ..., "cache": ...})'),
+                 "`mem_cgroup_uncharge()` runs."),
     Exercise(
         "02", 3, "Truncating a page that is under I/O",
         counters(_TRUNCATE_PINNED, 2, "A", {
@@ -73,6 +71,5 @@ EXERCISES = [
                  "`delete_from_page_cache()` via "
                  "`mem_cgroup_uncharge_cache_page()`. 3.17 removed that call: "
                  "removal from the page cache drops the cache's reference, "
-                 "and the uncharge waits for the I/O pin's `put_page` at step 3.",
-        answer_form='course.check("02", 3, {"usage": ..., "cache": ...})'),
+                 "and the uncharge waits for the I/O pin's `put_page` at step 3."),
 ]

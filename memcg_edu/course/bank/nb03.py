@@ -42,8 +42,7 @@ EXERCISES = [
                  "uncharges it. (The commit 0a31bc97c8 itself counted one "
                  "pgpgout and one pgpgin per migration; \"avoid charge "
                  "statistics churn during page migration\" removed that "
-                 "before 3.17.0, so pgpgout would have been 2 there.)",
-        answer_form='course.check("03", 1, {"usage": ..., "rss": ..., "pgpgout": ...})'),
+                 "before 3.17.0, so pgpgout would have been 2 there.)"),
     Exercise(
         "03", 2, "Where does the old page go?",
         choice({
@@ -65,8 +64,7 @@ EXERCISES = [
                  "was never charged. `mem_cgroup_page_lruvec()` "
                  "(mm/memcontrol.c) resets `pc->mem_cgroup` of such a page to "
                  "root before linking it, so it lands on root's lruvec; its "
-                 "final put then finds no PCG_USED and returns early.",
-        answer_form='course.check("03", 2, "b")'),
+                 "final put then finds no PCG_USED and returns early."),
     Exercise(
         "03", 3, "fuse splice: the new page is already charged",
         counters(_SPLICE, 4, "A", {
@@ -84,6 +82,5 @@ EXERCISES = [
                  "does nothing: each page keeps its own charge, and the old "
                  "one is uncharged at its final put. 3.16 would have hit a "
                  "VM_BUG_ON committing an already-charged page. `lrucare` is "
-                 "true because either page may be on an LRU.",
-        answer_form='course.check("03", 3, {"usage": ..., "cache": ...})'),
+                 "true because either page may be on an LRU."),
 ]

@@ -45,8 +45,7 @@ EXERCISES = [
                  "once, whoever else still references the slot. When q later "
                  "faults, `mem_cgroup_try_charge()` finds the swap cache page "
                  "already charged and does nothing; when the slot is finally "
-                 "freed its record is already zero.",
-        answer_form='course.check("04", 1, {"usage": ..., "memsw_usage": ..., "swap": ...})'),
+                 "freed its record is already zero."),
     Exercise(
         "04", 2, "A memsw limit stops swapping",
         counters(_MEMSW_LIMIT, 3, "A", {
@@ -70,8 +69,7 @@ EXERCISES = [
                  "page to swap would not lower memory+swap, finds nothing to "
                  "drop, retries, and gives up (memsw_failcnt counts each "
                  "attempt). The memsw limit is how an administrator caps a "
-                 "group's swap use.",
-        answer_form='course.check("04", 2, {"usage": ..., "memsw_usage": ..., "swap": ...})'),
+                 "group's swap use."),
     Exercise(
         "04", 3, "Swap-out with swap accounting off",
         counters(_NO_ACCOUNTING, 1, "A", {
@@ -86,6 +84,5 @@ EXERCISES = [
                  "counter is charged, PCG_MEMSW is never set, and "
                  "`mem_cgroup_swapout()` / `mem_cgroup_uncharge_swap()` "
                  "return immediately. A group can then push any amount of "
-                 "memory to swap without it counting against any limit.",
-        answer_form='course.check("04", 3, {"usage": ..., "swap": ...})'),
+                 "memory to swap without it counting against any limit."),
 ]

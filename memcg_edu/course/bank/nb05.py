@@ -28,8 +28,7 @@ EXERCISES = [
                  "charged, and it stays on A's LRU list while uncharged. "
                  "That is why 3.16 needed `lock_page_cgroup` and "
                  "PCG_MIGRATION: a page could be uncharged while other paths "
-                 "were still working on it.",
-        answer_form='course.check("05", 1, {"usage": ..., "rss": ...})'),
+                 "were still working on it."),
     Exercise(
         "05", 2, "What did PCG_MIGRATION guard against in 3.16?",
         choice({
@@ -50,8 +49,7 @@ EXERCISES = [
                  "anon page uncharged it. PCG_MIGRATION made "
                  "`__mem_cgroup_uncharge_common` refuse that uncharge until "
                  "`mem_cgroup_end_migration`. In 3.17 unmapping never "
-                 "uncharges, so the flag went away.",
-        answer_form='course.check("05", 2, "a")'),
+                 "uncharges, so the flag went away."),
     Exercise(
         "05", 3, "Why could 3.17 drop lock_page_cgroup?",
         choice({
@@ -74,6 +72,5 @@ EXERCISES = [
                  "under `lru_lock`), migration with both pages locked, "
                  "uncharge with nobody else left, and charge moving with a "
                  "reference, LRU isolation and `trylock_page`. The race "
-                 "explorer shows what breaks when one of these goes.",
-        answer_form='course.check("05", 3, "a")'),
+                 "explorer shows what breaks when one of these goes."),
 ]

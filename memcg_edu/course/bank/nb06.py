@@ -26,8 +26,7 @@ EXERCISES = [
                  "out on purpose: kernel memory accounting (on by default "
                  "since 4.x) and the per-CPU charge stock (32 pages in 3.17, "
                  "64 now). It shows as a few dozen pages beyond the workload, "
-                 "roughly constant however many pages the workload touches.",
-        answer_form='course.check("06", 1, "b")'),
+                 "roughly constant however many pages the workload touches."),
     Exercise(
         "06", 2, "The page cache reader exited; usage did not drop",
         choice({
@@ -46,6 +45,5 @@ EXERCISES = [
         solution="**(a)**. Run the workload's delete phase (or `echo 1 > "
                  "/proc/sys/vm/drop_caches` on your own machine) and watch "
                  "usage fall: the page cache pages reach their final put and "
-                 "are uncharged, as `mem_cgroup_uncharge()` did in 3.17.",
-        answer_form='course.check("06", 2, "a")'),
+                 "are uncharged, as `mem_cgroup_uncharge()` did in 3.17."),
 ]

@@ -28,8 +28,7 @@ EXERCISES = [
         reference={"usage": 3, "memsw_usage": 3, "swap": 0},
         solution="Run `generate_problem(11, \"swap\", 5)` and step through it, "
                  "or `python -m memcg_edu quiz --seed 11 --topic swap --steps 5 "
-                 "--solve` for every step explained.",
-        answer_form='course.check("07", 1, {"usage": ..., "memsw_usage": ..., "swap": ...})'),
+                 "--solve` for every step explained."),
     Exercise(
         "07", 2, "Problem 3 (final-put, 6 steps): the end state",
         counters(_problem(3, "final-put", 6), -1, "A", {
@@ -39,6 +38,5 @@ EXERCISES = [
         reference={"usage": 3, "rss": 2},
         solution="Run `generate_problem(3, \"final-put\", 6)` and step through "
                  "it, or `python -m memcg_edu quiz --seed 3 --topic final-put "
-                 "--steps 6 --solve` for every step explained.",
-        answer_form='course.check("07", 2, {"usage": ..., "rss": ...})'),
+                 "--steps 6 --solve` for every step explained."),
 ]
