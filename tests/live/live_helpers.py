@@ -11,7 +11,7 @@ from memcg_edu.live.scratch import PREFIX, WORK_BASE
 __all__ = ["leftovers", "alive", "live_cli"]
 
 
-def leftovers(caps, pids) -> list[str]:
+def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
     """Everything a run of one of ``pids`` may have left: cgroups, work
     dirs, swap files, mounts, and live processes in scratch cgroups."""
     pids = {int(p) for p in pids}
@@ -21,7 +21,7 @@ def leftovers(caps, pids) -> list[str]:
         m = re.match(r"^memcg-edu-(\d+)-", path.name)
         if m and int(m.group(1)) in pids:
             found.append(f"cgroup {path}")
-    for path in WORK_BASE.glob(f"{PREFIX}*"):
+    for path in base.glob(f"{PREFIX}*"):
         m = re.match(r"^memcg-edu-(\d+)[-.]", path.name)
         if m and int(m.group(1)) in pids:
             found.append(f"file {path}")

@@ -207,23 +207,32 @@ def test_signal_midway_removes_everything(caps_v1, child_env, sig):
     assert not alive(task)
 
 
-def test_sigkill_midway_is_cleaned_at_next_start(caps_v1, child_env):
+def test_sigkill_midway_is_cleaned_at_next_start(caps_v1, child_env, tmp_path,
+                                                  monkeypatch):
+    """SIGKILL leaves the cgroup, work files, tmpfs and swap file; the next
+    start removes them. A private work base keeps other runs' stale-cleanup
+    away from this one's leftovers."""
     if not caps_v1.is_root:
         pytest.skip("the swap file part needs root")
     import time
+    from memcg_edu.live import scratch, swapfile
+    child_env["MEMCG_EDU_WORK_BASE"] = str(tmp_path)
+    monkeypatch.setattr(scratch, "WORK_BASE", tmp_path)
+    monkeypatch.setattr(swapfile, "WORK_BASE", tmp_path)
     p, task = _start_and_stop_at("swap", 2, child_env)
     p.kill()
     p.wait(timeout=30)
-    left = leftovers(caps_v1, [p.pid])
-    assert any(x.startswith("swap ") for x in left), left
-    assert any(x.startswith("cgroup ") for x in left), left
+    left = leftovers(caps_v1, [p.pid], tmp_path)
+    for kind in ("swap ", "cgroup ", "file "):
+        assert any(x.startswith(kind) for x in left), left
     deadline = time.monotonic() + 5
     while alive(task) and time.monotonic() < deadline:
         time.sleep(0.05)   # the workload dies with its recorder (PDEATHSIG)
     assert not alive(task)
     tl = record("charge", 64, caps=caps_v1)   # the next start cleans up
-    assert any(f"memcg-edu-{p.pid}-A" in n for n in tl.meta["notes"])
-    assert leftovers(caps_v1, [p.pid, os.getpid()]) == []
+    notes = " ".join(tl.meta["notes"])
+    assert f"memcg-edu-{p.pid}-A" in notes and f"memcg-edu-{p.pid}.swap" in notes
+    assert leftovers(caps_v1, [p.pid, os.getpid()], tmp_path) == []
 
 
 def test_swapon_refused_is_a_clear_error_and_leaves_no_file(caps_v1, monkeypatch):
