@@ -42,7 +42,7 @@ class EventLog:
         self.kind_names: list[str] = []
         self._kind_index: dict[str, int] = {}
         self._kind, self._depth = array("B"), array("B")
-        self._pfn, self._nr = array("q"), array("q")
+        self._pfn, self._nr = array("i"), array("i")
         self._memcg = array("h")
         # one change = key (event << 24 | memcg << 8 | column) and new value
         self._c_key, self._c_val = array("q"), array("q")
@@ -81,6 +81,12 @@ class EventLog:
                         self._c_val.append(v)
                 logged[i] = row.copy()
 
+    def nbytes(self) -> int:
+        """Bytes held by the log's buffers."""
+        return sum(a.itemsize * len(a) for a in (
+            self._kind, self._depth, self._pfn, self._nr, self._memcg,
+            self._c_key, self._c_val))
+
     def truncate(self, n: int) -> None:
         """Forget events from ``n`` on (used by Machine.restore)."""
         for a in (self._kind, self._pfn, self._memcg, self._nr, self._depth):
@@ -94,8 +100,8 @@ class EventLog:
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:
         """One field (kind, pfn, memcg, nr, depth) of every event as an array."""
-        src = {"kind": (self._kind, np.uint8), "pfn": (self._pfn, np.int64),
-               "memcg": (self._memcg, np.int16), "nr": (self._nr, np.int64),
+        src = {"kind": (self._kind, np.uint8), "pfn": (self._pfn, np.int32),
+               "memcg": (self._memcg, np.int16), "nr": (self._nr, np.int32),
                "depth": (self._depth, np.uint8)}.get(field)
         if src is None:
             raise ModelUsageError(f"no event field {field!r}; fields are kind, "
