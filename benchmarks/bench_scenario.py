@@ -1,8 +1,9 @@
 """Scenario layer speed: steps per second of run_scenario, and load time.
 
-A 100,000-step scenario (the largest a file may hold) of fault / migrate /
-unmap cycles over 64 pages, run once without page snapshots (what `run`
-and `check` do) and a 2,000-step one with snapshots (what widgets get).
+Loading the largest scenario a file may hold (100,000 steps of fault /
+migrate / unmap cycles), running 20,000 of those steps without page
+snapshots (what `run` and `check` do) and 2,000 with snapshots of a
+64-page machine (what widgets get).
 """
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def _cycles(n_steps: int) -> dict:
 def run() -> dict:
     big = _cycles(100_000)
     t0 = time.perf_counter()
-    sc = load_scenario(big)
+    load_scenario(big)
     t1 = time.perf_counter()
-    run_scenario(sc, pages=False)
+    run_scenario(_cycles(20_000), pages=False)
     t2 = time.perf_counter()
     small = load_scenario(_cycles(2_000))
     t3 = time.perf_counter()
     run_scenario(small, pages=True)
     t4 = time.perf_counter()
     return {"load 100k steps (s)": round(t1 - t0, 3),
-            "run steps/s (no snapshots)": round(100_000 / (t2 - t1)),
+            "run steps/s (no snapshots)": round(20_000 / (t2 - t1)),
             "run steps/s (page snapshots, 64 pages)": round(2_000 / (t4 - t3))}
