@@ -92,3 +92,14 @@ def test_installed_versions_meet_the_lower_bounds(name, spec):
     version = Version(importlib.metadata.version(name))
     assert version in Requirement(f"{name}{spec}").specifier, (
         f"{name} {version} is installed but pyproject.toml asks {spec}")
+
+
+def test_every_test_helper_folder_is_on_pytests_path():
+    """Tests import their folder's helper modules by name (--import-mode=importlib
+    does not add test folders to sys.path), so pyproject.toml must list them."""
+    listed = set(pyproject()["tool"]["pytest"]["ini_options"]["pythonpath"])
+    helpers = {p.parent.relative_to(ROOT).as_posix()
+               for p in (ROOT / "tests").rglob("*.py")
+               if not p.name.startswith("test_") and p.name not in ("conftest.py", "__init__.py")}
+    missing = sorted(helpers - listed)
+    assert missing == [], f"add {missing} to [tool.pytest.ini_options] pythonpath"
