@@ -23,7 +23,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from ..errors import KernelBugError, MemcgOOM, ModelUsageError
+from ..errors import MemcgOOM, ModelUsageError
 from . import migrate as _migrate
 from . import mm, reclaim
 from .events import EventLog
@@ -32,7 +32,8 @@ from .memcg import COL, MemCgroup
 from .memcontrol import Memcg317, mem_cgroup_reclaim
 from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
-from .pages import PG_swapcache, MemMap, Page, PG_anon, PG_swapbacked, PG_free
+from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
+                    PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page)
 from .res_counter import RES_COUNTER_MAX
 from .stock import Stock, drain_stock
 from .swap import SwapEntry, SwapInfo
@@ -510,7 +511,6 @@ class Machine:
         mem, sw = self.mem, self.swap
         f = mem.flags
         live = (f & PG_free) == 0
-        from .pages import (PG_active, PG_locked, PG_lru, PG_unevictable)
         return {
             "refcount": mem.refcount.copy(), "mapcount": mem.mapcount.copy(),
             "free": ~live, "anon": (f & PG_anon) != 0,

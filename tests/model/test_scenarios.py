@@ -1,8 +1,6 @@
 """Replays of the worked scenarios of kernel-semantics.md 4.7 (NEW column,
 3.17 release statistics where the spec brackets them). Tuples are
 res / memsw / rss / cache / swap / pgpgin / pgpgout of A, in pages."""
-import numpy as np
-
 from memcg_edu.model import Machine
 from memcg_edu.model import memcontrol as mc
 from memcg_edu.model.lru import isolate_lru_page
