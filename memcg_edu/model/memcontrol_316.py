@@ -189,11 +189,13 @@ def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
         raise _bug(f"page {pfn} has a file mapping",
                    "VM_BUG_ON_PAGE(page->mapping && !PageAnon(page), page)",
                    "mem_cgroup_charge_anon")
+    ok = False
     try:
         _try_charge(m, memcg)
         __mem_cgroup_commit_charge(m, memcg, pfn, "ANON", False)
-    finally:
-        m.events.record("mem_cgroup_charge_anon", pfn, memcg.index, 1)
+        ok = True
+    finally:                                     # nr 0: the charge failed
+        m.events.record("mem_cgroup_charge_anon", pfn, memcg.index, int(ok))
 
 
 def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
@@ -206,6 +208,7 @@ def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
     drops the slot's duplicate memsw charge.
     """
     mem = m.mem
+    ok = False
     try:
         if mem.flags[pfn] & PG_swapcache:
             token = __mem_cgroup_try_charge_swapin(m, pfn, memcg)
@@ -213,8 +216,9 @@ def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
         else:
             _try_charge(m, memcg)
             __mem_cgroup_commit_charge(m, memcg, pfn, "CACHE", False)
+        ok = True
     finally:
-        m.events.record("mem_cgroup_charge_file", pfn, memcg.index, 1)
+        m.events.record("mem_cgroup_charge_file", pfn, memcg.index, int(ok))
 
 
 def try_get_mem_cgroup_from_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
@@ -266,15 +270,18 @@ def mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
     MemcgOOM when the charge fails.
     """
     memcg: Optional[MemCgroup] = None
+    ok = False
     try:
         if not m.mem.flags[pfn] & PG_swapcache:
             memcg = mm_memcg
             _try_charge(m, memcg)
         else:
             memcg = __mem_cgroup_try_charge_swapin(m, pfn, mm_memcg)
+        ok = True
     finally:
         m.events.record("mem_cgroup_try_charge_swapin", pfn,
-                        -1 if memcg is None else memcg.index, 0 if memcg is None else 1)
+                        -1 if memcg is None else memcg.index,
+                        int(ok and memcg is not None))
     return memcg
 
 

@@ -452,3 +452,19 @@ def test_move_account_preconditions(m, p, a):
         old.mem_cgroup_move_account(m, x.pfn, a, a)
     with pytest.raises(KernelBugError, match="PageLRU"):
         old.mem_cgroup_move_account(m, x.pfn, a, m.create_memcg("B"))
+
+
+# -- limits ----------------------------------------------------------------------------------------
+def test_charge_at_the_limit_ends_in_oom_with_nothing_committed():
+    from memcg_edu.errors import MemcgOOM
+    m = Machine(ram_pages=16, swap_slots=0, design="3.16", check_invariants=True)
+    a = m.create_memcg("A", limit=2)
+    p = m.create_task("p", a)
+    m.fault_anon(p)
+    m.fault_anon(p)
+    with pytest.raises(MemcgOOM):
+        m.fault_anon(p)
+    i = len(m.events.kinds()) - 1 - m.events.kinds()[::-1].index("mem_cgroup_charge_anon")
+    assert m.events[i]["nr"] == 0                # the failed charge committed nothing
+    assert nums(m) == (2, 2, 2, 0, 0, 2, 0) and a.failcnt > 0
+    assert m.mem.nr_free == 14
