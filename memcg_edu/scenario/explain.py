@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .explain_316 import TEXT_316
+
 __all__ = ["explain_step", "counter_moves"]
 
 _SHOWN = (("usage", "usage"), ("memsw_usage", "memsw"))
@@ -40,17 +42,20 @@ def _delta(rec, prev, key: str) -> int:
 
 
 def explain_step(step: Mapping[str, Any], rec: Mapping[str, Any],
-                 prev: Mapping[str, Any] | None, memcg: str) -> str:
+                 prev: Mapping[str, Any] | None, memcg: str,
+                 design: str = "3.17") -> str:
     """Why the counters moved (or did not) at this step, in plain words.
 
-    ``memcg`` names the memcg of the task that acted, for the wording.
+    ``memcg`` names the memcg of the task that acted, for the wording;
+    ``design`` "3.16" tells the story of the old design (explain_316).
     """
     op = step["op"]
     if not rec["ok"]:
         return f"The step failed: {rec['error']}. " + counter_moves(rec, prev) + "."
     freed = _delta(rec, prev, "usage") < 0
     swap_freed = _delta(rec, prev, "memsw_usage") < 0
-    text = _TEXT[op](step, memcg, freed, swap_freed)
+    texts = TEXT_316 if design == "3.16" and op in TEXT_316 else _TEXT
+    text = texts[op](step, memcg, freed, swap_freed)
     return f"{text} Counters: {counter_moves(rec, prev)}."
 
 

@@ -186,7 +186,7 @@ def generate_problem(seed: int, topic: str = "mixed", steps: int = 6,
             "memcgs": memcgs, "tasks": tasks, "steps": plan}
     sc = load_scenario(data, name=f"quiz-{seed}-{topic}")
     tl = run_scenario(sc, design=design, pages=True)
-    sc.quiz = _entries(sc, tl)
+    sc.quiz = _entries(sc, tl, design)
     return sc
 
 
@@ -212,7 +212,7 @@ def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:
     return f"{owner}'s LRU", f"pfn {pfn} on {owner}'s {lists[lru]} list"
 
 
-def _entries(sc: Scenario, tl) -> list[dict[str, Any]]:
+def _entries(sc: Scenario, tl, design: str) -> list[dict[str, Any]]:
     names = sc.memcg_names
     choices = [f"{n}'s LRU" for n in ["root", *[n for n in names if n != "root"]]]
     choices += [PLACES_OFF_LRU, PLACES_SWAP, PLACES_FREED]
@@ -229,7 +229,7 @@ def _entries(sc: Scenario, tl) -> list[dict[str, Any]]:
         if label is not None:
             answers[f"{label}.where"], detail = place_of(label, rec)
         memcg = sc.tasks.get(st.get("task", ""), names[-1])
-        why = explain_step(st, rec, prev, memcg)
+        why = explain_step(st, rec, prev, memcg, design)
         if detail:
             why += f" Page {label}: {detail}."
         out.append({"step": rec["step"], "blanks": list(answers),

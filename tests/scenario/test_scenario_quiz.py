@@ -127,3 +127,12 @@ def test_quiz_save_to_an_unwritable_place_exit_2(capsys, tmp_path):
     err = capsys.readouterr().err
     assert code == 2
     assert err == f"error: {tmp_path / 'no' / 'p.json'}: cannot write the problem: No such file or directory\n"
+
+
+def test_316_problem_tells_the_old_story():
+    sc = generate_problem(5, "swap", 12, design="3.16")
+    texts = {st["op"]: q["explanation"] for st, q in zip(sc.steps, sc.quiz)}
+    assert "mem_cgroup_charge_anon" in texts["fault_anon"]
+    assert "mem_cgroup_uncharge_swapcache" in texts["swap_out"]
+    same = generate_problem(5, "swap", 12)
+    assert same.steps == sc.steps      # same problem, other design's answers
