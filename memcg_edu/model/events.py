@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["EventLog"]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
+_COLS = range(len(COLUMNS))
 
 
 class EventLog:
@@ -75,10 +76,9 @@ class EventLog:
             row, old = mg.row, logged[i]
             if row != old:
                 base = ev << 24 | i << 8
-                for c, (v, o) in enumerate(zip(row, old)):
-                    if v != o:
-                        self._c_key.append(base | c)
-                        self._c_val.append(v)
+                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
+                self._c_key.extend([base | c for c in cols])
+                self._c_val.extend([row[c] for c in cols])
                 logged[i] = row.copy()
 
     def nbytes(self) -> int:

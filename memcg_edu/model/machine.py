@@ -34,6 +34,7 @@ from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
                     PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page)
+from .reparent import mem_cgroup_css_offline
 from .res_counter import RES_COUNTER_MAX
 from .stock import Stock, drain_stock
 from .swap import SwapEntry, SwapInfo
@@ -487,6 +488,29 @@ class Machine:
             del self.task_list[t.tid]
         self._op("exit_task", run, memcg=t.memcg.index)
 
+    def remove_memcg(self, memcg: MemcgLike) -> None:
+        """rmdir of a memcg without tasks or children (mem_cgroup_css_offline).
+
+        Its pages move to the parent (or root) with their charges; its swap
+        records stay with the now offline memcg, which keeps their memsw
+        charge until the slots are freed (or a swap-in charges the faulting
+        task's memcg instead and drops the record).
+        """
+        mg = self._memcg(memcg)
+        if mg.is_root:
+            raise ModelUsageError("the root memcg cannot be removed")
+        if mg.children:
+            raise ModelUsageError(f"memcg {mg.name} has children (rmdir fails with -EBUSY)")
+        busy = [t.name for t in self.tasks.values() if t.memcg is mg]
+        if busy:
+            raise ModelUsageError(f"memcg {mg.name} still has tasks "
+                                  f"{', '.join(busy)} (rmdir fails with -EBUSY)")
+
+        def run() -> None:
+            mem_cgroup_css_offline(self, mg)
+            del self.memcgs[mg.name]
+        self._op("remove_memcg", run, memcg=mg.index, nr=0)
+
     def drain_stock(self) -> None:
         """drain_all_stock(): give stocked pre-charges back (charge_stock only)."""
         self._op("drain_stock", lambda: drain_stock(self), nr=0)
@@ -494,7 +518,7 @@ class Machine:
     # -- reading state --------------------------------------------------------------
     def counters(self) -> dict[str, dict]:
         """{memcg name: counters} in the shape of a timeline step record."""
-        return {mg.name: mg.counters() for mg in self.memcg_list}
+        return {mg.name: mg.counters() for mg in self.memcg_list if mg.online}
 
     def check_invariants(self) -> None:
         """Check spec section 6 invariants now; raises InvariantViolation."""

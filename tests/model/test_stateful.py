@@ -198,6 +198,14 @@ class MemcgMachine(RuleBasedStateMachine):
         if len(self.m.tasks) < 6:
             self.new_task(memcg)
 
+    @rule(memcg=st.sampled_from(["B", "C"]), limit=st.one_of(st.none(), st.integers(2, 12)))
+    def rmdir_and_mkdir(self, memcg, limit):
+        m = self.m
+        for t in [t for t in m.tasks.values() if t.memcg.name == memcg]:
+            m.move_task(t, "root", move_charge=False)
+        m.remove_memcg(memcg)
+        m.create_memcg(memcg, parent="A" if memcg == "B" else None, limit=limit)
+
     @invariant()
     def invariants_hold(self):
         if hasattr(self, "m"):
@@ -224,6 +232,8 @@ class MemcgMachine(RuleBasedStateMachine):
         m.drain_stock()
         m.check_invariants()
         assert m.mem.nr_free == m.mem.nr and m.swap.nr_free == m.swap.nr
+        for mg in m.memcg_list:                 # offline ones too
+            assert mg.res.usage == mg.memsw.usage == mg.swap_css_refs == 0, mg.name
         for name, c in m.counters().items():
             assert c["usage"] == c["memsw_usage"] == 0, name
             stat = c["stat"]
