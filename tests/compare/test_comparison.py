@@ -111,3 +111,13 @@ def test_a_run_stopped_by_a_kernel_bug_is_reported_not_crashed():
     assert cmp.rows[3]["ok"] == {"3.16": False, "3.17": True}
     assert "stopped at step 1" in cmp.rows[3]["error"]["3.16"]
     assert "the 3.16 kernel stops at step 1" in render_text(cmp)
+
+
+def test_summary_reads_events_given_as_dicts():
+    steps = [{"events": [{"function": "lock_page_cgroup"},
+                         {"function": "mem_cgroup_end_migration:unmapped_survivor"},
+                         {"function": "mem_cgroup_end_migration"}]}]
+    s = summarize_calls(steps, "3.16")
+    assert s["lock_page_cgroup"] == 1
+    assert s["entry_points"] == ["mem_cgroup_end_migration"]
+    assert s["categories"]["unmapped survivor of migration"] == 1
