@@ -632,14 +632,17 @@ class Memcg317:
     # shmem_getpage_gfp, do_swap_page)
     def try_charge(self, m: "Machine", pfn: int, mm_memcg: Optional[MemCgroup],
                    site: str) -> Optional[MemCgroup]:
+        """Every charge site: mem_cgroup_try_charge (the token is the memcg or None)."""
         return mem_cgroup_try_charge(m, pfn, mm_memcg)
 
     def commit_charge(self, m: "Machine", pfn: int, token: Optional[MemCgroup],
                       lrucare: bool, site: str) -> None:
+        """After the page is instantiated: mem_cgroup_commit_charge."""
         mem_cgroup_commit_charge(m, pfn, token, lrucare)
 
     def cancel_charge(self, m: "Machine", pfn: int, token: Optional[MemCgroup],
                       site: str) -> None:
+        """On the error path: mem_cgroup_cancel_charge."""
         mem_cgroup_cancel_charge(m, pfn, token)
 
     # sites where 3.16 uncharged and 3.17 does nothing

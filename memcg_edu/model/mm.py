@@ -43,6 +43,7 @@ __all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "get_page",
 
 # -- reverse map: which ptes map a page --------------------------------------
 def rmap_add(m: "Machine", pfn: int, tid: int, v: int) -> None:
+    """Remember that pte ``v`` of task ``tid`` maps the page (anon_vma / i_mmap)."""
     mem = m.mem
     if mem.rmap_task[pfn] < 0:
         mem.rmap_task[pfn], mem.rmap_addr[pfn] = tid, v
@@ -51,6 +52,7 @@ def rmap_add(m: "Machine", pfn: int, tid: int, v: int) -> None:
 
 
 def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
+    """Forget that pte ``v`` of task ``tid`` maps the page."""
     mem = m.mem
     extra = m.rmap_extra.get(pfn)
     if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
