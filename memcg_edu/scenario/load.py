@@ -170,7 +170,8 @@ class _Checker:
             for k, (kind, default) in MEMCG_FIELDS.items():
                 if k == "parent":
                     p = spec.get(k)
-                    if p is not None and p != ROOT and p not in raw:
+                    if p is not None and p != ROOT and (not isinstance(p, str)
+                                                        or p not in raw):
                         raise self.err(f'no memcg "{p}"{suggest(p, raw)}; '
                                        f"declared: {_names(raw)}",
                                        field=f"{where}.parent")
@@ -224,7 +225,7 @@ class _Checker:
         known = [ROOT, *memcgs]
         for name, mc in raw.items():
             self.name(name, "task", field="tasks")
-            if mc not in known:
+            if not isinstance(mc, str) or mc not in known:
                 raise self.err(f'task "{name}" is in memcg {json.dumps(mc)}, '
                                f"which is not declared{suggest(mc, known)}; "
                                f"memcgs: {_names(known)}", field=f"tasks.{name}")
@@ -250,6 +251,9 @@ class _Checker:
         if op is None:
             raise self.err(f'missing field "op"; ops: {_names(OPS)}', step=i,
                            field="op")
+        if not isinstance(op, str):
+            raise self.err(f"must be the name of an op, got {json.dumps(op)}; "
+                           f"ops: {_names(OPS)}", step=i, field="op")
         if op not in OPS:
             raise self.err(f"unknown op {json.dumps(op)}{suggest(op, OPS)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
@@ -272,6 +276,9 @@ class _Checker:
             if k not in st:
                 continue
             v, fw = st[k], {"field": k, **where}
+            if kind in ("task", "memcg") and not isinstance(v, str):
+                raise self.err(f"must be the name of a {kind}, got "
+                               f"{json.dumps(v)}", **fw)
             if kind == "task":
                 if v not in tasks:
                     raise self.err(f"no task {json.dumps(v)}{suggest(v, tasks)}; "

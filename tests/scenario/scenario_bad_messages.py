@@ -18,6 +18,8 @@ STATIC = {
     "steps-not-a-list.json": 'steps-not-a-list.json, field "steps": must be a list of steps',
     "step-not-an-object.json": 'step-not-an-object.json, step 1: a step must be a JSON object, got "unmap x"',
     "unknown-op.json": f'unknown-op.json, step 0, field "op": unknown op "fualt_anon" (did you mean "fault_anon"?); ops: {OPS}',
+    "op-not-a-string.json": f'op-not-a-string.json, step 0, field "op": must be the name of an op, got ["fault_anon"]; ops: {OPS}',
+    "task-not-a-string.json": 'task-not-a-string.json, step 0 (fault_anon), field "task": must be the name of a task, got ["p"]',
     "missing-op.json": f'missing-op.json, step 0, field "op": missing field "op"; ops: {OPS}',
     "missing-field.json": 'missing-field.json, step 0 (fault_anon), field "page": missing field "page"; fault_anon needs "task", "page"',
     "misspelled-field.json": 'misspelled-field.json, step 1 (unmap), field "pgae": unknown field "pgae" (did you mean "page"?); unmap takes "note", "task", "page"',

@@ -1,6 +1,10 @@
 """Random scenarios, valid or not: only ScenarioError ever comes out."""
 from __future__ import annotations
 
+import copy
+import json
+from pathlib import Path
+
 import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +14,8 @@ from memcg_edu.scenario import FORMAT, OPS, run_scenario
 
 LABELS = ["x", "y", "z", "w"]
 VALUES = st.one_of(st.sampled_from(LABELS), st.sampled_from(["p", "q", "A", "B", "root"]),
-                   st.integers(-2, 6), st.booleans(), st.none(), st.just(1.5))
+                   st.integers(-2, 6), st.booleans(), st.none(), st.just(1.5),
+                   st.just([1]), st.just({"a": 1}), st.just(""), st.just(10**30))
 FIELDS = ["task", "page", "memcg", "pages", "to", "with", "move_charge", "mapped",
           "limit_pages", "memsw_limit_pages", "usage", "swap", "file"]
 
@@ -77,3 +82,40 @@ def test_any_scenario_runs_or_gives_a_scenario_error(steps, limit, hierarchy, sw
         return
     assert len(tl) <= len(steps)
     assert "stopped_at" not in tl.meta, tl[tl.meta["stopped_at"]]["error"]
+
+
+DATA = Path(__file__).parents[2] / "data" / "scenarios"
+SHIPPED = [json.loads(p.read_text()) for p in sorted(DATA.glob("*.json"))]
+
+
+def _paths(node, path=()):
+    """Every place in a JSON tree: (path to it, its value)."""
+    yield path, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, path + (i,))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.integers(0, len(SHIPPED) - 1), where=st.integers(0, 10**6),
+       value=VALUES, delete=st.booleans())
+def test_a_shipped_scenario_with_one_thing_broken(which, where, value, delete):
+    data = copy.deepcopy(SHIPPED[which])
+    places = [p for p, _ in _paths(data) if p]
+    path = places[where % len(places)]
+    parent = data
+    for k in path[:-1]:
+        parent = parent[k]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    try:
+        run_scenario(data, pages=False)
+    except ScenarioError as e:
+        assert str(e).startswith("scenario") and "\n" not in str(e)
