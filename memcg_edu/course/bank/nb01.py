@@ -15,21 +15,23 @@ _AT_LIMIT = scenario([
 ], title="a fifth page under a limit of four",
     memcgs={"A": {"limit": 4, "memsw_limit": 4}})
 
-_HIERARCHY = scenario([
+_PARENT_LIMIT = scenario([
     {"op": "fault_anon", "task": "c", "page": "x"},
     {"op": "fault_anon", "task": "c", "page": "y"},
-    {"op": "fault_anon", "task": "p", "page": "z"},
-], title="a child charges its parent",
-    memcgs={"P": {"use_hierarchy": True, "limit": 3}, "C": {"parent": "P"}},
-    tasks={"p": "P", "c": "C"})
+    {"op": "fault_anon", "task": "c", "page": "z"},
+], title="the parent's limit stops the child",
+    memcgs={"P": {"use_hierarchy": True, "limit": 2, "memsw_limit": 2},
+            "C": {"parent": "P"}},
+    tasks={"c": "C"})
 
-_STOCK = scenario([{"op": "fault_anon", "task": "p", "page": "x"}],
-                  title="one page with the per-CPU stock",
+_STOCK = scenario([{"op": "fault_anon", "task": "p", "page": "x"},
+                   {"op": "unmap", "task": "p", "page": "x"}],
+                  title="one page in and out with the per-CPU stock",
                   machine={"charge_stock": True})
 
 
 def _stock_usage() -> int:
-    return value_at(run_timeline(_STOCK), 0, "A", "usage")
+    return value_at(run_timeline(_STOCK), 1, "A", "usage")
 
 
 EXERCISES = [
@@ -55,34 +57,40 @@ EXERCISES = [
                  "nothing to reclaim, the charge would have ended in a memcg "
                  "OOM."),
     Exercise(
-        "01", 2, "What the parent sees of its child",
-        counters(_HIERARCHY, 2, "P", {
-            "usage": "With use_hierarchy the child's res_counter has the "
-                     "parent's as its parent: C's two pages are charged to P "
-                     "too, plus P's own page.",
-            "rss": "memory.stat's rss is local: only the pages committed to P "
-                   "itself (z). total_rss would add the child's.",
+        "01", 2, "The parent's limit stops the child",
+        counters(_PARENT_LIMIT, 2, "C", {
+            "usage": "z could not be charged: the walk up the hierarchy failed "
+                     "at P and rolled C's part back, so C keeps x and y.",
+            "failcnt": "Only the level whose limit was hit counts a failure: "
+                       "P's failcnt went up, C's stayed 0.",
         }),
-        reference={"usage": 3, "rss": 1},
-        solution="usage 3, rss 1. `res_counter_charge()` walks from C's "
-                 "counter up through its parents, so P's usage includes C's "
-                 "pages, and P's limit of 3 now also stops C. The statistics "
-                 "(rss, cache) are per memcg: P's rss counts only z, and "
-                 "memory.stat shows the subtree sum as total_rss."),
+        reference={"usage": 2, "failcnt": 0},
+        solution="usage 2, failcnt 0 (and the step fails with a memcg OOM "
+                 "naming P). `res_counter_charge()` (kernel/res_counter.c) "
+                 "charges C's counter, then P's; P would go over its limit, "
+                 "so P's failcnt goes up and the charge already made at C is "
+                 "undone. Reclaim then targets P's subtree (C's pages), but "
+                 "with memsw limit = limit nothing can be swapped, so after "
+                 "the retries the charge fails. C has no limit of its own and "
+                 "never fails: its failcnt stays 0."),
     Exercise(
-        "01", 3, "One page with the per-CPU stock switched on",
+        "01", 3, "One page in and out with the per-CPU stock",
         number(_stock_usage,
-               "The first charge on this CPU takes a whole batch "
-               "(CHARGE_BATCH = 32 pages) from the res_counter and keeps the "
-               "31 spare pages in the per-CPU stock for the next charges, so "
-               "usage jumps by 32.",
-               hints={1: "that is the exact count the model shows with the "
-                         "stock off (the default)."}),
-        reference=32,
-        solution="32. With `charge_stock` on, `try_charge()` first tries "
-                 "`consume_stock()`; the stock is empty, so it charges "
-                 "`CHARGE_BATCH` = 32 pages and `refill_stock()` keeps 31 of "
-                 "them for later charges, which then change no counter at "
-                 "all. This is why Documentation/cgroups/memory.txt calls "
+               "The fault charged a whole batch of 32 pages and kept 31 in "
+               "the per-CPU stock. The unmap freed the page, and its uncharge "
+               "went straight to the res_counter (uncharges never refill the "
+               "stock): 32 - 1 = 31 pages stay charged, held by the stock.",
+               hints={0: "the page is gone, but what about the 31 spare pages "
+                         "the first charge took for the stock?",
+                      32: "the uncharge does reach the counter; it just does "
+                          "not give the stock's spare pages back."}),
+        reference=31,
+        solution="31. With `charge_stock` on, `try_charge()` charges "
+                 "`CHARGE_BATCH` = 32 pages and `refill_stock()` keeps 31 "
+                 "for the next charges on this CPU. `mem_cgroup_uncharge()` "
+                 "gives the freed page back to the res_counter directly. The "
+                 "31 stocked pages stay charged until a drain "
+                 "(`drain_stock`, on reclaim or when the CPU caches another "
+                 "memcg). This is why Documentation/cgroups/memory.txt calls "
                  "usage \"fuzzy\". (Recent kernels use a batch of 64.)"),
 ]

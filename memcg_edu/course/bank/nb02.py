@@ -13,11 +13,10 @@ _SHARED = scenario([
 ], title="a page shared across two memcgs",
     memcgs={"A": {}, "B": {}}, tasks={"p": "A", "q": "B"})
 
-_READER_EXITS = scenario([
-    {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
+_TMPFS_WRITER_EXITS = scenario([
+    {"op": "fault_shmem", "task": "p", "page": "s", "file": "/dev/shm/out"},
     {"op": "exit", "task": "p"},
-    {"op": "truncate", "page": "f"},
-], title="page cache outlives its reader")
+], title="a tmpfs file outlives its writer")
 
 _TRUNCATE_PINNED = scenario([
     {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
@@ -44,20 +43,19 @@ EXERCISES = [
                  "charge moving, `move_charge_at_immigrate`, moves a charge "
                  "between memcgs.)"),
     Exercise(
-        "02", 2, "Page cache after its reader exits",
-        counters(_READER_EXITS, 1, "A", {
-            "usage": "The page cache holds its own reference to f; the task's "
-                     "exit does not drop it, so f stays charged to A.",
-            "cache": "f is still a charged page cache page.",
+        "02", 2, "A tmpfs file outlives its writer",
+        counters(_TMPFS_WRITER_EXITS, 1, "A", {
+            "usage": "s lives in the tmpfs file's page cache, which holds its "
+                     "own reference: the exit drops p's mapping, not the page.",
+            "cache": "shmem pages count as cache, and s is still charged.",
         }),
         reference={"usage": 1, "cache": 1},
-        solution="usage 1, cache 1. Page cache belongs to the file, not to "
-                 "the task. The memcg that first read the page pays for it "
-                 "until the page leaves the page cache and its last reference "
-                 "goes: at step 2, `truncate` removes it from the cache "
-                 "(`delete_from_page_cache()`, mm/filemap.c, no memcg call in "
-                 "3.17) and the cache's reference was the last, so "
-                 "`mem_cgroup_uncharge()` runs."),
+        solution="usage 1, cache 1. A tmpfs page has no backing file to be "
+                 "written back to: it stays in the file's page cache (and "
+                 "charged to A) until the file is deleted or truncated, or "
+                 "reclaim moves it to swap. Exiting drops only the task's "
+                 "mapping. This is why a full /dev/shm keeps a memcg's usage "
+                 "up after all its processes are gone."),
     Exercise(
         "02", 3, "Truncating a page that is under I/O",
         counters(_TRUNCATE_PINNED, 2, "A", {

@@ -20,10 +20,13 @@ _MEMSW_LIMIT = scenario([
     {"op": "fault_anon", "task": "p", "page": "w"},
 ], title="a memsw limit stops swapping", memcgs={"A": {"limit": 2, "memsw_limit": 3}})
 
-_NO_ACCOUNTING = scenario([
+_SLOT_SHARED = scenario([
     {"op": "fault_anon", "task": "p", "page": "x"},
+    {"op": "map", "task": "q", "page": "x"},
     {"op": "swap_out", "page": "x"},
-], title="swap-out with swap accounting off", machine={"swap_account": False})
+    {"op": "unmap", "task": "q", "page": "x"},
+    {"op": "unmap", "task": "p", "page": "x"},
+], title="two page tables point at one swap slot", tasks={"p": "A", "q": "A"})
 
 EXERCISES = [
     Exercise(
@@ -71,18 +74,20 @@ EXERCISES = [
                  "attempt). The memsw limit is how an administrator caps a "
                  "group's swap use."),
     Exercise(
-        "04", 3, "Swap-out with swap accounting off",
-        counters(_NO_ACCOUNTING, 1, "A", {
-            "usage": "The page left memory, so its memory charge is gone.",
-            "swap": "Without swap accounting (swapaccount=0) "
-                    "mem_cgroup_swapout returns at once: no swap_cgroup "
-                    "record, no swap statistic. The group pays nothing for "
-                    "its swap.",
+        "04", 3, "The slot is freed by its last reference",
+        counters(_SLOT_SHARED, 3, "A", {
+            "usage": "x is on swap, not in memory.",
+            "memsw_usage": "q's unmap dropped one reference to the swap slot, "
+                           "but p's page table still points at it: the slot "
+                           "lives on, and so does the memsw charge it holds.",
+            "swap": "The slot still carries A's swap_cgroup record.",
         }),
-        reference={"usage": 0, "swap": 0},
-        solution="usage 0, swap 0. With `do_swap_account` off no memsw "
-                 "counter is charged, PCG_MEMSW is never set, and "
-                 "`mem_cgroup_swapout()` / `mem_cgroup_uncharge_swap()` "
-                 "return immediately. A group can then push any amount of "
-                 "memory to swap without it counting against any limit."),
+        reference={"usage": 0, "memsw_usage": 1, "swap": 1},
+        solution="usage 0, memsw 1, swap 1. A swap slot has a map count, one "
+                 "per page table entry that points at it. `swap_entry_free()` "
+                 "(mm/swapfile.c) calls `mem_cgroup_uncharge_swap()` only "
+                 "when that count reaches zero, which here is p's unmap at "
+                 "step 4: then memsw and swap drop to 0. The swap charge "
+                 "follows the slot's life exactly as the memory charge "
+                 "follows the page's."),
 ]

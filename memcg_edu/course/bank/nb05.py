@@ -6,29 +6,30 @@ from . import scenario
 
 __all__ = ["EXERCISES"]
 
-_PINNED = scenario([
-    {"op": "fault_anon", "task": "p", "page": "x"},
-    {"op": "get_page", "page": "x"},
-    {"op": "unmap", "task": "p", "page": "x"},
-    {"op": "put_page", "page": "x"},
-], title="a pinned anonymous page")
+_TRUNCATE_PINNED = scenario([
+    {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
+    {"op": "get_page", "page": "f"},
+    {"op": "truncate", "page": "f"},
+    {"op": "put_page", "page": "f"},
+], title="truncate a page under I/O")
 
 EXERCISES = [
     Exercise(
-        "05", 1, "The pinned page under 3.16",
-        counters(_PINNED, 2, "A", {
-            "usage": "3.16 uncharged an anonymous page at its last unmap "
-                     "(mem_cgroup_uncharge_page from page_remove_rmap), "
-                     "although the pin still holds it.",
-            "rss": "the statistics went down with the uncharge.",
+        "05", 1, "Truncating a page under I/O, in 3.16",
+        counters(_TRUNCATE_PINNED, 2, "A", {
+            "usage": "3.16 uncharged a page cache page when it left the page "
+                     "cache (mem_cgroup_uncharge_cache_page from "
+                     "delete_from_page_cache), although the I/O pin still "
+                     "holds it.",
+            "cache": "The statistics went down with the uncharge.",
         }, design="3.16"),
-        reference={"usage": 0, "rss": 0},
-        solution="usage 0, rss 0 under 3.16 (3.17: 1 and 1). The page is "
-                 "still in use by whoever pinned it, yet it is no longer "
-                 "charged, and it stays on A's LRU list while uncharged. "
-                 "That is why 3.16 needed `lock_page_cgroup` and "
-                 "PCG_MIGRATION: a page could be uncharged while other paths "
-                 "were still working on it."),
+        reference={"usage": 0, "cache": 0},
+        solution="usage 0, cache 0 under 3.16 (3.17: 1 and 1, see exercise "
+                 "02.3). The page is still in use by the I/O, yet no longer "
+                 "charged. 3.16 had to uncharge at removal because its "
+                 "uncharge needed the caller to say what kind of page it was; "
+                 "3.17 can wait for the final put because the page's kind is "
+                 "known from the page itself (`PageAnon`)."),
     Exercise(
         "05", 2, "What did PCG_MIGRATION guard against in 3.16?",
         choice({
