@@ -9,7 +9,11 @@ import functools
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from memcg_edu.model import Machine
+
+pytestmark = pytest.mark.slow                  # about 5 s
 
 _path = Path(__file__).resolve().parents[1] / "model" / "test_stateful.py"
 _spec = importlib.util.spec_from_file_location("stateful_ops_for_316", _path)
