@@ -118,3 +118,12 @@ def test_every_shipped_scenario_loads_with_title_description_and_expects():
         assert f.name[:2].isdigit() and f.name[2] == "-"
         assert sc.title and len(sc.description) > 80
         assert any(s["op"] == "expect" for s in sc.steps)
+
+
+def test_one_shipped_scenario_per_teaching_topic():
+    topics = ["charge-and-cancel", "final-put-with-a-pinned-page",
+              "page-cache-kept-after-exit", "migration-with-lru-isolation",
+              "replace-page-cache-already-charged", "swap-out-and-in",
+              "reclaim-and-oom-at-a-limit", "hierarchy", "move-task-with-charges"]
+    names = [p.stem for p in sorted(DATA.glob("*.json"))]
+    assert names == [f"{i:02d}-{t}" for i, t in enumerate(topics, 1)]

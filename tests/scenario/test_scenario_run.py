@@ -205,3 +205,12 @@ def test_detail_names_every_live_label_only_with_page_snapshots():
     assert set(tl[1]["detail"]["labels"]) == {"x", "y"}
     tl = run_scenario(scen([fa("x"), fa("y")]), pages=False)
     assert set(tl[1]["detail"]["labels"]) == {"y"}
+
+
+def test_the_example_in_the_format_doc_runs_and_its_expects_hold():
+    import json
+    import re
+    doc = (Path(__file__).parents[2] / "docs" / "scenario-format.md").read_text()
+    example = json.loads(re.search(r"```json\n(\{.*?\n\})\n```", doc, re.S).group(1))
+    tl = run_scenario(example)
+    assert [r["ok"] for r in tl if r["op"] == "expect"] == [True, True]
