@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ..scenario import load_scenario, run_scenario
-from .run import add_design_argument, exit_status
+from .run import add_design_argument, add_invariants_argument, exit_status
 
 __all__ = ["add_parser", "main"]
 
@@ -20,12 +20,14 @@ def add_parser(sub) -> None:
                        description=__doc__.split("\n\n")[1])
     p.add_argument("file", help="scenario file (docs/scenario-format.md)")
     add_design_argument(p)
+    add_invariants_argument(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    tl = run_scenario(sc, design=args.design, pages=False)
+    tl = run_scenario(sc, design=args.design, pages=False,
+                      check_invariants=args.check_invariants)
     stopped = tl.meta.get("stopped_at")
     expects = [r for r in tl if r["op"] == "expect"]
     mine = [r for r in expects

@@ -13,12 +13,19 @@ import json
 from ..scenario import DESIGNS, JSON_KEYS, load_scenario, run_scenario
 from ..scenario.text import format_step
 
-__all__ = ["add_parser", "main", "add_design_argument", "exit_status"]
+__all__ = ["add_parser", "main", "add_design_argument",
+           "add_invariants_argument", "exit_status"]
 
 
 def add_design_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--design", choices=DESIGNS, default="3.17",
                    help="which kernel design to model (default 3.17)")
+
+
+def add_invariants_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check-invariants", action="store_true",
+                   help="check the accounting invariants after every "
+                        "operation (slower); a violation ends the run, exit 1")
 
 
 def add_parser(sub) -> None:
@@ -29,6 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object per step and nothing else")
     add_design_argument(p)
+    add_invariants_argument(p)
     p.set_defaults(func=main)
 
 
@@ -40,7 +48,8 @@ def exit_status(tl) -> int:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    tl = run_scenario(sc, design=args.design, pages=False)
+    tl = run_scenario(sc, design=args.design, pages=False,
+                      check_invariants=args.check_invariants)
     if args.json:
         for rec in tl:
             print(json.dumps({k: rec[k] for k in JSON_KEYS}))
@@ -52,6 +61,6 @@ def main(args: argparse.Namespace) -> int:
         print(format_step(rec, sc.steps[rec["step"]], prev))
         prev = rec
     if "stopped_at" in tl.meta:
-        print(f"\nstopped at step {tl.meta['stopped_at']}: the kernel would "
-              f"stop there too")
+        print(f"\nstopped at step {tl.meta['stopped_at']}: "
+              f"{tl[tl.meta['stopped_at']]['error']}")
     return exit_status(tl)

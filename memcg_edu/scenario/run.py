@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import (KernelBugError, MemcgOOM, ModelUsageError, ScenarioError)
+from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
+                      ModelUsageError, ScenarioError)
 from ..timeline import Timeline
 from .expect import failed_checks
 from .labels import LabelTracker
@@ -52,6 +53,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
 
     ``pages``: store the page_state snapshot in every step (None = only
     when the machine is small, see PAGES_MAX_FRAMES / PAGES_MAX_CELLS).
+    ``check_invariants``: check the accounting invariants after every mm
+    operation; a violation is recorded like a kernel bug and ends the run.
     Raises ScenarioError for invalid input, including a step that uses a
     label its page no longer fits (the message names file, step and field).
     """
@@ -101,6 +104,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         ok, error = False, str(e)
     except KernelBugError as e:
         ok, error, stop = False, f"kernel precondition broken: {e}", True
+    except InvariantViolation as e:     # only with check_invariants
+        ok, error, stop = False, f"model {e}", True
     except ModelUsageError as e:
         raise ScenarioError(str(e), file=sc.source, step=i, op=op) from None
     except NotImplementedError as e:

@@ -73,7 +73,7 @@ def test_run_text_shows_steps_events_changes_and_table(capsys):
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.json")), ids=lambda p: p.name)
 def test_check_every_shipped_scenario_exit_0(capsys, path):
-    code, out, err = run_main(capsys, "check", str(path))
+    code, out, err = run_main(capsys, "check", str(path), "--check-invariants")
     assert (code, err) == (0, "")
     n = sum(1 for s in json.loads(path.read_text())["steps"]
             if s["op"] == "expect" and s.get("design", "3.17") == "3.17")

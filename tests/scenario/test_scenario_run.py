@@ -214,3 +214,17 @@ def test_the_example_in_the_format_doc_runs_and_its_expects_hold():
     example = json.loads(re.search(r"```json\n(\{.*?\n\})\n```", doc, re.S).group(1))
     tl = run_scenario(example)
     assert [r["ok"] for r in tl if r["op"] == "expect"] == [True, True]
+
+
+def test_invariant_violation_recorded_and_ends_the_run(monkeypatch):
+    from memcg_edu.errors import InvariantViolation
+    from memcg_edu.scenario import ops
+
+    def broken(c, s):
+        raise InvariantViolation("I2", "usage of A is 2, its pages hold 1")
+    monkeypatch.setitem(ops.APPLY, "migrate", broken)
+    tl = run_scenario(scen([fa("x"), {"op": "migrate", "page": "x"}, fa("y")]),
+                      check_invariants=True)
+    assert tl.meta["stopped_at"] == 1 and len(tl) == 2
+    assert tl[1]["error"] == ("model invariant I2 broken: usage of A is 2, its "
+                              "pages hold 1")
