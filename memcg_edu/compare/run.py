@@ -15,16 +15,18 @@ from .comparison import DESIGNS, Comparison
 __all__ = ["compare_scenario"]
 
 
-def compare_scenario(scenario: Any) -> Comparison:
-    """Run ``scenario`` (a path or a loaded scenario) under 3.16 and 3.17.
+def compare_scenario(scenario: Any, pages: bool | None = False) -> Comparison:
+    """Run ``scenario`` (a path, a dict or a loaded scenario) under 3.16 and 3.17.
 
     Returns a Comparison whose ``timelines`` hold the two runs, ready to be
-    overlaid by any plot of memcg_edu.viz. Raises ScenarioError for a file
-    that is not a valid scenario.
+    overlaid by any plot of memcg_edu.viz. ``pages`` is run_scenario's:
+    False (the default) stores no page-state snapshots, None stores them
+    for small machines (what the page grid widgets need). Raises
+    ScenarioError for a file that is not a valid scenario.
     """
     from ..scenario import load_scenario, run_scenario
 
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
-    timelines = {d: run_scenario(scenario, design=d) for d in DESIGNS}
+    timelines = {d: run_scenario(scenario, design=d, pages=pages) for d in DESIGNS}
     return Comparison(timelines)

@@ -104,3 +104,13 @@ def test_python_api_returns_both_timelines_for_overlay(pinned):
     assert old.counter("A", "usage").tolist()[:5] == [1, 1, 0, 0, 0]
     assert new.counter("A", "usage").tolist()[:5] == [1, 1, 1, 1, 0]
     assert old.counter("A", "memsw_usage")[-1] == new.counter("A", "memsw_usage")[-1] == 1
+
+
+def test_python_api_can_keep_page_snapshots_with_316_flag_bits(pinned):
+    assert "pages" not in compare_scenario(pinned).timelines["3.16"][0]
+    cmp = compare_scenario(pinned, pages=None)
+    rec = cmp.timelines["3.16"][0]
+    assert rec["pages"]["pcg_flag_names"] == {1: "PCG_LOCK", 2: "PCG_USED",
+                                              4: "PCG_MIGRATION"}
+    assert rec["pages"]["pc_flags"][0] == 2                 # x charged: PCG_USED
+    assert cmp.timelines["3.17"][0]["pages"]["pc_flags"][0] == 1 | 2 | 4
