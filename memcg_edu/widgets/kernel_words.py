@@ -129,6 +129,8 @@ OP_WORDS = {
 def describe_function(name: str) -> str:
     """``name`` followed by what it does, or the bare name when we have no words."""
     words = FUNCTION_WORDS.get(name)
+    if words is None and name in OP_WORDS:   # the model logs its mm operation too
+        words = f"the mm operation: {OP_WORDS[name]}"
     return f"{name}: {words}" if words else name
 
 

@@ -115,7 +115,7 @@ class PageGridView(widgets.VBox):
                            f"<small>{_legend(PAGE_STATES, PAGE_COLORS)}<br>"
                            f"{_legend(SLOT_STATES, SLOT_COLORS)}<br>flags: U=PCG_USED "
                            f"M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK U=PCG_USED "
-                           f"G=PCG_MIGRATION); slot: n=map count, C=in swap cache, "
+                           f"G=PCG_MIGRATION), SC=in the swap cache; slot: n=map count, C=in swap cache, "
                            f"memcg of the swap_cgroup record</small>")
 
     @staticmethod
@@ -153,8 +153,9 @@ class PageGridView(widgets.VBox):
                 f"{(_LRU_SHORT[lru] + ' of ' + names[owner]) if lru >= 0 else 'none'}"
                 f"{'; swap cache slot ' + str(pages['swap_entry'][pfn]) if pages['swapcache'][pfn] else ''}",
                 quote=True)
+            sc = " SC" if pages["swapcache"][pfn] else ""
             text = (f"{pfn} <b>{label}</b>" if st == 0 else
-                    f"{pfn} <b>{label}</b><br>{flags[pfn]}<br>{html.escape(memcg)}")
+                    f"{pfn} <b>{label}</b><br>{flags[pfn]}{sc}<br>{html.escape(memcg)}")
             cells.append(self._cell(PAGE_COLORS[st], text, tip, pfn in hit, "memcg-edu-page"))
         return self._table(cells, self.columns)
 

@@ -162,33 +162,7 @@ def small_timeline(with_pages=True) -> Timeline:
     return f.tl
 
 
-def long_timeline(n_steps: int, with_pages=False) -> Timeline:
-    """``n_steps`` records cycling fault/unmap/swap in A and B (no pages by default)."""
-    f = Fake(n_pages=64, n_slots=32, limit_a=40, with_pages=with_pages)
-    live: list[str] = []
-    swapped: list[str] = []
-    i = 0
-    while len(f.tl) < n_steps:
-        i += 1
-        if len(live) < 20:
-            lab = f"p{i}"
-            if f.fault_anon("A" if i % 3 else "B", lab) is not None:
-                live.append(lab)
-        elif i % 5 == 0 and len(swapped) < 20:
-            lab = live.pop(0)
-            f.swap_out(lab)
-            swapped.append(lab)
-        else:
-            f.unmap(live.pop(0))
-        if len(swapped) >= 20:
-            # swap slots are reused: forget the oldest records (counts stay synthetic)
-            for lab in swapped:
-                slot = f.labels.pop(lab)["swap"]
-                name = NAMES[f.p["swap_cgroup"][slot]]
-                f.m[name]["memsw_usage"] -= 1
-                f.m[name]["stat"]["swap"] -= 1
-                f.p["swap_count"][slot] = 0
-                f.p["swap_cgroup"][slot] = -1
-            swapped.clear()
-    del f.tl.steps[n_steps:]
-    return f.tl
+def repeated_timeline(n_steps: int) -> Timeline:
+    """``n_steps`` records cycling small_timeline's (no page state): fast to build."""
+    base = small_timeline(with_pages=False)
+    return Timeline(({**base[i % len(base)], "step": i} for i in range(n_steps)), base.meta)

@@ -96,9 +96,9 @@ def test_a_one_step_swap_charge_is_shaded_and_large_sizes_use_mib():
 
 def test_long_timelines_are_drawn_at_display_resolution():
     from memcg_edu.viz.style import DISPLAY_POINTS
-    from memcg_synth import long_timeline
+    from memcg_synth import repeated_timeline
 
-    tl = long_timeline(3 * DISPLAY_POINTS)
+    tl = repeated_timeline(3 * DISPLAY_POINTS + 7)
     ax = plot_counters(tl, "A", markers=False).axes[0]
     line = _line(ax, "usage (memory)")
     assert len(line.get_xdata()) <= DISPLAY_POINTS + 1

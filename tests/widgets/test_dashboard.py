@@ -6,7 +6,7 @@ import pytest
 from memcg_edu.errors import ModelUsageError
 from memcg_edu.widgets import dashboard
 from memcg_edu.widgets.render import HAVE_IPYMPL
-from memcg_synth import long_timeline
+from memcg_synth import repeated_timeline
 
 
 def test_one_step_updates_every_view(tl):
@@ -65,7 +65,7 @@ def test_bad_sources(tmp_path):
 
 
 def test_long_timeline_jumps_without_replay():
-    t = long_timeline(3000)
+    t = repeated_timeline(3000)
     d = dashboard(t)
     d.player.slider.value = 2500
     assert "Counters after step 2500" in d.counters.html.value
