@@ -1,4 +1,5 @@
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,18 @@ def test_bad_arguments_are_clear(saved, tmp_path, argv, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ModelUsageError, match="no such file"):
         _run(str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.png"))
+
+
+def test_through_the_dispatcher(tmp_path, capsys):
+    from memcg_edu.cli import main
+
+    assert main(["plot", str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.png")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    scenario = Path(__file__).resolve().parents[2] / "data" / "scenarios" / \
+        "06-swap-out-and-in.json"
+    if not scenario.exists():
+        pytest.skip("bundled scenario 06 not present")
+    out = tmp_path / "s.png"
+    assert main(["plot", str(scenario), "--out", str(out), "--only", "overlay",
+                 "--overlay-design", "3.16"]) == 0
+    assert (tmp_path / "s-overlay.png").read_bytes()[:4] == b"\x89PNG"
