@@ -17,6 +17,7 @@ No kernel file of its own: the exercises run the model (memcg_edu.model).
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..errors import ModelUsageError
 from .exercise import Exercise, Solution, Verdict, run_timeline
@@ -40,7 +41,7 @@ NOTEBOOKS = {
 }
 
 
-def _key(notebook) -> str:
+def _key(notebook: str | int) -> str:
     key = f"{int(notebook):02d}" if str(notebook).isdigit() else str(notebook)[:2]
     if key not in NOTEBOOKS:
         raise ModelUsageError(f"no notebook {notebook!r}; notebooks are "
@@ -48,13 +49,13 @@ def _key(notebook) -> str:
     return key
 
 
-def exercises(notebook) -> list[Exercise]:
+def exercises(notebook: str | int) -> list[Exercise]:
     """The exercises of a notebook ("02" or 2), in order."""
     key = _key(notebook)
     return list(importlib.import_module(f".bank.nb{key}", __name__).EXERCISES)
 
 
-def exercise(notebook, number: int) -> Exercise:
+def exercise(notebook: str | int, number: int) -> Exercise:
     """Exercise ``number`` (from 1) of ``notebook``."""
     exs = exercises(notebook)
     if not isinstance(number, int) or not 1 <= number <= len(exs):
@@ -63,12 +64,12 @@ def exercise(notebook, number: int) -> Exercise:
     return exs[number - 1]
 
 
-def check(notebook, number: int, answer) -> Verdict:
+def check(notebook: str | int, number: int, answer: Any) -> Verdict:
     """Check an answer; a wrong one comes back with the reason."""
     return exercise(notebook, number).check(answer)
 
 
-def reveal(notebook, number: int) -> Solution:
+def reveal(notebook: str | int, number: int) -> Solution:
     """The worked solution of an exercise (try it first!)."""
     ex = exercise(notebook, number)
     return Solution(f"Exercise {ex.notebook}.{ex.number}: {ex.title}",

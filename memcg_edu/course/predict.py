@@ -8,11 +8,14 @@ which kernel functions (mm/memcontrol.c and its callers) the step called.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..timeline import Timeline
 from .exercise import PAGES_HINT, Verdict, not_answered, value_at
 from .words import explain_events
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 __all__ = ["check_prediction", "predict"]
 
@@ -55,7 +58,7 @@ def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
 
 
 def predict(timeline: Timeline, step: int, memcg: str, names: Sequence[str],
-            why: str = ""):
+            why: str = "") -> "ipywidgets.VBox":
     """A widget: one box per counter, a Check button and a Reveal button.
 
     Check explains a wrong guess (:func:`check_prediction`); Reveal shows

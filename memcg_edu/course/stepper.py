@@ -7,12 +7,16 @@ It only composes the widgets' StepPlayer and CountersPanel.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 __all__ = ["stepper"]
 
 
-def stepper(source: Any, memcgs: Sequence[str] | None = None, design: str = "3.17"):
+def stepper(source: Any, memcgs: Sequence[str] | None = None,
+            design: str = "3.17") -> "ipywidgets.VBox":
     """A step player with the counters panel following it.
 
     ``source``: a scenario (dict, file, Scenario) or a Timeline, as for the
