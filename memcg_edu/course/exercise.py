@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
-from ..errors import KernelBugError, MemcgEduError
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .words import explain_events
 
 __all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
-           "counters", "number", "construct", "run_timeline"]
+           "counters", "number", "run_timeline", "value_at"]
 
 PAGES_HINT = (f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes).")
 
@@ -228,40 +227,4 @@ def counters(scenario: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
             lines.append("What the kernel did in this step:")
             lines += [f"- {c}" for c in calls]
         return Verdict(False, "\n".join(lines))
-    return check
-
-
-# -- build a scenario that shows something -----------------------------------
-
-def construct(base: Mapping[str, Any],
-              goal: Callable[[Timeline], str | None],
-              design: str = "3.17") -> Callable[[Any], Verdict]:
-    """Check a list of steps, appended to ``base``'s steps, against ``goal``.
-
-    ``goal(timeline)`` returns None when the run shows what was asked, or a
-    sentence saying what it shows instead. A scenario the format refuses,
-    or a step the kernel would stop at, is explained, not raised.
-    """
-    def check(answer: Any) -> Verdict:
-        if not_answered(answer):
-            return _waiting("Write a list of steps, e.g. "
-                            '[{"op": "unmap", "task": "p", "page": "x"}].')
-        if not isinstance(answer, Sequence) or isinstance(answer, (str, bytes)):
-            return Verdict(False, "Write a list of steps (dicts with an \"op\").")
-        scenario = dict(base)
-        scenario["steps"] = list(base.get("steps", [])) + list(answer)
-        try:
-            tl = run_timeline(scenario, design)
-        except KernelBugError as e:
-            return Verdict(False, f"The kernel would stop: {e}")
-        except MemcgEduError as e:
-            return Verdict(False, f"That scenario does not run: {e}")
-        failed = [s for s in tl if s.get("ok") is False]
-        problem = goal(tl)
-        if problem is None:
-            return Verdict(True, "Your steps show it.")
-        if failed:
-            problem += (f" (Step {failed[0].get('step')} failed: "
-                        f"{failed[0].get('error')})")
-        return Verdict(False, problem)
     return check
