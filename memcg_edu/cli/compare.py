@@ -39,6 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--all-counters", action="store_true",
                    help="show every counter and statistic, not only "
                         + ", ".join(SHOWN))
+    p.add_argument("--calls", action="store_true",
+                   help="under each step, the kernel functions each design called")
     p.set_defaults(func=main)
 
 
@@ -49,5 +51,5 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         counters = COUNTERS + STATS if args.all_counters else SHOWN
-        sys.stdout.write(render_text(cmp, counters))
+        sys.stdout.write(render_text(cmp, counters, calls=args.calls))
     return 1 if cmp.kernel_bugs else 0

@@ -27,6 +27,16 @@ def counter_value(record: Mapping[str, Any] | None, name: str) -> Any:
     return record.get(name)
 
 
+def _calls(record: Mapping[str, Any], op: Any) -> list[str]:
+    """The kernel functions a step called, in order (without the mm
+    operation's own event, which closes the list)."""
+    names = [e.get("function") or e.get("kind") if isinstance(e, Mapping) else e
+             for e in record.get("events") or ()]
+    if names and names[-1] == op:
+        names.pop()
+    return [str(n) for n in names]
+
+
 def _stopped(t: Timeline) -> int | None:
     at = t.meta.get("stopped_at")
     return int(at) if at is not None else None
@@ -37,6 +47,7 @@ def diff_steps(a: Timeline, b: Timeline, labels: tuple[str, str] = ("3.16", "3.1
     """Pair the step records of ``a`` and ``b`` and compare their counters.
 
     Each row: ``{"step", "op", "ok": {label: bool}, "error": {label: str|None},
+    "calls": {label: [kernel functions called, in order]},
     "memcgs": {memcg: {counter: {label: value}}}, "differs": [[memcg, counter],
     ...]}``. A design whose run stopped at a broken kernel precondition
     (``meta["stopped_at"]``) has ``None`` values, ``ok`` false and an error
@@ -73,8 +84,10 @@ def diff_steps(a: Timeline, b: Timeline, labels: tuple[str, str] = ("3.16", "3.1
                 if va != vb:
                     differs.append([m, c])
             memcgs[m] = cells
-        rows.append({"step": i, "op": ops.pop() if ops else None,
+        op = ops.pop() if ops else None
+        rows.append({"step": i, "op": op,
                      "ok": {la: sa.get("ok", True), lb: sb.get("ok", True)},
                      "error": {la: sa.get("error"), lb: sb.get("error")},
+                     "calls": {la: _calls(sa, op), lb: _calls(sb, op)},
                      "memcgs": memcgs, "differs": differs})
     return rows

@@ -20,7 +20,19 @@ def _cell(pair: dict[str, Any]) -> str:
     return mark + "/".join(vals)
 
 
-def _steps_table(cmp: Comparison, counters: tuple[str, ...]) -> list[str]:
+def _compact(calls: list[str]) -> str:
+    """Consecutive repeats once, with a count: "lock_page_cgroup x2"."""
+    out: list[list] = []
+    for c in calls:
+        if out and out[-1][0] == c:
+            out[-1][1] += 1
+        else:
+            out.append([c, 1])
+    return ", ".join(c if n == 1 else f"{c} x{n}" for c, n in out) or "no call"
+
+
+def _steps_table(cmp: Comparison, counters: tuple[str, ...],
+                 calls: bool = False) -> list[str]:
     names = list(dict.fromkeys(m for r in cmp.rows for m in r["memcgs"]))
     opw = max([len("op")] + [len(str(r["op"])) for r in cmp.rows])
     mw = max([len("memcg")] + [len(m) for m in names])
@@ -37,6 +49,9 @@ def _steps_table(cmp: Comparison, counters: tuple[str, ...]) -> list[str]:
             lines.append(f"{lead} {m:<{mw}} "
                          + " ".join(f"{_cell(cells[c]):>{cw}}" for c in counters))
             first = False
+        for d in DESIGNS:
+            if calls and r["op"] != "expect":
+                lines.append(f"{'':>4}   {d} calls: {_compact(r['calls'][d])}")
         for d in DESIGNS:
             if not r["ok"][d]:
                 lines.append(f"{'':>4}   {d} step failed: {r['error'][d]}")
@@ -67,13 +82,18 @@ def _summary(cmp: Comparison) -> list[str]:
     return lines
 
 
-def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
-    """The side-by-side table (cells "3.16/3.17", ``*`` marks a difference)
-    followed by the per-design summary."""
+def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN,
+                calls: bool = False) -> str:
+    """The side-by-side table (cells "3.16/3.17", ``*`` marks a difference),
+    with each step's kernel calls per design if ``calls``, followed by the
+    per-design summary."""
     title = f"{cmp.title}: " if cmp.title else ""
     lines = [f"{title}3.16 beside 3.17 (each cell: 3.16/3.17 in pages, "
-             f"* = the designs differ)", ""]
-    lines += _steps_table(cmp, counters)
+             f"* = the designs differ)"]
+    if calls:
+        lines.append("calls are listed in the order they return (inner calls first)")
+    lines.append("")
+    lines += _steps_table(cmp, counters, calls)
     lines.append("")
     if cmp.differing_steps:
         lines.append("counters differ after step(s) "

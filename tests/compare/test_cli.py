@@ -114,3 +114,22 @@ def test_python_api_can_keep_page_snapshots_with_316_flag_bits(pinned):
                                               4: "PCG_MIGRATION"}
     assert rec["pages"]["pc_flags"][0] == 2                 # x charged: PCG_USED
     assert cmp.timelines["3.17"][0]["pages"]["pc_flags"][0] == 1 | 2 | 4
+
+
+def test_calls_option_lists_each_designs_kernel_calls_per_step(pinned, capsys):
+    assert main(["compare", pinned, "--calls"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    i = next(k for k, l in enumerate(out) if l.lstrip().startswith("2 unmap"))
+    assert out[i + 1].split()[:2] == ["3.16", "calls:"]
+    assert "mem_cgroup_uncharge_page" in out[i + 1]
+    assert out[i + 2].strip() == "3.17 calls: no call"
+    put = next(k for k, l in enumerate(out) if l.lstrip().startswith("4 put_page"))
+    assert "mem_cgroup_uncharge" in out[put + 2] and "no call" in out[put + 1]
+
+
+def test_json_rows_carry_the_calls(pinned, capsys):
+    main(["compare", pinned, "--json"])
+    row = json.loads(capsys.readouterr().out)["steps"][0]
+    assert row["calls"]["3.17"] == ["mem_cgroup_try_charge", "mem_cgroup_commit_charge"]
+    assert row["calls"]["3.16"][-1] == "mem_cgroup_charge_anon"
+    assert "fault_anon" not in row["calls"]["3.16"]
