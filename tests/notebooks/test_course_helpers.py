@@ -124,3 +124,29 @@ def test_stepper_follows_the_player():
     view.player.forward()
     assert view.counters.step == 1
     assert "Counters after step 1" in view.counters.html.value
+
+
+def test_install_check_says_whether_notebook_06_can_run_live():
+    r = course.check_install()
+    live = next(c for c in r.checks if c.what == "real kernel (notebook 06)")
+    assert not live.required        # never blocks the course
+    ok, why = kernel.live_allowed()
+    assert live.ok == ok or "MEMCG_EDU_LIVE" in why
+    if not live.ok:
+        assert "recorded timelines" in live.detail
+
+
+def test_a_failed_live_run_falls_back_and_says_why(tmp_path, monkeypatch):
+    from memcg_edu import live
+    from memcg_edu.live import LiveError
+
+    monkeypatch.setattr(kernel, "RECORDED_DIR", tmp_path)
+    _recording(tmp_path / "pagecache.json")
+    monkeypatch.setattr(kernel, "live_allowed", lambda: (True, ""))
+
+    def refuse(*a, **k):
+        raise LiveError("no right to create a memory cgroup", "refused")
+    monkeypatch.setattr(live, "record", refuse)
+    run = course.kernel_timeline("pagecache", pages=64)
+    assert not run.live
+    assert "the live run failed (no right to create a memory cgroup)" in run.how
