@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-__all__ = ["FUNCTION_WORDS", "OP_WORDS", "describe_function", "describe_functions",
-           "describe_op"]
+__all__ = ["FUNCTION_WORDS", "OP_WORDS", "function_words", "function_items",
+           "describe_function", "describe_functions", "describe_op"]
 
 FUNCTION_WORDS = {
     # 3.17 charge API (mm/memcontrol.c)
@@ -126,20 +126,32 @@ OP_WORDS = {
 }
 
 
-def describe_function(name: str) -> str:
-    """``name`` followed by what it does, or the bare name when we have no words."""
+def function_words(name: str) -> str:
+    """What ``name`` does, in words ("" when we have none)."""
     words = FUNCTION_WORDS.get(name)
     if words is None and name in OP_WORDS:   # the model logs its mm operation too
         words = f"the mm operation: {OP_WORDS[name]}"
+    return words or ""
+
+
+def describe_function(name: str) -> str:
+    """``name`` followed by what it does, or the bare name when we have no words."""
+    words = function_words(name)
     return f"{name}: {words}" if words else name
+
+
+def function_items(names: Iterable[str]) -> list[tuple[str, str, int]]:
+    """(name, words, times called) for each distinct function, in call order."""
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    return [(n, function_words(n), c) for n, c in counts.items()]
 
 
 def describe_functions(names: Iterable[str]) -> list[str]:
     """Each distinct function in call order, described (repeats are counted)."""
-    counts: dict[str, int] = {}
-    for n in names:
-        counts[n] = counts.get(n, 0) + 1
-    return [describe_function(n) + (f" (x{c})" if c > 1 else "") for n, c in counts.items()]
+    return [describe_function(n) + (f" (x{c})" if c > 1 else "")
+            for n, _, c in function_items(names)]
 
 
 def describe_op(op: str) -> str:

@@ -16,7 +16,8 @@ import traitlets
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from .kernel_words import describe_functions, describe_op
+from ..scenario.explain import explain_step
+from .kernel_words import describe_op, function_items
 
 __all__ = ["StepPlayer", "step_player", "step_words"]
 
@@ -44,9 +45,10 @@ def step_words(timeline: Timeline, step: int,
     funcs = [e.get("function", "") if isinstance(e, Mapping) else str(e)
              for e in rec.get("events") or ()]
     if funcs:
-        items = "".join(f"<li><code>{html.escape(d.split(':')[0])}</code>"
-                        f"{html.escape(d[len(d.split(':')[0]):])}</li>"
-                        for d in describe_functions(funcs))
+        items = "".join(f"<li><code>{html.escape(name)}</code>"
+                        f"{': ' + html.escape(words) if words else ''}"
+                        f"{f' (x{n})' if n > 1 else ''}</li>"
+                        for name, words, n in function_items(funcs))
         parts.append(f"Kernel functions called:<ul style='margin:0'>{items}</ul>")
     elif timeline.meta.get("source") == "kernel":
         parts.append("(Recorded on a real kernel: its function calls are not recorded.)")
@@ -58,10 +60,6 @@ def step_words(timeline: Timeline, step: int,
 def _why(timeline: Timeline, step: int, rec, prev, s) -> str:
     # The scenario layer's explanations describe the 3.17 design only.
     if timeline.meta.get("design", "3.17") != "3.17" or timeline.meta.get("source") != "model":
-        return ""
-    try:
-        from ..scenario.explain import explain_step
-    except ImportError:
         return ""
     names = [n for n in rec.get("memcgs", {}) if n != "root"]
     moved = [n for n in names if prev is None or

@@ -116,3 +116,34 @@ def test_hidden_tabs_draw_when_selected(tl):
     counters_renders = d.counters_plot.renders
     d.player.forward()
     assert d.counters_plot.renders == counters_renders      # now hidden
+
+
+def test_smooth_mode_uses_an_ipympl_canvas_when_present(tl, monkeypatch):
+    """With ipympl importable, the figure goes on its canvas widget and a step
+    asks it to redraw (a stand-in module: ipympl is not installed here)."""
+    import sys
+    import types
+
+    import ipywidgets
+
+    from memcg_edu.widgets import render
+
+    class Canvas(ipywidgets.DOMWidget):
+        draws = 0
+
+        def draw_idle(self):
+            self.draws += 1
+
+    module = types.ModuleType("ipympl.backend_nbagg")
+    module.new_figure_manager_given_figure = \
+        lambda num, fig: types.SimpleNamespace(canvas=Canvas())
+    monkeypatch.setitem(sys.modules, "ipympl", types.ModuleType("ipympl"))
+    monkeypatch.setitem(sys.modules, "ipympl.backend_nbagg", module)
+    monkeypatch.setattr(render, "HAVE_IPYMPL", True)
+    d = dashboard(tl, smooth=True)
+    assert d.counters_plot.mode == "ipympl"
+    assert isinstance(d.counters_plot.output, Canvas)
+    before = d.counters_plot.output.draws
+    d.player.forward()
+    assert d.counters_plot.output.draws == before + 1
+    assert not d.counters_plot.figure.memcg_edu["cursors"][0].get_animated()
