@@ -147,3 +147,15 @@ def test_smooth_mode_uses_an_ipympl_canvas_when_present(tl, monkeypatch):
     d.player.forward()
     assert d.counters_plot.output.draws == before + 1
     assert not d.counters_plot.figure.memcg_edu["cursors"][0].get_animated()
+
+
+def test_bundled_scenario_by_name_and_memcg_choice():
+    from memcg_edu.viz.source import SCENARIO_DIR
+
+    if not (SCENARIO_DIR / "06-swap-out-and-in.json").exists():
+        pytest.skip("bundled scenario 06 not present")
+    d = dashboard("06-swap-out-and-in", memcgs=["A"])
+    assert d.title.startswith("Swap-out and swap-in")
+    assert "data-memcg='root'" not in d.counters.html.value
+    titles = [a.get_title() for a in d.counters_plot.figure.axes if a.get_title()]
+    assert titles == ["memcg A: memory and memory+swap charge"]

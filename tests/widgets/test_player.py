@@ -59,3 +59,8 @@ def test_stable_classes_for_browser_tests(tl):
     assert p.forward_button.tooltip == "next step"
     assert p.forward_button.description == "step forward"
     assert "memcg-edu-play" in p.play._dom_classes
+
+
+def test_single_step_timeline_has_nothing_to_press(tl):
+    p = step_player(Timeline(tl.steps[:1]))
+    assert p.forward_button.disabled and p.back_button.disabled and p.play.disabled
