@@ -7,6 +7,7 @@
 * ``stepper(scenario)`` is the light step player (player and counters panel);
 * ``predict(timeline, step, memcg, names)`` is the predict-then-reveal widget
   for any counters of a step, ``check_prediction`` its check in code;
+* ``practice(topic, seed, steps)`` picks and shows seeded practice problems;
 * ``kernel_timeline(workload)`` records a workload on this kernel, or loads
   its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
 * ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
@@ -23,6 +24,7 @@ from ..errors import ModelUsageError
 from .exercise import Exercise, Solution, Verdict, run_timeline
 from .install import InstallReport, check_install
 from .kernel import KernelRun, kernel_timeline
+from .practice import practice
 from .predict import check_prediction, predict
 from .stepper import stepper
 from .bank import scenario
@@ -31,7 +33,8 @@ from .words import explain_events, source_url
 __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
-           "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper"]
+           "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper",
+           "practice"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {

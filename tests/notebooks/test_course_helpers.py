@@ -150,3 +150,13 @@ def test_a_failed_live_run_falls_back_and_says_why(tmp_path, monkeypatch):
     run = course.kernel_timeline("pagecache", pages=64)
     assert not run.live
     assert "the live run failed (no right to create a memory cgroup)" in run.how
+
+
+def test_practice_picker_loads_the_problem_asked_for():
+    box = course.practice(topic="swap", seed=5, steps=3)
+    assert "Practice problem 5 (swap, 3 steps)" in box.problem.children[0].value
+    assert len(box.problem.entries) == 3
+    box.topic.value, box.seed.value, box.steps.value = "migration", 11, 4
+    box.load()
+    assert "Practice problem 11 (migration, 4 steps)" in box.problem.children[0].value
+    assert box.children[1].children == (box.problem,)
