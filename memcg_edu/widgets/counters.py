@@ -66,8 +66,10 @@ class CountersPanel(widgets.VBox):
             f"<b>Counters after step {step}</b> ({html.escape(str(rec.get('op', '')))})</div>"
             "<table style='border-collapse:collapse;font-size:90%'>"
             "<tr><th style='text-align:left'>memcg</th><th>memory (usage / limit)</th>"
-            "<th>memory+swap (memsw)</th><th>failcnt</th><th>rss</th><th>cache</th>"
-            "<th>swap</th></tr>" + "".join(rows) + "</table>")
+            "<th>memory+swap (memsw)</th><th>failcnt</th>"
+            + "".join(f"<th style='border-bottom:3px solid {STAT_COLORS[k]}'>{k}</th>"
+                      for k in ("rss", "cache", "swap"))
+            + "</tr>" + "".join(rows) + "</table>")
 
     def _row(self, name: str, now: Mapping[str, Any] | None,
              before: Mapping[str, Any] | None) -> str:
@@ -96,8 +98,8 @@ class CountersPanel(widgets.VBox):
                          f"<br><small>{html.escape(fmt_pages(v))}</small></td>")
         fail = mark("failcnt") + (f" / memsw {mark('memsw_failcnt')}"
                                   if now.get("memsw_failcnt") else "")
-        stats = "".join(f"<td style='border-bottom:3px solid {STAT_COLORS[k]}'>"
-                        f"{mark(k, stat=True)}</td>" for k in ("rss", "cache", "swap"))
+        stats = "".join(f"<td style='text-align:center'>{mark(k, stat=True)}</td>"
+                        for k in ("rss", "cache", "swap"))
         return (f"<tr class='memcg-edu-row' data-memcg='{html.escape(name)}'>"
                 f"<td><b>{html.escape(name)}</b></td>{''.join(cells)}"
                 f"<td>{fail}</td>{stats}</tr>")
