@@ -55,7 +55,7 @@ def kernel_timeline(workload: str = "pagecache", pages: int = 256) -> KernelRun:
             return KernelRun(tl, True, f"recorded just now on this machine: Linux "
                              f"{tl.meta.get('kernel')}, cgroup {tl.meta.get('cgroup')}, "
                              f"{pages} pages per phase")
-        except MemcgEduError as e:
+        except (MemcgEduError, OSError) as e:   # e.g. refused by a busy or locked-down machine
             why = f"the live run failed ({e})"
     path = RECORDED_DIR / f"{workload}.json"
     if not path.exists():
