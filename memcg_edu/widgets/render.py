@@ -87,6 +87,7 @@ class FigureView(widgets.VBox):
             self.output.draw_idle()
         elif step in self._cache:
             self.output.outputs = (self._cache[step],)
+            self._last_pixels = None   # the screen no longer shows the last drawing
         else:
             self._blit()
             if len(self._cache) >= self.CACHE_STEPS:

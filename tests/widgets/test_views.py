@@ -31,3 +31,15 @@ def test_page_grid_without_page_state():
     g = page_grid_view(small_timeline(with_pages=False))
     assert not g.available
     assert "No page state recorded" in g.html.value
+
+
+def test_lru_image_after_a_cached_step_is_right(tl):
+    from memcg_edu.timeline import Timeline
+
+    same_twice = Timeline([tl[0], tl[1], dict(tl[1], step=2)])
+    v = lru_view(same_twice)
+    v.show(1)
+    at_1 = v.view.png
+    v.show(0)                  # served from the per-step cache
+    v.show(2)                  # draws exactly what step 1 drew
+    assert v.view.png == at_1
