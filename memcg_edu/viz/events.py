@@ -54,7 +54,9 @@ def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
     """The event kinds of one step; with ``memcg``, only those that moved it.
 
     A charge, uncharge, swap or migration counts for a memcg when its
-    counters or statistics changed at this step; failcnt when its failcnt or
+    counters or statistics changed at this step (without a function log, as
+    from the real kernel, a rise or fall of usage is a charge or uncharge);
+    failcnt when its failcnt or
     memsw_failcnt grew; OOM when the step failed with a memcg OOM naming it
     (or any memcg, when the message names none).
     """
@@ -81,6 +83,11 @@ def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
         (stat_now.get(k) or 0) != (stat_before.get(k) or 0)
         for k in set(stat_now) | set(stat_before))
     out = (kinds - {"OOM"}) if changed else set()
+    if not names:
+        # no function log (a real-kernel recording): read charge and uncharge
+        # off the usage counter itself
+        delta = (now.get("usage") or 0) - (before.get("usage") or 0)
+        out |= {"charge"} if delta > 0 else {"uncharge"} if delta < 0 else set()
     if "OOM" in kinds and (_mentions(err, memcg) or not any(
             _mentions(err, n) for n in (record.get("memcgs") or {}) if n != memcg)):
         out.add("OOM")

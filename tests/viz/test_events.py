@@ -27,3 +27,11 @@ def test_event_steps_arrays(tl):
     found = event_steps(tl, "A")
     assert np.array_equal(found["swap-out"], [5])
     assert found["migration"].size == 0
+
+
+def test_without_a_function_log_usage_changes_are_charges_and_uncharges():
+    def rec(usage):
+        return {"op": "workload", "events": [], "memcgs": {"A": {"usage": usage}}}
+    assert step_kinds(rec(5), rec(2), "A") == {"charge"}
+    assert step_kinds(rec(1), rec(2), "A") == {"uncharge"}
+    assert step_kinds(rec(2), rec(2), "A") == set()
