@@ -8,6 +8,7 @@ dashboard). No kernel file: this is presentation only.
 """
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ from ..errors import ModelUsageError
 from ..timeline import PAGE_SIZE
 
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
-           "Style", "SIZES", "get_style", "new_figure", "add_bytes_axis", "shared_legend", "step_xy", "DISPLAY_POINTS"]
+           "Style", "SIZES", "get_style", "NotebookFigure", "new_figure",
+           "add_bytes_axis", "shared_legend", "step_xy", "DISPLAY_POINTS"]
 
 #: Okabe & Ito (2008), "Color Universal Design": safe for the common colour
 #: vision deficiencies.
@@ -72,19 +74,29 @@ def get_style(size: str | Style) -> Style:
                               f"{', '.join(SIZES)}") from None
 
 
+class NotebookFigure(Figure):
+    """A Figure that shows itself as a PNG when it is a notebook cell's result,
+    whether or not pyplot or ``%matplotlib inline`` was ever activated."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png")
+        return buf.getvalue()
+
+
 def new_figure(size: str | Style, nrows: int = 1, ncols: int = 1,
                ax: Axes | None = None, width_ratios=None,
                sharex: bool = True) -> tuple[Figure, list[Axes]]:
     """A figure with ``nrows`` x ``ncols`` axes, or the figure of ``ax``.
 
     Figures are made without pyplot, so building many (widgets, tests) leaks
-    nothing and shows nothing until displayed.
+    nothing and shows nothing until displayed (then as a PNG, NotebookFigure).
     """
     if ax is not None:
         return ax.figure, [ax]
     st = get_style(size)
-    fig = Figure(figsize=(st.width, st.panel_height * nrows), dpi=st.dpi,
-                 layout="constrained")
+    fig = NotebookFigure(figsize=(st.width, st.panel_height * nrows), dpi=st.dpi,
+                         layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=sharex if nrows > 1 else False,
                         width_ratios=width_ratios)
