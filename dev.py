@@ -96,7 +96,8 @@ def ensure_chromium() -> None:
 
 def cmd_lab(python: Path, args: list[str]) -> int:
     start = ROOT / "notebooks" / "00-start-here.ipynb"
-    target = [str(start.relative_to(ROOT))] if start.exists() and not args else []
+    own_target = any(not a.startswith("-") for a in args)
+    target = [str(start.relative_to(ROOT))] if start.exists() and not own_target else []
     # JupyterLab refuses to start as root unless told that is intended.
     root = ["--allow-root"] if os.name != "nt" and os.geteuid() == 0 else []
     return run([python, "-m", "jupyter", "lab", *root, *target, *args])
