@@ -1,11 +1,7 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from memcg_synth import small_timeline  # noqa: E402
+# tests/viz is on pytest's pythonpath (pyproject.toml)
+from memcg_synth import small_timeline
 
 
 @pytest.fixture

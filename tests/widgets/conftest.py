@@ -1,14 +1,10 @@
-import sys
-from pathlib import Path
-
 import pytest
 
-# the synthetic timelines live beside the viz tests
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "viz"))
-
-from memcg_synth import small_timeline  # noqa: E402
+# the synthetic timelines live beside the viz tests (on pytest's pythonpath)
+from memcg_synth import small_timeline
 
 
 @pytest.fixture
 def tl():
+    """Ten synthetic steps with known counters (see memcg_synth.small_timeline)."""
     return small_timeline()
