@@ -205,6 +205,21 @@ class Page:
         return None if i < 0 else self._m.memcg_list[i].name
 
     @property
+    def file(self) -> Any:
+        """page->mapping of a page-cache page: its File (regular or tmpfs), else None."""
+        pfn = self.check()
+        fid = int(self._m.mem.mapping[pfn])
+        if fid < 0 or self._m.mem.flags[pfn] & PG_anon:
+            return None
+        return self._m.file_list[fid]
+
+    @property
+    def index(self) -> int | None:
+        """page->index of a page-cache page: its offset in ``file``, else None."""
+        f = self.file
+        return None if f is None else f.offset_of[self.pfn]
+
+    @property
     def swap_entry(self) -> Any:
         """The SwapEntry in page_private() while PageSwapCache, else None."""
         slot = int(self._m.mem.private[self.check()])

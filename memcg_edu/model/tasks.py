@@ -15,6 +15,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from .memcg import MemCgroup
+    from .pages import Page
 
 __all__ = ["PTE_NONE", "swp_pte", "pte_slot", "Task", "File"]
 
@@ -72,6 +73,21 @@ class Task:
         hits = np.flatnonzero(self.pte[:self.top] == value)
         return int(hits[0]) if hits.size else -1
 
+    def address_of(self, page: "Page") -> int | None:
+        """The first virtual page whose pte maps ``page`` (what rmap finds), or None."""
+        v = self.find(page.pfn)
+        return None if v < 0 else v
+
+    def page_at(self, vaddr: int) -> int | None:
+        """The pfn the pte at ``vaddr`` maps, or None (no pte, or a swap pte)."""
+        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        return pte if pte >= 0 else None
+
+    def swap_slot_at(self, vaddr: int) -> int | None:
+        """The swap slot of a swap pte at ``vaddr``, or None."""
+        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        return pte_slot(pte) if pte <= -2 else None
+
     def entries(self) -> np.ndarray:
         """Virtual pages with a pte (page or swap), in address order."""
         return np.flatnonzero(self.pte[:self.top] != PTE_NONE)
@@ -89,6 +105,14 @@ class File:
         self.offset_of: dict[int, int] = {}  # pfn -> offset
         self.swap: dict[int, int] = {}       # offset -> swap slot (tmpfs)
         self.next_offset = 0
+
+    def holds(self, offset: int) -> bool:
+        """Is there a page or a swap entry at ``offset`` (find_get_entry finds one)?"""
+        return offset in self.pages or offset in self.swap
+
+    def swap_slot(self, offset: int) -> int | None:
+        """The swap slot of a swapped-out tmpfs page at ``offset``, or None."""
+        return self.swap.get(offset)
 
     def __repr__(self) -> str:
         return (f"<File {self.name}{' (tmpfs)' if self.shmem else ''}: "

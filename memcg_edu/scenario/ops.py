@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import ModelUsageError
-from ..model.tasks import pte_slot
 from .labels import PTE, SWAP_PTE, Label, LabelTracker
 
 __all__ = ["Context", "StepFailed", "APPLY", "sync_labels", "may_reclaim"]
@@ -29,13 +28,15 @@ class Context:
         self.m, self.memcgs, self.tasks, self.tr = machine, memcgs, tasks, tracker
 
     def vaddr(self, task: str, page: Any) -> int:
-        """The virtual page at which ``task`` maps ``page``."""
-        return self.tasks[task].find(page.pfn)
+        """The virtual page at which ``task`` maps ``page`` (the step just mapped it)."""
+        v = self.tasks[task].address_of(page)
+        assert v is not None, f"task {task} does not map page {page.pfn}"
+        return v
 
-    def file_slot(self, page: Any) -> tuple[Any, int]:
+    @staticmethod
+    def file_slot(page: Any) -> tuple[Any, int]:
         """(File, offset) of a page in a page cache."""
-        f = self.m.file_list[int(self.m.mem.mapping[page.pfn])]
-        return f, f.offset_of[page.pfn]
+        return page.file, page.index
 
 
 def _new(c: Context, s: dict, kind: str, page: Any, mapped: bool) -> list[Label]:
@@ -262,19 +263,21 @@ def sync_labels(c: Context, labels: list[Label],
         entry = lab.entry if lab.entry is not None and lab.entry.alive else None
         if lab.file is not None:
             f, off = lab.file
-            in_cache = off in f.pages or off in f.swap
-            if off in f.swap:
-                entry = m.swap_entry(f.swap[off])
+            in_cache = f.holds(off)
+            slot = f.swap_slot(off)
+            if slot is not None:
+                entry = m.swap_entry(slot)
             lab.in_cache = in_cache
             if not in_cache and not lab.left_cache:
                 lab.left_cache = f"reclaim dropped it at step {tr.step}"
         for t, how in list(lab.maps.items()):
             task = c.tasks[t]
-            pte = int(task.pte[lab.vaddr[t]])
-            if page is not None and pte == page.pfn:
+            v = lab.vaddr[t]
+            slot = task.swap_slot_at(v)
+            if page is not None and task.page_at(v) == page.pfn:
                 lab.maps[t] = PTE
-            elif pte <= -2:
-                entry = entry or m.swap_entry(pte_slot(pte))
+            elif slot is not None:
+                entry = entry or m.swap_entry(slot)
                 lab.maps[t] = SWAP_PTE
             else:
                 tr.unmap(lab, t)      # a file or tmpfs pte cleared by reclaim
