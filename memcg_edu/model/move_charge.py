@@ -79,13 +79,22 @@ def _do_precharge(m: "Machine", mc: MoveCharge, count: int) -> None:
         mc.precharge += 1
 
 
+#: the kernel's name of the helper __mem_cgroup_clear_mc cancels with, per design
+_CANCEL = {"3.17": "cancel_charge", "3.16": "__mem_cgroup_cancel_charge"}
+
+
+def _cancel(m: "Machine", memcg: MemCgroup, nr: int) -> None:
+    cancel_charge(m, memcg, nr)
+    m.events.record(_CANCEL[m.design], -1, memcg.index, nr)
+
+
 def _clear_mc(m: "Machine", mc: MoveCharge) -> None:
     """__mem_cgroup_clear_mc(): cancel leftovers, settle moved pages and swap."""
-    if mc.precharge:
-        cancel_charge(m, mc.to, mc.precharge)
+    if mc.precharge:                 # unused precharges on the new memcg
+        _cancel(m, mc.to, mc.precharge)
         mc.precharge = 0
-    if mc.moved_charge:
-        cancel_charge(m, mc.from_, mc.moved_charge)
+    if mc.moved_charge:              # move_account left the old memcg charged
+        _cancel(m, mc.from_, mc.moved_charge)
         mc.moved_charge = 0
     if mc.moved_swap:
         if not mc.from_.is_root:

@@ -1,8 +1,8 @@
 """The mm callers (mm.py, reclaim.py, migrate.py, move_charge.py) through the Machine."""
 import pytest
 
-from memcg_edu.errors import ModelUsageError
-from memcg_edu.model import Machine
+from memcg_edu.errors import MemcgOOM, ModelUsageError
+from memcg_edu.model import Machine, mm
 from memcg_edu.model.lru import LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE
 
 
@@ -259,3 +259,42 @@ def test_migration_without_a_free_frame_puts_the_page_back():
     with pytest.raises(ModelUsageError, match="out of simulated RAM"):
         m.migrate(p)
     assert p.lru and p.refcount == 1
+
+
+def _calls_since(m, n):
+    """(kind, memcg name, nr) of the events recorded from event ``n`` on."""
+    ev = m.events
+    return [(ev.kind_names[k], m.memcg_list[g].name if g >= 0 else None, int(nr))
+            for k, g, nr in zip(ev.array("kind")[n:], ev.array("memcg")[n:],
+                                ev.array("nr")[n:])]
+
+
+def test_clear_mc_cancels_leftover_precharges_with_an_event(m):
+    a, b = m.create_memcg("A"), m.create_memcg("B", limit=1, memsw_limit=1)
+    t = m.create_task("t", a)
+    m.fault_anon(t), m.fault_anon(t)
+    n = len(m.events)
+    with pytest.raises(MemcgOOM):             # 1 of 2 precharges succeeds
+        m.move_task(t, b)
+    calls = _calls_since(m, n)
+    assert ("cancel_charge", "B", 1) in calls
+    assert calls.index(("cancel_charge", "B", 1)) < [c[0] for c in calls].index(
+        "mem_cgroup_clear_mc")
+    assert b.usage == 0
+
+
+def test_clear_mc_cancels_an_unused_precharge_of_a_locked_page(m):
+    a, b = m.create_memcg("A"), m.create_memcg("B")
+    t = m.create_task("t", a)
+    p, q = m.fault_anon(t), m.fault_anon(t)
+    mm.lock_page(m, q.pfn)                    # move_account's trylock_page fails
+    n = len(m.events)
+    m.move_task(t, b)
+    mm.unlock_page(m, q.pfn)
+    calls = [c for c in _calls_since(m, n) if c[0] != "mem_cgroup_page_lruvec"]
+    assert calls == [("mem_cgroup_move_account", "B", 1),
+                     ("mem_cgroup_move_account", None, 0),
+                     ("cancel_charge", "B", 1),      # q's unused precharge
+                     ("cancel_charge", "A", 1),      # p's charge left on A
+                     ("mem_cgroup_clear_mc", "B", 0), ("move_task", "B", 1)]
+    assert (p.memcg, q.memcg, a.usage, b.usage) == ("B", "A", 1, 1)
