@@ -92,19 +92,21 @@ class Timeline:
             raise ModelUsageError(
                 f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
                 f"and statistics {', '.join(STATS)}")
-        if memcg not in self.memcg_names:
-            raise ModelUsageError(
-                f"no memcg {memcg!r} in this timeline; it has "
-                f"{', '.join(self.memcg_names) or 'none'}")
         in_stat = name in STATS
         out = np.full(len(self.steps), np.nan)
+        seen = False
         for i, s in enumerate(self.steps):
             m = s.get("memcgs", {}).get(memcg)
             if m is None:
                 continue
+            seen = True
             v = (m.get("stat") or {}).get(name) if in_stat else m.get(name)
             if v is not None:
                 out[i] = v
+        if not seen:
+            raise ModelUsageError(
+                f"no memcg {memcg!r} in this timeline; it has "
+                f"{', '.join(self.memcg_names) or 'none'}")
         return out
 
     # -- files ----------------------------------------------------------
