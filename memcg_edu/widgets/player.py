@@ -58,15 +58,16 @@ def step_words(timeline: Timeline, step: int,
 
 
 def _why(timeline: Timeline, step: int, rec, prev, s) -> str:
-    # The scenario layer's explanations describe the 3.17 design only.
-    if timeline.meta.get("design", "3.17") != "3.17" or timeline.meta.get("source") != "model":
+    # Only a model run has the step records the explanations read.
+    if timeline.meta.get("source") != "model":
         return ""
     names = [n for n in rec.get("memcgs", {}) if n != "root"]
     moved = [n for n in names if prev is None or
              rec["memcgs"][n] != (prev.get("memcgs") or {}).get(n)]
     try:
         return explain_step({**s, "op": rec.get("op", "")}, rec, prev,
-                            (moved or names or ["root"])[0])
+                            (moved or names or ["root"])[0],
+                            design=timeline.meta.get("design", "3.17"))
     except (KeyError, TypeError):
         return ""  # a record without the fields the explanation reads
 

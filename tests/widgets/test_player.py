@@ -64,3 +64,19 @@ def test_stable_classes_for_browser_tests(tl):
 def test_single_step_timeline_has_nothing_to_press(tl):
     p = step_player(Timeline(tl.steps[:1]))
     assert p.forward_button.disabled and p.back_button.disabled and p.play.disabled
+
+
+@pytest.mark.parametrize("design, words", [
+    ("3.16", "swapcache_free calls mem_cgroup_uncharge_swapcache (SWAPOUT)"),
+    ("3.17", "__remove_mapping calls"),
+])
+def test_a_model_timeline_of_either_design_gets_its_explanation(design, words):
+    from pathlib import Path
+
+    from memcg_edu.scenario import run_scenario
+    sc = Path(__file__).resolve().parents[2] / "data" / "scenarios" / "06-swap-out-and-in.json"
+    tl = run_scenario(str(sc), design=design)
+    assert tl.meta["design"] == design
+    p = step_player(tl)
+    p.go(next(i for i, r in enumerate(tl) if r["op"] == "swap_out"))
+    assert words in p.words.value and "Counters: A: usage" in p.words.value
