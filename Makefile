@@ -10,7 +10,7 @@ test:
 	$(PYTHON) dev.py test $(ARGS)
 
 bench:
-	$(PYTHON) dev.py bench
+	$(PYTHON) dev.py bench $(ARGS)
 
 voila:
 	$(PYTHON) dev.py voila $(NOTEBOOK)
