@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from matplotlib.backend_bases import FigureCanvasBase
-
 from ..errors import ModelUsageError
 from ..scenario import DESIGNS
 
@@ -46,6 +44,9 @@ def add_parser(sub) -> None:
 
 
 def _paths(out: Path) -> dict[str, Path]:
+    # matplotlib only when plotting: it costs every other command ~0.7 s to load
+    from matplotlib.backend_bases import FigureCanvasBase
+
     ext = out.suffix.lstrip(".").lower()
     formats = FigureCanvasBase.get_supported_filetypes()
     if ext not in formats:
