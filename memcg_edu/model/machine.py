@@ -30,6 +30,7 @@ from .events import EventLog
 from .invariants import check_invariants as _check_invariants
 from .memcg import COL, MemCgroup
 from .memcontrol import Memcg317, mem_cgroup_reclaim
+from .memcontrol_316 import Memcg316
 from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
@@ -51,10 +52,6 @@ def _design_ops(design: str):
     if design == "3.17":
         return Memcg317()
     if design == "3.16":
-        try:
-            from .memcontrol_316 import Memcg316  # type: ignore[import-not-found]
-        except ImportError:
-            raise ModelUsageError("3.16 design not available yet") from None
         return Memcg316()
     raise ModelUsageError(f"unknown design {design!r}; choose \"3.17\" or \"3.16\"")
 
