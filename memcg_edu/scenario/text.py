@@ -76,6 +76,8 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
         lines.append("  events: " + ", ".join(rec["events"]))
     changes = _changes(rec, prev) if prev is not None else []
     lines += [f"  changed: {c}" for c in changes]
+    # where the design departs from clean accounting (Machine.design_notes)
+    lines += [f"  design note: {n}" for n in rec.get("design_notes") or ()]
     header = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
     rows = [header]
     for name, c in rec["memcgs"].items():

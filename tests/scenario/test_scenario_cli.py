@@ -172,3 +172,15 @@ def test_design_316_runs_or_says_it_is_not_there(capsys):
         assert code == 2 and out == ""
         assert err.startswith('error: field "design": the 3.16 design is not '
                               'available in this version of memcg_edu')
+
+
+def test_run_text_prints_the_design_notes_of_3_16(capsys):
+    pinned = str(DATA / "02-final-put-with-a-pinned-page.json")
+    code, out, _ = run_main(capsys, "run", pinned, "--design", "3.16")
+    assert code == 0
+    step2 = out.split("\nstep 2: ")[1].split("\nstep 3: ")[0]
+    assert ("  design note: page 0 was uncharged by mem_cgroup_uncharge_page() "
+            "but is still in use") in step2
+    assert "design note" not in out.split("\nstep 2: ")[0]   # none before the unmap
+    code, out, _ = run_main(capsys, "run", pinned, "--design", "3.17")
+    assert code == 0 and "design note" not in out
