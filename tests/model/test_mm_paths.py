@@ -99,15 +99,6 @@ def test_swap_out_of_a_pinned_page_leaves_it_in_the_swap_cache(m):
     assert e2 == e and not p.alive and e.memcg == "A"
 
 
-def test_replace_page_cache_with_a_fresh_pipe_page_transfers_the_charge(m):
-    a = m.create_memcg("A")
-    t = m.create_task("t", a)
-    f = m.add_to_page_cache(t, "f")
-    n = m.replace_page_cache(f)
-    assert not f.alive and n.charged and n.memcg == "A" and n.lruvec == "A"
-    assert a.usage == 1 and a.stat["pgpgin"] == 1 and m.files["f"].pages == {0: n.pfn}
-
-
 def test_replace_page_cache_with_an_already_charged_page_keeps_both_charges(m, nums):
     a, b = m.create_memcg("A"), m.create_memcg("B")
     ta, tb = m.create_task("ta", a), m.create_task("tb", b)
@@ -298,3 +289,14 @@ def test_clear_mc_cancels_an_unused_precharge_of_a_locked_page(m):
                      ("cancel_charge", "A", 1),      # p's charge left on A
                      ("mem_cgroup_clear_mc", "B", 0), ("move_task", "B", 1)]
     assert (p.memcg, q.memcg, a.usage, b.usage) == ("B", "A", 1, 1)
+
+
+def test_clear_mc_names_the_3_16_cancel_helper():
+    m = Machine(ram_pages=16, swap_slots=8, design="3.16", check_invariants=True)
+    a, b = m.create_memcg("A"), m.create_memcg("B")
+    t = m.create_task("t", a)
+    m.fault_anon(t)
+    n = len(m.events)
+    m.move_task(t, b)
+    assert ("__mem_cgroup_cancel_charge", "A", 1) in _calls_since(m, n)
+    assert (a.usage, b.usage) == (0, 1)
