@@ -4,7 +4,10 @@ Not kernel code: the checks a reader of mm/memcontrol.c can derive from it
 (I1-I8, I11-I13; I9 and I10 are preconditions the API itself enforces), plus
 the structural consistency of the simulated mm (mapcounts, swap counts,
 swap cache). Meant to hold between operations (no reservation in flight,
-nothing isolated). Each failure raises InvariantViolation with the numbers.
+nothing isolated). Charges that 3.17.0's mem_cgroup_migrate() stranded
+(``Machine.stranded``) are a known term: they stay on their memcg's
+counters and statistics, and root's statistics lack them. Each failure
+raises InvariantViolation with the numbers.
 """
 from __future__ import annotations
 
@@ -79,14 +82,25 @@ def check_invariants(m: "Machine") -> None:
     stock = np.zeros(n_mg, np.int64)
     if m.stock.cached is not None:
         stock[m.stock.cached] = m.stock.nr_pages
+    # stranded by mem_cgroup_migrate: on the old memcg without a page; the
+    # pages charged to root in their place brought no statistic to root
+    str_rss, str_cache = np.zeros(n_mg, np.int64), np.zeros(n_mg, np.int64)
+    for mi, tally in m.stranded.items():
+        str_rss[mi], str_cache[mi] = tally["rss"], tally["cache"]
+    n_str = str_rss + str_cache
+    want_rss, want_cache = n_rss + str_rss, n_cache + str_cache
+    want_rss[0] -= str_rss.sum()
+    want_cache[0] -= str_cache.sum()
+    want_used = n_used + n_str
+    want_used[0] -= n_str.sum()
 
     # I13: the stock never caches root
     if m.stock.cached == 0:
         _fail("I13", "the charge stock caches the root memcg")
 
     # I2 / I3: counters = local charges + hierarchical children
-    local_res = n_mem + stock
-    local_memsw = n_memsw + n_swap + (stock if m.swap_account else 0)
+    local_res = n_mem + stock + n_str
+    local_memsw = n_memsw + n_swap + ((stock + n_str) if m.swap_account else 0)
     local_res[0] = local_memsw[0] = 0            # root's own pages are not charged
     exp_res, exp_memsw = local_res.copy(), local_memsw.copy()
     for mg in reversed(m.memcg_list):            # children come after parents
@@ -97,26 +111,29 @@ def check_invariants(m: "Machine") -> None:
         i, row = mg.index, mg.row
         if row[COL["usage"]] != exp_res[i]:
             _fail("I2", f"res usage of {mg.name} is {row[COL['usage']]} but "
-                  f"{int(n_mem[i])} charged page(s), {int(stock[i])} in stock and "
-                  f"its hierarchical children add up to {int(exp_res[i])}")
+                  f"{int(n_mem[i])} charged page(s), {int(stock[i])} in stock, "
+                  f"{int(n_str[i])} stranded and its hierarchical children "
+                  f"add up to {int(exp_res[i])}")
         if m.swap_account and row[COL["memsw_usage"]] != exp_memsw[i]:
             _fail("I3", f"memsw usage of {mg.name} is {row[COL['memsw_usage']]} "
                   f"but {int(n_memsw[i])} page(s) with PCG_MEMSW, "
-                  f"{int(n_swap[i])} swap record(s), {int(stock[i])} in stock "
-                  f"and children add up to {int(exp_memsw[i])}")
+                  f"{int(n_swap[i])} swap record(s), {int(stock[i])} in stock, "
+                  f"{int(n_str[i])} stranded and children add up to "
+                  f"{int(exp_memsw[i])}")
         if not m.swap_account and (row[COL["memsw_usage"]] or n_memsw[i] or n_swap[i]):
             _fail("I3", f"{mg.name} has memsw charges although swap accounting is off")
         # I4: statistics
-        for stat, want in (("rss", n_rss[i]), ("cache", n_cache[i]),
+        for stat, want in (("rss", want_rss[i]), ("cache", want_cache[i]),
                            ("swap", n_swap[i]), ("mapped_file", n_mapped[i])):
             if row[COL[stat]] != want:
                 _fail("I4", f"{stat} of {mg.name} is {row[COL[stat]]} but "
                       f"{int(want)} page(s)/slot(s) qualify")
         # I5: events
-        if row[COL["pgpgin"]] - row[COL["pgpgout"]] != n_used[i]:
+        if row[COL["pgpgin"]] - row[COL["pgpgout"]] != want_used[i]:
             _fail("I5", f"pgpgin - pgpgout of {mg.name} is "
                   f"{row[COL['pgpgin']] - row[COL['pgpgout']]} but "
-                  f"{int(n_used[i])} page(s) are charged to it")
+                  f"{int(n_used[i])} page(s) are charged to it and "
+                  f"{int(want_used[i] - n_used[i])} stranded")
         # I11: each record holds one css reference
         if mg.swap_css_refs != n_swap[i]:
             _fail("I11", f"{mg.name} holds {mg.swap_css_refs} swap css "

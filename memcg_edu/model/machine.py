@@ -29,7 +29,7 @@ from . import mm, reclaim
 from .events import EventLog
 from .invariants import check_invariants as _check_invariants
 from .memcg import COL, MemCgroup
-from .memcontrol import Memcg317, mem_cgroup_reclaim
+from .memcontrol import FIXES, Memcg317, mem_cgroup_reclaim
 from .memcontrol_316 import Memcg316
 from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
@@ -63,17 +63,33 @@ class Machine:
     is do_swap_account (memsw counters); ``charge_stock`` turns on the
     per-CPU stock (usage then moves in CHARGE_BATCH steps);
     ``check_invariants`` checks every invariant after every operation;
-    ``record_events`` keeps the event log.
+    ``record_events`` keeps the event log; ``fixes`` names later kernel
+    fixes to apply to the 3.17 design (memcontrol.FIXES:
+    "memcg_read_first"; the 3.16 design has no such code and ignores them).
+
+    ``stranded`` is {memcg index: {"rss": n, "cache": n}}: charges that
+    3.17.0's mem_cgroup_migrate() left on a memcg with no page behind them
+    (the replacement page went to root instead); the invariant checks
+    count them and design_notes() explains them.
     """
 
     def __init__(self, ram_pages: int = 64, swap_slots: int = 32,
                  swap_account: bool = True, charge_stock: bool = False,
                  design: str = "3.17", check_invariants: bool = False,
-                 record_events: bool = True) -> None:
+                 record_events: bool = True, fixes: tuple[str, ...] = ()) -> None:
         if not isinstance(ram_pages, int) or ram_pages <= 0:
             raise ModelUsageError(f"ram_pages must be a positive integer, not {ram_pages!r}")
         if not isinstance(swap_slots, int) or swap_slots < 0:
             raise ModelUsageError(f"swap_slots must be a non-negative integer, not {swap_slots!r}")
+        if isinstance(fixes, str) or not isinstance(fixes, (tuple, list, set, frozenset)):
+            raise ModelUsageError(f'fixes is a tuple of fix names such as '
+                                  f'("memcg_read_first",), not {fixes!r}')
+        for fix in fixes:
+            if fix not in FIXES:
+                raise ModelUsageError(f"unknown fix {fix!r}; known fixes: "
+                                      f"{', '.join(FIXES)}")
+        self.fixes = tuple(fixes)
+        self.stranded: dict[int, dict[str, int]] = {}
         self.ops = _design_ops(design)
         self.design = design
         self.swap_account = bool(swap_account)
@@ -522,9 +538,10 @@ class Machine:
         _check_invariants(self)
 
     def design_notes(self) -> list[str]:
-        """Where this state breaks an invariant that only the 3.17 design
-        keeps (3.16: a page uncharged while still in use, an uncharged page
-        on a memcg's LRU), in words; always empty under 3.17."""
+        """Where this state departs from clean accounting, in words: 3.16
+        breaks invariants only the 3.17 design keeps (a page uncharged while
+        still in use, an uncharged page on a memcg's LRU); 3.17.0 names the
+        charges mem_cgroup_migrate() stranded (``stranded``)."""
         return self.ops.design_notes(self)
 
     def page_state(self) -> dict[str, Any]:

@@ -5,9 +5,10 @@ and memsw counters), mem_cgroup_commit_charge() binds the page (page_cgroup,
 statistics, LRU placement) or mem_cgroup_cancel_charge() gives the
 reservation back. A page is uncharged exactly once, at its final put
 (mem_cgroup_uncharge / mem_cgroup_uncharge_list). Migration transfers the
-charge (mem_cgroup_migrate); swap-out hands the memsw half of the charge to
-the swap slot (mem_cgroup_swapout) until the slot is freed
-(mem_cgroup_uncharge_swap). Charge moving: mem_cgroup_move_account and
+charge (mem_cgroup_migrate; in 3.17.0 a page-cache replacement commits the
+new page to root instead, unless Machine(fixes=("memcg_read_first",)));
+swap-out hands the memsw half of the charge to the swap slot
+(mem_cgroup_swapout) until the slot is freed (mem_cgroup_uncharge_swap). Charge moving: mem_cgroup_move_account and
 mem_cgroup_move_swap_account.
 
 Every function takes the Machine first and a page as a Page handle or pfn.
@@ -42,12 +43,17 @@ __all__ = ["MEM_CGROUP_RECLAIM_RETRIES", "MEM_CGROUP_MAX_RECLAIM_LOOPS",
            "mem_cgroup_swapout", "mem_cgroup_uncharge_swap",
            "mem_cgroup_move_account", "mem_cgroup_move_swap_account",
            "mem_cgroup_update_page_stat", "mem_cgroup_page_lruvec",
-           "try_charge_bulk", "commit_charge_bulk", "Memcg317"]
+           "try_charge_bulk", "commit_charge_bulk", "Memcg317", "FIXES"]
 
 MEM_CGROUP_RECLAIM_RETRIES = 5
 MEM_CGROUP_MAX_RECLAIM_LOOPS = 100
 #: 1 << PAGE_ALLOC_COSTLY_ORDER: small charges retry as long as reclaim makes progress
 PAGE_ALLOC_COSTLY_NR = 8
+#: later kernel fixes a Machine can apply on top of 3.17.0 (Machine(fixes=...))
+FIXES = {
+    "memcg_read_first": "mem_cgroup_migrate() reads pc->mem_cgroup before it "
+                        "clears the old page (the 3.19 order)",
+}
 
 _RSS, _CACHE = COL["rss"], COL["cache"]
 _PGPGIN, _PGPGOUT, _SWAP = COL["pgpgin"], COL["pgpgout"], COL["swap"]
@@ -381,14 +387,28 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
     (lrucare true). Preconditions (VM_BUG_ON_PAGE): both pages locked;
     without lrucare neither is on an LRU; PageAnon equal on both. Returns
     early if the new page is already charged (fuse splice: both keep their
-    own charges) or the old one is not (re-entrant migration). Then old
-    pc->flags = 0 (with lrucare the old page lands on root's lruvec) and
-    the new page is committed to the same memcg; counters and (3.17
-    release) statistics do not change.
+    own charges) or the old one is not (re-entrant migration). Counters and
+    (3.17 release) statistics do not change.
+
+    The 3.17.0 order: with lrucare, lock_page_lru() isolates the old page,
+    its pc->flags is set to 0, and unlock_page_lru() puts it back through
+    mem_cgroup_page_lruvec(), which switches an uncharged off-LRU page's
+    pc->mem_cgroup to root; only then is pc->mem_cgroup read for
+    commit_charge(newpage, ...). So when the old page was on an LRU the
+    new page is committed to root, and the old memcg keeps a res/memsw
+    charge and a statistic that no page holds (tallied in
+    ``Machine.stranded``). The fix ``Machine(fixes=("memcg_read_first",))``
+    reads the memcg before clearing (Johannes Weiner, "mm: memcontrol:
+    remove unnecessary PCG_USED pc->mem_cgroup valid flag", 3.19): the
+    charge goes to the old page's memcg. Migration (lrucare false) does
+    not isolate, so both orders commit to the old page's memcg.
 
     >>> m = Machine(); a = m.create_memcg("A"); p = m.fault_anon(m.create_task("p", a))
     >>> n = m.migrate(p); (n.memcg, a.usage, a.stat["pgpgin"], p.alive)
     ('A', 1, 1, False)
+    >>> f = m.add_to_page_cache(m.tasks["p"], "f"); g = m.replace_page_cache(f)
+    >>> g.memcg, a.usage, m.stranded
+    ('root', 2, {1: {'rss': 0, 'cache': 1}})
     """
     old, new = _pfn(oldpage), _pfn(newpage)
     mem = m.mem
@@ -417,11 +437,18 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
         raise _bug(f"page {old} is charged but lacks PCG_MEM/PCG_MEMSW",
                    "VM_BUG_ON_PAGE(!(pc->flags & PCG_MEMSW), oldpage)",
                    "mem_cgroup_migrate")
-    memcg = m.memcg_list[int(mem.pc_memcg[old])]
+    owner = int(mem.pc_memcg[old])
     isolated = lock_page_lru(m, old) if lrucare else False
     mem.pc_flags[old] = 0
     if lrucare:
         unlock_page_lru(m, old, isolated)
+    # 3.17.0 reads pc->mem_cgroup only now, after unlock_page_lru() may have
+    # switched the old page to root
+    mi = owner if "memcg_read_first" in m.fixes else int(mem.pc_memcg[old])
+    if mi != owner:
+        tally = m.stranded.setdefault(owner, {"rss": 0, "cache": 0})
+        tally["rss" if mem.flags[old] & PG_anon else "cache"] += 1
+    memcg = m.memcg_list[mi]
     commit_charge(m, new, memcg, lrucare)
     m.events.record("mem_cgroup_migrate", new, memcg.index, 1)
 
@@ -625,8 +652,22 @@ class Memcg317:
         return flags.copy()
 
     def design_notes(self, m: "Machine") -> list[str]:
-        """3.17 keeps every invariant: no design notes."""
-        return []
+        """Charges 3.17.0's mem_cgroup_migrate() stranded (Machine.stranded), in words."""
+        notes = []
+        for mi, tally in sorted(m.stranded.items()):
+            n = tally["rss"] + tally["cache"]
+            stats = " and ".join(k for k in ("rss", "cache") if tally[k])
+            notes.append(
+                f"{m.memcg_list[mi].name} keeps {n} page(s) of usage"
+                f"{', memsw usage' if m.swap_account else ''} and {stats} "
+                f"that no page holds: in 3.17.0 mem_cgroup_migrate() "
+                f"(mm/memcontrol.c) read pc->mem_cgroup only after "
+                f"unlock_page_lru() had switched the old page to root, so the "
+                f"replacement page was charged to root without its {stats}, "
+                f"which therefore counts {n} less for root (below 0 once the "
+                f"page is freed); the later kernel reads the memcg first "
+                f'(Machine fixes=("memcg_read_first",))')
+        return notes
 
     # charge transaction (do_anonymous_page, __add_to_page_cache_locked,
     # shmem_getpage_gfp, do_swap_page)

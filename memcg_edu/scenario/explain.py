@@ -156,8 +156,11 @@ def _replace(s, m, freed, swap_freed):
         return ("The new page is already charged (PCG_USED), so "
                 "mem_cgroup_migrate returns early: both pages keep their own "
                 "charges, and the old page is uncharged when it is freed.")
-    return ("replace_page_cache_page moves the charge to the new page with "
-            "mem_cgroup_migrate (lrucare), as migration does: no counter moves.")
+    return ("replace_page_cache_page calls mem_cgroup_migrate (lrucare) to hand "
+            "the charge to the new page, but 3.17.0 reads pc->mem_cgroup only "
+            "after unlock_page_lru has put the old, now uncharged page back on "
+            "root's lruvec: the new page is charged to root, and the old page's "
+            "memcg keeps a charge no page holds. No counter moves.")
 
 
 def _reclaim(s, m, freed, swap_freed):
