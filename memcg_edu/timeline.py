@@ -13,7 +13,8 @@ more keys (``"detail"``, ``"pages"``); readers ignore what they do not know.
 The model's scenario runner, the 3.16 design and the real-kernel recorder
 (memcg_edu.live) all produce this shape, so one plot overlays any two.
 
-Numbers come out as numpy arrays over steps (``Timeline.counter``), with
+Numbers come out as numpy arrays over steps (``Timeline.counter`` for one,
+``Timeline.series`` for all of a memcg's in one pass), with
 ``nan`` for an unlimited limit or a memcg missing at a step.
 """
 from __future__ import annotations
@@ -82,6 +83,16 @@ class Timeline:
     def ops(self) -> list[str]:
         return [s.get("op", "") for s in self.steps]
 
+    def _records(self, memcg: str) -> list[dict[str, Any]]:
+        """memcg's record at each step ({} where it is absent); a clear
+        error when no step names it."""
+        recs = [(s.get("memcgs") or {}).get(memcg) for s in self.steps]
+        if all(r is None for r in recs):
+            raise ModelUsageError(
+                f"no memcg {memcg!r} in this timeline; it has "
+                f"{', '.join(self.memcg_names) or 'none'}")
+        return [r or {} for r in recs]
+
     def counter(self, memcg: str, name: str) -> np.ndarray:
         """One counter (a COUNTERS or STATS name) of one memcg over the steps.
 
@@ -92,21 +103,19 @@ class Timeline:
             raise ModelUsageError(
                 f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
                 f"and statistics {', '.join(STATS)}")
-        in_stat = name in STATS
-        out = np.full(len(self.steps), np.nan)
-        seen = False
-        for i, s in enumerate(self.steps):
-            m = s.get("memcgs", {}).get(memcg)
-            if m is None:
-                continue
-            seen = True
-            v = (m.get("stat") or {}).get(name) if in_stat else m.get(name)
-            if v is not None:
-                out[i] = v
-        if not seen:
-            raise ModelUsageError(
-                f"no memcg {memcg!r} in this timeline; it has "
-                f"{', '.join(self.memcg_names) or 'none'}")
+        recs = self._records(memcg)
+        if name in STATS:
+            recs = [r.get("stat") or {} for r in recs]
+        # None becomes nan in a float array
+        return np.array([r.get(name) for r in recs], dtype=float)
+
+    def series(self, memcg: str) -> dict[str, np.ndarray]:
+        """Every COUNTERS and STATS name of one memcg over the steps, read
+        in one pass (same arrays as ``counter`` gives one at a time)."""
+        recs = self._records(memcg)
+        stats = [r.get("stat") or {} for r in recs]
+        out = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
+        out.update({k: np.array([st.get(k) for st in stats], dtype=float) for k in STATS})
         return out
 
     # -- files ----------------------------------------------------------

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from memcg_edu.errors import ModelUsageError
-from memcg_edu.timeline import FORMAT, Timeline
+from memcg_edu.timeline import COUNTERS, FORMAT, STATS, Timeline
 
 
 def _rec(usage, limit=None, rss=0, name="A"):
@@ -35,6 +35,19 @@ def test_unknown_counter_or_memcg_is_a_clear_error():
         t.counter("A", "usge")
     with pytest.raises(ModelUsageError, match="no memcg 'Z'.*it has A"):
         t.counter("Z", "usage")
+
+
+def test_series_gives_every_counter_of_a_memcg_like_counter():
+    t = Timeline([_rec(1, 8, 1), _rec(2, None, 2, name="B"), _rec(0, 8, 0)])
+    table = t.series("A")
+    assert set(table) == set(COUNTERS) | set(STATS)
+    for key, arr in table.items():
+        np.testing.assert_array_equal(arr, t.counter("A", key))
+    assert table["usage"][[0, 2]].tolist() == [1, 0] and np.isnan(table["usage"][1])
+    assert table["rss"][[0, 2]].tolist() == [1, 0]
+    assert np.isnan(table["cache"]).all()  # a stat the records do not carry
+    with pytest.raises(ModelUsageError, match="no memcg 'Z'.*it has A, B"):
+        t.series("Z")
 
 
 def test_append_numbers_steps_and_save_load_round_trip(tmp_path):

@@ -1,11 +1,11 @@
-"""Every counter of every memcg as arrays over the steps, read in one pass.
+"""Every counter of every memcg as arrays over the steps, kept per timeline.
 
-Timeline.counter reads one counter per pass over the records; a figure
-needs a dozen, and a 100,000-step timeline makes that seconds. This reads
-them all at once and keeps the result per timeline (recomputed when the
-timeline grows). Same meaning as Timeline.counter: float64, nan for null
-(unlimited) or a memcg absent at that step. Counters are the res_counter
-fields and memory.stat entries of mm/memcontrol.c.
+A figure needs a dozen counters of several memcgs, and redraws (cursor
+moves, widgets) ask again: this keeps Timeline.series's one-pass arrays
+per timeline (recomputed when the timeline grows). Same meaning as
+Timeline.counter: float64, nan for null (unlimited) or a memcg absent at
+that step. Counters are the res_counter fields and memory.stat entries of
+mm/memcontrol.c.
 """
 from __future__ import annotations
 
@@ -23,19 +23,8 @@ _CACHE: "weakref.WeakKeyDictionary[Timeline, tuple[int, list[str], dict]]" = \
 
 
 def _build(timeline: Timeline) -> tuple[int, list[str], dict]:
-    names: dict[str, None] = {}
-    for s in timeline.steps:
-        for name in s.get("memcgs", {}):
-            names.setdefault(name, None)
-    out = {}
-    for name in names:
-        recs = [(s.get("memcgs") or {}).get(name) or {} for s in timeline.steps]
-        stats = [r.get("stat") or {} for r in recs]
-        # a list comprehension per key: None becomes nan in the float array
-        arrays = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
-        arrays.update({k: np.array([st.get(k) for st in stats], dtype=float) for k in STATS})
-        out[name] = arrays
-    return len(timeline), list(names), out
+    names = timeline.memcg_names
+    return len(timeline), names, {name: timeline.series(name) for name in names}
 
 
 def _get(timeline: Timeline) -> tuple[int, list[str], dict]:
