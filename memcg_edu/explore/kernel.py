@@ -5,7 +5,8 @@ on the explorer's small World (memcg_edu.explore.state), not on the full
 model. Kernel files: mm/memcontrol.c (mem_cgroup_page_lruvec,
 __mem_cgroup_uncharge_common, mem_cgroup_uncharge, commit_charge),
 mm/swap.c (__page_cache_release, put_page), mm/vmscan.c
-(isolate_lru_page, putback_lru_page), mm/page_alloc.c (free_pages_check).
+(isolate_lru_page, putback_lru_page), mm/page_alloc.c (free_pages_check),
+mm/swapfile.c (swap_free), include/linux/pagemap.h (trylock_page).
 
 Simplification shared by every race: an LRU addition goes straight onto
 the lruvec (the per-CPU pagevec is drained at once), so "putback" is one
@@ -17,7 +18,7 @@ from .state import ROOT, StepViolation, World
 
 __all__ = ["mem_cgroup_page_lruvec", "lru_del", "lru_add", "isolate_lru_page",
            "putback_lru_page", "put_page", "free_page", "uncharge_317",
-           "charge_statistics", "mem_cgroup_uncharge_swap"]
+           "charge_statistics", "mem_cgroup_uncharge_swap", "swap_free", "trylock_page"]
 
 
 def mem_cgroup_page_lruvec(w: World, name: str) -> str:
@@ -134,3 +135,21 @@ def mem_cgroup_uncharge_swap(w: World, slot: str) -> None:
         if memcg != ROOT:
             w.uncharge(memcg, ("memsw",))
         w.stat(memcg, "swap", -1)
+
+
+def swap_free(w: World, slot: str) -> None:
+    """mm/swapfile.c:swap_free -> swap_entry_free: drop one swap count; the
+    last one frees the slot and uncharges its swap record."""
+    w.slots[slot]["count"] -= 1
+    if w.slots[slot]["count"] == 0:
+        mem_cgroup_uncharge_swap(w, slot)
+
+
+def trylock_page(w: World, name: str, path: str) -> bool:
+    """include/linux/pagemap.h:trylock_page: take the page lock for
+    ``path`` unless somebody holds it (False, nothing taken)."""
+    lock = f"page:{name}"
+    if w.holder(lock) is not None:
+        return False
+    w.take(lock, path)
+    return True

@@ -1,6 +1,9 @@
 """Step builders for the Linux 3.17 memcg code the 3.17 races share
 (mm/memcontrol.c at the 3.17.0 release).
 
+* ``try_charge_swapcache(w, page, slot, memcg)``: mem_cgroup_try_charge's
+  choice of memcg for a swap-cache page (nothing for one already charged;
+  else the slot's swap_cgroup record, else the faulting task's memcg).
 * ``commit_charge(page, memcg, lrucare)``: with lrucare,
   ``lock_page_lru`` takes zone->lru_lock and, if the page is on an LRU,
   isolates it; then plain stores of ``pc->mem_cgroup`` and ``pc->flags``;
@@ -24,7 +27,7 @@ from .kernel import lru_add, lru_del
 from .paths import Step
 from .state import StepViolation, World
 
-__all__ = ["commit_charge", "mem_cgroup_migrate"]
+__all__ = ["commit_charge", "mem_cgroup_migrate", "try_charge_swapcache"]
 
 _M = "mm/memcontrol.c:{} (3.17)"
 _USED = frozenset({"USED", "MEM", "MEMSW"})
@@ -32,6 +35,19 @@ _USED = frozenset({"USED", "MEM", "MEMSW"})
 
 def _name(page: str, ctx) -> str:
     return ctx.local[page[1:]] if page.startswith("$") else page
+
+
+def try_charge_swapcache(w: World, page: str, slot: str, memcg: str) -> str | None:
+    """mm/memcontrol.c:mem_cgroup_try_charge (3.17) for a page in the swap
+    cache, under the page lock: a PCG_USED page is charged already
+    (None); otherwise charge the memcg of ``slot``'s swap_cgroup record,
+    or ``memcg`` (the faulting mm's) when there is none, and return it."""
+    p = w.page(page)
+    if "USED" in p["pc_flags"] and p["swapcache"] is not None:
+        return None
+    target = w.slots[slot]["record"] or memcg
+    w.charge(target)
+    return target
 
 
 def commit_charge(page: str, memcg_var: str, *, lrucare: bool, prefix: str,

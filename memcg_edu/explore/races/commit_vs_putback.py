@@ -28,8 +28,8 @@ Kernel context (Linux 3.17, mm/memory.c, mm/memcontrol.c, mm/vmscan.c):
 from __future__ import annotations
 
 from ..kernel import (charge_statistics, isolate_lru_page, mem_cgroup_uncharge_swap,
-                      putback_lru_page)
-from ..memcg317 import commit_charge
+                      putback_lru_page, swap_free)
+from ..memcg317 import commit_charge, try_charge_swapcache
 from ..paths import END, Path, Step
 from ..state import ROOT, World, new_memcg, new_page, new_slot
 from . import Race
@@ -53,12 +53,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         return None
 
     def try_charge(w: World, ctx) -> None:
-        p = w.page(_Y)
-        memcg = None
-        if not ("USED" in p["pc_flags"] and p["swapcache"] is not None):
-            memcg = w.slots[_E]["record"] or "A"
-            w.charge(memcg)
-        ctx.local["memcg"] = memcg
+        ctx.local["memcg"] = try_charge_swapcache(w, _Y, _E, "A")
 
     def map_it(w: World, ctx) -> None:
         w.ptes["P"] = ("page", _Y)
@@ -70,11 +65,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
             return
         charge_statistics(w, memcg, _Y, 1)
         if w.page(_Y)["swapcache"] == _E:
-            mem_cgroup_uncharge_swap(w, _E)
-
-    def swap_free(w: World, ctx) -> None:
-        w.slots[_E]["count"] -= 1
-        if w.slots[_E]["count"] == 0:
             mem_cgroup_uncharge_swap(w, _E)
 
     fault = Path("swapin", (
@@ -89,7 +79,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         *commit_charge(_Y, "memcg", lrucare=True, prefix="commit: "),
         Step("statistics, mem_cgroup_uncharge_swap (still in swap cache)",
              "mm/memcontrol.c:mem_cgroup_commit_charge (3.17)", after_commit),
-        Step("swap_free", "mm/swapfile.c:swap_free", swap_free),
+        Step("swap_free", "mm/swapfile.c:swap_free", lambda w, ctx: swap_free(w, _E)),
         Step("unlock_page", "mm/memory.c:do_swap_page", lambda w, ctx: None,
              releases=(f"page:{_Y}",)),
     ), local=(("memcg", None),))

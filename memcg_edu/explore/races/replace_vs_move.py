@@ -41,7 +41,7 @@ documented kernel report.
 """
 from __future__ import annotations
 
-from ..kernel import isolate_lru_page, lru_add, put_page, putback_lru_page
+from ..kernel import isolate_lru_page, lru_add, put_page, putback_lru_page, trylock_page
 from ..memcg317 import mem_cgroup_migrate
 from ..paths import Path, Step
 from ..state import World, new_memcg, new_page
@@ -102,11 +102,9 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         return None if isolate_lru_page(w, ctx.local["page"]) else "put_page"
 
     def trylock(w: World, ctx) -> str | None:
-        lock = f"page:{ctx.local['page']}"
-        if w.holder(lock) is not None:
-            return "putback_lru_page"  # -EBUSY
-        w.take(lock, ctx.path)
-        return None
+        if trylock_page(w, ctx.local["page"], ctx.path):
+            return None
+        return "putback_lru_page"  # -EBUSY
 
     def check(w: World, ctx) -> str | None:
         p = w.page(ctx.local["page"])

@@ -26,9 +26,9 @@ Kernel context (Linux 3.17, mm/shmem.c, mm/memcontrol.c, mm/vmscan.c):
 """
 from __future__ import annotations
 
-from ..kernel import isolate_lru_page, lru_add, mem_cgroup_uncharge_swap, put_page, \
-    putback_lru_page
-from ..memcg317 import commit_charge, mem_cgroup_migrate
+from ..kernel import (isolate_lru_page, lru_add, mem_cgroup_uncharge_swap, put_page,
+                      putback_lru_page, swap_free, trylock_page)
+from ..memcg317 import commit_charge, mem_cgroup_migrate, try_charge_swapcache
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from . import Race
@@ -64,12 +64,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         put_page(w, _S, 2)
 
     def try_charge(w: World, ctx) -> None:
-        n = w.page(_N)
-        memcg = None
-        if not ("USED" in n["pc_flags"] and n["swapcache"] is not None):
-            memcg = w.slots[_E]["record"] or "A"
-            w.charge(memcg)
-        ctx.local["memcg"] = memcg
+        ctx.local["memcg"] = try_charge_swapcache(w, _N, _E, "A")
 
     def add_to_cache(w: World, ctx) -> None:
         w.page(_N)["cache"] = True
@@ -85,9 +80,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         n["swapcache"] = None
         w.slots[_E]["cache"] = None
         n["ref"] -= 1
-        w.slots[_E]["count"] -= 1
-        if w.slots[_E]["count"] == 0:
-            mem_cgroup_uncharge_swap(w, _E)
+        swap_free(w, _E)
 
     swapin = Path("shmem_swapin", (
         Step("lookup_swap_cache", "mm/shmem.c:shmem_getpage_gfp", lookup,
@@ -121,17 +114,12 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         # reclaim scans the LRU lists: a freed page is on none of them
         return not w.pages[_S]["freed"] and w.pages[_S]["lru"] is not None
 
-    def trylock(w: World, ctx) -> str | None:
-        if w.holder(f"page:{_S}") is not None:
-            return "putback_inactive_pages"
-        w.take(f"page:{_S}", ctx.path)
-        return None
-
     reclaim = Path("reclaim", (
         Step("isolate_lru_pages", "mm/vmscan.c:shrink_inactive_list",
              lambda w, ctx: None if _on_lru(w) and isolate_lru_page(w, _S) else END,
              takes=("lru_lock",), releases=("lru_lock",)),
-        Step("trylock_page", "mm/vmscan.c:shrink_page_list", trylock),
+        Step("trylock_page", "mm/vmscan.c:shrink_page_list",
+             lambda w, ctx: None if trylock_page(w, _S, ctx.path) else "putback_inactive_pages"),
         Step("page referenced: keep, unlock_page", "mm/vmscan.c:shrink_page_list",
              lambda w, ctx: None, releases=(f"page:{_S}",)),
         Step("putback_inactive_pages", "mm/vmscan.c:putback_inactive_pages",

@@ -38,7 +38,7 @@ the swap cache *before* it is mapped, which SWAPOUT then uncharges while
 from __future__ import annotations
 
 from ..kernel import (free_page, isolate_lru_page, lru_add, lru_del, mem_cgroup_uncharge_swap,
-                      put_page, putback_lru_page)
+                      put_page, putback_lru_page, swap_free, trylock_page)
 from ..memcg316 import uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
@@ -60,12 +60,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
     # -- swap-out side: shrink_page_list ---------------------------------
     def isolate(w: World, ctx) -> str | None:
         return None if isolate_lru_page(w, _X) else END
-
-    def trylock(w: World, ctx) -> str | None:
-        if w.holder(f"page:{_X}") is not None:
-            return "putback_lru_page"
-        w.take(f"page:{_X}", ctx.path)
-        return None
 
     def unmap(w: World, ctx) -> str | None:
         p = w.page(_X)
@@ -100,7 +94,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
     reclaim = Path("reclaim", (
         Step("isolate_lru_page", "mm/vmscan.c:isolate_lru_pages", isolate,
              takes=("lru_lock",), releases=("lru_lock",)),
-        Step("trylock_page", "mm/vmscan.c:shrink_page_list", trylock),
+        Step("trylock_page", "mm/vmscan.c:shrink_page_list",
+             lambda w, ctx: None if trylock_page(w, _X, ctx.path) else "putback_lru_page"),
         Step("try_to_unmap: swap pte, page_remove_rmap", "mm/rmap.c:try_to_unmap_one",
              unmap, takes=("ptl:P",), releases=("ptl:P",)),
         Step("mem_cgroup_uncharge_page: in swap cache? defer",
@@ -172,11 +167,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         if p["swapcache"] == _E:
             mem_cgroup_uncharge_swap(w, _E)
 
-    def swap_free(w: World, ctx) -> None:
-        w.slots[_E]["count"] -= 1
-        if w.slots[_E]["count"] == 0:
-            mem_cgroup_uncharge_swap(w, _E)
-
     def try_to_free_swap(w: World, ctx) -> str | None:
         p = w.page(ctx.local["page"])
         if p["swapcache"] != _E or w.slots[_E]["count"] > 0:
@@ -202,7 +192,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
              takes=("ptl:P",), releases=("ptl:P",)),
         Step("mem_cgroup_commit_charge_swapin", "mm/memcontrol.c:__mem_cgroup_commit_charge_swapin (3.16)",
              commit, takes=("pcg:$page", "lru_lock"), releases=("pcg:$page", "lru_lock")),
-        Step("swap_free(E)", "mm/swapfile.c:swap_free -> swap_entry_free", swap_free),
+        Step("swap_free(E)", "mm/swapfile.c:swap_free -> swap_entry_free",
+             lambda w, ctx: swap_free(w, _E)),
         Step("try_to_free_swap: delete_from_swap_cache", "mm/swapfile.c:try_to_free_swap",
              try_to_free_swap, takes=("tree_lock",), releases=("tree_lock",)),
         *uncharge_common("$page", "DROP", prefix="swap-in drop: ",

@@ -28,8 +28,8 @@ mm/vmscan.c):
 """
 from __future__ import annotations
 
-from ..kernel import (free_page, isolate_lru_page, mem_cgroup_uncharge_swap, put_page,
-                      putback_lru_page)
+from ..kernel import (free_page, isolate_lru_page, put_page, putback_lru_page, swap_free,
+                      trylock_page)
 from ..memcg316 import uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
@@ -90,11 +90,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
             p["pc_flags"], p["pc_memcg"] = frozenset({"USED"}), memcg
             w.stat(memcg, "rss", 1)
 
-    def swap_free(w: World, ctx) -> None:
-        w.slots[_E]["count"] -= 1
-        if w.slots[_E]["count"] == 0:
-            mem_cgroup_uncharge_swap(w, _E)
-
     fault = Path("write_fault", (
         Step("lookup_swap_cache", "mm/swap_state.c:lookup_swap_cache", lookup,
              takes=("tree_lock",), releases=("tree_lock",), refs="a page reference"),
@@ -110,7 +105,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
              takes=("ptl:P",), releases=("ptl:P",)),
         Step("mem_cgroup_commit_charge_swapin", "mm/memcontrol.c:mem_cgroup_commit_charge_swapin (3.16)",
              commit),
-        Step("swap_free(E)", "mm/swapfile.c:swap_free", swap_free),
+        Step("swap_free(E)", "mm/swapfile.c:swap_free", lambda w, ctx: swap_free(w, _E)),
         Step("unlock_page", "mm/memory.c:do_swap_page", lambda w, ctx: END,
              releases=(f"page:{_X}",)),
         Step("unlock and retry", "mm/memory.c:do_swap_page (out_page)", lambda w, ctx: None,
@@ -125,12 +120,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         if p["freed"] or p["lru"] is None:
             return END
         return None if isolate_lru_page(w, _X) else END
-
-    def trylock(w: World, ctx) -> str | None:
-        if w.holder(f"page:{_X}") is not None:
-            return "putback_lru_page"
-        w.take(f"page:{_X}", ctx.path)
-        return None
 
     def remove_mapping(w: World, ctx) -> str | None:
         p = w.page(_X)
@@ -148,7 +137,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
     reclaim = Path("reclaim", (
         Step("isolate_lru_page", "mm/vmscan.c:isolate_lru_pages", isolate,
              takes=("lru_lock",), releases=("lru_lock",)),
-        Step("trylock_page", "mm/vmscan.c:shrink_page_list", trylock),
+        Step("trylock_page", "mm/vmscan.c:shrink_page_list",
+             lambda w, ctx: None if trylock_page(w, _X, ctx.path) else "putback_lru_page"),
         Step("__remove_mapping: page_freeze_refs(2), delete from swap cache",
              "mm/vmscan.c:__remove_mapping", remove_mapping,
              takes=("tree_lock",), releases=("tree_lock",)),
