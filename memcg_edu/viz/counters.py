@@ -16,11 +16,10 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from .cursor import add_cursor, move_cursor
+from .cursor import finish_step_panels, move_cursor
 from .series import memcg_names, series
 from .events import EVENT_KINDS, event_steps
-from .style import (COUNTER_COLORS, OKABE_ITO, Style, add_bytes_axis, get_style,
-                    new_figure, shared_legend, step_xy)
+from .style import COUNTER_COLORS, OKABE_ITO, Style, get_style, new_figure, step_xy
 
 __all__ = ["MARKERS", "plot_counters", "pick_memcgs", "set_step"]
 
@@ -125,12 +124,7 @@ def plot_counters(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
     fig, axes = new_figure(st, nrows=len(names), ax=ax)
     for a, name in zip(axes, names):
         _draw_one(a, timeline, name, st, markers)
-        add_cursor(a, step, st)
-        if bytes_axis:
-            add_bytes_axis(a, st)
-    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
-    shared_legend(fig, axes, st, ax is not None)
-    fig.memcg_edu["kind"] = "counters"
+    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "counters")
     return fig
 
 

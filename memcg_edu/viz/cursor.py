@@ -9,9 +9,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .style import OKABE_ITO, Style, get_style
+from .style import OKABE_ITO, Style, add_bytes_axis, get_style, shared_legend
 
-__all__ = ["add_cursor", "move_cursor"]
+__all__ = ["add_cursor", "move_cursor", "finish_step_panels"]
 
 
 def add_cursor(ax: Axes, step: int | None, size: str | Style) -> Line2D:
@@ -35,3 +35,17 @@ def move_cursor(fig: Figure, step: int) -> list[Line2D]:
         line.set_xdata([step, step])
         line.set_visible(True)
     return lines
+
+
+def finish_step_panels(fig: Figure, axes: list[Axes], st: Style, step: int | None,
+                       bytes_axis: bool, inside: bool, kind: str) -> None:
+    """The common end of a figure of per-memcg panels over the steps: a
+    cursor (and optionally a bytes axis) on each panel, the step label on
+    the last, one legend (``inside`` the caller's own axes), and ``kind``."""
+    for a in axes:
+        add_cursor(a, step, st)
+        if bytes_axis:
+            add_bytes_axis(a, st)
+    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
+    shared_legend(fig, axes, st, inside)
+    fig.memcg_edu["kind"] = kind

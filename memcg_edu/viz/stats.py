@@ -15,10 +15,9 @@ from matplotlib.ticker import MaxNLocator
 
 from ..timeline import Timeline
 from .counters import pick_memcgs
-from .cursor import add_cursor, move_cursor
+from .cursor import finish_step_panels, move_cursor
 from .series import series
-from .style import (STAT_COLORS, Style, add_bytes_axis, get_style, new_figure,
-                    shared_legend, step_xy)
+from .style import STAT_COLORS, Style, get_style, new_figure, step_xy
 
 __all__ = ["STACK", "plot_stats", "set_step"]
 
@@ -52,12 +51,7 @@ def plot_stats(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
         a.set_title(f"memcg {name}: memory.stat", fontsize=st.font)
         a.set_ylabel("pages", fontsize=st.font)
         a.grid(True, axis="y", alpha=0.3)
-        add_cursor(a, step, st)
-        if bytes_axis:
-            add_bytes_axis(a, st)
-    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
-    shared_legend(fig, axes, st, ax is not None)
-    fig.memcg_edu["kind"] = "stats"
+    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "stats")
     return fig
 
 
