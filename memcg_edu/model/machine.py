@@ -341,23 +341,23 @@ class Machine:
 
     def map(self, task: TaskLike, what: Union[Page, SwapEntry]) -> None:
         """Another task maps a page (fork sharing, or a file fault) or copies a swap pte."""
-        t = self._task(task)
-        if isinstance(what, SwapEntry):
-            slot = self._entry(what)
-            self._op("map", lambda: mm.map_swap(self, t, slot), pfn=slot)
-        else:
-            pfn = self._page(what)
-            self._op("map", lambda: mm.map_page(self, t, pfn), pfn=pfn)
+        self._pte_op("map", task, what, mm.map_page, mm.map_swap)
 
     def unmap(self, task: TaskLike, what: Union[Page, SwapEntry]) -> None:
         """munmap of one pte: a page (maybe its final put) or a swap pte (maybe freeing the slot)."""
+        self._pte_op("unmap", task, what, mm.unmap_page, mm.unmap_swap)
+
+    def _pte_op(self, name: str, task: TaskLike, what: Union[Page, SwapEntry],
+                on_page: Callable[["Machine", Any, int], Any],
+                on_swap: Callable[["Machine", Any, int], Any]) -> None:
+        """One pte of ``task``: ``on_page`` for a page, ``on_swap`` for a swap pte."""
         t = self._task(task)
         if isinstance(what, SwapEntry):
             slot = self._entry(what)
-            self._op("unmap", lambda: mm.unmap_swap(self, t, slot), pfn=slot)
+            self._op(name, lambda: on_swap(self, t, slot), pfn=slot)
         else:
             pfn = self._page(what)
-            self._op("unmap", lambda: mm.unmap_page(self, t, pfn), pfn=pfn)
+            self._op(name, lambda: on_page(self, t, pfn), pfn=pfn)
 
     def unmap_range(self, task: TaskLike, pfns: np.ndarray) -> None:
         """munmap of many pages of a task at once (one zap, release_pages batches)."""

@@ -70,6 +70,18 @@ def _bug(rule: str, check: str, function: str, file: str = "mm/memcontrol.c"):
     return KernelBugError(rule, check, function, file)
 
 
+def _check_released(m: "Machine", pfn: int, function: str) -> None:
+    """The VM_BUG_ON_PAGE pair mem_cgroup_uncharge and mem_cgroup_swapout
+    both open with: the page is off the LRU and nobody references it."""
+    mem = m.mem
+    if mem.flags[pfn] & PG_lru:
+        raise _bug(f"page {pfn} is still on an LRU list",
+                   "VM_BUG_ON_PAGE(PageLRU(page), page)", function)
+    if mem.refcount[pfn]:
+        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
+                   "VM_BUG_ON_PAGE(page_count(page), page)", function)
+
+
 # -- counters ---------------------------------------------------------------
 def mem_cgroup_margin(m: "Machine", memcg: MemCgroup) -> int:
     """mem_cgroup_margin(): room left under res (and memsw, with swap accounting)."""
@@ -345,12 +357,7 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     f = int(mem.pc_flags[pfn])
     if not f & PCG_USED:
         return
-    if mem.flags[pfn] & PG_lru:
-        raise _bug(f"page {pfn} is still on an LRU list",
-                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_uncharge")
-    if mem.refcount[pfn]:
-        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
-                   "VM_BUG_ON_PAGE(page_count(page), page)", "mem_cgroup_uncharge")
+    _check_released(m, pfn, "mem_cgroup_uncharge")
     mi = int(mem.pc_memcg[pfn])
     anon = 1 if mem.flags[pfn] & PG_anon else 0
     mem.pc_flags[pfn] = 0
@@ -469,12 +476,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     """
     pfn = _pfn(page)
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
-        raise _bug(f"page {pfn} is still on an LRU list",
-                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_swapout")
-    if mem.refcount[pfn]:
-        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
-                   "VM_BUG_ON_PAGE(page_count(page), page)", "mem_cgroup_swapout")
+    _check_released(m, pfn, "mem_cgroup_swapout")
     if not m.swap_account:
         return
     flags = int(mem.pc_flags[pfn])

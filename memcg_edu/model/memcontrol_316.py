@@ -410,6 +410,24 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: int, ctype: str,
     return memcg
 
 
+def _uncharge_in_use(m: "Machine", pfn: int, ctype: str, name: str) -> Optional[MemCgroup]:
+    """__mem_cgroup_uncharge_common for ``name``, noting (design notes) a
+    page uncharged while still in use."""
+    memcg = __mem_cgroup_uncharge_common(m, pfn, ctype)
+    if memcg is not None:
+        m.ops.uncharged_in_use(m, pfn, name)
+    return memcg
+
+
+def _record_uncharge(m: "Machine", name: str, where: int,
+                     memcg: Optional[MemCgroup]) -> Optional[MemCgroup]:
+    """The event an uncharge entry point ends with: the memcg and 1 page,
+    or -1 and 0 when nothing was uncharged; returns ``memcg``."""
+    m.events.record(name, where, -1 if memcg is None else memcg.index,
+                    0 if memcg is None else 1)
+    return memcg
+
+
 def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     """Uncharge an anonymous page at its last unmap (page_remove_rmap, mm/rmap.c).
 
@@ -430,12 +448,8 @@ def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     elif mem.flags[pfn] & PG_swapcache:
         m.events.record(name + ":swapcache", pfn, int(mem.pc_memcg[pfn]), 0)
     else:
-        memcg = __mem_cgroup_uncharge_common(m, pfn, "ANON")
-        if memcg is not None:
-            m.ops.uncharged_in_use(m, pfn, name)
-    m.events.record(name, pfn, -1 if memcg is None else memcg.index,
-                    0 if memcg is None else 1)
-    return memcg
+        memcg = _uncharge_in_use(m, pfn, "ANON", name)
+    return _record_uncharge(m, name, pfn, memcg)
 
 
 def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
@@ -454,12 +468,7 @@ def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup
     if mem.mapping[pfn] >= 0:
         raise _bug(f"page {pfn} still has a page->mapping",
                    "VM_BUG_ON_PAGE(page->mapping, page)", name)
-    memcg = __mem_cgroup_uncharge_common(m, pfn, "CACHE")
-    if memcg is not None:
-        m.ops.uncharged_in_use(m, pfn, name)
-    m.events.record(name, pfn, -1 if memcg is None else memcg.index,
-                    0 if memcg is None else 1)
-    return memcg
+    return _record_uncharge(m, name, pfn, _uncharge_in_use(m, pfn, "CACHE", name))
 
 
 def mem_cgroup_uncharge_start(m: "Machine") -> None:
@@ -515,9 +524,7 @@ def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
         if m.swap_account and swapout:
             swap_cgroup_record(m, slot, memcg.index)
         m.ops.uncharged_in_use(m, pfn, "mem_cgroup_uncharge_swapcache")
-    m.events.record("mem_cgroup_uncharge_swapcache", slot,
-                    -1 if memcg is None else memcg.index, 0 if memcg is None else 1)
-    return memcg
+    return _record_uncharge(m, "mem_cgroup_uncharge_swapcache", slot, memcg)
 
 
 # -- migration and page cache replacement ---------------------------------------

@@ -564,6 +564,20 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
     return pfn
 
 
+def _swapin_locked_charged(m: "Machine", slot: int, task: Task, site: str):
+    """The swap-in start do_swap_page and shmem_getpage_gfp share: the
+    slot's page (read in if needed), lock_page, ops.try_charge; on a memcg
+    OOM the page is unlocked and released before the error propagates."""
+    pfn = _read_swap_cache_async(m, slot)
+    lock_page(m, pfn)
+    try:
+        return pfn, m.ops.try_charge(m, pfn, task.memcg, site)
+    except MemcgOOM:
+        unlock_page(m, pfn)
+        put_page(m, pfn)
+        raise
+
+
 def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
     """do_swap_page() (mm/memory.c): a read fault on a swap pte.
 
@@ -577,14 +591,7 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
         raise ModelUsageError(f"task {task.name!r} has no swap pte for swap "
                               f"entry {slot}")
     mem = m.mem
-    pfn = _read_swap_cache_async(m, slot)
-    lock_page(m, pfn)
-    try:
-        token = m.ops.try_charge(m, pfn, task.memcg, "swapin")
-    except MemcgOOM:
-        unlock_page(m, pfn)
-        put_page(m, pfn)
-        raise
+    pfn, token = _swapin_locked_charged(m, slot, task, "swapin")
     task.pte[v] = pfn                            # set_pte_at
     rmap_add(m, pfn, task.tid, v)
     if mem.mapcount[pfn] == 0:                   # __page_set_anon_rmap
@@ -608,14 +615,7 @@ def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
     """
     mem = m.mem
     slot = file.swap[off]
-    pfn = _read_swap_cache_async(m, slot)
-    lock_page(m, pfn)
-    try:
-        token = m.ops.try_charge(m, pfn, task.memcg, "shmem_swapin")
-    except MemcgOOM:
-        unlock_page(m, pfn)
-        put_page(m, pfn)
-        raise
+    pfn, token = _swapin_locked_charged(m, slot, task, "shmem_swapin")
     mem.refcount[pfn] += 1                       # shmem_add_to_page_cache
     mem.mapping[pfn] = file.fid
     del file.swap[off]
