@@ -84,22 +84,29 @@ class Fake:
         self._rec("fault_anon", ["mem_cgroup_try_charge", "mem_cgroup_commit_charge"], [pfn])
         return pfn
 
-    def swap_out(self, label):
-        pfn = self.labels[label]["pfn"]
+    def _free_anon(self, pfn):
+        """Uncharge an active anon page's memory (usage, rss) and free its frame;
+        returns its memcg's name (memsw is the caller's: swap keeps it)."""
         p = self.p
         name = NAMES[p["pc_memcg"][pfn]]
-        slot = p["swap_count"].index(0)
         c = self.m[name]
         c["usage"] -= 1
         c["stat"]["rss"] -= 1
         c["stat"]["active_anon"] -= 1
-        c["stat"]["swap"] += 1
         c["stat"]["pgpgout"] += 1
         for k in ("anon", "swapbacked", "lru_flag"):
             p[k][pfn] = False
         p["free"][pfn] = True
         p["refcount"][pfn] = p["mapcount"][pfn] = p["pc_flags"][pfn] = 0
         p["lru"][pfn] = p["lru_memcg"][pfn] = -1
+        return name
+
+    def swap_out(self, label):
+        pfn = self.labels[label]["pfn"]
+        p = self.p
+        slot = p["swap_count"].index(0)
+        name = self._free_anon(pfn)
+        self.m[name]["stat"]["swap"] += 1
         p["swap_count"][slot] = 1
         p["swap_cgroup"][slot] = NAMES.index(name)
         self.labels[label] = {"swap": slot}
@@ -108,19 +115,7 @@ class Fake:
 
     def unmap(self, label):
         pfn = self.labels.pop(label)["pfn"]
-        p = self.p
-        name = NAMES[p["pc_memcg"][pfn]]
-        c = self.m[name]
-        c["usage"] -= 1
-        c["memsw_usage"] -= 1
-        c["stat"]["rss"] -= 1
-        c["stat"]["active_anon"] -= 1
-        c["stat"]["pgpgout"] += 1
-        for k in ("anon", "swapbacked", "lru_flag"):
-            p[k][pfn] = False
-        p["free"][pfn] = True
-        p["refcount"][pfn] = p["mapcount"][pfn] = p["pc_flags"][pfn] = 0
-        p["lru"][pfn] = p["lru_memcg"][pfn] = -1
+        self.m[self._free_anon(pfn)]["memsw_usage"] -= 1
         self._rec("unmap", ["mem_cgroup_uncharge"], [pfn])
 
     def cache(self, name, label):
