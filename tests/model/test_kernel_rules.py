@@ -267,31 +267,34 @@ def frozen_swapcache_page(m, t):
     return p.pfn, int(m.mem.private[p.pfn])
 
 
-def test_swapout_of_a_page_on_the_lru_is_a_kernel_bug():
-    m, a, t = setup()
+def _swapout_on_the_lru(m, a, t):
     p = m.fault_anon(t)
     m.mem.refcount[p.pfn] = 0
-    with pytest.raises(KernelBugError) as e:
-        mc.mem_cgroup_swapout(m, p.pfn, 0)
-    bug(e, "VM_BUG_ON_PAGE(PageLRU(page), page)")
+    return p.pfn, 0
 
 
-def test_swapout_with_references_is_a_kernel_bug():
-    m, a, t = setup()
-    pfn, slot = frozen_swapcache_page(m, t)
-    with pytest.raises(KernelBugError) as e:
-        mc.mem_cgroup_swapout(m, pfn, slot)
-    bug(e, "VM_BUG_ON_PAGE(page_count(page), page)")
+def _swapout_with_references(m, a, t):
+    return frozen_swapcache_page(m, t)
 
 
-def test_swapout_onto_a_recorded_slot_is_a_kernel_bug():
-    m, a, t = setup()
+def _swapout_onto_a_recorded_slot(m, a, t):
     pfn, slot = frozen_swapcache_page(m, t)
     m.mem.refcount[pfn] = 0
     m.swap.cgroup[slot] = a.index
+    return pfn, slot
+
+
+@pytest.mark.parametrize("prepare, check", [
+    (_swapout_on_the_lru, "VM_BUG_ON_PAGE(PageLRU(page), page)"),
+    (_swapout_with_references, "VM_BUG_ON_PAGE(page_count(page), page)"),
+    (_swapout_onto_a_recorded_slot, "VM_BUG_ON_PAGE(oldid, page)"),
+], ids=["on_the_lru", "with_references", "onto_a_recorded_slot"])
+def test_swapout_precondition_is_a_kernel_bug(prepare, check):
+    m, a, t = setup()
+    pfn, slot = prepare(m, a, t)
     with pytest.raises(KernelBugError) as e:
         mc.mem_cgroup_swapout(m, pfn, slot)
-    bug(e, "VM_BUG_ON_PAGE(oldid, page)")
+    bug(e, check)
 
 
 def test_swapout_moves_memsw_to_the_slot():
