@@ -37,11 +37,12 @@ the swap cache *before* it is mapped, which SWAPOUT then uncharges while
 """
 from __future__ import annotations
 
-from ..kernel import (free_page, isolate_lru_page, lru_add, lru_del, mem_cgroup_uncharge_swap,
-                      put_page, putback_lru_page, swap_free, trylock_page)
+from ..kernel import (isolate_lru_page, lru_add, lru_del, mem_cgroup_uncharge_swap, put_page,
+                      swap_free)
 from ..memcg316 import uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
+from ..vmscan import free_or_putback, isolate_and_trylock
 from . import Race
 
 __all__ = ["RACE"]
@@ -86,16 +87,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         w.slots[_E]["cache"] = None
         return "swapout" if w.slots[_E]["count"] else "drop"
 
-    def freed(w: World, ctx) -> str:
-        free_page(w, _X)
-        w.drop(f"page:{_X}", ctx.path)
-        return END
-
     reclaim = Path("reclaim", (
-        Step("isolate_lru_page", "mm/vmscan.c:isolate_lru_pages", isolate,
-             takes=("lru_lock",), releases=("lru_lock",)),
-        Step("trylock_page", "mm/vmscan.c:shrink_page_list",
-             lambda w, ctx: None if trylock_page(w, _X, ctx.path) else "putback_lru_page"),
+        *isolate_and_trylock(_X, isolate),
         Step("try_to_unmap: swap pte, page_remove_rmap", "mm/rmap.c:try_to_unmap_one",
              unmap, takes=("ptl:P",), releases=("ptl:P",)),
         Step("mem_cgroup_uncharge_page: in swap cache? defer",
@@ -111,13 +104,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         Step("drop", "mm/swapfile.c:swapcache_free -> mem_cgroup_uncharge_swapcache",
              lambda w, ctx: None),
         *uncharge_common(_X, "DROP", prefix="drop: ", done="free_it"),
-        Step("free_it", "mm/vmscan.c:shrink_page_list", freed,
-             takes=("lru_lock",), releases=("lru_lock",)),
-        Step("unlock_page", "mm/vmscan.c:shrink_page_list", lambda w, ctx: None,
-             releases=(f"page:{_X}",)),
-        Step("putback_lru_page", "mm/vmscan.c:putback_inactive_pages",
-             lambda w, ctx: putback_lru_page(w, _X),
-             takes=("lru_lock",), releases=("lru_lock",)),
+        *free_or_putback(_X, unlock="unlock_page"),
     ))
 
     # -- swap-in side: do_swap_page ---------------------------------------

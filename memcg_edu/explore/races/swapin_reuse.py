@@ -28,11 +28,11 @@ mm/vmscan.c):
 """
 from __future__ import annotations
 
-from ..kernel import (free_page, isolate_lru_page, put_page, putback_lru_page, swap_free,
-                      trylock_page)
+from ..kernel import isolate_lru_page, put_page, swap_free
 from ..memcg316 import uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
+from ..vmscan import free_or_putback, isolate_and_trylock
 from . import Race
 
 __all__ = ["RACE"]
@@ -129,27 +129,13 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         _delete_from_swap_cache(w, _X)
         return None
 
-    def freed(w: World, ctx) -> str:
-        free_page(w, _X)
-        w.drop(f"page:{_X}", ctx.path)
-        return END
-
     reclaim = Path("reclaim", (
-        Step("isolate_lru_page", "mm/vmscan.c:isolate_lru_pages", isolate,
-             takes=("lru_lock",), releases=("lru_lock",)),
-        Step("trylock_page", "mm/vmscan.c:shrink_page_list",
-             lambda w, ctx: None if trylock_page(w, _X, ctx.path) else "putback_lru_page"),
+        *isolate_and_trylock(_X, isolate),
         Step("__remove_mapping: page_freeze_refs(2), delete from swap cache",
              "mm/vmscan.c:__remove_mapping", remove_mapping,
              takes=("tree_lock",), releases=("tree_lock",)),
         *uncharge_common(_X, "SWAPOUT", prefix="swapout: ", slot=_E, done="free_it"),
-        Step("free_it", "mm/vmscan.c:shrink_page_list", freed,
-             takes=("lru_lock",), releases=("lru_lock",)),
-        Step("unlock_page(reclaim)", "mm/vmscan.c:shrink_page_list", lambda w, ctx: None,
-             releases=(f"page:{_X}",)),
-        Step("putback_lru_page", "mm/vmscan.c:putback_inactive_pages",
-             lambda w, ctx: putback_lru_page(w, _X),
-             takes=("lru_lock",), releases=("lru_lock",)),
+        *free_or_putback(_X, unlock="unlock_page(reclaim)"),
     ))
     return world, [fault, reclaim]
 
