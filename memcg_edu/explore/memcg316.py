@@ -6,7 +6,9 @@ re-check of PCG_USED and of the charge type's refusals under the lock
 (still mapped; PCG_MIGRATION set; a shmem page still in its inode),
 statistics and ClearPageCgroupUsed, unlock_page_cgroup(), and
 mem_cgroup_do_uncharge() on the res/memsw counters, which runs after the
-lock is dropped with the memcg read under it.
+lock is dropped with the memcg read under it. Also the commit side the
+3.16 races share: __mem_cgroup_commit_charge()'s pc and statistics update
+(``commit_charge``, one World operation).
 
 Protections named here: ``lock_page_cgroup`` (the lock/unlock steps),
 ``PCG_MIGRATION`` (the refusal of a page under migration),
@@ -14,12 +16,24 @@ Protections named here: ``lock_page_cgroup`` (the lock/unlock steps),
 """
 from __future__ import annotations
 
+from .kernel import charge_statistics
 from .paths import Step
 from .state import ROOT, World
 
-__all__ = ["uncharge_common"]
+__all__ = ["uncharge_common", "commit_charge"]
 
 _FILE = "mm/memcontrol.c:__mem_cgroup_uncharge_common (3.16)"
+
+
+def commit_charge(w: World, page: str, memcg: str | None) -> None:
+    """__mem_cgroup_commit_charge (3.16) of a page off any LRU (or with the
+    caller doing the LRU care): pc->mem_cgroup, PCG_USED, statistics +1.
+    Nothing for a NULL memcg (the try_charge charged nothing)."""
+    if memcg is None:
+        return
+    p = w.page(page)
+    p["pc_flags"], p["pc_memcg"] = frozenset({"USED"}), memcg
+    charge_statistics(w, memcg, page, 1)
 
 
 def uncharge_common(page: str, ctype: str, *, done: str, prefix: str = "",

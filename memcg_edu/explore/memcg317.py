@@ -4,6 +4,9 @@
 * ``try_charge_swapcache(w, page, slot, memcg)``: mem_cgroup_try_charge's
   choice of memcg for a swap-cache page (nothing for one already charged;
   else the slot's swap_cgroup record, else the faulting task's memcg).
+* ``commit_charge_done(w, page, memcg)``: what mem_cgroup_commit_charge
+  does after commit_charge (statistics; a swap-cache page's slot gives
+  back its duplicate memory+swap charge).
 * ``commit_charge(page, memcg, lrucare)``: with lrucare,
   ``lock_page_lru`` takes zone->lru_lock and, if the page is on an LRU,
   isolates it; then plain stores of ``pc->mem_cgroup`` and ``pc->flags``;
@@ -23,11 +26,11 @@
 """
 from __future__ import annotations
 
-from .kernel import lru_add, lru_del
+from .kernel import charge_statistics, lru_add, lru_del, mem_cgroup_uncharge_swap
 from .paths import Step
 from .state import StepViolation, World
 
-__all__ = ["commit_charge", "mem_cgroup_migrate", "try_charge_swapcache"]
+__all__ = ["commit_charge", "commit_charge_done", "mem_cgroup_migrate", "try_charge_swapcache"]
 
 _M = "mm/memcontrol.c:{} (3.17)"
 _USED = frozenset({"USED", "MEM", "MEMSW"})
@@ -48,6 +51,19 @@ def try_charge_swapcache(w: World, page: str, slot: str, memcg: str) -> str | No
     target = w.slots[slot]["record"] or memcg
     w.charge(target)
     return target
+
+
+def commit_charge_done(w: World, page: str, memcg: str | None) -> None:
+    """mm/memcontrol.c:mem_cgroup_commit_charge (3.17) after commit_charge:
+    mem_cgroup_charge_statistics +1 and, for a page still in the swap
+    cache, mem_cgroup_uncharge_swap of its slot. Nothing for a NULL memcg
+    (try_charge charged nothing)."""
+    if memcg is None:
+        return
+    charge_statistics(w, memcg, page, 1)
+    slot = w.page(page)["swapcache"]
+    if slot is not None:
+        mem_cgroup_uncharge_swap(w, slot)
 
 
 def commit_charge(page: str, memcg_var: str, *, lrucare: bool, prefix: str,

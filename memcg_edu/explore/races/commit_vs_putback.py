@@ -27,9 +27,8 @@ Kernel context (Linux 3.17, mm/memory.c, mm/memcontrol.c, mm/vmscan.c):
 """
 from __future__ import annotations
 
-from ..kernel import (charge_statistics, isolate_lru_page, mem_cgroup_uncharge_swap,
-                      putback_lru_page, swap_free)
-from ..memcg317 import commit_charge, try_charge_swapcache
+from ..kernel import isolate_lru_page, putback_lru_page, swap_free
+from ..memcg317 import commit_charge, commit_charge_done, try_charge_swapcache
 from ..paths import END, Path, Step
 from ..state import ROOT, World, new_memcg, new_page, new_slot
 from . import Race
@@ -59,14 +58,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         w.ptes["P"] = ("page", _Y)
         w.page(_Y)["map"] += 1
 
-    def after_commit(w: World, ctx) -> None:
-        memcg = ctx.local["memcg"]
-        if memcg is None:
-            return
-        charge_statistics(w, memcg, _Y, 1)
-        if w.page(_Y)["swapcache"] == _E:
-            mem_cgroup_uncharge_swap(w, _E)
-
     fault = Path("swapin", (
         Step("lookup_swap_cache", "mm/swap_state.c:lookup_swap_cache", lookup,
              takes=("tree_lock",), releases=("tree_lock",), refs="a page reference"),
@@ -78,7 +69,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
              takes=("ptl:P",), releases=("ptl:P",)),
         *commit_charge(_Y, "memcg", lrucare=True, prefix="commit: "),
         Step("statistics, mem_cgroup_uncharge_swap (still in swap cache)",
-             "mm/memcontrol.c:mem_cgroup_commit_charge (3.17)", after_commit),
+             "mm/memcontrol.c:mem_cgroup_commit_charge (3.17)",
+             lambda w, ctx: commit_charge_done(w, _Y, ctx.local["memcg"])),
         Step("swap_free", "mm/swapfile.c:swap_free", lambda w, ctx: swap_free(w, _E)),
         Step("unlock_page", "mm/memory.c:do_swap_page", lambda w, ctx: None,
              releases=(f"page:{_Y}",)),

@@ -31,7 +31,7 @@ Kernel context (Linux 3.16, mm/migrate.c, mm/memcontrol.c, mm/rmap.c):
 from __future__ import annotations
 
 from ..kernel import put_page, putback_lru_page
-from ..memcg316 import uncharge_common
+from ..memcg316 import commit_charge, uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page
 from . import Race
@@ -65,13 +65,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         ctx.local["memcg"] = p["pc_memcg"] if "USED" in p["pc_flags"] else None
         if ctx.local["memcg"] is not None and p["anon"] and ctx.on("PCG_MIGRATION"):
             p["pc_flags"] = p["pc_flags"] | {"MIGRATION"}
-
-    def commit_new(w: World, ctx) -> None:
-        memcg = ctx.local["memcg"]
-        if memcg is not None:
-            n = w.page(_N)
-            n["pc_flags"], n["pc_memcg"] = frozenset({"USED"}), memcg
-            w.stat(memcg, "rss", 1)
 
     def try_to_unmap(w: World, ctx) -> str | None:
         ctx.local["page"] = _X
@@ -122,7 +115,8 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         Step("unlock_page_cgroup(old)", _F.format("prepare_migration"), lambda w, ctx: None,
              releases=(f"pcg:{_X}",), protection="lock_page_cgroup"),
         Step("commit new page to memcg (no counter charge)",
-             "mm/memcontrol.c:__mem_cgroup_commit_charge (3.16)", commit_new),
+             "mm/memcontrol.c:__mem_cgroup_commit_charge (3.16)",
+             lambda w, ctx: commit_charge(w, _N, ctx.local["memcg"])),
         Step("try_to_unmap: migration entry, page_remove_rmap",
              "mm/rmap.c:try_to_unmap_one", try_to_unmap,
              takes=("ptl:P",), releases=("ptl:P",)),

@@ -26,9 +26,8 @@ Kernel context (Linux 3.17, mm/shmem.c, mm/memcontrol.c, mm/vmscan.c):
 """
 from __future__ import annotations
 
-from ..kernel import (isolate_lru_page, lru_add, mem_cgroup_uncharge_swap, put_page,
-                      putback_lru_page, swap_free, trylock_page)
-from ..memcg317 import commit_charge, mem_cgroup_migrate, try_charge_swapcache
+from ..kernel import isolate_lru_page, lru_add, put_page, putback_lru_page, swap_free, trylock_page
+from ..memcg317 import commit_charge, commit_charge_done, mem_cgroup_migrate, try_charge_swapcache
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from . import Race
@@ -69,12 +68,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
     def add_to_cache(w: World, ctx) -> None:
         w.page(_N)["cache"] = True
 
-    def after_commit(w: World, ctx) -> None:
-        if ctx.local["memcg"] is not None:
-            w.stat(ctx.local["memcg"], "cache", 1)
-            if w.page(_N)["swapcache"] == _E:
-                mem_cgroup_uncharge_swap(w, _E)
-
     def delete_swap(w: World, ctx) -> None:
         n = w.page(_N)
         n["swapcache"] = None
@@ -103,7 +96,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
              takes=("tree_lock",), releases=("tree_lock",)),
         *commit_charge(_N, "memcg", lrucare=True, prefix="commit: "),
         Step("statistics, mem_cgroup_uncharge_swap", "mm/memcontrol.c:mem_cgroup_commit_charge (3.17)",
-             after_commit),
+             lambda w, ctx: commit_charge_done(w, _N, ctx.local["memcg"])),
         Step("delete_from_swap_cache, swap_free", "mm/shmem.c:shmem_getpage_gfp", delete_swap,
              takes=("tree_lock",), releases=("tree_lock",)),
         Step("unlock_page(new)", "mm/shmem.c:shmem_getpage_gfp", lambda w, ctx: None,

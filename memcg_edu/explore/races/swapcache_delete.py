@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from ..kernel import (isolate_lru_page, lru_add, lru_del, mem_cgroup_uncharge_swap, put_page,
                       swap_free)
-from ..memcg316 import uncharge_common
+from ..memcg316 import commit_charge, uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from ..vmscan import free_or_putback, isolate_and_trylock
@@ -147,8 +147,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         on_lru = p["lru"] is not None
         if on_lru:
             lru_del(w, name)
-        p["pc_flags"], p["pc_memcg"] = frozenset({"USED"}), memcg
-        w.stat(memcg, "rss", 1)
+        commit_charge(w, name, memcg)
         if on_lru:
             lru_add(w, name)
         if p["swapcache"] == _E:

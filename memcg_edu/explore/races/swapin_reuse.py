@@ -29,7 +29,7 @@ mm/vmscan.c):
 from __future__ import annotations
 
 from ..kernel import isolate_lru_page, put_page, swap_free
-from ..memcg316 import uncharge_common
+from ..memcg316 import commit_charge, uncharge_common
 from ..paths import END, Path, Step
 from ..state import World, new_memcg, new_page, new_slot
 from ..vmscan import free_or_putback, isolate_and_trylock
@@ -83,13 +83,6 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         w.ptes["P"] = ("page", _X)
         w.page(_X)["map"] += 1
 
-    def commit(w: World, ctx) -> None:
-        memcg = ctx.local["memcg"]
-        if memcg is not None:
-            p = w.page(_X)
-            p["pc_flags"], p["pc_memcg"] = frozenset({"USED"}), memcg
-            w.stat(memcg, "rss", 1)
-
     fault = Path("write_fault", (
         Step("lookup_swap_cache", "mm/swap_state.c:lookup_swap_cache", lookup,
              takes=("tree_lock",), releases=("tree_lock",), refs="a page reference"),
@@ -104,7 +97,7 @@ def _build(fixes: frozenset[str]) -> tuple[World, list[Path]]:
         Step("set_pte_at, do_page_add_anon_rmap", "mm/memory.c:do_swap_page", map_it,
              takes=("ptl:P",), releases=("ptl:P",)),
         Step("mem_cgroup_commit_charge_swapin", "mm/memcontrol.c:mem_cgroup_commit_charge_swapin (3.16)",
-             commit),
+             lambda w, ctx: commit_charge(w, _X, ctx.local["memcg"])),
         Step("swap_free(E)", "mm/swapfile.c:swap_free", lambda w, ctx: swap_free(w, _E)),
         Step("unlock_page", "mm/memory.c:do_swap_page", lambda w, ctx: END,
              releases=(f"page:{_X}",)),
