@@ -11,12 +11,12 @@ from __future__ import annotations
 import html
 from typing import Any, Mapping
 
-import ipywidgets as widgets
 import numpy as np
 
 from ..timeline import PAGE_SIZE, Timeline
 from ..viz.series import memcg_names, series
 from ..viz.style import COUNTER_COLORS, STAT_COLORS
+from .render import HtmlStepView
 
 __all__ = ["CountersPanel", "counters_panel", "fmt_pages"]
 
@@ -39,29 +39,23 @@ def _gauge(value: int, limit: int | None, scale: float, color: str) -> str:
             f"<div style='width:{pct:.0f}%;height:100%;background:{color}'></div></div>")
 
 
-class CountersPanel(widgets.VBox):
+class CountersPanel(HtmlStepView):
     """Gauges and numbers of every memcg at one step; ``show(step)`` updates."""
 
     def __init__(self, timeline: Timeline, memcgs: list[str] | None = None) -> None:
-        self.timeline = timeline
         self.memcgs = memcgs or memcg_names(timeline)
         # scale for unlimited gauges: the largest usage the timeline reaches
         self._scale = {n: float(np.nanmax(np.append(
             series(timeline, n, "memsw_usage"), series(timeline, n, "usage")), initial=1.0))
             for n in self.memcgs}
-        self.html = widgets.HTML()
-        self.html.add_class("memcg-edu-counters")
-        super().__init__([self.html])
-        self.step = -1
-        self.show(0)
+        super().__init__(timeline, "memcg-edu-counters")
 
-    def show(self, step: int) -> None:
-        self.step = step
+    def html_at(self, step: int) -> str:
         rec = self.timeline[step]
         prev = self.timeline[step - 1] if step > 0 else None
         rows = [self._row(n, (rec.get("memcgs") or {}).get(n),
                           ((prev or {}).get("memcgs") or {}).get(n)) for n in self.memcgs]
-        self.html.value = (
+        return (
             f"<div class='memcg-edu-counters-step' data-step='{step}'>"
             f"<b>Counters after step {step}</b> ({html.escape(str(rec.get('op', '')))})</div>"
             "<table style='border-collapse:collapse;font-size:90%'>"

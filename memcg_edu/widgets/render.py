@@ -1,11 +1,12 @@
-"""Show a matplotlib figure in a widget and update it per step without redrawing it.
+"""Show a matplotlib figure, or an HTML view, in a widget and update it per step.
 
 Inline mode (default): the figure is drawn once with its step-dependent
 artists left out; each step restores that background, draws only those
 artists (the cursor, the LRU bars) and puts the PNG into an ipywidgets
 Output as a display_data bundle, as the inline backend would. Smooth mode
 uses ipympl's canvas widget where ipympl is installed and falls back to
-inline (with a note) where it is not. Presentation only.
+inline (with a note) where it is not. HtmlStepView: an HTML widget whose
+text a subclass writes for each step. Presentation only.
 """
 from __future__ import annotations
 
@@ -19,9 +20,32 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["HAVE_IPYMPL", "FigureView"]
+from ..timeline import Timeline
+
+__all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView"]
 
 HAVE_IPYMPL = importlib.util.find_spec("ipympl") is not None
+
+
+class HtmlStepView(widgets.VBox):
+    """One HTML widget (CSS class ``css_class``, stable for browser tests)
+    rewritten by ``show(step)`` from the subclass's ``html_at(step)``;
+    shows step 0 at once, so set what ``html_at`` needs first."""
+
+    def __init__(self, timeline: Timeline, css_class: str) -> None:
+        self.timeline = timeline
+        self.html = widgets.HTML()
+        self.html.add_class(css_class)
+        super().__init__([self.html])
+        self.step = -1
+        self.show(0)
+
+    def show(self, step: int) -> None:
+        self.step = step
+        self.html.value = self.html_at(step)
+
+    def html_at(self, step: int) -> str:
+        raise NotImplementedError
 
 
 class FigureView(widgets.VBox):

@@ -19,7 +19,7 @@ from ..viz import lru as vlru
 from ..viz.pagegrid import (PAGE_COLORS, PAGE_STATES, SLOT_COLORS, SLOT_STATES, labels_at,
                             page_states, pcg_flags, slot_states, touched)
 from ..viz.style import LRU_NAMES
-from .render import FigureView
+from .render import FigureView, HtmlStepView
 
 __all__ = ["LruView", "PageGridView", "lru_view", "page_grid_view"]
 
@@ -83,7 +83,7 @@ def _legend(states, colors) -> str:
                     for s, c in zip(states, colors))
 
 
-class PageGridView(widgets.VBox):
+class PageGridView(HtmlStepView):
     """Page frames and swap slots of one step as a coloured HTML grid.
 
     Each cell: pfn, scenario label, page_cgroup flags (U M W / L U G) and
@@ -92,31 +92,24 @@ class PageGridView(widgets.VBox):
     """
 
     def __init__(self, timeline: Timeline, columns: int = 16) -> None:
-        self.timeline = timeline
         self.columns = columns
         self.available = any("pages" in r for r in timeline.steps)
-        self.html = widgets.HTML()
-        self.html.add_class("memcg-edu-pagegrid")
-        super().__init__([self.html])
-        self.step = -1
-        self.show(0)
+        super().__init__(timeline, "memcg-edu-pagegrid")
 
-    def show(self, step: int) -> None:
-        self.step = step
+    def html_at(self, step: int) -> str:
         rec = self.timeline[step]
         pages = rec.get("pages")
         if not pages:
-            self.html.value = ("<i>No page state recorded at this step (the scenario "
-                               "runner stores it only for small machines).</i>")
-            return
-        self.html.value = (f"<b>Page frames and swap slots after step {step}</b>"
-                           f"<div style='display:flex;gap:16px;align-items:flex-start'>"
-                           f"{self._pages(pages, rec)}{self._slots(pages, rec)}</div>"
-                           f"<small>{_legend(PAGE_STATES, PAGE_COLORS)}<br>"
-                           f"{_legend(SLOT_STATES, SLOT_COLORS)}<br>flags: U=PCG_USED "
-                           f"M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK U=PCG_USED "
-                           f"G=PCG_MIGRATION), SC=in the swap cache; slot: n=map count, C=in swap cache, "
-                           f"memcg of the swap_cgroup record</small>")
+            return ("<i>No page state recorded at this step (the scenario "
+                    "runner stores it only for small machines).</i>")
+        return (f"<b>Page frames and swap slots after step {step}</b>"
+                f"<div style='display:flex;gap:16px;align-items:flex-start'>"
+                f"{self._pages(pages, rec)}{self._slots(pages, rec)}</div>"
+                f"<small>{_legend(PAGE_STATES, PAGE_COLORS)}<br>"
+                f"{_legend(SLOT_STATES, SLOT_COLORS)}<br>flags: U=PCG_USED "
+                f"M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK U=PCG_USED "
+                f"G=PCG_MIGRATION), SC=in the swap cache; slot: n=map count, C=in swap cache, "
+                f"memcg of the swap_cgroup record</small>")
 
     @staticmethod
     def _table(cells: list[str], columns: int) -> str:
