@@ -81,25 +81,36 @@ class Workload:
         return sum(p.pages for p in self.phases if p.action == "write_tmpfs")
 
 
+# phases several workloads share
+_EXIT = Phase("exit_task", "exit", text="the task exits")
+
+
+def _touch_anon(n: int) -> Phase:
+    return Phase("fault_anon", "touch_anon", "x", n, text=f"touch {n} private anonymous pages")
+
+
+def _read_file_f(n: int) -> Phase:
+    return Phase("add_to_page_cache", "read_file", "f", n,
+                 text=f"read {n} pages of file f into the page cache")
+
+
 def _charge(n: int) -> Workload:
     return Workload("charge", "charge",
                     "Anonymous pages charge at fault and uncharge at unmap", (
-        Phase("fault_anon", "touch_anon", "x", n,
-              text=f"touch {n} private anonymous pages"),
+        _touch_anon(n),
         Phase("fault_shmem", "touch_shared", "shm", n,
               text=f"touch {n} shared anonymous pages (shmem)"),
         Phase("unmap", "unmap", "x", n, text="munmap the private pages"),
         Phase("unmap", "unmap", "shm", n,
               text="munmap the shared pages (last mapping: shmem freed)"),
-        Phase("exit_task", "exit", text="the task exits"),
+        _EXIT,
     ))
 
 
 def _pagecache(n: int) -> Workload:
     return Workload("pagecache", "final-put",
                     "Page cache outlives its reader; tmpfs stays until deleted", (
-        Phase("add_to_page_cache", "read_file", "f", n,
-              text=f"read {n} pages of file f into the page cache"),
+        _read_file_f(n),
         Phase("add_to_page_cache", "write_file", "g", n,
               text=f"write {n} pages of file g (dirty page cache)"),
         Phase("fault_shmem", "write_tmpfs", "t", n, needs="tmpfs",
@@ -118,8 +129,7 @@ def _swap(n: int) -> Workload:
     half = n // 2
     return Workload("swap", "swap",
                     "A limit half the workload pushes pages to swap", (
-        Phase("fault_anon", "touch_anon", "x", n,
-              text=f"touch {n} private anonymous pages"),
+        _touch_anon(n),
         Phase("swap_out", "set_limit", limit=half, needs="swap",
               text=f"lower the limit to {half} pages: reclaim swaps out the rest"),
         Phase("set_limit", "set_limit", limit=None, needs="swap",
@@ -127,21 +137,19 @@ def _swap(n: int) -> Workload:
         Phase("swap_in", "retouch", "x", n, needs="swap",
               text=f"read all {n} pages again: the swapped ones come back"),
         Phase("unmap", "unmap", "x", n, text="munmap: pages and swap slots freed"),
-        Phase("exit_task", "exit", text="the task exits"),
+        _EXIT,
     ))
 
 
 def _migrate(n: int) -> Workload:
     return Workload("migrate", "migration",
                     "Compaction migrates pages; the charge moves with them", (
-        Phase("fault_anon", "touch_anon", "x", n,
-              text=f"touch {n} private anonymous pages"),
-        Phase("add_to_page_cache", "read_file", "f", n,
-              text=f"read {n} pages of file f into the page cache"),
+        _touch_anon(n),
+        _read_file_f(n),
         Phase("migrate", "compact", needs="compact",
               text="trigger compaction (/proc/sys/vm/compact_memory)"),
         Phase("unmap", "unmap", "x", n, text="munmap the anonymous pages"),
-        Phase("exit_task", "exit", text="the task exits"),
+        _EXIT,
         Phase("remove_from_page_cache", "delete", "f", n, text="unlink f"),
     ), files={"f": n})
 
@@ -156,7 +164,7 @@ def _move(n: int) -> Workload:
         Phase("fault_anon", "touch_anon", "y", n,
               text=f"touch {n} more anonymous pages, now in B"),
         Phase("unmap", "unmap", "x", n, text="munmap the pages touched in A"),
-        Phase("exit_task", "exit", text="the task exits"),
+        _EXIT,
     ), memcgs=("A", "B"), move_charge=True)
 
 
