@@ -200,23 +200,25 @@ def test_migrate_needs_both_pages_locked(which):
     bug(e, f"!PageLocked({which}page)")
 
 
-def test_migrate_without_lrucare_needs_both_pages_off_the_lru():
+def _migrate_from_the_lru_without_lrucare(m, t):
+    return m.fault_anon(t).pfn, fresh_page(m)      # old still on the LRU
+
+
+def _migrate_between_anon_and_file(m, t):
+    return isolated_charged(m, t), fresh_page(m, anon=False)
+
+
+@pytest.mark.parametrize("prepare, check", [
+    (_migrate_from_the_lru_without_lrucare, "!lrucare && PageLRU(oldpage)"),
+    (_migrate_between_anon_and_file, "PageAnon(oldpage) != PageAnon(newpage)"),
+], ids=["lru_without_lrucare", "anon_and_file"])
+def test_migrate_of_locked_pages_checks_lru_and_type(prepare, check):
     m, a, t = setup()
-    old = m.fault_anon(t).pfn                 # still on the LRU
-    new = fresh_page(m)
+    old, new = prepare(m, t)
     m.mem.flags[[old, new]] |= PG_locked
     with pytest.raises(KernelBugError) as e:
         mc.mem_cgroup_migrate(m, old, new, False)
-    bug(e, "!lrucare && PageLRU(oldpage)")
-
-
-def test_migrate_between_anon_and_file_is_a_kernel_bug():
-    m, a, t = setup()
-    old, new = isolated_charged(m, t), fresh_page(m, anon=False)
-    m.mem.flags[[old, new]] |= PG_locked
-    with pytest.raises(KernelBugError) as e:
-        mc.mem_cgroup_migrate(m, old, new, False)
-    bug(e, "PageAnon(oldpage) != PageAnon(newpage)")
+    bug(e, check)
 
 
 def test_migrate_returns_early_when_the_new_page_is_charged():
