@@ -56,7 +56,10 @@ def load_source(source: Any, design: str = "3.17") -> Source:
                     f"in {SCENARIO_DIR}")
             path = bundled
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as e:
+            raise ModelUsageError(f"{path}: not UTF-8 text (byte {e.start}); give a "
+                                  f"scenario or timeline JSON file") from None
         except (OSError, json.JSONDecodeError) as e:
             raise ModelUsageError(f"{path}: cannot read it as JSON: {e}") from None
         if isinstance(data, Mapping) and data.get("format") == FORMAT:

@@ -63,6 +63,17 @@ def test_missing_file(tmp_path):
         _run(str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.png"))
 
 
+@pytest.mark.parametrize("content", [b"\x7fELF\x02\x01\xd0\x00", b'{"format": "\xff"}'])
+def test_binary_or_non_utf8_file_is_one_clear_line(tmp_path, capsys, content):
+    from memcg_edu.cli import main
+
+    path = tmp_path / "bin.json"
+    path.write_bytes(content)
+    assert main(["plot", str(path), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "bin.json: not UTF-8 text" in err and "Traceback" not in err
+
+
 def test_through_the_dispatcher(tmp_path, capsys):
     from memcg_edu.cli import main
 
