@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..exercise import Exercise, counters
 from . import scenario
 
-__all__ = ["EXERCISES"]
+__all__ = ["EXERCISES", "TRUNCATE_PINNED"]
 
 _SHARED = scenario([
     {"op": "fault_anon", "task": "p", "page": "x"},
@@ -18,7 +18,7 @@ _TMPFS_WRITER_EXITS = scenario([
     {"op": "exit", "task": "p"},
 ], title="a tmpfs file outlives its writer")
 
-_TRUNCATE_PINNED = scenario([
+TRUNCATE_PINNED = scenario([
     {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "data.csv"},
     {"op": "get_page", "page": "f"},
     {"op": "truncate", "page": "f"},
@@ -58,7 +58,7 @@ EXERCISES = [
                  "up after all its processes are gone."),
     Exercise(
         "02", 3, "Truncating a page that is under I/O",
-        counters(_TRUNCATE_PINNED, 2, "A", {
+        counters(TRUNCATE_PINNED, 2, "A", {
             "usage": "truncate took f out of the page cache, but the I/O pin "
                      "still holds it: no final put yet, so still charged.",
             "cache": "cache counts charged non-anonymous pages, in the page "
