@@ -17,26 +17,27 @@ def _problem(seed: int, topic: str, steps: int) -> Any:
     return build
 
 
+def _end_state(number: int, seed: int, topic: str, steps: int,
+               whys: dict[str, str], reference: dict[str, int]) -> Exercise:
+    """Exercise 07.<number>: A's counters after the last step of a problem."""
+    return Exercise(
+        "07", number, f"Problem {seed} ({topic}, {steps} steps): the end state",
+        counters(_problem(seed, topic, steps), -1, "A", whys),
+        reference=reference,
+        solution=f"Run `generate_problem({seed}, \"{topic}\", {steps})` and "
+                 f"step through it, or `python -m memcg_edu quiz --seed {seed} "
+                 f"--topic {topic} --steps {steps} --solve` for every step "
+                 f"explained.")
+
+
 EXERCISES = [
-    Exercise(
-        "07", 1, "Problem 11 (swap, 5 steps): the end state",
-        counters(_problem(11, "swap", 5), -1, "A", {
-            "usage": "usage counts A's charged pages in memory.",
-            "memsw_usage": "memsw counts them plus A's charged swap slots.",
-            "swap": "swap counts the slots that carry A's charge.",
-        }),
-        reference={"usage": 3, "memsw_usage": 3, "swap": 0},
-        solution="Run `generate_problem(11, \"swap\", 5)` and step through it, "
-                 "or `python -m memcg_edu quiz --seed 11 --topic swap --steps 5 "
-                 "--solve` for every step explained."),
-    Exercise(
-        "07", 2, "Problem 3 (final-put, 6 steps): the end state",
-        counters(_problem(3, "final-put", 6), -1, "A", {
-            "usage": "usage counts A's pages that have not had their final put.",
-            "rss": "rss counts the anonymous ones among them.",
-        }),
-        reference={"usage": 3, "rss": 2},
-        solution="Run `generate_problem(3, \"final-put\", 6)` and step through "
-                 "it, or `python -m memcg_edu quiz --seed 3 --topic final-put "
-                 "--steps 6 --solve` for every step explained."),
+    _end_state(1, 11, "swap", 5, {
+        "usage": "usage counts A's charged pages in memory.",
+        "memsw_usage": "memsw counts them plus A's charged swap slots.",
+        "swap": "swap counts the slots that carry A's charge.",
+    }, reference={"usage": 3, "memsw_usage": 3, "swap": 0}),
+    _end_state(2, 3, "final-put", 6, {
+        "usage": "usage counts A's pages that have not had their final put.",
+        "rss": "rss counts the anonymous ones among them.",
+    }, reference={"usage": 3, "rss": 2}),
 ]
