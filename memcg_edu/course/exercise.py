@@ -12,13 +12,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .words import explain_events
 
 __all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
-           "counters", "number", "run_timeline", "value_at"]
+           "counters", "number", "run_timeline", "value_at", "explain_wrong"]
 
 PAGES_HINT = (f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes).")
 
@@ -207,24 +207,49 @@ def counters(scenario: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
         if "tl" not in cache:
             cache["tl"] = run_timeline(scenario() if callable(scenario) else scenario,
                                        design)
-        tl = cache["tl"]
-        wrong = []
-        for name, because in why.items():
-            right = value_at(tl, step, memcg, name)
-            given = answer[name]
-            if given != right:
-                hint = (f" {PAGES_HINT}" if right and given == right * PAGE_SIZE
-                        else "")
-                wrong.append(f"- {name}: you said {given}, it is {right}. "
-                             f"{because}{hint}")
-        if not wrong:
-            return Verdict(True, " ".join(why.values()))
-        rec = tl[step]
-        lines = [f"After step {rec.get('step', step)} ({rec.get('op', '?')}), "
-                 f"for {memcg}:"] + wrong
-        calls = explain_events(rec.get("events") or ())
-        if calls:
-            lines.append("What the kernel did in this step:")
-            lines += [f"- {c}" for c in calls]
-        return Verdict(False, "\n".join(lines))
+        wrong = explain_wrong(cache["tl"], step, memcg,
+                              {n: answer[n] for n in why}, because=why)
+        # not `or`: a wrong Verdict is falsy
+        return Verdict(True, " ".join(why.values())) if wrong is None else wrong
     return check
+
+
+def explain_wrong(tl: Timeline, step: int, memcg: str, guess: Mapping[str, Any],
+                  because: Mapping[str, str] | None = None, moves: bool = False,
+                  notes: Sequence[str] = ()) -> Verdict | None:
+    """The one check of a learner's counters: None when every number in
+    ``guess`` ({counter: pages}) is ``memcg``'s after ``step``, else a
+    Verdict naming each wrong one.
+
+    Each wrong line ends with ``because[name]`` if given; ``moves`` adds
+    how the step moved the counter. ``notes`` follow the list; last come
+    the kernel functions the step called (mm/memcontrol.c and its callers).
+    """
+    wrong = []
+    for name, given in guess.items():
+        right = value_at(tl, step, memcg, name)
+        if given == right:
+            continue
+        moved = _moved(tl, step, memcg, name, right) if moves else ""
+        why = f" {because[name]}" if because else ""
+        hint = f" {PAGES_HINT}" if right and given == right * PAGE_SIZE else ""
+        wrong.append(f"- {name}: you said {given}, it is {right}{moved}.{why}{hint}")
+    if not wrong:
+        return None
+    rec = tl[step]
+    lines = [f"After step {rec.get('step', step)} ({rec.get('op', '?')}), "
+             f"for {memcg}:"] + wrong + list(notes)
+    calls = explain_events(rec.get("events") or ())
+    if calls:
+        lines.append("What the kernel did in this step:")
+        lines += [f"- {c}" for c in calls]
+    return Verdict(False, "\n".join(lines))
+
+
+def _moved(tl: Timeline, step: int, memcg: str, name: str, now: int | None) -> str:
+    before = value_at(tl, step - 1, memcg, name) if step > 0 else None
+    if before is None or now is None:
+        return ""
+    d = now - before
+    return (" (unchanged by this step)" if d == 0 else
+            f" ({'+' if d > 0 else ''}{d} in this step, from {before})")

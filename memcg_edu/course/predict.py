@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..timeline import Timeline
-from .exercise import PAGES_HINT, Verdict, not_answered, value_at
-from .words import explain_events
+from .exercise import Verdict, explain_wrong, not_answered, value_at
 
 if TYPE_CHECKING:
     import ipywidgets
@@ -29,32 +28,13 @@ def check_prediction(timeline: Timeline, step: int, guess: Mapping[str, Any],
     if not_answered(guess):
         return Verdict(False, "Type a number in each box first.", pending=True)
     rec = timeline[step]
-    op = rec.get("op", "?")
-    wrong = []
-    for name, given in guess.items():
-        right = value_at(timeline, step, memcg, name)
-        if given == right:
-            continue
-        before = value_at(timeline, step - 1, memcg, name) if step > 0 else None
-        moved = ""
-        if before is not None and right is not None:
-            d = right - before
-            moved = (" (unchanged by this step)" if d == 0 else
-                     f" ({'+' if d > 0 else ''}{d} in this step, from {before})")
-        hint = f" {PAGES_HINT}" if right and given == right * 4096 else ""
-        wrong.append(f"- {name}: you said {given}, it is {right}{moved}.{hint}")
-    calls = explain_events(rec.get("events") or ())
-    if not wrong:
-        return Verdict(True, why or f"That is what step {step} ({op}) does.")
-    lines = [f"After step {step} ({op}), for {memcg}:"] + wrong
-    if why:
-        lines.append(why)
+    notes = [why] if why else []
     if rec.get("ok") is False and rec.get("error"):
-        lines.append(f"This step failed: {rec['error']}")
-    if calls:
-        lines.append("What the kernel did in this step:")
-        lines += [f"- {c}" for c in calls]
-    return Verdict(False, "\n".join(lines))
+        notes.append(f"This step failed: {rec['error']}")
+    wrong = explain_wrong(timeline, step, memcg, guess, moves=True, notes=notes)
+    if wrong is None:
+        return Verdict(True, why or f"That is what step {step} ({rec.get('op', '?')}) does.")
+    return wrong
 
 
 def predict(timeline: Timeline, step: int, memcg: str, names: Sequence[str],
