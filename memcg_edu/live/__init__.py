@@ -1,7 +1,7 @@
 """Counters of a real memory cgroup on this machine, beside the model.
 
 Stands for the user-visible side of mm/memcontrol.c (and, on kernels from
-6.10 on, mm/memcontrol-v1.c): the cgroup v1 files memory.usage_in_bytes,
+6.11 on, mm/memcontrol-v1.c): the cgroup v1 files memory.usage_in_bytes,
 memory.memsw.*, memory.stat, or their cgroup v2 counterparts.
 
 * detect: what the machine offers (controller, rights, swap, kernel);

@@ -1,6 +1,6 @@
 """Reading and writing one memory cgroup's files, in pages.
 
-cgroup v1: the files of mm/memcontrol.c (mm/memcontrol-v1.c on 6.10+):
+cgroup v1: the files of mm/memcontrol.c (mm/memcontrol-v1.c on 6.11+):
 memory.usage_in_bytes, memory.max_usage_in_bytes, memory.failcnt,
 memory.limit_in_bytes and their memory.memsw.* twins, memory.stat,
 memory.move_charge_at_immigrate, cgroup.procs.

@@ -1,7 +1,7 @@
 """Run a workload in scratch cgroups and sample it into a Timeline.
 
 The kernel side it reads is mm/memcontrol.c (v1 files; memcontrol-v1.c on
-6.10+); the actions done from outside are limit writes (v1
+6.11+); the actions done from outside are limit writes (v1
 mem_cgroup_resize_max, which reclaims, mm/vmscan.c), fadvise DONTNEED and
 unlink (mm/truncate.c), /proc/sys/vm/compact_memory (mm/compaction.c) and
 cgroup.procs writes (kernel/cgroup/cgroup-v1.c).
