@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
+from ..timeline import FORMAT as TIMELINE_FORMAT
 from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
                      NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
@@ -383,6 +384,12 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     if not isinstance(data, Mapping):
         raise chk.err("a scenario must be a JSON object with \"format\", "
                       "\"memcgs\", \"tasks\" and \"steps\"")
+    # the format first: a saved timeline has other fields, and naming them
+    # would hide what the file is
+    if data.get("format") == TIMELINE_FORMAT:
+        raise chk.err(f'is "{TIMELINE_FORMAT}": this is a saved timeline, not a '
+                      f"scenario; plot and the widgets read it, run and check need "
+                      f'a "{FORMAT}" file', field="format")
     for k in data:
         if k not in TOP_FIELDS:
             raise chk.err(f'unknown top-level field "{k}"{suggest(k, TOP_FIELDS)}; '
