@@ -46,6 +46,8 @@ def predict(timeline: Timeline, step: int, memcg: str, names: Sequence[str],
     """
     import ipywidgets as W
 
+    from ..widgets.predict import read_pages
+
     rec = timeline[step]
     boxes = {n: W.Text(placeholder="pages", description=n,
                        layout=W.Layout(width="220px"),
@@ -60,11 +62,7 @@ def predict(timeline: Timeline, step: int, memcg: str, names: Sequence[str],
                    f"counters of <b>{memcg}</b>, in pages?")
 
     def guess() -> dict[str, Any]:
-        g: dict[str, Any] = {}
-        for n, b in boxes.items():
-            t = b.value.strip()
-            g[n] = int(t) if t.lstrip("-").isdigit() else (None if not t else t)
-        return g
+        return {n: read_pages(b.value) for n, b in boxes.items()}
 
     def show(v) -> None:
         out.value = v.to_html()

@@ -1,8 +1,9 @@
 """Links to the Linux v3.17 source, and a step's kernel calls in words.
 
 The words for each kernel function (mm/memcontrol.c and its mm callers)
-are the widgets' (memcg_edu.widgets.kernel_words); this module only picks
-the function names out of a step's ``events`` for the course's checks.
+are the widgets' (memcg_edu.widgets.kernel_words, which also reads the
+names out of a step's ``events``); this module only keeps the functions
+that have words, for the course's checks.
 """
 from __future__ import annotations
 
@@ -22,7 +23,5 @@ def explain_events(events: Iterable[Any]) -> list[str]:
     Names without words (the mm operation itself, a ``function:case``
     marker) are left out.
     """
-    from ..widgets.kernel_words import FUNCTION_WORDS, describe_functions
-    names = [str(e.get("function", "")) if isinstance(e, dict) else str(e)
-             for e in events or ()]
-    return describe_functions(n for n in names if n in FUNCTION_WORDS)
+    from ..widgets.kernel_words import FUNCTION_WORDS, describe_functions, event_functions
+    return describe_functions(n for n in event_functions(events) if n in FUNCTION_WORDS)

@@ -6,10 +6,11 @@ functions a step record lists in "events"); the words are ours.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 __all__ = ["FUNCTION_WORDS", "OP_WORDS", "function_words", "function_items",
-           "describe_function", "describe_functions", "describe_op"]
+           "describe_function", "describe_functions", "describe_op",
+           "event_functions"]
 
 FUNCTION_WORDS = {
     # 3.17 charge API (mm/memcontrol.c)
@@ -152,6 +153,12 @@ def describe_functions(names: Iterable[str]) -> list[str]:
     """Each distinct function in call order, described (repeats are counted)."""
     return [describe_function(n) + (f" (x{c})" if c > 1 else "")
             for n, _, c in function_items(names)]
+
+
+def event_functions(events: Iterable[Any] | None) -> list[str]:
+    """The function names of a step record's ``events`` (dicts or bare names), in order."""
+    return [str(e.get("function", "")) if isinstance(e, Mapping) else str(e)
+            for e in events or ()]
 
 
 def describe_op(op: str) -> str:

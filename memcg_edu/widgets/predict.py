@@ -16,9 +16,9 @@ import ipywidgets as widgets
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from .kernel_words import describe_functions, describe_op
+from .kernel_words import describe_functions, describe_op, event_functions
 
-__all__ = ["PredictWidget", "predict", "entry_for_step"]
+__all__ = ["PredictWidget", "predict", "entry_for_step", "read_pages"]
 
 _LABELS = {"usage": "usage", "memsw_usage": "memsw usage", "swap": "swap",
            "where": "where is the page"}
@@ -48,8 +48,7 @@ def entry_for_step(timeline: Timeline, step: int,
 def _explain(timeline: Timeline, rec, prev, names) -> str:
     from ..scenario.explain import counter_moves, explain_step
 
-    funcs = [e.get("function", "") if isinstance(e, Mapping) else str(e)
-             for e in rec.get("events") or ()]
+    funcs = event_functions(rec.get("events"))
     called = ("Kernel functions called: " + "; ".join(describe_functions(funcs)) + "."
               if funcs else "No memcg function was called.")
     if timeline.meta.get("design", "3.17") == "3.17" and timeline.meta.get("source") == "model":
@@ -58,6 +57,13 @@ def _explain(timeline: Timeline, rec, prev, names) -> str:
         except (KeyError, TypeError):
             pass  # a record without the fields the explanation reads
     return f"Counters: {counter_moves(rec, prev)}. {called}"
+
+
+def read_pages(text: str) -> int | str | None:
+    """A learner's typed number of pages: an int, None for an empty box, or
+    the text itself when it is not a whole number (for the caller to refuse)."""
+    t = text.strip()
+    return int(t) if t.lstrip("-").isdigit() else (t or None)
 
 
 def _counters_line(rec: Mapping[str, Any] | None, names: list[str]) -> str:
@@ -162,14 +168,12 @@ class PredictWidget(widgets.VBox):
         given: dict[str, Any] = {}
         unreadable = []
         for k, w in self.inputs.items():
-            v = w.value.strip() if isinstance(w.value, str) else w.value
-            if v in (None, ""):
+            v = read_pages(w.value) if isinstance(w, widgets.Text) else w.value
+            if v is None:
                 continue
-            if isinstance(w, widgets.Text):
-                if not v.lstrip("-").isdigit():
-                    unreadable.append(f"{k}: {v!r} is not a whole number of pages")
-                    continue
-                v = int(v)
+            if isinstance(v, str) and isinstance(w, widgets.Text):
+                unreadable.append(f"{k}: {v!r} is not a whole number of pages")
+                continue
             given[k] = v
         if unreadable:
             self.feedback.value = ("<b style='color:#D55E00'>Please fix:</b> "
