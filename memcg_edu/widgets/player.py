@@ -17,7 +17,7 @@ import traitlets
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..scenario.explain import explain_step
-from .kernel_words import describe_op, function_items
+from .kernel_words import describe_op, event_functions, function_items
 
 __all__ = ["StepPlayer", "step_player", "step_words"]
 
@@ -42,8 +42,7 @@ def step_words(timeline: Timeline, step: int,
     text = (rec.get("detail") or {}).get("text")
     if text:
         parts.append(html.escape(str(text)))
-    funcs = [e.get("function", "") if isinstance(e, Mapping) else str(e)
-             for e in rec.get("events") or ()]
+    funcs = event_functions(rec.get("events"))
     if funcs:
         items = "".join(f"<li><code>{html.escape(name)}</code>"
                         f"{': ' + html.escape(words) if words else ''}"
