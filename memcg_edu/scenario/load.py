@@ -353,10 +353,18 @@ def _read(path: Path) -> Any:
         raise ScenarioError(f"the file is {size / 2**20:.1f} MiB ({size} bytes), "
                             f"more than a scenario may be "
                             f"({MAX_FILE_BYTES // 2**20} MiB)", file=name)
+    if path.is_dir():
+        raise ScenarioError("is a directory; give a scenario file inside it",
+                            file=str(path))
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
         raise ScenarioError(f"cannot read the file: {e}", file=name) from None
+    except OSError as e:
+        raise ScenarioError(f"cannot read the file: {e.strerror}", file=name) from None
+    if not text.strip():
+        raise ScenarioError(f'the file is empty; a scenario is a JSON object that '
+                            f'starts with "format": "{FORMAT}"', file=name)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

@@ -104,6 +104,14 @@ def test_missing_file_is_a_scenario_error(tmp_path):
         load_scenario(tmp_path / "nope.json")
 
 
+def test_directory_is_named_as_one(tmp_path):
+    folder = tmp_path / "scenarios.json"
+    folder.mkdir()
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(folder)
+    assert str(e.value) == f"{folder}: is a directory; give a scenario file inside it"
+
+
 def test_true_is_not_a_page_count():
     with pytest.raises(ScenarioError, match='field "memcgs.A.limit": must be a '
                                             'whole number of pages or null'):
