@@ -22,7 +22,10 @@ from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYT
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
                      NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
 
-__all__ = ["Scenario", "load_scenario", "suggest"]
+__all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest"]
+
+#: where the bundled scenarios live; their names work wherever a path does
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 
 
 @dataclass
@@ -343,6 +346,17 @@ def _limits_in_order(chk: _Checker, limit, memsw_limit, **where) -> None:
                       f"(mem_cgroup_resize_limit)", **where)
 
 
+def find_scenario(src: str | Path) -> Path:
+    """The file ``src`` names: the path itself when it exists, else the
+    bundled scenario of that name (with or without ".json"), else ``src``
+    unchanged so that reading it reports the missing file."""
+    path = Path(src)
+    if path.exists() or path.parent != Path("."):
+        return path
+    bundled = SCENARIO_DIR / (path.name if path.suffix else path.name + ".json")
+    return bundled if bundled.exists() else path
+
+
 def _read(path: Path) -> Any:
     name = path.name
     try:
@@ -384,7 +398,7 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     if isinstance(src, Scenario):
         return src
     if isinstance(src, (str, Path)):
-        path = Path(src)
+        path = find_scenario(src)
         data, source = _read(path), name or path.name
     else:
         data, source = src, name or "scenario"

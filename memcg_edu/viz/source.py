@@ -15,9 +15,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import ModelUsageError
 from ..timeline import FORMAT, Timeline
 
-__all__ = ["Source", "SCENARIO_DIR", "load_source"]
-
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+__all__ = ["Source", "load_source"]
 
 
 @dataclass
@@ -47,14 +45,12 @@ def load_source(source: Any, design: str = "3.17") -> Source:
             return Source(tl, None, str(tl.meta.get("title", "")))
         return _run(source, design, str(source.get("title", "")))
     if isinstance(source, (str, Path)):
-        path = Path(source)
+        from ..scenario.load import SCENARIO_DIR, find_scenario
+        path = find_scenario(source)
         if not path.exists():
-            bundled = SCENARIO_DIR / (path.name if path.suffix else path.name + ".json")
-            if not bundled.exists():
-                raise ModelUsageError(
-                    f"{source}: no such file, and no bundled scenario of that name "
-                    f"in {SCENARIO_DIR}")
-            path = bundled
+            raise ModelUsageError(
+                f"{source}: no such file, and no bundled scenario of that name "
+                f"in {SCENARIO_DIR}")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError as e:

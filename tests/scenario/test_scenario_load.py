@@ -135,3 +135,16 @@ def test_one_shipped_scenario_per_teaching_topic():
               "reclaim-and-oom-at-a-limit", "hierarchy", "move-task-with-charges"]
     names = [p.stem for p in sorted(DATA.glob("*.json"))]
     assert names == [f"{i:02d}-{t}" for i, t in enumerate(topics, 1)]
+
+
+def test_a_bundled_scenario_name_works_where_a_path_does(tmp_path, monkeypatch):
+    from memcg_edu.cli import main
+    from memcg_edu.scenario.load import SCENARIO_DIR, find_scenario
+
+    monkeypatch.chdir(tmp_path)        # no such file here: the bundled one is used
+    assert find_scenario("06-swap-out-and-in") == SCENARIO_DIR / "06-swap-out-and-in.json"
+    assert load_scenario("06-swap-out-and-in.json").title
+    assert main(["check", "06-swap-out-and-in"]) == 0
+    # a path with a folder part is never redirected to the bundle
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        load_scenario("sub/06-swap-out-and-in.json")

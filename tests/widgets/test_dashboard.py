@@ -150,7 +150,7 @@ def test_smooth_mode_uses_an_ipympl_canvas_when_present(tl, monkeypatch):
 
 
 def test_bundled_scenario_by_name_and_memcg_choice():
-    from memcg_edu.viz.source import SCENARIO_DIR
+    from memcg_edu.scenario.load import SCENARIO_DIR
 
     if not (SCENARIO_DIR / "06-swap-out-and-in.json").exists():
         pytest.skip("bundled scenario 06 not present")
