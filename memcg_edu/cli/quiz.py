@@ -47,6 +47,13 @@ def add_parser(sub) -> None:
 def main(args: argparse.Namespace) -> int:
     sc = generate_problem(args.seed, args.topic, args.steps, design=args.design)
     mach = sc.machine
+    # save first, so that a path that cannot be written fails before any output
+    if args.save:
+        try:
+            sc.save(args.save)
+        except OSError as e:
+            raise ScenarioError(f"cannot write the problem: {e.strerror}",
+                                file=args.save) from None
     print(f"Practice problem: seed {args.seed}, topic {args.topic}, "
           f"{len(sc.steps)} steps (design {args.design})")
     print(f"Machine: {mach['ram_pages']} pages of RAM, {mach['swap_slots']} "
@@ -67,11 +74,6 @@ def main(args: argparse.Namespace) -> int:
         if args.solve:
             print("    why: " + q["explanation"])
     if args.save:
-        try:
-            sc.save(args.save)
-        except OSError as e:
-            raise ScenarioError(f"cannot write the problem: {e.strerror}",
-                                file=args.save) from None
         print(f"\nsaved to {args.save}")
     return 0
 

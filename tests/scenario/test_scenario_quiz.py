@@ -124,9 +124,10 @@ def test_quiz_cli_blanks_then_solve_then_save(capsys, tmp_path):
 
 def test_quiz_save_to_an_unwritable_place_exit_2(capsys, tmp_path):
     code = main(["quiz", "--seed", "1", "--save", str(tmp_path / "no" / "p.json")])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 2
     assert err == f"error: {tmp_path / 'no' / 'p.json'}: cannot write the problem: No such file or directory\n"
+    assert out == ""           # it fails before printing a problem it could not save
 
 
 def test_316_problem_tells_the_old_story():
