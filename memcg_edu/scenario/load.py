@@ -83,6 +83,7 @@ class _Checker:
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.swap_account = True           # set from "machine" before the steps
 
     def err(self, message: str, *, step: int | None = None,
             op: str | None = None, field: str | None = None) -> ScenarioError:
@@ -321,6 +322,8 @@ class _Checker:
             if out["memcg"] == ROOT:
                 raise self.err("the root memcg has no limit to set",
                                field="memcg", **where)
+            if "memsw_limit_pages" in out and not self.swap_account:
+                raise self.err(_NO_MEMSW, field="memsw_limit_pages", **where)
             if "limit_pages" not in out and "memsw_limit_pages" not in out:
                 raise self.err('give "limit_pages" and/or "memsw_limit_pages"',
                                field="limit_pages", **where)
@@ -334,9 +337,17 @@ class _Checker:
                                f"check, for example \"usage\"; counters: "
                                f"{_names(EXPECT_NAMES)}", field="memcg", **where)
             for k in checks:
+                if k.startswith("memsw_") and not self.swap_account:
+                    raise self.err(_NO_MEMSW, field=k, **where)
                 kind = "limit" if k in ("limit", "memsw_limit") else "count"
                 out[k] = self.value(kind, st[k], field=k, **where)
         return out
+
+
+#: swap accounting off (swapaccount=0): the kernel has no memory.memsw.* files
+_NO_MEMSW = ('swap accounting is off in this scenario ("swap_account": false in '
+             '"machine"), so there is no memsw counter, as the kernel then has no '
+             'memory.memsw.* files')
 
 
 def _limits_in_order(chk: _Checker, limit, memsw_limit, **where) -> None:
@@ -425,6 +436,7 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     if "steps" not in data:
         raise chk.err("missing; a scenario needs a list of steps", field="steps")
     machine = chk.machine(data.get("machine"))
+    chk.swap_account = machine["swap_account"]
     memcgs = chk.memcgs(data.get("memcgs"), machine["swap_account"])
     tasks = chk.tasks(data.get("tasks"), memcgs)
     steps = chk.steps(data["steps"], memcgs, tasks)
