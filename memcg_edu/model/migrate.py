@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Optional
 
 from ..errors import ModelUsageError
 from .lru import isolate_lru_page
-from .mm import (page_add_file_rmap, page_remove_rmap, put_page,
-                 putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page,
-                 lock_page)
+from .mm import (lock_page, page_add_file_rmap, page_remove_rmap, put_page,
+                 putback_lru_page, rmap_all, rmap_move, unlock_page)
 from .pages import (PG_active, PG_anon, PG_swapbacked, PG_swapcache,
                     PG_unevictable)
 
@@ -76,10 +75,16 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
         raise
     lock_page(m, old)
     token = m.ops.migrate_prepare(m, old, new)
-    ptes = rmap_all(m, old)
-    for tid, v in ptes:                          # try_to_unmap: migration entries
-        rmap_del(m, old, tid, v)
+    ptes = rmap_all(m, old)                      # try_to_unmap: migration entries
+    k = len(ptes)
+    if k:
+        # one page_remove_rmap() and put_page() per pte; only the last of
+        # each can reach zero (and the isolation reference keeps the count
+        # above it), so the k-1 before it are plain decrements
+        rmap_move(m, old, new)                   # the rmap waits on the new page
+        mem.mapcount[old] -= k - 1
         page_remove_rmap(m, old)
+        mem.refcount[old] -= k - 1
         put_page(m, old)
     ok = False
     lock_page(m, new)                            # move_to_new_page
@@ -100,14 +105,17 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
         mem.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
     unlock_page(m, new)
     target = new if ok else old
-    for tid, v in ptes:                          # remove_migration_ptes
-        mem.refcount[target] += 1
-        m.task_list[tid].pte[v] = target
-        rmap_add(m, target, tid, v)
+    if k:                                        # remove_migration_ptes
+        for tid, v in ptes:
+            m.task_list[tid].pte[v] = target
+        if not ok:
+            rmap_move(m, new, old)               # failed: the ptes map old again
+        mem.refcount[target] += k
         if mem.flags[target] & PG_anon:
-            mem.mapcount[target] += 1
-        else:
+            mem.mapcount[target] += k
+        else:                                    # the first counts FILE_MAPPED
             page_add_file_rmap(m, target)
+            mem.mapcount[target] += k - 1
     m.ops.migrate_end(m, old, new, token, ok)
     unlock_page(m, old)
     putback_lru_page(m, old)
