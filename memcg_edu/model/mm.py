@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..errors import KernelBugError, MemcgOOM, ModelUsageError
+from . import bulk
 from .limits import MAX_MAPCOUNT
-from .lru import (LRU_ACTIVE_ANON, del_page_from_lru_list, del_pages_from_lru,
-                  lru_cache_add, lru_cache_add_many)
-from .memcontrol import commit_charge_bulk, try_charge_bulk
+from .lru import del_page_from_lru_list, lru_cache_add
 from .pages import (PG_anon, PG_locked, PG_lru, PG_swapbacked, PG_swapcache,
                     PG_unevictable)
 from .swap import (__delete_from_swap_cache, add_to_swap_cache, swap_duplicate,
@@ -199,27 +198,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
             for pfn in dead:
                 mem.free_one(pfn)
         return
-    if np.any(mem.refcount[pfns] <= 0):
-        bad = int(pfns[np.flatnonzero(mem.refcount[pfns] <= 0)[0]])
-        raise KernelBugError(f"page {bad} has no reference left to drop",
-                             "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
-                             "put_page_testzero", "include/linux/mm.h")
-    if pfns.size == 1:
-        mem.refcount[pfns] -= 1
-        dead = pfns[mem.refcount[pfns] == 0]
-    else:                                        # a page may come twice
-        srt = np.sort(pfns)
-        first = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-        uniq = srt[first]
-        mem.refcount[uniq] -= np.diff(np.r_[first, srt.size]).astype(np.int32)
-        dead = uniq[mem.refcount[uniq] == 0]
-    if not dead.size:
-        return
-    on_lru = dead[(mem.flags[dead] & PG_lru) != 0]
-    if on_lru.size:
-        del_pages_from_lru(m, on_lru)
-    m.ops.release_pages(m, dead)
-    mem.free(dead)
+    bulk.release_pages(m, pfns)                  # more than a pagevec
 
 
 def lock_page(m: "Machine", pfn: int) -> None:
@@ -369,32 +348,17 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
-    """``n`` anonymous faults of one task, vectorised where that is exact.
+    """``n`` anonymous faults of one task: n do_anonymous_page() calls.
 
-    The same as n do_anonymous_page() calls: when every charge fits without
-    reclaim (try_charge_bulk) the pages are charged, mapped, committed and
-    put on the active anon list as one batch (events carry the page count);
-    otherwise the faults run one by one.
+    As one batch (bulk.fault_anon_range) when every charge fits without
+    reclaim, otherwise one by one; either way the same state.
     """
     if n <= 0:
         return np.zeros(0, np.int64)
-    mem = m.mem
-    if (not m.ops.bulk_ok or n > mem.nr_free
-            or not try_charge_bulk(m, task.memcg, n)):
-        return np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
-    pfns = mem.alloc(n)
-    m.events.record("mem_cgroup_try_charge", -1, task.memcg.index, n)
-    vs = task.alloc_vaddrs(n)
-    mem.flags[pfns] = PG_anon | PG_swapbacked
-    mem.mapping[pfns] = task.tid
-    mem.mapcount[pfns] = 1
-    mem.rmap_task[pfns] = task.tid
-    mem.rmap_addr[pfns] = vs
-    task.pte[vs] = pfns
-    commit_charge_bulk(m, pfns, task.memcg)
-    m.events.record("mem_cgroup_commit_charge", -1, task.memcg.index, n)
-    lru_cache_add_many(m, pfns, LRU_ACTIVE_ANON)
-    return pfns.astype(np.int64)
+    pfns = bulk.fault_anon_range(m, task, n)
+    if pfns is None:
+        pfns = np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
+    return pfns
 
 
 def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
@@ -501,17 +465,8 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     is_page = ptes >= 0
     pfns = ptes[is_page].astype(np.int64)
     vpages = vs[is_page]
-    if m.ops.bulk_ok and pfns.size > 8:
-        simple = ((mem.mapcount[pfns] == 1) & (mem.rmap_task[pfns] == task.tid)
-                  & ((mem.flags[pfns] & (PG_anon | PG_swapcache)) == PG_anon)
-                  & (np.bincount(pfns, minlength=mem.nr)[pfns] == 1))
-        fast = pfns[simple]
-        mem.mapcount[fast] = 0
-        mem.rmap_task[fast] = -1
-        mem.rmap_addr[fast] = -1
-        slow, slow_v = pfns[~simple], vpages[~simple]
-    else:
-        fast, slow, slow_v = pfns[:0], pfns, vpages
+    simple = bulk.zap_exclusive_anon(m, task, pfns)     # many ptes: a batch
+    fast, slow, slow_v = pfns[simple], pfns[~simple], vpages[~simple]
     for pfn, v in zip(slow.tolist(), slow_v.tolist()):
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
