@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import memcontrol as mc
+from . import mm
 from .lru import LRU_ACTIVE_ANON, del_pages_from_lru, lru_cache_add_many
 from .memcg import COL, MemCgroup
 from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_lru,
@@ -28,7 +29,13 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 __all__ = ["try_charge_bulk", "commit_charge_bulk", "uncharge_list",
-           "fault_anon_range", "release_pages", "zap_exclusive_anon"]
+           "fault_anon_range", "release_pages", "zap_exclusive_anon",
+           "MIGRATION_PTES", "try_to_unmap_migration", "remove_migration_ptes"]
+
+#: a page migrated with more ptes than this has them unmapped and remapped
+#: as one batch (the call log then shows one page_remove_rmap and one
+#: put_page standing for all of them)
+MIGRATION_PTES = 16
 
 _RSS, _CACHE, _PGPGIN = COL["rss"], COL["cache"], COL["pgpgin"]
 
@@ -196,3 +203,41 @@ def zap_exclusive_anon(m: "Machine", task: "Task", pfns: np.ndarray) -> np.ndarr
     mem.rmap_task[fast] = -1
     mem.rmap_addr[fast] = -1
     return simple
+
+
+def try_to_unmap_migration(m: "Machine", old: int, new: int, k: int) -> None:
+    """try_to_unmap(old, TTU_MIGRATION) of its ``k`` ptes at once.
+
+    The k page_remove_rmap() and put_page() calls: only the last of each
+    can reach zero (the isolation reference keeps the count above it), so
+    the k-1 before them are plain decrements. The rmap waits on ``new``
+    (the migration entries) until remove_migration_ptes.
+    """
+    mem = m.mem
+    mm.rmap_move(m, old, new)
+    mem.mapcount[old] -= k - 1
+    mm.page_remove_rmap(m, old)
+    mem.refcount[old] -= k - 1
+    mm.put_page(m, old)
+
+
+def remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
+                          target: int) -> None:
+    """remove_migration_ptes() after try_to_unmap_migration: every pte maps ``target``.
+
+    ``target`` is ``new``, or the old page if migration failed (then the
+    rmap parked on ``new`` goes back to it). One reference and one mapping
+    per pte; the first mapping of a file page counts FILE_MAPPED.
+    """
+    mem = m.mem
+    k = len(ptes)
+    for tid, v in ptes:
+        m.task_list[tid].pte[v] = target
+    if target != new:
+        mm.rmap_move(m, new, target)
+    mem.refcount[target] += k
+    if mem.flags[target] & PG_anon:
+        mem.mapcount[target] += k
+    else:
+        mm.page_add_file_rmap(m, target)
+        mem.mapcount[target] += k - 1

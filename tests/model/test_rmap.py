@@ -67,3 +67,22 @@ def test_many_mappers_and_migrations_stay_consistent():
     for t in tasks[::2] + tasks[1::2]:
         m.unmap(t, page)
     assert m.memcgs["A"].usage == 0
+
+
+def test_failed_migration_of_a_file_page_many_tasks_map():
+    from memcg_edu.model.bulk import MIGRATION_PTES
+    k = MIGRATION_PTES + 4                       # the batched unmap and remap
+    m = Machine(ram_pages=16, swap_slots=0, check_invariants=True)
+    a = m.create_memcg("A")
+    tasks = [m.create_task(f"t{i}", a) for i in range(k)]
+    f = m.add_to_page_cache(tasks[0], "g", mapped=True)
+    for t in tasks[1:]:
+        m.map(t, f)
+    before = rmap_all(m, f.pfn)
+    m.get_page(f)                                # a pin: migration gets -EAGAIN
+    assert m.migrate(f) == f
+    assert rmap_all(m, f.pfn) == before and f.mapcount == k and f.refcount == k + 2
+    m.put_page(f)
+    moved = m.migrate(f)
+    assert moved != f and rmap_all(m, moved.pfn) == before
+    assert m.memcgs["A"].stat["mapped_file"] == 1 and moved.mapcount == k
