@@ -29,6 +29,8 @@ def discover(names: list[str] | None = None) -> list[Path]:
 
 
 def _load(path: Path) -> ModuleType:
+    if str(HERE) not in sys.path:                # for the shared kernel_rate module
+        sys.path.insert(0, str(HERE))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

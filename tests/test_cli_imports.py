@@ -23,3 +23,18 @@ def test_the_probe_would_see_matplotlib():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.strip() == "['matplotlib']"
+
+
+def test_importing_the_command_line_loads_no_numpy():
+    code = ("import sys, memcg_edu, memcg_edu.cli; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_lazy_names_of_the_package_still_work():
+    import memcg_edu
+    from memcg_edu.model import Machine
+    from memcg_edu.timeline import Timeline
+    assert memcg_edu.Timeline is Timeline and memcg_edu.Machine is Machine

@@ -20,7 +20,7 @@ from .lru import page_lru
 from .memcg import COL, LRU_BASE, LRU_NAMES
 from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_free, PG_lru,
                     PG_swapcache)
-from .mm import rmap_all
+from .mm import rmap_has
 from .tasks import pte_slot
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def check_invariants(m: "Machine") -> None:
         np.add.at(swaps, pte_slot(ptes[ptes <= -2]), 1)
         for v in np.flatnonzero(ptes >= 0).tolist():
             p = int(ptes[v])
-            if (task.tid, v) not in rmap_all(m, p):
+            if not rmap_has(m, p, task.tid, v):
                 _fail("rmap", f"pte {v} of task {task.name} maps page {p} "
                       f"but the page's rmap does not know it")
     for f in m.file_list.values():

@@ -19,6 +19,7 @@ memcontrol.py for 3.17).
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -29,6 +30,7 @@ from . import mm, reclaim
 from .calls import CallLog
 from .events import EventLog
 from .invariants import check_invariants as _check_invariants
+from .limits import MAX_FILES, MAX_FRAMES, MAX_MEMCGS, MAX_SLOTS, MAX_TASKS
 from .memcg import COL, MemCgroup
 from .memcontrol import FIXES, Memcg317, mem_cgroup_reclaim
 from .memcontrol_316 import Memcg316
@@ -78,10 +80,12 @@ class Machine:
                  swap_account: bool = True, charge_stock: bool = False,
                  design: str = "3.17", check_invariants: bool = False,
                  record_events: bool = True, fixes: tuple[str, ...] = ()) -> None:
-        if not isinstance(ram_pages, int) or ram_pages <= 0:
-            raise ModelUsageError(f"ram_pages must be a positive integer, not {ram_pages!r}")
-        if not isinstance(swap_slots, int) or swap_slots < 0:
-            raise ModelUsageError(f"swap_slots must be a non-negative integer, not {swap_slots!r}")
+        if not isinstance(ram_pages, int) or not 0 < ram_pages <= MAX_FRAMES:
+            raise ModelUsageError(f"ram_pages must be an integer from 1 to "
+                                  f"{MAX_FRAMES:,} (the model's limit), not {ram_pages!r}")
+        if not isinstance(swap_slots, int) or not 0 <= swap_slots <= MAX_SLOTS:
+            raise ModelUsageError(f"swap_slots must be an integer from 0 to "
+                                  f"{MAX_SLOTS:,} (the model's limit), not {swap_slots!r}")
         if isinstance(fixes, str) or not isinstance(fixes, (tuple, list, set, frozenset)):
             raise ModelUsageError(f'fixes is a tuple of fix names such as '
                                   f'("memcg_read_first",), not {fixes!r}')
@@ -108,7 +112,9 @@ class Machine:
         self._next_tid = 0
         self.file_list: dict[int, File] = {}
         self.files: dict[str, File] = {}
-        self.rmap_extra: dict[int, list[tuple[int, int]]] = {}
+        # mm.rmap_add: the ptes of a page beyond the first, in order
+        self.rmap_extra: dict[int, OrderedDict[tuple[int, int], None]] = {}
+        self.rmap_tid: dict[int, dict[int, OrderedDict[int, None]]] = {}
         self.events = EventLog(self, enabled=record_events)
         self.calls = CallLog(self, enabled=record_events)
         self._add_memcg("root", None, False)
@@ -164,6 +170,9 @@ class Machine:
         f = self.files.get(name)
         if f is None:
             fid = len(self.file_list)
+            if fid >= MAX_FILES:
+                raise ModelUsageError(f"too many files: the model numbers at most "
+                                      f"{MAX_FILES:,} (ids are 16 bits)")
             f = self.files[name] = self.file_list[fid] = File(name, fid, shmem)
         elif f.shmem != shmem:
             kind = "a tmpfs file" if f.shmem else "a regular file"
@@ -192,8 +201,9 @@ class Machine:
     def _add_memcg(self, name: str, parent: Optional[MemCgroup],
                    use_hierarchy: bool) -> MemCgroup:
         mg = MemCgroup(name, len(self.memcg_list), parent, use_hierarchy)
-        if len(self.memcg_list) >= 32767:
-            raise ModelUsageError("too many memcgs (the model stores ids in 16 bits)")
+        if len(self.memcg_list) >= MAX_MEMCGS:
+            raise ModelUsageError(f"too many memcgs: the model numbers at most "
+                                  f"{MAX_MEMCGS:,}, root included (ids are 16 bits)")
         self.memcg_list.append(mg)
         self.memcgs[name] = mg
         if parent is not None:
@@ -246,8 +256,9 @@ class Machine:
             raise ModelUsageError(f"a task is named by a non-empty string, not {name!r}")
         if name in self.tasks:
             raise ModelUsageError(f"task {name!r} exists already")
-        if self._next_tid >= 32767:
-            raise ModelUsageError("too many tasks (the model stores ids in 16 bits)")
+        if self._next_tid >= MAX_TASKS:
+            raise ModelUsageError(f"too many tasks: the model numbers at most "
+                                  f"{MAX_TASKS:,} (ids are 16 bits)")
         t = Task(name, self._next_tid, self._memcg(memcg))
         self._next_tid += 1
         self.tasks[name] = self.task_list[t.tid] = t
@@ -562,7 +573,7 @@ class Machine:
             "lru_memcg": mem.lru_memcg.copy(),
             "pc_flags": self.ops.pc_flags_view(mem.pc_flags),
             "pc_memcg": mem.pc_memcg.copy(),
-            "swap_entry": np.where((f & PG_swapcache) != 0, mem.private, -1),
+            "swap_entry": mem.private.array(mem.nr),
             "swap_count": sw.count.copy(), "swap_cache": sw.cache.copy(),
             "swap_cgroup": sw.cgroup.copy(),
             "memcg_names": [mg.name for mg in self.memcg_list],

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Optional, Union
 import numpy as np
 
 from ..errors import KernelBugError, MemcgOOM
+from . import bulk
 from .calls import kernel_call
 from .lru import lock_page_lru, mem_cgroup_page_lruvec, unlock_page_lru
 from .memcg import COL, MemCgroup
@@ -44,7 +45,7 @@ __all__ = ["MEM_CGROUP_RECLAIM_RETRIES", "MEM_CGROUP_MAX_RECLAIM_LOOPS",
            "mem_cgroup_swapout", "mem_cgroup_uncharge_swap",
            "mem_cgroup_move_account", "mem_cgroup_move_swap_account",
            "mem_cgroup_update_page_stat", "mem_cgroup_page_lruvec",
-           "try_charge_bulk", "commit_charge_bulk", "Memcg317", "FIXES"]
+           "UNCHARGE_LIST_BULK", "Memcg317", "FIXES"]
 
 MEM_CGROUP_RECLAIM_RETRIES = 5
 MEM_CGROUP_MAX_RECLAIM_LOOPS = 100
@@ -318,6 +319,10 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_PGPGOUT] += pgpgout
 
 
+#: longer lists go to the vectorised bulk.uncharge_list (same effect)
+UNCHARGE_LIST_BULK = 16
+
+
 @kernel_call("mem_cgroup_uncharge_list", page=None)
 def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     """Uncharge pages that are being freed, batched per memcg.
@@ -327,52 +332,53 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     Preconditions (VM_BUG_ON_PAGE, checked for charged pages): each page is
     off the LRU and its refcount is zero. Pages without PCG_USED are skipped
     (never charged, or their charge migrated away). ``pages`` may be a list
-    of handles/pfns or a numpy array of pfns.
+    of handles/pfns or a numpy array of pfns. The kernel flushes a batch
+    whenever the next page belongs to another memcg; the model collects
+    each memcg's pages and flushes the memcgs in index order (the same
+    counters).
     """
     mem = m.mem
-    if not isinstance(pages, np.ndarray):
-        pages = [_pfn(p) for p in pages]
-        if len(pages) == 1:
-            _uncharge_one(m, pages[0])
-            return
-        pages = np.asarray(pages, dtype=np.int64)
-    elif pages.size == 1:
-        _uncharge_one(m, int(pages[0]))
+    if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
+        if np.any(mem.pc_flags[pages] & PCG_USED):
+            i = m.calls.enter("uncharge_list")
+            try:
+                bulk.uncharge_list(m, pages)     # the same batches, vectorised
+            finally:
+                m.calls.leave(i)
         return
-    pfns = pages[(mem.pc_flags[pages] & PCG_USED) != 0]
-    if not pfns.size:
+    pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
+    if len(pfns) == 1:
+        _uncharge_one(m, pfns[0])
+        return
+    charged = [pfn for pfn in pfns if mem.pc_flags[pfn] & PCG_USED]
+    if not charged:                              # nothing to give back
         return
     i = m.calls.enter("uncharge_list")
     try:
-        _uncharge_pages(m, pfns)
+        _uncharge_pages(m, charged)
     finally:
         m.calls.leave(i)
 
 
-def _uncharge_pages(m: "Machine", pfns: np.ndarray) -> None:
-    """The body of uncharge_list() for charged pages (a numpy array)."""
+def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
+    """The body of uncharge_list() for charged pages, one by one."""
     mem = m.mem
-    bad = pfns[(mem.flags[pfns] & PG_lru) != 0]
-    if bad.size:
-        raise _bug(f"page {int(bad[0])} is still on an LRU list",
-                   "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_uncharge")
-    bad = pfns[mem.refcount[pfns] != 0]
-    if bad.size:
-        raise _bug(f"page {int(bad[0])} still has {int(mem.refcount[bad[0]])} "
-                   f"reference(s)", "VM_BUG_ON_PAGE(page_count(page), page)",
-                   "mem_cgroup_uncharge")
-    flags, memcgs = mem.pc_flags[pfns], mem.pc_memcg[pfns]
-    anon = (mem.flags[pfns] & PG_anon) != 0
-    mem.pc_flags[pfns] = 0
-    for mi in np.flatnonzero(np.bincount(memcgs.astype(np.int64))):
-        sel = memcgs == mi
-        f = flags[sel]
-        n_anon = int(np.count_nonzero(anon[sel]))
-        n = int(f.size)
-        _uncharge_batch(m, m.memcg_list[int(mi)], n,
-                        int(np.count_nonzero(f & PCG_MEM)),
-                        int(np.count_nonzero(f & PCG_MEMSW)), n_anon, n - n_anon)
-        m.events.record("mem_cgroup_uncharge_list", -1, int(mi), n)
+    # memcg index -> [pgpgout, nr_mem, nr_memsw, nr_anon, nr_file]
+    batches: dict[int, list[int]] = {}
+    for pfn in pfns:
+        _check_released(m, pfn, "mem_cgroup_uncharge")
+        f = int(mem.pc_flags[pfn])
+        b = batches.setdefault(int(mem.pc_memcg[pfn]), [0, 0, 0, 0, 0])
+        anon = 1 if mem.flags[pfn] & PG_anon else 0
+        b[0] += 1                                # one PGPGOUT per page
+        b[1] += 1 if f & PCG_MEM else 0          # what res was charged for it
+        b[2] += 1 if f & PCG_MEMSW else 0        # what memsw was charged for it
+        b[3] += anon                             # MEM_CGROUP_STAT_RSS
+        b[4] += 1 - anon                         # MEM_CGROUP_STAT_CACHE
+        mem.pc_flags[pfn] = 0                    # pc->flags = 0: uncharged
+    for mi in sorted(batches):
+        _uncharge_batch(m, m.memcg_list[mi], *batches[mi])
+        m.events.record("mem_cgroup_uncharge_list", -1, mi, batches[mi][0])
 
 
 def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list") -> None:
@@ -615,58 +621,6 @@ def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
     to.swap_css_refs += 1
     m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
     return True
-
-
-# -- bulk paths (same effect as page-at-a-time, vectorised) -------------------
-def try_charge_bulk(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
-    """``nr_pages`` successive one-page try_charge() calls that all fit, at once.
-
-    Returns False (nothing charged) when that cannot be decided without
-    going page by page: the stock is on, or some level of res/memsw has
-    less than ``nr_pages`` of margin (a charge would fail or reclaim).
-    Otherwise charges every level by ``nr_pages``: the same usage, the same
-    max_usage peak and no failcnt, exactly as the single charges would.
-    """
-    if memcg.is_root:
-        return True
-    if m.charge_stock:
-        return False
-    counters = [memcg.res] + ([memcg.memsw] if m.swap_account else [])
-    for c in counters:
-        level = c
-        while level is not None:
-            if level.margin() < nr_pages:
-                return False
-            level = level.parent
-    for c in counters:
-        assert c.charge(nr_pages) is None
-    return True
-
-
-def commit_charge_bulk(m: "Machine", pfns: np.ndarray, memcg: MemCgroup) -> None:
-    """mem_cgroup_commit_charge(page, memcg, false) for many fresh pages at once.
-
-    Same preconditions as the single commit (mapping set, off the LRU, not
-    PCG_USED), checked for the whole batch; RSS/CACHE +n and n PGPGIN.
-    """
-    mem = m.mem
-    if np.any(mem.mapping[pfns] < 0):
-        raise _bug("a page of the batch has no page->mapping yet",
-                   "VM_BUG_ON_PAGE(!page->mapping, page)", "mem_cgroup_commit_charge")
-    if np.any(mem.flags[pfns] & PG_lru):
-        raise _bug("a page of the batch is on an LRU list and lrucare is false",
-                   "VM_BUG_ON_PAGE(PageLRU(page) && !lrucare, page)",
-                   "mem_cgroup_commit_charge")
-    if np.any(mem.pc_flags[pfns] & PCG_USED):
-        raise _bug("a page of the batch is already charged (PCG_USED)",
-                   "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
-    mem.pc_memcg[pfns] = memcg.index
-    mem.pc_flags[pfns] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
-    n = int(pfns.size)
-    n_anon = int(np.count_nonzero(mem.flags[pfns] & PG_anon))
-    memcg.row[_RSS] += n_anon
-    memcg.row[_CACHE] += n - n_anon
-    memcg.row[_PGPGIN] += n
 
 
 class Memcg317:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from ..errors import ModelUsageError
+from . import bulk
 from .calls import kernel_call
 from .lru import isolate_lru_page
-from .mm import (page_add_file_rmap, page_remove_rmap, put_page,
-                 putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page,
-                 lock_page)
+from .mm import (lock_page, page_add_file_rmap, page_remove_rmap, put_page,
+                 putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page)
 from .pages import (PG_active, PG_anon, PG_swapbacked, PG_swapcache,
                     PG_unevictable)
 
@@ -96,10 +96,13 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     ptes = rmap_all(m, old)
     if ptes:
         j = calls.enter("try_to_unmap", old)
-        for tid, v in ptes:                      # migration entries
-            rmap_del(m, old, tid, v)
-            page_remove_rmap(m, old)
-            put_page(m, old)
+        if len(ptes) > bulk.MIGRATION_PTES:      # many: the same, at once
+            bulk.try_to_unmap_migration(m, old, new, len(ptes))
+        else:
+            for tid, v in ptes:                  # migration entries
+                rmap_del(m, old, tid, v)
+                page_remove_rmap(m, old)
+                put_page(m, old)
         calls.leave(j)
     ok = False
     j = calls.enter("move_to_new_page", new)
@@ -118,7 +121,7 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
         m.ops.migrate(m, old, new, token)
     target = new if ok else old
     if ok and ptes:
-        _remove_migration_ptes(m, ptes, target)
+        _remove_migration_ptes(m, ptes, new, target)
     if ok:
         mem.mapping[old] = -1
     else:
@@ -127,7 +130,7 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     unlock_page(m, new)
     calls.leave(j)
     if not ok and ptes:
-        _remove_migration_ptes(m, ptes, target)
+        _remove_migration_ptes(m, ptes, new, target)
     m.ops.migrate_end(m, old, new, token, ok)
     unlock_page(m, old)
     calls.leave(i)
@@ -136,11 +139,16 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     return new if ok else None
 
 
-def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]],
+def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
                            target: int) -> None:
-    """remove_migration_ptes(): each migration entry becomes a pte of ``target``."""
+    """remove_migration_ptes(): each migration entry becomes a pte of ``target``
+    (``new``, or the old page when migration failed)."""
     mem = m.mem
     i = m.calls.enter("remove_migration_ptes", target)
+    if len(ptes) > bulk.MIGRATION_PTES:          # as try_to_unmap did them
+        bulk.remove_migration_ptes(m, ptes, new, target)
+        m.calls.leave(i)
+        return
     for tid, v in ptes:
         mem.refcount[target] += 1                # get_page
         m.task_list[tid].pte[v] = target

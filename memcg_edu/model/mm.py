@@ -13,15 +13,16 @@ their own modules.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ..errors import KernelBugError, MemcgOOM, ModelUsageError
+from . import bulk
 from .calls import kernel_call
-from .lru import (LRU_ACTIVE_ANON, del_page_from_lru_list, del_pages_from_lru,
-                  lru_cache_add, lru_cache_add_many)
-from .memcontrol import commit_charge_bulk, try_charge_bulk
+from .limits import MAX_MAPCOUNT
+from .lru import del_page_from_lru_list, lru_cache_add
 from .pages import (PG_anon, PG_locked, PG_lru, PG_swapbacked, PG_swapcache,
                     PG_unevictable)
 from .swap import (__delete_from_swap_cache, add_to_swap_cache, swap_duplicate,
@@ -31,7 +32,7 @@ from .tasks import PTE_NONE, File, Task, pte_slot, swp_pte
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "get_page",
+__all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "rmap_has", "rmap_move", "get_page",
            "put_page", "release_pages", "putback_lru_page", "lock_page",
            "unlock_page", "page_remove_rmap", "page_add_file_rmap",
            "try_to_free_swap", "delete_from_swap_cache", "free_swap_and_cache",
@@ -43,13 +44,31 @@ __all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "get_page",
 
 
 # -- reverse map: which ptes map a page --------------------------------------
+# The first pte mapping a page lives in mem.rmap_task / rmap_addr (what the
+# bulk paths read); the others, in the order they were added, in
+# m.rmap_extra[pfn] (an OrderedDict of (tid, v)) and, per task, in
+# m.rmap_tid[pfn][tid] (an OrderedDict of v). Adding, removing and finding
+# one mapping are O(1), so k tasks sharing a page cost O(k), not O(k^2).
 def rmap_add(m: "Machine", pfn: int, tid: int, v: int) -> None:
     """Remember that pte ``v`` of task ``tid`` maps the page (anon_vma / i_mmap)."""
     mem = m.mem
     if mem.rmap_task[pfn] < 0:
         mem.rmap_task[pfn], mem.rmap_addr[pfn] = tid, v
-    else:
-        m.rmap_extra.setdefault(pfn, []).append((tid, v))
+        return
+    extra = m.rmap_extra.get(pfn)
+    if extra is None:
+        extra = m.rmap_extra[pfn] = OrderedDict()
+        m.rmap_tid[pfn] = {}
+    extra[(tid, v)] = None
+    m.rmap_tid[pfn].setdefault(tid, OrderedDict())[v] = None
+
+
+def _rmap_tid_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
+    by_tid = m.rmap_tid[pfn]
+    own = by_tid[tid]
+    del own[v]
+    if not own:
+        del by_tid[tid]
 
 
 def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
@@ -57,14 +76,17 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
     mem = m.mem
     extra = m.rmap_extra.get(pfn)
     if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
-        if extra:
-            mem.rmap_task[pfn], mem.rmap_addr[pfn] = extra.pop(0)
+        if extra:                                # the next oldest becomes first
+            (t2, v2), _ = extra.popitem(last=False)
+            _rmap_tid_del(m, pfn, t2, v2)
+            mem.rmap_task[pfn], mem.rmap_addr[pfn] = t2, v2
         else:
             mem.rmap_task[pfn] = mem.rmap_addr[pfn] = -1
     else:
-        extra.remove((tid, v))  # type: ignore[union-attr]
+        del extra[(tid, v)]  # type: ignore[index]
+        _rmap_tid_del(m, pfn, tid, v)
     if extra is not None and not extra:
-        del m.rmap_extra[pfn]
+        del m.rmap_extra[pfn], m.rmap_tid[pfn]
 
 
 def rmap_all(m: "Machine", pfn: int) -> list[tuple[int, int]]:
@@ -77,11 +99,35 @@ def rmap_all(m: "Machine", pfn: int) -> list[tuple[int, int]]:
 
 
 def rmap_find(m: "Machine", pfn: int, tid: int) -> int:
-    """The virtual page at which task ``tid`` maps the page, or -1."""
-    for t, v in rmap_all(m, pfn):
-        if t == tid:
-            return v
-    return -1
+    """The virtual page at which task ``tid`` maps the page (its first pte), or -1."""
+    mem = m.mem
+    if mem.rmap_task[pfn] == tid:
+        return int(mem.rmap_addr[pfn])
+    own = m.rmap_tid.get(pfn, {}).get(tid)
+    return next(iter(own)) if own else -1
+
+
+def rmap_has(m: "Machine", pfn: int, tid: int, v: int) -> bool:
+    """Does pte ``v`` of task ``tid`` map the page, as the rmap records it?"""
+    mem = m.mem
+    if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
+        return True
+    own = m.rmap_tid.get(pfn, {}).get(tid)
+    return own is not None and v in own
+
+
+def rmap_move(m: "Machine", old: int, new: int) -> None:
+    """Every pte of page ``old`` now maps ``new``, in the same rmap order.
+
+    What try_to_unmap() and remove_migration_ptes() do to the rmap, one
+    pte at a time, taken together: O(1) whatever the number of ptes.
+    """
+    mem = m.mem
+    mem.rmap_task[new], mem.rmap_addr[new] = mem.rmap_task[old], mem.rmap_addr[old]
+    mem.rmap_task[old] = mem.rmap_addr[old] = -1
+    if old in m.rmap_extra:
+        m.rmap_extra[new] = m.rmap_extra.pop(old)
+        m.rmap_tid[new] = m.rmap_tid.pop(old)
 
 
 # -- references and the final put --------------------------------------------
@@ -168,27 +214,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
                 mem.free_one(pfn)
                 calls.leaf("free_hot_cold_page", pfn)
         return
-    if np.any(mem.refcount[pfns] <= 0):
-        bad = int(pfns[np.flatnonzero(mem.refcount[pfns] <= 0)[0]])
-        raise KernelBugError(f"page {bad} has no reference left to drop",
-                             "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
-                             "put_page_testzero", "include/linux/mm.h")
-    if pfns.size == 1:
-        mem.refcount[pfns] -= 1
-        dead = pfns[mem.refcount[pfns] == 0]
-    else:                                        # a page may come twice
-        srt = np.sort(pfns)
-        first = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-        uniq = srt[first]
-        mem.refcount[uniq] -= np.diff(np.r_[first, srt.size]).astype(np.int32)
-        dead = uniq[mem.refcount[uniq] == 0]
-    if not dead.size:
-        return
-    on_lru = dead[(mem.flags[dead] & PG_lru) != 0]
-    if on_lru.size:
-        del_pages_from_lru(m, on_lru)
-    m.ops.release_pages(m, dead)
-    mem.free(dead)
+    bulk.release_pages(m, pfns)                  # more than a pagevec
 
 
 @kernel_call("lock_page")
@@ -355,32 +381,17 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
-    """``n`` anonymous faults of one task, vectorised where that is exact.
+    """``n`` anonymous faults of one task: n do_anonymous_page() calls.
 
-    The same as n do_anonymous_page() calls: when every charge fits without
-    reclaim (try_charge_bulk) the pages are charged, mapped, committed and
-    put on the active anon list as one batch (events carry the page count);
-    otherwise the faults run one by one.
+    As one batch (bulk.fault_anon_range) when every charge fits without
+    reclaim, otherwise one by one; either way the same state.
     """
     if n <= 0:
         return np.zeros(0, np.int64)
-    mem = m.mem
-    if (not m.ops.bulk_ok or n > mem.nr_free
-            or not try_charge_bulk(m, task.memcg, n)):
-        return np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
-    pfns = mem.alloc(n)
-    m.events.record("mem_cgroup_try_charge", -1, task.memcg.index, n)
-    vs = task.alloc_vaddrs(n)
-    mem.flags[pfns] = PG_anon | PG_swapbacked
-    mem.mapping[pfns] = task.tid
-    mem.mapcount[pfns] = 1
-    mem.rmap_task[pfns] = task.tid
-    mem.rmap_addr[pfns] = vs
-    task.pte[vs] = pfns
-    commit_charge_bulk(m, pfns, task.memcg)
-    m.events.record("mem_cgroup_commit_charge", -1, task.memcg.index, n)
-    lru_cache_add_many(m, pfns, LRU_ACTIVE_ANON)
-    return pfns.astype(np.int64)
+    pfns = bulk.fault_anon_range(m, task, n)
+    if pfns is None:
+        pfns = np.array([do_anonymous_page(m, task) for _ in range(n)], np.int64)
+    return pfns
 
 
 def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
@@ -462,6 +473,9 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
 def map_page(m: "Machine", task: Task, pfn: int) -> None:
     """Another pte for an existing page: fork's page_dup_rmap for anon, a fault for file."""
     mem = m.mem
+    if mem.mapcount[pfn] >= MAX_MAPCOUNT:
+        raise ModelUsageError(f"page {pfn} is mapped {MAX_MAPCOUNT:,} times, "
+                              f"the most the model counts (mapcount is 16 bits)")
     if mem.flags[pfn] & PG_anon:
         if mem.mapcount[pfn] == 0:
             raise ModelUsageError(
@@ -510,17 +524,8 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     is_page = ptes >= 0
     pfns = ptes[is_page].astype(np.int64)
     vpages = vs[is_page]
-    if m.ops.bulk_ok and pfns.size > 8:
-        simple = ((mem.mapcount[pfns] == 1) & (mem.rmap_task[pfns] == task.tid)
-                  & ((mem.flags[pfns] & (PG_anon | PG_swapcache)) == PG_anon)
-                  & (np.bincount(pfns, minlength=mem.nr)[pfns] == 1))
-        fast = pfns[simple]
-        mem.mapcount[fast] = 0
-        mem.rmap_task[fast] = -1
-        mem.rmap_addr[fast] = -1
-        slow, slow_v = pfns[~simple], vpages[~simple]
-    else:
-        fast, slow, slow_v = pfns[:0], pfns, vpages
+    simple = bulk.zap_exclusive_anon(m, task, pfns)     # many ptes: a batch
+    fast, slow, slow_v = pfns[simple], pfns[~simple], vpages[~simple]
     i = calls.enter("zap_pte_range", int(slow[0]) if slow.size == 1 else -1)
     for pfn, v in zip(slow.tolist(), slow_v.tolist()):
         rmap_del(m, pfn, task.tid, v)

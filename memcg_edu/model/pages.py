@@ -8,18 +8,20 @@ handle, so millions of pages cost a few dozen bytes each.
 """
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import KernelBugError, ModelUsageError
+from .stack import IntStack
 
 if TYPE_CHECKING:
     from .machine import Machine
 
 __all__ = ["PG_locked", "PG_lru", "PG_active", "PG_anon", "PG_swapbacked",
            "PG_swapcache", "PG_unevictable", "PG_free", "PCG_USED", "PCG_MEM",
-           "PCG_MEMSW", "PCG_FLAG_NAMES", "MemMap", "Page"]
+           "PCG_MEMSW", "PCG_FLAG_NAMES", "SwapSlots", "MemMap", "Page"]
 
 # page->flags bits that matter here. PG_anon stands for the PAGE_MAPPING_ANON
 # bit of page->mapping (what PageAnon() tests); PG_free for PageBuddy.
@@ -33,42 +35,90 @@ PCG_FLAG_NAMES = {PCG_USED: "PCG_USED", PCG_MEM: "PCG_MEM", PCG_MEMSW: "PCG_MEMS
 NO_PFN = -1
 
 
+class SwapSlots:
+    """page_private() of the pages in the swap cache: their swap slot.
+
+    Only a swap-cache page has one, so a dict of them stands in for a
+    pfn-indexed array (which would cost 4 bytes for every frame).
+    ``private[pfn]`` is the slot, or -1 for a page not in the swap cache
+    (an array of pfns gives an array); ``private[pfn] = -1`` forgets it.
+    """
+
+    __slots__ = ("slot",)
+
+    def __init__(self) -> None:
+        self.slot: dict[int, int] = {}
+
+    def __getitem__(self, pfn: Any) -> Any:
+        if isinstance(pfn, np.ndarray):
+            return np.array([self.slot.get(p, -1) for p in pfn.tolist()], np.int64)
+        return self.slot.get(int(pfn), -1)
+
+    def __setitem__(self, pfn: int, slot: int) -> None:
+        if slot < 0:
+            self.slot.pop(int(pfn), None)
+        else:
+            self.slot[int(pfn)] = int(slot)
+
+    def array(self, nr: int) -> np.ndarray:
+        """All of it as a pfn-indexed array (-1: not in the swap cache)."""
+        out = np.full(nr, -1, np.int64)
+        if self.slot:
+            out[list(self.slot)] = list(self.slot.values())
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return sys.getsizeof(self.slot)
+
+
 class MemMap:
     """mem_map[] and page_cgroup[] for ``nr`` page frames, plus the free list.
 
     Arrays (pfn-indexed): refcount (_count), mapcount (_mapcount + 1), flags,
     mapping (file id for page cache, owning task id for anon, -1 = NULL),
-    private (swap slot while PG_swapcache), lru / lru_memcg / lru_seq (which
-    list of which memcg's lruvec the page is linked on, and its age there),
-    rmap_task / rmap_addr (first pte mapping it; more in Machine.rmap_extra),
-    gen (bumped when freed, to catch stale handles), pc_flags / pc_memcg
-    (struct page_cgroup).
+    lru / lru_memcg / lru_seq (which list of which memcg's lruvec the page
+    is linked on, and its age there), rmap_task / rmap_addr (first pte
+    mapping it; more in Machine.rmap_extra, see mm.rmap_add), gen (bumped
+    when freed, to catch stale handles), pc_flags / pc_memcg (struct
+    page_cgroup). ``private`` (the swap slot while PG_swapcache) is a
+    SwapSlots. 27 bytes per frame; the widths are the model's limits
+    (docs/architecture.md, "Limits").
+
+    The free list is a stack: frames never handed out (``fresh`` up to
+    ``nr``, given lowest first) under the frames freed since (``freed``,
+    the last freed given first), so a fresh machine hands out pfn 0, 1, 2,
+    ... and a freed frame is reused first.
     """
 
     def __init__(self, nr: int) -> None:
         self.nr = nr
         self.refcount = np.zeros(nr, np.int32)
-        self.mapcount = np.zeros(nr, np.int32)
+        self.mapcount = np.zeros(nr, np.int16)
         self.flags = np.full(nr, PG_free, np.uint16)
-        self.mapping = np.full(nr, -1, np.int32)
-        self.private = np.full(nr, -1, np.int32)
+        self.mapping = np.full(nr, -1, np.int16)
+        self.private = SwapSlots()
         self.lru = np.full(nr, -1, np.int8)
         self.lru_memcg = np.full(nr, -1, np.int16)
         self.lru_seq = np.zeros(nr, np.uint32)
         self.rmap_task = np.full(nr, -1, np.int16)
         self.rmap_addr = np.full(nr, -1, np.int32)
-        self.gen = np.zeros(nr, np.uint16)
+        self.gen = np.zeros(nr, np.uint8)
         self.pc_flags = np.zeros(nr, np.uint8)
         self.pc_memcg = np.zeros(nr, np.int16)
-        # free list as a stack; popping gives pfn 0, 1, 2, ... on a fresh machine
-        self.free_stack = np.arange(nr - 1, -1, -1, dtype=np.int32)
-        self.nr_free = nr
+        self.fresh = 0
+        self.freed = IntStack()
+
+    @property
+    def nr_free(self) -> int:
+        return self.nr - self.fresh + len(self.freed)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
 
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.arrays().values())
+        return (sum(a.nbytes for a in self.arrays().values())
+                + self.freed.nbytes + self.private.nbytes)
 
     # -- the page allocator ---------------------------------------------
     def alloc(self, n: int) -> np.ndarray:
@@ -77,27 +127,33 @@ class MemMap:
             raise ModelUsageError(
                 f"out of simulated RAM: {n} page(s) wanted, {self.nr_free} of "
                 f"{self.nr} frames free (create the Machine with more ram_pages)")
-        pfns = self.free_stack[self.nr_free - n:self.nr_free][::-1].copy()
-        self.nr_free -= n
+        k = min(n, len(self.freed))
+        pfns = self.freed.pop(k)
+        if n > k:                                # then frames never used yet
+            fresh = np.arange(self.fresh, self.fresh + n - k, dtype=np.int32)
+            self.fresh += n - k
+            pfns = np.concatenate([pfns, fresh]) if k else fresh
         self.refcount[pfns] = 1
         self.mapcount[pfns] = 0
         self.flags[pfns] = 0
         self.mapping[pfns] = -1
-        self.private[pfns] = -1
         self.rmap_task[pfns] = -1
         self.rmap_addr[pfns] = -1
         return pfns
 
     def alloc_one(self) -> int:
         """alloc_pages() of one page, without the array overhead."""
-        if not self.nr_free:
+        if len(self.freed):
+            pfn = self.freed.pop_one()
+        elif self.fresh < self.nr:
+            pfn = self.fresh
+            self.fresh += 1
+        else:
             self.alloc(1)                        # raises the out-of-RAM error
-        self.nr_free -= 1
-        pfn = int(self.free_stack[self.nr_free])
         self.refcount[pfn] = 1
         self.mapcount[pfn] = 0
         self.flags[pfn] = 0
-        self.mapping[pfn] = self.private[pfn] = -1
+        self.mapping[pfn] = -1
         self.rmap_task[pfn] = self.rmap_addr[pfn] = -1
         return pfn
 
@@ -108,10 +164,10 @@ class MemMap:
             self.free(np.array([pfn]))           # raises the bad-page error
             return
         self.flags[pfn] = PG_free
-        self.mapping[pfn] = self.private[pfn] = -1
-        self.gen[pfn] += 1
-        self.free_stack[self.nr_free] = pfn
-        self.nr_free += 1
+        self.mapping[pfn] = -1
+        self.private[pfn] = -1
+        self.gen[pfn] = (int(self.gen[pfn]) + 1) & 0xFF     # 8 bits, wraps
+        self.freed.push_one(pfn)
 
     def free(self, pfns: np.ndarray) -> None:
         """free_hot_cold_page(): give frames back, after free_pages_check().
@@ -134,11 +190,11 @@ class MemMap:
                 "free_pages_check", "mm/page_alloc.c")
         self.flags[pfns] = PG_free
         self.mapping[pfns] = -1
-        self.private[pfns] = -1
-        self.gen[pfns] += 1
-        n = pfns.size
-        self.free_stack[self.nr_free:self.nr_free + n] = pfns
-        self.nr_free += n
+        if self.private.slot:                    # none of them is in the swap cache
+            for pfn in pfns.tolist():
+                self.private[pfn] = -1
+        self.gen[pfns] += 1                      # 8 bits, wraps
+        self.freed.push(pfns)
 
 
 class Page:

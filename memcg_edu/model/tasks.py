@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .stack import IntStack
+
 if TYPE_CHECKING:
     from .memcg import MemCgroup
     from .pages import Page
@@ -39,17 +41,15 @@ class Task:
         self.name, self.tid, self.memcg = name, tid, memcg
         self.pte = np.full(16, PTE_NONE, np.int32)
         self.top = 0                    # virtual pages handed out so far
-        self.free_v = np.zeros(16, np.int32)
-        self.nr_free_v = 0
+        self.free_v = IntStack()        # unmapped virtual pages, reused first
 
     def nbytes(self) -> int:
         return self.pte.nbytes + self.free_v.nbytes
 
     def alloc_vaddrs(self, n: int) -> np.ndarray:
         """Virtual page numbers for ``n`` new ptes, reusing unmapped ones first."""
-        k = min(n, self.nr_free_v)
-        reused = self.free_v[self.nr_free_v - k:self.nr_free_v][::-1].copy()
-        self.nr_free_v -= k
+        k = min(n, len(self.free_v))
+        reused = self.free_v.pop(k)
         fresh = np.arange(self.top, self.top + n - k, dtype=np.int32)
         self.top += n - k
         if self.top > self.pte.size:
@@ -60,13 +60,7 @@ class Task:
 
     def free_vaddrs(self, v: np.ndarray) -> None:
         """munmap: the ptes are clear, the addresses may be reused."""
-        need = self.nr_free_v + v.size
-        if need > self.free_v.size:
-            grown = np.zeros(max(need, 2 * self.free_v.size), np.int32)
-            grown[:self.nr_free_v] = self.free_v[:self.nr_free_v]
-            self.free_v = grown
-        self.free_v[self.nr_free_v:need] = v
-        self.nr_free_v = need
+        self.free_v.push(v)
 
     def find(self, value: int) -> int:
         """The first virtual page whose pte holds ``value``, or -1."""

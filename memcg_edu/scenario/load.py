@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
+from ..model.limits import MAX_FILES, MAX_LABELS, MAX_MEMCGS, MAX_TASKS
 from ..timeline import FORMAT as TIMELINE_FORMAT
 from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
@@ -84,6 +85,7 @@ class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
         self.swap_account = True           # set from "machine" before the steps
+        self.files: set[str] = set()       # file names the steps use so far
 
     def err(self, message: str, *, step: int | None = None,
             op: str | None = None, field: str | None = None) -> ScenarioError:
@@ -163,6 +165,9 @@ class _Checker:
         if not isinstance(raw, Mapping):
             raise self.err("must be an object of memcg name -> settings",
                            field="memcgs")
+        if len(raw) >= MAX_MEMCGS:
+            raise self.err(f"{len(raw):,} memcgs is more than the model numbers "
+                           f"({MAX_MEMCGS - 1:,} besides root)", field="memcgs")
         got: dict[str, dict[str, Any]] = {}
         for name, spec in raw.items():
             where = f"memcgs.{name}"
@@ -227,6 +232,9 @@ class _Checker:
         if not isinstance(raw, Mapping):
             raise self.err("must be an object of task name -> memcg name",
                            field="tasks")
+        if len(raw) > MAX_TASKS:
+            raise self.err(f"{len(raw):,} tasks is more than the model numbers "
+                           f"({MAX_TASKS:,})", field="tasks")
         known = [ROOT, *memcgs]
         for name, mc in raw.items():
             self.name(name, "task", field="tasks")
@@ -307,7 +315,17 @@ class _Checker:
                 v = self.value(kind, v, **fw)
             out[k] = v
         if op in NEW_PAGE_OPS:
+            if len(created) >= MAX_LABELS:
+                raise self.err(f"more than {MAX_LABELS:,} page labels in one "
+                               f"scenario, the model's limit", field="page", **where)
             created[out["page"]] = i
+        if "file" in spec:
+            files = self.files
+            f = out.get("file", "shm" if op == "fault_shmem" else "file")
+            if f not in files and len(files) >= MAX_FILES:
+                raise self.err(f"more than {MAX_FILES:,} files in one scenario, "
+                               f"the model's limit", field="file", **where)
+            files.add(f)
         return self._op_rules(op, out, st, where)
 
     def _op_rules(self, op, out, st, where):

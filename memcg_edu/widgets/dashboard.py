@@ -50,7 +50,7 @@ class Dashboard(widgets.VBox):
         sfig = vstats.plot_stats(tl, names, step=0, size=size)
         self.stats_plot = FigureView(sfig, sfig.memcg_edu["cursors"],
                                      lambda s: vstats.set_step(sfig, tl, s), smooth)
-        self.lru = LruView(tl, smooth, size)
+        self.lru = LruView(tl, smooth, size, shown=False)   # _tab_shown decides
         self.pages = PageGridView(tl)
         self.tabs = widgets.Tab([self.counters_plot, self.stats_plot, self.lru, self.pages],
                                 titles=("usage & memsw", "memory.stat", "LRU lists",

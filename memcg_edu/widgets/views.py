@@ -27,7 +27,8 @@ __all__ = ["LruView", "PageGridView", "lru_view", "page_grid_view"]
 class LruView(widgets.VBox):
     """Bars of the five LRU lists per memcg; ``show(step)`` moves them."""
 
-    def __init__(self, timeline: Timeline, smooth: bool = False, size: str = "widget") -> None:
+    def __init__(self, timeline: Timeline, smooth: bool = False, size: str = "widget",
+                 shown: bool = True) -> None:
         self.timeline = timeline
         # counts go in HTML below the bars: drawing 15 numbers into the image
         # would triple the time of a step
@@ -43,6 +44,7 @@ class LruView(widgets.VBox):
             return changed
 
         self.view = FigureView(self.figure, animated, update, smooth)
+        self.view.set_shown(shown)       # hidden (a tab not selected): drawn when shown
         self.counts = widgets.HTML()
         self.counts.add_class("memcg-edu-lru-counts")
         super().__init__([self.view, self.counts])

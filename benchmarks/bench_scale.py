@@ -1,0 +1,131 @@
+"""Fast at any size: the figures of issue 13, each beside the real kernel.
+
+Figures (targets in brackets; "x kernel" = model time / the kernel's time
+for as many anonymous page lifecycles, measured in the same run):
+* a 100,000-step scenario (benchmarks/bench_widgets.scenario: every common
+  op on a 64-frame machine) through the command line, each in a fresh
+  process: ``run`` (<= 3 s), ``check --check-invariants`` (<= 8 s),
+  ``compare`` (<= 6 s, <= 300 MB peak resident memory), ``plot`` (<= 4 s);
+* a range step of 1,000,000 pages (fault then unmap, ``"count"``) beside
+  the bulk model path for the same pages (<= 2x its time per page);
+* k tasks mapping and unmapping one page, for k = 1,000 and 5,000 (time
+  per mapper must not grow with k), and 20,000 mappers plus 100
+  migrations of the shared page (<= 2 s);
+* import time of memcg_edu.cli in a fresh interpreter, best of 3 (<= 0.3 s).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kernel_rate import beside, kernel_rate
+
+from memcg_edu.model import Machine
+
+__all__ = ["run", "mappers", "cli_figure", "import_time"]
+
+HERE = Path(__file__).resolve().parent
+STEPS = 100_000
+RANGE = 1_000_000
+
+_TIMED = r"""
+import contextlib, io, json, resource, sys, time
+from memcg_edu.cli import main
+t0 = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    rc = main(sys.argv[1:])
+dt = time.perf_counter() - t0
+print(json.dumps({"rc": rc, "s": dt,
+                  "mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def cli_figure(argv: list[str]) -> dict:
+    """{"rc", "s", "mb"} of one ``python -m memcg_edu`` command in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", _TIMED, *argv], capture_output=True,
+                         text=True, timeout=900)
+    if out.returncode:
+        raise RuntimeError(f"{argv[0]} failed: {out.stderr.strip()[-300:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def import_time(rounds: int = 3) -> float:
+    """Seconds to import memcg_edu.cli in a fresh interpreter, best of ``rounds``."""
+    code = ("import time; t = time.perf_counter(); import memcg_edu.cli; "
+            "print(time.perf_counter() - t)")
+    return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                    text=True, check=True).stdout) for _ in range(rounds))
+
+
+def mappers(k: int, migrations: int = 0) -> float:
+    """Seconds for k tasks to map one page, ``migrations`` migrations, then k unmaps."""
+    m = Machine(ram_pages=64, swap_slots=0)
+    a = m.create_memcg("A")
+    tasks = [m.create_task(f"t{i}", a) for i in range(k + 1)]
+    t0 = time.perf_counter()
+    page = m.fault_anon(tasks[0])
+    for t in tasks[1:]:
+        m.map(t, page)
+    for _ in range(migrations):
+        page = m.migrate(page)
+    for t in tasks:
+        m.unmap(t, page)
+    dt = time.perf_counter() - t0
+    assert a.usage == 0 and not m.mem.mapcount.any()
+    return dt
+
+
+def range_step(pages: int = RANGE) -> tuple[float, float] | str:
+    """(seconds of a fault range step then an unmap range step, bulk path seconds)."""
+    from memcg_edu.scenario import FORMAT, run_scenario
+    sc = {"format": FORMAT, "title": "range", "machine": {"ram_pages": pages, "swap_slots": 0},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x{i}", "count": pages},
+                    {"op": "unmap", "task": "p", "page": "x{i}", "count": pages}]}
+    t0 = time.perf_counter()
+    try:
+        tl = run_scenario(sc, pages=False)
+    except Exception as e:                      # before range steps existed
+        return f"not available ({type(e).__name__})"
+    dt = time.perf_counter() - t0
+    assert tl[-1]["memcgs"]["A"]["usage"] == 0
+    m = Machine(ram_pages=pages, swap_slots=0)
+    t = m.create_task("p", m.create_memcg("A"))
+    t1 = time.perf_counter()
+    m.unmap_range(t, m.fault_anon_range(t, pages))
+    return dt, time.perf_counter() - t1
+
+
+def run() -> dict:
+    from bench_widgets import scenario
+    krate, note = kernel_rate()
+    out: dict = {"kernel lifecycles/s": round(krate) if krate else f"skipped: {note}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.json"
+        path.write_text(json.dumps(scenario(STEPS)))
+        for name, argv, target in (
+                ("run", ["run", str(path)], 3),
+                ("check --check-invariants", ["check", "--check-invariants", str(path)], 8),
+                ("compare", ["compare", str(path)], 6),
+                ("plot", ["plot", str(path), "--out", str(Path(tmp) / "f.png")], 4)):
+            fig = cli_figure(argv)
+            beside(out, f"{name}, 100k steps (s) [target {target}]", fig["s"], STEPS)
+            out[f"{name}, 100k steps peak RSS (MB)"] = round(fig["mb"])
+    r = range_step()
+    if isinstance(r, str):
+        out["range step 1M pages, fault + unmap (s)"] = r
+    else:
+        beside(out, "range step 1M pages, fault + unmap (s)", r[0], RANGE)
+        beside(out, "bulk path 1M pages, fault + unmap (s)", r[1], RANGE)
+        out["range step / bulk path time [target <= 2]"] = round(r[0] / r[1], 2)
+    for k in (1_000, 5_000):
+        dt = mappers(k)
+        beside(out, f"{k:,} mappers of one page (s)", dt, k)
+        out[f"{k:,} mappers: us per mapper"] = round(dt / k * 1e6, 1)
+    beside(out, "20,000 mappers + 100 migrations (s) [target 2]", mappers(20_000, 100), 20_000)
+    out["import memcg_edu.cli (s) [target 0.3]"] = round(import_time(), 3)
+    return out

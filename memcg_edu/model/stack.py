@@ -1,0 +1,69 @@
+"""A LIFO stack of ints in a numpy array that grows and shrinks with its use.
+
+The page allocator's free list (pages.MemMap) and a task's unmapped
+virtual pages (tasks.Task) are such stacks: the last pushed is popped
+first. The array doubles when full and, when less than a quarter full, shrinks
+to twice what it holds, so a
+stack that once held a million entries does not keep their memory once
+they are popped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["IntStack"]
+
+_MIN = 16
+
+
+class IntStack:
+    """int32 values; pop(n) returns the top n, the last pushed first."""
+
+    __slots__ = ("data", "size")
+
+    def __init__(self) -> None:
+        self.data = np.zeros(_MIN, np.int32)
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    def _resize(self, capacity: int) -> None:
+        grown = np.zeros(max(capacity, _MIN), np.int32)
+        grown[:self.size] = self.data[:self.size]
+        self.data = grown
+
+    def push(self, values: np.ndarray) -> None:
+        """Push values[0], values[1], ... (the last one ends on top)."""
+        need = self.size + values.size
+        if need > self.data.size:
+            self._resize(max(need, 2 * self.data.size))
+        self.data[self.size:need] = values
+        self.size = need
+
+    def push_one(self, value: int) -> None:
+        if self.size == self.data.size:
+            self._resize(2 * self.data.size)
+        self.data[self.size] = value
+        self.size += 1
+
+    def pop(self, n: int) -> np.ndarray:
+        """The top ``n`` values (n <= len), top first, removed from the stack."""
+        out = self.data[self.size - n:self.size][::-1].copy()
+        self.size -= n
+        self._maybe_shrink()
+        return out
+
+    def pop_one(self) -> int:
+        self.size -= 1
+        value = int(self.data[self.size])
+        self._maybe_shrink()
+        return value
+
+    def _maybe_shrink(self) -> None:
+        if self.data.size > _MIN and self.size < self.data.size // 4:
+            self._resize(2 * self.size)
