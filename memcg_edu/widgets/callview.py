@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..course.words import ident_url, source_url
+from ..errors import ModelUsageError
 from ..timeline import Timeline
 from .call_fields import call_changes, call_line, own_call, step_calls
 from .inspector import PageInspector
@@ -26,8 +27,8 @@ __all__ = ["CallStepper"]
 class CallStepper(widgets.VBox):
     """The calls of one step; ``call`` (a traitlet) is the index shown, None
     when the step has no recorded calls. ``show(step)`` moves to a step (at
-    its first call); ``next_call``, ``previous_call`` and ``go_call(i)`` or
-    the buttons and the list move through the calls."""
+    its first call); ``next_call``, ``previous_call``, ``go_call(i)``,
+    ``go_function(name)`` or the buttons and the list move through the calls."""
 
     call = traitlets.Int(None, allow_none=True)
 
@@ -77,6 +78,15 @@ class CallStepper(widgets.VBox):
         """Show call ``index`` (clipped to the step's calls)."""
         if self.calls:
             self._set(max(0, min(int(index), len(self.calls) - 1)))
+
+    def go_function(self, fn: str, nth: int = 0) -> None:
+        """Show the ``nth`` call (from 0) of kernel function ``fn`` in this step."""
+        hits = [k for k, c in enumerate(self.calls) if c.get("fn") == fn]
+        if len(hits) <= nth:
+            have = ", ".join(dict.fromkeys(str(c.get("fn")) for c in self.calls)) or "none"
+            raise ModelUsageError(f"step {self.step} calls {fn} {len(hits)} time(s), so "
+                                  f"there is no call number {nth} of it; its calls: {have}")
+        self._set(hits[nth])
 
     def next_call(self) -> None:
         if self.call is not None:

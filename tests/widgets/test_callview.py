@@ -186,3 +186,47 @@ def test_synthetic_fault_records_try_then_commit():
     f.fault_anon("A", "p")
     names = [c["fn"] for c in f.tl[0]["calls"]]
     assert names.index("mem_cgroup_try_charge") < names.index("mem_cgroup_commit_charge")
+
+
+def test_go_function_finds_a_call_by_name_or_says_what_there_is(tl):
+    import pytest
+    from memcg_edu.errors import ModelUsageError
+    p = step_player(tl, calls_open=True)
+    p.go(7)
+    p.calls.go_function("mem_cgroup_uncharge")
+    assert p.calls.call == 6
+    with pytest.raises(ModelUsageError, match="step 7 calls mem_cgroup_migrate 0 time.*"
+                                              "its calls: zap_pte_range, page_remove_rmap"):
+        p.calls.go_function("mem_cgroup_migrate")
+
+
+def test_which_call_checks_a_guess_against_the_recording(tl):
+    from memcg_edu import course
+    v = course.which_call(tl, 7, "mem_cgroup_uncharge", memcg="A", counter="usage")
+    assert v and "called by `__put_single_page`" in v.message and "A usage 3->2" in v.message
+    v = course.which_call(tl, 7, "put_page_testzero", memcg="A", counter="usage")
+    assert not v and "does not make that change itself" in v.message
+    assert course.which_call(tl, 7, "put_page_testzero", page="x1", field="count")
+    assert course.which_call(tl, 7, "__put_single_page", memcg="A", counter="usage")  # its caller
+    v = course.which_call(tl, 7, "page_remove_rmap()", page="x1", field="count")
+    assert not v and "`put_page_testzero`" in v.message
+    assert course.which_call(tl, 7, ..., memcg="A", counter="usage").pending
+    v = course.which_call(tl, 7, "mem_cgroup_migrate", memcg="A", counter="usage")
+    assert "not among the calls of step 7" in v.message
+
+
+def test_two_designs_step_together(tl):
+    import copy
+    from memcg_edu.widgets import calls_by_design
+    scen = {"format": "memcg-edu-scenario/1", "machine": {"ram_pages": 8, "swap_slots": 4},
+            "memcgs": {"A": {}}, "tasks": {"p": "A"},
+            "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                      {"op": "get_page", "page": "x"},
+                      {"op": "unmap", "task": "p", "page": "x"},
+                      {"op": "put_page", "page": "x"}]}
+    w = calls_by_design(copy.deepcopy(scen))
+    new, old = w.players["3.17"], w.players["3.16"]
+    new.forward_button.click()
+    assert old.step == 1 and old.slider.value == 1 and "Step 1 of 3" in old.words.value
+    old.slider.value = 3
+    assert new.step == 3 and new.calls.step == 3 and old.calls.step == 3
