@@ -186,7 +186,9 @@ class Fake:
 
     def unmap(self, label):
         """zap_pte_range drops the mapping, then the final put_page frees and
-        uncharges the page (3.17: mem_cgroup_uncharge at refcount 0)."""
+        uncharges the page (3.17 mm/swap.c: __put_single_page calls
+        __page_cache_release, which takes the page off its LRU and calls
+        mem_cgroup_uncharge, then free_hot_cold_page)."""
         pfn = self.labels[label]["pfn"]
         p = self.p
         name = NAMES[p["pc_memcg"][pfn]]
@@ -199,15 +201,17 @@ class Fake:
                 p["refcount"][pfn] = 0
             with self.call("__put_single_page", "mm/swap.c", pfn):
                 with self.call("__page_cache_release", "mm/swap.c", pfn):
-                    p["lru_flag"][pfn] = p["active"][pfn] = False
-                    p["lru"][pfn] = p["lru_memcg"][pfn] = -1
-                    c["stat"]["active_anon"] -= 1
-                with self.call("mem_cgroup_uncharge", "mm/memcontrol.c", pfn):
-                    p["pc_flags"][pfn] = 0
-                    c["usage"] -= 1
-                    c["memsw_usage"] -= 1
-                    c["stat"]["rss"] -= 1
-                    c["stat"]["pgpgout"] += 1
+                    with self.call("del_page_from_lru_list", "include/linux/mm_inline.h",
+                                   pfn):
+                        p["lru_flag"][pfn] = p["active"][pfn] = False
+                        p["lru"][pfn] = p["lru_memcg"][pfn] = -1
+                        c["stat"]["active_anon"] -= 1
+                    with self.call("mem_cgroup_uncharge", "mm/memcontrol.c", pfn):
+                        p["pc_flags"][pfn] = 0
+                        c["usage"] -= 1
+                        c["memsw_usage"] -= 1
+                        c["stat"]["rss"] -= 1
+                        c["stat"]["pgpgout"] += 1
                 with self.call("free_hot_cold_page", "mm/page_alloc.c", pfn):
                     p["anon"][pfn] = p["swapbacked"][pfn] = False
                     p["free"][pfn] = True

@@ -3,8 +3,9 @@
 Step 7 of the synthetic timeline (memcg_synth.small_timeline) unmaps x1
 (pfn 1, charged to A): zap_pte_range > page_remove_rmap drops the
 mapping, then put_page > put_page_testzero drops the reference to 0 and
-__put_single_page > __page_cache_release, mem_cgroup_uncharge,
-free_hot_cold_page free it, as mm/swap.c does in Linux 3.17.
+__put_single_page > __page_cache_release (> del_page_from_lru_list,
+mem_cgroup_uncharge), free_hot_cold_page free it, as mm/swap.c does in
+Linux 3.17.
 """
 import re
 
@@ -15,8 +16,8 @@ from memcg_edu.widgets import dashboard, step_player
 from memcg_edu.widgets.call_fields import call_changes, return_order, state_at
 
 UNMAP = ["zap_pte_range", "page_remove_rmap", "put_page", "put_page_testzero",
-         "__put_single_page", "__page_cache_release", "mem_cgroup_uncharge",
-         "free_hot_cold_page"]
+         "__put_single_page", "__page_cache_release", "del_page_from_lru_list",
+         "mem_cgroup_uncharge", "free_hot_cold_page"]
 
 
 def _rows(inspector) -> dict[str, tuple[str, bool]]:
@@ -50,12 +51,12 @@ def test_list_shows_each_call_indented_with_what_it_changed(tl):
              len(o.split(". ", 1)[1]) - len(o.split(". ", 1)[1].lstrip("\u00a0"))
              for o in opts}
     assert depth["put_page"] == 0 and depth["put_page_testzero"] == 2
-    assert depth["mem_cgroup_uncharge"] == 4
-    assert opts[3].endswith("put_page_testzero  x1  count 1->0")
+    assert depth["mem_cgroup_uncharge"] == 6     # put_page > __put_single_page >
+    assert opts[3].endswith("put_page_testzero  x1  count 1->0")   # __page_cache_release
     # a caller's line shows only what it did itself, not its callees' changes
     assert opts[2].endswith("put_page  x1")
-    assert "PCG USED|MEM|MEMSW->none" in opts[6] and "A usage 3->2" in opts[6]
-    assert "memsw_usage 4->3" in opts[6]
+    assert "PCG USED|MEM|MEMSW->none" in opts[7] and "A usage 3->2" in opts[7]
+    assert "memsw_usage 4->3" in opts[7]
 
 
 def test_buttons_and_list_move_the_current_call(tl):
@@ -63,20 +64,21 @@ def test_buttons_and_list_move_the_current_call(tl):
     c = p.calls
     p.go(7)
     assert c.call == 0 and c.prev_button.disabled and not c.next_button.disabled
-    assert "call 1 of 8" in c.position.value
+    assert "call 1 of 9" in c.position.value
     c.next_button.click()
     c.next_button.click()
     c.next_button.click()
     assert c.call == 3 and c.list.index == 3
     assert "put_page_testzero" in c.detail.value and "called by <code>put_page</code>" \
         in c.detail.value and "changed: count 1-&gt;0" in c.detail.value
-    c.list.index = 6                          # a click in the list
-    assert c.call == 6 and "call 7 of 8" in c.position.value
+    c.list.index = 7                          # a click in the list
+    assert c.call == 7 and "call 8 of 9" in c.position.value
     assert "mem_cgroup_uncharge" in c.detail.value
+    assert "called by <code>__page_cache_release</code>" in c.detail.value
     c.prev_button.click()
-    assert c.call == 5 and c.list.index == 5
+    assert c.call == 6 and c.list.index == 6
     c.go_call(99)
-    assert c.call == 7 and c.next_button.disabled
+    assert c.call == 8 and c.next_button.disabled
     p.forward()                               # a new step starts at its first call
     assert c.step == 8 and c.call == 0 and c.list.options[0].split()[1] == "do_anonymous_page"
 
@@ -84,7 +86,7 @@ def test_buttons_and_list_move_the_current_call(tl):
 def test_current_call_links_to_its_v3_17_source(tl):
     p = step_player(tl, calls_open=True)
     p.go(7)
-    p.calls.go_call(6)
+    p.calls.go_call(7)
     d = p.calls.detail.value
     assert "href='https://elixir.bootlin.com/linux/v3.17/C/ident/mem_cgroup_uncharge'" in d
     assert "href='https://elixir.bootlin.com/linux/v3.17/source/mm/memcontrol.c'" in d
@@ -107,11 +109,11 @@ def test_inspector_follows_the_call_and_highlights_the_changed_field(tl):
     assert rows["pcg"] == ("USED | MEM | MEMSW", False)
     assert rows["lru"] == ("active_anon", False)
     assert "when put_page_testzero returns" in insp.table.value
-    p.calls.go_call(5)                        # __page_cache_release
+    p.calls.go_call(6)                        # del_page_from_lru_list
     rows = _rows(insp)
     assert rows["lru"] == ("none", True) and rows["lruvec"] == ("none", True)
     assert rows["pcg"][1] is False
-    p.calls.go_call(6)                        # mem_cgroup_uncharge
+    p.calls.go_call(7)                        # mem_cgroup_uncharge
     rows = _rows(insp)
     assert rows["pcg"] == ("none (not charged)", True) and insp.changed == ["pcg"]
     assert "highlighted: what <code>mem_cgroup_uncharge</code> changed" in insp.table.value
@@ -121,7 +123,7 @@ def test_a_callers_state_is_not_shown_before_its_callees_return(tl):
     # put_page (call 2) returns last; at put_page_testzero (call 3) the page
     # must show the count at 0 but still charged, not put_page's final state
     calls = tl[7]["calls"]
-    assert return_order(calls) == [1, 0, 3, 5, 6, 7, 4, 2]
+    assert return_order(calls) == [1, 0, 3, 6, 7, 5, 8, 4, 2]
     state, when = state_at(tl, 7, 3, 1)
     assert state["count"] == 0 and state["pcg"] == ["USED", "MEM", "MEMSW"]
     state, when = state_at(tl, 7, 0, 1)      # zap_pte_range, after page_remove_rmap
@@ -194,7 +196,7 @@ def test_go_function_finds_a_call_by_name_or_says_what_there_is(tl):
     p = step_player(tl, calls_open=True)
     p.go(7)
     p.calls.go_function("mem_cgroup_uncharge")
-    assert p.calls.call == 6
+    assert p.calls.call == 7
     with pytest.raises(ModelUsageError, match="step 7 calls mem_cgroup_migrate 0 time.*"
                                               "its calls: zap_pte_range, page_remove_rmap"):
         p.calls.go_function("mem_cgroup_migrate")
@@ -203,11 +205,12 @@ def test_go_function_finds_a_call_by_name_or_says_what_there_is(tl):
 def test_which_call_checks_a_guess_against_the_recording(tl):
     from memcg_edu import course
     v = course.which_call(tl, 7, "mem_cgroup_uncharge", memcg="A", counter="usage")
-    assert v and "called by `__put_single_page`" in v.message and "A usage 3->2" in v.message
+    assert v and "called by `__page_cache_release`" in v.message and "A usage 3->2" in v.message
     v = course.which_call(tl, 7, "put_page_testzero", memcg="A", counter="usage")
     assert not v and "does not make that change itself" in v.message
     assert course.which_call(tl, 7, "put_page_testzero", page="x1", field="count")
-    assert course.which_call(tl, 7, "__put_single_page", memcg="A", counter="usage")  # its caller
+    assert course.which_call(tl, 7, "__page_cache_release", memcg="A", counter="usage")
+    assert not course.which_call(tl, 7, "__put_single_page", memcg="A", counter="usage")
     v = course.which_call(tl, 7, "page_remove_rmap()", page="x1", field="count")
     assert not v and "`put_page_testzero`" in v.message
     assert course.which_call(tl, 7, ..., memcg="A", counter="usage").pending
