@@ -85,7 +85,13 @@ def own_call(calls: Sequence[Mapping[str, Any]], index: int) -> dict[str, Any]:
     if not kids:
         return dict(call)
     was = call.get("was") or {}
-    by_kids = {f for k in kids if k.get("pfn") == call.get("pfn")
+    depth = int(call.get("depth", 0))
+    below = []   # every call made inside this one, at any depth
+    for k in range(index + 1, len(calls)):
+        if int(calls[k].get("depth", 0)) <= depth:
+            break
+        below.append(calls[k])
+    by_kids = {f for k in below if k.get("pfn") == call.get("pfn")
                for f in ((k.get("was") or {}).get("state") or {})}
     kid_counters = {(m, c) for k in kids for m, cs in (k.get("memcgs") or {}).items()
                     for c in cs}
@@ -125,10 +131,13 @@ def call_changes(call: Mapping[str, Any],
 
 
 def call_line(call: Mapping[str, Any], before: Optional[Mapping[str, Any]] = None,
-              indent: str = "\u00a0\u00a0") -> str:
-    """One line of the call list: indented by depth, the function, its page,
-    and what it changed (plain text, no HTML)."""
-    page = call.get("page") or (f"pfn {call['pfn']}" if call.get("pfn") is not None else "")
+              indent: str = "\u00a0\u00a0", pfn: bool = False) -> str:
+    """One line of the call list: indented by depth, the function, its page
+    (its label; with its pfn too when ``pfn``, for a step on two frames), and
+    what it changed (plain text, no HTML)."""
+    page = call.get("page") or ""
+    if call.get("pfn") is not None and (pfn or not page):
+        page = f"{page} (pfn {call['pfn']})" if page else f"pfn {call['pfn']}"
     changes = ", ".join(call_changes(call, before))
     return (indent * int(call.get("depth", 0)) + str(call.get("fn", "?"))
             + (f"  {page}" if page else "") + (f"  {changes}" if changes else ""))

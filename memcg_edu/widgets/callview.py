@@ -67,7 +67,9 @@ class CallStepper(widgets.VBox):
         """Show ``step``'s calls, at its first call."""
         self.step = step
         self.calls = step_calls(self.timeline[step])
-        lines = [f"{k + 1:>2}. {call_line(own_call(self.calls, k))}"
+        # a step on two frames (migration, replace_page_cache) names the pfn too
+        two = len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1
+        lines = [f"{k + 1:>2}. {call_line(own_call(self.calls, k), pfn=two)}"
                  for k in range(len(self.calls))]
         self.list.unobserve(self._listed, names="index")
         self.list.options = lines
@@ -126,7 +128,8 @@ class CallStepper(widgets.VBox):
         words = function_words(fn)
         parent = next((self.calls[k]["fn"] for k in range(index - 1, -1, -1)
                        if self.calls[k].get("depth", 0) < c.get("depth", 0)), None)
-        page = c.get("page") or (f"pfn {c['pfn']}" if c.get("pfn") is not None else None)
+        page = " ".join(str(v) for v in (c.get("page"), c.get("pfn") is not None
+                                         and f"(pfn {c['pfn']})") if v) or None
         own = call_changes(own_call(self.calls, index))
         total = call_changes(c)
         parts = [f"<b><a href='{ident_url(fn)}' target='_blank' rel='noopener' "
