@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from ..widgets.call_fields import call_changes, own_call, step_calls
+from ..widgets.call_fields import call_changes, own_call, return_order, step_calls
 from .exercise import Verdict
 from .words import source_url
 
@@ -22,13 +22,14 @@ __all__ = ["which_call", "changing_call"]
 def changing_call(timeline: Timeline, step: int, *, memcg: Optional[str] = None,
                   counter: Optional[str] = None, page: Optional[str] = None,
                   field: Optional[str] = None) -> int:
-    """Index of the first call of ``step`` that itself changed ``memcg``'s
+    """Index of the call of ``step`` that itself changed ``memcg``'s
     ``counter``, or the state ``field`` (count, mapcount, flags, pcg,
-    mem_cgroup, lru, lruvec) of page ``page``."""
+    mem_cgroup, lru, lruvec) of page ``page``: the first to return (a
+    callee returns before its caller)."""
     if (memcg is None) == (page is None) or (memcg and not counter) or (page and not field):
         raise ModelUsageError("say either memcg= and counter=, or page= and field=")
     calls = step_calls(timeline[step])
-    for k in range(len(calls)):
+    for k in return_order(calls):
         own = own_call(calls, k)
         if memcg is not None:
             if counter in (own.get("memcgs") or {}).get(memcg, {}):

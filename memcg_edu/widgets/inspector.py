@@ -52,7 +52,8 @@ class PageInspector(widgets.VBox):
     """A frame's fields at a step and call; ``show(step, call)`` follows the player.
 
     ``frame`` (a traitlet) is the picked pfn, or None while following;
-    ``shown_pfn`` the frame shown; ``changed`` the rows highlighted.
+    ``shown_pfn`` the frame shown, ``state`` its fields (the keys of a
+    call's "state", None when not recorded); ``changed`` the rows highlighted.
     """
 
     frame = traitlets.Int(None, allow_none=True)
@@ -68,6 +69,7 @@ class PageInspector(widgets.VBox):
         self.table.add_class("memcg-edu-inspector")
         super().__init__([self.pick, self.table])
         self.step, self.call = 0, None
+        self.state: Optional[dict[str, Any]] = None
         self.changed: list[str] = []
         self._options_key: tuple = ()
         self.pick.observe(self._picked, names="value")
@@ -118,10 +120,11 @@ class PageInspector(widgets.VBox):
         pfn = self.frame if self.frame is not None else self._followed(rec, call)
         self.shown_pfn = pfn
         if pfn is None:
-            self.changed = []
+            self.changed, self.state = [], None
             self.table.value = "<i>This step touches no page frame.</i>"
             return
         state, when = state_at(self.timeline, step, call, pfn)
+        self.state = state
         calls = step_calls(rec)
         current = calls[call] if call is not None else None
         self.changed = sorted(changed_fields(current)) if (

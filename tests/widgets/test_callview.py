@@ -233,3 +233,12 @@ def test_two_designs_step_together(tl):
     assert old.step == 1 and old.slider.value == 1 and "Step 1 of 3" in old.words.value
     old.slider.value = 3
     assert new.step == 3 and new.calls.step == 3 and old.calls.step == 3
+
+
+def test_inspector_state_is_what_the_table_shows(tl):
+    p = step_player(tl, calls_open=True)
+    p.go(7)
+    p.calls.go_function("put_page_testzero")
+    st = p.calls.inspector.state
+    assert st["count"] == 0 and st["pcg"] == ["USED", "MEM", "MEMSW"]
+    assert _rows(p.calls.inspector)["count"][0] == str(st["count"])
