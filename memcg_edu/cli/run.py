@@ -1,7 +1,9 @@
-"""``python -m memcg_edu run FILE [--json] [--design 3.17|3.16]``.
+"""``python -m memcg_edu run FILE [--json] [--calls] [--design 3.17|3.16]``.
 
 Runs a scenario on the model and prints, per step, the counters of every
-memcg (readable table, or one JSON object per step with --json).
+memcg (readable table, or one JSON object per step with --json); --calls
+also lists the kernel functions each step ran, indented by depth, with
+what each changed.
 Exit 0 when every step ran, 1 when an expect failed or a kernel
 precondition broke, 2 for an invalid file (see memcg_edu.cli).
 """
@@ -10,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..scenario import DESIGNS, JSON_KEYS, load_scenario, run_scenario
-from ..scenario.text import format_step
+from ..scenario import DESIGNS, JSON_KEYS, iter_scenario, load_scenario
+from ..scenario.text import format_calls, format_step
 
 __all__ = ["add_parser", "main", "add_design_argument",
            "add_invariants_argument", "exit_status"]
@@ -34,33 +36,51 @@ def add_parser(sub) -> None:
                        description=__doc__.split("\n\n")[1])
     p.add_argument("file", help="scenario file (docs/scenario-format.md)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object per step and nothing else")
+                   help="print one JSON object per step and nothing else "
+                        "(with the step's kernel calls under \"calls\")")
+    p.add_argument("--calls", action="store_true",
+                   help="list each step's kernel calls, indented by depth, "
+                        "with the page fields and counters each changed")
     add_design_argument(p)
     add_invariants_argument(p)
     p.set_defaults(func=main)
 
 
-def exit_status(tl) -> int:
-    """1 if an expect failed or the run stopped at a kernel check, else 0."""
-    failed = any(not r["ok"] and r["op"] == "expect" for r in tl)
-    return 1 if failed or "stopped_at" in tl.meta else 0
+def exit_status(records, stopped: bool | None = None) -> int:
+    """1 if an expect failed or the run stopped at a kernel check, else 0.
+
+    ``records``: a Timeline (``stopped`` then read from its meta) or step
+    records with "ok" and "op".
+    """
+    if stopped is None:
+        stopped = "stopped_at" in records.meta
+    failed = any(not r["ok"] and r["op"] == "expect" for r in records)
+    return 1 if failed or stopped else 0
 
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    tl = run_scenario(sc, design=args.design, pages=False,
-                      check_invariants=args.check_invariants)
-    if args.json:
-        for rec in tl:
-            print(json.dumps({k: rec[k] for k in JSON_KEYS}))
-        return exit_status(tl)
-    print(f"{sc.title} ({sc.source}, design {args.design})")
+    steps = iter_scenario(sc, design=args.design, pages=False,
+                          calls=args.json or args.calls,
+                          check_invariants=args.check_invariants)
+    # each record is printed and let go; only what the exit status needs stays
+    outcome: list[dict] = []
+    stopped = None
+    if not args.json:
+        print(f"{sc.title} ({sc.source}, design {args.design})")
     prev = None
-    for rec in tl:
+    for rec, stop in steps:
+        outcome.append({"ok": rec["ok"], "op": rec["op"]})
+        if stop:
+            stopped = rec
+        if args.json:
+            print(json.dumps({k: rec[k] for k in JSON_KEYS}))
+            continue
         print()
         print(format_step(rec, sc.steps[rec["step"]], prev))
+        if args.calls:
+            print(format_calls(rec["calls"]))
         prev = rec
-    if "stopped_at" in tl.meta:
-        print(f"\nstopped at step {tl.meta['stopped_at']}: "
-              f"{tl[tl.meta['stopped_at']]['error']}")
-    return exit_status(tl)
+    if stopped is not None and not args.json:
+        print(f"\nstopped at step {stopped['step']}: {stopped['error']}")
+    return exit_status(outcome, stopped is not None)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvariantViolation, KernelBugError
+from .calls import kernel_call
 from .memcg import LRU_BASE
 from .pages import (PCG_USED, PG_active, PG_lru, PG_swapbacked,
                     PG_unevictable)
@@ -42,6 +43,7 @@ def page_lru(flags: int) -> int:
     return base + (1 if flags & PG_active else 0)
 
 
+@kernel_call("mem_cgroup_page_lruvec")
 def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     """The memcg (index) whose lruvec the page belongs on.
 
@@ -88,23 +90,34 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
     mem.lru_memcg[pfn] = -1
 
 
-def lru_cache_add(m: "Machine", pfn: int, active: bool = False) -> None:
+def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
+                  fn: str = "lru_cache_add") -> None:
     """lru_cache_add() + __pagevec_lru_add_fn(): put a page on its LRU list.
 
     Mirrors mm/swap.c (Linux 3.17; lru_cache_add_anon / _file /
-    lru_cache_add_active_or_unevictable). Precondition: the page is not on
-    an LRU yet (VM_BUG_ON_PAGE(PageLRU(page)) in __lru_cache_add's drain).
+    lru_cache_add_active_or_unevictable: ``fn`` names the caller's entry
+    for the call log). Precondition: the page is not on an LRU yet
+    (VM_BUG_ON_PAGE(PageLRU(page)) in __lru_cache_add's drain).
     """
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
-        raise KernelBugError(f"page {pfn} is already on an LRU list",
-                             "VM_BUG_ON_PAGE(PageLRU(page), page)",
-                             "__pagevec_lru_add_fn", "mm/swap.c")
-    if active:
-        mem.flags[pfn] |= PG_active
-    memcg = mem_cgroup_page_lruvec(m, pfn)
-    mem.flags[pfn] |= PG_lru
-    add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+    calls = m.calls
+    i = calls.enter(fn, pfn)
+    j = calls.enter("__pagevec_lru_add_fn", pfn)
+    try:
+        if mem.flags[pfn] & PG_lru:
+            raise KernelBugError(f"page {pfn} is already on an LRU list",
+                                 "VM_BUG_ON_PAGE(PageLRU(page), page)",
+                                 "__pagevec_lru_add_fn", "mm/swap.c")
+        memcg = mem_cgroup_page_lruvec(m, pfn)
+        # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
+        # set here so that the call log shows it with the list it selects
+        if active:
+            mem.flags[pfn] |= PG_active
+        mem.flags[pfn] |= PG_lru
+        add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+    finally:
+        calls.leave(j)
+        calls.leave(i)
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
@@ -134,6 +147,7 @@ def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
         m.memcg_list[mi].row[LRU_BASE + lru] += int(counts[mi])
 
 
+@kernel_call("isolate_lru_page")
 def isolate_lru_page(m: "Machine", pfn: int) -> bool:
     """isolate_lru_page() (mm/vmscan.c): take a page off its LRU with a reference.
 
@@ -148,6 +162,7 @@ def isolate_lru_page(m: "Machine", pfn: int) -> bool:
     return True
 
 
+@kernel_call("lock_page_lru")
 def lock_page_lru(m: "Machine", pfn: int) -> bool:
     """lock_page_lru() in mm/memcontrol.c (Linux 3.17).
 
@@ -162,6 +177,7 @@ def lock_page_lru(m: "Machine", pfn: int) -> bool:
     return False
 
 
+@kernel_call("unlock_page_lru")
 def unlock_page_lru(m: "Machine", pfn: int, isolated: bool) -> None:
     """unlock_page_lru() in mm/memcontrol.c (Linux 3.17).
 

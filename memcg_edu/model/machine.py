@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import MemcgOOM, ModelUsageError
 from . import migrate as _migrate
 from . import mm, reclaim
+from .calls import CallLog
 from .events import EventLog
 from .invariants import check_invariants as _check_invariants
 from .memcg import COL, MemCgroup
@@ -109,6 +110,7 @@ class Machine:
         self.files: dict[str, File] = {}
         self.rmap_extra: dict[int, list[tuple[int, int]]] = {}
         self.events = EventLog(self, enabled=record_events)
+        self.calls = CallLog(self, enabled=record_events)
         self._add_memcg("root", None, False)
 
     # -- lookups -------------------------------------------------------------
@@ -172,6 +174,7 @@ class Machine:
     def _op(self, name: str, fn: Callable[[], Any], pfn: int = -1,
             memcg: int = -1, nr: int = 1) -> Any:
         """Run one mm operation, record it, check invariants if asked."""
+        self.calls.depth = 0                     # a failed op may leave calls open
         try:
             result = fn()
         except MemcgOOM:
@@ -572,13 +575,14 @@ class Machine:
                 + sum(t.nbytes() for t in self.task_list.values()))
 
     # -- snapshot / restore -----------------------------------------------------------
-    _NOT_STATE = ("events",)
+    _NOT_STATE = ("events", "calls")
 
     def snapshot(self) -> dict[str, Any]:
         """A copy of the whole state (not the event log), for restore()."""
         state = {k: v for k, v in vars(self).items() if k not in self._NOT_STATE}
         snap = copy.deepcopy(state)
         snap["_events_len"] = len(self.events)
+        snap["_calls_len"] = len(self.calls)
         return snap
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -590,9 +594,11 @@ class Machine:
         """
         if not isinstance(snap, dict) or "_events_len" not in snap:
             raise ModelUsageError("restore() takes what snapshot() returned")
-        state = copy.deepcopy({k: v for k, v in snap.items() if k != "_events_len"})
+        state = copy.deepcopy({k: v for k, v in snap.items()
+                               if k not in ("_events_len", "_calls_len")})
         vars(self).update(state)
         self.events.truncate(snap["_events_len"])
+        self.calls.truncate(snap.get("_calls_len", 0))
 
     def __repr__(self) -> str:
         return (f"<Machine {self.design}: {self.mem.nr - self.mem.nr_free}/"

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Optional, Union
 import numpy as np
 
 from ..errors import KernelBugError, MemcgOOM
+from .calls import kernel_call
 from .lru import lock_page_lru, mem_cgroup_page_lruvec, unlock_page_lru
 from .memcg import COL, MemCgroup
 from .pages import (PCG_FLAG_NAMES, PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon,
@@ -141,6 +142,7 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
             retries -= 1
             continue
         m.events.record("mem_cgroup_oom", -1, over.index, nr_pages)
+        m.calls.leaf("mem_cgroup_oom")
         raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory")
     if batch > nr_pages:
         refill_stock(m, memcg, batch - nr_pages)
@@ -155,6 +157,7 @@ def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
         memcg.memsw.uncharge(nr_pages)
 
 
+@kernel_call("mem_cgroup_reclaim", page=None)
 def mem_cgroup_reclaim(m: "Machine", memcg: MemCgroup, *, noswap: bool = False,
                        shrink: bool = False) -> int:
     """Reclaim from memcg's hierarchy until there is a margin.
@@ -183,6 +186,7 @@ def mem_cgroup_reclaim(m: "Machine", memcg: MemCgroup, *, noswap: bool = False,
 
 
 # -- the charge transaction -------------------------------------------------
+@kernel_call("mem_cgroup_try_charge")
 def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                           mm_memcg: Optional[MemCgroup], *, may_wait: bool = True,
                           noretry: bool = False) -> Optional[MemCgroup]:
@@ -212,13 +216,16 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                 memcg = m.memcg_list[mi]
     if memcg is None:
         memcg = mm_memcg if mm_memcg is not None else m.root
+    i = m.calls.enter("try_charge", pfn)
     try:
         try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
     finally:
+        m.calls.leave(i)
         m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
     return memcg
 
 
+@kernel_call("commit_charge")
 def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> None:
     """commit_charge(): bind the page to memcg (pc->mem_cgroup, pc->flags).
 
@@ -237,6 +244,7 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
         unlock_page_lru(m, pfn, isolated)
 
 
+@kernel_call("mem_cgroup_charge_statistics", page=1)
 def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
                                  nr_pages: int) -> None:
     """mem_cgroup_charge_statistics(): RSS or CACHE by PageAnon, one PGPGIN/PGPGOUT."""
@@ -245,6 +253,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
 
 
+@kernel_call("mem_cgroup_commit_charge")
 def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
                              memcg: Optional[MemCgroup], lrucare: bool) -> None:
     """Commit a reserved charge to a page that is now instantiated.
@@ -276,6 +285,7 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
         mem_cgroup_uncharge_swap(m, int(mem.private[pfn]))
 
 
+@kernel_call("mem_cgroup_cancel_charge")
 def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
                              memcg: Optional[MemCgroup]) -> None:
     """Give back a reservation that will not be committed.
@@ -286,11 +296,14 @@ def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     if memcg is None:
         return
+    i = m.calls.enter("cancel_charge", pfn)
     cancel_charge(m, memcg, 1)
+    m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge", pfn, memcg.index, 1)
 
 
 # -- uncharge ---------------------------------------------------------------
+@kernel_call("uncharge_batch", page=None)
 def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
                     nr_memsw: int, nr_anon: int, nr_file: int) -> None:
     """uncharge_batch(): counters (not for root), then RSS/CACHE and PGPGOUT."""
@@ -305,6 +318,7 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_PGPGOUT] += pgpgout
 
 
+@kernel_call("mem_cgroup_uncharge_list", page=None)
 def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     """Uncharge pages that are being freed, batched per memcg.
 
@@ -328,6 +342,16 @@ def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
     pfns = pages[(mem.pc_flags[pages] & PCG_USED) != 0]
     if not pfns.size:
         return
+    i = m.calls.enter("uncharge_list")
+    try:
+        _uncharge_pages(m, pfns)
+    finally:
+        m.calls.leave(i)
+
+
+def _uncharge_pages(m: "Machine", pfns: np.ndarray) -> None:
+    """The body of uncharge_list() for charged pages (a numpy array)."""
+    mem = m.mem
     bad = pfns[(mem.flags[pfns] & PG_lru) != 0]
     if bad.size:
         raise _bug(f"page {int(bad[0])} is still on an LRU list",
@@ -357,14 +381,20 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     f = int(mem.pc_flags[pfn])
     if not f & PCG_USED:
         return
-    _check_released(m, pfn, "mem_cgroup_uncharge")
-    mi = int(mem.pc_memcg[pfn])
-    anon = 1 if mem.flags[pfn] & PG_anon else 0
-    mem.pc_flags[pfn] = 0
-    _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1, anon, 1 - anon)
+    i = m.calls.enter("uncharge_list", pfn)
+    try:
+        _check_released(m, pfn, "mem_cgroup_uncharge")
+        mi = int(mem.pc_memcg[pfn])
+        anon = 1 if mem.flags[pfn] & PG_anon else 0
+        mem.pc_flags[pfn] = 0
+        _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1, anon,
+                        1 - anon)
+    finally:
+        m.calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
 
 
+@kernel_call("mem_cgroup_uncharge")
 def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
     """Give back the charge of a page at its final put.
 
@@ -385,6 +415,7 @@ def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
 
 
 # -- migration, swap --------------------------------------------------------
+@kernel_call("mem_cgroup_migrate", page=1)
 def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
                        lrucare: bool) -> None:
     """Transfer the charge of ``oldpage`` to its replacement ``newpage``.
@@ -460,6 +491,7 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
     m.events.record("mem_cgroup_migrate", new, memcg.index, 1)
 
 
+@kernel_call("mem_cgroup_swapout", slot=1)
 def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     """Hand the memsw charge of a page being swapped out to its swap slot.
 
@@ -498,6 +530,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
 
 
+@kernel_call("mem_cgroup_uncharge_swap", page=None, slot=0)
 def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     """Drop the memsw charge a swap slot holds.
 
@@ -520,6 +553,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
 
 
+@kernel_call("mem_cgroup_update_page_stat")
 def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     """mem_cgroup_update_page_stat(FILE_MAPPED): only a PCG_USED page counts."""
     if m.mem.pc_flags[pfn] & PCG_USED:
@@ -527,6 +561,7 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
 
 
 # -- charge moving ------------------------------------------------------------
+@kernel_call("mem_cgroup_move_account")
 def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
                             to: MemCgroup) -> bool:
     """Move the page_cgroup of an isolated page from one memcg to another.
@@ -563,6 +598,7 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     return True
 
 
+@kernel_call("mem_cgroup_move_swap_account", page=None, slot=0)
 def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
                                  to: MemCgroup) -> bool:
     """Move a swap slot's record from one memcg to another.

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..errors import KernelBugError
+from .calls import kernel_call
 from .lru import lock_page_lru, unlock_page_lru
 from .memcg import COL, MemCgroup
 from .memcontrol import (cancel_charge, mem_cgroup_uncharge_swap,
@@ -103,6 +104,7 @@ class MemcgBatch:
 
 
 # -- the page_cgroup lock -----------------------------------------------------
+@kernel_call('lock_page_cgroup')
 def lock_page_cgroup(m: "Machine", pfn: int) -> None:
     """lock_page_cgroup(): bit_spin_lock(PCG_LOCK, &pc->flags).
 
@@ -122,12 +124,14 @@ def lock_page_cgroup(m: "Machine", pfn: int) -> None:
     m.events.record("lock_page_cgroup", pfn, int(mem.pc_memcg[pfn]), 0)
 
 
+@kernel_call('unlock_page_cgroup')
 def unlock_page_cgroup(m: "Machine", pfn: int) -> None:
     """unlock_page_cgroup(): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
     m.mem.pc_flags[pfn] &= 0xFF & ~PCG_LOCK
 
 
 # -- charge -------------------------------------------------------------------
+@kernel_call('mem_cgroup_charge_statistics', page=None)
 def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, anon: bool,
                                  nr_pages: int) -> None:
     """mem_cgroup_charge_statistics() of 3.16: RSS or CACHE by the caller's
@@ -138,6 +142,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, anon: bool,
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
 
 
+@kernel_call('__mem_cgroup_commit_charge', page=1)
 def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: int,
                                ctype: str, lrucare: bool) -> None:
     """Bind a page to the memcg it was charged to.
@@ -166,6 +171,7 @@ def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: int,
     m.ops.charged_again(pfn)
 
 
+@kernel_call('mem_cgroup_try_charge', page=None)
 def _try_charge(m: "Machine", memcg: MemCgroup) -> None:
     """mem_cgroup_try_charge() of 3.16 (static): root returns at once."""
     if memcg.is_root:
@@ -173,6 +179,7 @@ def _try_charge(m: "Machine", memcg: MemCgroup) -> None:
     try_charge(m, memcg, 1)
 
 
+@kernel_call('mem_cgroup_charge_anon')
 def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
     """Charge and commit a new anonymous page (fault, COW) before it is mapped.
 
@@ -198,6 +205,7 @@ def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
         m.events.record("mem_cgroup_charge_anon", pfn, memcg.index, int(ok))
 
 
+@kernel_call('mem_cgroup_charge_file')
 def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
     """Charge and commit a page cache or shmem page.
 
@@ -221,6 +229,7 @@ def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
         m.events.record("mem_cgroup_charge_file", pfn, memcg.index, int(ok))
 
 
+@kernel_call('try_get_mem_cgroup_from_page')
 def try_get_mem_cgroup_from_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     """The memcg that owns a locked page, or the one its swap slot records.
 
@@ -258,6 +267,7 @@ def __mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
     return memcg
 
 
+@kernel_call('mem_cgroup_try_charge_swapin')
 def mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
                                  mm_memcg: MemCgroup) -> Optional[MemCgroup]:
     """Reserve a charge for a page being swapped in (do_swap_page, unuse_pte).
@@ -295,6 +305,7 @@ def __mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
         mem_cgroup_uncharge_swap(m, int(m.mem.private[pfn]))
 
 
+@kernel_call('mem_cgroup_commit_charge_swapin')
 def mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
                                     memcg: Optional[MemCgroup]) -> None:
     """Commit a swap-in reservation as an anonymous charge.
@@ -311,6 +322,7 @@ def mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
                     -1 if memcg is None else memcg.index, 0 if memcg is None else 1)
 
 
+@kernel_call('mem_cgroup_cancel_charge_swapin', page=None)
 def mem_cgroup_cancel_charge_swapin(m: "Machine", memcg: Optional[MemCgroup]) -> None:
     """Give back a swap-in reservation (the pte changed meanwhile).
 
@@ -321,11 +333,14 @@ def mem_cgroup_cancel_charge_swapin(m: "Machine", memcg: Optional[MemCgroup]) ->
         return
     if memcg.is_root:
         m.events.record("__mem_cgroup_cancel_charge:root", -1, 0, 0)
+    i = m.calls.enter("__mem_cgroup_cancel_charge")
     cancel_charge(m, memcg, 1)
+    m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge_swapin", -1, memcg.index, 1)
 
 
 # -- uncharge -----------------------------------------------------------------
+@kernel_call('mem_cgroup_do_uncharge', page=None)
 def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
                            ctype: str) -> None:
     """Give back res (and memsw unless SWAPOUT) now or into the open batch.
@@ -349,6 +364,7 @@ def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
         memcg.memsw.uncharge(nr_pages)
 
 
+@kernel_call('__mem_cgroup_uncharge_common')
 def __mem_cgroup_uncharge_common(m: "Machine", pfn: int, ctype: str,
                                  end_migration: bool = False) -> Optional[MemCgroup]:
     """Uncharge a page at one of the 3.16 uncharge events, unless it must stay charged.
@@ -428,6 +444,7 @@ def _record_uncharge(m: "Machine", name: str, where: int,
     return memcg
 
 
+@kernel_call('mem_cgroup_uncharge_page')
 def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     """Uncharge an anonymous page at its last unmap (page_remove_rmap, mm/rmap.c).
 
@@ -452,6 +469,7 @@ def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     return _record_uncharge(m, name, pfn, memcg)
 
 
+@kernel_call('mem_cgroup_uncharge_cache_page')
 def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     """Uncharge a page that left the page cache (truncation, reclaim, error paths).
 
@@ -471,6 +489,7 @@ def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup
     return _record_uncharge(m, name, pfn, _uncharge_in_use(m, pfn, "CACHE", name))
 
 
+@kernel_call('mem_cgroup_uncharge_start', page=None)
 def mem_cgroup_uncharge_start(m: "Machine") -> None:
     """Open (or nest) the task's uncharge batch.
 
@@ -485,6 +504,7 @@ def mem_cgroup_uncharge_start(m: "Machine") -> None:
     m.events.record("mem_cgroup_uncharge_start", -1, -1, 0)
 
 
+@kernel_call('mem_cgroup_uncharge_end', page=None)
 def mem_cgroup_uncharge_end(m: "Machine") -> None:
     """Close the batch; the outermost end gives back what it collected.
 
@@ -506,6 +526,7 @@ def mem_cgroup_uncharge_end(m: "Machine") -> None:
                     -1 if memcg is None else memcg.index, n)
 
 
+@kernel_call('mem_cgroup_uncharge_swapcache', slot=1)
 def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
                                   swapout: bool) -> Optional[MemCgroup]:
     """Settle the charge of a page deleted from the swap cache.
@@ -528,6 +549,7 @@ def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
 
 
 # -- migration and page cache replacement ---------------------------------------
+@kernel_call('mem_cgroup_prepare_migration')
 def mem_cgroup_prepare_migration(m: "Machine", old: int,
                                  new: int) -> Optional[MemCgroup]:
     """Commit the migration target to the old page's memcg, without charging it.
@@ -560,6 +582,7 @@ def mem_cgroup_prepare_migration(m: "Machine", old: int,
     return memcg
 
 
+@kernel_call('mem_cgroup_end_migration', page=1)
 def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: int,
                              new: int, migration_ok: bool) -> None:
     """Drop the page that did not survive a migration, and re-check the one that did.
@@ -589,6 +612,7 @@ def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: int,
     m.events.record(name, used, memcg.index, 1)
 
 
+@kernel_call('mem_cgroup_replace_page_cache')
 def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
     """Move a page cache charge to the page that replaces it (fuse splice, shmem).
 
@@ -618,6 +642,7 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
     m.events.record(name, new, memcg.index, 1)
 
 
+@kernel_call('mem_cgroup_move_account')
 def mem_cgroup_move_account(m: "Machine", pfn: int, from_: MemCgroup,
                             to: MemCgroup) -> bool:
     """Move the page_cgroup of an isolated page from one memcg to another.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from ..errors import ModelUsageError
+from .calls import kernel_call
 from .lru import isolate_lru_page
 from .mm import (page_add_file_rmap, page_remove_rmap, put_page,
                  putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page,
@@ -29,6 +30,7 @@ __all__ = ["migrate_page"]
 MIGRATE_PASSES = 10
 
 
+@kernel_call("migrate_page_move_mapping")
 def _move_mapping(m: "Machine", old: int, new: int) -> bool:
     """migrate_page_move_mapping(): move the cache slot, or -EAGAIN on extra references."""
     mem = m.mem
@@ -66,23 +68,42 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
     both (the failed new page is freed by it).
     """
     mem = m.mem
+    calls = m.calls
     if not isolate_lru_page(m, old):
         raise ModelUsageError(f"page {old} is not on an LRU list, so "
                               f"isolate_lru_page() cannot take it for migration")
+    top = calls.enter("migrate_pages", old)
+    try:
+        return _unmap_and_move(m, old)
+    finally:
+        calls.leave(top)
+
+
+@kernel_call("unmap_and_move")
+def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
+    """unmap_and_move(): get_new_page, __unmap_and_move, then put both pages back."""
+    mem = m.mem
+    calls = m.calls
     try:
         new = mem.alloc_one()                    # get_new_page
     except ModelUsageError:
         putback_lru_page(m, old)                 # -ENOMEM: the page goes back
         raise
+    calls.leaf("alloc_pages", new)
+    i = calls.enter("__unmap_and_move", old)
     lock_page(m, old)
     token = m.ops.migrate_prepare(m, old, new)
     ptes = rmap_all(m, old)
-    for tid, v in ptes:                          # try_to_unmap: migration entries
-        rmap_del(m, old, tid, v)
-        page_remove_rmap(m, old)
-        put_page(m, old)
+    if ptes:
+        j = calls.enter("try_to_unmap", old)
+        for tid, v in ptes:                      # migration entries
+            rmap_del(m, old, tid, v)
+            page_remove_rmap(m, old)
+            put_page(m, old)
+        calls.leave(j)
     ok = False
-    lock_page(m, new)                            # move_to_new_page
+    j = calls.enter("move_to_new_page", new)
+    lock_page(m, new)
     mem.mapping[new] = mem.mapping[old]
     mem.flags[new] |= mem.flags[old] & (PG_anon | PG_swapbacked)
     for _ in range(MIGRATE_PASSES):
@@ -90,26 +111,43 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
             ok = True
             break
     if ok:
-        moved = mem.flags[old] & (PG_active | PG_unevictable)   # migrate_page_copy
+        moved = mem.flags[old] & (PG_active | PG_unevictable)
         mem.flags[new] |= moved
         mem.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
+        calls.leaf("migrate_page_copy", new)
         m.ops.migrate(m, old, new, token)
+    target = new if ok else old
+    if ok and ptes:
+        _remove_migration_ptes(m, ptes, target)
+    if ok:
         mem.mapping[old] = -1
     else:
         mem.mapping[new] = -1
         mem.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
     unlock_page(m, new)
-    target = new if ok else old
-    for tid, v in ptes:                          # remove_migration_ptes
-        mem.refcount[target] += 1
+    calls.leave(j)
+    if not ok and ptes:
+        _remove_migration_ptes(m, ptes, target)
+    m.ops.migrate_end(m, old, new, token, ok)
+    unlock_page(m, old)
+    calls.leave(i)
+    putback_lru_page(m, old)
+    putback_lru_page(m, new)
+    return new if ok else None
+
+
+def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]],
+                           target: int) -> None:
+    """remove_migration_ptes(): each migration entry becomes a pte of ``target``."""
+    mem = m.mem
+    i = m.calls.enter("remove_migration_ptes", target)
+    for tid, v in ptes:
+        mem.refcount[target] += 1                # get_page
         m.task_list[tid].pte[v] = target
         rmap_add(m, target, tid, v)
         if mem.flags[target] & PG_anon:
             mem.mapcount[target] += 1
+            m.calls.leaf("page_add_anon_rmap", target)
         else:
             page_add_file_rmap(m, target)
-    m.ops.migrate_end(m, old, new, token, ok)
-    unlock_page(m, old)
-    putback_lru_page(m, old)
-    putback_lru_page(m, new)
-    return new if ok else None
+    m.calls.leave(i)

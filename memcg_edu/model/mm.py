@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..errors import KernelBugError, MemcgOOM, ModelUsageError
+from .calls import kernel_call
 from .lru import (LRU_ACTIVE_ANON, del_page_from_lru_list, del_pages_from_lru,
                   lru_cache_add, lru_cache_add_many)
 from .memcontrol import commit_charge_bulk, try_charge_bulk
@@ -91,6 +92,7 @@ def cache_refs(m: "Machine", pfn: int) -> int:
     return int(in_pc) + int(bool(mem.flags[pfn] & PG_swapcache))
 
 
+@kernel_call("get_page")
 def get_page(m: "Machine", pfn: int) -> None:
     """get_page(): one more reference. VM_BUG_ON_PAGE(page_count <= 0)."""
     if m.mem.refcount[pfn] <= 0:
@@ -100,21 +102,29 @@ def get_page(m: "Machine", pfn: int) -> None:
     m.mem.refcount[pfn] += 1
 
 
+@kernel_call("__put_single_page")
 def _free_page(m: "Machine", pfn: int) -> None:
-    """__page_cache_release() then free_hot_cold_page() for a page at count 0."""
+    """__put_single_page(): __page_cache_release() then free_hot_cold_page()."""
     mem = m.mem
+    calls = m.calls
+    i = calls.enter("__page_cache_release", pfn)
     if mem.flags[pfn] & PG_lru:
         del_page_from_lru_list(m, pfn)
         mem.flags[pfn] &= 0xFFFF ^ PG_lru
-    m.ops.page_cache_release(m, pfn)
+        calls.leaf("del_page_from_lru_list", pfn)
+    m.ops.page_cache_release(m, pfn)             # 3.17: mem_cgroup_uncharge
+    calls.leave(i)
     mem.free_one(pfn)
+    calls.leaf("free_hot_cold_page", pfn)
 
 
+@kernel_call("put_page")
 def put_page(m: "Machine", pfn: int) -> None:
     """put_page() (mm/swap.c): drop a reference; the last one frees the page.
 
-    The final put goes through __page_cache_release(): off the LRU, then
-    mem_cgroup_uncharge(), then back to the page allocator.
+    put_page_testzero() drops the count; at zero __put_single_page() runs
+    __page_cache_release(): off the LRU, then (3.17) mem_cgroup_uncharge(),
+    then free_hot_cold_page() gives the frame back.
     """
     mem = m.mem
     if mem.refcount[pfn] <= 0:
@@ -122,10 +132,12 @@ def put_page(m: "Machine", pfn: int) -> None:
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
     mem.refcount[pfn] -= 1
+    m.calls.leaf("put_page_testzero", pfn)
     if mem.refcount[pfn] == 0:
         _free_page(m, pfn)
 
 
+@kernel_call("release_pages", page=None)
 def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     """release_pages() (mm/swap.c): drop one reference of each page.
 
@@ -133,6 +145,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     together through mem_cgroup_uncharge_list(), then freed.
     """
     mem = m.mem
+    calls = m.calls
     if pfns.size <= 8:                           # a pagevec: page by page
         dead = []
         for pfn in pfns.tolist():
@@ -142,15 +155,18 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
                     "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                     "put_page_testzero", "include/linux/mm.h")
             mem.refcount[pfn] -= 1
+            calls.leaf("put_page_testzero", pfn)
             if mem.refcount[pfn] == 0:
                 if mem.flags[pfn] & PG_lru:
                     del_page_from_lru_list(m, pfn)
                     mem.flags[pfn] &= 0xFFFF ^ PG_lru
+                    calls.leaf("del_page_from_lru_list", pfn)
                 dead.append(pfn)
         if dead:
             m.ops.release_pages(m, np.array(dead, np.int64))
             for pfn in dead:
                 mem.free_one(pfn)
+                calls.leaf("free_hot_cold_page", pfn)
         return
     if np.any(mem.refcount[pfns] <= 0):
         bad = int(pfns[np.flatnonzero(mem.refcount[pfns] <= 0)[0]])
@@ -175,6 +191,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     mem.free(dead)
 
 
+@kernel_call("lock_page")
 def lock_page(m: "Machine", pfn: int) -> None:
     """lock_page(): the model runs one path at a time, so the lock must be free."""
     if m.mem.flags[pfn] & PG_locked:
@@ -183,6 +200,7 @@ def lock_page(m: "Machine", pfn: int) -> None:
     m.mem.flags[pfn] |= PG_locked
 
 
+@kernel_call("unlock_page")
 def unlock_page(m: "Machine", pfn: int) -> None:
     """unlock_page(): VM_BUG_ON_PAGE(!PageLocked(page))."""
     if not m.mem.flags[pfn] & PG_locked:
@@ -192,6 +210,7 @@ def unlock_page(m: "Machine", pfn: int) -> None:
     m.mem.flags[pfn] &= 0xFFFF ^ PG_locked
 
 
+@kernel_call("putback_lru_page")
 def putback_lru_page(m: "Machine", pfn: int) -> None:
     """putback_lru_page() (mm/vmscan.c): back on an LRU, drop the isolation reference.
 
@@ -204,6 +223,7 @@ def putback_lru_page(m: "Machine", pfn: int) -> None:
 
 
 # -- rmap ---------------------------------------------------------------------
+@kernel_call("page_add_file_rmap")
 def page_add_file_rmap(m: "Machine", pfn: int) -> None:
     """page_add_file_rmap(): first mapping of a file page counts FILE_MAPPED."""
     mem = m.mem
@@ -212,6 +232,7 @@ def page_add_file_rmap(m: "Machine", pfn: int) -> None:
         m.ops.update_file_mapped(m, pfn, 1)
 
 
+@kernel_call("page_remove_rmap")
 def page_remove_rmap(m: "Machine", pfn: int) -> None:
     """page_remove_rmap() (mm/rmap.c): one mapping less.
 
@@ -233,6 +254,7 @@ def _set_pte(m: "Machine", task: Task, v: int, pfn: int) -> None:
 
 
 # -- swap cache ----------------------------------------------------------------
+@kernel_call("delete_from_swap_cache")
 def delete_from_swap_cache(m: "Machine", pfn: int) -> None:
     """delete_from_swap_cache() (mm/swap_state.c): unlink, free the cache bit, drop the ref."""
     slot = __delete_from_swap_cache(m, pfn)
@@ -241,6 +263,7 @@ def delete_from_swap_cache(m: "Machine", pfn: int) -> None:
     put_page(m, pfn)
 
 
+@kernel_call("try_to_free_swap")
 def try_to_free_swap(m: "Machine", pfn: int) -> bool:
     """try_to_free_swap() (mm/swapfile.c): drop the swap cache of a page no pte needs.
 
@@ -259,6 +282,7 @@ def try_to_free_swap(m: "Machine", pfn: int) -> bool:
     return True
 
 
+@kernel_call("free_swap_cache")
 def _free_swap_cache(m: "Machine", pfn: int) -> None:
     """free_swap_cache() (mm/swap_state.c): at unmap, drop an unmapped page's swap cache."""
     mem = m.mem
@@ -269,6 +293,7 @@ def _free_swap_cache(m: "Machine", pfn: int) -> None:
         mem.flags[pfn] &= 0xFFFF ^ PG_locked
 
 
+@kernel_call("free_swap_and_cache", page=None, slot=0)
 def free_swap_and_cache(m: "Machine", slot: int) -> None:
     """free_swap_and_cache() (mm/swapfile.c): a swap pte (or tmpfs entry) goes away.
 
@@ -309,16 +334,24 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
     false, under the pte lock), then lru_cache_add_active_or_unevictable.
     """
     mem = m.mem
-    pfn = mem.alloc_one()
-    token = _charge_or_free(m, pfn, task, "anon")
-    v = int(task.alloc_vaddrs(1)[0])
-    mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
-    mem.mapping[pfn] = task.tid
-    mem.mapcount[pfn] = 1
-    _set_pte(m, task, v, pfn)
-    m.ops.commit_charge(m, pfn, token, False, "anon")
-    lru_cache_add(m, pfn, active=True)
-    return pfn
+    calls = m.calls
+    i = calls.enter("do_anonymous_page")
+    try:
+        pfn = mem.alloc_one()
+        calls.set_page(i, pfn)
+        calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
+        token = _charge_or_free(m, pfn, task, "anon")
+        v = int(task.alloc_vaddrs(1)[0])
+        mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
+        mem.mapping[pfn] = task.tid
+        mem.mapcount[pfn] = 1
+        calls.leaf("page_add_new_anon_rmap", pfn)
+        m.ops.commit_charge(m, pfn, token, False, "anon")
+        lru_cache_add(m, pfn, active=True, fn="lru_cache_add_active_or_unevictable")
+        _set_pte(m, task, v, pfn)                     # set_pte_at
+        return pfn
+    finally:
+        calls.leave(i)
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
@@ -353,19 +386,34 @@ def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
 def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
     """Allocate, charge and insert a page into ``file`` (caller holds one ref)."""
     mem = m.mem
-    pfn = mem.alloc_one()
-    if shmem:
-        mem.flags[pfn] |= PG_swapbacked
-    mem.flags[pfn] |= PG_locked
-    token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
-    mem.refcount[pfn] += 1                       # page_cache_get
-    mem.mapping[pfn] = file.fid
-    off = file.next_offset
-    file.next_offset += 1
-    file.pages[off], file.offset_of[pfn] = pfn, off
-    m.ops.commit_charge(m, pfn, token, False, "shmem" if shmem else "file")
-    lru_cache_add(m, pfn)                        # lru_cache_add_anon / _file
-    mem.flags[pfn] &= 0xFFFF ^ PG_locked
+    calls = m.calls
+    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru")
+    try:
+        pfn = mem.alloc_one()
+        calls.set_page(i, pfn)
+        if shmem:
+            mem.flags[pfn] |= PG_swapbacked
+        mem.flags[pfn] |= PG_locked                  # __set_page_locked
+        calls.leaf("alloc_pages", pfn)
+        j = -1 if shmem else calls.enter("__add_to_page_cache_locked", pfn)
+        try:
+            token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
+            k = calls.enter("shmem_add_to_page_cache", pfn) if shmem else -1
+            mem.refcount[pfn] += 1                   # page_cache_get
+            calls.leaf("page_cache_get", pfn)
+            mem.mapping[pfn] = file.fid
+            off = file.next_offset
+            file.next_offset += 1
+            file.pages[off], file.offset_of[pfn] = pfn, off
+            calls.leave(k)
+            m.ops.commit_charge(m, pfn, token, False, "shmem" if shmem else "file")
+        finally:
+            calls.leave(j)
+        lru_cache_add(m, pfn, fn="lru_cache_add_anon" if shmem else "lru_cache_add_file")
+    finally:
+        calls.leave(i)
+    mem.flags[pfn] &= 0xFFFF ^ PG_locked         # the read is done
+    calls.leaf("unlock_page", pfn)
     return pfn
 
 
@@ -399,11 +447,16 @@ def shmem_getpage_new(m: "Machine", task: Task, file: File, mapped: bool = True)
 
 
 def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
-    if take_ref:
-        get_page(m, pfn)
-    v = int(task.alloc_vaddrs(1)[0])
-    page_add_file_rmap(m, pfn)
-    _set_pte(m, task, v, pfn)
+    """do_set_pte() of a file fault (the fault's reference is the pte's)."""
+    i = m.calls.enter("do_set_pte", pfn)
+    try:
+        if take_ref:
+            get_page(m, pfn)                     # find_get_page in filemap_fault
+        v = int(task.alloc_vaddrs(1)[0])
+        page_add_file_rmap(m, pfn)
+        _set_pte(m, task, v, pfn)
+    finally:
+        m.calls.leave(i)
 
 
 def map_page(m: "Machine", task: Task, pfn: int) -> None:
@@ -414,9 +467,12 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
+        i = m.calls.enter("copy_one_pte", pfn)
         get_page(m, pfn)
         mem.mapcount[pfn] += 1
+        m.calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, int(task.alloc_vaddrs(1)[0]), pfn)
+        m.calls.leave(i)
     elif mem.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
@@ -429,21 +485,24 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
     if m.swap.count[slot] <= 0:
         raise ModelUsageError(f"swap entry {slot} is not mapped by any task, "
                               f"so fork cannot copy a pte for it")
+    i = m.calls.enter("copy_one_pte", slot=slot)
     swap_duplicate(m, slot)
     v = int(task.alloc_vaddrs(1)[0])
     task.pte[v] = swp_pte(slot)
+    m.calls.leave(i)
 
 
 # -- unmapping -------------------------------------------------------------------
 def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     """zap_pte_range() + tlb_finish_mmu() (mm/memory.c) for some ptes of a task.
 
-    Page ptes: page_remove_rmap, then free_pages_and_swap_cache (drop the
-    swap cache of pages nobody maps, release_pages). Swap ptes:
-    free_swap_and_cache. Exclusive anon pages outside the swap cache are
+    Page ptes: page_remove_rmap; swap ptes: free_swap_and_cache (both in
+    the pte walk); then tlb_flush_mmu's free_pages_and_swap_cache drops the
+    swap cache of pages nobody maps and release_pages the batch. Exclusive anon pages outside the swap cache are
     handled as one vectorised batch with the same effect.
     """
     mem = m.mem
+    calls = m.calls
     m.ops.uncharge_start(m)
     ptes = task.pte[vs]
     task.pte[vs] = PTE_NONE
@@ -462,14 +521,20 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
         slow, slow_v = pfns[~simple], vpages[~simple]
     else:
         fast, slow, slow_v = pfns[:0], pfns, vpages
+    i = calls.enter("zap_pte_range", int(slow[0]) if slow.size == 1 else -1)
     for pfn, v in zip(slow.tolist(), slow_v.tolist()):
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
-    for pfn in slow.tolist():                    # free_pages_and_swap_cache
+    for pte in ptes[ptes <= -2].tolist():        # swap ptes go in the same walk
+        free_swap_and_cache(m, pte_slot(pte))
+    calls.leave(i)
+    j = calls.enter("tlb_flush_mmu")             # the batched pages are freed
+    k = calls.enter("free_pages_and_swap_cache")
+    for pfn in slow.tolist():
         _free_swap_cache(m, pfn)
     release_pages(m, np.concatenate([fast, slow]))
-    for pte in ptes[ptes <= -2].tolist():
-        free_swap_and_cache(m, pte_slot(pte))
+    calls.leave(k)
+    calls.leave(j)
     m.ops.uncharge_end(m)
 
 
@@ -490,12 +555,14 @@ def unmap_swap(m: "Machine", task: Task, slot: int) -> None:
     zap_ptes(m, task, np.array([v], np.int32))
 
 
+@kernel_call("exit_mmap", page=None)
 def exit_mmap(m: "Machine", task: Task) -> None:
     """exit_mmap() (mm/mmap.c): unmap every pte of the task."""
     zap_ptes(m, task, task.entries().astype(np.int32))
 
 
 # -- page cache removal ----------------------------------------------------------
+@kernel_call("__delete_from_page_cache")
 def _delete_from_page_cache(m: "Machine", pfn: int) -> File:
     """__delete_from_page_cache() (mm/filemap.c): page->mapping = NULL.
 
@@ -522,19 +589,29 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     if mem.flags[pfn] & PG_anon or mem.mapping[pfn] < 0:
         raise ModelUsageError(f"page {pfn} is not in a page cache, so there "
                               f"is nothing to truncate")
+    calls = m.calls
     get_page(m, pfn)                             # find_get_pages
-    for tid, v in rmap_all(m, pfn):              # unmap_mapping_range
-        zap_ptes(m, m.task_list[tid], np.array([v], np.int32))
+    maps = rmap_all(m, pfn)
+    if maps:
+        i = calls.enter("unmap_mapping_range", pfn)
+        for tid, v in maps:
+            zap_ptes(m, m.task_list[tid], np.array([v], np.int32))
+        calls.leave(i)
     m.ops.uncharge_start(m)
     lock_page(m, pfn)
-    _delete_from_page_cache(m, pfn)              # delete_from_page_cache:
+    i = calls.enter("truncate_inode_page", pfn)
+    j = calls.enter("delete_from_page_cache", pfn)
+    _delete_from_page_cache(m, pfn)
     m.ops.delete_from_page_cache(m, pfn)         # 3.16 uncharges here
     put_page(m, pfn)                             # page_cache_release
+    calls.leave(j)
+    calls.leave(i)
     unlock_page(m, pfn)
     m.ops.uncharge_end(m)
-    release_pages(m, np.array([pfn]))
+    release_pages(m, np.array([pfn]))            # pagevec_release
 
 
+@kernel_call("shmem_free_swap", page=None)
 def shmem_free_swap(m: "Machine", file: File, off: int) -> None:
     """shmem_free_swap() (mm/shmem.c): truncating a swapped-out tmpfs page."""
     slot = file.swap.pop(off)
@@ -550,17 +627,23 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
     """
     pfn = int(m.swap.page[slot])
     if pfn >= 0:
+        i = m.calls.enter("lookup_swap_cache", pfn, slot)
         get_page(m, pfn)
+        m.calls.leave(i)
         return pfn
     mem = m.mem
     if m.swap.cache[slot]:
         raise KernelBugError(f"swap slot {slot} has SWAP_HAS_CACHE but no page",
                              "swapcache_prepare() == -EEXIST forever",
                              "read_swap_cache_async", "mm/swap_state.c")
+    i = m.calls.enter("read_swap_cache_async", slot=slot)
     pfn = int(mem.alloc(1)[0])
+    m.calls.set_page(i, pfn)
+    m.calls.leaf("alloc_pages", pfn)
     m.swap.cache[slot] = True                    # swapcache_prepare
     add_to_swap_cache(m, pfn, slot)
-    lru_cache_add(m, pfn)                        # lru_cache_add_anon
+    lru_cache_add(m, pfn, fn="lru_cache_add_anon")
+    m.calls.leave(i)
     return pfn
 
 
@@ -591,19 +674,26 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
         raise ModelUsageError(f"task {task.name!r} has no swap pte for swap "
                               f"entry {slot}")
     mem = m.mem
-    pfn, token = _swapin_locked_charged(m, slot, task, "swapin")
-    task.pte[v] = pfn                            # set_pte_at
-    rmap_add(m, pfn, task.tid, v)
-    if mem.mapcount[pfn] == 0:                   # __page_set_anon_rmap
-        mem.flags[pfn] |= PG_anon
-        mem.mapping[pfn] = task.tid
-    mem.mapcount[pfn] += 1
-    m.ops.commit_charge(m, pfn, token, True, "swapin")
-    swap_free(m, slot)
-    if vm_swap_full(m):
-        try_to_free_swap(m, pfn)
-    unlock_page(m, pfn)
-    return pfn
+    calls = m.calls
+    i = calls.enter("do_swap_page", slot=slot)
+    try:
+        pfn, token = _swapin_locked_charged(m, slot, task, "swapin")
+        calls.set_page(i, pfn)
+        task.pte[v] = pfn                        # set_pte_at
+        rmap_add(m, pfn, task.tid, v)
+        if mem.mapcount[pfn] == 0:               # __page_set_anon_rmap
+            mem.flags[pfn] |= PG_anon
+            mem.mapping[pfn] = task.tid
+        mem.mapcount[pfn] += 1
+        calls.leaf("do_page_add_anon_rmap", pfn)
+        m.ops.commit_charge(m, pfn, token, True, "swapin")
+        swap_free(m, slot)
+        if vm_swap_full(m):
+            try_to_free_swap(m, pfn)
+        unlock_page(m, pfn)
+        return pfn
+    finally:
+        calls.leave(i)
 
 
 def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
@@ -614,16 +704,23 @@ def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
     commit with lrucare, delete_from_swap_cache, swap_free.
     """
     mem = m.mem
+    calls = m.calls
     slot = file.swap[off]
-    pfn, token = _swapin_locked_charged(m, slot, task, "shmem_swapin")
-    mem.refcount[pfn] += 1                       # shmem_add_to_page_cache
-    mem.mapping[pfn] = file.fid
-    del file.swap[off]
-    file.pages[off], file.offset_of[pfn] = pfn, off
-    m.ops.commit_charge(m, pfn, token, True, "shmem_swapin")
-    delete_from_swap_cache(m, pfn)
-    swap_free(m, slot)
-    unlock_page(m, pfn)
+    i = calls.enter("shmem_getpage_gfp", slot=slot)
+    try:
+        pfn, token = _swapin_locked_charged(m, slot, task, "shmem_swapin")
+        calls.set_page(i, pfn)
+        mem.refcount[pfn] += 1                   # shmem_add_to_page_cache
+        mem.mapping[pfn] = file.fid
+        del file.swap[off]
+        file.pages[off], file.offset_of[pfn] = pfn, off
+        calls.leaf("shmem_add_to_page_cache", pfn)
+        m.ops.commit_charge(m, pfn, token, True, "shmem_swapin")
+        delete_from_swap_cache(m, pfn)
+        swap_free(m, slot)
+        unlock_page(m, pfn)
+    finally:
+        calls.leave(i)
     if mapped:
         _map_file_page(m, task, pfn, take_ref=False)
     else:
@@ -667,21 +764,26 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
             raise ModelUsageError(
                 f"page {new} must be held only by the pipe buffer (one "
                 f"get_page), it has {int(mem.refcount[new])} references")
+    calls = m.calls
     was_lru = bool(mem.flags[new] & PG_lru)
     get_page(m, old)                             # the fuse request's reference
+    i = calls.enter("fuse_try_move_page", new)
     lock_page(m, old)
     lock_page(m, new)
-    get_page(m, new)                             # page cache reference
+    j = calls.enter("replace_page_cache_page", old)
+    get_page(m, new)                             # page_cache_get(new)
     off = file.offset_of[old]
     mem.mapping[new] = file.fid
     _delete_from_page_cache(m, old)
     file.pages[off], file.offset_of[new] = new, off
     m.ops.replace_page_cache(m, old, new)
     put_page(m, old)                             # page_cache_release(old)
+    calls.leave(j)
     if not was_lru:
-        lru_cache_add(m, new)                    # lru_cache_add_file
+        lru_cache_add(m, new, fn="lru_cache_add_file")
     unlock_page(m, new)
     unlock_page(m, old)
     put_page(m, new)                             # pipe buffer released
+    calls.leave(i)
     put_page(m, old)                             # request done
     return new

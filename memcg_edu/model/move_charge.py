@@ -19,6 +19,7 @@ from .lru import isolate_lru_page
 from .memcg import MemCgroup
 from .memcontrol import (cancel_charge, mem_cgroup_move_swap_account,
                          try_charge)
+from .calls import kernel_call
 from .mm import get_page, put_page, putback_lru_page
 from .pages import PCG_USED, PG_anon
 from .swap import lookup_swap_cgroup_id
@@ -66,28 +67,42 @@ def _target(m: "Machine", mc: MoveCharge, pte: int):
     return None
 
 
+@kernel_call("mem_cgroup_do_precharge", page=None)
 def _do_precharge(m: "Machine", mc: MoveCharge, count: int) -> None:
     """mem_cgroup_do_precharge(): bulk without reclaim, else one by one with reclaim."""
+    name = _CHARGE[m.design]
+    i = m.calls.enter(name)
     try:
         try_charge(m, mc.to, count, may_wait=False)
         mc.precharge += count
         return
     except MemcgOOM:
         pass
+    finally:
+        m.calls.leave(i)
     for _ in range(count):
-        try_charge(m, mc.to, 1)                  # raises MemcgOOM on failure
+        i = m.calls.enter(name)
+        try:
+            try_charge(m, mc.to, 1)              # raises MemcgOOM on failure
+        finally:
+            m.calls.leave(i)
         mc.precharge += 1
 
 
 #: the kernel's name of the helper __mem_cgroup_clear_mc cancels with, per design
 _CANCEL = {"3.17": "cancel_charge", "3.16": "__mem_cgroup_cancel_charge"}
+#: ... and of the static charge function mem_cgroup_do_precharge calls
+_CHARGE = {"3.17": "try_charge", "3.16": "mem_cgroup_try_charge"}
 
 
 def _cancel(m: "Machine", memcg: MemCgroup, nr: int) -> None:
+    i = m.calls.enter(_CANCEL[m.design])
     cancel_charge(m, memcg, nr)
+    m.calls.leave(i)
     m.events.record(_CANCEL[m.design], -1, memcg.index, nr)
 
 
+@kernel_call("__mem_cgroup_clear_mc", page=None)
 def _clear_mc(m: "Machine", mc: MoveCharge) -> None:
     """__mem_cgroup_clear_mc(): cancel leftovers, settle moved pages and swap."""
     if mc.precharge:                 # unused precharges on the new memcg
@@ -120,14 +135,34 @@ def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> 
         return
     mc = MoveCharge(from_, to, mask)
     vs = task.entries()
-    count = sum(_target(m, mc, int(task.pte[v])) is not None for v in vs)
-    if count:
-        try:
-            _do_precharge(m, mc, count)
-        except MemcgOOM:
-            _clear_mc(m, mc)
-            raise
+    calls = m.calls
+    i = calls.enter("mem_cgroup_can_attach")
+    try:
+        count = sum(_target(m, mc, int(task.pte[v])) is not None for v in vs)
+        if count:
+            try:
+                _do_precharge(m, mc, count)
+            except MemcgOOM:
+                _clear_mc(m, mc)
+                raise
+    finally:
+        calls.leave(i)
     task.memcg = to
+    i = calls.enter("mem_cgroup_move_task")
+    j = calls.enter("mem_cgroup_move_charge")
+    k = calls.enter("mem_cgroup_move_charge_pte_range")
+    _move_charge_ptes(m, mc, task, vs)
+    calls.leave(k)
+    calls.leave(j)
+    c = calls.enter("mem_cgroup_clear_mc")
+    _clear_mc(m, mc)
+    calls.leave(c)
+    calls.leave(i)
+
+
+def _move_charge_ptes(m: "Machine", mc: MoveCharge, task: Task, vs) -> None:
+    """mem_cgroup_move_charge_pte_range(): move each target pte's page or swap entry."""
+    from_, to = mc.from_, mc.to
     for v in vs:
         pte = int(task.pte[v])
         target = _target(m, mc, pte)
@@ -150,4 +185,3 @@ def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> 
         elif mem_cgroup_move_swap_account(m, what, from_, to):
             mc.precharge -= 1
             mc.moved_swap += 1
-    _clear_mc(m, mc)

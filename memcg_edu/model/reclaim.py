@@ -14,11 +14,12 @@ lists are scanned alike (no swappiness balancing).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from ..errors import ModelUsageError
+from .calls import kernel_call
 from .lru import (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON,
                   LRU_INACTIVE_FILE, add_page_to_lru_list, isolate_lru_page,
                   lru_pages, mem_cgroup_page_lruvec, page_lru)
@@ -42,6 +43,7 @@ SWAP_CLUSTER_MAX = 32
 DEF_PRIORITY = 12
 
 
+@kernel_call("try_to_unmap")
 def _try_to_unmap(m: "Machine", pfn: int) -> None:
     """try_to_unmap() (mm/rmap.c): every pte of the page goes.
 
@@ -64,6 +66,7 @@ def _try_to_unmap(m: "Machine", pfn: int) -> None:
         put_page(m, pfn)
 
 
+@kernel_call("add_to_swap")
 def _add_to_swap(m: "Machine", pfn: int) -> bool:
     """add_to_swap() (mm/swap_state.c): a slot and the swap cache for an anon page."""
     slot = get_swap_page(m)
@@ -73,6 +76,7 @@ def _add_to_swap(m: "Machine", pfn: int) -> bool:
     return True
 
 
+@kernel_call("shmem_writepage")
 def _shmem_writepage(m: "Machine", pfn: int) -> bool:
     """shmem_writepage() (mm/shmem.c): a tmpfs page moves from its file to the swap cache.
 
@@ -92,6 +96,7 @@ def _shmem_writepage(m: "Machine", pfn: int) -> bool:
     return True
 
 
+@kernel_call("__remove_mapping")
 def _remove_mapping(m: "Machine", pfn: int) -> bool:
     """__remove_mapping() (mm/vmscan.c): freeze the refcount at 2 and unhook the page.
 
@@ -116,11 +121,14 @@ def _remove_mapping(m: "Machine", pfn: int) -> bool:
     return True
 
 
-def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool) -> tuple[int, list[int]]:
+@kernel_call("shrink_page_list", page=None)
+def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
+                     slots: Optional[dict[int, int]] = None) -> tuple[int, list[int]]:
     """shrink_page_list() (mm/vmscan.c) for isolated pages (each holds an isolation ref).
 
     Returns (pages reclaimed, pages to put back). Reclaimed pages are
-    uncharged together (mem_cgroup_uncharge_list) and freed.
+    uncharged together (mem_cgroup_uncharge_list) and freed. ``slots``, if
+    given, receives pfn -> swap slot for each page add_to_swap gave a slot.
     """
     mem = m.mem
     free, keep = [], []
@@ -130,6 +138,7 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool) -> tuple[int
             keep.append(pfn)
             continue
         mem.flags[pfn] |= PG_locked
+        m.calls.leaf("trylock_page", pfn)
         flags = int(mem.flags[pfn])
         swapbacked = bool(flags & PG_swapbacked)
         if not flags & (PG_anon | PG_swapcache) and mem.mapping[pfn] < 0:
@@ -143,15 +152,22 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool) -> tuple[int
                 mem.flags[pfn] &= 0xFFFF ^ PG_locked
                 keep.append(pfn)
                 continue
+            if slots is not None:
+                slots[pfn] = int(mem.private[pfn])
         if mem.mapcount[pfn]:
             _try_to_unmap(m, pfn)
         if swapbacked and not mem.flags[pfn] & (PG_anon | PG_swapcache):
             # a tmpfs page still in its file: pageout -> shmem_writepage
-            if not may_swap or not _shmem_writepage(m, pfn):
+            i = m.calls.enter("pageout", pfn) if may_swap else -1
+            written = may_swap and _shmem_writepage(m, pfn)
+            m.calls.leave(i)
+            if not written:
                 mem.flags[pfn] |= PG_active
                 mem.flags[pfn] &= 0xFFFF ^ PG_locked
                 keep.append(pfn)
                 continue
+        elif mem.flags[pfn] & PG_swapcache:
+            m.calls.leaf("pageout", pfn)         # swap_writepage; I/O done at once
         if not _remove_mapping(m, pfn):
             mem.flags[pfn] &= 0xFFFF ^ PG_locked
             keep.append(pfn)
@@ -162,12 +178,24 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool) -> tuple[int
         arr = np.array(free, np.int64)
         m.ops.release_pages(m, arr)              # mem_cgroup_uncharge_list
         mem.free(arr)
+        m.calls.leaf("free_hot_cold_page_list", free[0] if len(free) == 1 else -1)
     m.ops.uncharge_end(m)
     return len(free), keep
 
 
-def _putback_pages(m: "Machine", pfns: list[int]) -> None:
+def _putback_pages(m: "Machine", pfns: list[int],
+                   fn: str = "putback_inactive_pages") -> None:
     """putback_inactive_pages() / move_active_pages_to_lru(): relink, drop the isolation ref."""
+    if not pfns:
+        return
+    i = m.calls.enter(fn, pfns[0] if len(pfns) == 1 else -1)
+    try:
+        _relink(m, pfns)
+    finally:
+        m.calls.leave(i)
+
+
+def _relink(m: "Machine", pfns: list[int]) -> None:
     mem = m.mem
     for pfn in pfns:
         memcg = mem_cgroup_page_lruvec(m, pfn)
@@ -176,31 +204,41 @@ def _putback_pages(m: "Machine", pfns: list[int]) -> None:
         put_page(m, pfn)
 
 
+@kernel_call("shrink_inactive_list", page=None)
 def shrink_inactive_list(m: "Machine", memcg: MemCgroup, lru: int, nr: int,
                          may_swap: bool) -> int:
     """shrink_inactive_list(): isolate ``nr`` pages from the tail and reclaim them."""
     pfns = [int(p) for p in lru_pages(m, memcg.index, lru)[:nr]]
     for pfn in pfns:
-        isolate_lru_page(m, pfn)
+        _isolate(m, pfn)
     reclaimed, keep = shrink_page_list(m, pfns, may_swap)
     _putback_pages(m, keep)
     return reclaimed
 
 
+@kernel_call("__isolate_lru_page")
+def _isolate(m: "Machine", pfn: int) -> None:
+    """isolate_lru_pages() takes one page: __isolate_lru_page (a reference,
+    PG_lru cleared) and del_page_from_lru_list."""
+    isolate_lru_page.__wrapped__(m, pfn)  # type: ignore[attr-defined]
+
+
+@kernel_call("shrink_active_list", page=None)
 def shrink_active_list(m: "Machine", memcg: MemCgroup, lru: int, nr: int) -> None:
     """shrink_active_list(): move ``nr`` pages from the active tail to the inactive list."""
     mem = m.mem
     pfns = [int(p) for p in lru_pages(m, memcg.index, lru)[:nr]]
     for pfn in pfns:
-        isolate_lru_page(m, pfn)
+        _isolate(m, pfn)
         mem.flags[pfn] &= 0xFFFF ^ PG_active
-    _putback_pages(m, pfns)
+    _putback_pages(m, pfns, "move_active_pages_to_lru")
 
 
 def _inactive_is_low(memcg: MemCgroup, active: int) -> bool:
     return memcg.lru_size(active - 1) < memcg.lru_size(active)
 
 
+@kernel_call("shrink_lruvec", page=None)
 def _shrink_lruvec(m: "Machine", memcg: MemCgroup, priority: int, budget: int,
                    may_swap: bool) -> int:
     lists = [LRU_INACTIVE_FILE, LRU_ACTIVE_FILE]
@@ -221,6 +259,7 @@ def _shrink_lruvec(m: "Machine", memcg: MemCgroup, priority: int, budget: int,
     return reclaimed
 
 
+@kernel_call("try_to_free_mem_cgroup_pages", page=None)
 def try_to_free_mem_cgroup_pages(m: "Machine", memcg: MemCgroup, nr_pages: int,
                                  may_swap: bool = True, exact: bool = False) -> int:
     """try_to_free_mem_cgroup_pages() (mm/vmscan.c): reclaim from memcg's hierarchy.
@@ -261,11 +300,10 @@ def reclaim_page(m: "Machine", pfn: int) -> int:
     if not flags & PG_swapcache and m.swap.nr_free == 0:
         raise ModelUsageError("no free swap slot (create the Machine with more swap_slots)")
     isolate_lru_page(m, pfn)
-    if flags & PG_anon and not flags & PG_swapcache:
-        _add_to_swap(m, pfn)                     # first step of shrink_page_list
     if flags & PG_anon or flags & PG_swapcache:
-        slot = int(mem.private[pfn])
-        _, keep = shrink_page_list(m, [pfn], may_swap=True)
+        slots = {pfn: int(mem.private[pfn])} if flags & PG_swapcache else {}
+        _, keep = shrink_page_list(m, [pfn], may_swap=True, slots=slots)
+        slot = slots[pfn]
     else:                                        # tmpfs page still in its file
         file = m.file_list[int(mem.mapping[pfn])]
         off = file.offset_of[pfn]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import KernelBugError, ModelUsageError
+from .calls import kernel_call
 from .pages import PG_swapbacked, PG_swapcache
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def vm_swap_full(m: "Machine") -> bool:
     return sw.nr > 0 and sw.nr_free * 2 < sw.nr
 
 
+@kernel_call("get_swap_page", page=None)
 def get_swap_page(m: "Machine") -> int:
     """get_swap_page(): a free slot with only SWAP_HAS_CACHE set, or -1."""
     sw = m.swap
@@ -111,6 +113,7 @@ def get_swap_page(m: "Machine") -> int:
     return slot
 
 
+@kernel_call("swap_duplicate", page=None, slot=0)
 def swap_duplicate(m: "Machine", slot: int) -> None:
     """swap_duplicate(): one more swap pte (or shmem entry) uses the slot."""
     sw = m.swap
@@ -121,6 +124,7 @@ def swap_duplicate(m: "Machine", slot: int) -> None:
     sw.count[slot] += 1
 
 
+@kernel_call("swap_entry_free", page=None, slot=0)
 def swap_entry_free(m: "Machine", slot: int, cache: bool) -> int:
     """swap_entry_free() in mm/swapfile.c (Linux 3.17).
 
@@ -152,16 +156,19 @@ def swap_entry_free(m: "Machine", slot: int, cache: bool) -> int:
     return int(sw.count[slot]) | (1 << 15 if sw.cache[slot] else 0)
 
 
+@kernel_call("swap_free", page=None, slot=0)
 def swap_free(m: "Machine", slot: int) -> int:
     """swap_free(): drop one map reference of the slot."""
     return swap_entry_free(m, slot, cache=False)
 
 
+@kernel_call("swapcache_free", page=None, slot=0)
 def swapcache_free(m: "Machine", slot: int) -> int:
     """swapcache_free(): drop the slot's SWAP_HAS_CACHE bit (3.17: no page argument)."""
     return swap_entry_free(m, slot, cache=True)
 
 
+@kernel_call("__add_to_swap_cache", slot=1)
 def add_to_swap_cache(m: "Machine", pfn: int, slot: int) -> None:
     """__add_to_swap_cache(): the swap cache takes a reference; PG_swapcache, private = slot."""
     mem = m.mem
@@ -171,6 +178,7 @@ def add_to_swap_cache(m: "Machine", pfn: int, slot: int) -> None:
     m.swap.page[slot] = pfn
 
 
+@kernel_call("__delete_from_swap_cache")
 def __delete_from_swap_cache(m: "Machine", pfn: int) -> int:
     """__delete_from_swap_cache(): unlink; the caller drops the cache reference. Returns the slot."""
     mem = m.mem
@@ -181,6 +189,7 @@ def __delete_from_swap_cache(m: "Machine", pfn: int) -> int:
     return slot
 
 
+@kernel_call("swap_cgroup_record", page=None, slot=0)
 def swap_cgroup_record(m: "Machine", slot: int, memcg: int) -> int:
     """swap_cgroup_record(): store a memcg (-1 = id 0) for the slot, return the old one."""
     old = int(m.swap.cgroup[slot])

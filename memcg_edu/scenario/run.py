@@ -4,14 +4,15 @@ Builds a Machine (memcg_edu.model, the Linux 3.17 mm/memcontrol.c design or
 the 3.16 one), creates the memcgs and tasks, applies each step through
 memcg_edu.scenario.ops and records the `run --json` object for it, plus
 "detail" (labels and touched pfns) and, for small machines, "pages" (the
-page_state snapshot). A step that fails as the kernel would (memcg OOM) is
+page_state snapshot) and "calls" (every kernel function the step ran, with
+the page's state at each return: memcg_edu.model.calls). A step that fails as the kernel would (memcg OOM) is
 recorded with ok=false and the run goes on; a broken kernel precondition
 (VM_BUG_ON) is recorded and ends the run, as it would stop the kernel.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
@@ -22,11 +23,11 @@ from .load import Scenario, load_scenario
 from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, ROOT
 
-__all__ = ["run_scenario", "DESIGNS", "JSON_KEYS", "PAGES_MAX_FRAMES",
-           "PAGES_MAX_CELLS"]
+__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS",
+           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS"]
 
 #: The keys `run --json` prints; step records carry more ("detail", "pages").
-JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs")
+JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs", "calls")
 #: "pages" is stored per step only for machines up to this many frames+slots
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.
@@ -48,21 +49,56 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
 
 def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                  design: str = "3.17", *, pages: bool | None = None,
+                 calls: bool | None = None,
                  check_invariants: bool = False) -> Timeline:
     """Run a scenario (path, dict or Scenario) and return its Timeline.
 
     ``pages``: store the page_state snapshot in every step (None = only
     when the machine is small, see PAGES_MAX_FRAMES / PAGES_MAX_CELLS).
+    ``calls``: store the step's kernel calls as "calls" (None = as for
+    ``pages``, by the same size rule, whatever ``pages`` says).
     ``check_invariants``: check the accounting invariants after every mm
     operation; a violation is recorded like a kernel bug and ends the run.
     Raises ScenarioError for invalid input, including a step that uses a
     label its page no longer fits (the message names file, step and field).
     """
     sc = load_scenario(scenario)
-    m = _machine(sc, design, check_invariants)
+    tl = Timeline(meta=_meta(sc, design))
+    for rec, stop in iter_scenario(sc, design, pages=pages, calls=calls,
+                                   check_invariants=check_invariants):
+        tl.append(rec)
+        if stop:
+            tl.meta["stopped_at"] = rec["step"]
+    return tl
+
+
+def _meta(sc: Scenario, design: str) -> dict[str, Any]:
+    return {"source": "model", "design": design, "title": sc.title,
+            "description": sc.description, "scenario": sc.source,
+            "machine": dict(sc.machine)}
+
+
+def _small(sc: Scenario) -> bool:
+    """Whether per-step snapshots fit (PAGES_MAX_FRAMES, PAGES_MAX_CELLS)."""
     cells = sc.machine["ram_pages"] + sc.machine["swap_slots"]
+    return cells <= PAGES_MAX_FRAMES and cells * len(sc.steps) <= PAGES_MAX_CELLS
+
+
+def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
+                  design: str = "3.17", *, pages: bool | None = None,
+                  calls: bool | None = None, check_invariants: bool = False
+                  ) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Run a scenario step by step: yields (step record, the run stops here).
+
+    The same records as run_scenario, one at a time, so that a front-end
+    can print each and let it go (run --json of a long scenario).
+    """
+    sc = load_scenario(scenario)
+    m = _machine(sc, design, check_invariants)
     if pages is None:
-        pages = cells <= PAGES_MAX_FRAMES and cells * len(sc.steps) <= PAGES_MAX_CELLS
+        pages = _small(sc)
+    if calls is None:
+        calls = _small(sc)
     memcgs = {ROOT: m.memcgs[ROOT]}
     for name, spec in sc.memcgs.items():
         memcgs[name] = m.create_memcg(
@@ -72,24 +108,25 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
-    tl = Timeline(meta={"source": "model", "design": design, "title": sc.title,
-                        "description": sc.description, "scenario": sc.source,
-                        "machine": dict(sc.machine)})
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design)
+        rec, stop = _step(ctx, sc, i, st, names, design, calls)
         if pages:
             # small machine: name every live page, for the page grid
             rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
             rec["pages"] = _page_state_json(m)
-        tl.append(rec)
+        yield rec, stop
         if stop:
-            tl.meta["stopped_at"] = i
-            break
-    return tl
+            return
+
+
+def _pfn_labels(ctx: Context) -> dict[int, str]:
+    """pfn -> label of every live label's page."""
+    return {lab.page.pfn: lab.name for lab in ctx.tr.live()
+            if lab.page is not None}
 
 
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
-          design: str) -> tuple[dict[str, Any], bool]:
+          design: str, calls: bool = True) -> tuple[dict[str, Any], bool]:
     """Apply one step; its record and whether the run must stop here."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.at(i, op)
@@ -97,6 +134,10 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
              if k in st and st[k] in tr.labels]
     before = {lab.page.pfn for lab in named if lab.page is not None}
     mark = len(m.events)
+    cmark = len(m.calls)
+    if calls:
+        labels_before = _pfn_labels(ctx)
+        states_before = {p: m.calls.state_now(p) for p in labels_before}
     ok, error, touched, stop = True, None, [], False
     try:
         touched = APPLY[op](ctx, st)
@@ -128,6 +169,11 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
            "memcgs": counters,
            "detail": {"labels": tr.where_json(touched),
                       "touched": sorted(before | after)}}
+    if calls:
+        # a page is named by the label it has after the step, else before
+        rec["calls"] = m.calls.records(cmark, None,
+                                       {**labels_before, **_pfn_labels(ctx)},
+                                       states_before)
     notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     if notes:
         rec["design_notes"] = notes

@@ -2,7 +2,8 @@
 
 One block per step: the step and its fields, what happened (events and the
 counters that changed), then a table of every memcg's counters in pages and
-bytes, named like the cgroup v1 files of mm/memcontrol.c.
+bytes, named like the cgroup v1 files of mm/memcontrol.c. With --calls, the
+step's kernel calls follow, one line each (format_calls).
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Mapping
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS
 
-__all__ = ["describe_step", "format_step", "size"]
+__all__ = ["describe_step", "format_step", "format_calls", "call_changes",
+           "size"]
 
 _TABLE = (("usage", "usage"), ("memsw_usage", "memsw"), ("limit", "limit"),
           ("memsw_limit", "memsw limit"), ("failcnt", "failcnt"))
@@ -87,4 +89,50 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         lines.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def _lru(state: Mapping[str, Any]) -> str:
+    return "none" if state["lru"] is None else f"{state['lruvec']}/{state['lru']}"
+
+
+def call_changes(call: Mapping[str, Any]) -> list[str]:
+    """What one recorded call changed, in words: ["count 1->0",
+    "PCG USED|MEM|MEMSW->none", "A usage 1->0", ...] (page fields first)."""
+    out = []
+    st, was = call.get("state"), (call.get("was") or {}).get("state")
+    if st is not None and was:
+        for k in ("count", "mapcount"):
+            if k in was:
+                out.append(f"{k} {was[k]}->{st[k]}")
+        if "flags" in was:
+            old, new = set(was["flags"]), set(st["flags"])
+            out.append("PG " + " ".join([f"+{f}" for f in st["flags"] if f not in old]
+                                        + [f"-{f}" for f in was["flags"] if f not in new]))
+        if "pcg" in was:
+            out.append(f"PCG {'|'.join(was['pcg']) or 'none'}->"
+                       f"{'|'.join(st['pcg']) or 'none'}")
+        if "mem_cgroup" in was:
+            out.append(f"pc->mem_cgroup {was['mem_cgroup']}->{st['mem_cgroup']}")
+        if "lru" in was or "lruvec" in was:
+            out.append(f"LRU {_lru({**st, **was})}->{_lru(st)}")
+    old_mc = (call.get("was") or {}).get("memcgs") or {}
+    for name, counters in (call.get("memcgs") or {}).items():
+        bits = [f"{k} {_v(old_mc.get(name, {}).get(k))}->{_v(v)}"
+                for k, v in counters.items()]
+        out.append(f"{name} " + ", ".join(bits))
+    return out
+
+
+def format_calls(calls: list[Mapping[str, Any]]) -> str:
+    """The calls of one step, indented by depth: function, page, what changed."""
+    lines = ["  calls:"]
+    for c in calls:
+        page = c["page"] if c["page"] is not None else (
+            f"pfn {c['pfn']}" if c["pfn"] is not None else
+            f"swap {c['swap']}" if c.get("swap") is not None else "")
+        parts = [c["fn"]] + ([page] if page else []) + call_changes(c)
+        lines.append("    " + "  " * c["depth"] + "  ".join(parts))
+    if len(lines) == 1:
+        lines.append("    (none)")
     return "\n".join(lines)

@@ -1,0 +1,523 @@
+"""The call log: every kernel function an mm operation runs, with the page's state at its return.
+
+Not a kernel structure: it is what a function tracer on the v3.17 (or
+v3.16) mm paths would show, one row per call, in the order the calls are
+entered (a caller before its callees). Each row holds the function, its
+nesting depth, the page (pfn) or swap slot it acts on, and that page's
+fields when the call returns: _count, _mapcount + 1, the PG_ flags the
+model keeps, page_cgroup's flags and mem_cgroup, and the LRU list it is
+linked on. Counter changes are kept as (mark, memcg, column, old, new),
+where a mark is taken at every call entry and return; the counters a call
+changed are the changes between its two marks.
+
+Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
+are built only when a front-end reads a range (``records``).
+
+Model code records a call in one of three ways:
+
+* ``@kernel_call("put_page")`` on a model function that mirrors one
+  kernel function (the page is its first argument after the machine);
+* ``i = m.calls.enter("zap_pte_range", pfn)`` ... ``m.calls.leave(i)``
+  around a stretch of code that stands for a kernel function;
+* ``m.calls.leaf("page_add_new_anon_rmap", pfn)`` right after the line(s)
+  that stand for a kernel function with no recorded callees.
+
+Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
+"""
+from __future__ import annotations
+
+import functools
+from array import array
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TypeVar
+
+import numpy as np
+
+from .memcg import COLUMNS, LRU_NAMES
+from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
+                    PG_swapbacked, PG_swapcache, PG_unevictable, Page)
+from .res_counter import RES_COUNTER_MAX
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+__all__ = ["KERNEL_FUNCTIONS", "CallLog", "kernel_call", "PG_NAMES",
+           "STATE_FIELDS"]
+
+#: kernel function -> the file that defines it (Linux 3.17; 3.16-only
+#: functions of mm/memcontrol.c are marked in their words elsewhere)
+KERNEL_FUNCTIONS: dict[str, str] = {
+    # mm/memory.c
+    "do_anonymous_page": "mm/memory.c",
+    "do_swap_page": "mm/memory.c",
+    "do_set_pte": "mm/memory.c",
+    "zap_pte_range": "mm/memory.c",
+    "unmap_mapping_range": "mm/memory.c",
+    "copy_one_pte": "mm/memory.c",
+    "tlb_flush_mmu": "mm/memory.c",
+    # mm/mmap.c
+    "exit_mmap": "mm/mmap.c",
+    # include/linux/highmem.h, include/linux/mm.h, include/linux/pagemap.h
+    "alloc_zeroed_user_highpage_movable": "include/linux/highmem.h",
+    "get_page": "include/linux/mm.h",
+    "put_page_testzero": "include/linux/mm.h",
+    "page_cache_get": "include/linux/pagemap.h",
+    "trylock_page": "include/linux/pagemap.h",
+    # mm/page_alloc.c
+    "alloc_pages": "mm/page_alloc.c",
+    "free_hot_cold_page": "mm/page_alloc.c",
+    "free_hot_cold_page_list": "mm/page_alloc.c",
+    # mm/swap.c
+    "put_page": "mm/swap.c",
+    "__put_single_page": "mm/swap.c",
+    "__page_cache_release": "mm/swap.c",
+    "release_pages": "mm/swap.c",
+    "lru_cache_add": "mm/swap.c",
+    "del_page_from_lru_list": "include/linux/mm_inline.h",
+    "lru_cache_add_anon": "mm/swap.c",
+    "lru_cache_add_file": "mm/swap.c",
+    "lru_cache_add_active_or_unevictable": "mm/swap.c",
+    "__pagevec_lru_add_fn": "mm/swap.c",
+    # mm/filemap.c
+    "add_to_page_cache_lru": "mm/filemap.c",
+    "__add_to_page_cache_locked": "mm/filemap.c",
+    "__delete_from_page_cache": "mm/filemap.c",
+    "delete_from_page_cache": "mm/filemap.c",
+    "replace_page_cache_page": "mm/filemap.c",
+    "lock_page": "mm/filemap.c",
+    "unlock_page": "mm/filemap.c",
+    "find_get_page": "mm/filemap.c",
+    # mm/shmem.c
+    "shmem_getpage_gfp": "mm/shmem.c",
+    "shmem_add_to_page_cache": "mm/shmem.c",
+    "shmem_writepage": "mm/shmem.c",
+    "shmem_free_swap": "mm/shmem.c",
+    # mm/rmap.c
+    "page_add_new_anon_rmap": "mm/rmap.c",
+    "do_page_add_anon_rmap": "mm/rmap.c",
+    "page_add_anon_rmap": "mm/rmap.c",
+    "page_dup_rmap": "include/linux/rmap.h",
+    "page_add_file_rmap": "mm/rmap.c",
+    "page_remove_rmap": "mm/rmap.c",
+    "try_to_unmap": "mm/rmap.c",
+    # mm/truncate.c
+    "truncate_inode_page": "mm/truncate.c",
+    # mm/swap_state.c
+    "add_to_swap": "mm/swap_state.c",
+    "__add_to_swap_cache": "mm/swap_state.c",
+    "__delete_from_swap_cache": "mm/swap_state.c",
+    "delete_from_swap_cache": "mm/swap_state.c",
+    "free_pages_and_swap_cache": "mm/swap_state.c",
+    "free_swap_cache": "mm/swap_state.c",
+    "lookup_swap_cache": "mm/swap_state.c",
+    "read_swap_cache_async": "mm/swap_state.c",
+    # mm/swapfile.c
+    "get_swap_page": "mm/swapfile.c",
+    "swap_duplicate": "mm/swapfile.c",
+    "swap_free": "mm/swapfile.c",
+    "swapcache_free": "mm/swapfile.c",
+    "swap_entry_free": "mm/swapfile.c",
+    "try_to_free_swap": "mm/swapfile.c",
+    "free_swap_and_cache": "mm/swapfile.c",
+    # mm/page_cgroup.c
+    "swap_cgroup_record": "mm/page_cgroup.c",
+    # mm/vmscan.c
+    "try_to_free_mem_cgroup_pages": "mm/vmscan.c",
+    "shrink_lruvec": "mm/vmscan.c",
+    "shrink_inactive_list": "mm/vmscan.c",
+    "shrink_active_list": "mm/vmscan.c",
+    "shrink_page_list": "mm/vmscan.c",
+    "isolate_lru_page": "mm/vmscan.c",
+    "__isolate_lru_page": "mm/vmscan.c",
+    "putback_lru_page": "mm/vmscan.c",
+    "putback_inactive_pages": "mm/vmscan.c",
+    "move_active_pages_to_lru": "mm/vmscan.c",
+    "pageout": "mm/vmscan.c",
+    "__remove_mapping": "mm/vmscan.c",
+    # mm/migrate.c
+    "migrate_pages": "mm/migrate.c",
+    "unmap_and_move": "mm/migrate.c",
+    "__unmap_and_move": "mm/migrate.c",
+    "move_to_new_page": "mm/migrate.c",
+    "migrate_page_move_mapping": "mm/migrate.c",
+    "migrate_page_copy": "mm/migrate.c",
+    "remove_migration_ptes": "mm/migrate.c",
+    # fs/fuse/dev.c
+    "fuse_try_move_page": "fs/fuse/dev.c",
+    # mm/memcontrol.c, 3.17
+    "mem_cgroup_try_charge": "mm/memcontrol.c",
+    "try_charge": "mm/memcontrol.c",
+    "mem_cgroup_reclaim": "mm/memcontrol.c",
+    "mem_cgroup_oom": "mm/memcontrol.c",
+    "mem_cgroup_commit_charge": "mm/memcontrol.c",
+    "commit_charge": "mm/memcontrol.c",
+    "mem_cgroup_charge_statistics": "mm/memcontrol.c",
+    "mem_cgroup_cancel_charge": "mm/memcontrol.c",
+    "cancel_charge": "mm/memcontrol.c",
+    "mem_cgroup_uncharge": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_list": "mm/memcontrol.c",
+    "uncharge_list": "mm/memcontrol.c",
+    "uncharge_batch": "mm/memcontrol.c",
+    "mem_cgroup_migrate": "mm/memcontrol.c",
+    "mem_cgroup_swapout": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_swap": "mm/memcontrol.c",
+    "mem_cgroup_page_lruvec": "mm/memcontrol.c",
+    "lock_page_lru": "mm/memcontrol.c",
+    "unlock_page_lru": "mm/memcontrol.c",
+    "mem_cgroup_update_page_stat": "mm/memcontrol.c",
+    "mem_cgroup_resize_limit": "mm/memcontrol.c",
+    "mem_cgroup_resize_memsw_limit": "mm/memcontrol.c",
+    "mem_cgroup_can_attach": "mm/memcontrol.c",
+    "mem_cgroup_do_precharge": "mm/memcontrol.c",
+    "mem_cgroup_move_task": "mm/memcontrol.c",
+    "mem_cgroup_move_charge": "mm/memcontrol.c",
+    "mem_cgroup_move_charge_pte_range": "mm/memcontrol.c",
+    "mem_cgroup_move_account": "mm/memcontrol.c",
+    "mem_cgroup_move_swap_account": "mm/memcontrol.c",
+    "mem_cgroup_clear_mc": "mm/memcontrol.c",
+    "__mem_cgroup_clear_mc": "mm/memcontrol.c",
+    "mem_cgroup_css_offline": "mm/memcontrol.c",
+    "drain_all_stock": "mm/memcontrol.c",
+    # mm/memcontrol.c, 3.16 only
+    "mem_cgroup_charge_anon": "mm/memcontrol.c",
+    "mem_cgroup_charge_file": "mm/memcontrol.c",
+    "__mem_cgroup_commit_charge": "mm/memcontrol.c",
+    "mem_cgroup_try_charge_swapin": "mm/memcontrol.c",
+    "__mem_cgroup_cancel_charge": "mm/memcontrol.c",
+    "mem_cgroup_commit_charge_swapin": "mm/memcontrol.c",
+    "mem_cgroup_cancel_charge_swapin": "mm/memcontrol.c",
+    "try_get_mem_cgroup_from_page": "mm/memcontrol.c",
+    "__mem_cgroup_uncharge_common": "mm/memcontrol.c",
+    "mem_cgroup_do_uncharge": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_page": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_cache_page": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_start": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_end": "mm/memcontrol.c",
+    "mem_cgroup_uncharge_swapcache": "mm/memcontrol.c",
+    "mem_cgroup_prepare_migration": "mm/memcontrol.c",
+    "mem_cgroup_end_migration": "mm/memcontrol.c",
+    "mem_cgroup_replace_page_cache": "mm/memcontrol.c",
+    "lock_page_cgroup": "include/linux/page_cgroup.h",
+    "unlock_page_cgroup": "include/linux/page_cgroup.h",
+}
+
+_NAMES = list(KERNEL_FUNCTIONS)
+_ID = {n: i for i, n in enumerate(_NAMES)}
+_FILES = [KERNEL_FUNCTIONS[n] for n in _NAMES]
+
+#: the PG_ flags a call's state lists (the model's page->flags bits; "free"
+#: is PageBuddy: the frame is back in the page allocator)
+PG_NAMES = ((PG_locked, "locked"), (PG_lru, "lru"), (PG_active, "active"),
+            (PG_anon, "anon"), (PG_swapbacked, "swapbacked"),
+            (PG_swapcache, "swapcache"), (PG_unevictable, "unevictable"),
+            (PG_free, "free"))
+#: the keys of a call's "state", in display order
+STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
+                "lruvec")
+
+#: numbers kept per call at entry, and per return (see CallLog.__init__)
+_E, _R = 13, 9
+_NCOL = len(COLUMNS)
+_LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
+#: a fresh memcg's row (limits unlimited, everything else 0)
+_FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CallLog:
+    """The calls of one Machine, as columns (see the module docstring)."""
+
+    def __init__(self, machine: "Machine", enabled: bool = True) -> None:
+        self._m = machine
+        self.enabled = enabled
+        self.depth = 0
+        # per call, in entry order, _E numbers: function id, depth, pfn,
+        # swap slot, mark at entry, number of returns recorded before it,
+        # then the page's state at entry as below (count -1: not known)
+        self._e = array("q")
+        # per return, in return order, _R numbers: call index, mark at
+        # return, then the page's count, mapcount, flags, pc->flags,
+        # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
+        self._r = array("q")
+        # counter changes: mark, memcg << 8 | column, old, new
+        self._c_mark, self._c_key = array("q"), array("i")
+        self._c_old, self._c_new = array("q"), array("q")
+        self._mark = 0
+        self._last: list[list[int]] = []
+        self._rows: Optional[list[list[int]]] = None
+        self._rows_of: Optional[list[Any]] = None
+
+    def __len__(self) -> int:
+        return len(self._e) // _E
+
+    # -- recording ------------------------------------------------------------
+    def _diff(self) -> int:
+        """Take a mark; log every counter that changed since the last one."""
+        mark = self._mark = self._mark + 1
+        last = self._last
+        ml = self._m.memcg_list
+        rows = self._rows
+        if rows is None or self._rows_of is not ml or len(rows) != len(ml):
+            rows = self._rows = [mg.row for mg in ml]
+            self._rows_of = ml
+        if rows == last:
+            return mark
+        for mg in ml:
+            i = mg.index
+            while i >= len(last):
+                last.append(list(_FRESH_ROW))
+            old, row = last[i], mg.row
+            if old != row:
+                for c in range(_NCOL):
+                    if row[c] != old[c]:
+                        self._c_mark.append(mark)
+                        self._c_key.append(i << 8 | c)
+                        self._c_old.append(old[c])
+                        self._c_new.append(row[c])
+                last[i] = row.copy()
+        return mark
+
+    def enter(self, fn: str, pfn: int = -1, slot: int = -1) -> int:
+        """A call of kernel function ``fn`` on page ``pfn`` (or swap slot) begins.
+
+        Returns its index for leave(); -1 when recording is off.
+        """
+        if not self.enabled:
+            return -1
+        e = self._e
+        i = len(e) // _E
+        if pfn < 0:
+            e.extend((_ID[fn], self.depth, pfn, slot, self._diff(),
+                      len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+        else:
+            mem = self._m.mem
+            e.extend((_ID[fn], self.depth, pfn, slot, self._diff(),
+                      len(self._r) // _R, mem.refcount[pfn], mem.mapcount[pfn],
+                      mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
+                      mem.lru[pfn], mem.lru_memcg[pfn]))
+        self.depth += 1
+        return i
+
+    def set_page(self, i: int, pfn: int) -> None:
+        """The page of call ``i`` became known inside it (a fault allocates it)."""
+        if i >= 0:
+            self._e[i * _E + 2] = pfn
+            self._e[i * _E + 6] = -1             # it had no state at entry
+
+    def leave(self, i: int) -> None:
+        """Call ``i`` returns: store the mark and its page's state."""
+        if i < 0:
+            return
+        self.depth -= 1
+        mark = self._diff()
+        pfn = self._e[i * _E + 2]
+        if pfn < 0:
+            self._r.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
+            return
+        mem = self._m.mem
+        self._r.extend((i, mark, mem.refcount[pfn], mem.mapcount[pfn],
+                        mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
+                        mem.lru[pfn], mem.lru_memcg[pfn]))
+
+    def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
+        """A call with no recorded callees, just done (state is the state now).
+
+        Its counter changes, if any, are its caller's: both of its marks are
+        one new mark taken without a diff (the next diff finds them). Its
+        state at entry is the page's latest recorded state.
+        """
+        if not self.enabled:
+            return
+        e, r = self._e, self._r
+        mark = self._mark = self._mark + 1
+        i = len(e) // _E
+        e.extend((_ID[fn], self.depth, pfn, slot, mark, len(r) // _R,
+                  -1, 0, 0, 0, -1, -1, -1))
+        if pfn < 0:
+            r.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
+            return
+        mem = self._m.mem
+        r.extend((i, mark, mem.refcount[pfn], mem.mapcount[pfn],
+                  mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
+                  mem.lru[pfn], mem.lru_memcg[pfn]))
+
+    def nbytes(self) -> int:
+        """Bytes held by the log's buffers."""
+        return sum(a.itemsize * len(a) for a in (
+            self._e, self._r, self._c_mark, self._c_key, self._c_old,
+            self._c_new))
+
+    def truncate(self, n: int) -> None:
+        """Forget calls from ``n`` on (Machine.restore, between operations)."""
+        if n < len(self):
+            mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
+            del self._e[n * _E:]
+            del self._r[r0 * _R:]
+            cut = int(np.searchsorted(np.frombuffer(self._c_mark, np.int64), mark,
+                                      side="right")) if len(self._c_mark) else 0
+            for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
+                del a[cut:]
+        self.depth = 0
+        self._last = [list(mg.row) for mg in self._m.memcg_list]
+        self._rows = None
+
+    # -- reading --------------------------------------------------------------
+    def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
+        """Function names of calls [start, stop), in entry order."""
+        return [_NAMES[f] for f in self._e[start * _E:(len(self) if stop is None else stop) * _E:_E]]
+
+    def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
+        return list(self._e[start * _E + 1:(len(self) if stop is None else stop) * _E:_E])
+
+    def state_now(self, pfn: int) -> dict[str, Any]:
+        """The page's fields now, in the shape of a call's "state"."""
+        mem = self._m.mem
+        return self._state_dict(int(mem.refcount[pfn]), int(mem.mapcount[pfn]),
+                                int(mem.flags[pfn]), int(mem.pc_flags[pfn]),
+                                int(mem.pc_memcg[pfn]), int(mem.lru[pfn]),
+                                int(mem.lru_memcg[pfn]))
+
+    def _memcg_name(self, i: int) -> Optional[str]:
+        return None if i < 0 else self._m.memcg_list[i].name
+
+    def _pcg_names(self, raw: int) -> list[str]:
+        ops = self._m.ops
+        view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
+        return [n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b]
+
+    def _state_dict(self, count: int, mapcount: int, flags: int, pcg: int,
+                    pcmemcg: int, lru: int, lrumemcg: int) -> dict[str, Any]:
+        return {"count": count, "mapcount": mapcount,
+                "flags": [n for b, n in PG_NAMES if flags & b],
+                "pcg": self._pcg_names(pcg),
+                "mem_cgroup": self._memcg_name(pcmemcg),
+                "lru": None if lru < 0 else LRU_NAMES[lru],
+                "lruvec": self._memcg_name(lrumemcg)}
+
+    def records(self, start: int = 0, stop: Optional[int] = None,
+                labels: Optional[Mapping[int, str]] = None,
+                before: Optional[Mapping[int, dict[str, Any]]] = None
+                ) -> list[dict[str, Any]]:
+        """Calls [start, stop) as dicts, in entry order.
+
+        Each: {"fn", "file", "depth", "page" (label from ``labels``, a
+        pfn -> label map, or None), "pfn", "swap" (slot or None), "state"
+        (the page's fields at return, None for a call on no page),
+        "memcgs" ({memcg: {counter: value}} the call changed, itself or
+        through its callees; limits None = unlimited), "was" (the old
+        value of each state field and counter that changed: {"state":
+        {...}, "memcgs": {...}})}. ``before`` gives the state of pages
+        before the first call (pfn -> state dict) so that their first
+        call can say what it changed.
+        """
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        if start >= stop:
+            return []
+        count = stop - start
+        ent = np.frombuffer(self._e, np.int64).reshape(-1, _E)[start:stop]
+        ret = np.frombuffer(self._r, np.int64).reshape(-1, _R)[int(ent[0, 5]):]
+        ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)]
+        rows: list[Optional[list[int]]] = [None] * count
+        for r in ret.tolist():
+            rows[r[0] - start] = r
+        fn, depth, pfn, slot, m_in = (ent[:, c].tolist() for c in range(5))
+        # a call that never returned (an error ended the operation) ends at entry
+        m_out = [m_in[k] if r is None else r[1] for k, r in enumerate(rows)]
+        changes = self._changes(m_in[0], max(m_out))
+        labels = labels or {}
+        states = [self._state_dict(*r[2:]) if pfn[k] >= 0 and r is not None
+                  else None for k, r in enumerate(rows)]
+        # a call's page at entry: as recorded at its entry, else as the
+        # latest entry or return on it left it (marks are in time order),
+        # else as ``before`` says
+        entered = ent[:, 6:].tolist()
+        known: dict[int, Optional[dict[str, Any]]] = dict(before or {})
+        entry: list[Optional[dict[str, Any]]] = [None] * count
+        for _, returning, k in sorted([(m_in[k], 0, k) for k in range(count)]
+                                      + [(m_out[k], 1, k) for k in range(count)
+                                         if rows[k] is not None]):
+            p = pfn[k]
+            if p < 0:
+                continue
+            if returning:
+                known[p] = states[k]
+            elif entered[k][0] >= 0:
+                entry[k] = known[p] = self._state_dict(*entered[k])
+            else:
+                entry[k] = known.get(p)
+        out = []
+        for k in range(count):
+            p = pfn[k]
+            memcgs, was_mc = self._call_changes(changes, m_in[k], m_out[k])
+            st, prev = states[k], entry[k]
+            was_st = None if st is None or prev is None else \
+                {f: prev[f] for f in STATE_FIELDS if prev[f] != st[f]}
+            out.append({
+                "fn": _NAMES[fn[k]], "file": _FILES[fn[k]], "depth": depth[k],
+                "page": labels.get(p) if p >= 0 else None,
+                "pfn": p if p >= 0 else None,
+                "swap": slot[k] if slot[k] >= 0 else None,
+                "state": st, "memcgs": memcgs,
+                "was": {"state": was_st, "memcgs": was_mc}})
+        return out
+
+    def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
+        marks = np.frombuffer(self._c_mark, np.int64) if len(self._c_mark) \
+            else np.zeros(0, np.int64)
+        a = int(np.searchsorted(marks, lo, side="right"))
+        b = int(np.searchsorted(marks, hi, side="right"))
+        return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
+                        self._c_new[a:b]))
+
+    def _call_changes(self, changes, lo: int, hi: int):
+        """({memcg: {counter: new}}, {memcg: {counter: old}}) between two marks."""
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for mark, key, old, new in changes:
+            if lo < mark <= hi:
+                first.setdefault(key, old)
+                last[key] = new
+        new_by: dict[str, dict[str, Any]] = {}
+        old_by: dict[str, dict[str, Any]] = {}
+        for key in sorted(last):
+            if first[key] == last[key]:
+                continue
+            name = self._m.memcg_list[key >> 8].name
+            col = key & 0xFF
+            conv = (lambda v: None if v == RES_COUNTER_MAX else v) \
+                if col in _LIMIT_COLS else (lambda v: v)
+            new_by.setdefault(name, {})[COLUMNS[col]] = conv(last[key])
+            old_by.setdefault(name, {})[COLUMNS[col]] = conv(first[key])
+        return new_by, old_by
+
+
+def kernel_call(name: str, page: Optional[int] = 0,
+                slot: Optional[int] = None) -> Callable[[F], F]:
+    """Record each call of the decorated model function as kernel function ``name``.
+
+    The function takes the Machine first; ``page`` is the index (after the
+    machine) of its page argument (a pfn or Page), ``slot`` that of a swap
+    slot argument; None for neither.
+    """
+    if name not in _ID:
+        raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
+
+    def deco(f: F) -> F:
+        @functools.wraps(f)
+        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
+            log = m.calls
+            if not log.enabled:
+                return f(m, *args, **kw)
+            p = -1 if page is None else args[page]
+            if p.__class__ is Page:
+                p = p.pfn
+            i = log.enter(name, p, -1 if slot is None else args[slot])
+            try:
+                return f(m, *args, **kw)
+            finally:
+                log.leave(i)
+        traced.kernel_name = name  # type: ignore[attr-defined]
+        return traced  # type: ignore[return-value]
+    return deco

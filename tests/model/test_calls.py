@@ -1,0 +1,268 @@
+"""The call log: each mm operation's kernel calls in the v3.17 (or v3.16) order,
+with the page's state at each return and the counters each call changed.
+
+Each expected sequence names the kernel function and file it follows; the
+nesting (depth) is the kernel's call graph, static helpers included.
+"""
+import numpy as np
+import pytest
+
+from memcg_edu.model import Machine
+from memcg_edu.model.calls import KERNEL_FUNCTIONS, kernel_call
+
+
+def tree(m, start=0):
+    """The calls since ``start`` as (depth, name) pairs."""
+    return list(zip(m.calls.depths(start), m.calls.names(start)))
+
+
+def by_name(recs, name, nth=0):
+    return [r for r in recs if r["fn"] == name][nth]
+
+
+@pytest.fixture
+def m():
+    m = Machine(ram_pages=32, swap_slots=8)
+    m.create_memcg("A")
+    m.create_task("p", "A")
+    return m
+
+
+def test_fault_anon_follows_do_anonymous_page(m):
+    # mm/memory.c do_anonymous_page(): alloc, mem_cgroup_try_charge,
+    # page_add_new_anon_rmap, mem_cgroup_commit_charge(lrucare false),
+    # lru_cache_add_active_or_unevictable (mm/swap.c) -> __pagevec_lru_add_fn
+    p = m.fault_anon("p")
+    assert tree(m) == [
+        (0, "do_anonymous_page"),
+        (1, "alloc_zeroed_user_highpage_movable"),
+        (1, "mem_cgroup_try_charge"), (2, "try_charge"),
+        (1, "page_add_new_anon_rmap"),
+        (1, "mem_cgroup_commit_charge"), (2, "commit_charge"),
+        (2, "mem_cgroup_charge_statistics"),
+        (1, "lru_cache_add_active_or_unevictable"),
+        (2, "__pagevec_lru_add_fn"), (3, "mem_cgroup_page_lruvec")]
+    recs = m.calls.records()
+    assert all(r["pfn"] == p.pfn for r in recs)
+    assert by_name(recs, "try_charge")["memcgs"]["A"]["usage"] == 1
+    commit = by_name(recs, "commit_charge")
+    assert commit["state"]["pcg"] == ["USED", "MEM", "MEMSW"]
+    assert commit["state"]["mem_cgroup"] == "A"
+    assert commit["was"]["state"]["pcg"] == []
+    assert by_name(recs, "mem_cgroup_charge_statistics")["memcgs"] == \
+        {"A": {"rss": 1, "pgpgin": 1}}
+    last = recs[0]                                # do_anonymous_page at return
+    assert last["state"]["lru"] == "active_anon" and last["state"]["lruvec"] == "A"
+    assert last["state"]["count"] == 1 and last["state"]["mapcount"] == 1
+    assert set(last["state"]["flags"]) == {"lru", "active", "anon", "swapbacked"}
+    assert last["file"] == "mm/memory.c"
+
+
+def test_final_put_uncharges_at_the_call_that_drops_the_count_to_zero(m):
+    # mm/swap.c put_page(): put_page_testzero, then __put_single_page ->
+    # __page_cache_release (off the LRU, then mem_cgroup_uncharge in 3.17)
+    # and free_hot_cold_page (mm/page_alloc.c)
+    p = m.fault_anon("p")
+    m.get_page(p)
+    m.unmap("p", p)
+    start = len(m.calls)
+    m.put_page(p)
+    assert tree(m, start) == [
+        (0, "put_page"), (1, "put_page_testzero"),
+        (1, "__put_single_page"), (2, "__page_cache_release"),
+        (3, "del_page_from_lru_list"), (3, "mem_cgroup_uncharge"),
+        (4, "uncharge_list"), (5, "uncharge_batch"),
+        (2, "free_hot_cold_page")]
+    recs = m.calls.records(start)
+    put = by_name(recs, "put_page_testzero")
+    assert (put["was"]["state"]["count"], put["state"]["count"]) == (1, 0)
+    assert put["memcgs"] == {}                    # nothing uncharged yet
+    unch = by_name(recs, "mem_cgroup_uncharge")
+    assert unch["was"]["state"] == {"pcg": ["USED", "MEM", "MEMSW"]}
+    assert unch["state"]["pcg"] == [] and unch["state"]["lru"] is None
+    assert unch["memcgs"]["A"]["usage"] == 0
+    assert unch["was"]["memcgs"]["A"]["usage"] == 1
+    assert by_name(recs, "free_hot_cold_page")["state"]["flags"] == ["free"]
+
+
+def test_unmap_of_the_last_reference_goes_through_release_pages(m):
+    # mm/memory.c zap_pte_range (page_remove_rmap), tlb_flush_mmu ->
+    # free_pages_and_swap_cache (mm/swap_state.c) -> release_pages (mm/swap.c)
+    # -> mem_cgroup_uncharge_list
+    p = m.fault_anon("p")
+    start = len(m.calls)
+    m.unmap("p", p)
+    assert tree(m, start) == [
+        (0, "zap_pte_range"), (1, "page_remove_rmap"),
+        (0, "tlb_flush_mmu"), (1, "free_pages_and_swap_cache"),
+        (2, "free_swap_cache"), (2, "release_pages"),
+        (3, "put_page_testzero"), (3, "del_page_from_lru_list"),
+        (3, "mem_cgroup_uncharge_list"), (4, "uncharge_list"),
+        (5, "uncharge_batch"), (3, "free_hot_cold_page")]
+    recs = m.calls.records(start)
+    rmap = by_name(recs, "page_remove_rmap")
+    assert (rmap["was"]["state"]["mapcount"], rmap["state"]["mapcount"]) == (1, 0)
+    assert by_name(recs, "uncharge_batch")["memcgs"]["A"]["usage"] == 0
+
+
+def test_migrate_moves_the_charge_inside_move_to_new_page(m):
+    # mm/migrate.c: isolate_lru_page, unmap_and_move -> __unmap_and_move
+    # (lock_page, try_to_unmap, move_to_new_page: migrate_page_move_mapping,
+    # mem_cgroup_migrate -> commit_charge, remove_migration_ptes), then
+    # putback_lru_page of the old page (its final put) and the new one
+    p = m.fault_anon("p")
+    start = len(m.calls)
+    n = m.migrate(p)
+    names = m.calls.names(start)
+    order = ["isolate_lru_page", "migrate_pages", "unmap_and_move",
+             "__unmap_and_move", "lock_page", "try_to_unmap", "page_remove_rmap",
+             "move_to_new_page", "lock_page", "migrate_page_move_mapping",
+             "mem_cgroup_migrate", "commit_charge", "remove_migration_ptes",
+             "unlock_page", "unlock_page", "putback_lru_page",
+             "mem_cgroup_page_lruvec", "put_page_testzero",
+             "__page_cache_release", "mem_cgroup_uncharge",
+             "free_hot_cold_page", "putback_lru_page"]
+    it = iter(names)
+    assert all(any(x == want for x in it) for want in order), names
+    recs = m.calls.records(start)
+    iso = recs[0]
+    assert iso["pfn"] == p.pfn and "lru" not in iso["state"]["flags"]
+    assert iso["was"]["state"]["lru"] == "active_anon"
+    assert iso["state"]["count"] == 2
+    commit = by_name(recs, "commit_charge")
+    assert commit["pfn"] == n.pfn and commit["state"]["mem_cgroup"] == "A"
+    assert commit["state"]["pcg"] == ["USED", "MEM", "MEMSW"]
+    # the old page is uncharged before its final put, which finds no charge
+    lruvec = by_name(recs, "mem_cgroup_page_lruvec")
+    assert lruvec["pfn"] == p.pfn and lruvec["state"]["mem_cgroup"] == "root"
+    final = by_name(recs, "mem_cgroup_uncharge")
+    assert final["pfn"] == p.pfn and final["memcgs"] == {}
+
+
+def test_replace_page_cache_3170_turns_the_old_page_to_root_at_unlock_page_lru(m):
+    # mm/filemap.c replace_page_cache_page -> mem_cgroup_migrate(lrucare):
+    # lock_page_lru, pc->flags = 0, unlock_page_lru -> mem_cgroup_page_lruvec
+    # (old page to root), then commit_charge reads root for the new page
+    f = m.add_to_page_cache("p", "f")
+    start = len(m.calls)
+    g = m.replace_page_cache(f)
+    recs = m.calls.records(start)
+    mig = by_name(recs, "mem_cgroup_migrate")
+    k = recs.index(mig)
+    inner = [(r["fn"], r["pfn"]) for r in recs[k + 1:k + 5]]
+    assert inner == [("lock_page_lru", f.pfn), ("unlock_page_lru", f.pfn),
+                     ("mem_cgroup_page_lruvec", f.pfn), ("commit_charge", g.pfn)]
+    unlock = recs[k + 2]
+    assert unlock["was"]["state"]["mem_cgroup"] == "A"
+    assert unlock["state"]["mem_cgroup"] == "root"
+    assert recs[k + 4]["state"]["mem_cgroup"] == "root"
+
+
+def test_swap_out_hands_memsw_to_the_slot_in_remove_mapping(m):
+    # mm/vmscan.c shrink_page_list: add_to_swap, try_to_unmap, pageout,
+    # __remove_mapping -> mem_cgroup_swapout -> swap_cgroup_record, then
+    # mem_cgroup_uncharge_list of the freed page
+    p = m.fault_anon("p")
+    start = len(m.calls)
+    e = m.swap_out(p)
+    names = m.calls.names(start)
+    want = ["shrink_page_list", "add_to_swap", "try_to_unmap", "pageout",
+            "__remove_mapping", "mem_cgroup_swapout", "swap_cgroup_record",
+            "__delete_from_swap_cache", "swapcache_free",
+            "mem_cgroup_uncharge_list", "uncharge_batch"]
+    it = iter(names)
+    assert all(any(x == w for x in it) for w in want), names
+    recs = m.calls.records(start)
+    so = by_name(recs, "mem_cgroup_swapout")
+    assert so["swap"] == e.slot and so["state"]["pcg"] == ["USED", "MEM"]
+    assert so["memcgs"] == {"A": {"swap": 1}}
+    assert by_name(recs, "uncharge_batch")["memcgs"]["A"] == \
+        {"usage": 0, "rss": 0, "pgpgout": 1}
+
+
+def test_swap_in_commits_with_lrucare_and_drops_the_slot_charge(m):
+    # mm/memory.c do_swap_page: read_swap_cache_async, lock_page,
+    # mem_cgroup_try_charge, do_page_add_anon_rmap, mem_cgroup_commit_charge
+    # (-> commit_charge with lock_page_lru / unlock_page_lru, then
+    # mem_cgroup_uncharge_swap), swap_free, unlock_page
+    e = m.swap_out(m.fault_anon("p"))
+    start = len(m.calls)
+    p = m.swap_in("p", e)
+    assert [n for d, n in tree(m, start) if d == 1] == [
+        "read_swap_cache_async", "lock_page", "mem_cgroup_try_charge",
+        "do_page_add_anon_rmap", "mem_cgroup_commit_charge", "swap_free",
+        "unlock_page"]
+    recs = m.calls.records(start)
+    unlock = by_name(recs, "unlock_page_lru")
+    assert unlock["was"]["state"]["lruvec"] is None        # isolated
+    assert unlock["state"]["lruvec"] == "A"                # from root's list
+    assert by_name(recs, "lock_page_lru")["was"]["state"]["lruvec"] == "root"
+    assert by_name(recs, "mem_cgroup_uncharge_swap")["memcgs"]["A"] == \
+        {"memsw_usage": 1, "swap": 0}
+    assert recs[0]["pfn"] == p.pfn and recs[0]["swap"] == e.slot
+
+
+def test_design_316_uncharges_at_page_remove_rmap():
+    # 3.16: page_remove_rmap -> mem_cgroup_uncharge_page ->
+    # __mem_cgroup_uncharge_common under lock_page_cgroup
+    m = Machine(ram_pages=16, swap_slots=0, design="3.16")
+    m.create_memcg("A")
+    p = m.fault_anon(m.create_task("p", "A"))
+    assert [n for _, n in tree(m)][:4] == [
+        "do_anonymous_page", "alloc_zeroed_user_highpage_movable",
+        "mem_cgroup_charge_anon", "mem_cgroup_try_charge"]
+    m.get_page(p)
+    start = len(m.calls)
+    m.unmap("p", p)
+    t = tree(m, start)
+    k = t.index((1, "page_remove_rmap"))
+    assert t[k + 1:k + 4] == [(2, "mem_cgroup_uncharge_page"),
+                              (3, "__mem_cgroup_uncharge_common"),
+                              (4, "lock_page_cgroup")]
+    recs = m.calls.records(start)
+    lock = by_name(recs, "lock_page_cgroup")
+    assert lock["state"]["pcg"] == ["LOCK", "USED"]
+    common = by_name(recs, "__mem_cgroup_uncharge_common")
+    # uncharged while the pte reference and the pin still hold it
+    assert common["state"]["pcg"] == [] and common["state"]["count"] == 2
+    start = len(m.calls)
+    m.put_page(p)                                 # nothing left to uncharge
+    assert "mem_cgroup_uncharge" not in m.calls.names(start)
+
+
+def test_every_recorded_function_has_a_kernel_file():
+    assert all(f.endswith((".c", ".h")) for f in KERNEL_FUNCTIONS.values())
+    with pytest.raises(KeyError):
+        kernel_call("no_such_function")
+
+
+def test_restore_forgets_later_calls_and_recording_can_be_off(m):
+    m.fault_anon("p")
+    snap = m.snapshot()
+    n = len(m.calls)
+    m.fault_anon("p")
+    assert len(m.calls) > n
+    m.restore(snap)
+    assert len(m.calls) == n
+    m.fault_anon("p")
+    assert m.calls.names(n)[0] == "do_anonymous_page"
+    off = Machine(ram_pages=4, swap_slots=0, record_events=False)
+    off.fault_anon(off.create_task("t"))
+    assert len(off.calls) == 0 and off.calls.records() == []
+
+
+def test_a_failed_charge_closes_its_calls():
+    m = Machine(ram_pages=16, swap_slots=0)
+    m.create_memcg("A", limit=1)
+    m.create_task("p", "A")
+    m.fault_anon("p")
+    start = len(m.calls)
+    with pytest.raises(Exception):
+        m.fault_anon("p")
+    recs = m.calls.records(start)
+    assert recs[0]["fn"] == "do_anonymous_page" and recs[0]["depth"] == 0
+    assert "mem_cgroup_reclaim" in [r["fn"] for r in recs]
+    assert "mem_cgroup_oom" in [r["fn"] for r in recs]
+    assert m.calls.depth == 0
+    assert by_name(recs, "try_charge")["memcgs"]["A"]["failcnt"] >= 1
+    assert np.all(np.diff([r["depth"] for r in recs]) <= 1)
