@@ -28,7 +28,7 @@ def changing_call(timeline: Timeline, step: int, *, memcg: Optional[str] = None,
     callee returns before its caller)."""
     if (memcg is None) == (page is None) or (memcg and not counter) or (page and not field):
         raise ModelUsageError("say either memcg= and counter=, or page= and field=")
-    calls = step_calls(timeline[step])
+    calls = step_calls(timeline, step)
     for k in return_order(calls):
         own = own_call(calls, k)
         if memcg is not None:
@@ -47,7 +47,7 @@ def which_call(timeline: Timeline, step: int, guess: Any, **what: Any) -> Verdic
     if guess is Ellipsis or guess is None or guess == "":
         return Verdict(False, "Type the name of a kernel function first.", pending=True)
     k = changing_call(timeline, step, **what)
-    calls = step_calls(timeline[step])
+    calls = step_calls(timeline, step)
     call = calls[k]
     fn = str(call["fn"])
     parent = next((calls[j]["fn"] for j in range(k - 1, -1, -1)

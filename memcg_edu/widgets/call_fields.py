@@ -15,7 +15,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..timeline import Timeline
 from ..viz.style import LRU_NAMES
 
-__all__ = ["STATE_ROWS", "step_calls", "call_changes", "call_line", "changed_fields",
+__all__ = ["STATE_ROWS", "FREE_FRAME", "step_calls", "call_changes", "call_line", "changed_fields",
            "children", "own_call", "return_order", "pages_state", "state_at"]
 
 #: (state key, what the inspector's row is called, the struct it lives in)
@@ -35,9 +35,48 @@ _PG_ARRAYS = (("locked", "locked"), ("lru_flag", "lru"), ("active", "active"),
               ("swapcache", "swapcache"), ("unevictable", "unevictable"), ("free", "free"))
 
 
-def step_calls(record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The kernel calls of a step record, in entry order ([] when none were recorded)."""
-    return list(record.get("calls") or ())
+#: a frame before anything allocated it (the state of every frame before step 0)
+FREE_FRAME = {"count": 0, "mapcount": 0, "flags": ["free"], "pcg": [], "mem_cgroup": None,
+              "lru": None, "lruvec": None}
+
+
+def step_calls(timeline: Timeline, step: int) -> list[dict[str, Any]]:
+    """The kernel calls of a step, in entry order ([] when none were recorded).
+
+    A call whose page became known only inside it (a fault allocates its
+    page) is recorded without the old values ("was"); they are filled in
+    here from the page's state when the call was entered: as the last call
+    on it to return before then left it, else as the previous step's
+    "pages" show it (a free frame before step 0).
+    """
+    calls = [dict(c) for c in timeline[step].get("calls") or ()]
+    if not any(c.get("pfn") is not None and c.get("state") is not None
+               and (c.get("was") or {}).get("state") is None for c in calls):
+        return calls
+    prev = timeline[step - 1].get("pages") if step > 0 else None
+    last: dict[int, dict[str, Any]] = {}
+    open_: list[int] = []
+
+    def returns(j: int) -> None:
+        if calls[j].get("pfn") is not None and calls[j].get("state") is not None:
+            last[int(calls[j]["pfn"])] = calls[j]["state"]
+
+    for k, c in enumerate(calls):
+        while open_ and int(calls[open_[-1]].get("depth", 0)) >= int(c.get("depth", 0)):
+            returns(open_.pop())
+        open_.append(k)
+        pfn, state = c.get("pfn"), c.get("state")
+        was = c.get("was") or {}
+        if pfn is None or state is None or was.get("state") is not None:
+            continue
+        before = last.get(int(pfn))
+        if before is None:
+            before = (pages_state(prev, int(pfn)) if prev and int(pfn) < len(prev["free"])
+                      else FREE_FRAME if step == 0 else None)
+        if before is not None:
+            c["was"] = {**was, "state": {f: before.get(f) for f, v in state.items()
+                                         if before.get(f) != v}}
+    return calls
 
 
 def _show(value: Any) -> str:
@@ -91,15 +130,32 @@ def own_call(calls: Sequence[Mapping[str, Any]], index: int) -> dict[str, Any]:
         if int(calls[k].get("depth", 0)) <= depth:
             break
         below.append(calls[k])
-    by_kids = {f for k in below if k.get("pfn") == call.get("pfn")
-               for f in ((k.get("was") or {}).get("state") or {})}
+    mine = [k for k in below if k.get("pfn") == call.get("pfn")]
+    by_kids = {f for k in mine for f in ((k.get("was") or {}).get("state") or {})}
     kid_counters = {(m, c) for k in kids for m, cs in (k.get("memcgs") or {}).items()
                     for c in cs}
     state_was = {f: v for f, v in (was.get("state") or {}).items() if f not in by_kids}
+    # PG_ flags one by one: a flag no callee touched is the caller's own
+    old_flags = (was.get("state") or {}).get("flags")
+    if old_flags is not None and "flags" in by_kids:
+        now = list((call.get("state") or {}).get("flags") or ())
+        kid_flags = {f for k in mine for f in _flag_diff(
+            ((k.get("was") or {}).get("state") or {}).get("flags"), (k.get("state") or {}))}
+        own = _flag_diff(old_flags, call.get("state") or {}) - kid_flags
+        if own:
+            state_was["flags"] = [f for f in now if f not in own or f in old_flags] + [
+                f for f in old_flags if f in own and f not in now]
     memcgs = {m: {c: v for c, v in cs.items() if (m, c) not in kid_counters}
               for m, cs in (call.get("memcgs") or {}).items()}
     return {**call, "memcgs": {m: cs for m, cs in memcgs.items() if cs},
             "was": {"state": state_was, "memcgs": was.get("memcgs") or {}}}
+
+
+def _flag_diff(old: Optional[Sequence[str]], state: Mapping[str, Any]) -> set[str]:
+    """The PG_ flags set or cleared between ``old`` and ``state["flags"]``."""
+    if old is None:
+        return set()
+    return set(old) ^ set(state.get("flags") or ())
 
 
 def call_changes(call: Mapping[str, Any],
@@ -190,7 +246,7 @@ def state_at(timeline: Timeline, step: int, call: Optional[int],
     recording has none of these.
     """
     rec = timeline[step]
-    calls = step_calls(rec)
+    calls = step_calls(timeline, step)
     if call is not None and calls:
         order = return_order(calls)
         upto = order[:order.index(call) + 1]

@@ -66,7 +66,7 @@ class CallStepper(widgets.VBox):
     def show(self, step: int) -> None:
         """Show ``step``'s calls, at its first call."""
         self.step = step
-        self.calls = step_calls(self.timeline[step])
+        self.calls = step_calls(self.timeline, step)
         # a step on two frames (migration, replace_page_cache) names the pfn too
         two = len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1
         lines = [f"{k + 1:>2}. {call_line(own_call(self.calls, k), pfn=two)}"
@@ -114,7 +114,7 @@ class CallStepper(widgets.VBox):
         self.position.value = (f"&nbsp;call {index + 1} of {n}" if index is not None
                                else "")
         self.detail.value = self._detail(index)
-        self.inspector.show(self.step, index)
+        self.inspector.show(self.step, index, self.calls)
 
     # -- what it shows ----------------------------------------------------------
     def _detail(self, index: Optional[int]) -> str:

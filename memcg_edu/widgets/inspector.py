@@ -87,7 +87,7 @@ class PageInspector(widgets.VBox):
         by_pfn, _ = labels_at(rec)
         pages = rec.get("pages")
         pfns = set(range(len(pages["free"]))) if pages else set()
-        pfns |= {int(c["pfn"]) for c in step_calls(rec) if c.get("pfn") is not None}
+        pfns |= {int(c["pfn"]) for c in rec.get("calls") or () if c.get("pfn") is not None}
         pfns |= set(by_pfn)
         if self.frame is not None:
             pfns.add(self.frame)
@@ -105,19 +105,21 @@ class PageInspector(widgets.VBox):
             self.pick.value = FOLLOW if self.frame is None else self.frame
             self.pick.observe(self._picked, names="value")
 
-    def _followed(self, rec: Mapping[str, Any], call: Optional[int]) -> Optional[int]:
-        calls = step_calls(rec)
+    @staticmethod
+    def _followed(rec: Mapping[str, Any], calls: list, call: Optional[int]) -> Optional[int]:
         if call is not None and calls[call].get("pfn") is not None:
             return int(calls[call]["pfn"])
         hit = touched(rec) or [int(c["pfn"]) for c in calls if c.get("pfn") is not None]
         return hit[0] if hit else None
 
-    def show(self, step: int, call: Optional[int]) -> None:
-        """Show the inspected frame as it is when call ``call`` of ``step`` returns."""
+    def show(self, step: int, call: Optional[int], calls: Optional[list] = None) -> None:
+        """Show the inspected frame as it is when call ``call`` of ``step`` returns
+        (``calls``: the step's calls, when the caller has them already)."""
         self.step, self.call = step, call
         rec = self.timeline[step]
         self.frames_at(step)
-        pfn = self.frame if self.frame is not None else self._followed(rec, call)
+        calls = step_calls(self.timeline, step) if calls is None else calls
+        pfn = self.frame if self.frame is not None else self._followed(rec, calls, call)
         self.shown_pfn = pfn
         if pfn is None:
             self.changed, self.state = [], None
@@ -125,7 +127,6 @@ class PageInspector(widgets.VBox):
             return
         state, when = state_at(self.timeline, step, call, pfn)
         self.state = state
-        calls = step_calls(rec)
         current = calls[call] if call is not None else None
         self.changed = sorted(changed_fields(current)) if (
             current is not None and current.get("pfn") == pfn) else []
