@@ -189,11 +189,13 @@ def call_changes(call: Mapping[str, Any],
 def call_line(call: Mapping[str, Any], before: Optional[Mapping[str, Any]] = None,
               indent: str = "\u00a0\u00a0", pfn: bool = False) -> str:
     """One line of the call list: indented by depth, the function, its page
-    (its label; with its pfn too when ``pfn``, for a step on two frames), and
-    what it changed (plain text, no HTML)."""
+    (its label; with its pfn too when ``pfn``, for a step on two frames) and
+    swap slot, and what it changed (plain text, no HTML)."""
     page = call.get("page") or ""
     if call.get("pfn") is not None and (pfn or not page):
         page = f"{page} (pfn {call['pfn']})" if page else f"pfn {call['pfn']}"
+    if call.get("swap") is not None:
+        page = f"{page} slot {call['swap']}".strip()
     changes = ", ".join(call_changes(call, before))
     return (indent * int(call.get("depth", 0)) + str(call.get("fn", "?"))
             + (f"  {page}" if page else "") + (f"  {changes}" if changes else ""))
