@@ -23,6 +23,8 @@ from .kernel_words import function_words
 
 __all__ = ["CallStepper"]
 
+_LINK = "color:#0072B2;text-decoration:underline"   # Okabe-Ito blue: a link in any theme
+
 
 class CallStepper(widgets.VBox):
     """The calls of one step; ``call`` (a traitlet) is the index shown, None
@@ -133,10 +135,11 @@ class CallStepper(widgets.VBox):
         own = call_changes(own_call(self.calls, index))
         total = call_changes(c)
         parts = [f"<b><a href='{ident_url(fn)}' target='_blank' rel='noopener' "
-                 f"class='memcg-edu-call-fn'><code>{html.escape(fn)}</code></a></b>"
+                 f"class='memcg-edu-call-fn' style='{_LINK}' title='where {html.escape(fn)} "
+                 f"is defined and used in Linux 3.17'><code>{html.escape(fn)}</code></a></b>"
                  + (f" in <a href='{source_url(path)}' target='_blank' rel='noopener' "
-                    f"class='memcg-edu-call-file'>{html.escape(path)}</a> (Linux 3.17)"
-                    if path else ""),
+                    f"class='memcg-edu-call-file' style='{_LINK}'>{html.escape(path)}</a> "
+                    f"(Linux 3.17)" if path else ""),
                  (f"called by <code>{html.escape(parent)}</code>" if parent else
                   "called by the operation itself")
                  + (f", on page {html.escape(str(page))}" if page else "")

@@ -135,7 +135,10 @@ class PageInspector(widgets.VBox):
     def _html(self, pfn: int, rec: Mapping[str, Any], state: Optional[Mapping[str, Any]],
               when: str, current: Optional[Mapping[str, Any]]) -> str:
         by_pfn, _ = labels_at(rec)
-        name = f"pfn {pfn}" + (f" ({html.escape(by_pfn[pfn])})" if pfn in by_pfn else "")
+        # the label after the step, else the one the step's calls knew it by
+        label = by_pfn.get(pfn) or next((c["page"] for c in rec.get("calls") or ()
+                                         if c.get("pfn") == pfn and c.get("page")), None)
+        name = f"pfn {pfn}" + (f" ({html.escape(str(label))})" if label else "")
         if state is None:
             return f"<b>{name}</b>: <i>{html.escape(when)}</i>"
         changed = set(self.changed)

@@ -116,12 +116,12 @@ class StepPlayer(widgets.VBox):
         self.calls_toggle = widgets.ToggleButton(
             value=False, description="inside this step", icon="list",
             tooltip="walk through the kernel calls of this step",
-            layout=widgets.Layout(width="auto"))
+            layout=widgets.Layout(width="auto", align_self="flex-start"))
         self.calls_toggle.add_class("memcg-edu-calls-toggle")
         self.calls_toggle.observe(lambda ch: self._calls_shown(), names="value")
         controls = widgets.HBox([self.play, self.reset_button, self.back_button,
-                                 self.forward_button, self.slider, self.calls_toggle])
-        super().__init__([controls, self.words, self.calls])
+                                 self.forward_button, self.slider])
+        super().__init__([controls, self.words, self.calls_toggle, self.calls])
         self.add_class("memcg-edu-player")
         self._show()
         self.calls_toggle.value = calls_open

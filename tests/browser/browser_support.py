@@ -245,7 +245,7 @@ def check_call_view(page, shot=None) -> dict[str, str]:
     assert options, "the call list is empty"
     # a line "fn  page  <page field> old->new ..." (memcg_edu.widgets.call_fields)
     changing = next((i for i, o in enumerate(options) if re.search(
-        r"\s\s(count|mapcount|PG|PCG|pc->mem_cgroup|lru|lruvec) ", o)), None)
+        r"\s\s(count|mapcount|PG|PCG|pc->mem_cgroup|lru|lruvec)\s", o)), None)
     assert changing is not None, f"no call in the list changed a page field: {options}"
     before = inspector.inner_text()
     listed.select_option(index=changing)
@@ -261,11 +261,12 @@ def check_call_view(page, shot=None) -> dict[str, str]:
         shot("calls-inspector")
     frames = page.locator(FRAME_PICK).first.locator("option").all_inner_texts()
     shown = seen["inspector_at_call"].split()[:2]          # "pfn N"
-    other = next(f for f in frames if f.startswith("pfn") and f.split()[:2] != shown)
+    other = next(f for f in frames if f.split()[:1] == ["pfn"] and f.split()[:2] != shown)
     page.locator(FRAME_PICK).first.select_option(label=other)
     seen["frame"] = wait_for_change(inspector, seen["inspector_at_call"],
                                     "after picking another frame")
-    assert seen["frame"].startswith(other.split(" (")[0]), seen["frame"]
+    words = " ".join(other.split()).split(" (")[0]          # "pfn N", without the label
+    assert " ".join(seen["frame"].split()).startswith(words), (other, seen["frame"])
     if before == seen["inspector_at_call"] and seen["open"] == before:
         pytest.fail("the inspector never changed")
     return seen
