@@ -9,6 +9,10 @@ Figures:
   already shown, whose images are cached;
 * all_figures_step_forward_ms: the same with all three figures drawn at
   every step (as if every tab were on screen at once);
+* calls_open_step_forward_ms: the same dashboard step with "inside this
+  step" open (call list, current call and page inspector rebuilt at each
+  step; target: at most 50 ms), and calls_next_call_ms: one click on
+  "next call" (the inspector and the grid's picked frame follow);
 * big_*: the same dashboard on a 100,000-step timeline (the 200-step run
   repeated, as the runner records a long run: counters, no page state):
   time to build it, median and worst slider jump to a random step, a step
@@ -108,6 +112,17 @@ def run() -> dict:
     for view in (d_all.counters_plot, d_all.stats_plot, d_all.lru.view):
         view.set_shown(True)
     fwd_all, _ = _median_ms(d_all.player.forward_button.click, STEPS - 1)
+    d_calls = dashboard(tl)
+    d_calls.player.open_calls()
+    fwd_calls, fwd_calls_max = _median_ms(d_calls.player.forward_button.click, STEPS - 1)
+    stepper = d_calls.player.calls
+    per_step = [len(r.get("calls") or ()) for r in tl]
+    busy = [i for i, n in enumerate(per_step) if n > 1][:40]
+    next_times = []
+    for i in busy:
+        d_calls.player.go(i)
+        next_times += [_median_ms(stepper.next_call, 1)[0] for _ in range(per_step[i] - 1)]
+    next_call = statistics.median(next_times) if next_times else float("nan")
 
     big = Timeline((dict({k: v for k, v in tl[i % STEPS].items() if k != "pages"}, step=i)
                     for i in range(BIG)), tl.meta)
@@ -125,8 +140,12 @@ def run() -> dict:
         "step_forward_max_ms": round(fwd_max, 1),
         "step_back_ms": round(back, 1),
         "all_figures_step_forward_ms": round(fwd_all, 1),
+        "calls_open_step_forward_ms": round(fwd_calls, 1),
+        "calls_open_step_forward_max_ms": round(fwd_calls_max, 1),
+        "calls_next_call_ms": round(next_call, 2),
+        "calls_per_step (mean, max)": (round(statistics.mean(per_step), 1), max(per_step)),
         "target_ms": TARGET_MS,
-        "within_target": fwd <= TARGET_MS and back <= TARGET_MS,
+        "within_target": fwd <= TARGET_MS and back <= TARGET_MS and fwd_calls <= TARGET_MS,
         "dashboard_build_ms (200 steps)": round(build_ms),
         "big_build_s (100k steps)": round(big_build, 2),
         "big_slider_jump_ms (median)": round(jump, 1),

@@ -11,7 +11,9 @@
 * ``kernel_timeline(workload)`` records a workload on this kernel, or loads
   its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
 * ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
-* ``source_url("mm/memcontrol.c")`` links the Linux v3.17 source.
+* ``source_url("mm/memcontrol.c")`` links the Linux v3.17 source;
+* ``which_call(timeline, step, "put_page", memcg="A", counter="usage")``
+  checks a guess of which kernel call makes a change.
 
 No kernel file of its own: the exercises run the model (memcg_edu.model).
 """
@@ -29,12 +31,13 @@ from .predict import check_prediction, predict
 from .stepper import stepper
 from .bank import scenario
 from .words import explain_events, source_url
+from .calls import which_call
 
 __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
            "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper",
-           "practice"]
+           "practice", "which_call"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-__all__ = ["source_url", "explain_events"]
+__all__ = ["source_url", "ident_url", "explain_events"]
+
+ELIXIR = "https://elixir.bootlin.com/linux"
 
 
 def source_url(path: str, version: str = "v3.17") -> str:
     """Link to ``path`` (e.g. "mm/memcontrol.c") in that Linux release."""
-    return f"https://elixir.bootlin.com/linux/{version}/source/{path.lstrip('/')}"
+    return f"{ELIXIR}/{version}/source/{path.lstrip('/')}"
+
+
+def ident_url(name: str, version: str = "v3.17") -> str:
+    """Link to where identifier ``name`` (e.g. "mem_cgroup_uncharge") is
+    defined and used in that Linux release (elixir's identifier search)."""
+    return f"{ELIXIR}/{version}/C/ident/{name}"
 
 
 def explain_events(events: Iterable[Any]) -> list[str]:

@@ -128,7 +128,9 @@ def _page_texts(pages: Mapping[str, Any], record: Mapping[str, Any]) -> list[str
     for pfn, (f, m, free) in enumerate(zip(flags, pages["pc_memcg"], pages["free"])):
         label = f" {by_pfn[pfn]}" if pfn in by_pfn else ""
         sc = " SC" if pages["swapcache"][pfn] else ""
-        out.append(f"{pfn}{label}" if free else f"{pfn}{label}\n{f} {_name(names, m)}{sc}")
+        counts = f"c{pages['refcount'][pfn]} m{pages['mapcount'][pfn]}"
+        out.append(f"{pfn}{label}" if free else
+                   f"{pfn}{label}\n{counts}\n{f} {_name(names, m)}{sc}")
     return out
 
 
@@ -160,7 +162,8 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
                   size: str | Style = "screen", text: bool | None = None) -> Figure:
     """Page frames (left) and swap slots (right) at ``step``.
 
-    Cell text: pfn, scenario label, page_cgroup flags and pc->mem_cgroup
+    Cell text: pfn, scenario label, c=reference count and m=map count,
+    page_cgroup flags and pc->mem_cgroup
     (kept after uncharge, as in the kernel), SC when in the swap cache; slots: map count, C for
     SWAP_HAS_CACHE, and the memcg of their swap_cgroup record. The pages the
     step touched get a thick outline. ``text`` defaults to on up to 256 pages.
@@ -206,7 +209,8 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
         handles += [Patch(facecolor=c, edgecolor="black", label=s)
                     for s, c in zip(SLOT_STATES, SLOT_COLORS)]
     fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=3,
-               title="cell: pfn, label / page_cgroup flags, pc->mem_cgroup, SC=swap cache\n"
+               title="cell: pfn, label / c=refcount m=mapcount / page_cgroup flags, "
+                     "pc->mem_cgroup, SC=swap cache\n"
                      "U=PCG_USED M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK G=PCG_MIGRATION)\n"
                      "slot: number, label / n=map count, C=swap cache / swap_cgroup memcg",
                title_fontsize=st.small)

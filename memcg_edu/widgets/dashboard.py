@@ -59,6 +59,14 @@ class Dashboard(widgets.VBox):
         super().__init__([heading, self.player, self.counters, self.tabs])
         self.add_class("memcg-edu-dashboard")
         self.player.observe(lambda ch: self.show(ch["new"]), names="step")
+        # the page inspector's frame list sits under the grid too; picking a
+        # frame opens "inside this step", where the inspector is
+        inspector = self.player.calls.inspector
+        self.pages.children = (*self.pages.children, inspector.pick)
+        inspector.observe(lambda ch: ch["new"] is None or self.player.open_calls(),
+                          names="frame")
+        inspector.observe(lambda ch: self._inspected(), names="shown_pfn")
+        self.player.calls_toggle.observe(lambda ch: self._inspected(), names="value")
         self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
         self._tab_shown()   # before the first show: hidden figures draw when selected
         self.show(0)
@@ -69,6 +77,14 @@ class Dashboard(widgets.VBox):
         selected = self.tabs.selected_index
         for i, view in enumerate((self.counters_plot, self.stats_plot, self.lru.view)):
             view.set_shown(i == selected)
+
+    def _inspected(self) -> None:
+        # the grid marks the frame the inspector shows while it is open
+        picked = (self.player.calls.inspector.shown_pfn
+                  if self.player.calls_toggle.value else None)
+        if picked != self.pages.picked:
+            self.pages.picked = picked
+            self.pages.show(self.player.step)
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""

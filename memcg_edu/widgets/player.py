@@ -4,7 +4,9 @@ Stepping back is a look-up of the recorded step (each step record is the
 whole state after that step), never an undo written by hand, so a jump to
 any step of a 100,000-step timeline costs the same as one step. Shows the
 current step's operation and the kernel functions it called (mm/memcontrol.c
-and its mm callers) in plain words.
+and its mm callers) in plain words; "inside this step" opens the call
+stepper and page inspector (memcg_edu.widgets.callview) on the step's
+recorded calls.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import traitlets
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..scenario.explain import explain_step
+from .callview import CallStepper
 from .kernel_words import describe_op, event_functions, function_items
 
 __all__ = ["StepPlayer", "step_player", "step_words"]
@@ -74,12 +77,16 @@ def _why(timeline: Timeline, step: int, rec, prev, s) -> str:
 class StepPlayer(widgets.VBox):
     """Player for one timeline. ``step`` (a traitlet) is the step shown; other
     views ``observe`` it. Drive it from Python with ``go``, ``forward``,
-    ``back``, ``reset`` or through its buttons and slider."""
+    ``back``, ``reset`` or through its buttons and slider. ``calls`` is the
+    call stepper ("inside this step"), shown and kept at the step while
+    ``calls_toggle`` is down (``open_calls()``; ``calls_open=True`` opens it
+    at once)."""
 
     step = traitlets.Int(0)
 
     def __init__(self, timeline: Timeline, interval_ms: int = 700,
-                 scenario_steps: Sequence[Mapping[str, Any]] | None = None) -> None:
+                 scenario_steps: Sequence[Mapping[str, Any]] | None = None,
+                 calls_open: bool = False) -> None:
         if not len(timeline):
             raise ModelUsageError("the timeline has no steps to play")
         self.timeline = timeline
@@ -104,11 +111,20 @@ class StepPlayer(widgets.VBox):
         self.reset_button.on_click(lambda _: self.reset())
         self.back_button.on_click(lambda _: self.back())
         self.forward_button.on_click(lambda _: self.forward())
+        self.calls = CallStepper(timeline)
+        self.calls.layout.display = "none"
+        self.calls_toggle = widgets.ToggleButton(
+            value=False, description="inside this step", icon="list",
+            tooltip="walk through the kernel calls of this step",
+            layout=widgets.Layout(width="auto", align_self="flex-start"))
+        self.calls_toggle.add_class("memcg-edu-calls-toggle")
+        self.calls_toggle.observe(lambda ch: self._calls_shown(), names="value")
         controls = widgets.HBox([self.play, self.reset_button, self.back_button,
                                  self.forward_button, self.slider])
-        super().__init__([controls, self.words])
+        super().__init__([controls, self.words, self.calls_toggle, self.calls])
         self.add_class("memcg-edu-player")
         self._show()
+        self.calls_toggle.value = calls_open
 
     @staticmethod
     def _button(description: str, icon: str, tooltip: str) -> widgets.Button:
@@ -136,6 +152,16 @@ class StepPlayer(widgets.VBox):
     def back(self) -> None:
         self.go(self.step - 1)
 
+    def open_calls(self, open_: bool = True) -> None:
+        """Open (or close) "inside this step"."""
+        self.calls_toggle.value = open_
+
+    def _calls_shown(self) -> None:
+        shown = self.calls_toggle.value
+        self.calls.layout.display = None if shown else "none"
+        if shown:
+            self.calls.show(self.step)
+
     def reset(self) -> None:
         self.play.playing = False
         self.go(0)
@@ -145,6 +171,10 @@ class StepPlayer(widgets.VBox):
         self.reset_button.disabled = self.back_button.disabled = at_start
         self.forward_button.disabled = at_end
         self.words.value = step_words(self.timeline, self.step, self.scenario_steps)
+        if self.calls_toggle.value:   # the call view costs nothing while closed
+            self.calls.show(self.step)
+        else:   # but its frame list (also under the page grid) follows the step
+            self.calls.inspector.frames_at(self.step)
 
 
 def step_player(timeline: Timeline, **kw) -> StepPlayer:

@@ -88,13 +88,16 @@ def _legend(states, colors) -> str:
 class PageGridView(HtmlStepView):
     """Page frames and swap slots of one step as a coloured HTML grid.
 
-    Each cell: pfn, scenario label, page_cgroup flags (U M W / L U G) and
-    pc->mem_cgroup; the pages the step touched are outlined (CSS class
-    "memcg-edu-touched"). A timeline without page state shows a note.
+    Each cell: pfn, scenario label, reference count and map count,
+    page_cgroup flags (U M W / L U G) and pc->mem_cgroup; the pages the
+    step touched are outlined (CSS class "memcg-edu-touched"), the frame
+    the page inspector shows (``picked``) dashed ("memcg-edu-picked"). A
+    timeline without page state shows a note.
     """
 
     def __init__(self, timeline: Timeline, columns: int = 16) -> None:
         self.columns = columns
+        self.picked: int | None = None
         self.available = any("pages" in r for r in timeline.steps)
         super().__init__(timeline, "memcg-edu-pagegrid")
 
@@ -108,7 +111,8 @@ class PageGridView(HtmlStepView):
                 f"<div style='display:flex;gap:16px;align-items:flex-start'>"
                 f"{self._pages(pages, rec)}{self._slots(pages, rec)}</div>"
                 f"<small>{_legend(PAGE_STATES, PAGE_COLORS)}<br>"
-                f"{_legend(SLOT_STATES, SLOT_COLORS)}<br>flags: U=PCG_USED "
+                f"{_legend(SLOT_STATES, SLOT_COLORS)}<br>c=reference count (_count), "
+                f"m=map count; flags: U=PCG_USED "
                 f"M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK U=PCG_USED "
                 f"G=PCG_MIGRATION), SC=in the swap cache; slot: n=map count, C=in swap cache, "
                 f"memcg of the swap_cgroup record</small>")
@@ -120,12 +124,15 @@ class PageGridView(HtmlStepView):
         return "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
 
     @staticmethod
-    def _cell(color: str, text: str, tip: str, hit: bool, cls: str) -> str:
-        border = "3px solid #000" if hit else "1px solid #fff"
+    def _cell(color: str, text: str, tip: str, hit: bool, cls: str,
+              picked: bool = False) -> str:
+        border = ("3px dashed #0072B2" if picked else "3px solid #000" if hit
+                  else "1px solid #fff")
         fg = "#fff" if color in _TEXT_ON_DARK else "#000"
-        return (f"<td class='{cls}{' memcg-edu-touched' if hit else ''}' title='{tip}' "
+        return (f"<td class='{cls}{' memcg-edu-touched' if hit else ''}"
+                f"{' memcg-edu-picked' if picked else ''}' title='{tip}' "
                 f"style='background:{color};color:{fg};border:{border};width:46px;"
-                f"height:34px;text-align:center;font-size:10px;line-height:1.15;"
+                f"height:44px;text-align:center;font-size:10px;line-height:1.15;"
                 f"padding:1px'>{text}</td>")
 
     def _pages(self, pages: Mapping[str, Any], rec: Mapping[str, Any]) -> str:
@@ -150,8 +157,10 @@ class PageGridView(HtmlStepView):
                 quote=True)
             sc = " SC" if pages["swapcache"][pfn] else ""
             text = (f"{pfn} <b>{label}</b>" if st == 0 else
-                    f"{pfn} <b>{label}</b><br>{flags[pfn]}{sc}<br>{html.escape(memcg)}")
-            cells.append(self._cell(PAGE_COLORS[st], text, tip, pfn in hit, "memcg-edu-page"))
+                    f"{pfn} <b>{label}</b><br>c{pages['refcount'][pfn]} "
+                    f"m{pages['mapcount'][pfn]}<br>{flags[pfn]}{sc}<br>{html.escape(memcg)}")
+            cells.append(self._cell(PAGE_COLORS[st], text, tip, pfn in hit, "memcg-edu-page",
+                                    pfn == self.picked))
         return self._table(cells, self.columns)
 
     def _slots(self, pages: Mapping[str, Any], rec: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,7 +21,8 @@ import pytest
 __all__ = ["ROOT", "OUTPUT", "CHROMIUM", "CHROMIUM_FLAGS", "VOILA_CDN_CSS",
            "COUNTERS", "COUNTER_ROW", "STEP_BUTTON", "PLAY_BUTTON", "WIDGET_ERROR", "Server",
            "ConsoleLog", "free_port", "jupyter_env", "lab_settings", "root_flag",
-           "is_outside", "screenshot", "wait_for_change", "check_dashboard_runs"]
+           "is_outside", "screenshot", "wait_for_change", "check_dashboard_runs",
+           "check_call_view"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -204,3 +206,67 @@ def check_dashboard_runs(page, watch: str = COUNTER_ROW) -> None:
     wait_for_change(watched, stepped, "after pressing play")
     assert page.get_by_text(WIDGET_ERROR).count() == 0, \
         f"the page shows {WIDGET_ERROR!r}"
+
+
+#: the call view's parts (memcg_edu.widgets.callview and .inspector)
+CALLS_TOGGLE = "button.memcg-edu-calls-toggle"
+CALL_LIST = ".memcg-edu-call-list select"
+CALL = ".memcg-edu-call"
+INSPECTOR = ".memcg-edu-inspector"
+CHANGED_ROW = ".memcg-edu-inspector tr.memcg-edu-changed"
+FRAME_PICK = ".memcg-edu-inspector-pick select"
+PAUSE_BUTTON = ".memcg-edu-play button >> nth=1"
+
+
+def check_call_view(page, shot=None) -> dict[str, str]:
+    """Open "inside this step" and drive it as a learner would.
+
+    Pauses the player, goes back to step 0 and forward to step 1, opens the
+    call view, clicks "next call", picks in the call list the first call
+    that changed a field of its page and checks the inspector highlights a
+    field, then picks another frame in the inspector's list and sees the
+    table change to it. ``shot(name)`` is called at each stage (screenshots).
+    Returns what the inspector showed at each stage.
+    """
+    page.locator(PAUSE_BUTTON).first.click()
+    page.locator("button.memcg-edu-reset").first.click()
+    page.locator(STEP_BUTTON).first.click()
+    page.locator(CALLS_TOGGLE).first.click()
+    listed = page.locator(CALL_LIST).first
+    listed.wait_for(state="visible")
+    inspector = page.locator(INSPECTOR).first
+    seen = {"open": inspector.inner_text(), "call": page.locator(CALL).first.inner_text()}
+    if shot:
+        shot("calls-open")
+    page.locator("button.memcg-edu-next-call").first.click()
+    seen["next"] = wait_for_change(page.locator(CALL).first, seen["call"],
+                                   "after pressing next call")
+    options = listed.locator("option").evaluate_all("os => os.map(o => o.textContent)")
+    assert options, "the call list is empty"
+    # a line "fn  page  <page field> old->new ..." (memcg_edu.widgets.call_fields)
+    changing = next((i for i, o in enumerate(options) if re.search(
+        r"\s\s(count|mapcount|PG|PCG|pc->mem_cgroup|lru|lruvec)\s", o)), None)
+    assert changing is not None, f"no call in the list changed a page field: {options}"
+    before = inspector.inner_text()
+    listed.select_option(index=changing)
+    seen["picked_call"] = options[changing]
+    deadline = time.monotonic() + CHANGE_TIMEOUT_MS / 1000
+    while page.locator(CHANGED_ROW).count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert page.locator(CHANGED_ROW).count() >= 1, \
+        f"no highlighted field after choosing {options[changing]!r}:\n{inspector.inner_text()}"
+    seen["changed_field"] = page.locator(CHANGED_ROW).first.inner_text()
+    seen["inspector_at_call"] = inspector.inner_text()
+    if shot:
+        shot("calls-inspector")
+    frames = page.locator(FRAME_PICK).first.locator("option").all_inner_texts()
+    shown = seen["inspector_at_call"].split()[:2]          # "pfn N"
+    other = next(f for f in frames if f.split()[:1] == ["pfn"] and f.split()[:2] != shown)
+    page.locator(FRAME_PICK).first.select_option(label=other)
+    seen["frame"] = wait_for_change(inspector, seen["inspector_at_call"],
+                                    "after picking another frame")
+    words = " ".join(other.split()).split(" (")[0]          # "pfn N", without the label
+    assert " ".join(seen["frame"].split()).startswith(words), (other, seen["frame"])
+    if before == seen["inspector_at_call"] and seen["open"] == before:
+        pytest.fail("the inspector never changed")
+    return seen

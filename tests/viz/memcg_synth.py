@@ -7,11 +7,16 @@ numbers are known in advance, so tests can assert on what is shown.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 from memcg_edu.timeline import Timeline
 
 PCG_3_17 = {"1": "PCG_USED", "2": "PCG_MEM", "4": "PCG_MEMSW"}
 NAMES = ["root", "A", "B"]
+LISTS = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
+PG = (("locked", "locked"), ("lru_flag", "lru"), ("active", "active"), ("anon", "anon"),
+      ("swapbacked", "swapbacked"), ("swapcache", "swapcache"),
+      ("unevictable", "unevictable"), ("free", "free"))
 
 
 def _memcg(limit=None, memsw_limit=None):
@@ -44,14 +49,62 @@ class Fake:
         self.with_pages = with_pages
         self.tl = Timeline(meta={"source": "model", "design": "3.17", "title": "synthetic"})
         self.labels = {}
+        self.calls = []
+        self.depth = 0
 
     def _rec(self, op, events, touched=(), error=None):
         rec = {"op": op, "ok": error is None, "error": error, "events": list(events),
                "memcgs": copy.deepcopy(self.m),
-               "detail": {"labels": copy.deepcopy(self.labels), "touched": list(touched)}}
+               "detail": {"labels": copy.deepcopy(self.labels), "touched": list(touched)},
+               "calls": self.calls}
+        self.calls = []
         if self.with_pages:
             rec["pages"] = copy.deepcopy(self.p)
         self.tl.append(rec)
+
+    # -- the "calls" of a step record, in the shape of docs/scenario-format.md --
+    def state(self, pfn):
+        """Frame ``pfn``'s fields, as a call's "state" names them."""
+        p = self.p
+        free = p["free"][pfn]
+        return {"count": p["refcount"][pfn], "mapcount": p["mapcount"][pfn],
+                "flags": [n for k, n in PG if p[k][pfn]],
+                "pcg": [n[4:] for b, n in sorted((int(b), n) for b, n in PCG_3_17.items())
+                        if p["pc_flags"][pfn] & b],
+                "mem_cgroup": None if free or p["pc_memcg"][pfn] < 0
+                else NAMES[p["pc_memcg"][pfn]],
+                "lru": LISTS[p["lru"][pfn]] if p["lru"][pfn] >= 0 else None,
+                "lruvec": NAMES[p["lru_memcg"][pfn]] if p["lru_memcg"][pfn] >= 0 else None}
+
+    def _counters(self):
+        return {n: {**{k: v for k, v in c.items() if k != "stat"}, **c["stat"]}
+                for n, c in self.m.items()}
+
+    @contextmanager
+    def call(self, fn, file, pfn=None):
+        """Record kernel call ``fn`` on ``pfn`` around the lines that stand for it."""
+        label = next((k for k, v in self.labels.items() if v.get("pfn") == pfn), None)
+        c = {"fn": fn, "file": file, "depth": self.depth, "page": label, "pfn": pfn,
+             "swap": None, "state": None, "memcgs": {}, "was": {"state": None, "memcgs": {}}}
+        self.calls.append(c)
+        before = self.state(pfn) if pfn is not None else None
+        counters = self._counters()
+        self.depth += 1
+        try:
+            yield c
+        finally:
+            self.depth -= 1
+            after_counters = self._counters()
+            for n, row in after_counters.items():
+                for k, v in row.items():
+                    if counters[n][k] != v:
+                        c["memcgs"].setdefault(n, {})[k] = v
+                        c["was"]["memcgs"].setdefault(n, {})[k] = counters[n][k]
+            if pfn is not None:
+                c["state"] = self.state(pfn)
+                c["page"] = c["page"] or next(
+                    (k for k, v in self.labels.items() if v.get("pfn") == pfn), None)
+                c["was"]["state"] = {k: v for k, v in before.items() if c["state"][k] != v}
 
     def _charge(self, name, n=1):
         c = self.m[name]
@@ -70,17 +123,29 @@ class Fake:
             return None
         pfn = self.p["free"].index(True)
         p = self.p
-        p["free"][pfn] = False
-        p["anon"][pfn] = p["swapbacked"][pfn] = p["lru_flag"][pfn] = True
-        p["refcount"][pfn] = p["mapcount"][pfn] = 1
-        p["lru"][pfn] = 1
-        p["lru_memcg"][pfn] = p["pc_memcg"][pfn] = NAMES.index(name)
-        p["pc_flags"][pfn] = 7
-        self._charge(name)
-        c["stat"]["rss"] += 1
-        c["stat"]["active_anon"] += 1
-        c["stat"]["pgpgin"] += 1
-        self.labels[label] = {"pfn": pfn}
+        with self.call("do_anonymous_page", "mm/memory.c", pfn):
+            with self.call("alloc_zeroed_user_highpage_movable", "include/linux/highmem.h",
+                           pfn):
+                p["free"][pfn] = False
+                p["refcount"][pfn] = 1
+            with self.call("mem_cgroup_try_charge", "mm/memcontrol.c", pfn):
+                with self.call("try_charge", "mm/memcontrol.c"):
+                    self._charge(name)
+            with self.call("page_add_new_anon_rmap", "mm/rmap.c", pfn):
+                p["anon"][pfn] = p["swapbacked"][pfn] = True
+                p["mapcount"][pfn] = 1
+                self.labels[label] = {"pfn": pfn}
+            with self.call("mem_cgroup_commit_charge", "mm/memcontrol.c", pfn):
+                with self.call("commit_charge", "mm/memcontrol.c", pfn):
+                    p["pc_memcg"][pfn] = NAMES.index(name)
+                    p["pc_flags"][pfn] = 7
+                    c["stat"]["rss"] += 1
+                    c["stat"]["pgpgin"] += 1
+            with self.call("lru_cache_add_active_or_unevictable", "mm/swap.c", pfn):
+                p["lru_flag"][pfn] = p["active"][pfn] = True
+                p["lru"][pfn] = 1
+                p["lru_memcg"][pfn] = NAMES.index(name)
+                c["stat"]["active_anon"] += 1
         self._rec("fault_anon", ["mem_cgroup_try_charge", "mem_cgroup_commit_charge"], [pfn])
         return pfn
 
@@ -94,7 +159,7 @@ class Fake:
         c["stat"]["rss"] -= 1
         c["stat"]["active_anon"] -= 1
         c["stat"]["pgpgout"] += 1
-        for k in ("anon", "swapbacked", "lru_flag"):
+        for k in ("anon", "swapbacked", "lru_flag", "active"):
             p[k][pfn] = False
         p["free"][pfn] = True
         p["refcount"][pfn] = p["mapcount"][pfn] = p["pc_flags"][pfn] = 0
@@ -105,17 +170,52 @@ class Fake:
         pfn = self.labels[label]["pfn"]
         p = self.p
         slot = p["swap_count"].index(0)
-        name = self._free_anon(pfn)
-        self.m[name]["stat"]["swap"] += 1
-        p["swap_count"][slot] = 1
-        p["swap_cgroup"][slot] = NAMES.index(name)
+        with self.call("shrink_page_list", "mm/vmscan.c", pfn):
+            with self.call("mem_cgroup_swapout", "mm/memcontrol.c", pfn):
+                name = NAMES[p["pc_memcg"][pfn]]
+                with self.call("swap_cgroup_record", "mm/page_cgroup.c"):
+                    p["swap_cgroup"][slot] = NAMES.index(name)
+                p["pc_flags"][pfn] &= ~4
+                self.m[name]["stat"]["swap"] += 1
+                p["swap_count"][slot] = 1
+            with self.call("mem_cgroup_uncharge", "mm/memcontrol.c", pfn):
+                self._free_anon(pfn)
         self.labels[label] = {"swap": slot}
         self._rec("swap_out", ["mem_cgroup_swapout", "mem_cgroup_uncharge"], [pfn])
         return slot
 
     def unmap(self, label):
-        pfn = self.labels.pop(label)["pfn"]
-        self.m[self._free_anon(pfn)]["memsw_usage"] -= 1
+        """zap_pte_range drops the mapping, then the final put_page frees and
+        uncharges the page (3.17 mm/swap.c: __put_single_page calls
+        __page_cache_release, which takes the page off its LRU and calls
+        mem_cgroup_uncharge, then free_hot_cold_page)."""
+        pfn = self.labels[label]["pfn"]
+        p = self.p
+        name = NAMES[p["pc_memcg"][pfn]]
+        c = self.m[name]
+        with self.call("zap_pte_range", "mm/memory.c", pfn):
+            with self.call("page_remove_rmap", "mm/rmap.c", pfn):
+                p["mapcount"][pfn] = 0
+        with self.call("put_page", "mm/swap.c", pfn):
+            with self.call("put_page_testzero", "include/linux/mm.h", pfn):
+                p["refcount"][pfn] = 0
+            with self.call("__put_single_page", "mm/swap.c", pfn):
+                with self.call("__page_cache_release", "mm/swap.c", pfn):
+                    with self.call("del_page_from_lru_list", "include/linux/mm_inline.h",
+                                   pfn):
+                        p["lru_flag"][pfn] = p["active"][pfn] = False
+                        p["lru"][pfn] = p["lru_memcg"][pfn] = -1
+                        c["stat"]["active_anon"] -= 1
+                    with self.call("mem_cgroup_uncharge", "mm/memcontrol.c", pfn):
+                        p["pc_flags"][pfn] = 0
+                        c["usage"] -= 1
+                        c["memsw_usage"] -= 1
+                        c["stat"]["rss"] -= 1
+                        c["stat"]["pgpgout"] += 1
+                with self.call("free_hot_cold_page", "mm/page_alloc.c", pfn):
+                    p["anon"][pfn] = p["swapbacked"][pfn] = False
+                    p["free"][pfn] = True
+        self.labels.pop(label)
         self._rec("unmap", ["mem_cgroup_uncharge"], [pfn])
 
     def cache(self, name, label):

@@ -29,7 +29,7 @@ def test_grid_shows_flags_memcg_labels_and_touched(tl):
     fig = plot_pagegrid(tl, 5)
     meta = fig.memcg_edu
     texts = [t.get_text() for t in meta["texts"]]
-    assert texts[1] == "1 x1\nUMW A"
+    assert texts[1] == "1 x1\nc1 m1\nUMW A"      # refcount 1, mapcount 1
     assert texts[0] == "0"                      # freed by the swap-out
     assert [i for i, b in enumerate(meta["outlines"]) if b.get_visible()] == [0]
     slots = [t.get_text() for t in meta["slot_texts"]]
@@ -37,7 +37,7 @@ def test_grid_shows_flags_memcg_labels_and_touched(tl):
     grid = meta["image"].get_array()
     assert grid[0, 1] == PAGE_STATES.index("charged anon")
     set_step(fig, tl, 6)
-    assert [t.get_text() for t in meta["texts"]][0] == "0 f\nUMW B"
+    assert [t.get_text() for t in meta["texts"]][0] == "0 f\nc1 m0\nUMW B"
     assert [i for i, b in enumerate(meta["outlines"]) if b.get_visible()] == [0]
     assert meta["image"].get_array()[0, 0] == PAGE_STATES.index("charged file")
 

@@ -24,7 +24,7 @@ def test_page_grid_highlights_the_touched_page(tl):
     assert "swap_cgroup record: A" in html
     g.show(6)
     touched = [c for c in g.html.value.split("<td") if "memcg-edu-touched" in c]
-    assert len(touched) == 1 and "0 <b>f</b><br>UMW<br>B" in touched[0]
+    assert len(touched) == 1 and "0 <b>f</b><br>c1 m0<br>UMW<br>B" in touched[0]
 
 
 def test_page_grid_without_page_state():

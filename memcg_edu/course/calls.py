@@ -1,0 +1,68 @@
+"""Predict which kernel call changes a field, then check it against the recording.
+
+The notebooks ask "which call drops A's usage?" or "which call clears
+PG_lru?"; ``which_call`` finds, in a step's recorded calls (see
+memcg_edu.widgets.call_fields), the call that made the change itself (not
+a caller that only counts its callees' changes) and says whether the guess
+names it, and why.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from ..widgets.call_fields import call_changes, own_call, return_order, step_calls
+from .exercise import Verdict
+from .words import source_url
+
+__all__ = ["which_call", "changing_call"]
+
+
+def changing_call(timeline: Timeline, step: int, *, memcg: Optional[str] = None,
+                  counter: Optional[str] = None, page: Optional[str] = None,
+                  field: Optional[str] = None) -> int:
+    """Index of the call of ``step`` that itself changed ``memcg``'s
+    ``counter``, or the state ``field`` (count, mapcount, flags, pcg,
+    mem_cgroup, lru, lruvec) of page ``page``: the first to return (a
+    callee returns before its caller)."""
+    if (memcg is None) == (page is None) or (memcg and not counter) or (page and not field):
+        raise ModelUsageError("say either memcg= and counter=, or page= and field=")
+    calls = step_calls(timeline, step)
+    for k in return_order(calls):
+        own = own_call(calls, k)
+        if memcg is not None:
+            if counter in (own.get("memcgs") or {}).get(memcg, {}):
+                return k
+        elif own.get("page") == page and field in ((own.get("was") or {}).get("state") or {}):
+            return k
+    what = f"{memcg}'s {counter}" if memcg else f"the {field} of page {page}"
+    raise ModelUsageError(f"no call of step {step} ({timeline[step].get('op', '?')}) "
+                          f"changes {what}")
+
+
+def which_call(timeline: Timeline, step: int, guess: Any, **what: Any) -> Verdict:
+    """Is ``guess`` (a kernel function name) the call of ``step`` that changes
+    ``what`` (memcg=, counter= or page=, field=, as for ``changing_call``)?"""
+    if guess is Ellipsis or guess is None or guess == "":
+        return Verdict(False, "Type the name of a kernel function first.", pending=True)
+    k = changing_call(timeline, step, **what)
+    calls = step_calls(timeline, step)
+    call = calls[k]
+    fn = str(call["fn"])
+    parent = next((calls[j]["fn"] for j in range(k - 1, -1, -1)
+                   if calls[j].get("depth", 0) < call.get("depth", 0)), None)
+    done = "; ".join(call_changes(own_call(calls, k)))
+    where = (f"`{fn}` ({source_url(call['file'])}), called by `{parent}`"
+             if parent else f"`{fn}` ({source_url(call['file'])})")
+    because = f"It is {where}: {done}."
+    name = str(guess).strip().rstrip("()")
+    if name == fn:
+        return Verdict(True, because)
+    if name == parent:
+        return Verdict(True, f"Inside `{parent}`, to be exact: {because}")
+    others = [c["fn"] for c in calls]
+    if name in others:
+        return Verdict(False, f"`{name}` runs in this step, but does not make that change "
+                              f"itself. {because}")
+    return Verdict(False, f"`{name}` is not among the calls of step {step}. {because}")

@@ -1,0 +1,153 @@
+""""Inside this step": the kernel calls of one step, one at a time.
+
+A call stepper (previous / next call, and the list of the step's calls,
+indented by depth with what each changed) over a step record's "calls"
+(docs/scenario-format.md), the current call's function and file linked to
+the Linux v3.17 source, and the page inspector
+(memcg_edu.widgets.inspector) showing the page as that call leaves it.
+"""
+from __future__ import annotations
+
+import html
+from typing import Optional
+
+import ipywidgets as widgets
+import traitlets
+
+from ..course.words import ident_url, source_url
+from ..errors import ModelUsageError
+from ..timeline import Timeline
+from .call_fields import call_changes, call_line, own_call, step_calls
+from .inspector import PageInspector
+from .kernel_words import function_words
+
+__all__ = ["CallStepper"]
+
+_LINK = "color:#0072B2;text-decoration:underline"   # Okabe-Ito blue: a link in any theme
+
+
+class CallStepper(widgets.VBox):
+    """The calls of one step; ``call`` (a traitlet) is the index shown, None
+    when the step has no recorded calls. ``show(step)`` moves to a step (at
+    its first call); ``next_call``, ``previous_call``, ``go_call(i)``,
+    ``go_function(name)`` or the buttons and the list move through the calls."""
+
+    call = traitlets.Int(None, allow_none=True)
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.prev_button = widgets.Button(description="previous call", icon="arrow-up",
+                                          tooltip="the call before this one",
+                                          layout=widgets.Layout(width="auto"))
+        self.next_button = widgets.Button(description="next call", icon="arrow-down",
+                                          tooltip="the next call",
+                                          layout=widgets.Layout(width="auto"))
+        self.prev_button.add_class("memcg-edu-prev-call")
+        self.next_button.add_class("memcg-edu-next-call")
+        self.position = widgets.HTML()
+        self.list = widgets.Select(options=[], rows=10,
+                                   layout=widgets.Layout(width="100%"))
+        self.list.add_class("memcg-edu-call-list")
+        self.detail = widgets.HTML()
+        self.detail.add_class("memcg-edu-call")
+        self.inspector = PageInspector(timeline)
+        self.prev_button.on_click(lambda _: self.previous_call())
+        self.next_button.on_click(lambda _: self.next_call())
+        self.list.observe(self._listed, names="index")
+        controls = widgets.HBox([self.prev_button, self.next_button, self.position])
+        left = widgets.VBox([controls, self.list, self.detail],
+                            layout=widgets.Layout(width="62%"))
+        right = widgets.VBox([widgets.HTML("<b>Page inspector</b>"), self.inspector],
+                             layout=widgets.Layout(width="38%"))
+        super().__init__([widgets.HBox([left, right])])
+        self.add_class("memcg-edu-calls")
+        self.step = -1
+        self.calls: list = []
+
+    # -- moving ---------------------------------------------------------------
+    def show(self, step: int) -> None:
+        """Show ``step``'s calls, at its first call."""
+        self.step = step
+        self.calls = step_calls(self.timeline, step)
+        # a step on two frames (migration, replace_page_cache) names the pfn too
+        two = len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1
+        lines = [f"{k + 1:>2}. {call_line(own_call(self.calls, k), pfn=two)}"
+                 for k in range(len(self.calls))]
+        self.list.unobserve(self._listed, names="index")
+        self.list.options = lines
+        self.list.observe(self._listed, names="index")
+        self._set(0 if self.calls else None)
+
+    def go_call(self, index: int) -> None:
+        """Show call ``index`` (clipped to the step's calls)."""
+        if self.calls:
+            self._set(max(0, min(int(index), len(self.calls) - 1)))
+
+    def go_function(self, fn: str, nth: int = 0) -> None:
+        """Show the ``nth`` call (from 0) of kernel function ``fn`` in this step."""
+        hits = [k for k, c in enumerate(self.calls) if c.get("fn") == fn]
+        if len(hits) <= nth:
+            have = ", ".join(dict.fromkeys(str(c.get("fn")) for c in self.calls)) or "none"
+            raise ModelUsageError(f"step {self.step} calls {fn} {len(hits)} time(s), so "
+                                  f"there is no call number {nth} of it; its calls: {have}")
+        self._set(hits[nth])
+
+    def next_call(self) -> None:
+        if self.call is not None:
+            self.go_call(self.call + 1)
+
+    def previous_call(self) -> None:
+        if self.call is not None:
+            self.go_call(self.call - 1)
+
+    def _listed(self, change: dict) -> None:
+        if change["new"] is not None:
+            self.go_call(change["new"])
+
+    def _set(self, index: Optional[int]) -> None:
+        self.call = index
+        n = len(self.calls)
+        self.prev_button.disabled = index is None or index == 0
+        self.next_button.disabled = index is None or index == n - 1
+        if self.list.index != index:
+            self.list.unobserve(self._listed, names="index")
+            self.list.index = index
+            self.list.observe(self._listed, names="index")
+        self.position.value = (f"&nbsp;call {index + 1} of {n}" if index is not None
+                               else "")
+        self.detail.value = self._detail(index)
+        self.inspector.show(self.step, index, self.calls)
+
+    # -- what it shows ----------------------------------------------------------
+    def _detail(self, index: Optional[int]) -> str:
+        if index is None:
+            meta = self.timeline.meta
+            if meta.get("source") == "kernel":
+                return "<i>Recorded on a real kernel: its function calls are not recorded.</i>"
+            return "<i>No kernel call was recorded at this step.</i>"
+        c = self.calls[index]
+        fn, path = str(c.get("fn", "?")), str(c.get("file", ""))
+        words = function_words(fn)
+        parent = next((self.calls[k]["fn"] for k in range(index - 1, -1, -1)
+                       if self.calls[k].get("depth", 0) < c.get("depth", 0)), None)
+        page = " ".join(str(v) for v in (c.get("page"), c.get("pfn") is not None
+                                         and f"(pfn {c['pfn']})") if v) or None
+        own = call_changes(own_call(self.calls, index))
+        total = call_changes(c)
+        parts = [f"<b><a href='{ident_url(fn)}' target='_blank' rel='noopener' "
+                 f"class='memcg-edu-call-fn' style='{_LINK}' title='where {html.escape(fn)} "
+                 f"is defined and used in Linux 3.17'><code>{html.escape(fn)}</code></a></b>"
+                 + (f" in <a href='{source_url(path)}' target='_blank' rel='noopener' "
+                    f"class='memcg-edu-call-file' style='{_LINK}'>{html.escape(path)}</a> "
+                    f"(Linux 3.17)" if path else ""),
+                 (f"called by <code>{html.escape(parent)}</code>" if parent else
+                  "called by the operation itself")
+                 + (f", on page {html.escape(str(page))}" if page else "")
+                 + (f", on swap slot {c['swap']}" if c.get("swap") is not None else "")]
+        if words:
+            parts.append(html.escape(words))
+        parts.append("changed: " + (html.escape("; ".join(own)) if own
+                                    else "nothing the model keeps"))
+        if total != own:
+            parts.append("with the calls it made: " + html.escape("; ".join(total)))
+        return "<br>".join(parts)
