@@ -6,17 +6,18 @@ recording the tracepoints of the page's life: kmem (mm_page_alloc,
 mm_page_free), pagemap (mm_lru_insertion, mm_lru_activate), filemap (page
 cache insertion and removal), vmscan (memcg reclaim, LRU isolation,
 pageout), migrate (migration ptes) and memcg (statistics changes). Events
-are kept only for the workload's process and the recorder (set_event_pid,
-with event-fork), and the memcg events only for the scratch cgroups (a
+are kept only for the workload's threads and the recorder (a common_pid
+filter; frees of any task, as a page's last put may happen anywhere), and
+the memcg events only for the scratch cgroups (a
 filter on the cgroup id the tracepoint carries, which is the cgroup
 directory's inode number). Afterwards the buffer is read, the per-CPU
 overrun is counted, and the events become a TraceRecording: the live
 timeline (counters per phase) whose steps carry "calls" in the shape of
 ``run --json``, plus one story per page the workload touched.
 
-What the filter leaves out, the recording says: events of kernel threads
-(kswapd, kworkers) are not in it, so a page such a thread frees keeps an
-open story ("complete": false).
+What the filter leaves out, the recording says: LRU and reclaim events of
+kernel threads (kswapd, kworkers draining per-CPU LRU batches) are not in
+it.
 """
 from __future__ import annotations
 
@@ -45,30 +46,35 @@ __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
            "recorded_trace", "buffer_kb_for", "FORMAT"]
 
 FORMAT = "memcg-edu-trace/1"
-#: (system, event, what it is filtered on besides the pids); the first of
-#: a tuple of names that the kernel has is used (pageout's was renamed)
+#: (system, event names, filter): "pid" keeps the workload's and the
+#: recorder's events, "memcg" the scratch cgroups' (any task), None all.
+#: The first name the kernel has is used (pageout's tracepoint was renamed).
+#: Frees are not filtered: a page's last reference may be dropped in any
+#: context (an interrupt ending its writeback, a kworker, kswapd), and the
+#: parser keeps only the frees of the workload's frames.
 EVENTS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
-    ("kmem", ("mm_page_alloc",), None),
+    ("kmem", ("mm_page_alloc",), "pid"),
     ("kmem", ("mm_page_free",), None),
     ("kmem", ("mm_page_free_batched",), None),
-    ("pagemap", ("mm_lru_insertion",), None),
-    ("pagemap", ("mm_lru_activate",), None),
-    ("filemap", ("mm_filemap_add_to_page_cache",), None),
-    ("filemap", ("mm_filemap_delete_from_page_cache",), None),
-    ("migrate", ("mm_migrate_pages",), None),
-    ("migrate", ("remove_migration_pte",), None),
-    ("vmscan", ("mm_vmscan_lru_isolate",), None),
-    ("vmscan", ("mm_vmscan_write_folio", "mm_vmscan_writepage"), None),
-    ("vmscan", ("mm_vmscan_memcg_reclaim_begin",), None),
-    ("vmscan", ("mm_vmscan_memcg_reclaim_end",), None),
+    ("pagemap", ("mm_lru_insertion",), "pid"),
+    ("pagemap", ("mm_lru_activate",), "pid"),
+    ("filemap", ("mm_filemap_add_to_page_cache",), "pid"),
+    ("filemap", ("mm_filemap_delete_from_page_cache",), "pid"),
+    ("migrate", ("mm_migrate_pages",), "pid"),
+    ("migrate", ("remove_migration_pte",), "pid"),
+    ("vmscan", ("mm_vmscan_lru_isolate",), "pid"),
+    ("vmscan", ("mm_vmscan_write_folio", "mm_vmscan_writepage"), "pid"),
+    ("vmscan", ("mm_vmscan_memcg_reclaim_begin",), "pid"),
+    ("vmscan", ("mm_vmscan_memcg_reclaim_end",), "pid"),
     ("memcg", ("mod_memcg_state",), "memcg"),
     ("memcg", ("mod_memcg_lruvec_state",), "memcg"),
     ("memcg", ("count_memcg_events",), "memcg"),
 )
-#: ring buffer bytes per page the workload handles (measured on 6.18: about
-#: 12 events of 40-60 bytes), and the per-CPU floor and ceiling, in KiB
-_KB_PER_PAGE = 1
-_MIN_KB, _MAX_KB = 4096, 256 * 1024
+#: ring buffer KiB per page the workload handles (on 6.18 about 12 events
+#: of 30-60 bytes per page, plus the machine's other frees meanwhile), and
+#: the per-CPU floor and ceiling
+_KB_PER_PAGE = 2
+_MIN_KB, _MAX_KB = 16384, 256 * 1024
 
 
 def buffer_kb_for(wl_pages: int, avail_kb: int | None = None,
@@ -79,7 +85,7 @@ def buffer_kb_for(wl_pages: int, avail_kb: int | None = None,
     each CPU's buffer is sized for the whole run; capped at 256 MiB and at
     an eighth of the available memory over all CPUs.
     """
-    kb = max(_MIN_KB, 2 * _KB_PER_PAGE * wl_pages + _MIN_KB)
+    kb = _KB_PER_PAGE * wl_pages + _MIN_KB
     kb = min(kb, _MAX_KB)
     if avail_kb:
         kb = min(kb, max(_MIN_KB, avail_kb // 8 // max(1, cpus or 1)))
@@ -220,7 +226,7 @@ class _TracingRecorder(Recorder):
         by_pid = " || ".join(f"common_pid == {p}" for p in pids)
         for system, names, on in EVENTS:
             name = next((n for n in names if inst.has_event(system, n)), names[0])
-            filt = by_pid
+            filt = by_pid if on == "pid" else None
             if on == "memcg" and inst.has_event(system, name) and \
                     "field:u64 id;" in inst.event_format(system, name):
                 filt = ids
@@ -334,8 +340,8 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     total = sum(v["overrun"] + v["dropped"] for v in lost.values())
     meta = {**tl.meta, "traced": True, "buffer_kb": kb,
             "events_enabled": enabled, "events_missing": missing,
-            "filters": {"pids": "page events: common_pid of the workload "
-                                "process and of the recorder",
+            "filters": {"pids": "common_pid of the workload's threads and "
+                                "of the recorder (frees: any task)",
                         "memcg": {n: i for i, n in rec.memcg_ids.items()}},
             "tracefs_mounted_by_run": mounted,
             "events": out["events"],
@@ -344,7 +350,7 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
             "cleanup_calls": out["calls"].get(len(tl), []),
             "untraced": ["reference count and mapcount (null in each call's "
                          "state)", "which page an LRU isolation took "
-                         "(inferred inside memcg reclaim)", "events of "
+                         "(inferred inside memcg reclaim)", "LRU events of "
                          "kernel threads (kswapd, kworkers)"],
             "traced_date": _dt.datetime.now(_dt.timezone.utc).isoformat(
                 timespec="seconds")}
