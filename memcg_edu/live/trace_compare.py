@@ -45,13 +45,17 @@ def milestones(events: list[list[Any]]) -> list[tuple[int, str]]:
     """The (step, milestone) sequence of a story's events.
 
     A page the kernel put in the page cache without a traced allocation
-    (allocated by another task) counts as allocated there.
+    (allocated by another task) counts as allocated there; a migration is
+    one milestone (the old frame's free and the new frame's start are
+    part of it).
     """
     out: list[tuple[int, str]] = []
     for step, what, *_ in events:
         m = _MILESTONE.get(what)
         if what == "added to the page cache" and (not out or out[-1][1] == "freed"):
             m = "allocated"
+        if m in ("freed", "allocated") and out and out[-1] == (step, "migrated"):
+            continue  # the old frame's free and the new one's start: migration
         if m is not None and (not out or out[-1] != (step, m)):
             out.append((step, m))
     return out

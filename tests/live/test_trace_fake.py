@@ -275,6 +275,12 @@ def test_model_side_same_life_for_plain_anonymous_pages(tmp_path):
     assert s["same_life"] == 4 and s["pages"] == 32 and s["different"] == 28
 
 
+def test_milestones_count_a_migration_once():
+    ev = [[1, "allocated", 1, None], [3, "migrated", 1, {"to": 2}],
+          [3, "freed", 1, None], [3, "allocated", 2, None], [6, "freed", 2, None]]
+    assert milestones(ev) == [(1, "allocated"), (3, "migrated"), (6, "freed")]
+
+
 def test_milestones_reduce_a_story():
     ev = [[1, "allocated", 1, None], [1, "put on an LRU list", 1, None],
           [2, "isolated", 1, None], [2, "written to swap", 1, None],
