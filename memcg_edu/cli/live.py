@@ -5,11 +5,16 @@
   timelines in data/real-kernel;
 * ``live run WORKLOAD --out FILE.json [--swap] [--compare]``: run a workload
   in a scratch cgroup, print the counters per phase, save the timeline;
-  ``--compare`` also runs it on the model and names the differences.
+  ``--compare`` also runs it on the model and names the differences;
+* ``live trace WORKLOAD --out FILE.json [--pages N] [--swap]``: the same
+  with a private tracefs instance, every page's story and each step's
+  kernel calls saved (memcg_edu.live.trace), compared page by page with
+  the model.
 
 Exit status: 0 done; 1 the workload failed on the machine; 2 a wrong
 command line or a value the kernel refused; 3 this machine cannot do it
-(no memory controller, no rights, no swap where it was required).
+(no memory controller, no rights, no tracefs, no swap where it was
+required); 130 after Ctrl-C and 143 after SIGTERM, once cleaned up.
 """
 from __future__ import annotations
 
@@ -52,6 +57,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--compare", action="store_true",
                    help="run the same workload on the model, side by side")
     r.set_defaults(func=_run)
+    t = sub.add_parser("trace", help="trace one workload page by page",
+                       description="Run a workload with a private tracefs "
+                                   "instance and save every page's story "
+                                   "and each step's kernel calls; then "
+                                   "compare each page's life with the model.")
+    t.add_argument("workload", metavar="WORKLOAD",
+                   help="one of: " + ", ".join(WORKLOADS))
+    t.add_argument("--out", metavar="FILE.json", required=True,
+                   help="where to save the trace (gzip-compressed if the "
+                        "name ends in .gz)")
+    t.add_argument("--pages", type=int, default=1024,
+                   help="pages per bulk operation (default 1024 = 4 MiB)")
+    t.add_argument("--swap", action="store_true",
+                   help="add a temporary swap file if none is active (root)")
+    t.set_defaults(func=_trace)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -135,4 +155,39 @@ def _run(args: argparse.Namespace) -> int:
         from ..live.compare import compare, render
         print()
         print(render(compare(tl)))
+    return 0
+
+
+@_guard
+def _trace(args: argparse.Namespace) -> int:
+    from ..live.trace import trace
+    from ..live.trace_compare import compare_trace, render_summary
+    get_workload(args.workload, args.pages)  # bad name or size: before any work
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise LiveError(f"--out {out}: directory {out.parent} does not exist",
+                        "refused")
+    print(f"tracing workload {args.workload!r} ({args.pages} pages per "
+          f"operation); counters in pages")
+    tr = trace(args.workload, args.pages, swap=args.swap,
+               on_step=lambda s: print(format_step(s), flush=True))
+    tr.save(out)
+    meta = tr.meta
+    for note in meta.get("notes", []):
+        print(f"note: {note}")
+    if meta["events_missing"]:
+        print(f"note: this kernel has no {', '.join(meta['events_missing'])}"
+              f"; those steps of a page's life are not in the trace")
+    lost = meta["lost"]
+    print(f"traced {meta['events']} events in a {meta['buffer_kb']} KiB "
+          f"per-CPU buffer; lost: {lost['total']}" +
+          ("" if not lost["total"] else " (per CPU: " + ", ".join(
+              f"cpu{c} {v['overrun'] + v['dropped']}"
+              for c, v in lost["per_cpu"].items()) + "; stories may be "
+              "incomplete)"))
+    done = sum(1 for st in tr.pages if st["complete"])
+    print(f"{len(tr.pages)} page stories, {done} complete (allocated to freed)")
+    print(render_summary(compare_trace(tr)))
+    print(f"saved {len(tr.timeline)} steps and {len(tr.pages)} page stories "
+          f"to {out} (Linux {meta['kernel']}, swap: {meta['swap']})")
     return 0

@@ -281,12 +281,14 @@ class Recorder:
 
 def record(workload: str, pages: int = 4096, *, swap: bool = False,
            interval: float | None = None, caps: Capabilities | None = None,
-           on_step: Callable[[dict[str, Any]], None] | None = None) -> Timeline:
+           on_step: Callable[[dict[str, Any]], None] | None = None,
+           recorder: Callable[..., Recorder] = Recorder) -> Timeline:
     """Run ``workload`` on this machine's kernel and return its timeline.
 
     ``swap`` adds a temporary swap file (root only) when the machine has no
     swap active; ``interval`` (seconds) also samples while a phase runs,
-    into each step's "samples". Everything created is removed on return,
+    into each step's "samples"; ``recorder`` builds the Recorder (the
+    tracer passes one that also traces). Everything created is removed on return,
     on error, on Ctrl-C and on SIGTERM.
     """
     caps = caps or detect()
@@ -307,7 +309,7 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
             swap_reason = ("no swap is active: run with --swap (root) to add a "
                            "temporary swap file")
         scratch = stack.enter_context(Scratch(caps, wl.memcgs, wl.tmpfs_pages))
-        rec = Recorder(caps, wl, scratch, swap_reason, interval, on_step)
+        rec = recorder(caps, wl, scratch, swap_reason, interval, on_step)
         tl = rec.run()
     tl.meta = {"source": "kernel", "kernel": caps.kernel, "cgroup": caps.cgroup,
                "date": _dt.datetime.now(_dt.timezone.utc).isoformat(

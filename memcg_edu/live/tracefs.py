@@ -1,0 +1,413 @@
+"""A private tracefs instance for one traced run, always removed.
+
+Stands for the tracefs interface of kernel/trace/trace.c and
+kernel/trace/trace_events.c: ``instances/`` (mkdir creates a ring buffer of
+its own, rmdir removes it), ``events/<system>/<event>/{enable,filter,format}``, ``buffer_size_kb``, ``tracing_on``, ``trace_marker``,
+``trace`` and ``per_cpu/cpuN/stats`` (overrun and dropped events).
+
+What this module does to the machine, and only this:
+
+* tracefs is mounted at /sys/kernel/tracing only if no tracefs is mounted
+  anywhere, and unmounted at the end by the run that mounted it;
+* one instance ``instances/memcg-edu-<pid>-<random>`` is created with mkdir
+  and removed with rmdir (its events are switched off first); the global
+  buffer and every other instance are never written;
+* a root-only record (``trace-<pid>-<start>.json`` in the state directory,
+  /run/memcg-edu for root, mode 0700) names the instance and the mount, so
+  that ``cleanup_stale()`` at the next start removes what a run killed with
+  SIGKILL left, and nothing else: an instance is removed only when its name
+  has our prefix AND a record of a dead run names it.
+
+One traced run at a time (a lock in the state directory): runs share the
+mount, and a run that mounted tracefs must be able to unmount it.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import re
+import secrets
+import stat
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import LiveError
+from .scratch import libc
+
+__all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
+           "cleanup_stale", "state_dir", "lost_events", "trace_lock"]
+
+TRACE_PREFIX = "memcg-edu-"
+DEFAULT_MOUNT = Path("/sys/kernel/tracing")
+_INSTANCE = re.compile(r"^memcg-edu-(\d+)-[0-9a-f]{8}$")
+_RECORD = re.compile(r"^trace-(\d+)-(\d+)\.json$")
+_UMOUNT_NOFOLLOW = 8
+LOCK_TIMEOUT = 600.0
+
+
+def state_dir() -> Path:
+    """$MEMCG_EDU_STATE_DIR, else /run/memcg-edu (root) or a per-user one."""
+    env = os.environ.get("MEMCG_EDU_STATE_DIR")
+    if env:
+        return Path(env)
+    if os.geteuid() == 0:
+        return Path("/run/memcg-edu")
+    return Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / \
+        f"memcg-edu-{os.geteuid()}"
+
+
+def _state_fd() -> int:
+    """The state directory as an fd: a real directory (never a symlink),
+    ours, mode 0700; created if missing."""
+    path = state_dir()
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise LiveError(f"cannot create the state directory {path}: "
+                        f"{e.strerror}") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as e:
+        raise LiveError(f"refusing the state directory {path}: {e.strerror} "
+                        f"(it must be a directory, not a symlink)") from None
+    st = os.fstat(fd)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        os.close(fd)
+        raise LiveError(f"refusing the state directory {path}: owned by uid "
+                        f"{st.st_uid}, mode {stat.S_IMODE(st.st_mode):04o}; it "
+                        f"must be ours with mode 0700")
+    return fd
+
+
+def _proc_start(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """Start time of ``pid`` (field 22 of /proc/PID/stat), None if gone."""
+    try:
+        fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return None
+    if len(fields) < 20 or fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
+    """Where tracefs is mounted (the first tracefs line), or None."""
+    try:
+        text = mounts.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[2] == "tracefs":
+            return Path(parts[1].replace("\\040", " "))
+    return None
+
+
+@contextmanager
+def trace_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Exclusive: one traced run of ours at a time (waits up to ``timeout``)."""
+    dfd = _state_fd()
+    try:
+        fd = os.open("trace.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
+                     0o600, dir_fd=dfd)
+    finally:
+        os.close(dfd)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LiveError(f"another traced run held the trace lock "
+                                    f"for {timeout:.0f} s", "failed") from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def lost_events(inst: Path) -> dict[int, dict[str, int]]:
+    """Per CPU: {"overrun", "dropped", "entries"} from per_cpu/cpuN/stats.
+
+    overrun: events overwritten because the buffer was full (overwrite
+    mode, the default); dropped: events refused because it was full
+    (no-overwrite mode). Both are events the run lost.
+    """
+    out: dict[int, dict[str, int]] = {}
+    per_cpu = inst / "per_cpu"
+    if not per_cpu.is_dir():
+        return out
+    for d in sorted(per_cpu.iterdir()):
+        m = re.match(r"^cpu(\d+)$", d.name)
+        if not m:
+            continue
+        vals: dict[str, int] = {"overrun": 0, "dropped": 0, "entries": 0}
+        try:
+            text = (d / "stats").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, val = line.partition(":")
+            key = {"overrun": "overrun", "dropped events": "dropped",
+                   "entries": "entries"}.get(key.strip())
+            if key is not None:
+                vals[key] = int(val.split()[0])
+        out[int(m.group(1))] = vals
+    return out
+
+
+@dataclass
+class _Record:
+    """The root-only record of one traced run (what it created)."""
+
+    name: str
+    instance: str | None = None
+    mounted: str | None = None
+
+    def write(self, data: dict) -> None:
+        dfd = _state_fd()
+        try:
+            tmp = f".{self.name}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                         os.O_NOFOLLOW, 0o600, dir_fd=dfd)
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f)
+            os.rename(tmp, self.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        finally:
+            os.close(dfd)
+
+    def remove(self) -> None:
+        dfd = _state_fd()
+        try:
+            os.unlink(self.name, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(dfd)
+
+
+def _switch_off(inst: Path) -> None:
+    """tracing_on 0 and every event of the instance off (best effort)."""
+    for name, value in (("tracing_on", "0"), ("events/enable", "0")):
+        try:
+            _write(inst / name, value)
+        except OSError:
+            pass
+
+
+def _write(path: Path, value: str) -> None:
+    """Write one tracefs control file (never through a symlink)."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+    try:
+        os.write(fd, value.encode() + b"\n")
+    finally:
+        os.close(fd)
+
+
+def _rmdir_instance(inst: Path, timeout: float = 5.0) -> None:
+    """rmdir an instance; the kernel says EBUSY while a reader has it open."""
+    _switch_off(inst)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.rmdir(inst)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if time.monotonic() > deadline:
+                raise LiveError(f"cannot remove trace instance {inst}: "
+                                f"{e.strerror}", "failed") from None
+            time.sleep(0.05)
+
+
+def _umount(where: Path) -> None:
+    if libc().umount2(str(where).encode(), _UMOUNT_NOFOLLOW) != 0:
+        err = ctypes.get_errno()
+        raise LiveError(f"cannot unmount tracefs at {where}: "
+                        f"{os.strerror(err)}", "failed")
+
+
+def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
+    """Remove what traced runs killed with SIGKILL left: their instance
+    (prefix AND record), and tracefs if they had mounted it. Returns what
+    was removed, in words."""
+    removed: list[str] = []
+    dfd = _state_fd()
+    try:
+        names = [n for n in os.listdir(dfd) if _RECORD.match(n)]
+        records = []
+        for n in names:
+            m = _RECORD.match(n)
+            assert m is not None
+            pid, start = int(m.group(1)), int(m.group(2))
+            if _proc_start(pid) == start:
+                continue  # that run is alive
+            try:
+                fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dfd)
+                with os.fdopen(fd) as f:
+                    records.append((n, json.load(f)))
+            except (OSError, ValueError):
+                records.append((n, {}))
+    finally:
+        os.close(dfd)
+    for name, data in records:
+        inst = data.get("instance")
+        where = find_tracefs(mounts)
+        if inst and where is not None and _INSTANCE.match(Path(inst).name):
+            path = where / "instances" / Path(inst).name
+            if path.is_dir():
+                _rmdir_instance(path)
+                removed.append(f"trace instance {path}")
+        mounted = data.get("mounted")
+        if mounted and where is not None and str(where) == mounted:
+            _umount(where)
+            removed.append(f"tracefs mount {where}")
+        _Record(name).remove()
+    return removed
+
+
+class TraceInstance:
+    """A private tracefs instance; use as a context manager.
+
+    ``enable(system, event, filter)`` switches one tracepoint on (returns
+    False if this kernel has no such event; the filter may name
+    common_pid), ``on()`` / ``off()`` start and stop recording,
+    ``mark(text)`` writes a marker line, ``read()`` gives the text of the
+    buffer, ``lost()`` the per-CPU overrun and dropped counts.
+    """
+
+    def __init__(self, buffer_kb: int = 4096,
+                 mounts: Path = Path("/proc/self/mounts"),
+                 mount_at: Path = DEFAULT_MOUNT) -> None:
+        self.buffer_kb = buffer_kb
+        self._mounts, self._mount_at = mounts, mount_at
+        self.root: Path | None = None
+        self.path: Path | None = None
+        self.mounted = False          # we mounted tracefs
+        self.enabled: list[str] = []
+        self.missing: list[str] = []
+        start = _proc_start(os.getpid())
+        self._record = _Record(f"trace-{os.getpid()}-{start or 0}.json")
+        self._data: dict = {"pid": os.getpid()}
+
+    # -- setup --------------------------------------------------------------
+    def __enter__(self) -> "TraceInstance":
+        if os.geteuid() != 0:
+            raise LiveError("tracing needs root (tracefs control files are "
+                            "root-only)")
+        self._record.write(self._data)
+        try:
+            self._setup()
+        except BaseException:
+            self._cleanup()
+            raise
+        return self
+
+    def _setup(self) -> None:
+        root = find_tracefs(self._mounts)
+        if root is None:
+            if not self._mount_at.is_dir():
+                raise LiveError(f"no tracefs mounted and no {self._mount_at} "
+                                f"to mount it on (kernel without "
+                                f"CONFIG_TRACING?)")
+            # recorded before mounting, so a SIGKILL in between is cleaned
+            self._data["mounted"] = str(self._mount_at)
+            self._record.write(self._data)
+            if libc().mount(b"nodev", str(self._mount_at).encode(), b"tracefs",
+                            0, None) != 0:
+                err = ctypes.get_errno()
+                self._data["mounted"] = None
+                self._record.write(self._data)
+                raise LiveError(f"cannot mount tracefs at {self._mount_at}: "
+                                f"{os.strerror(err)}")
+            self.mounted = True
+            root = self._mount_at
+        self.root = root
+        if not (root / "instances").is_dir():
+            raise LiveError(f"tracefs at {root} has no instances/ directory "
+                            f"(kernel too old for private trace buffers)")
+        name = f"{TRACE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        self._data["instance"] = name
+        self._record.write(self._data)
+        path = root / "instances" / name
+        try:
+            os.mkdir(path)
+        except OSError as e:
+            raise LiveError(f"cannot create trace instance {path}: "
+                            f"{e.strerror}") from None
+        self.path = path
+        _write(path / "tracing_on", "0")
+        _write(path / "buffer_size_kb", str(self.buffer_kb))
+
+    # -- events ---------------------------------------------------------------
+    def has_event(self, system: str, event: str) -> bool:
+        assert self.path is not None
+        return (self.path / "events" / system / event / "format").is_file()
+
+    def event_format(self, system: str, event: str) -> str:
+        assert self.path is not None
+        return (self.path / "events" / system / event / "format").read_text()
+
+    def enable(self, system: str, event: str, filt: str | None = None) -> bool:
+        """Switch one event on (with a filter); False if the kernel lacks it."""
+        assert self.path is not None
+        if not self.has_event(system, event):
+            self.missing.append(f"{system}:{event}")
+            return False
+        d = self.path / "events" / system / event
+        if filt:
+            try:
+                _write(d / "filter", filt)
+            except OSError as e:
+                raise LiveError(f"the kernel refused the filter {filt!r} on "
+                                f"{system}:{event}: {e.strerror}") from None
+        _write(d / "enable", "1")
+        self.enabled.append(f"{system}:{event}")
+        return True
+
+    def on(self) -> None:
+        assert self.path is not None
+        _write(self.path / "tracing_on", "1")
+
+    def off(self) -> None:
+        assert self.path is not None
+        _write(self.path / "tracing_on", "0")
+
+    def mark(self, text: str) -> None:
+        """A line in the buffer (trace_marker), to cut it into steps."""
+        assert self.path is not None
+        _write(self.path / "trace_marker", text)
+
+    def read(self) -> Iterator[str]:
+        """The buffer as text lines (the ``trace`` file), oldest first."""
+        assert self.path is not None
+        with open(self.path / "trace", errors="replace") as f:
+            yield from f
+
+    def lost(self) -> dict[int, dict[str, int]]:
+        assert self.path is not None
+        return lost_events(self.path)
+
+    # -- teardown -------------------------------------------------------------
+    def __exit__(self, *exc: object) -> None:
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.path is not None:
+            _rmdir_instance(self.path)
+            self.path = None
+        if self.mounted and self.root is not None:
+            _umount(self.root)
+            self.mounted = False
+        self._record.remove()
+
