@@ -19,6 +19,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - pytest brings tomli on Python 3.10
     import tomli as tomllib
 
+from index_names import CONDA_FORGE_TO_PYPI, conda_requirements
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,13 +30,6 @@ def pyproject() -> dict:
 
 def environment() -> dict:
     return yaml.safe_load((ROOT / "environment.yml").read_text())
-
-
-#: conda-forge package -> the PyPI distribution it packages, where the two
-#: names differ (conda-forge's own spelling; every other name is the same)
-CONDA_FORGE_TO_PYPI = {
-    "python-build": "build",
-}
 
 
 def pip_requirements(extras: tuple[str, ...] | None = None) -> dict[str, str]:
@@ -52,18 +47,6 @@ def pip_requirements(extras: tuple[str, ...] | None = None) -> dict[str, str]:
         assert out.get(name, str(req.specifier)) == str(req.specifier), (
             f"{name} is asked with two different bounds in pyproject.toml")
         out[name] = str(req.specifier)
-    return out
-
-
-def conda_requirements(env: dict) -> dict[str, str]:
-    """{canonical PyPI name: specifier} of an environment file's conda
-    packages (conda-forge names translated with CONDA_FORGE_TO_PYPI)."""
-    out: dict[str, str] = {}
-    for item in env["dependencies"]:
-        if isinstance(item, str):
-            req = Requirement(item)
-            name = canonicalize_name(req.name)
-            out[CONDA_FORGE_TO_PYPI.get(name, name)] = str(req.specifier)
     return out
 
 

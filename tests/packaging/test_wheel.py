@@ -1,6 +1,7 @@
 """memcg-edu as a pip user gets it: the wheel (built from the sdist) installed
 into a fresh venv outside the repository runs the command line with bundled
-scenario names, copies the course, and every copied notebook runs."""
+scenario names, copies the course, and every copied notebook runs.
+(The venv is the ``installed`` fixture of conftest.py.)"""
 from __future__ import annotations
 
 import json
@@ -11,22 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from venv_helpers import ROOT, build, copy_source, fresh_venv, user_env
+from venv_helpers import ROOT, user_env
 
 pytestmark = pytest.mark.slow
 
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """(venv prefix, home folder, sdist, wheel) of a fresh install of the wheel."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    sdist, wheel = build(copy_source(tmp / "src"), tmp / "dist")
-    home = tmp / "home"
-    home.mkdir()
-    fresh_venv(tmp / "venv", str(wheel), home=home)
-    return tmp / "venv", home, sdist, wheel
 
 
 def run(installed, *argv: str, cwd: Path | None = None, **env: str):

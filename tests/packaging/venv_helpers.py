@@ -9,6 +9,10 @@ import sys
 import venv
 from pathlib import Path
 
+import yaml
+
+from index_names import conda_requirements
+
 ROOT = Path(__file__).resolve().parents[2]
 #: what an sdist is built from (MANIFEST.in and setup.py decide what it holds)
 SOURCE = ("pyproject.toml", "setup.py", "MANIFEST.in", "LICENSE", "README.md",
@@ -59,3 +63,14 @@ def fresh_venv(prefix: Path, *requirements: str, home: Path) -> Path:
                           env=user_env(prefix, home), cwd=home)
     assert done.returncode == 0, f"pip install {' '.join(requirements)} failed:\n{done.stderr[-3000:]}"
     return python
+
+
+def binder_environment() -> dict:
+    return yaml.safe_load((ROOT / "binder" / "environment.yml").read_text())
+
+
+def binder_pip_requirements() -> list[str]:
+    """binder/environment.yml's packages as pip requirements (python, pip aside)."""
+    return [f"{name}{spec}" for name, spec in
+            conda_requirements(binder_environment()).items()
+            if name not in ("python", "pip")]
