@@ -243,9 +243,10 @@ async def _execute(ws_url: str, token: str, cells: list[str], timeout: float) ->
 
 def run_notebook(hub: Hub, name: str, token: str,
                  path: str = f"{COURSE}/notebooks/01-charge.ipynb",
-                 timeout: float = 120) -> tuple[float, list[str]]:
+                 timeout: float = 120, keep: bool = False) -> tuple[float, list[str]]:
     """Run ``path`` of ``name``'s home in a kernel of ``name``'s server, as
-    ``name`` (their token); return (seconds, errors). The kernel is shut down."""
+    ``name`` (their token); return (seconds, errors). The kernel is shut
+    down afterwards unless ``keep`` (a learner who leaves the notebook open)."""
     base = f"{hub.url}/user/{name}/api"
     head = {"Authorization": f"token {token}"}
     t0 = time.monotonic()
@@ -262,7 +263,8 @@ def run_notebook(hub: Hub, name: str, token: str,
               f"{sess['kernel']['id']}/channels")
         errors = asyncio.run(_execute(ws, token, cells, timeout))
     finally:
-        requests.delete(f"{base}/sessions/{sess['id']}", headers=head, timeout=30)
+        if not keep:
+            requests.delete(f"{base}/sessions/{sess['id']}", headers=head, timeout=30)
     return time.monotonic() - t0, errors
 
 
