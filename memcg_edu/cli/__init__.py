@@ -1,4 +1,4 @@
-"""The command line: ``python -m memcg_edu SUBCOMMAND``.
+"""The command line: ``memcg-edu SUBCOMMAND`` (or ``python -m memcg_edu SUBCOMMAND``).
 
 Each subcommand lives in its own module of this package, which offers
 ``add_parser(subparsers)`` and ``main(args) -> int``. This module only
@@ -17,7 +17,10 @@ from typing import Sequence
 
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
 
-__all__ = ["main", "SUBCOMMANDS"]
+__all__ = ["main", "console_main", "SUBCOMMANDS", "PROG"]
+
+#: what usage lines call the command when it is run as ``python -m memcg_edu``
+PROG = "python -m memcg_edu"
 
 #: subcommand -> module in this package that implements it
 SUBCOMMANDS = {
@@ -28,6 +31,7 @@ SUBCOMMANDS = {
     "explore": "explore",  # race explorer
     "plot": "plot",        # figures for a scenario
     "live": "live",        # the real kernel of this machine
+    "notebooks": "notebooks",  # copy the course into a folder of the learner's
 }
 
 
@@ -38,8 +42,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m memcg_edu",
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog,
                      description="Teach and explore memcg page accounting "
                                  "(Linux 3.17 and the 3.16 design it replaced).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
@@ -50,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (ScenarioError, ModelUsageError) as e:
@@ -65,3 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def console_main() -> int:
+    """The ``memcg-edu`` console script: the same, named as the learner typed it."""
+    return main(prog="memcg-edu")

@@ -2,8 +2,10 @@
 
 Reads the requirements from the installed memcg-edu package metadata (the
 same lower bounds pyproject.toml declares), so the check never drifts from
-the packaging. No kernel files are involved; whether the real kernel can be
-used (notebook 06) is asked of memcg_edu.live.
+the packaging. It also checks the course files the package carries (the bundled
+scenarios, the real-kernel recordings and the notebooks, found by
+memcg_edu.bundled). No kernel files are involved; whether the real kernel
+can be used (notebook 06) is asked of memcg_edu.live.
 """
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import importlib.metadata as md
 import platform
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import bundled
 
 __all__ = ["Check", "InstallReport", "check_install"]
 
@@ -124,6 +129,52 @@ def _check_part(module: str, used_by: str) -> Check:
     return Check(module, True, f"for {used_by}")
 
 
+#: how to get the course files back, for a checkout and for a pip install
+_REINSTALL = ("reinstall memcg-edu (python -m pip install --force-reinstall "
+              "memcg-edu), or in a git checkout restore them (git checkout -- "
+              "data notebooks)")
+
+
+def _check_folder(what: str, folder: Path, names: list[str], load) -> Check:
+    """One bundled folder: present, holding ``names`` (stems), each loadable."""
+    if not folder.is_dir():
+        return Check(what, False, f"{folder} is missing: {_REINSTALL}")
+    have = {p.stem: p for p in folder.iterdir() if p.is_file()}
+    lost = [n for n in names if n not in have]
+    if lost:
+        return Check(what, False, f"{len(lost)} missing from {folder} "
+                     f"({', '.join(lost)}): {_REINSTALL}")
+    for name in names:
+        try:
+            load(have[name])
+        except Exception as e:  # any unreadable file is what the learner must see
+            return Check(what, False, f"{have[name]} cannot be read ({e}): {_REINSTALL}")
+    return Check(what, True, f"{len(names)} in {folder}")
+
+
+def _check_bundled() -> list[Check]:
+    """The course files: every bundled scenario and recording loads, and every
+    notebook is there (the names are those the folders held at build time
+    for data, and memcg_edu.course.NOTEBOOKS for the notebooks)."""
+    from ..scenario import load_scenario
+    from ..timeline import Timeline
+    from . import NOTEBOOKS
+
+    def stems(folder: Path) -> list[str]:
+        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+
+    scenarios = stems(bundled.SCENARIO_DIR) or ["06-swap-out-and-in"]
+    recordings = stems(bundled.RECORDED_DIR) or ["pagecache"]
+    return [
+        _check_folder("bundled scenarios", bundled.SCENARIO_DIR, scenarios,
+                      load_scenario),
+        _check_folder("real-kernel recordings (notebook 06)", bundled.RECORDED_DIR,
+                      recordings, Timeline.load),
+        _check_folder("course notebooks", bundled.NOTEBOOK_DIR,
+                      sorted(NOTEBOOKS.values()), lambda p: p.read_bytes()),
+    ]
+
+
 def _check_live() -> Check:
     """Whether notebook 06 can use this machine's kernel (optional)."""
     what = "real kernel (notebook 06)"
@@ -145,7 +196,8 @@ def check_install(live: bool = True) -> InstallReport:
     """Check Python, the packages memcg-edu needs and the parts of memcg_edu.
 
     Required: Python and the runtime requirements in memcg-edu's metadata,
-    and the memcg_edu modules the notebooks import. Optional: the test
+    the memcg_edu modules the notebooks import, and the course files it
+    carries (scenarios, real-kernel recordings, notebooks). Optional: the test
     requirements (voila for dashboards), and (``live=True``) whether this
     machine's kernel can run notebook 06 live.
     """
@@ -163,6 +215,7 @@ def check_install(live: bool = True) -> InstallReport:
             f"({sys.executable}): run the README's set-up command"))
     report.checks += [_check_requirement(r, True) for r in runtime]
     report.checks += [_check_part(m, u) for m, u in PARTS.items()]
+    report.checks += _check_bundled()
     from packaging.requirements import Requirement
     report.checks += [_check_requirement(r, False) for r in test
                       if Requirement(r).name == "voila"]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
+from ..bundled import RECORDED_DIR
 from ..errors import MemcgEduError, ModelUsageError
 from ..timeline import Timeline
 
 __all__ = ["RECORDED_DIR", "KernelRun", "kernel_timeline", "live_allowed"]
 
-RECORDED_DIR = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,15 @@ and mm/migrate.c (compaction), kernel/cgroup (moving a task).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
+from ..bundled import RECORDED_DIR
 from ..timeline import Timeline
 from .errors import LiveError
 
 __all__ = ["Phase", "Workload", "WORKLOADS", "get_workload", "CHILD_ACTIONS",
            "PARENT_ACTIONS", "RECORDED_DIR", "recorded"]
 
-#: the timelines recorded on a real kernel (in a checkout of the project)
-RECORDED_DIR = Path(__file__).resolve().parents[2] / "data" / "real-kernel"
 
 #: Actions the workload process performs itself, inside the cgroup.
 CHILD_ACTIONS = ("touch_anon", "touch_shared", "read_file", "write_file",

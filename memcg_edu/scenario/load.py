@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
 from ..model.limits import MAX_FILES, MAX_LABELS, MAX_MEMCGS, MAX_TASKS
 from ..timeline import FORMAT as TIMELINE_FORMAT
@@ -25,8 +26,6 @@ from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYT
 
 __all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest"]
 
-#: where the bundled scenarios live; their names work wherever a path does
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
 
 
 @dataclass
