@@ -92,17 +92,19 @@ class MemCgroup:
         self.online = True
         #: css references held by swap_cgroup records (css_get in swapout)
         self.swap_css_refs = 0
+        #: memcg->memsw_is_minimum: set when a limit write leaves res.limit ==
+        #: memsw.limit (mem_cgroup_resize_limit / _resize_memsw_limit); charge
+        #: reclaim then skips swap. A flag, not a comparison: only a write sets it.
+        self.memsw_is_minimum = False
+        #: memory.oom_control oom_kill_disable: a memcg OOM puts the faulting
+        #: task to sleep instead of killing (mem_cgroup_oom_synchronize);
+        #: a child copies its parent's at creation (mem_cgroup_css_online)
+        self.oom_kill_disable = parent.oom_kill_disable if parent is not None else False
 
     # -- what memory.* files show (pages) ---------------------------------
     @property
     def is_root(self) -> bool:
         return self.index == 0
-
-    @property
-    def memsw_is_minimum(self) -> bool:
-        """memcg->memsw_is_minimum: res.limit == memsw.limit (reclaim skips swap)."""
-        return (self.row[COL["limit"]] == self.row[COL["memsw_limit"]]
-                and self.row[COL["limit"]] != RES_COUNTER_MAX)
 
     def subtree(self) -> Iterator["MemCgroup"]:
         """for_each_mem_cgroup_tree(): this memcg and every descendant."""

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import KernelBugError, MemcgOOM
 from .lru import lock_page_lru, mem_cgroup_page_lruvec, unlock_page_lru
 from .memcg import COL, MemCgroup
+from .oom import mem_cgroup_oom
 from .pages import (PCG_FLAG_NAMES, PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon,
                     PG_locked, PG_lru, PG_swapcache, Page)
 from .stock import CHARGE_BATCH, consume_stock, drain_stock, refill_stock
@@ -104,7 +105,9 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
     MEM_CGROUP_RECLAIM_RETRIES times. Every failed counter charge bumps the
     failcnt of the level that failed. ``may_wait=False`` is a charge without
     __GFP_WAIT (no reclaim), ``noretry`` is __GFP_NORETRY. The model has no
-    dying tasks, so the kernel's bypass never happens.
+    dying tasks, so the kernel's bypass never happens. When the retries are
+    spent, mem_cgroup_oom() remembers the OOM if this is a user page fault
+    (memcg_edu.model.oom); either way the charge fails (-ENOMEM).
     """
     if memcg.is_root:
         return
@@ -140,8 +143,9 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
         if retries:
             retries -= 1
             continue
-        m.events.record("mem_cgroup_oom", -1, over.index, nr_pages)
-        raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory")
+        mem_cgroup_oom(m, over, nr_pages)    # only a user fault remembers it
+        raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory",
+                       "" if m.memcg_oom.may_oom else "enomem")
     if batch > nr_pages:
         refill_stock(m, memcg, batch - nr_pages)
 

@@ -458,7 +458,7 @@ def test_move_account_preconditions(m, p, a):
 def test_charge_at_the_limit_ends_in_oom_with_nothing_committed():
     from memcg_edu.errors import MemcgOOM
     m = Machine(ram_pages=16, swap_slots=0, design="3.16", check_invariants=True)
-    a = m.create_memcg("A", limit=2)
+    a = m.create_memcg("A", limit=2, oom_kill_disable=True)
     p = m.create_task("p", a)
     m.fault_anon(p)
     m.fault_anon(p)
