@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvariantViolation, KernelBugError
-from .memcg import LRU_BASE
+from .memcg import LRU_BASE, LRU_NAMES
 from .pages import (PCG_USED, PG_active, PG_lru, PG_swapbacked,
                     PG_unevictable)
 
@@ -24,14 +24,16 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 __all__ = ["LRU_INACTIVE_ANON", "LRU_ACTIVE_ANON", "LRU_INACTIVE_FILE",
-           "LRU_ACTIVE_FILE", "LRU_UNEVICTABLE", "page_lru",
+           "LRU_ACTIVE_FILE", "LRU_UNEVICTABLE", "NR_LRU_LISTS", "page_lru",
            "mem_cgroup_page_lruvec", "add_page_to_lru_list",
            "del_page_from_lru_list", "lru_cache_add", "lru_cache_add_many",
            "isolate_lru_page", "lock_page_lru", "unlock_page_lru",
            "lru_pages", "del_pages_from_lru"]
 
+#: enum lru_list: the list numbers, in the order of LRU_NAMES
 LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, \
-    LRU_UNEVICTABLE = range(5)
+    LRU_UNEVICTABLE = range(len(LRU_NAMES))
+NR_LRU_LISTS = len(LRU_NAMES)
 
 
 def page_lru(flags: int) -> int:
@@ -198,10 +200,11 @@ def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
             "I6", f"page {bad} is linked on the lruvec of "
             f"{m.memcg_list[int(mem.lru_memcg[bad])].name} but pc->mem_cgroup "
             f"is {m.memcg_list[int(mem.pc_memcg[bad])].name}")
-    key = where.astype(np.int64) * 5 + mem.lru[pfns]
+    key = where.astype(np.int64) * NR_LRU_LISTS + mem.lru[pfns]
     counts = np.bincount(key)
     for k in np.flatnonzero(counts):
-        m.memcg_list[int(k) // 5].row[LRU_BASE + int(k) % 5] -= int(counts[k])
+        mi, lru = divmod(int(k), NR_LRU_LISTS)
+        m.memcg_list[mi].row[LRU_BASE + lru] -= int(counts[k])
     mem.flags[pfns] &= ~np.uint16(PG_lru)
     mem.lru[pfns] = -1
     mem.lru_memcg[pfns] = -1

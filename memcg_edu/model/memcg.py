@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ..timeline import STATS
+from ..timeline import LRU_NAMES, STATS
 from .res_counter import RES_COUNTER_MAX, ResCounter
 
 __all__ = ["COLUMNS", "COL", "LRU_NAMES", "LRU_BASE", "MemCgroup"]
@@ -23,12 +23,9 @@ COLUMNS = ("usage", "max_usage", "limit", "failcnt",
            "memsw_usage", "memsw_max_usage", "memsw_limit", "memsw_failcnt",
            *STATS)
 COL = {name: i for i, name in enumerate(COLUMNS)}
-#: enum lru_list: LRU_INACTIVE_ANON .. LRU_UNEVICTABLE
-LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
-             "unevictable")
-#: column of lru_size[LRU_INACTIVE_ANON]; list l is at LRU_BASE + l
-LRU_BASE = COL["inactive_anon"]
-assert COLUMNS[LRU_BASE:LRU_BASE + 5] == LRU_NAMES
+#: column of lru_size[LRU_INACTIVE_ANON]; list l is at LRU_BASE + l (STATS
+#: ends with LRU_NAMES, in enum lru_list order)
+LRU_BASE = COL[LRU_NAMES[0]]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lru import isolate_lru_page, lru_pages
+from .lru import NR_LRU_LISTS, isolate_lru_page, lru_pages
 from .memcg import MemCgroup
 from .mm import get_page, put_page, putback_lru_page
 from .stock import drain_stock
@@ -35,7 +35,7 @@ def mem_cgroup_reparent_charges(m: "Machine", memcg: MemCgroup) -> None:
     """Move every LRU page of ``memcg`` to its parent (mem_cgroup_move_parent)."""
     drain_stock(m)                               # drain_all_stock_sync
     parent = memcg.res.parent.owner if memcg.res.parent is not None else m.root
-    for lru in range(5):
+    for lru in range(NR_LRU_LISTS):
         for pfn in lru_pages(m, memcg.index, lru).tolist():
             get_page(m, pfn)                     # get_page_unless_zero
             if isolate_lru_page(m, pfn):
