@@ -3,7 +3,7 @@
 * KernelBugError: a model call broke a precondition the kernel asserts
   (VM_BUG_ON, VM_BUG_ON_PAGE, BUG_ON). The message names the rule in plain
   words and the kernel check it mirrors.
-* InvariantViolation: a checked invariant (spec section 6, I1..I13) does not
+* InvariantViolation: a checked invariant (docs/kernel-rules.md, "Invariants") does not
   hold; the message gives the numbers.
 * MemcgOOM: a charge could not be satisfied even after reclaim, the outcome
   the kernel reports as a memcg OOM. Not a bug: callers record it.

@@ -580,7 +580,8 @@ class Machine:
         return {mg.name: mg.counters() for mg in self.memcg_list if mg.online}
 
     def check_invariants(self) -> None:
-        """Check spec section 6 invariants now; raises InvariantViolation."""
+        """Check the invariants now (docs/kernel-rules.md, "Invariants");
+        raises InvariantViolation naming each that fails, in words."""
         _check_invariants(self)
 
     def design_notes(self) -> list[str]:

@@ -650,7 +650,7 @@ class Memcg317:
     #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
     #: pages) call the 3.17 hooks directly; another design runs page by page
     bulk_ok = True
-    #: invariants of kernel-semantics.md section 6 this design breaks by design
+    #: invariants (docs/kernel-rules.md, "Invariants") this design breaks by design
     design_differences: tuple[str, ...] = ()
 
     def pc_flags_view(self, flags: np.ndarray) -> np.ndarray:

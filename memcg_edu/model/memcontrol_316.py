@@ -598,7 +598,8 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
     memcg's LRU, uncharged, until it is freed); the new page, which may
     already be on an LRU, is committed as CACHE with lrucare. No counter
     moves. The commit's VM_BUG_ON_PAGE(PageCgroupUsed(pc)) stops the kernel
-    if the new page is already charged (spec 4.5, inferred).
+    if the new page is already charged (inferred from the code:
+    docs/kernel-rules.md, "The 3.16 page-cache replacement").
     """
     mem = m.mem
     name = "mem_cgroup_replace_page_cache"

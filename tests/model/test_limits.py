@@ -1,4 +1,5 @@
-"""Limits, hierarchy, reclaim at the limit and memcg OOM."""
+"""Limits, hierarchy, reclaim at the limit and memcg OOM (docs/kernel-rules.md,
+"mem_cgroup and res_counter", "Hierarchy" and "try_charge")."""
 import pytest
 
 from memcg_edu.errors import MemcgOOM, ModelUsageError
