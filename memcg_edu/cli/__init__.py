@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "explore": "explore",  # race explorer
     "plot": "plot",        # figures for a scenario
     "live": "live",        # the real kernel of this machine
+    "where": "where",      # kernel function -> model function
 }
 
 

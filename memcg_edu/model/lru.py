@@ -37,7 +37,7 @@ NR_LRU_LISTS = len(LRU_NAMES)
 
 
 def page_lru(flags: int) -> int:
-    """page_lru(): the list a page with these flags belongs on."""
+    """page_lru() (include/linux/mm_inline.h): the list a page with these flags belongs on."""
     if flags & PG_unevictable:
         return LRU_UNEVICTABLE
     base = LRU_INACTIVE_ANON if flags & PG_swapbacked else LRU_INACTIVE_FILE
@@ -63,7 +63,7 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
 
 
 def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
-    """add_page_to_lru_list(): link at the head, lru_size += 1."""
+    """add_page_to_lru_list() (include/linux/mm_inline.h): link at the head, lru_size += 1."""
     mem = m.mem
     mem.lru[pfn] = lru
     mem.lru_memcg[pfn] = memcg
@@ -73,7 +73,7 @@ def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
 
 
 def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
-    """del_page_from_lru_list(): unlink from the lruvec of pc->mem_cgroup.
+    """del_page_from_lru_list() (include/linux/mm_inline.h): unlink from the lruvec of pc->mem_cgroup.
 
     The kernel finds the list through pc->mem_cgroup; the model checks that
     this is where the page really is (invariant I6).
@@ -91,7 +91,7 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
 
 
 def lru_cache_add(m: "Machine", pfn: int, active: bool = False) -> None:
-    """lru_cache_add() + __pagevec_lru_add_fn(): put a page on its LRU list.
+    """lru_cache_add() + __pagevec_lru_add_fn() (mm/swap.c): put a page on its LRU list.
 
     Mirrors mm/swap.c (Linux 3.17; lru_cache_add_anon / _file /
     lru_cache_add_active_or_unevictable). Precondition: the page is not on
@@ -110,7 +110,7 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False) -> None:
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
-    """lru_cache_add() for a batch of new charged pages, as a pagevec drain.
+    """lru_cache_add() (mm/swap.c) for a batch of new charged pages, as a pagevec drain.
 
     Every page must be PCG_USED (so mem_cgroup_page_lruvec() is just
     pc->mem_cgroup) and off the LRU; they all go on list ``lru``.
@@ -191,7 +191,7 @@ def lru_pages(m: "Machine", memcg: int, lru: int) -> np.ndarray:
 
 
 def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
-    """del_page_from_lru_list() for a batch of pages on LRU lists (release_pages)."""
+    """del_page_from_lru_list() (include/linux/mm_inline.h) for a batch of pages on LRU lists (release_pages)."""
     mem = m.mem
     where, mi = mem.lru_memcg[pfns], mem.pc_memcg[pfns]
     if np.any(where != mi):

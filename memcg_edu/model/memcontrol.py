@@ -525,7 +525,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
 
 
 def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
-    """mem_cgroup_update_page_stat(FILE_MAPPED): only a PCG_USED page counts."""
+    """mem_cgroup_update_page_stat() for FILE_MAPPED: only a PCG_USED page counts."""
     if m.mem.pc_flags[pfn] & PCG_USED:
         m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
 

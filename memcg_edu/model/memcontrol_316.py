@@ -104,7 +104,7 @@ class MemcgBatch:
 
 # -- the page_cgroup lock -----------------------------------------------------
 def lock_page_cgroup(m: "Machine", pfn: int) -> None:
-    """lock_page_cgroup(): bit_spin_lock(PCG_LOCK, &pc->flags).
+    """lock_page_cgroup() (include/linux/page_cgroup.h): bit_spin_lock(PCG_LOCK, &pc->flags).
 
     Mirrors include/linux/page_cgroup.h (Linux 3.16). Guards pc->mem_cgroup,
     PCG_USED and PCG_MIGRATION. The model runs one path at a time, so the
@@ -123,7 +123,7 @@ def lock_page_cgroup(m: "Machine", pfn: int) -> None:
 
 
 def unlock_page_cgroup(m: "Machine", pfn: int) -> None:
-    """unlock_page_cgroup(): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
+    """unlock_page_cgroup() (include/linux/page_cgroup.h): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
     m.mem.pc_flags[pfn] &= 0xFF & ~PCG_LOCK
 
 

@@ -100,8 +100,8 @@ def mem_cgroup_oom_synchronize(m: "Machine", task: Task, memcg: MemCgroup,
                                failure: MemcgOOM) -> None:
     """Complete the memcg OOM a fault left behind: wait, or kill; then retry.
 
-    Mirrors mem_cgroup_oom_synchronize(true) in mm/memcontrol.c (Linux
-    3.17). With oom_kill_disable set on ``memcg`` the kernel puts the task
+    Mirrors mem_cgroup_oom_synchronize() in mm/memcontrol.c (Linux 3.17),
+    called with handle = true from pagefault_out_of_memory(). With oom_kill_disable set on ``memcg`` the kernel puts the task
     to sleep until an uncharge wakes it (memcg_oom_recover); the model
     cannot wait for another actor, so the fault fails with every counter
     as it was. Otherwise mem_cgroup_out_of_memory() picks and kills a
