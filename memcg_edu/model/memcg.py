@@ -78,9 +78,10 @@ class MemCgroup:
         self.row: list[int] = [0] * len(COLUMNS)
         self.row[COL["limit"]] = self.row[COL["memsw_limit"]] = RES_COUNTER_MAX
         link = parent is not None and parent.use_hierarchy
-        self.res = ResCounter(self.row, 0, parent.res if link else None,
+        self.res = ResCounter(self.row, COL["usage"], parent.res if link else None,
                               self, "res")
-        self.memsw = ResCounter(self.row, 4, parent.memsw if link else None,
+        self.memsw = ResCounter(self.row, COL["memsw_usage"],
+                                parent.memsw if link else None,
                                 self, "memsw")
         self.stat = StatView(self.row)
         #: memory.move_charge_at_immigrate bits (1 anon, 2 file)
@@ -121,7 +122,7 @@ class MemCgroup:
         """memory.usage_in_bytes in pages (mem_cgroup_usage() for root)."""
         if self.is_root:
             return sum(m.row[_CACHE] + m.row[_RSS] for m in self.subtree())
-        return self.row[0]
+        return self.row[COL["usage"]]
 
     @property
     def memsw_usage(self) -> int:
@@ -129,7 +130,7 @@ class MemCgroup:
         if self.is_root:
             return sum(m.row[_CACHE] + m.row[_RSS] + m.row[_SWAP]
                        for m in self.subtree())
-        return self.row[4]
+        return self.row[COL["memsw_usage"]]
 
     @property
     def max_usage(self) -> int:

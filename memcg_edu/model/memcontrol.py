@@ -365,7 +365,8 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     mi = int(mem.pc_memcg[pfn])
     anon = 1 if mem.flags[pfn] & PG_anon else 0
     mem.pc_flags[pfn] = 0
-    _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1, anon, 1 - anon)
+    _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
+                    int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     m.events.record(kind, pfn, mi, 1)
 
 
