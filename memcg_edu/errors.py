@@ -3,7 +3,7 @@
 * KernelBugError: a model call broke a precondition the kernel asserts
   (VM_BUG_ON, VM_BUG_ON_PAGE, BUG_ON). The message names the rule in plain
   words and the kernel check it mirrors.
-* InvariantViolation: a checked invariant (spec section 6, I1..I13) does not
+* InvariantViolation: a checked invariant (docs/kernel-rules.md, "Invariants") does not
   hold; the message gives the numbers.
 * MemcgOOM: a charge could not be satisfied even after reclaim, the outcome
   the kernel reports as a memcg OOM. Not a bug: callers record it.
@@ -55,14 +55,41 @@ class MemcgOOM(MemcgEduError):
 
     ``memcg`` is the name of the memcg whose limit was hit (it may be an
     ancestor of the one charged), ``counter`` is "memory" or "memory+swap".
+    ``outcome`` says how it ended (memcg_edu.model.oom): "" for a bare
+    charge, "enomem" outside a page fault, "oom_kill_disable",
+    "killed" (the faulting task ``task`` was the victim) or "no_victim".
     The model leaves every counter consistent before raising it.
     """
 
-    def __init__(self, memcg: str, nr_pages: int, counter: str = "memory") -> None:
+    def __init__(self, memcg: str, nr_pages: int, counter: str = "memory",
+                 outcome: str = "", task: str = "") -> None:
         self.memcg, self.nr_pages, self.counter = memcg, nr_pages, counter
+        self.outcome, self.task = outcome, task
+        if outcome == "enomem":
+            super().__init__(
+                f"charge failed with -ENOMEM: {nr_pages} page(s) could not be "
+                f"charged, {counter} limit of {memcg} reached and reclaim could "
+                f"not free enough; outside a page fault the error goes back to "
+                f"the caller (read() and write() return it) and no task is "
+                f"killed")
+            return
         super().__init__(f"memcg OOM: {nr_pages} page(s) could not be charged, "
                          f"{counter} limit of {memcg} reached and reclaim "
-                         f"could not make room")
+                         f"could not make room" + _OOM_OUTCOMES[outcome].format(
+                             memcg=memcg, task=task))
+
+
+#: MemcgOOM.outcome -> the end of its message: what the memcg OOM handling
+#: at the end of the page fault (mem_cgroup_oom_synchronize) did
+_OOM_OUTCOMES = {
+    "": "",
+    "oom_kill_disable": ("; memory.oom_control of {memcg} has oom_kill_disable "
+                         "set, so no task is killed: the faulting task would "
+                         "sleep until memory is freed"),
+    "killed": ("; the memcg OOM killer chose the faulting task {task} itself "
+               "(the highest badness in {memcg}) and killed it"),
+    "no_victim": "; the memcg OOM killer found no task in {memcg} to kill",
+}
 
 
 class ModelUsageError(MemcgEduError, ValueError):

@@ -27,15 +27,18 @@ import numpy as np
 
 from .errors import ModelUsageError
 
-__all__ = ["COUNTERS", "STATS", "FORMAT", "PAGE_SIZE", "Timeline"]
+__all__ = ["COUNTERS", "STATS", "LRU_NAMES", "FORMAT", "PAGE_SIZE", "Timeline"]
 
 #: Counter names of a memcg in a step record (res_counter fields, in pages).
 COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
             "failcnt", "memsw_failcnt", "limit", "memsw_limit")
+#: The LRU lists in enum lru_list order (include/linux/mmzone.h), as
+#: memory.stat names them: the one definition every layer uses.
+LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
+             "unevictable")
 #: memory.stat names in a step record's "stat" (pages, or event counts).
 STATS = ("cache", "rss", "rss_huge", "mapped_file", "swap", "pgpgin",
-         "pgpgout", "inactive_anon", "active_anon", "inactive_file",
-         "active_file", "unevictable")
+         "pgpgout", *LRU_NAMES)
 FORMAT = "memcg-edu-timeline/1"
 PAGE_SIZE = 4096
 

@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "plot": "plot",        # figures for a scenario
     "live": "live",        # the real kernel of this machine
     "notebooks": "notebooks",  # copy the course into a folder of the learner's
+    "where": "where",      # kernel function -> model function
 }
 
 

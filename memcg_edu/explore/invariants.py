@@ -1,13 +1,13 @@
 """Invariants the explorer checks: after every step and after every
 complete interleaving.
 
-Ids follow kernel-semantics.md section 6 (I2, I3, I4, I6, I7, I11) plus
+Ids follow docs/kernel-rules.md, "Invariants" (I2, I3, I4, I6, I7, I11) plus
 two whole-design properties: "charged in use" (a page that is mapped or
 in the page cache is charged, in both designs) and the step-level kernel
 checks raised by the steps themselves (VM_BUG_ON, I8, res_counter
 underflow, use-after-free). At OLD (3.16) and REL (3.17) the root memcg's
 res/memsw counters are never charged, so I2/I3 apply to non-root memcgs
-only (section 1.4).
+only (docs/kernel-rules.md, "Hierarchy").
 """
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ zone->lru_lock, the page table lock, the swap-cache tree_lock).
 A World is deliberately tiny (two or three pages, two or three memcgs)
 so that every interleaving of the modelled paths can be enumerated.
 Counters are in pages; the root memcg's res/memsw counters are never
-charged (3.16 and the 3.17 release agree here, kernel-semantics 1.4).
+charged (3.16 and the 3.17 release agree here: docs/kernel-rules.md,
+"Hierarchy").
 """
 from __future__ import annotations
 

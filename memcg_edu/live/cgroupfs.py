@@ -17,7 +17,7 @@ import errno
 from pathlib import Path
 from typing import Any
 
-from ..timeline import COUNTERS, PAGE_SIZE, STATS
+from ..timeline import COUNTERS, LRU_NAMES, PAGE_SIZE, STATS
 from .errors import LiveError
 
 __all__ = ["MemcgFiles", "UNLIMITED_BYTES"]
@@ -28,8 +28,7 @@ UNLIMITED_BYTES = 1 << 62
 
 # memory.stat fields given in bytes (v1); the event counts are raw numbers.
 _V1_BYTE_STATS = {"cache", "rss", "rss_huge", "mapped_file", "swap", "shmem",
-                  "swapcached", "inactive_anon", "active_anon",
-                  "inactive_file", "active_file", "unevictable"}
+                  "swapcached", *LRU_NAMES}
 # v2 memory.stat name for each STATS name (None: v2 has no such field).
 _V2_STATS = {"cache": "file", "rss": "anon", "rss_huge": "anon_thp",
              "mapped_file": "file_mapped", "swap": None, "pgpgin": None,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InvariantViolation, KernelBugError
 from .calls import kernel_call
-from .memcg import LRU_BASE
+from .memcg import LRU_BASE, LRU_NAMES
 from .pages import (PCG_USED, PG_active, PG_lru, PG_swapbacked,
                     PG_unevictable)
 
@@ -25,18 +25,20 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 __all__ = ["LRU_INACTIVE_ANON", "LRU_ACTIVE_ANON", "LRU_INACTIVE_FILE",
-           "LRU_ACTIVE_FILE", "LRU_UNEVICTABLE", "page_lru",
+           "LRU_ACTIVE_FILE", "LRU_UNEVICTABLE", "NR_LRU_LISTS", "page_lru",
            "mem_cgroup_page_lruvec", "add_page_to_lru_list",
            "del_page_from_lru_list", "lru_cache_add", "lru_cache_add_many",
            "isolate_lru_page", "lock_page_lru", "unlock_page_lru",
            "lru_pages", "del_pages_from_lru"]
 
+#: enum lru_list: the list numbers, in the order of LRU_NAMES
 LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, \
-    LRU_UNEVICTABLE = range(5)
+    LRU_UNEVICTABLE = range(len(LRU_NAMES))
+NR_LRU_LISTS = len(LRU_NAMES)
 
 
 def page_lru(flags: int) -> int:
-    """page_lru(): the list a page with these flags belongs on."""
+    """page_lru() (include/linux/mm_inline.h): the list a page with these flags belongs on."""
     if flags & PG_unevictable:
         return LRU_UNEVICTABLE
     base = LRU_INACTIVE_ANON if flags & PG_swapbacked else LRU_INACTIVE_FILE
@@ -63,7 +65,7 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
 
 
 def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
-    """add_page_to_lru_list(): link at the head, lru_size += 1."""
+    """add_page_to_lru_list() (include/linux/mm_inline.h): link at the head, lru_size += 1."""
     mem = m.mem
     mem.lru[pfn] = lru
     mem.lru_memcg[pfn] = memcg
@@ -73,7 +75,7 @@ def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
 
 
 def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
-    """del_page_from_lru_list(): unlink from the lruvec of pc->mem_cgroup.
+    """del_page_from_lru_list() (include/linux/mm_inline.h): unlink from the lruvec of pc->mem_cgroup.
 
     The kernel finds the list through pc->mem_cgroup; the model checks that
     this is where the page really is (invariant I6).
@@ -92,7 +94,7 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
 
 def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
                   fn: str = "lru_cache_add") -> None:
-    """lru_cache_add() + __pagevec_lru_add_fn(): put a page on its LRU list.
+    """lru_cache_add() + __pagevec_lru_add_fn() (mm/swap.c): put a page on its LRU list.
 
     Mirrors mm/swap.c (Linux 3.17; lru_cache_add_anon / _file /
     lru_cache_add_active_or_unevictable: ``fn`` names the caller's entry
@@ -121,7 +123,7 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
-    """lru_cache_add() for a batch of new charged pages, as a pagevec drain.
+    """lru_cache_add() (mm/swap.c) for a batch of new charged pages, as a pagevec drain.
 
     Every page must be PCG_USED (so mem_cgroup_page_lruvec() is just
     pc->mem_cgroup) and off the LRU; they all go on list ``lru``.
@@ -205,7 +207,7 @@ def lru_pages(m: "Machine", memcg: int, lru: int) -> np.ndarray:
 
 
 def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
-    """del_page_from_lru_list() for a batch of pages on LRU lists (release_pages)."""
+    """del_page_from_lru_list() (include/linux/mm_inline.h) for a batch of pages on LRU lists (release_pages)."""
     mem = m.mem
     where, mi = mem.lru_memcg[pfns], mem.pc_memcg[pfns]
     if np.any(where != mi):
@@ -214,10 +216,11 @@ def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
             "I6", f"page {bad} is linked on the lruvec of "
             f"{m.memcg_list[int(mem.lru_memcg[bad])].name} but pc->mem_cgroup "
             f"is {m.memcg_list[int(mem.pc_memcg[bad])].name}")
-    key = where.astype(np.int64) * 5 + mem.lru[pfns]
+    key = where.astype(np.int64) * NR_LRU_LISTS + mem.lru[pfns]
     counts = np.bincount(key)
     for k in np.flatnonzero(counts):
-        m.memcg_list[int(k) // 5].row[LRU_BASE + int(k) % 5] -= int(counts[k])
+        mi, lru = divmod(int(k), NR_LRU_LISTS)
+        m.memcg_list[mi].row[LRU_BASE + lru] -= int(counts[k])
     mem.flags[pfns] &= ~np.uint16(PG_lru)
     mem.lru[pfns] = -1
     mem.lru_memcg[pfns] = -1

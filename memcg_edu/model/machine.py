@@ -36,6 +36,7 @@ from .memcontrol import FIXES, Memcg317, mem_cgroup_reclaim
 from .memcontrol_316 import Memcg316
 from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
+from .oom import MemcgOomState, handle_mm_fault
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
                     PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page)
 from .reparent import mem_cgroup_css_offline
@@ -115,6 +116,12 @@ class Machine:
         # mm.rmap_add: the ptes of a page beyond the first, in order
         self.rmap_extra: dict[int, OrderedDict[tuple[int, int], None]] = {}
         self.rmap_tid: dict[int, dict[int, OrderedDict[int, None]]] = {}
+        #: current->memcg_oom of the task that is faulting (oom.py)
+        self.memcg_oom = MemcgOomState()
+        #: every memcg OOM a fault ran into, in order: {"memcg", "task",
+        #: "victim", "badness", "outcome"} (outcome "retried", "killed",
+        #: "oom_kill_disable" or "no_victim")
+        self.oom_kills: list[dict[str, Any]] = []
         self.events = EventLog(self, enabled=record_events)
         self.calls = CallLog(self, enabled=record_events)
         self._add_memcg("root", None, False)
@@ -214,7 +221,8 @@ class Machine:
 
     def create_memcg(self, name: str, parent: Optional[MemcgLike] = None,
                      limit: Optional[int] = None, memsw_limit: Optional[int] = None,
-                     use_hierarchy: Optional[bool] = None) -> MemCgroup:
+                     use_hierarchy: Optional[bool] = None,
+                     oom_kill_disable: Optional[bool] = None) -> MemCgroup:
         """mkdir of a memory cgroup (mem_cgroup_css_alloc / _css_online).
 
         ``parent`` None = root. A child inherits use_hierarchy from its
@@ -222,6 +230,8 @@ class Machine:
         allows writing memory.use_hierarchy: the parent is not hierarchical).
         Its counters are linked to the parent's only if the parent has
         use_hierarchy. Limits in pages, None = unlimited.
+        ``oom_kill_disable`` writes memory.oom_control (set_oom_kill_disable);
+        None keeps what the child copied from its parent.
         """
         if not isinstance(name, str) or not name:
             raise ModelUsageError(f"a memcg is named by a non-empty string, not {name!r}")
@@ -235,6 +245,8 @@ class Machine:
                 f"memcg {name!r}: its parent {par.name} has use_hierarchy, so "
                 f"it cannot be turned off here (the kernel returns -EINVAL)")
         mg = self._add_memcg(name, par, bool(use_hierarchy))
+        if oom_kill_disable is not None and oom_kill_disable != mg.oom_kill_disable:
+            self.set_oom_kill_disable(mg, oom_kill_disable)
         if limit is not None or memsw_limit is not None:
             self.set_limit(mg, limit=_KEEP if limit is None else limit,
                            memsw_limit=_KEEP if memsw_limit is None else memsw_limit)
@@ -249,6 +261,25 @@ class Machine:
         if mg.parent is not None and mg.parent.use_hierarchy:
             raise ModelUsageError(f"the parent of {mg.name} has use_hierarchy (-EINVAL)")
         mg.use_hierarchy = bool(value)
+
+    def set_oom_kill_disable(self, memcg: MemcgLike, value: bool) -> None:
+        """Write memory.oom_control (mem_cgroup_oom_control_write).
+
+        The kernel refuses it (-EINVAL) for root, and for a memcg whose
+        parent has use_hierarchy or that has children: the setting belongs
+        to the top of a hierarchy and its children copy it when created.
+        """
+        mg = self._memcg(memcg)
+        if mg.is_root:
+            raise ModelUsageError("the root memcg has no oom_kill_disable to set (-EINVAL)")
+        if mg.parent is not None and mg.parent.use_hierarchy:
+            raise ModelUsageError(
+                f"the parent of {mg.name} has use_hierarchy, so its "
+                f"oom_kill_disable comes from the top of the hierarchy (-EINVAL)")
+        if mg.children:
+            raise ModelUsageError(f"memcg {mg.name} has children, so "
+                                  f"oom_kill_disable cannot change (-EINVAL)")
+        mg.oom_kill_disable = bool(value)
 
     def create_task(self, name: str, memcg: MemcgLike = "root") -> Task:
         """A new process (thread-group leader owning its mm) in ``memcg``."""
@@ -310,6 +341,9 @@ class Machine:
                 raise ModelUsageError(f"memsw_limit of {mg.name} ({val}) would be "
                                       f"below its limit (-EINVAL)")
             if counter.set_limit(val):
+                # the write that succeeded sets the flag reclaim reads
+                mg.memsw_is_minimum = (mg.row[COL["limit"]]
+                                       == mg.row[COL["memsw_limit"]])
                 return
             before = counter.usage
             mem_cgroup_reclaim(self, mg, noswap=which == "memsw", shrink=True)
@@ -325,8 +359,9 @@ class Machine:
     def fault_anon(self, task: TaskLike) -> Page:
         """An anonymous page fault (do_anonymous_page): a new charged, mapped page."""
         t = self._task(task)
-        return self._op("fault_anon", lambda: Page(self, mm.do_anonymous_page(self, t)),
-                        memcg=t.memcg.index)
+        return self._op("fault_anon", lambda: handle_mm_fault(
+            self, t, lambda: Page(self, mm.do_anonymous_page(self, t))),
+            memcg=t.memcg.index)
 
     def fault_anon_range(self, task: TaskLike, n: int) -> np.ndarray:
         """``n`` anonymous faults at once (bulk, same effect); returns their pfns."""
@@ -338,20 +373,28 @@ class Machine:
 
     def add_to_page_cache(self, task: TaskLike, file: str = "f",
                           mapped: bool = False) -> Page:
-        """A page of ``file`` read by ``task`` (add_to_page_cache_lru), maybe mapped."""
+        """A page of ``file`` read by ``task`` (add_to_page_cache_lru), maybe mapped.
+
+        ``mapped``: a page fault on a file mapping (filemap_fault), which
+        may run the memcg OOM killer; else read() or write(), whose failed
+        charge is only -ENOMEM.
+        """
         t = self._task(task)
         f = self._file(file, shmem=False)
+
+        def read() -> Page:
+            return Page(self, mm.add_to_page_cache_lru(self, t, f, bool(mapped)))
         return self._op("add_to_page_cache",
-                        lambda: Page(self, mm.add_to_page_cache_lru(self, t, f, bool(mapped))),
+                        (lambda: handle_mm_fault(self, t, read)) if mapped else read,
                         memcg=t.memcg.index)
 
     def fault_shmem(self, task: TaskLike, file: str = "shm", mapped: bool = True) -> Page:
         """A new tmpfs page of ``file`` (shmem_getpage_gfp), mapped by ``task``."""
         t = self._task(task)
         f = self._file(file, shmem=True)
-        return self._op("fault_shmem",
-                        lambda: Page(self, mm.shmem_getpage_new(self, t, f, bool(mapped))),
-                        memcg=t.memcg.index)
+        return self._op("fault_shmem", lambda: handle_mm_fault(
+            self, t, lambda: Page(self, mm.shmem_getpage_new(self, t, f, bool(mapped)))),
+            memcg=t.memcg.index)
 
     def map(self, task: TaskLike, what: Union[Page, SwapEntry]) -> None:
         """Another task maps a page (fork sharing, or a file fault) or copies a swap pte."""
@@ -441,11 +484,12 @@ class Machine:
         for f in self.file_list.values():
             for off, s in f.swap.items():
                 if s == slot:
-                    return self._op("swap_in",
-                                    lambda: Page(self, mm.shmem_swapin(self, t, f, off)),
-                                    memcg=t.memcg.index)
-        return self._op("swap_in", lambda: Page(self, mm.do_swap_page(self, t, slot)),
+                    return self._op("swap_in", lambda: handle_mm_fault(
+                        self, t, lambda: Page(self, mm.shmem_swapin(self, t, f, off))),
                         memcg=t.memcg.index)
+        return self._op("swap_in", lambda: handle_mm_fault(
+            self, t, lambda: Page(self, mm.do_swap_page(self, t, slot))),
+            memcg=t.memcg.index)
 
     def free_swap(self, entry: SwapEntry) -> None:
         """Drop the swap-cache copy of a swapped-in page (try_to_free_swap)."""
@@ -508,12 +552,14 @@ class Machine:
     def exit_task(self, task: TaskLike) -> None:
         """The task exits: every pte is zapped (exit_mmap)."""
         t = self._task(task)
+        self._op("exit_task", lambda: self.remove_task(t), memcg=t.memcg.index)
 
-        def run() -> None:
-            mm.exit_mmap(self, t)
-            del self.tasks[t.name]
-            del self.task_list[t.tid]
-        self._op("exit_task", run, memcg=t.memcg.index)
+    def remove_task(self, t: Task) -> None:
+        """do_exit of a task: exit_mmap zaps every pte, then the task is gone
+        (a plain exit and an OOM kill end the same way)."""
+        mm.exit_mmap(self, t)
+        del self.tasks[t.name]
+        del self.task_list[t.tid]
 
     def remove_memcg(self, memcg: MemcgLike) -> None:
         """rmdir of a memcg without tasks or children (mem_cgroup_css_offline).
@@ -548,7 +594,8 @@ class Machine:
         return {mg.name: mg.counters() for mg in self.memcg_list if mg.online}
 
     def check_invariants(self) -> None:
-        """Check spec section 6 invariants now; raises InvariantViolation."""
+        """Check the invariants now (docs/kernel-rules.md, "Invariants");
+        raises InvariantViolation naming each that fails, in words."""
         _check_invariants(self)
 
     def design_notes(self) -> list[str]:

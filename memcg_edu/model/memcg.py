@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
-from ..timeline import STATS
+from ..timeline import LRU_NAMES, STATS
 from .res_counter import RES_COUNTER_MAX, ResCounter
 
 __all__ = ["COLUMNS", "COL", "LRU_NAMES", "LRU_BASE", "MemCgroup"]
@@ -23,12 +23,9 @@ COLUMNS = ("usage", "max_usage", "limit", "failcnt",
            "memsw_usage", "memsw_max_usage", "memsw_limit", "memsw_failcnt",
            *STATS)
 COL = {name: i for i, name in enumerate(COLUMNS)}
-#: enum lru_list: LRU_INACTIVE_ANON .. LRU_UNEVICTABLE
-LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
-             "unevictable")
-#: column of lru_size[LRU_INACTIVE_ANON]; list l is at LRU_BASE + l
-LRU_BASE = COL["inactive_anon"]
-assert COLUMNS[LRU_BASE:LRU_BASE + 5] == LRU_NAMES
+#: column of lru_size[LRU_INACTIVE_ANON]; list l is at LRU_BASE + l (STATS
+#: ends with LRU_NAMES, in enum lru_list order)
+LRU_BASE = COL[LRU_NAMES[0]]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 
@@ -81,9 +78,10 @@ class MemCgroup:
         self.row: list[int] = [0] * len(COLUMNS)
         self.row[COL["limit"]] = self.row[COL["memsw_limit"]] = RES_COUNTER_MAX
         link = parent is not None and parent.use_hierarchy
-        self.res = ResCounter(self.row, 0, parent.res if link else None,
+        self.res = ResCounter(self.row, COL["usage"], parent.res if link else None,
                               self, "res")
-        self.memsw = ResCounter(self.row, 4, parent.memsw if link else None,
+        self.memsw = ResCounter(self.row, COL["memsw_usage"],
+                                parent.memsw if link else None,
                                 self, "memsw")
         self.stat = StatView(self.row)
         #: memory.move_charge_at_immigrate bits (1 anon, 2 file)
@@ -92,17 +90,19 @@ class MemCgroup:
         self.online = True
         #: css references held by swap_cgroup records (css_get in swapout)
         self.swap_css_refs = 0
+        #: memcg->memsw_is_minimum: set when a limit write leaves res.limit ==
+        #: memsw.limit (mem_cgroup_resize_limit / _resize_memsw_limit); charge
+        #: reclaim then skips swap. A flag, not a comparison: only a write sets it.
+        self.memsw_is_minimum = False
+        #: memory.oom_control oom_kill_disable: a memcg OOM puts the faulting
+        #: task to sleep instead of killing (mem_cgroup_oom_synchronize);
+        #: a child copies its parent's at creation (mem_cgroup_css_online)
+        self.oom_kill_disable = parent.oom_kill_disable if parent is not None else False
 
     # -- what memory.* files show (pages) ---------------------------------
     @property
     def is_root(self) -> bool:
         return self.index == 0
-
-    @property
-    def memsw_is_minimum(self) -> bool:
-        """memcg->memsw_is_minimum: res.limit == memsw.limit (reclaim skips swap)."""
-        return (self.row[COL["limit"]] == self.row[COL["memsw_limit"]]
-                and self.row[COL["limit"]] != RES_COUNTER_MAX)
 
     def subtree(self) -> Iterator["MemCgroup"]:
         """for_each_mem_cgroup_tree(): this memcg and every descendant."""
@@ -122,7 +122,7 @@ class MemCgroup:
         """memory.usage_in_bytes in pages (mem_cgroup_usage() for root)."""
         if self.is_root:
             return sum(m.row[_CACHE] + m.row[_RSS] for m in self.subtree())
-        return self.row[0]
+        return self.row[COL["usage"]]
 
     @property
     def memsw_usage(self) -> int:
@@ -130,7 +130,7 @@ class MemCgroup:
         if self.is_root:
             return sum(m.row[_CACHE] + m.row[_RSS] + m.row[_SWAP]
                        for m in self.subtree())
-        return self.row[4]
+        return self.row[COL["memsw_usage"]]
 
     @property
     def max_usage(self) -> int:

@@ -27,6 +27,7 @@ from . import bulk
 from .calls import kernel_call
 from .lru import lock_page_lru, mem_cgroup_page_lruvec, unlock_page_lru
 from .memcg import COL, MemCgroup
+from .oom import mem_cgroup_oom
 from .pages import (PCG_FLAG_NAMES, PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon,
                     PG_locked, PG_lru, PG_swapcache, Page)
 from .stock import CHARGE_BATCH, consume_stock, drain_stock, refill_stock
@@ -106,7 +107,9 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
     MEM_CGROUP_RECLAIM_RETRIES times. Every failed counter charge bumps the
     failcnt of the level that failed. ``may_wait=False`` is a charge without
     __GFP_WAIT (no reclaim), ``noretry`` is __GFP_NORETRY. The model has no
-    dying tasks, so the kernel's bypass never happens.
+    dying tasks, so the kernel's bypass never happens. When the retries are
+    spent, mem_cgroup_oom() remembers the OOM if this is a user page fault
+    (memcg_edu.model.oom); either way the charge fails (-ENOMEM).
     """
     if memcg.is_root:
         return
@@ -142,9 +145,9 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
         if retries:
             retries -= 1
             continue
-        m.events.record("mem_cgroup_oom", -1, over.index, nr_pages)
-        m.calls.leaf("mem_cgroup_oom")
-        raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory")
+        mem_cgroup_oom(m, over, nr_pages)    # only a user fault remembers it
+        raise MemcgOOM(over.name, nr_pages, "memory+swap" if noswap else "memory",
+                       "" if m.memcg_oom.may_oom else "enomem")
     if batch > nr_pages:
         refill_stock(m, memcg, batch - nr_pages)
 
@@ -393,8 +396,8 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
         mi = int(mem.pc_memcg[pfn])
         anon = 1 if mem.flags[pfn] & PG_anon else 0
         mem.pc_flags[pfn] = 0
-        _uncharge_batch(m, m.memcg_list[mi], 1, f >> 1 & 1, f >> 2 & 1, anon,
-                        1 - anon)
+        _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
+                        int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     finally:
         m.calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
@@ -561,7 +564,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
 
 @kernel_call("mem_cgroup_update_page_stat")
 def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
-    """mem_cgroup_update_page_stat(FILE_MAPPED): only a PCG_USED page counts."""
+    """mem_cgroup_update_page_stat() for FILE_MAPPED: only a PCG_USED page counts."""
     if m.mem.pc_flags[pfn] & PCG_USED:
         m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
 
@@ -636,7 +639,7 @@ class Memcg317:
     #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
     #: pages) call the 3.17 hooks directly; another design runs page by page
     bulk_ok = True
-    #: invariants of kernel-semantics.md section 6 this design breaks by design
+    #: invariants (docs/kernel-rules.md, "Invariants") this design breaks by design
     design_differences: tuple[str, ...] = ()
 
     def pc_flags_view(self, flags: np.ndarray) -> np.ndarray:

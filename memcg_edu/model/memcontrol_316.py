@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
-from ..errors import KernelBugError
 from .calls import kernel_call
 from .lru import lock_page_lru, unlock_page_lru
 from .memcg import COL, MemCgroup
-from .memcontrol import (cancel_charge, mem_cgroup_uncharge_swap,
-                         mem_cgroup_update_page_stat, try_charge)
+from .memcontrol import (PageLike, _bug, _pfn, cancel_charge,
+                         mem_cgroup_uncharge_swap, mem_cgroup_update_page_stat,
+                         try_charge)
 from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_locked, PG_lru,
                     PG_swapbacked, PG_swapcache)
 from .swap import lookup_swap_cgroup_id, swap_cgroup_record
@@ -82,10 +82,6 @@ _RSS, _CACHE, _SWAP = COL["rss"], COL["cache"], COL["swap"]
 _PGPGIN, _PGPGOUT = COL["pgpgin"], COL["pgpgout"]
 
 
-def _bug(rule: str, check: str, function: str, file: str = "mm/memcontrol.c"):
-    return KernelBugError(rule, check, function, file)
-
-
 def pc_flags_316(flags: np.ndarray) -> np.ndarray:
     """The 3.16 view of pc_flags: PCG_LOCK=1, PCG_USED=2, PCG_MIGRATION=4."""
     f = np.asarray(flags)
@@ -105,8 +101,8 @@ class MemcgBatch:
 
 # -- the page_cgroup lock -----------------------------------------------------
 @kernel_call('lock_page_cgroup')
-def lock_page_cgroup(m: "Machine", pfn: int) -> None:
-    """lock_page_cgroup(): bit_spin_lock(PCG_LOCK, &pc->flags).
+def lock_page_cgroup(m: "Machine", pfn: PageLike) -> None:
+    """lock_page_cgroup() (include/linux/page_cgroup.h): bit_spin_lock(PCG_LOCK, &pc->flags).
 
     Mirrors include/linux/page_cgroup.h (Linux 3.16). Guards pc->mem_cgroup,
     PCG_USED and PCG_MIGRATION. The model runs one path at a time, so the
@@ -114,6 +110,7 @@ def lock_page_cgroup(m: "Machine", pfn: int) -> None:
     which the model reports as a kernel bug. Every acquisition is recorded
     (event ``lock_page_cgroup``) and counted in ``m.ops.locks``.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     if mem.pc_flags[pfn] & PCG_LOCK:
         raise _bug(f"the page_cgroup lock of page {pfn} is already held",
@@ -125,8 +122,9 @@ def lock_page_cgroup(m: "Machine", pfn: int) -> None:
 
 
 @kernel_call('unlock_page_cgroup')
-def unlock_page_cgroup(m: "Machine", pfn: int) -> None:
-    """unlock_page_cgroup(): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
+def unlock_page_cgroup(m: "Machine", pfn: PageLike) -> None:
+    """unlock_page_cgroup() (include/linux/page_cgroup.h): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
+    pfn = _pfn(pfn)
     m.mem.pc_flags[pfn] &= 0xFF & ~PCG_LOCK
 
 
@@ -143,7 +141,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, anon: bool,
 
 
 @kernel_call('__mem_cgroup_commit_charge', page=1)
-def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: int,
+def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: PageLike,
                                ctype: str, lrucare: bool) -> None:
     """Bind a page to the memcg it was charged to.
 
@@ -153,6 +151,7 @@ def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: int,
     the lruvec of its old pc->mem_cgroup and put back on the new memcg's.
     Statistics: RSS if the charge type is ANON, else CACHE; PGPGIN +1.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     lock_page_cgroup(m, pfn)
     if mem.pc_flags[pfn] & PCG_USED:
@@ -180,7 +179,7 @@ def _try_charge(m: "Machine", memcg: MemCgroup) -> None:
 
 
 @kernel_call('mem_cgroup_charge_anon')
-def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
+def mem_cgroup_charge_anon(m: "Machine", pfn: PageLike, memcg: MemCgroup) -> None:
     """Charge and commit a new anonymous page (fault, COW) before it is mapped.
 
     Mirrors mem_cgroup_charge_anon() in mm/memcontrol.c (Linux 3.16).
@@ -188,6 +187,7 @@ def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
     mapping other than an anon one. ``memcg`` is the faulting mm's. Raises
     MemcgOOM when the charge fails; then nothing is committed.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     if mem.mapcount[pfn] > 0:
         raise _bug(f"page {pfn} is already mapped", "VM_BUG_ON_PAGE(page_mapped(page), page)",
@@ -206,7 +206,7 @@ def mem_cgroup_charge_anon(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
 
 
 @kernel_call('mem_cgroup_charge_file')
-def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
+def mem_cgroup_charge_file(m: "Machine", pfn: PageLike, memcg: MemCgroup) -> None:
     """Charge and commit a page cache or shmem page.
 
     Mirrors mem_cgroup_charge_file() in mm/memcontrol.c (Linux 3.16), called
@@ -215,6 +215,7 @@ def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
     memcg recorded for its slot is charged and the commit (CACHE, lrucare)
     drops the slot's duplicate memsw charge.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     ok = False
     try:
@@ -230,13 +231,14 @@ def mem_cgroup_charge_file(m: "Machine", pfn: int, memcg: MemCgroup) -> None:
 
 
 @kernel_call('try_get_mem_cgroup_from_page')
-def try_get_mem_cgroup_from_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
+def try_get_mem_cgroup_from_page(m: "Machine", pfn: PageLike) -> Optional[MemCgroup]:
     """The memcg that owns a locked page, or the one its swap slot records.
 
     Mirrors try_get_mem_cgroup_from_page() in mm/memcontrol.c (Linux 3.16),
     under lock_page_cgroup. Precondition (VM_BUG_ON_PAGE): the page is
     locked. Only an online memcg is returned (css_tryget_online).
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     if not mem.flags[pfn] & PG_locked:
         raise _bug(f"page {pfn} is not locked", "VM_BUG_ON_PAGE(!PageLocked(page), page)",
@@ -268,7 +270,7 @@ def __mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
 
 
 @kernel_call('mem_cgroup_try_charge_swapin')
-def mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
+def mem_cgroup_try_charge_swapin(m: "Machine", pfn: PageLike,
                                  mm_memcg: MemCgroup) -> Optional[MemCgroup]:
     """Reserve a charge for a page being swapped in (do_swap_page, unuse_pte).
 
@@ -279,6 +281,7 @@ def mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
     swap_cgroup for its slot is charged if online, else the mm's. Raises
     MemcgOOM when the charge fails.
     """
+    pfn = _pfn(pfn)
     memcg: Optional[MemCgroup] = None
     ok = False
     try:
@@ -306,7 +309,7 @@ def __mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
 
 
 @kernel_call('mem_cgroup_commit_charge_swapin')
-def mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
+def mem_cgroup_commit_charge_swapin(m: "Machine", pfn: PageLike,
                                     memcg: Optional[MemCgroup]) -> None:
     """Commit a swap-in reservation as an anonymous charge.
 
@@ -317,6 +320,7 @@ def mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
     slot's memsw charge is dropped at once (mem_cgroup_uncharge_swap), else
     it stays until swap_free() frees the slot.
     """
+    pfn = _pfn(pfn)
     __mem_cgroup_commit_charge_swapin(m, pfn, memcg, "ANON")
     m.events.record("mem_cgroup_commit_charge_swapin", pfn,
                     -1 if memcg is None else memcg.index, 0 if memcg is None else 1)
@@ -365,7 +369,7 @@ def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
 
 
 @kernel_call('__mem_cgroup_uncharge_common')
-def __mem_cgroup_uncharge_common(m: "Machine", pfn: int, ctype: str,
+def __mem_cgroup_uncharge_common(m: "Machine", pfn: PageLike, ctype: str,
                                  end_migration: bool = False) -> Optional[MemCgroup]:
     """Uncharge a page at one of the 3.16 uncharge events, unless it must stay charged.
 
@@ -384,6 +388,7 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: int, ctype: str,
     swap record; then, except at the end of a migration (the replacement was
     never counted) and for root (never charged), mem_cgroup_do_uncharge.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     name = "__mem_cgroup_uncharge_common"
     if ctype not in CHARGE_TYPES:
@@ -445,7 +450,7 @@ def _record_uncharge(m: "Machine", name: str, where: int,
 
 
 @kernel_call('mem_cgroup_uncharge_page')
-def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
+def mem_cgroup_uncharge_page(m: "Machine", pfn: PageLike) -> Optional[MemCgroup]:
     """Uncharge an anonymous page at its last unmap (page_remove_rmap, mm/rmap.c).
 
     Mirrors mem_cgroup_uncharge_page() in mm/memcontrol.c (Linux 3.16), also
@@ -454,6 +459,7 @@ def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
     uncharge is deferred to mem_cgroup_uncharge_swapcache, which moves the
     charge to the swap slot. Precondition (VM_BUG_ON_PAGE): no file mapping.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     name = "mem_cgroup_uncharge_page"
     memcg = None
@@ -470,7 +476,7 @@ def mem_cgroup_uncharge_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
 
 
 @kernel_call('mem_cgroup_uncharge_cache_page')
-def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup]:
+def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: PageLike) -> Optional[MemCgroup]:
     """Uncharge a page that left the page cache (truncation, reclaim, error paths).
 
     Mirrors mem_cgroup_uncharge_cache_page() in mm/memcontrol.c (Linux
@@ -478,6 +484,7 @@ def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: int) -> Optional[MemCgroup
     (VM_BUG_ON_PAGE): the page is not mapped and page->mapping is already
     NULL. No further checks: type CACHE always uncharges a charged page.
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     name = "mem_cgroup_uncharge_cache_page"
     if mem.mapcount[pfn] > 0:
@@ -527,7 +534,7 @@ def mem_cgroup_uncharge_end(m: "Machine") -> None:
 
 
 @kernel_call('mem_cgroup_uncharge_swapcache', slot=1)
-def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
+def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: PageLike, slot: int,
                                   swapout: bool) -> Optional[MemCgroup]:
     """Settle the charge of a page deleted from the swap cache.
 
@@ -540,6 +547,7 @@ def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
     __mem_cgroup_uncharge_common (a mapped page during swap-in, a shmem page
     back in its page cache, a page under migration).
     """
+    pfn = _pfn(pfn)
     memcg = __mem_cgroup_uncharge_common(m, pfn, "SWAPOUT" if swapout else "DROP")
     if memcg is not None:
         if m.swap_account and swapout:
@@ -550,8 +558,8 @@ def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: int, slot: int,
 
 # -- migration and page cache replacement ---------------------------------------
 @kernel_call('mem_cgroup_prepare_migration')
-def mem_cgroup_prepare_migration(m: "Machine", old: int,
-                                 new: int) -> Optional[MemCgroup]:
+def mem_cgroup_prepare_migration(m: "Machine", old: PageLike,
+                                 new: PageLike) -> Optional[MemCgroup]:
     """Commit the migration target to the old page's memcg, without charging it.
 
     Mirrors mem_cgroup_prepare_migration() in mm/memcontrol.c (Linux 3.16),
@@ -563,6 +571,7 @@ def mem_cgroup_prepare_migration(m: "Machine", old: int,
     only one of the two pages will survive. Returns the memcg for
     mem_cgroup_end_migration, or None for an uncharged old page.
     """
+    old, new = _pfn(old), _pfn(new)
     mem = m.mem
     name = "mem_cgroup_prepare_migration"
     memcg = None
@@ -583,8 +592,8 @@ def mem_cgroup_prepare_migration(m: "Machine", old: int,
 
 
 @kernel_call('mem_cgroup_end_migration', page=1)
-def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: int,
-                             new: int, migration_ok: bool) -> None:
+def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: PageLike,
+                             new: PageLike, migration_ok: bool) -> None:
     """Drop the page that did not survive a migration, and re-check the one that did.
 
     Mirrors mem_cgroup_end_migration() in mm/memcontrol.c (Linux 3.16),
@@ -595,6 +604,7 @@ def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: int,
     on the survivor uncharges it for real if it is no longer mapped (the
     process unmapped it or exited during the migration).
     """
+    old, new = _pfn(old), _pfn(new)
     name = "mem_cgroup_end_migration"
     if memcg is None:
         m.events.record(name, old, -1, 0)
@@ -613,7 +623,7 @@ def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: int,
 
 
 @kernel_call('mem_cgroup_replace_page_cache')
-def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
+def mem_cgroup_replace_page_cache(m: "Machine", old: PageLike, new: PageLike) -> None:
     """Move a page cache charge to the page that replaces it (fuse splice, shmem).
 
     Mirrors mem_cgroup_replace_page_cache() in mm/memcontrol.c (Linux 3.16),
@@ -622,8 +632,10 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
     memcg's LRU, uncharged, until it is freed); the new page, which may
     already be on an LRU, is committed as CACHE with lrucare. No counter
     moves. The commit's VM_BUG_ON_PAGE(PageCgroupUsed(pc)) stops the kernel
-    if the new page is already charged (spec 4.5, inferred).
+    if the new page is already charged (inferred from the code:
+    docs/kernel-rules.md, "The 3.16 page-cache replacement").
     """
+    old, new = _pfn(old), _pfn(new)
     mem = m.mem
     name = "mem_cgroup_replace_page_cache"
     memcg = None
@@ -643,7 +655,7 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: int, new: int) -> None:
 
 
 @kernel_call('mem_cgroup_move_account')
-def mem_cgroup_move_account(m: "Machine", pfn: int, from_: MemCgroup,
+def mem_cgroup_move_account(m: "Machine", pfn: PageLike, from_: MemCgroup,
                             to: MemCgroup) -> bool:
     """Move the page_cgroup of an isolated page from one memcg to another.
 
@@ -655,6 +667,7 @@ def mem_cgroup_move_account(m: "Machine", pfn: int, from_: MemCgroup,
     mapped file page and RSS/CACHE with one PGPGOUT / PGPGIN; the counters
     are settled by the caller (mem_cgroup_clear_mc).
     """
+    pfn = _pfn(pfn)
     mem = m.mem
     name = "mem_cgroup_move_account"
     if from_ is to:

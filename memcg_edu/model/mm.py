@@ -140,7 +140,7 @@ def cache_refs(m: "Machine", pfn: int) -> int:
 
 @kernel_call("get_page")
 def get_page(m: "Machine", pfn: int) -> None:
-    """get_page(): one more reference. VM_BUG_ON_PAGE(page_count <= 0)."""
+    """get_page() (include/linux/mm.h): one more reference. VM_BUG_ON_PAGE(page_count <= 0)."""
     if m.mem.refcount[pfn] <= 0:
         raise KernelBugError(f"page {pfn} has no reference to copy",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) <= 0, page)",
@@ -150,7 +150,7 @@ def get_page(m: "Machine", pfn: int) -> None:
 
 @kernel_call("__put_single_page")
 def _free_page(m: "Machine", pfn: int) -> None:
-    """__put_single_page(): __page_cache_release() then free_hot_cold_page()."""
+    """__put_single_page() (mm/swap.c): __page_cache_release(), then free_hot_cold_page() (mm/page_alloc.c), for a page at count 0."""
     mem = m.mem
     calls = m.calls
     i = calls.enter("__page_cache_release", pfn)
@@ -219,7 +219,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
 
 @kernel_call("lock_page")
 def lock_page(m: "Machine", pfn: int) -> None:
-    """lock_page(): the model runs one path at a time, so the lock must be free."""
+    """lock_page() (include/linux/pagemap.h): the model runs one path at a time, so the lock must be free."""
     if m.mem.flags[pfn] & PG_locked:
         raise ModelUsageError(f"page {pfn} is locked (lock_page would sleep "
                               f"forever in this single-threaded model)")
@@ -228,7 +228,7 @@ def lock_page(m: "Machine", pfn: int) -> None:
 
 @kernel_call("unlock_page")
 def unlock_page(m: "Machine", pfn: int) -> None:
-    """unlock_page(): VM_BUG_ON_PAGE(!PageLocked(page))."""
+    """unlock_page() (mm/filemap.c): VM_BUG_ON_PAGE(!PageLocked(page))."""
     if not m.mem.flags[pfn] & PG_locked:
         raise KernelBugError(f"page {pfn} is not locked",
                              "VM_BUG_ON_PAGE(!PageLocked(page), page)",
@@ -251,7 +251,7 @@ def putback_lru_page(m: "Machine", pfn: int) -> None:
 # -- rmap ---------------------------------------------------------------------
 @kernel_call("page_add_file_rmap")
 def page_add_file_rmap(m: "Machine", pfn: int) -> None:
-    """page_add_file_rmap(): first mapping of a file page counts FILE_MAPPED."""
+    """page_add_file_rmap() (mm/rmap.c): first mapping of a file page counts FILE_MAPPED."""
     mem = m.mem
     mem.mapcount[pfn] += 1
     if mem.mapcount[pfn] == 1:
@@ -495,7 +495,7 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
 
 
 def map_swap(m: "Machine", task: Task, slot: int) -> None:
-    """copy_one_pte() of a swap pte at fork: swap_duplicate()."""
+    """copy_one_pte() (mm/memory.c) of a swap pte at fork: swap_duplicate()."""
     if m.swap.count[slot] <= 0:
         raise ModelUsageError(f"swap entry {slot} is not mapped by any task, "
                               f"so fork cannot copy a pte for it")
@@ -625,7 +625,7 @@ def shmem_free_swap(m: "Machine", file: File, off: int) -> None:
 
 # -- swap-in -------------------------------------------------------------------------
 def _read_swap_cache_async(m: "Machine", slot: int) -> int:
-    """lookup_swap_cache() or read_swap_cache_async(): the page for a slot, with a reference.
+    """lookup_swap_cache() or read_swap_cache_async() (mm/swap_state.c): the page for a slot, with a reference.
 
     A new page enters the swap cache uncharged and goes on an LRU, which
     mem_cgroup_page_lruvec() makes root's.

@@ -122,9 +122,10 @@ def _clear_mc(m: "Machine", mc: MoveCharge) -> None:
 
 
 def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> None:
-    """Attach ``task`` to ``to``, moving its charges when ``mask`` asks for it.
+    """mem_cgroup_can_attach() + mem_cgroup_move_task() (mm/memcontrol.c): attach ``task``.
 
-    Mirrors mem_cgroup_can_attach() (precharge; raises MemcgOOM and leaves
+    Moves its charges to ``to`` when ``mask`` asks for it. Mirrors
+    mem_cgroup_can_attach() (precharge; raises MemcgOOM and leaves
     the task where it was if that fails), the attach itself and
     mem_cgroup_move_task() / mem_cgroup_move_charge() / mem_cgroup_clear_mc().
     Pages that cannot be isolated or locked stay charged to the old memcg.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lru import isolate_lru_page, lru_pages
+from .lru import NR_LRU_LISTS, isolate_lru_page, lru_pages
 from .memcg import MemCgroup
 from .mm import get_page, put_page, putback_lru_page
 from .stock import drain_stock
@@ -32,10 +32,10 @@ def _cancel_local_charge(m: "Machine", memcg: MemCgroup, nr: int) -> None:
 
 
 def mem_cgroup_reparent_charges(m: "Machine", memcg: MemCgroup) -> None:
-    """Move every LRU page of ``memcg`` to its parent (mem_cgroup_move_parent)."""
+    """mem_cgroup_reparent_charges(): every LRU page of ``memcg`` to its parent (mem_cgroup_move_parent)."""
     drain_stock(m)                               # drain_all_stock_sync
     parent = memcg.res.parent.owner if memcg.res.parent is not None else m.root
-    for lru in range(5):
+    for lru in range(NR_LRU_LISTS):
         for pfn in lru_pages(m, memcg.index, lru).tolist():
             get_page(m, pfn)                     # get_page_unless_zero
             if isolate_lru_page(m, pfn):
@@ -46,7 +46,7 @@ def mem_cgroup_reparent_charges(m: "Machine", memcg: MemCgroup) -> None:
 
 
 def mem_cgroup_css_offline(m: "Machine", memcg: MemCgroup) -> None:
-    """Take the memcg offline: reparent its pages; swap records stay with it."""
+    """mem_cgroup_css_offline(): take the memcg offline: reparent its pages; swap records stay with it."""
     mem_cgroup_reparent_charges(m, memcg)
     memcg.online = False
     if memcg.parent is not None:

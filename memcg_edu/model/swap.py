@@ -96,14 +96,14 @@ class SwapEntry:
 
 
 def vm_swap_full(m: "Machine") -> bool:
-    """vm_swap_full(): more than half of swap in use."""
+    """vm_swap_full() (include/linux/swap.h): more than half of swap in use."""
     sw = m.swap
     return sw.nr > 0 and sw.nr_free * 2 < sw.nr
 
 
 @kernel_call("get_swap_page", page=None)
 def get_swap_page(m: "Machine") -> int:
-    """get_swap_page(): a free slot with only SWAP_HAS_CACHE set, or -1."""
+    """get_swap_page() (mm/swapfile.c): a free slot with only SWAP_HAS_CACHE set, or -1."""
     sw = m.swap
     if sw.nr_free == 0:
         return -1
@@ -115,7 +115,7 @@ def get_swap_page(m: "Machine") -> int:
 
 @kernel_call("swap_duplicate", page=None, slot=0)
 def swap_duplicate(m: "Machine", slot: int) -> None:
-    """swap_duplicate(): one more swap pte (or shmem entry) uses the slot."""
+    """swap_duplicate() (mm/swapfile.c): one more swap pte (or shmem entry) uses the slot."""
     sw = m.swap
     if not sw.in_use(slot):
         raise KernelBugError(f"swap slot {slot} is free",
@@ -158,19 +158,19 @@ def swap_entry_free(m: "Machine", slot: int, cache: bool) -> int:
 
 @kernel_call("swap_free", page=None, slot=0)
 def swap_free(m: "Machine", slot: int) -> int:
-    """swap_free(): drop one map reference of the slot."""
+    """swap_free() (mm/swapfile.c): drop one map reference of the slot."""
     return swap_entry_free(m, slot, cache=False)
 
 
 @kernel_call("swapcache_free", page=None, slot=0)
 def swapcache_free(m: "Machine", slot: int) -> int:
-    """swapcache_free(): drop the slot's SWAP_HAS_CACHE bit (3.17: no page argument)."""
+    """swapcache_free() (mm/swapfile.c): drop the slot's SWAP_HAS_CACHE bit (3.17: no page argument)."""
     return swap_entry_free(m, slot, cache=True)
 
 
 @kernel_call("__add_to_swap_cache", slot=1)
 def add_to_swap_cache(m: "Machine", pfn: int, slot: int) -> None:
-    """__add_to_swap_cache(): the swap cache takes a reference; PG_swapcache, private = slot."""
+    """__add_to_swap_cache() (mm/swap_state.c): the swap cache takes a reference; PG_swapcache, private = slot."""
     mem = m.mem
     mem.refcount[pfn] += 1
     mem.flags[pfn] |= PG_swapcache | PG_swapbacked
@@ -180,7 +180,7 @@ def add_to_swap_cache(m: "Machine", pfn: int, slot: int) -> None:
 
 @kernel_call("__delete_from_swap_cache")
 def __delete_from_swap_cache(m: "Machine", pfn: int) -> int:
-    """__delete_from_swap_cache(): unlink; the caller drops the cache reference. Returns the slot."""
+    """__delete_from_swap_cache() (mm/swap_state.c): unlink; the caller drops the cache reference. Returns the slot."""
     mem = m.mem
     slot = int(mem.private[pfn])
     mem.flags[pfn] &= 0xFFFF ^ PG_swapcache
@@ -191,12 +191,12 @@ def __delete_from_swap_cache(m: "Machine", pfn: int) -> int:
 
 @kernel_call("swap_cgroup_record", page=None, slot=0)
 def swap_cgroup_record(m: "Machine", slot: int, memcg: int) -> int:
-    """swap_cgroup_record(): store a memcg (-1 = id 0) for the slot, return the old one."""
+    """swap_cgroup_record() (mm/page_cgroup.c): store a memcg (-1 = id 0) for the slot, return the old one."""
     old = int(m.swap.cgroup[slot])
     m.swap.cgroup[slot] = memcg
     return old
 
 
 def lookup_swap_cgroup_id(m: "Machine", slot: int) -> int:
-    """lookup_swap_cgroup_id(): the memcg recorded for a slot, -1 for none."""
+    """lookup_swap_cgroup_id() (mm/page_cgroup.c): the memcg recorded for a slot, -1 for none."""
     return int(m.swap.cgroup[slot])

@@ -50,13 +50,27 @@ def explain_step(step: Mapping[str, Any], rec: Mapping[str, Any],
     ``design`` "3.16" tells the story of the old design (explain_316).
     """
     op = step["op"]
+    oom = "".join(_oom_killed(o) for o in rec.get("oom") or ()
+                  if o["outcome"] == "retried")
     if not rec["ok"]:
-        return f"The step failed: {rec['error']}. " + counter_moves(rec, prev) + "."
+        return (f"{oom}The step failed: {rec['error']}. "
+                + counter_moves(rec, prev) + ".")
     freed = _delta(rec, prev, "usage") < 0
     swap_freed = _delta(rec, prev, "memsw_usage") < 0
     texts = TEXT_316 if design == "3.16" and op in TEXT_316 else _TEXT
     text = texts[op](step, memcg, freed, swap_freed)
-    return f"{text} Counters: {counter_moves(rec, prev)}."
+    return f"{oom}{text} Counters: {counter_moves(rec, prev)}."
+
+
+def _oom_killed(o: Mapping[str, Any]) -> str:
+    """What the memcg OOM killer did before a fault was retried."""
+    return (f"The charge hit {o['memcg']}'s limit and reclaim could not make "
+            f"room, so at the end of the page fault the memcg OOM killer ran "
+            f"(mem_cgroup_oom_synchronize -> mem_cgroup_out_of_memory): it "
+            f"killed task {o['victim']}, the task in {o['memcg']} with the "
+            f"highest badness ({o['badness']} pages resident or on swap). Its "
+            f"mappings and swap entries went as at exit, then the fault was "
+            f"retried and this time the charge fit. ")
 
 
 def _fault_anon(s, m, freed, swap_freed):

@@ -39,6 +39,7 @@ MEMCG_FIELDS = {
     "memsw_limit": ("limit", None),
     "parent": ("parent", None),
     "use_hierarchy": ("bool", False),
+    "oom_kill_disable": ("bool", False),
 }
 TOP_FIELDS = ("format", "title", "description", "machine", "memcgs", "tasks",
               "steps", "quiz")

@@ -62,6 +62,7 @@ class LabelTracker:
         self.labels: dict[str, Label] = {}
         self._live: dict[str, Label] = {}   # labels not retired, in creation order
         self.exited: dict[str, int] = {}    # task -> step of its exit
+        self.exit_how: dict[str, str] = {}  # task -> "exited" or "was OOM-killed"
         self.failed: dict[str, int] = {}    # label -> step that failed to create it
         self.step, self.op = 0, ""
 
@@ -75,7 +76,8 @@ class LabelTracker:
     # -- checks before a step -------------------------------------------
     def task(self, name: str, field: str = "task") -> str:
         if name in self.exited:
-            raise self.err(f'task "{name}" exited at step {self.exited[name]}',
+            raise self.err(f'task "{name}" {self.exit_how[name]} at step '
+                           f"{self.exited[name]}",
                            field)
         return name
 
@@ -147,8 +149,9 @@ class LabelTracker:
         lab.vaddr.pop(task, None)
         lab.unmapped[task] = self.step
 
-    def exit(self, task: str) -> None:
+    def exit(self, task: str, how: str = "exited") -> None:
         self.exited[task] = self.step
+        self.exit_how[task] = how
         for lab in self._live.values():
             if task in lab.maps:
                 self.unmap(lab, task)

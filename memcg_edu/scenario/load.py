@@ -185,7 +185,7 @@ class _Checker:
                                        f"declared: {_names(raw)}",
                                        field=f"{where}.parent")
                     m[k] = None if p == ROOT else p
-                elif k != "use_hierarchy":
+                elif k not in ("use_hierarchy", "oom_kill_disable"):
                     m[k] = self.value(kind, spec.get(k, default),
                                       field=f"{where}.{k}")
             if m["memsw_limit"] is not None and not swap_account:
@@ -194,9 +194,9 @@ class _Checker:
                                field=f"{where}.memsw_limit")
             _limits_in_order(self, m["limit"], m["memsw_limit"],
                              field=f"{where}.limit")
-            if "use_hierarchy" in spec:
-                m["use_hierarchy"] = self.value("bool", spec["use_hierarchy"],
-                                                field=f"{where}.use_hierarchy")
+            for k in ("use_hierarchy", "oom_kill_disable"):
+                if k in spec:
+                    m[k] = self.value("bool", spec[k], field=f"{where}.{k}")
             got[name] = m
         return self._order(got, {n: s.get("use_hierarchy") if isinstance(s, Mapping)
                                  else None for n, s in raw.items()})
@@ -223,8 +223,24 @@ class _Checker:
                         f"(mem_cgroup_css_online); set it to true or leave it out",
                         field=f"memcgs.{n}.use_hierarchy")
                 m["use_hierarchy"] = bool(given[n]) or inherited
+                self._oom_kill_disable(n, m, ordered[parent] if parent else None)
                 ordered[n] = m
         return ordered
+
+    def _oom_kill_disable(self, name: str, m: dict[str, Any],
+                          parent: dict[str, Any] | None) -> None:
+        """memory.oom_control: a child copies its parent's setting when it is
+        created (mem_cgroup_css_online); under a use_hierarchy parent it
+        cannot be written (-EINVAL in mem_cgroup_oom_control_write)."""
+        inherited = bool(parent and parent["oom_kill_disable"])
+        if "oom_kill_disable" not in m:
+            m["oom_kill_disable"] = inherited
+        elif parent and parent["use_hierarchy"] and m["oom_kill_disable"] != inherited:
+            raise self.err(
+                f'parent "{m["parent"]}" has use_hierarchy, so oom_kill_disable '
+                f"comes from the top of the hierarchy (the kernel refuses the "
+                f"write with -EINVAL); set it there or leave it out",
+                field=f"memcgs.{name}.oom_kill_disable")
 
     def tasks(self, raw: Any, memcgs) -> dict[str, str]:
         raw = {} if raw is None else raw
@@ -356,6 +372,8 @@ class _Checker:
             for k in checks:
                 if k.startswith("memsw_") and not self.swap_account:
                     raise self.err(_NO_MEMSW, field=k, **where)
+                if k == "swap" and not self.swap_account:
+                    raise self.err(_NO_SWAP_STAT, field=k, **where)
                 kind = "limit" if k in ("limit", "memsw_limit") else "count"
                 out[k] = self.value(kind, st[k], field=k, **where)
         return out
@@ -365,6 +383,10 @@ class _Checker:
 _NO_MEMSW = ('swap accounting is off in this scenario ("swap_account": false in '
              '"machine"), so there is no memsw counter, as the kernel then has no '
              'memory.memsw.* files')
+#: ... and memory.stat has no "swap" line (memcg_stat_show skips it)
+_NO_SWAP_STAT = ('swap accounting is off in this scenario ("swap_account": false '
+                 'in "machine"), so memory.stat has no "swap" line to check '
+                 '(the kernel prints it only with swap accounting)')
 
 
 def _limits_in_order(chk: _Checker, limit, memsw_limit, **where) -> None:

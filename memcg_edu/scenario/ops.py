@@ -104,6 +104,13 @@ def _put_page(c: Context, s: dict) -> list[Label]:
 
 
 def _truncate(c: Context, s: dict) -> list[Label]:
+    lab = c.tr.get(s["page"])
+    if lab.page is None and lab.kind == "shmem" and lab.file is not None:
+        # a swapped-out tmpfs page: shmem_undo_range -> shmem_free_swap
+        c.m.truncate(lab.entry)
+        c.tr.retire(lab, f"it was truncated at step {c.tr.step} while on "
+                         f"swap, which freed its swap entry")
+        return [lab]
     lab = c.tr.cached(s["page"])
     c.m.truncate(lab.page)
     lab.in_cache, lab.file = False, None
@@ -232,7 +239,7 @@ APPLY: dict[str, Callable[[Context, dict], list[Label]]] = {
 
 #: events after which pages the step did not name may have moved or gone
 _RECLAIM_EVENTS = frozenset({"mem_cgroup_swapout", "mem_cgroup_uncharge",
-                             "mem_cgroup_uncharge_list"})
+                             "mem_cgroup_uncharge_list", "oom_kill_process"})
 _CHARGING = frozenset({"fault_anon", "add_to_page_cache", "fault_shmem",
                        "swap_in", "move_task"})
 

@@ -14,6 +14,7 @@ import random
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
+from ..timeline import LRU_NAMES
 from .explain import explain_step
 from .format import FORMAT
 from .load import Scenario, load_scenario
@@ -207,9 +208,7 @@ def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:
     if lru < 0:
         return PLACES_OFF_LRU, f"pfn {pfn} is on no LRU list"
     owner = pages["memcg_names"][pages["lru_memcg"][pfn]]
-    lists = ("inactive_anon", "active_anon", "inactive_file", "active_file",
-             "unevictable")
-    return f"{owner}'s LRU", f"pfn {pfn} on {owner}'s {lists[lru]} list"
+    return f"{owner}'s LRU", f"pfn {pfn} on {owner}'s {LRU_NAMES[lru]} list"
 
 
 def _entries(sc: Scenario, tl, design: str) -> list[dict[str, Any]]:

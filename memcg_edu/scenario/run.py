@@ -105,7 +105,8 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
         memcgs[name] = m.create_memcg(
             name, parent=memcgs[spec["parent"]] if spec["parent"] else None,
             limit=spec["limit"], memsw_limit=spec["memsw_limit"],
-            use_hierarchy=spec["use_hierarchy"])
+            use_hierarchy=spec["use_hierarchy"],
+            oom_kill_disable=spec.get("oom_kill_disable", False))
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
@@ -134,7 +135,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     named = [tr.labels[st[k]] for k in ("page", "with")
              if k in st and st[k] in tr.labels]
     before = {lab.page.pfn for lab in named if lab.page is not None}
-    mark = len(m.events)
+    mark, oom_mark = len(m.events), len(m.oom_kills)
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
@@ -157,8 +158,13 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         tr.never(st["page"])
     events = m.events.kinds(mark)
     touched = touched or named
+    ooms = m.oom_kills[oom_mark:]
+    for oom in ooms:                     # the memcg OOM killer's victims exited
+        if oom["victim"]:
+            touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
+            tr.exit(oom["victim"], "was OOM-killed")
     moved = sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok
-                        else touched, touched)
+                        or ooms else touched, touched)
     touched = list({id(lab): lab for lab in touched + moved}.values())
     counters = {n: m.memcgs[n].counters() for n in names}
     if op == "expect" and st.get("design", design) == design:
@@ -175,6 +181,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         rec["calls"] = m.calls.records(cmark, None,
                                        {**labels_before, **_pfn_labels(ctx)},
                                        states_before)
+    if ooms:                             # which OOM outcome, and whom it killed
+        rec["oom"] = [dict(o) for o in ooms]
     notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     if notes:
         rec["design_notes"] = notes

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from ..errors import ModelUsageError
-from ..timeline import PAGE_SIZE
+from ..timeline import LRU_NAMES, PAGE_SIZE
 
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
            "Style", "SIZES", "get_style", "NotebookFigure", "new_figure",
@@ -36,8 +36,6 @@ COUNTER_COLORS = {"usage": OKABE_ITO["blue"], "memsw_usage": OKABE_ITO["vermilli
 STAT_COLORS = {"rss": OKABE_ITO["orange"], "cache": OKABE_ITO["sky"],
                "swap": OKABE_ITO["purple"]}
 #: the five lists of a lruvec, in the kernel's enum lru_list order
-LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
-             "unevictable")
 LRU_COLORS = dict(zip(LRU_NAMES, (OKABE_ITO["yellow"], OKABE_ITO["orange"],
                                   OKABE_ITO["sky"], OKABE_ITO["blue"],
                                   OKABE_ITO["grey"])))

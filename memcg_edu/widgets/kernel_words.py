@@ -42,8 +42,14 @@ FUNCTION_WORDS = {
                      "its page_cgroup changes",
     "unlock_page_lru": "puts the page back on the LRU of its (new) memcg",
     "mem_cgroup_move_account": "moves a page's charge and statistics to another memcg",
-    "mem_cgroup_oom": "records a memcg OOM: the charge could not be made even "
-                      "after reclaim",
+    "mem_cgroup_oom": "remembers a memcg OOM for the end of the page fault: "
+                      "the charge could not be made even after reclaim",
+    "mem_cgroup_oom_synchronize": "at the end of the fault: kills, or waits "
+                                  "when oom_kill_disable is set",
+    "mem_cgroup_out_of_memory": "picks the task of the memcg with the highest "
+                                "badness (pages mapped plus swap entries)",
+    "oom_kill_process": "kills the chosen task: its pages and swap entries go "
+                        "as at exit",
     "mem_cgroup_reclaim": "reclaims pages of the memcg to make room under its limit",
     "try_to_free_mem_cgroup_pages": "reclaims pages of the memcg to make room "
                                     "under its limit",

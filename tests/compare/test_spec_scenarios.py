@@ -1,7 +1,7 @@
-"""Every worked scenario of kernel-semantics.md 4.7, replayed under both designs.
+"""Every worked scenario of docs/kernel-rules.md, "Worked scenarios", under both designs.
 
 Counters are A's res / memsw / rss / cache / swap / pgpgin / pgpgout in
-pages, as the spec's tables give them (3.17 numbers are the release's: no
+pages, as that section gives them (3.17 numbers are the release's: no
 statistics churn at migration). Steps inside one kernel path (the middle
 of a migration, a write fault's reuse_swap_page) are scripted with the
 model's own mm functions and the design's hooks, in kernel order.

@@ -13,6 +13,7 @@ from memcg_edu.errors import KernelBugError
 from memcg_edu.model import Machine
 from memcg_edu.model import memcontrol_316 as old
 from memcg_edu.model import mm
+from memcg_edu.model.memcg import COL
 from memcg_edu.model.pages import PCG_USED, PG_anon, PG_swapbacked, PG_swapcache
 
 
@@ -417,11 +418,11 @@ def test_root_is_never_charged_but_gets_statistics(m):
     x = m.fault_anon(r)
     assert "mem_cgroup_try_charge:root" in events_since(m, mark)
     root = m.memcgs["root"]
-    assert root.row[0] == 0 and root.stat["rss"] == 1 and root.usage == 1
+    assert root.row[COL["usage"]] == 0 and root.stat["rss"] == 1 and root.usage == 1
     mark = len(m.events)
     m.unmap(r, x)
     assert "__mem_cgroup_uncharge_common:root" in events_since(m, mark)
-    assert root.row[0] == 0 and root.stat["rss"] == 0
+    assert root.row[COL["usage"]] == 0 and root.stat["rss"] == 0
 
 
 def test_root_swap_record_gives_back_no_memsw(m):
@@ -429,11 +430,11 @@ def test_root_swap_record_gives_back_no_memsw(m):
     x = m.fault_anon(r)
     e = m.swap_out(x)
     root = m.memcgs["root"]
-    assert e.memcg == "root" and root.stat["swap"] == 1 and root.row[4] == 0
+    assert e.memcg == "root" and root.stat["swap"] == 1 and root.row[COL["memsw_usage"]] == 0
     mark = len(m.events)
     m.unmap(r, e)                                # the slot is freed
     assert "mem_cgroup_uncharge_swap:root" in events_since(m, mark)
-    assert root.stat["swap"] == 0 and root.row[4] == 0
+    assert root.stat["swap"] == 0 and root.row[COL["memsw_usage"]] == 0
 
 
 # -- charge moving -----------------------------------------------------------------------------
@@ -458,7 +459,7 @@ def test_move_account_preconditions(m, p, a):
 def test_charge_at_the_limit_ends_in_oom_with_nothing_committed():
     from memcg_edu.errors import MemcgOOM
     m = Machine(ram_pages=16, swap_slots=0, design="3.16", check_invariants=True)
-    a = m.create_memcg("A", limit=2)
+    a = m.create_memcg("A", limit=2, oom_kill_disable=True)
     p = m.create_task("p", a)
     m.fault_anon(p)
     m.fault_anon(p)

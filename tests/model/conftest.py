@@ -18,5 +18,5 @@ def _nums(memcg):
 
 @pytest.fixture
 def nums():
-    """res / memsw / rss / cache / swap / pgpgin / pgpgout of a memcg (spec 4.7 notation)."""
+    """res / memsw / rss / cache / swap / pgpgin / pgpgout of a memcg (docs/kernel-rules.md, "Conventions")."""
     return _nums

@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["machine", "memcontrol", "mm", "res_counter", "memcg", "lru", "swap",
-           "stock", "reclaim", "migrate", "move_charge", "events", "pages"]
+           "stock", "reclaim", "migrate", "move_charge", "events", "pages", "oom",
+           "index", "invariants"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,6 @@
-"""Each early return and precondition of the 3.17 memcg API (spec sections 2 and 3).
+"""Each early return and precondition of the 3.17 memcg API.
+
+Rules: docs/kernel-rules.md, "The 3.17 charge API" and "The 3.17 uncharge side".
 
 Every test here fails if the rule it names is dropped from the model.
 """

@@ -1,4 +1,5 @@
-"""Limits, hierarchy, reclaim at the limit and memcg OOM (spec 1.3, 1.4, 2.1)."""
+"""Limits, hierarchy, reclaim at the limit and memcg OOM (docs/kernel-rules.md,
+"mem_cgroup and res_counter", "Hierarchy" and "try_charge")."""
 import pytest
 
 from memcg_edu.errors import MemcgOOM, ModelUsageError
@@ -14,14 +15,16 @@ def test_charge_at_the_limit_reclaims_and_succeeds(m):
 
 
 def test_oom_after_reclaim_fails_leaves_counters_consistent():
+    # oom_kill_disable: no victim, so the failed charge itself is visible
     m = Machine(ram_pages=32, swap_slots=0, check_invariants=True)
-    a = m.create_memcg("A", limit=2)
+    a = m.create_memcg("A", limit=2, oom_kill_disable=True)
     t = m.create_task("t", a)
     m.fault_anon(t), m.fault_anon(t)
     free_before = m.mem.nr_free
     with pytest.raises(MemcgOOM) as e:
         m.fault_anon(t)
     assert e.value.memcg == "A" and e.value.counter == "memory"
+    assert e.value.outcome == "oom_kill_disable" and "sleep" in str(e.value)
     # one attempt + MEM_CGROUP_RECLAIM_RETRIES (5) retries, each failing
     assert a.failcnt == 6 and a.usage == 2 and a.max_usage == 2
     assert m.mem.nr_free == free_before        # the new page went back
@@ -52,7 +55,7 @@ def test_memsw_limit_stops_reclaim_from_swapping():
 
 def test_memsw_failure_reclaims_without_swap():
     m = Machine(ram_pages=32, swap_slots=16, check_invariants=True)
-    a = m.create_memcg("A", limit=3, memsw_limit=4)
+    a = m.create_memcg("A", limit=3, memsw_limit=4, oom_kill_disable=True)
     t = m.create_task("t", a)
     for _ in range(4):                         # the 4th swaps to make room
         m.fault_anon(t)
@@ -68,10 +71,11 @@ def test_memsw_failure_reclaims_without_swap():
 
 def test_hierarchical_parent_limit_fails_the_childs_charge():
     m = Machine(ram_pages=32, swap_slots=0, check_invariants=True)
-    par = m.create_memcg("P", use_hierarchy=True, limit=3)
+    par = m.create_memcg("P", use_hierarchy=True, limit=3, oom_kill_disable=True)
     c1 = m.create_memcg("C1", parent=par)
     c2 = m.create_memcg("C2", parent=par, limit=10)
     assert c1.use_hierarchy and c1.res.parent is par.res
+    assert c2.oom_kill_disable                 # copied from the parent
     t1, t2 = m.create_task("t1", c1), m.create_task("t2", c2)
     m.fault_anon(t1), m.fault_anon(t1), m.fault_anon(t2)
     assert (par.usage, c1.usage, c2.usage) == (3, 2, 1)

@@ -1,4 +1,4 @@
-"""res_counter (kernel/res_counter.c): the hierarchical walk with roll-back (spec 1.3)."""
+"""res_counter (kernel/res_counter.c): the hierarchical walk with roll-back (docs/kernel-rules.md, "mem_cgroup and res_counter")."""
 import pytest
 
 from memcg_edu.errors import InvariantViolation

@@ -1,5 +1,5 @@
-"""Replays of the worked scenarios of kernel-semantics.md 4.7 (NEW column,
-3.17 release statistics where the spec brackets them). Tuples are
+"""Replays of docs/kernel-rules.md, "Worked scenarios" (the 3.17 release's
+numbers). Tuples are
 res / memsw / rss / cache / swap / pgpgin / pgpgout of A, in pages."""
 from memcg_edu.model import Machine
 from memcg_edu.model import memcontrol as mc

@@ -64,6 +64,8 @@ class MemcgMachine(RuleBasedStateMachine):
 
     # -- choosing targets ----------------------------------------------------
     def task(self, data):
+        if not self.m.tasks:             # the memcg OOM killer took them all
+            self.new_task("root")
         return data.draw(st.sampled_from(sorted(self.m.tasks)))
 
     def pick(self, data, pfns):

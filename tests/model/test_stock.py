@@ -1,4 +1,6 @@
-"""The per-CPU charge stock (CHARGE_BATCH, spec 1.5), an option of the Machine."""
+"""The per-CPU charge stock (CHARGE_BATCH), an option of the Machine.
+
+Rules: docs/kernel-rules.md, "The per-CPU charge stock"."""
 from memcg_edu.model import Machine
 from memcg_edu.model.stock import CHARGE_BATCH
 

@@ -1,4 +1,4 @@
-"""do_swap_account = 0: no memsw charges, no swap_cgroup records (spec 1.9)."""
+"""do_swap_account = 0: no memsw charges, no swap_cgroup records (docs/kernel-rules.md, "Swap accounting off")."""
 import pytest
 
 from memcg_edu.errors import ModelUsageError

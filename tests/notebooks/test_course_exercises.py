@@ -2,7 +2,7 @@
 
 The counter exercises are checked against the model itself, so these tests
 also pin the model's behaviour on each exercise's scenario to the answer
-the course teaches (kernel-semantics.md).
+the course teaches (docs/kernel-rules.md, "Kernel rules").
 """
 from __future__ import annotations
 

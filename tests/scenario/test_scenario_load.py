@@ -48,7 +48,7 @@ def test_defaults_filled_in():
     assert sc.machine == {"ram_pages": 64, "swap_slots": 32,
                           "swap_account": True, "charge_stock": False}
     assert sc.memcgs["A"] == {"limit": 8, "memsw_limit": None, "parent": None,
-                              "use_hierarchy": False}
+                              "use_hierarchy": False, "oom_kill_disable": False}
     assert sc.title == "scenario" and sc.source == "scenario"
 
 

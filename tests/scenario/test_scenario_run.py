@@ -102,7 +102,8 @@ def test_freed_label_gone_from_detail():
 
 def test_oom_recorded_and_run_goes_on():
     tl = run_scenario(scen([fa("x"), fa("y"), {"op": "expect", "memcg": "A", "usage": 1}],
-                           memcgs={"A": {"limit": 1, "memsw_limit": 1}}))
+                           memcgs={"A": {"limit": 1, "memsw_limit": 1,
+                                         "oom_kill_disable": True}}))
     assert tl[1]["ok"] is False and "OOM" in tl[1]["error"]
     assert "y" not in tl[1]["detail"]["labels"]
     assert tl[2]["ok"] is True
@@ -111,7 +112,8 @@ def test_oom_recorded_and_run_goes_on():
 def test_label_of_failed_fault_cannot_be_used():
     with pytest.raises(ScenarioError) as e:
         run_scenario(scen([fa("x"), fa("y"), {"op": "unmap", "task": "p", "page": "y"}],
-                          memcgs={"A": {"limit": 1, "memsw_limit": 1}}), )
+                          memcgs={"A": {"limit": 1, "memsw_limit": 1,
+                                        "oom_kill_disable": True}}), )
     assert str(e.value).startswith('scenario, step 2 (unmap), field "page": page "y" ')
     assert "step 1" in str(e.value)
 

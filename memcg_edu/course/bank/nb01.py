@@ -20,7 +20,8 @@ _PARENT_LIMIT = scenario([
     {"op": "fault_anon", "task": "c", "page": "y"},
     {"op": "fault_anon", "task": "c", "page": "z"},
 ], title="the parent's limit stops the child",
-    memcgs={"P": {"use_hierarchy": True, "limit": 2, "memsw_limit": 2},
+    memcgs={"P": {"use_hierarchy": True, "limit": 2, "memsw_limit": 2,
+                  "oom_kill_disable": True},
             "C": {"parent": "P"}},
     tasks={"c": "C"})
 
@@ -66,7 +67,9 @@ EXERCISES = [
         }),
         reference={"usage": 2, "failcnt": 0},
         solution="usage 2, failcnt 0 (and the step fails with a memcg OOM "
-                 "naming P). `res_counter_charge()` (kernel/res_counter.c) "
+                 "naming P; P has oom_kill_disable, so no task is killed and "
+                 "c would sleep until memory is freed). "
+                 "`res_counter_charge()` (kernel/res_counter.c) "
                  "charges C's counter, then P's; P would go over its limit, "
                  "so P's failcnt goes up and the charge already made at C is "
                  "undone. Reclaim then targets P's subtree (C's pages), but "

@@ -18,7 +18,8 @@ _MEMSW_LIMIT = scenario([
     {"op": "fault_anon", "task": "p", "page": "y"},
     {"op": "fault_anon", "task": "p", "page": "z"},
     {"op": "fault_anon", "task": "p", "page": "w"},
-], title="a memsw limit stops swapping", memcgs={"A": {"limit": 2, "memsw_limit": 3}})
+], title="a memsw limit stops swapping",
+    memcgs={"A": {"limit": 2, "memsw_limit": 3, "oom_kill_disable": True}})
 
 _SLOT_SHARED = scenario([
     {"op": "fault_anon", "task": "p", "page": "x"},
@@ -64,7 +65,9 @@ EXERCISES = [
         }),
         reference={"usage": 1, "memsw_usage": 3, "swap": 2},
         solution="usage 1, memsw 3, swap 2, and step 3 fails with a memcg "
-                 "OOM although usage is below the memory limit. At step 2 the "
+                 "OOM although usage is below the memory limit (A has "
+                 "oom_kill_disable, so nobody is killed: p would sleep). At "
+                 "step 2 the "
                  "res_counter refused z (failcnt 1) and `mem_cgroup_reclaim()` "
                  "swapped out x and y (memcg reclaim scans small lists whole). "
                  "At step 3 the memsw counter refuses w: `try_charge()` "

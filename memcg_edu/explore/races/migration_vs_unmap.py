@@ -24,7 +24,7 @@ Kernel context (Linux 3.16, mm/migrate.c, mm/memcontrol.c, mm/rmap.c):
   page under migration (``__mem_cgroup_uncharge_common``, ANON/DROP:
   "Pages under migration may not be uncharged"). Without it, the unmap
   done by migration itself uncharges X's counters while N carries the
-  charge forward (spec 4.7 scenario B): N ends up charged with no counter
+  charge forward (docs/kernel-rules.md, "Scenario B: migration"): N ends up charged with no counter
   behind it. 3.17 needs no flag: nothing is uncharged before the final
   put, and ``mem_cgroup_migrate`` transfers the charge.
 """

@@ -22,9 +22,9 @@ Kernel context (Linux 3.16, mm/memcontrol.c, mm/memory.c, mm/rmap.c):
   the mover switch the page to the parent and cancel C's local charge,
   and the uncharge then take C's counters (and the parent's, through
   the hierarchy) down a second time: statistics and counters go wrong
-  (spec 4.7, variant A3).
+  (docs/kernel-rules.md, "Scenario A3: moving a charge while unmapping (3.16)").
 
-Note on the kernel (why the mover here is reparenting): spec 4.7 A3
+Note on the kernel (why the mover here is reparenting): scenario A3
 tells the story with the task-move walk (``mem_cgroup_move_charge``).
 In 3.16 that walk holds the page-table lock of the moving task's pte
 (``pte_offset_map_lock`` in ``mem_cgroup_move_charge_pte_range``) and

@@ -15,7 +15,7 @@ Kernel context (Linux 3.17, mm/shmem.c, mm/memcontrol.c, mm/vmscan.c):
 * Meanwhile reclaim isolates S from the LRU and puts it back (its
   ``trylock_page`` fails while the swap-in holds the page lock), so S may
   or may not be on an LRU when ``mem_cgroup_migrate`` runs.
-* The bug (spec 3.11): ``mem_cgroup_migrate`` asserts
+* The bug (docs/kernel-rules.md, "shmem_replace_page in 3.17"): ``mem_cgroup_migrate`` asserts
   ``VM_BUG_ON_PAGE(!lrucare && PageLRU(oldpage))``, reported on i965
   hardware; without CONFIG_DEBUG_VM, S's flags are cleared while it sits
   on A's LRU. Michal Hocko's fix (acked by Hugh Dickins) passes

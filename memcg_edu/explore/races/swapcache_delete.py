@@ -24,7 +24,8 @@ mm/swap_state.c, mm/memcontrol.c):
 * Memcg had to tell these deletions apart from mapcount, PageAnon and
   the slot's count. Protections: ``swapcache_defer`` (the unmap's
   uncharge leaves swap-cache pages to the swap path; without it the
-  swapped-out data keeps no memory+swap charge, spec 4.3) and
+  swapped-out data keeps no memory+swap charge: docs/kernel-rules.md,
+  "The 3.16 swap side") and
   ``mapped_check`` (DROP/SWAPOUT refuse a mapped page; without it the
   swap-in side's deletion uncharges a page that is mapped). The page lock
   and the reference freeze keep the two deletions apart.
