@@ -28,13 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..timeline import LRU_NAMES
 from .trace_parse import MARK, Event, Lost
 
 __all__ = ["TraceContext", "Life", "build", "CALL_OF", "LRU_NAMES",
            "STAT_CALL"]
 
-LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file",
-             "unevictable")
 #: bits 12..51 of an x86-64 pte: the page frame number
 _PTE_PFN = 0x000FFFFFFFFFF000
 
