@@ -20,7 +20,7 @@ from .load import Scenario, load_scenario
 from .run import run_scenario
 
 __all__ = ["TOPICS", "MAX_QUIZ_STEPS", "generate_problem", "check_answers",
-           "place_of", "PLACES_FREED", "PLACES_SWAP", "PLACES_OFF_LRU"]
+           "place_of", "describe_setup", "PLACES_FREED", "PLACES_SWAP", "PLACES_OFF_LRU"]
 
 #: topic -> ops the generator draws from (weights), each always valid
 TOPICS: dict[str, dict[str, int]] = {
@@ -188,6 +188,32 @@ def generate_problem(seed: int, topic: str = "mixed", steps: int = 6,
     tl = run_scenario(sc, design=design, pages=True)
     sc.quiz = _entries(sc, tl, design)
     return sc
+
+
+def _pages(n: Any) -> str:
+    return "no limit" if n is None else f"{n} page{'' if n == 1 else 's'}"
+
+
+def describe_setup(memcgs: Mapping[str, Mapping[str, Any]],
+                   tasks: Mapping[str, str]) -> list[str]:
+    """One line per memcg a learner needs to answer: its limits and its tasks.
+
+    ``memcgs`` maps a name to its settings or step-record counters (both
+    have ``limit`` and ``memsw_limit`` in pages, None = unlimited); root is
+    listed only when a task is in it.
+    """
+    lines = []
+    for name, c in memcgs.items():
+        owned = sorted(t for t, m in tasks.items() if m == name)
+        if name == "root" and not owned:
+            continue
+        limit, memsw = c.get("limit"), c.get("memsw_limit")
+        limits = ("no limits" if limit is None and memsw is None else
+                  f"limit {_pages(limit)}, memsw limit {_pages(memsw)}")
+        who = (f"task{'s' if len(owned) > 1 else ''} {', '.join(owned)}"
+               if owned else "no tasks")
+        lines.append(f"memcg {name}: {limits}; {who}")
+    return lines
 
 
 def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:

@@ -25,6 +25,11 @@ class Source:
     steps: Sequence[Mapping[str, Any]] | None = None
     name: str = ""
 
+    @property
+    def tasks(self) -> dict[str, str]:
+        """{task: memcg} of the scenario behind the timeline ({} if unknown)."""
+        return dict(self.timeline.meta.get("tasks") or {})
+
 
 def _run(scenario: Any, design: str, name: str) -> Source:
     from ..scenario import load_scenario, run_scenario
