@@ -3,7 +3,9 @@
 * ``check_install()`` says what is installed and what is missing;
 * ``check("02", 1, answer)`` checks exercise 1 of notebook 02 and explains
   a wrong answer; ``reveal("02", 1)`` shows its worked solution, which lives
-  here (memcg_edu/course/bank) and not in the learner's notebook;
+  here (memcg_edu/course/bank) and not in the learner's notebook; an
+  unanswered ``check`` shows ``exercise_form`` (inputs, check, show answer),
+  so the exercises work under Voila;
 * ``stepper(scenario)`` is the light step player (player and counters panel);
 * ``predict(timeline, step, memcg, names)`` is the predict-then-reveal widget
   for any counters of a step, ``check_prediction`` its check in code;
@@ -17,11 +19,13 @@ No kernel file of its own: the exercises run the model (memcg_edu.model).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
 from ..errors import ModelUsageError
 from .exercise import Exercise, Solution, Verdict, run_timeline
+from .exercise_form import ExerciseForm, exercise_form
 from .install import InstallReport, check_install
 from .kernel import KernelRun, kernel_timeline
 from .practice import practice
@@ -34,7 +38,7 @@ __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
            "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper",
-           "practice"]
+           "practice", "exercise_form", "ExerciseForm"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {
@@ -68,13 +72,17 @@ def exercise(notebook: str | int, number: int) -> Exercise:
 
 
 def check(notebook: str | int, number: int, answer: Any) -> Verdict:
-    """Check an answer; a wrong one comes back with the reason."""
-    return exercise(notebook, number).check(answer)
+    """Check an answer; a wrong one comes back with the reason.
+
+    Not answered yet (the notebook's ``...``), the verdict shows as an answer
+    form (:func:`exercise_form`): the learner can answer there, as under
+    Voila, where the cell's code cannot be edited.
+    """
+    ex = exercise(notebook, number)
+    v = ex.check(answer)
+    return dataclasses.replace(v, exercise=ex) if v.pending else v
 
 
 def reveal(notebook: str | int, number: int) -> Solution:
     """The worked solution of an exercise (try it first!)."""
-    ex = exercise(notebook, number)
-    return Solution(f"Exercise {ex.notebook}.{ex.number}: {ex.title}",
-                    ex.solution + (f"\n\nReference answer: `{ex.reference!r}`"
-                                   if ex.reference is not None else ""))
+    return exercise(notebook, number).worked()

@@ -20,7 +20,8 @@ from .load import Scenario, load_scenario
 from .run import run_scenario
 
 __all__ = ["TOPICS", "MAX_QUIZ_STEPS", "generate_problem", "check_answers",
-           "place_of", "describe_setup", "PLACES_FREED", "PLACES_SWAP", "PLACES_OFF_LRU"]
+           "place_of", "describe_setup", "COUNTER_HINTS", "PLACES_FREED",
+           "PLACES_SWAP", "PLACES_OFF_LRU"]
 
 #: topic -> ops the generator draws from (weights), each always valid
 TOPICS: dict[str, dict[str, int]] = {
@@ -38,6 +39,22 @@ TOPICS: dict[str, dict[str, int]] = {
 }
 MAX_QUIZ_STEPS = 40
 PLACES_FREED, PLACES_SWAP, PLACES_OFF_LRU = "freed", "swap", "off the LRU"
+
+#: what each counter counts: the hint for a wrong number (never the number)
+COUNTER_HINTS = {
+    "usage": "usage counts the pages in memory charged to the memcg (its res counter).",
+    "memsw_usage": ("memsw usage counts memory plus swap: a page keeps its memsw "
+                    "charge while it sits on a swap slot."),
+    "swap": "swap counts the memcg's charge held by swap slots (memsw minus usage).",
+    "rss": "rss counts the charged anonymous pages (PageAnon).",
+    "cache": "cache counts the charged page cache and shmem/tmpfs pages.",
+    "failcnt": ("failcnt counts every charge attempt that hit the limit, "
+                "retries included, not just the failed steps."),
+    "where": ("A charged page sits on the LRU of the memcg it is charged to until "
+              "its final put frees it; a swapped-out page sits on a swap slot. "
+              "Ask what still holds the page after this step: a mapping, a pin, "
+              "the page cache?"),
+}
 
 
 class _State:

@@ -23,11 +23,12 @@ from typing import Any, Mapping, Sequence
 import ipywidgets as widgets
 
 from ..errors import ModelUsageError
+from ..scenario.quiz import COUNTER_HINTS
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .kernel_words import describe_functions, describe_op, event_functions
 
 __all__ = ["PredictWidget", "predict", "entry_for_step", "read_pages", "BUTTONS",
-           "blank_label", "COUNTER_HINTS"]
+           "blank_label"]
 
 #: the button labels, the same in every notebook
 BUTTONS = {"check": "check", "answer": "show answer", "next": "next question"}
@@ -35,23 +36,6 @@ BUTTONS = {"check": "check", "answer": "show answer", "next": "next question"}
 _LABELS = {"usage": "usage", "memsw_usage": "memsw usage", "swap": "swap",
            "max_usage": "max usage", "memsw_max_usage": "memsw max usage",
            "memsw_failcnt": "memsw failcnt"}
-
-#: what each counter counts: the hint for a wrong number (never the number)
-COUNTER_HINTS = {
-    "usage": "usage counts the pages in memory charged to the memcg (its res counter).",
-    "memsw_usage": ("memsw usage counts memory plus swap: a page keeps its memsw "
-                    "charge while it sits on a swap slot."),
-    "swap": "swap counts the memcg's charge held by swap slots (memsw minus usage).",
-    "rss": "rss counts the charged anonymous pages (PageAnon).",
-    "cache": "cache counts the charged page cache and shmem/tmpfs pages.",
-    "failcnt": ("failcnt counts every charge attempt that hit the limit, "
-                "retries included, not just the failed steps."),
-    "where": ("A charged page sits on the LRU of the memcg it is charged to until "
-              "its final put frees it; a swapped-out page sits on a swap slot. "
-              "Ask what still holds the page after this step: a mapping, a pin, "
-              "the page cache?"),
-}
-
 
 def blank_label(blank: str) -> str:
     """What a learner reads beside a blank: "A usage", "where is page x"."""
