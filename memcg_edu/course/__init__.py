@@ -10,6 +10,8 @@
 * ``predict(timeline, step, memcg, names)`` is the predict-then-reveal widget
   for any counters of a step, ``check_prediction`` its check in code;
 * ``practice(topic, seed, steps)`` picks and shows seeded practice problems;
+* ``steps_table``, ``designs_table``, ``kernel_table``, ``differences_list``:
+  the notebooks' tables as HTML (course.tables), never wrapped mid-word;
 * ``kernel_timeline(workload)`` records a workload on this kernel, or loads
   its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
 * ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
@@ -31,6 +33,7 @@ from .kernel import KernelRun, kernel_timeline
 from .practice import practice
 from .predict import check_prediction, predict
 from .stepper import stepper
+from .tables import designs_table, differences_list, kernel_table, steps_table
 from .bank import scenario
 from .words import explain_events, source_url
 
@@ -38,7 +41,8 @@ __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
            "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper",
-           "practice", "exercise_form", "ExerciseForm"]
+           "practice", "exercise_form", "ExerciseForm", "steps_table",
+           "designs_table", "kernel_table", "differences_list"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {
