@@ -45,10 +45,10 @@ class Verdict:
 
     def _head(self, bold: str, end: str) -> str:
         if self.ok:
-            return f"&#9989; {bold}Right.{end}"
+            return f"&#10004; {bold}Right.{end}"
         if self.pending:
             return f"&#9998; {bold}Your turn.{end}"
-        return f"&#10060; {bold}Not yet.{end}"
+        return f"&#10008; {bold}Not yet.{end}"
 
     def __str__(self) -> str:
         head = "Right. " if self.ok else ("Your turn. " if self.pending else "Not yet. ")

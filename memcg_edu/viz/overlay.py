@@ -18,8 +18,8 @@ from ..errors import ModelUsageError
 from ..timeline import COUNTERS, STATS, Timeline
 from .cursor import add_cursor
 from .series import memcg_names, series
-from .style import (OKABE_ITO, Style, add_bytes_axis, get_style, new_figure, series_words,
-                    set_alt, set_step_axis, step_xy)
+from .style import (OKABE_ITO, Style, add_bytes_axis, get_style, legend_columns, new_figure,
+                    series_words, set_alt, set_step_axis, step_xy)
 
 __all__ = ["timeline_label", "plot_overlay"]
 
@@ -101,7 +101,9 @@ def plot_overlay(a: Timeline, b: Timeline, memcg: str | None = None,
     axis.set_ylabel("pages", fontsize=st.font)
     axis.grid(True, axis="y", alpha=0.3)
     if ax is None:
-        fig.legend(fontsize=st.small, loc="outside lower center", ncols=2)
+        labels = axis.get_legend_handles_labels()[1]
+        fig.legend(fontsize=st.small, loc="outside lower center",
+                   ncols=min(2, legend_columns(labels, st)))
     else:
         axis.legend(fontsize=st.small, loc="upper left")
     add_cursor(axis, step, st)

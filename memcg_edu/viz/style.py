@@ -26,7 +26,7 @@ from ..timeline import PAGE_SIZE
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
            "Style", "SIZES", "get_style", "NotebookFigure", "new_figure",
            "add_bytes_axis", "shared_legend", "step_xy", "DISPLAY_POINTS",
-           "set_step_axis", "series_words", "set_alt", "alt_text"]
+           "set_step_axis", "series_words", "set_alt", "alt_text", "legend_columns"]
 
 #: Okabe & Ito (2008), "Color Universal Design": safe for the common colour
 #: vision deficiencies.
@@ -153,6 +153,14 @@ def add_bytes_axis(ax: Axes, size: str | Style) -> None:
     sec.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 4, 5, 10]))
 
 
+def legend_columns(labels: list[str], st: Style) -> int:
+    """As many legend columns as fit the figure's width at the legend's font
+    (a character is about 0.6 em; each entry also has its marker and gaps)."""
+    longest = max((len(lab) for lab in labels), default=1)
+    column = longest * 0.6 * st.small + 3.5 * st.small
+    return max(1, min(len(labels), int(st.width * 72 // column)))
+
+
 def shared_legend(fig: Figure, axes: list[Axes], st: Style, inside: bool) -> None:
     """One legend for all panels: in the axes (``inside``) or below the figure."""
     seen: dict[str, object] = {}
@@ -163,7 +171,7 @@ def shared_legend(fig: Figure, axes: list[Axes], st: Style, inside: bool) -> Non
         axes[0].legend(seen.values(), seen.keys(), fontsize=st.small, loc="upper left")
     else:
         fig.legend(seen.values(), seen.keys(), fontsize=st.small, loc="outside lower center",
-                   ncols=4 if st.width >= 7 else 3)
+                   ncols=legend_columns(list(seen), st))
 
 
 #: a series longer than this is drawn at display resolution (see step_xy)

@@ -266,11 +266,11 @@ class PredictWidget(widgets.VBox):
         right = sum(r["right"] for r in self.results)
         rows = "".join(self._row(r) for r in self.results)
         if right == len(self.results):
-            verdict = "&#9989; <b style='color:#009E73'>All right!</b>"
+            verdict = "<b style='color:#009E73'>&#10004; All right!</b>"
             self.revealed = True
             extra = self._explanation()
         else:
-            verdict = (f"&#10060; <b style='color:#D55E00'>{right} of {len(self.results)} "
+            verdict = (f"<b style='color:#D55E00'>&#10008; {right} of {len(self.results)} "
                        f"right.</b> Read the hints, change your answers and press "
                        f"<i>{BUTTONS['check']}</i> again, or press "
                        f"<i>{BUTTONS['answer']}</i>.")
