@@ -74,7 +74,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     names = sc.memcg_names
     tl = Timeline(meta={"source": "model", "design": design, "title": sc.title,
                         "description": sc.description, "scenario": sc.source,
-                        "machine": dict(sc.machine), "tasks": dict(sc.tasks)})
+                        "machine": dict(sc.machine), "tasks": dict(sc.tasks),
+                        "steps": [dict(s) for s in sc.steps]})
     for i, st in enumerate(sc.steps):
         rec, stop = _step(ctx, sc, i, st, names, design)
         if pages:

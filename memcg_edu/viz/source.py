@@ -43,7 +43,7 @@ def load_source(source: Any, design: str = "3.17") -> Source:
     if isinstance(source, Source):
         return source
     if isinstance(source, Timeline):
-        return Source(source, None, str(source.meta.get("title", "")))
+        return Source(source, source.meta.get("steps"), str(source.meta.get("title", "")))
     if isinstance(source, Mapping):
         if source.get("format") == FORMAT:
             tl = Timeline.from_dict(source)
