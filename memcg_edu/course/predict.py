@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..timeline import Timeline
-from .exercise import Verdict, explain_wrong, not_answered, value_at
+from .exercise import Verdict, explain_wrong, not_answered
 
 if TYPE_CHECKING:
     from ..widgets.predict import PredictWidget
