@@ -13,6 +13,7 @@ import html
 import io
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -26,7 +27,8 @@ from ..timeline import PAGE_SIZE
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
            "Style", "SIZES", "get_style", "NotebookFigure", "new_figure",
            "add_bytes_axis", "shared_legend", "step_xy", "DISPLAY_POINTS",
-           "set_step_axis", "series_words", "set_alt", "alt_text", "legend_columns"]
+           "set_step_axis", "series_words", "set_alt", "alt_text", "legend_columns",
+           "save_figure"]
 
 #: Okabe & Ito (2008), "Color Universal Design": safe for the common colour
 #: vision deficiencies.
@@ -93,6 +95,17 @@ def set_alt(fig: Figure, text: str) -> None:
 def alt_text(fig: Figure) -> str:
     """The figure's text alternative (set by each plot function)."""
     return str(getattr(fig, "memcg_edu", {}).get("alt") or "a memcg-edu figure")
+
+
+#: where each file format keeps a text description (savefig metadata keys)
+_ALT_KEY = {".png": "Description", ".svg": "Description", ".pdf": "Subject"}
+
+
+def save_figure(fig: Figure, path) -> None:
+    """``fig.savefig(path)``, with the figure's text alternative stored in
+    the file (PNG and SVG Description, PDF Subject) where the format can."""
+    key = _ALT_KEY.get(Path(path).suffix.lower())
+    fig.savefig(path, metadata={key: alt_text(fig)} if key else None)
 
 
 class NotebookFigure(Figure):
