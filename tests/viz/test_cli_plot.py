@@ -93,11 +93,11 @@ def test_saved_figures_carry_their_text_alternative(tmp_path):
     from PIL import Image
     from memcg_edu.cli import main
     out = tmp_path / "fig.png"
-    assert main(["plot", "data/scenarios/06-swap-out-and-in.json", "--out", str(out),
+    assert main(["plot", "06-swap-out-and-in", "--out", str(out),
                  "--only", "counters"]) == 0
     desc = Image.open(out).text.get("Description", "")
     assert desc.startswith("Step chart of usage and memsw usage") and "memcg A" in desc
     svg = tmp_path / "fig.svg"
-    assert main(["plot", "data/scenarios/06-swap-out-and-in.json", "--out", str(svg),
+    assert main(["plot", "06-swap-out-and-in", "--out", str(svg),
                  "--only", "counters"]) == 0
     assert "Step chart of usage" in svg.read_text()
