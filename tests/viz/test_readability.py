@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from memcg_edu.viz import (SIZES, plot_counters, plot_lru, plot_overlay, plot_pa
                            plot_stats)
 from memcg_edu.viz.style import alt_text
 from memcg_synth import small_timeline
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PINNED = scenario([
     {"op": "fault_anon", "task": "p", "page": "x"},
@@ -105,7 +108,7 @@ def test_fonts_are_readable_at_the_shown_size():
 
 
 def _figures():
-    tl = run_scenario("data/scenarios/06-swap-out-and-in.json", pages=True)
+    tl = run_scenario(ROOT / "data" / "scenarios" / "06-swap-out-and-in.json", pages=True)
     cmp = compare_scenario(PINNED)
     return {"counters": plot_counters(tl), "stats": plot_stats(tl),
             "lru": plot_lru(tl, 3), "pagegrid": plot_pagegrid(tl, 3),
