@@ -163,7 +163,9 @@ def add_bytes_axis(ax: Axes, size: str | Style) -> None:
                                                  lambda b: b / per_page))
     sec.set_ylabel(unit, fontsize=st.font)
     sec.tick_params(labelsize=st.small)
-    sec.yaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 4, 5, 10]))
+    # "auto": as many ticks as the axis' height holds at this font, no crowding
+    sec.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True,
+                                            steps=[1, 2, 4, 5, 10]))
 
 
 def legend_columns(labels: list[str], st: Style) -> int:

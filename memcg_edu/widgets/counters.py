@@ -35,7 +35,7 @@ def fmt_pages(n: float | None) -> str:
 
 #: a gauge's scale is this much above the largest value shown, so that a full
 #: bar always means "at the limit", never just "the biggest memcg here"
-HEADROOM = 1.25
+HEADROOM = 1.5
 #: limits further than this above the largest value are drawn at the right end
 OFF_SCALE = 4.0
 
@@ -52,8 +52,10 @@ def _gauge(value: int, limit: int | None, scale: float, color: str) -> str:
     """A bar on the panel's common scale, with a mark at the limit (none when
     unlimited; an arrow at the right end for a limit beyond the scale)."""
     pct = 0 if not scale else min(100.0, 100.0 * value / scale)
+    edge = "1px solid #555"
     if limit is None:
-        mark, title = "", "no limit"
+        # open-ended: a dashed right edge says there is no limit to fill up to
+        mark, title, edge = "", "no limit", "2px dashed #999"
     elif limit <= scale:
         mark = (f"<div class='memcg-edu-limit' style='position:absolute;top:-3px;"
                 f"left:calc({100.0 * limit / scale:.1f}% - 1px);width:2px;height:14px;"
@@ -64,7 +66,7 @@ def _gauge(value: int, limit: int | None, scale: float, color: str) -> str:
                 "right:-9px;font-size:11px;line-height:1'>&#9654;</div>")
         title = f"{value} pages; the limit ({limit}) is beyond the scale"
     return (f"<div title='{title}' style='position:relative;width:160px;height:10px;"
-            f"border:1px solid #555;background:#f4f4f4;display:inline-block;"
+            f"border:1px solid #555;border-right:{edge};background:#f4f4f4;display:inline-block;"
             f"vertical-align:middle;margin-right:10px'>"
             f"<div class='memcg-edu-fill' style='width:{pct:.1f}%;height:100%;"
             f"background:{color}'></div>{mark}</div>")

@@ -49,6 +49,7 @@ def test_gauges_share_one_scale_and_unlimited_is_not_full(tl):
     # A's limits are marked where they are on that scale; B has no mark at all
     assert re.findall(r"left:calc\(([\d.]+)% - 1px\)", a) == ["50.0", "100.0"]
     assert "memcg-edu-limit" not in b and "no limit" in b
+    assert b.count("border-right:2px dashed") == 2 and "dashed" not in a   # open-ended
     # no gauge of an unlimited memcg is ever full, whatever the step
     for step in range(len(tl)):
         c.show(step)
@@ -57,6 +58,6 @@ def test_gauges_share_one_scale_and_unlimited_is_not_full(tl):
 
 def test_a_far_limit_is_drawn_beyond_the_scale():
     from memcg_edu.widgets.counters import gauge_scale
-    assert gauge_scale([2, 3], [1e6]) == 3 * 1.25
+    assert gauge_scale([2, 3], [1e6]) == 3 * 1.5
     assert gauge_scale([2, 3], [8]) == 8
-    assert gauge_scale([], []) == 1.25
+    assert gauge_scale([], []) == 1.5
