@@ -50,6 +50,13 @@ COUNTER_HINTS = {
     "cache": "cache counts the charged page cache and shmem/tmpfs pages.",
     "failcnt": ("failcnt counts every charge attempt that hit the limit, "
                 "retries included, not just the failed steps."),
+    "pgpgin": "pgpgin counts charge events: one per page charged to the memcg.",
+    "pgpgout": "pgpgout counts uncharge events: one per page whose charge was given back.",
+    **{lru: (f"{lru} counts the pages on that list of the memcg's lruvec: where a "
+             f"page of this kind starts, and whether the step moved it to another "
+             f"list or took it off the LRU.")
+       for lru in ("inactive_anon", "active_anon", "inactive_file", "active_file",
+                   "unevictable")},
     "where": ("A charged page sits on the LRU of the memcg it is charged to until "
               "its final put frees it; a swapped-out page sits on a swap slot. "
               "Ask what still holds the page after this step: a mapping, a pin, "
