@@ -62,6 +62,7 @@ def _paths(out: Path) -> dict[str, Path]:
 def main(args: argparse.Namespace) -> int:
     from ..viz import plot_counters, plot_lru, plot_overlay, plot_pagegrid, plot_stats
     from ..viz.source import load_source
+    from ..viz.style import save_figure
 
     paths = _paths(Path(args.out))
     src = load_source(args.file, args.design)
@@ -95,6 +96,6 @@ def main(args: argparse.Namespace) -> int:
         made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
             if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
     for kind, fig in made.items():
-        fig.savefig(paths[kind])
+        save_figure(fig, paths[kind])   # with its text alternative in the file
         print(f"wrote {paths[kind]} ({kind})")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ScenarioError
-from ..scenario.quiz import MAX_QUIZ_STEPS, TOPICS, generate_problem
+from ..scenario.quiz import MAX_QUIZ_STEPS, TOPICS, describe_setup, generate_problem
 from ..scenario.text import describe_step
 from .run import add_design_argument
 
@@ -57,13 +57,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"Practice problem: seed {args.seed}, topic {args.topic}, "
           f"{len(sc.steps)} steps (design {args.design})")
     print(f"Machine: {mach['ram_pages']} pages of RAM, {mach['swap_slots']} "
-          f"swap slots, swap accounting {'on' if mach['swap_account'] else 'off'}; "
-          f"no limits.")
-    by_memcg: dict[str, list[str]] = {}
-    for t, m in sc.tasks.items():
-        by_memcg.setdefault(m, []).append(t)
-    print("; ".join(f"memcg {m}: task{'s' if len(ts) > 1 else ''} {', '.join(ts)}"
-                    for m, ts in by_memcg.items()))
+          f"swap slots, swap accounting {'on' if mach['swap_account'] else 'off'}.")
+    for line in describe_setup(sc.memcgs, sc.tasks):
+        print(line)
     if not args.solve:
         print("After each step, predict (in pages) usage, memsw usage and swap "
               "of each memcg, and where the page sits.")

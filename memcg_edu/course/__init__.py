@@ -3,11 +3,15 @@
 * ``check_install()`` says what is installed and what is missing;
 * ``check("02", 1, answer)`` checks exercise 1 of notebook 02 and explains
   a wrong answer; ``reveal("02", 1)`` shows its worked solution, which lives
-  here (memcg_edu/course/bank) and not in the learner's notebook;
+  here (memcg_edu/course/bank) and not in the learner's notebook; an
+  unanswered ``check`` shows ``exercise_form`` (inputs, check, show answer),
+  so the exercises work under Voila;
 * ``stepper(scenario)`` is the light step player (player and counters panel);
 * ``predict(timeline, step, memcg, names)`` is the predict-then-reveal widget
   for any counters of a step, ``check_prediction`` its check in code;
 * ``practice(topic, seed, steps)`` picks and shows seeded practice problems;
+* ``steps_table``, ``designs_table``, ``kernel_table``, ``differences_list``:
+  the notebooks' tables as HTML (course.tables), never wrapped mid-word;
 * ``kernel_timeline(workload)`` records a workload on this kernel, or loads
   its recording from data/real-kernel (``MEMCG_EDU_LIVE=0`` forces that);
 * ``scenario(steps, memcgs=..., tasks=...)`` builds a small scenario dict;
@@ -19,16 +23,19 @@ No kernel file of its own: the exercises run the model (memcg_edu.model).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any
 
 from ..errors import ModelUsageError
 from .exercise import Exercise, Solution, Verdict, run_timeline
+from .exercise_form import ExerciseForm, exercise_form
 from .install import InstallReport, check_install
 from .kernel import KernelRun, kernel_timeline
 from .practice import practice
 from .predict import check_prediction, predict
 from .stepper import stepper
+from .tables import designs_table, differences_list, kernel_table, steps_table
 from .bank import scenario
 from .words import explain_events, source_url
 from .calls import which_call
@@ -37,7 +44,8 @@ __all__ = ["NOTEBOOKS", "check_install", "InstallReport", "exercises",
            "exercise", "check", "reveal", "predict", "check_prediction",
            "run_timeline", "scenario", "source_url", "explain_events", "Exercise",
            "Verdict", "Solution", "kernel_timeline", "KernelRun", "stepper",
-           "practice", "which_call"]
+           "practice", "which_call", "exercise_form", "ExerciseForm",
+           "steps_table", "designs_table", "kernel_table", "differences_list"]
 
 #: notebook number -> notebook file name (without .ipynb)
 NOTEBOOKS = {
@@ -71,13 +79,17 @@ def exercise(notebook: str | int, number: int) -> Exercise:
 
 
 def check(notebook: str | int, number: int, answer: Any) -> Verdict:
-    """Check an answer; a wrong one comes back with the reason."""
-    return exercise(notebook, number).check(answer)
+    """Check an answer; a wrong one comes back with the reason.
+
+    Not answered yet (the notebook's ``...``), the verdict shows as an answer
+    form (:func:`exercise_form`): the learner can answer there, as under
+    Voila, where the cell's code cannot be edited.
+    """
+    ex = exercise(notebook, number)
+    v = ex.check(answer)
+    return dataclasses.replace(v, exercise=ex) if v.pending else v
 
 
 def reveal(notebook: str | int, number: int) -> Solution:
     """The worked solution of an exercise (try it first!)."""
-    ex = exercise(notebook, number)
-    return Solution(f"Exercise {ex.notebook}.{ex.number}: {ex.title}",
-                    ex.solution + (f"\n\nReference answer: `{ex.reference!r}`"
-                                   if ex.reference is not None else ""))
+    return exercise(notebook, number).worked()

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .words import explain_events
 
 __all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
-           "counters", "number", "run_timeline", "value_at", "explain_wrong"]
+           "counters", "number", "run_timeline", "value_at", "explain_wrong",
+           "markdown_html"]
 
 PAGES_HINT = (f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes).")
 
@@ -28,21 +29,26 @@ class Verdict:
     """Right or wrong, and why. True in a boolean context when right.
 
     ``pending`` marks "no answer yet" (the notebook's ``...``), shown as the
-    learner's turn rather than as a wrong answer.
+    learner's turn rather than as a wrong answer; with its ``exercise`` it
+    shows as an answer form (course.exercise_form), which works under Voila
+    too. ``hint`` is what a wrong answer is told in the form: an explanation
+    that does not give the right number away (``message`` does).
     """
     ok: bool
     message: str
     pending: bool = False
+    hint: str = ""
+    exercise: Any = field(default=None, compare=False, repr=False)
 
     def __bool__(self) -> bool:
         return self.ok
 
     def _head(self, bold: str, end: str) -> str:
         if self.ok:
-            return f"&#9989; {bold}Right.{end}"
+            return f"&#10004; {bold}Right.{end}"
         if self.pending:
             return f"&#9998; {bold}Your turn.{end}"
-        return f"&#10060; {bold}Not yet.{end}"
+        return f"&#10008; {bold}Not yet.{end}"
 
     def __str__(self) -> str:
         head = "Right. " if self.ok else ("Your turn. " if self.pending else "Not yet. ")
@@ -55,14 +61,31 @@ class Verdict:
     def _repr_html_(self) -> str:
         return self.to_html()
 
-    def to_html(self) -> str:
-        """The verdict as HTML (widgets and Voila show it as is)."""
+    def _ipython_display_(self) -> None:
+        """An unanswered exercise shows its answer form; anything else its text."""
+        from IPython.display import display
+        if self.pending and self.exercise is not None:
+            from .exercise_form import exercise_form
+            display(exercise_form(self.exercise))
+        else:
+            display({"text/html": self.to_html(), "text/markdown": self._repr_markdown_(),
+                     "text/plain": str(self)}, raw=True)
+
+    def to_html(self, text: str | None = None) -> str:
+        """The verdict as HTML (widgets and Voila show it as is); ``text``
+        in place of the message (the form shows the hint)."""
         mark = self._head("<b>", "</b>")
-        lines = [re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line))
-                 for line in self.message.splitlines()]
-        lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l
-                 for l in lines]
-        return f"<div class='memcg-edu-verdict'>{mark} " + "<br>".join(lines) + "</div>"
+        return f"<div class='memcg-edu-verdict'>{mark} {markdown_html(text or self.message)}</div>"
+
+
+def markdown_html(text: str) -> str:
+    """The little Markdown the course's texts use (`code`, **bold**, "- "
+    lists, line breaks) as HTML."""
+    lines = [re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>",
+                    re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line)))
+             for line in text.splitlines()]
+    lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l for l in lines]
+    return "<br>".join(lines)
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,19 @@ class Exercise:
 
     def __str__(self) -> str:
         return f"Exercise {self.notebook}.{self.number}: {self.title}"
+
+    @property
+    def form(self) -> Mapping[str, Any]:
+        """What the answer looks like, for an answer form: {"kind": "choice",
+        "options": {letter: text}}, {"kind": "number"} or {"kind":
+        "counters", "names": [...]}."""
+        return getattr(self.check, "form", {"kind": "number"})
+
+    def worked(self) -> "Solution":
+        """The worked solution, with the reference answer."""
+        return Solution(f"Exercise {self.notebook}.{self.number}: {self.title}",
+                        self.solution + (f"\n\nReference answer: `{self.reference!r}`"
+                                         if self.reference is not None else ""))
 
 
 def not_answered(answer: Any) -> bool:
@@ -129,6 +165,8 @@ def choice(options: Mapping[str, tuple[str, bool, str]]) -> Callable[[Any], Verd
         if correct:
             return Verdict(True, f"({key}) {text}: {why}")
         return Verdict(False, f"({key}) {text}: {why}")
+    check.form = {"kind": "choice",   # type: ignore[attr-defined]
+                  "options": {k: v[0] for k, v in options.items()}}
     return check
 
 
@@ -153,11 +191,15 @@ def number(compute: Callable[[], int], why: str,
         if given == right:
             return Verdict(True, why)
         msg = f"You said {given}; the model says {right}. {why}"
+        hint = f"You said {given}; that is not it."
         if given in hints:
             msg = f"You said {given}: {hints[given]} The model says {right}. {why}"
+            hint = f"You said {given}: {hints[given]}"
         elif right and given == right * PAGE_SIZE:
             msg = f"{PAGES_HINT} {msg}"
-        return Verdict(False, msg)
+            hint = f"{PAGES_HINT} {hint}"
+        return Verdict(False, msg, hint=hint)
+    check.form = {"kind": "number"}   # type: ignore[attr-defined]
     return check
 
 
@@ -211,6 +253,7 @@ def counters(scenario: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
                               {n: answer[n] for n in why}, because=why)
         # not `or`: a wrong Verdict is falsy
         return Verdict(True, " ".join(why.values())) if wrong is None else wrong
+    check.form = {"kind": "counters", "names": list(why)}   # type: ignore[attr-defined]
     return check
 
 
@@ -225,7 +268,9 @@ def explain_wrong(tl: Timeline, step: int, memcg: str, guess: Mapping[str, Any],
     how the step moved the counter. ``notes`` follow the list; last come
     the kernel functions the step called (mm/memcontrol.c and its callers).
     """
-    wrong = []
+    from ..scenario.quiz import COUNTER_HINTS
+
+    wrong, hints = [], []
     for name, given in guess.items():
         right = value_at(tl, step, memcg, name)
         if given == right:
@@ -234,16 +279,17 @@ def explain_wrong(tl: Timeline, step: int, memcg: str, guess: Mapping[str, Any],
         why = f" {because[name]}" if because else ""
         hint = f" {PAGES_HINT}" if right and given == right * PAGE_SIZE else ""
         wrong.append(f"- {name}: you said {given}, it is {right}{moved}.{why}{hint}")
+        hints.append(f"- {name}: {given} is not it.{hint} {COUNTER_HINTS.get(name, '')}".rstrip())
     if not wrong:
         return None
     rec = tl[step]
-    lines = [f"After step {rec.get('step', step)} ({rec.get('op', '?')}), "
-             f"for {memcg}:"] + wrong + list(notes)
+    head = f"After step {rec.get('step', step)} ({rec.get('op', '?')}), for {memcg}:"
+    lines = [head] + wrong + list(notes)
     calls = explain_events(rec.get("events") or ())
     if calls:
         lines.append("What the kernel did in this step:")
         lines += [f"- {c}" for c in calls]
-    return Verdict(False, "\n".join(lines))
+    return Verdict(False, "\n".join(lines), hint="\n".join([head] + hints))
 
 
 def _moved(tl: Timeline, step: int, memcg: str, name: str, now: int | None) -> str:

@@ -13,7 +13,27 @@ from __future__ import annotations
 
 from .state import ROOT, World
 
-__all__ = ["check_step", "check_final"]
+__all__ = ["check_step", "check_final", "INVARIANT_WORDS", "invariant_words"]
+
+#: each id the checks return, in words (what must hold)
+INVARIANT_WORDS = {
+    "I2": "a memcg's memory usage equals the charged pages in its subtree",
+    "I3": "a memcg's memory+swap usage equals its charged pages plus its swap records",
+    "I4": "the rss, cache and swap statistics match the pages and swap records",
+    "I6": "a page on an LRU list sits on the lruvec of its pc->mem_cgroup",
+    "I7": "an uncharged page on an LRU list sits on root's lruvec (3.17)",
+    "I8": "a page reaches the page allocator uncharged",
+    "I11": "swapped-out data keeps a swap_cgroup record, so memory+swap counts it",
+    "VM_BUG_ON": "a kernel assertion (VM_BUG_ON) holds",
+    "charged in use": "a page that is mapped or in the page cache is charged",
+}
+
+
+def invariant_words(key: str) -> str:
+    """"I2 (a memcg's memory usage equals ...)" for an id, the key itself
+    for a check already named in words ("res_counter underflow")."""
+    words = INVARIANT_WORDS.get(key)
+    return key if words is None or words == key else f"{key} ({words})"
 
 
 def check_step(w: World) -> tuple[str, str] | None:

@@ -268,6 +268,11 @@ def compare(kernel: Timeline) -> Comparison:
     return cmp
 
 
+def _pages(n: int) -> str:
+    """'1 page', '5 pages' (difference texts are read by learners)."""
+    return f"{n} page{'' if n == 1 else 's'}"
+
+
 def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
                       cpus: int) -> list[Difference]:
     """Every named difference at every step where it holds.
@@ -303,18 +308,18 @@ def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
             elif d:
                 if kmem:
                     add("kernel memory", kmem,
-                        f"{kmem} pages of kernel memory (page tables, slab) "
+                        f"{_pages(kmem)} of kernel memory (page tables, slab) "
                         f"are charged to usage; the model charges user pages "
                         f"only")
                 rest = d - kmem
                 if 0 < rest <= CHARGE_BATCH * cpus:
                     add("charge batching", rest,
-                        f"usage runs {rest} pages ahead: the per-CPU charge "
+                        f"usage runs {_pages(rest)} ahead: the per-CPU charge "
                         f"stock precharges {CHARGE_BATCH} pages per CPU "
                         f"(3.17: 32; the model leaves the stock out)")
                 elif rest < 0 and "swap_out" in kernel.ops[:step + 1]:
                     add("reclaim batch", -rest,
-                        f"reclaim stopped {-rest} pages below the limit (it "
+                        f"reclaim stopped {_pages(-rest)} below the limit (it "
                         f"frees in batches of SWAP_CLUSTER_MAX = 32 pages)")
                 elif rest:
                     add("other", abs(rest),
@@ -323,20 +328,21 @@ def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
             sc = ex.get("swapcached") or 0
             if sc and "swap_in" in kernel.ops[:step + 1]:
                 add("swap cache", sc,
-                    f"{sc} pages keep their swap slot in the swap cache after "
-                    f"swap-in (a read fault leaves the slot allocated while "
-                    f"swap is less than half full)")
+                    f"{_pages(sc)} {'keeps its' if sc == 1 else 'keep their'} "
+                    f"swap slot in the swap cache after swap-in (a read "
+                    f"fault leaves the slot allocated while swap is less "
+                    f"than half full)")
             elif sc:
                 add("swap cache", sc,
-                    f"{sc} pages are written out but still in the swap cache: "
-                    f"unmapped, so not in rss, yet charged to usage until "
-                    f"reclaim frees them; the model completes each swap-out "
-                    f"at once")
+                    f"{_pages(sc)} {'is' if sc == 1 else 'are'} written out "
+                    f"but still in the swap cache: unmapped, so not in rss, "
+                    f"yet charged to usage until reclaim frees them; the "
+                    f"model completes each swap-out at once")
             sh = ex.get("shmem") or 0
             if sh:
                 add("shmem", sh,
                     f"shared anonymous / tmpfs pages count as cache on both; "
-                    f"the kernel also reports them as shmem ({sh} pages), a "
+                    f"the kernel also reports them as shmem ({_pages(sh)}), a "
                     f"statistic 3.17 did not have")
             if op in ("add_to_page_cache", "remove_from_page_cache") and pk:
                 for ev in ("pgpgin", "pgpgout"):

@@ -21,7 +21,8 @@ from .load import Scenario, load_scenario
 from .run import run_scenario
 
 __all__ = ["TOPICS", "MAX_QUIZ_STEPS", "generate_problem", "check_answers",
-           "place_of", "PLACES_FREED", "PLACES_SWAP", "PLACES_OFF_LRU"]
+           "place_of", "describe_setup", "COUNTER_HINTS", "PLACES_FREED",
+           "PLACES_SWAP", "PLACES_OFF_LRU"]
 
 #: topic -> ops the generator draws from (weights), each always valid
 TOPICS: dict[str, dict[str, int]] = {
@@ -39,6 +40,29 @@ TOPICS: dict[str, dict[str, int]] = {
 }
 MAX_QUIZ_STEPS = 40
 PLACES_FREED, PLACES_SWAP, PLACES_OFF_LRU = "freed", "swap", "off the LRU"
+
+#: what each counter counts: the hint for a wrong number (never the number)
+COUNTER_HINTS = {
+    "usage": "usage counts the pages in memory charged to the memcg (its res counter).",
+    "memsw_usage": ("memsw usage counts memory plus swap: a page keeps its memsw "
+                    "charge while it sits on a swap slot."),
+    "swap": "swap counts the memcg's charge held by swap slots (memsw minus usage).",
+    "rss": "rss counts the charged anonymous pages (PageAnon).",
+    "cache": "cache counts the charged page cache and shmem/tmpfs pages.",
+    "failcnt": ("failcnt counts every charge attempt that hit the limit, "
+                "retries included, not just the failed steps."),
+    "pgpgin": "pgpgin counts charge events: one per page charged to the memcg.",
+    "pgpgout": "pgpgout counts uncharge events: one per page whose charge was given back.",
+    **{lru: (f"{lru} counts the pages on that list of the memcg's lruvec: where a "
+             f"page of this kind starts, and whether the step moved it to another "
+             f"list or took it off the LRU.")
+       for lru in ("inactive_anon", "active_anon", "inactive_file", "active_file",
+                   "unevictable")},
+    "where": ("A charged page sits on the LRU of the memcg it is charged to until "
+              "its final put frees it; a swapped-out page sits on a swap slot. "
+              "Ask what still holds the page after this step: a mapping, a pin, "
+              "the page cache?"),
+}
 
 
 class _State:
@@ -189,6 +213,32 @@ def generate_problem(seed: int, topic: str = "mixed", steps: int = 6,
     tl = run_scenario(sc, design=design, pages=True)
     sc.quiz = _entries(sc, tl, design)
     return sc
+
+
+def _pages(n: Any) -> str:
+    return "no limit" if n is None else f"{n} page{'' if n == 1 else 's'}"
+
+
+def describe_setup(memcgs: Mapping[str, Mapping[str, Any]],
+                   tasks: Mapping[str, str]) -> list[str]:
+    """One line per memcg a learner needs to answer: its limits and its tasks.
+
+    ``memcgs`` maps a name to its settings or step-record counters (both
+    have ``limit`` and ``memsw_limit`` in pages, None = unlimited); root is
+    listed only when a task is in it.
+    """
+    lines = []
+    for name, c in memcgs.items():
+        owned = sorted(t for t, m in tasks.items() if m == name)
+        if name == "root" and not owned:
+            continue
+        limit, memsw = c.get("limit"), c.get("memsw_limit")
+        limits = ("no limits" if limit is None and memsw is None else
+                  f"limit {_pages(limit)}, memsw limit {_pages(memsw)}")
+        who = (f"task{'s' if len(owned) > 1 else ''} {', '.join(owned)}"
+               if owned else "no tasks")
+        lines.append(f"memcg {name}: {limits}; {who}")
+    return lines
 
 
 def place_of(label: str, rec: Mapping[str, Any]) -> tuple[str, str]:

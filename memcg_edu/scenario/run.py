@@ -75,7 +75,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
 def _meta(sc: Scenario, design: str) -> dict[str, Any]:
     return {"source": "model", "design": design, "title": sc.title,
             "description": sc.description, "scenario": sc.source,
-            "machine": dict(sc.machine)}
+            "machine": dict(sc.machine), "tasks": dict(sc.tasks),
+            "steps": [dict(s) for s in sc.steps]}
 
 
 def _small(sc: Scenario) -> bool:

@@ -19,9 +19,10 @@ from ..timeline import Timeline
 from .cursor import finish_step_panels, move_cursor
 from .series import memcg_names, series
 from .events import EVENT_KINDS, event_steps
-from .style import COUNTER_COLORS, OKABE_ITO, Style, get_style, new_figure, step_xy
+from .style import (COUNTER_COLORS, OKABE_ITO, Style, get_style, new_figure, series_words,
+                    step_xy)
 
-__all__ = ["MARKERS", "plot_counters", "pick_memcgs", "set_step"]
+__all__ = ["MARKERS", "plot_counters", "pick_memcgs", "set_step", "counters_alt"]
 
 #: event kind -> (marker shape, colour, which line it sits on)
 MARKERS = {
@@ -102,7 +103,6 @@ def _draw_one(ax: Axes, timeline: Timeline, name: str, st: Style,
                        label=kind)
     ax.set_ylim(0, top * 1.15 + 1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlim(-0.5, max(len(timeline) - 0.5, 0.5))
     ax.set_title(f"memcg {name}: memory and memory+swap charge", fontsize=st.font)
     ax.set_ylabel("pages", fontsize=st.font)
     ax.grid(True, axis="y", alpha=0.3)
@@ -124,8 +124,26 @@ def plot_counters(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
     fig, axes = new_figure(st, nrows=len(names), ax=ax)
     for a, name in zip(axes, names):
         _draw_one(a, timeline, name, st, markers)
-    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "counters")
+    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "counters",
+                       timeline, counters_alt(timeline, names))
     return fig
+
+
+def counters_alt(timeline: Timeline, names: Sequence[str]) -> str:
+    """The counters figure in words: each memcg's usage, memsw and limits."""
+    parts = []
+    for n in names:
+        bits = [series_words("usage", series(timeline, n, "usage"))]
+        memsw = series(timeline, n, "memsw_usage")
+        if not np.all(np.isnan(memsw)):
+            bits.append(series_words("memsw usage", memsw))
+        limits = [series_words(key.replace("_", " "), series(timeline, n, key))
+                  for key in ("limit", "memsw_limit")
+                  if not np.all(np.isnan(series(timeline, n, key)))]
+        bits += limits or ["no limits"]
+        parts.append(f"memcg {n}: " + "; ".join(bits) + ".")
+    return (f"Step chart of usage and memsw usage, in pages, over {len(timeline)} steps. "
+            + " ".join(parts))
 
 
 def set_step(fig: Figure, timeline: Timeline, step: int) -> list:

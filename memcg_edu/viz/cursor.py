@@ -9,7 +9,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from .style import OKABE_ITO, Style, add_bytes_axis, get_style, shared_legend
+from ..timeline import Timeline
+from .style import (OKABE_ITO, Style, add_bytes_axis, get_style, set_alt, set_step_axis,
+                    shared_legend)
 
 __all__ = ["add_cursor", "move_cursor", "finish_step_panels"]
 
@@ -38,14 +40,18 @@ def move_cursor(fig: Figure, step: int) -> list[Line2D]:
 
 
 def finish_step_panels(fig: Figure, axes: list[Axes], st: Style, step: int | None,
-                       bytes_axis: bool, inside: bool, kind: str) -> None:
-    """The common end of a figure of per-memcg panels over the steps: a
-    cursor (and optionally a bytes axis) on each panel, the step label on
-    the last, one legend (``inside`` the caller's own axes), and ``kind``."""
+                       bytes_axis: bool, inside: bool, kind: str, timeline: Timeline,
+                       alt: str) -> None:
+    """The common end of a figure of per-memcg panels over the steps: the
+    step axis (whole-number ticks), a cursor (and optionally a bytes axis)
+    on each panel, the step label on the last, one legend (``inside`` the
+    caller's own axes), ``kind`` and the text alternative ``alt``."""
+    n_steps = len(timeline)
     for a in axes:
+        set_step_axis(a, n_steps, st, label=a is axes[-1])
         add_cursor(a, step, st)
         if bytes_axis:
             add_bytes_axis(a, st)
-    axes[-1].set_xlabel("step (state after the step)", fontsize=st.font)
     shared_legend(fig, axes, st, inside)
     fig.memcg_edu["kind"] = kind
+    set_alt(fig, alt)

@@ -18,9 +18,10 @@ from matplotlib.ticker import MaxNLocator
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from .series import memcg_names, series
-from .style import LRU_COLORS, LRU_NAMES, Style, get_style, new_figure
+from .style import LRU_COLORS, LRU_NAMES, Style, get_style, new_figure, set_alt
 
-__all__ = ["lru_memcgs", "lru_counts", "lru_max", "touched_lists", "plot_lru", "set_step"]
+__all__ = ["lru_memcgs", "lru_counts", "lru_max", "touched_lists", "plot_lru", "set_step",
+           "lru_alt"]
 
 
 def lru_memcgs(timeline: Timeline) -> list[str]:
@@ -117,6 +118,17 @@ def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     return fig
 
 
+def lru_alt(timeline: Timeline, step: int, names: list[str], counts: np.ndarray) -> str:
+    """The LRU figure at a step in words: each memcg's non-empty lists."""
+    parts = []
+    for i, n in enumerate(names):
+        lists = [f"{LRU_NAMES[j].replace('_', ' ')} {int(counts[i, j])}"
+                 for j in range(len(LRU_NAMES)) if counts[i, j]]
+        parts.append(f"{n}: {', '.join(lists) if lists else 'all lists empty'}")
+    return (f"Bar chart of the pages on each LRU list of every memcg's lruvec after "
+            f"step {step} ({timeline[step].get('op', '')}): " + "; ".join(parts) + ".")
+
+
 def _title(timeline: Timeline, step: int) -> str:
     return f"LRU lists after step {step} ({timeline[step].get('op', '')})"
 
@@ -144,6 +156,7 @@ def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     hit = touched_lists(timeline[step], meta["names"])
     changed = [meta["title"]]
     meta["title"].set_text(_title(timeline, step))
+    set_alt(fig, lru_alt(timeline, step, meta["names"], counts))
     for j, cont in enumerate(meta["bars"]):
         for i, rect in enumerate(cont):
             rect.set_height(counts[i, j])

@@ -18,7 +18,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from .style import OKABE_ITO, Style, get_style, new_figure
+from .style import OKABE_ITO, Style, get_style, new_figure, set_alt
 
 __all__ = ["PAGE_STATES", "PAGE_COLORS", "SLOT_STATES", "SLOT_COLORS", "page_states",
            "pcg_flags", "slot_states", "step_pages", "touched", "labels_at",
@@ -219,6 +219,28 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     return fig
 
 
+def _alt(pages: Mapping[str, Any], record: Mapping[str, Any], step: int,
+         states: np.ndarray) -> str:
+    """The page grid at a step in words: how many frames and slots are in each state."""
+    counts = np.bincount(np.asarray(states, dtype=np.int64), minlength=len(PAGE_STATES))
+    frames = ", ".join(f"{int(c)} {s}" for s, c in zip(PAGE_STATES, counts) if c)
+    text = (f"Grid of the {len(states)} page frames after step {step} "
+            f"({record.get('op', '')}): {frames}.")
+    if len(pages.get("swap_count", ())):
+        slots = np.bincount(np.asarray(slot_states(pages), dtype=np.int64),
+                            minlength=len(SLOT_STATES))
+        text += (f" {len(pages['swap_count'])} swap slots: "
+                 + ", ".join(f"{int(c)} {s}" for s, c in zip(SLOT_STATES, slots) if c) + ".")
+    by_pfn, by_slot = labels_at(record)
+    names = pages["memcg_names"]
+    where = [f"{lab} in pfn {pfn} ({PAGE_STATES[states[pfn]]}, pc->mem_cgroup "
+             f"{_name(names, pages['pc_memcg'][pfn])})" for pfn, lab in by_pfn.items()
+             if 0 <= pfn < len(states)] + [f"{lab} in swap slot {s}" for s, lab in by_slot.items()]
+    if where:
+        text += " Labelled pages: " + ", ".join(where) + "."
+    return text
+
+
 def _frame(a: Axes, rows: int, cols: int, st: Style, title: str) -> None:
     a.set_xticks(np.arange(cols) - 0.5, minor=True)
     a.set_yticks(np.arange(rows) - 0.5, minor=True)
@@ -236,7 +258,9 @@ def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     if len(pages["free"]) != len(meta["outlines"]):
         raise ModelUsageError(f"step {step} has {len(pages['free'])} page frames, "
                               f"the grid was drawn for {len(meta['outlines'])}")
-    meta["image"].set_data(_grid(page_states(pages), pr, pc))
+    states = page_states(pages)
+    meta["image"].set_data(_grid(states, pr, pc))
+    set_alt(fig, _alt(pages, record, step, states))
     meta["page_title"].set_text(f"page frames (pfn) after step {step} "
                                 f"({record.get('op', '')})")
     changed = [meta["image"], meta["page_title"]]

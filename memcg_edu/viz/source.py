@@ -25,6 +25,11 @@ class Source:
     steps: Sequence[Mapping[str, Any]] | None = None
     name: str = ""
 
+    @property
+    def tasks(self) -> dict[str, str]:
+        """{task: memcg} of the scenario behind the timeline ({} if unknown)."""
+        return dict(self.timeline.meta.get("tasks") or {})
+
 
 def _run(scenario: Any, design: str, name: str) -> Source:
     from ..scenario import load_scenario, run_scenario
@@ -38,7 +43,7 @@ def load_source(source: Any, design: str = "3.17") -> Source:
     if isinstance(source, Source):
         return source
     if isinstance(source, Timeline):
-        return Source(source, None, str(source.meta.get("title", "")))
+        return Source(source, source.meta.get("steps"), str(source.meta.get("title", "")))
     if isinstance(source, Mapping):
         if source.get("format") == FORMAT:
             tl = Timeline.from_dict(source)

@@ -17,7 +17,7 @@ from ..timeline import Timeline
 from .counters import pick_memcgs
 from .cursor import finish_step_panels, move_cursor
 from .series import series
-from .style import STAT_COLORS, Style, get_style, new_figure, step_xy
+from .style import STAT_COLORS, Style, get_style, new_figure, series_words, step_xy
 
 __all__ = ["STACK", "plot_stats", "set_step"]
 
@@ -47,11 +47,14 @@ def plot_stats(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
             bottom, low = top, high
         a.set_ylim(0, float(bottom.max(initial=0)) * 1.12 + 1)
         a.yaxis.set_major_locator(MaxNLocator(integer=True))
-        a.set_xlim(-0.5, max(len(timeline) - 0.5, 0.5))
         a.set_title(f"memcg {name}: memory.stat", fontsize=st.font)
         a.set_ylabel("pages", fontsize=st.font)
         a.grid(True, axis="y", alpha=0.3)
-    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "stats")
+    words = " ".join(f"memcg {n}: " + "; ".join(series_words(k, np.nan_to_num(series(
+        timeline, n, k))) for k in STACK) + "." for n in names)
+    finish_step_panels(fig, axes, st, step, bytes_axis, ax is not None, "stats", timeline,
+                       f"Stacked areas of memory.stat rss, cache and swap, in pages, "
+                       f"over {len(timeline)} steps. {words}")
     return fig
 
 

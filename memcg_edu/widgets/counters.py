@@ -2,8 +2,10 @@
 
 One row per memcg, as cgroup v1 shows them (memory.usage_in_bytes,
 memory.memsw.usage_in_bytes, memory.limit_in_bytes, memory.failcnt,
-memory.stat: rss, cache, swap), in pages and bytes. Values that changed at
-this step are marked. The HTML carries the stable CSS class
+memory.stat: rss, cache, swap), in pages and bytes. Every gauge of a panel
+uses one scale (so bars compare across memcgs), with a black mark at the
+limit; an unlimited memcg has no mark and is never drawn full. Values that
+changed at this step are marked. The HTML carries the stable CSS class
 "memcg-edu-counters" so a browser test can read it.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..viz.series import memcg_names, series
 from ..viz.style import COUNTER_COLORS, STAT_COLORS
 from .render import HtmlStepView
 
-__all__ = ["CountersPanel", "counters_panel", "fmt_pages"]
+__all__ = ["CountersPanel", "counters_panel", "fmt_pages", "gauge_scale"]
 
 
 def fmt_pages(n: float | None) -> str:
@@ -31,12 +33,43 @@ def fmt_pages(n: float | None) -> str:
     return f"{n} page{'s' if n != 1 else ''} ({size})"
 
 
+#: a gauge's scale is this much above the largest value shown, so that a full
+#: bar always means "at the limit", never just "the biggest memcg here"
+HEADROOM = 1.5
+#: limits further than this above the largest value are drawn at the right end
+OFF_SCALE = 4.0
+
+
+def gauge_scale(values: list[float], limits: list[float]) -> float:
+    """One scale for every gauge of a panel: the largest value, or the
+    largest limit not far above it, with some headroom."""
+    top = max([v for v in values if v == v] + [1.0])
+    near = [lim for lim in limits if lim == lim and lim <= OFF_SCALE * top]
+    return max([top * HEADROOM] + near)
+
+
 def _gauge(value: int, limit: int | None, scale: float, color: str) -> str:
-    full = limit if limit else scale
-    pct = 0 if not full else min(100.0, 100.0 * value / full)
-    return (f"<div style='width:160px;height:10px;border:1px solid #555;"
-            f"background:#f4f4f4;display:inline-block;vertical-align:middle'>"
-            f"<div style='width:{pct:.0f}%;height:100%;background:{color}'></div></div>")
+    """A bar on the panel's common scale, with a mark at the limit (none when
+    unlimited; an arrow at the right end for a limit beyond the scale)."""
+    pct = 0 if not scale else min(100.0, 100.0 * value / scale)
+    edge = "1px solid #555"
+    if limit is None:
+        # open-ended: a dashed right edge says there is no limit to fill up to
+        mark, title, edge = "", "no limit", "2px dashed #999"
+    elif limit <= scale:
+        mark = (f"<div class='memcg-edu-limit' style='position:absolute;top:-3px;"
+                f"left:calc({100.0 * limit / scale:.1f}% - 1px);width:2px;height:14px;"
+                f"background:#000'></div>")
+        title = f"{value} of {limit} pages (limit at the black mark)"
+    else:
+        mark = ("<div class='memcg-edu-limit-beyond' style='position:absolute;top:-4px;"
+                "right:-9px;font-size:11px;line-height:1'>&#9654;</div>")
+        title = f"{value} pages; the limit ({limit}) is beyond the scale"
+    return (f"<div title='{title}' style='position:relative;width:160px;height:10px;"
+            f"border:1px solid #555;border-right:{edge};background:#f4f4f4;display:inline-block;"
+            f"vertical-align:middle;margin-right:10px'>"
+            f"<div class='memcg-edu-fill' style='width:{pct:.1f}%;height:100%;"
+            f"background:{color}'></div>{mark}</div>")
 
 
 class CountersPanel(HtmlStepView):
@@ -44,10 +77,13 @@ class CountersPanel(HtmlStepView):
 
     def __init__(self, timeline: Timeline, memcgs: list[str] | None = None) -> None:
         self.memcgs = memcgs or memcg_names(timeline)
-        # scale for unlimited gauges: the largest usage the timeline reaches
-        self._scale = {n: float(np.nanmax(np.append(
-            series(timeline, n, "memsw_usage"), series(timeline, n, "usage")), initial=1.0))
-            for n in self.memcgs}
+        # one scale for every gauge of the panel, over the whole timeline, so
+        # that bars compare across memcgs and do not rescale while stepping
+        peaks = [float(np.nanmax(series(timeline, n, k), initial=0.0))
+                 for n in self.memcgs for k in ("usage", "memsw_usage")]
+        limits = [float(v) for n in self.memcgs for k in ("limit", "memsw_limit")
+                  for v in np.unique(series(timeline, n, k)) if np.isfinite(v)]
+        self.scale = gauge_scale(peaks, limits)
         super().__init__(timeline, "memcg-edu-counters")
 
     def html_at(self, step: int) -> str:
@@ -87,7 +123,7 @@ class CountersPanel(HtmlStepView):
             if v is None:
                 cells.append("<td>-</td>")
                 continue
-            cells.append(f"<td>{_gauge(v, now.get(lim), self._scale[name], color)} "
+            cells.append(f"<td>{_gauge(v, now.get(lim), self.scale, color)} "
                          f"{mark(key)} / {html.escape(fmt_pages(now.get(lim)))}"
                          f"<br><small>{html.escape(fmt_pages(v))}</small></td>")
         fail = mark("failcnt") + (f" / memsw {mark('memsw_failcnt')}"

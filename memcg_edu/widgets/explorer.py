@@ -11,7 +11,6 @@ each step.
 from __future__ import annotations
 
 import html
-import json
 from typing import Any, Mapping
 
 import ipywidgets as widgets
@@ -21,31 +20,51 @@ from ..errors import ModelUsageError
 __all__ = ["ExplorerView", "explorer"]
 
 
+#: one style for every state table: left-aligned columns, no wrapping inside a cell
+_STYLE = ("<style>.memcg-edu-state{border-collapse:collapse;margin:4px 0;font-size:90%}"
+          ".memcg-edu-state th,.memcg-edu-state td{text-align:left;padding:1px 12px 1px 0;"
+          "white-space:nowrap}.memcg-edu-state th{border-bottom:1px solid #888}</style>")
+
+
+def _words(v: Any) -> str:
+    """A state value as a learner reads it: lists joined, nothing for None."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (list, tuple)):
+        return " ".join(map(str, v)) if v else "-"
+    if isinstance(v, Mapping):
+        return "; ".join(f"{k} {_words(x)}" for k, x in v.items()) or "-"
+    return str(v)
+
+
 def _state_html(state: Mapping[str, Any], before: Mapping[str, Any] | None) -> str:
-    """The snapshot of one step: pages and memcgs as tables (changes in bold)."""
+    """The snapshot of one step: one aligned table per part of the state
+    (pages, memcgs, swap slots, ptes, locks ...); changes in bold with *."""
     parts = []
-    for section in ("pages", "memcgs"):
-        rows = state.get(section) or {}
+    for section, rows in state.items():
         if not rows:
             continue
+        old_rows = (before or {}).get(section) or {}
+        if not all(isinstance(r, Mapping) for r in rows.values()):
+            # a flat part (ptes, locks): one row per entry, "name: value"
+            rows = {k: {"": v} for k, v in rows.items()}
+            old_rows = {k: {"": v} for k, v in old_rows.items()}
         cols = list(dict.fromkeys(k for r in rows.values() for k in r))
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in cols)
         body = []
         for name, r in rows.items():
-            old = ((before or {}).get(section) or {}).get(name) or {}
+            old = old_rows.get(name) or {}
             cells = []
             for c in cols:
-                v = r.get(c)
-                text = html.escape(", ".join(v) if isinstance(v, list) else str(v))
-                changed = before is not None and old.get(c) != v
+                text = html.escape(_words(r.get(c)))
+                changed = before is not None and old.get(c) != r.get(c)
                 cells.append(f"<td>{'<b>' + text + ' *</b>' if changed else text}</td>")
-            body.append(f"<tr><td><b>{html.escape(name)}</b></td>{''.join(cells)}</tr>")
-        parts.append(f"<table style='font-size:90%'><tr><th>{section}</th>{head}</tr>"
-                     f"{''.join(body)}</table>")
-    rest = {k: v for k, v in state.items() if k not in ("pages", "memcgs") and v}
-    if rest:
-        parts.append("<code>" + html.escape(json.dumps(rest)) + "</code>")
-    return "".join(parts)
+            body.append(f"<tr><td><b>{html.escape(str(name))}</b></td>{''.join(cells)}</tr>")
+        parts.append(f"<table class='memcg-edu-state'><tr><th>{html.escape(section)}</th>"
+                     f"{head}</tr>{''.join(body)}</table>")
+    return _STYLE + "".join(parts) if parts else ""
 
 
 class ExplorerView(widgets.VBox):
@@ -77,11 +96,12 @@ class ExplorerView(widgets.VBox):
                                           tooltip="previous step of the interleaving")
         self.forward_button = widgets.Button(description="step forward", icon="step-forward",
                                              tooltip="next step of the interleaving")
-        self.slider = widgets.IntSlider(min=0, max=0, description="step")
+        # numbered from 1, as "Step k of n" says
+        self.slider = widgets.IntSlider(min=1, max=1, value=1, description="step")
         self.step_view = widgets.HTML()
         self.step_view.add_class("memcg-edu-explore-step")
-        self.back_button.on_click(lambda _: self.go(self.slider.value - 1))
-        self.forward_button.on_click(lambda _: self.go(self.slider.value + 1))
+        self.back_button.on_click(lambda _: self.go(self.index - 1))
+        self.forward_button.on_click(lambda _: self.go(self.index + 1))
         self.slider.observe(lambda ch: self._show_step(), names="value")
         self.explore_button.on_click(lambda _: self.run())
         self.picker.observe(lambda ch: self._pick(), names="value")
@@ -111,6 +131,7 @@ class ExplorerView(widgets.VBox):
     def run(self):
         """Explore the picked race with the ticked protections; returns the result."""
         from ..explore import explore
+        from ..explore.invariants import invariant_words
 
         without = [p for p, box in self.protections.items() if not box.value]
         fixes = [f for f, box in self.fixes.items() if box.value]
@@ -123,7 +144,7 @@ class ExplorerView(widgets.VBox):
             self.explore_button.disabled = False
         res = self.result
         dropped = ", ".join(without) or "none"
-        why = "; ".join(f"{k}: {v}" for k, v in res.by_invariant.items())
+        why = "; ".join(f"{invariant_words(k)}: {v}" for k, v in res.by_invariant.items())
         verdict = (f"<b style='color:#D55E00'>{res.broken} of {res.explored} "
                    f"interleavings break an invariant</b> ({html.escape(why)})"
                    if res.broken else
@@ -142,16 +163,23 @@ class ExplorerView(widgets.VBox):
     def _set_rows(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.stepper.layout.display = None if rows else "none"
-        self.slider.max = max(len(rows) - 1, 0)
-        self.slider.value = 0
+        self.slider.max = max(len(rows), 1)
+        self.slider.value = 1
         self._show_step()
 
+    @property
+    def index(self) -> int:
+        """The row shown, from 0 (the slider and "Step k of n" count from 1)."""
+        return self.slider.value - 1
+
     def go(self, i: int) -> None:
-        """Show step ``i`` of the broken interleaving (clipped)."""
-        self.slider.value = max(0, min(i, len(self.rows) - 1)) if self.rows else 0
+        """Show row ``i`` (from 0) of the broken interleaving (clipped)."""
+        self.slider.value = (max(0, min(i, len(self.rows) - 1)) if self.rows else 0) + 1
 
     def _show_step(self) -> None:
-        i = self.slider.value
+        from ..explore.invariants import invariant_words
+
+        i = self.index
         self.back_button.disabled = i == 0
         self.forward_button.disabled = not self.rows or i >= len(self.rows) - 1
         if not self.rows:
@@ -161,8 +189,8 @@ class ExplorerView(widgets.VBox):
         prev = self.rows[i - 1]["state"] if i else None
         bad = row.get("invariant")
         broke = (f"<div style='color:#D55E00'><b>invariant broken: "
-                 f"{html.escape(bad['id'])}</b>: {html.escape(bad['message'])}</div>"
-                 if bad else "")
+                 f"{html.escape(invariant_words(bad['id']))}</b>: "
+                 f"{html.escape(bad['message'])}</div>" if bad else "")
         order = " &rarr; ".join(
             (f"<b><u>{html.escape(r['path'])}</u></b>" if j == i else html.escape(r["path"]))
             for j, r in enumerate(self.rows))

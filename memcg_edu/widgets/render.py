@@ -11,6 +11,7 @@ text a subclass writes for each step. Presentation only.
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import io
 from typing import Callable, Sequence
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from ..timeline import Timeline
+from ..viz.style import alt_text
 
 __all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView"]
 
@@ -154,7 +156,12 @@ class FigureView(widgets.VBox):
         buf = io.BytesIO()
         Image.frombuffer("RGBA", (w, h), pixels, "raw", "RGBA", 0, 1).save(
             buf, format="png", compress_level=1)
+        png = base64.b64encode(buf.getvalue()).decode("ascii")
+        alt = html.escape(alt_text(self.figure), quote=True)
+        # the <img> fills the notebook's width; text/plain is the text alternative
         return {"output_type": "display_data",
-                "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"),
-                         "text/plain": f"<figure {self.figure.memcg_edu.get('kind', '')}>"},
+                "data": {"text/html": f"<img src='data:image/png;base64,{png}' alt='{alt}' "
+                                      f"style='width:100%;max-width:{int(w * 1.6)}px;"
+                                      f"height:auto'>",
+                         "image/png": png, "text/plain": alt_text(self.figure)},
                 "metadata": {"image/png": {"width": w, "height": h}}}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from browser_support import (COUNTERS, ROOT, VOILA_CDN_CSS, WIDGET_ERROR,
+from browser_support import (COUNTERS, OUTPUT, ROOT, VOILA_CDN_CSS, WIDGET_ERROR,
                              check_dashboard_runs, screenshot)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(280)]
@@ -58,4 +58,58 @@ def test_course_notebook_dashboard_under_voila(voila_notebooks, page):
         check_dashboard_runs(page, watch=COUNTERS)
     finally:
         screenshot(page, f"voila-{name.removesuffix('.ipynb')}")
+    check_clean(page)
+
+
+def test_predict_retry_and_exercise_forms_under_voila(voila_notebooks, page):
+    """Notebook 00 under Voila (no code to edit): the predict widget takes a
+    wrong answer with a hint, then a right one; an exercise is answered in
+    its form, wrong then right, and show answer gives the solution."""
+    page.set_default_timeout(LOAD_TIMEOUT_MS)
+    page.goto(f"{voila_notebooks.url}/voila/render/00-start-here.ipynb")
+    predict = page.locator(".memcg-edu-predict:not(.memcg-edu-exercise)").first
+    predict.wait_for(state="visible")
+    feedback = predict.locator(".memcg-edu-predict-feedback")
+    boxes = predict.locator("input[type=text]")
+    try:
+        # A's usage and rss after q's unmap (step 3): both 0; say 1 and 0
+        boxes.nth(0).fill("1")
+        boxes.nth(1).fill("0")
+        predict.locator("button.memcg-edu-predict-check").click()
+        feedback.get_by_text("1 of 2 right").wait_for()
+        shown = feedback.inner_text()
+        assert "Hint" in shown and "not yet" in shown and "The answer" not in shown
+        OUTPUT.mkdir(exist_ok=True)
+        predict.screenshot(path=str(OUTPUT / "voila-00-predict-hint.png"))
+        # try again
+        boxes.nth(0).fill("0")
+        predict.locator("button.memcg-edu-predict-check").click()
+        feedback.get_by_text("All right!").wait_for()
+        predict.locator("button.memcg-edu-predict-reveal").click()
+        feedback.get_by_text("The answer").wait_for()
+        assert predict.locator("button.memcg-edu-predict-reveal").inner_text().strip() == \
+            "show answer"
+
+        # exercise 00.1, a multiple choice, in its form
+        form = page.locator(".memcg-edu-exercise").first
+        form.get_by_text("Exercise 00.1").wait_for()
+        form.get_by_text("(a) at the last unmap of the page").click()
+        form.locator("button.memcg-edu-predict-check").click()
+        out = form.locator(".memcg-edu-predict-feedback")
+        out.get_by_text("Not yet").wait_for()
+        assert "again" in out.inner_text()
+        form.get_by_text("(b) when its last reference goes").click()
+        form.locator("button.memcg-edu-predict-check").click()
+        out.get_by_text("Right.").wait_for()
+        form.locator("button.memcg-edu-predict-reveal").click()
+        out.get_by_text("Reference answer").wait_for()
+        # exercise 00.3, counters typed into boxes
+        form3 = page.locator(".memcg-edu-exercise").nth(2)
+        for i, v in enumerate(("2", "1", "1")):
+            form3.locator("input[type=text]").nth(i).fill(v)
+        form3.locator("button.memcg-edu-predict-check").click()
+        form3.get_by_text("Right.").wait_for()
+        assert "replace each" not in page.inner_text("body")
+    finally:
+        screenshot(page, "voila-00-predict-and-exercises")
     check_clean(page)

@@ -49,18 +49,18 @@ def test_empty_prediction_asks_for_numbers(swap_tl):
     assert not v.ok and "Type a number" in v.message
 
 
-def test_predict_widget_checks_and_reveals_without_a_browser(swap_tl):
+def test_predict_widget_hints_then_shows_the_answer(swap_tl):
     w = course.predict(swap_tl, 1, "A", ("usage", "memsw_usage", "swap"))
-    assert set(w.boxes) == {"usage", "memsw_usage", "swap"}
-    w.boxes["usage"].value, w.boxes["memsw_usage"].value, w.boxes["swap"].value = "0", "0", "1"
+    assert list(w.inputs) == ["A.usage", "A.memsw_usage", "A.swap"]
+    w.answer(**{"A.usage": 0, "A.memsw_usage": 0, "A.swap": 1})
     w.check()
-    assert "Not yet" in w.output.value
-    assert "memsw_usage: you said 0, it is 1" in w.output.value
-    w.boxes["swap"].value = "one"
+    assert "2 of 3 right" in w.feedback.value and "memsw" in w.feedback.value
+    assert "= <b>" not in w.feedback.value
+    w.inputs["A.swap"].value = "one"
     w.check()
-    assert "swap: you said one, it is 1" in w.output.value
-    w.reveal()
-    assert "Right" in w.output.value
+    assert "one&#x27; is not a whole number" in w.feedback.value
+    w.show_answer()
+    assert "A memsw usage = <b>1</b>" in w.feedback.value
 
 
 def test_install_check_reports_and_explains_missing(monkeypatch):

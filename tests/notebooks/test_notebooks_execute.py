@@ -5,6 +5,7 @@ and with MEMCG_EDU_LIVE=0, which forces the recorded timelines.
 """
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -28,14 +29,23 @@ def test_notebook_runs_top_to_bottom(path):
     assert took < BUDGET_S, f"{path.name} took {took:.1f} s"
     text = outputs_text(nb)
     assert "Traceback" not in text
-    # a figure shows as a picture, not as "<Figure size ...>"
+    # a figure shows as a picture at the notebook's width, with a text alternative
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if data.get("text/plain", "").startswith("<Figure"):
-                assert "image/png" in data, f"{path.name}: a figure is shown as text"
-    # the exercise cells ship blanks: they must say so, not fail
-    assert "Not answered yet" in text
+            assert not data.get("text/plain", "").startswith("<Figure"), \
+                f"{path.name}: a figure is shown as text"
+            if "image/png" in data:
+                assert "width:100%" in data.get("text/html", ""), path.name
+                assert len(data.get("text/plain", "")) > 40, path.name
+            # no wide table printed as text (columns aligned with runs of spaces):
+            # it would wrap mid-word in a notebook column; tables are HTML
+            if out.get("name") == "stdout":
+                wide = [ln for ln in out["text"].splitlines()
+                        if len(ln) > 80 and re.search(r"\S {2,}\S.* {2,}\S", ln)]
+                assert not wide, f"{path.name}: a text table: {wide[0]}"
+    # the exercise cells ship blanks: they show an answer form (works under Voila)
+    assert "ExerciseForm(" in text
     if path.name.startswith("06"):   # the recorded-timeline fallback
         assert "not live because MEMCG_EDU_LIVE=0" in text
 

@@ -87,3 +87,17 @@ def test_through_the_dispatcher(tmp_path, capsys):
     assert main(["plot", str(scenario), "--out", str(out), "--only", "overlay",
                  "--overlay-design", "3.16"]) == 0
     assert (tmp_path / "s-overlay.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_saved_figures_carry_their_text_alternative(tmp_path):
+    from PIL import Image
+    from memcg_edu.cli import main
+    out = tmp_path / "fig.png"
+    assert main(["plot", "06-swap-out-and-in", "--out", str(out),
+                 "--only", "counters"]) == 0
+    desc = Image.open(out).text.get("Description", "")
+    assert desc.startswith("Step chart of usage and memsw usage") and "memcg A" in desc
+    svg = tmp_path / "fig.svg"
+    assert main(["plot", "06-swap-out-and-in", "--out", str(svg),
+                 "--only", "counters"]) == 0
+    assert "Step chart of usage" in svg.read_text()

@@ -12,11 +12,11 @@ def test_two_timelines_on_one_axes(tl):
     other.meta.update(design="3.16")
     ax = plot_overlay(other, tl, "A").axes[0]
     labels = [l.get_label() for l in ax.get_lines() if not l.get_label().startswith("_")]
-    assert labels == ["usage - model 3.16", "usage - model 3.17",
-                      "memsw_usage - model 3.16", "memsw_usage - model 3.17"]
+    assert labels == ["usage, model 3.16", "usage, model 3.17",
+                      "memsw usage, model 3.16", "memsw usage, model 3.17"]
     solid, dashed = ax.get_lines()[0], ax.get_lines()[1]
     assert solid.get_linestyle() == "-" and dashed.get_linestyle() == "--"
-    assert "3.16 vs model 3.17" in ax.get_title()
+    assert "3.16 (solid) vs model 3.17 (dashed)" in ax.get_title()
 
 
 def test_kernel_label_and_missing_memcg(tl):

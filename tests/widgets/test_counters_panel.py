@@ -33,3 +33,31 @@ def test_fmt_pages():
     assert fmt_pages(1) == "1 page (4 KiB)"
     assert fmt_pages(None) == "no limit"
     assert fmt_pages(4096) == "4096 pages (16.0 MiB)"
+
+
+def _fills(row):
+    return [float(w) for w in re.findall(r"memcg-edu-fill' style='width:([\d.]+)%", row)]
+
+
+def test_gauges_share_one_scale_and_unlimited_is_not_full(tl):
+    c = counters_panel(tl)
+    c.show(7)
+    a, b = _row(c.html.value, "A"), _row(c.html.value, "B")
+    # A: usage 2, memsw 3; B (no limit): usage 1, memsw 1; one scale (8 pages)
+    assert c.scale == 8
+    assert _fills(a) == [25.0, 37.5] and _fills(b) == [12.5, 12.5]
+    # A's limits are marked where they are on that scale; B has no mark at all
+    assert re.findall(r"left:calc\(([\d.]+)% - 1px\)", a) == ["50.0", "100.0"]
+    assert "memcg-edu-limit" not in b and "no limit" in b
+    assert b.count("border-right:2px dashed") == 2 and "dashed" not in a   # open-ended
+    # no gauge of an unlimited memcg is ever full, whatever the step
+    for step in range(len(tl)):
+        c.show(step)
+        assert max(_fills(_row(c.html.value, "B")), default=0) < 100
+
+
+def test_a_far_limit_is_drawn_beyond_the_scale():
+    from memcg_edu.widgets.counters import gauge_scale
+    assert gauge_scale([2, 3], [1e6]) == 3 * 1.5
+    assert gauge_scale([2, 3], [8]) == 8
+    assert gauge_scale([], []) == 1.5
