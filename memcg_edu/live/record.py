@@ -30,6 +30,7 @@ from . import swapfile
 from .catalog import CHILD_ACTIONS, Phase, Workload, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
+from .runstate import swap_lock
 from .scratch import Scratch, cleanup_stale, sigterm_as_exit
 
 __all__ = ["record", "Recorder"]
@@ -64,9 +65,18 @@ def _frames(pid: int, addr: int, pages: int) -> list[int]:
 
 
 def _prepare_file(path: Path, pages: int) -> None:
-    """Write a file from outside the cgroup, then drop it from the cache."""
+    """Write a file from outside the cgroup, then drop it from the cache.
+
+    Created here and only here (O_EXCL: refused if anything exists at that
+    name; O_NOFOLLOW: never through a symlink)."""
     block = b"\xa5" * (64 * PAGE_SIZE)
-    with open(path, "wb") as f:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        raise LiveError(f"cannot create work file {path}: {e.strerror}",
+                        "failed") from None
+    with os.fdopen(fd, "wb") as f:
         left = pages
         while left > 0:
             n = min(left, 64)
@@ -76,7 +86,7 @@ def _prepare_file(path: Path, pages: int) -> None:
 
 
 def _drop_cache(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)  # DONTNEED skips dirty pages
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
@@ -292,15 +302,20 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
     caps = caps or detect()
     wl = get_workload(workload, pages)
     caps.require_scratch()
-    removed = cleanup_stale(caps) + swapfile.cleanup_stale()
     swap_desc = "none"
     swap_reason: str | None = None
     needs_swap = any(p.needs == "swap" for p in wl.phases)
     with ExitStack() as stack:
         stack.enter_context(sigterm_as_exit())
-        if caps.swap_pages:
-            swap_desc = f"system swap, {caps.swap_pages} pages"
-        elif swap and needs_swap:
+        # swap another run of ours added is not the system's: never count it
+        system_swap = swapfile.system_swap_pages(caps.proc)
+        add_swap = swap and needs_swap and not system_swap
+        # runs share the machine's swap: one that adds a file runs alone
+        stack.enter_context(swap_lock(exclusive=add_swap))
+        removed = cleanup_stale(caps)
+        if system_swap:
+            swap_desc = f"system swap, {system_swap} pages"
+        elif add_swap:
             tmp = stack.enter_context(swapfile.TempSwap(2 * pages + 256))
             swap_desc = f"temporary swap file of {tmp.pages} pages"
         else:
