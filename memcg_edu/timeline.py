@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .errors import ModelUsageError
+from .safeio import read_json, write_atomic
 
-__all__ = ["COUNTERS", "STATS", "FORMAT", "PAGE_SIZE", "Timeline"]
+if TYPE_CHECKING:  # numpy is imported when arrays are asked for: the
+    import numpy as np  # command line starts (and Ctrl-C stops it) cleanly
+
+__all__ = ["COUNTERS", "STATS", "FORMAT", "PAGE_SIZE", "MAX_TIMELINE_BYTES",
+           "Timeline"]
 
 #: Counter names of a memcg in a step record (res_counter fields, in pages).
 COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
@@ -38,6 +41,9 @@ STATS = ("cache", "rss", "rss_huge", "mapped_file", "swap", "pgpgin",
          "active_file", "unevictable")
 FORMAT = "memcg-edu-timeline/1"
 PAGE_SIZE = 4096
+#: Largest timeline file ``Timeline.load`` reads (a 100,000-step run with
+#: page state is well under it).
+MAX_TIMELINE_BYTES = 512 * 1024 * 1024
 
 
 class Timeline:
@@ -103,6 +109,7 @@ class Timeline:
             raise ModelUsageError(
                 f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
                 f"and statistics {', '.join(STATS)}")
+        import numpy as np
         recs = self._records(memcg)
         if name in STATS:
             recs = [r.get("stat") or {} for r in recs]
@@ -112,6 +119,7 @@ class Timeline:
     def series(self, memcg: str) -> dict[str, np.ndarray]:
         """Every COUNTERS and STATS name of one memcg over the steps, read
         in one pass (same arrays as ``counter`` gives one at a time)."""
+        import numpy as np
         recs = self._records(memcg)
         stats = [r.get("stat") or {} for r in recs]
         out = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
@@ -123,7 +131,9 @@ class Timeline:
         return {"format": FORMAT, "meta": self.meta, "steps": self.steps}
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write the timeline as JSON (a new file renamed into place: a
+        symlink at ``path`` is replaced, not followed)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "timeline") -> "Timeline":
@@ -133,13 +143,24 @@ class Timeline:
         steps = data.get("steps")
         if not isinstance(steps, list):
             raise ModelUsageError(f"{where}: \"steps\" must be a list")
-        return cls(steps, data.get("meta") or {})
+        for i, s in enumerate(steps):
+            if not isinstance(s, Mapping):
+                raise ModelUsageError(f"{where}: steps[{i}] must be an object "
+                                      f"(a step record), not "
+                                      f"{type(s).__name__}")
+            if not isinstance(s.get("memcgs", {}), Mapping):
+                raise ModelUsageError(f"{where}: steps[{i}].memcgs must be an "
+                                      f"object of memcg name -> counters")
+        meta = data.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise ModelUsageError(f"{where}: \"meta\" must be an object")
+        return cls(steps, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> "Timeline":
+        """Read a saved timeline: a regular UTF-8 JSON file of at most
+        MAX_TIMELINE_BYTES (memcg_edu.safeio); every problem is one
+        ModelUsageError line."""
         p = Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ModelUsageError(f"{p}: cannot read timeline: {e}") from None
-        return cls.from_dict(data, str(p))
+        fail = (lambda msg: ModelUsageError(f"{p}: cannot read timeline: {msg}"))
+        return cls.from_dict(read_json(p, MAX_TIMELINE_BYTES, fail), str(p))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
+from ..safeio import printable
 
-__all__ = ["main", "SUBCOMMANDS"]
+__all__ = ["main", "SUBCOMMANDS", "add_force_argument"]
 
 #: subcommand -> module in this package that implements it
 SUBCOMMANDS = {
@@ -29,6 +30,28 @@ SUBCOMMANDS = {
     "plot": "plot",        # figures for a scenario
     "live": "live",        # the real kernel of this machine
 }
+
+
+class _Printable:
+    """A text stream that shows terminal escape sequences, invisible
+    controls and lone surrogates escaped (\\x1b, \\u202e, \\udc80): a
+    scenario's title, names, labels or notes cannot clear the screen, set
+    the window title or make a line unprintable."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def add_force_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing output file")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:   # Ctrl-C while importing or parsing
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

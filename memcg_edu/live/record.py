@@ -299,6 +299,13 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
     into each step's "samples". Everything created is removed on return,
     on error, on Ctrl-C and on SIGTERM.
     """
+    if interval is not None and (isinstance(interval, bool) or
+                                 not isinstance(interval, (int, float)) or
+                                 not 0 < interval <= _REPLY_TIMEOUT):
+        # nan fails every comparison, so it is refused here too
+        raise LiveError(f"interval must be a number of seconds above 0 and "
+                        f"at most {_REPLY_TIMEOUT:.0f}, got {interval!r}",
+                        "refused")
     caps = caps or detect()
     wl = get_workload(workload, pages)
     caps.require_scratch()

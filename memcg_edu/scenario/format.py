@@ -40,8 +40,8 @@ MEMCG_FIELDS = {
     "parent": ("parent", None),
     "use_hierarchy": ("bool", False),
 }
-TOP_FIELDS = ("format", "title", "description", "machine", "memcgs", "tasks",
-              "steps", "quiz")
+TOP_FIELDS = ("format", "title", "description", "design", "machine", "memcgs",
+              "tasks", "steps", "quiz")
 
 # Field kinds used in OPS:
 #   task    - a task declared in "tasks"

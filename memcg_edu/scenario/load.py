@@ -17,12 +17,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
+from ..safeio import capped_names, parse_json, read_text, write_atomic
 from ..timeline import FORMAT as TIMELINE_FORMAT
 from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
                      NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
 
 __all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest"]
+
+#: most tasks, and most memcgs, a file may declare: the model stores their
+#: ids in 16 bits (memcg_edu.model.machine refuses the 32767th)
+MAX_IDS = 32766
 
 #: where the bundled scenarios live; their names work wherever a path does
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "data" / "scenarios"
@@ -40,12 +45,14 @@ class Scenario:
     steps: list[dict[str, Any]]
     source: str = "scenario"               # file name used in messages
     quiz: list[dict[str, Any]] | None = None   # blanks/answers of a problem
+    design: str | None = None              # the design the file is written for
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as file content (load_scenario(s.to_dict()) == s)."""
         d: dict[str, Any] = {"format": FORMAT, "title": self.title,
                              "description": self.description,
+                             **({"design": self.design} if self.design else {}),
                              "machine": dict(self.machine),
                              "memcgs": {n: dict(v) for n, v in self.memcgs.items()},
                              "tasks": dict(self.tasks),
@@ -55,7 +62,9 @@ class Scenario:
         return d
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write the scenario file (a new file renamed into place: a symlink
+        at ``path`` is replaced, not followed)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
 
     @property
     def memcg_names(self) -> list[str]:
@@ -75,7 +84,8 @@ def suggest(word: str, choices) -> str:
 
 
 def _names(choices) -> str:
-    return ", ".join(f'"{c}"' for c in choices) or "none"
+    # capped: a file with 100,000 memcgs must not make a 1 MB message
+    return capped_names(choices)
 
 
 class _Checker:
@@ -163,6 +173,10 @@ class _Checker:
         if not isinstance(raw, Mapping):
             raise self.err("must be an object of memcg name -> settings",
                            field="memcgs")
+        if len(raw) > MAX_IDS:
+            raise self.err(f"too many memcgs: {len(raw)}, at most {MAX_IDS} "
+                           f"(the model stores memcg ids in 16 bits)",
+                           field="memcgs")
         got: dict[str, dict[str, Any]] = {}
         for name, spec in raw.items():
             where = f"memcgs.{name}"
@@ -226,6 +240,10 @@ class _Checker:
         raw = {} if raw is None else raw
         if not isinstance(raw, Mapping):
             raise self.err("must be an object of task name -> memcg name",
+                           field="tasks")
+        if len(raw) > MAX_IDS:
+            raise self.err(f"too many tasks: {len(raw)}, at most {MAX_IDS} "
+                           f"(the model stores task ids in 16 bits)",
                            field="tasks")
         known = [ROOT, *memcgs]
         for name, mc in raw.items():
@@ -369,6 +387,9 @@ def find_scenario(src: str | Path) -> Path:
 
 
 def _read(path: Path) -> Any:
+    """The JSON of a scenario file, read by memcg_edu.safeio: a regular file
+    only, at most MAX_FILE_BYTES (checked while reading), UTF-8, no
+    duplicate keys, no integer of absurd length."""
     name = path.name
     try:
         size = os.stat(path).st_size
@@ -381,22 +402,14 @@ def _read(path: Path) -> Any:
     if path.is_dir():
         raise ScenarioError("is a directory; give a scenario file inside it",
                             file=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"cannot read the file: {e}", file=name) from None
-    except OSError as e:
-        raise ScenarioError(f"cannot read the file: {e.strerror}", file=name) from None
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError(message, file=name)
+    text = read_text(path, MAX_FILE_BYTES, fail)
     if not text.strip():
         raise ScenarioError(f'the file is empty; a scenario is a JSON object that '
                             f'starts with "format": "{FORMAT}"', file=name)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"not valid JSON: {e.msg} at line {e.lineno}, "
-                            f"column {e.colno}", file=name) from None
-    except RecursionError:
-        raise ScenarioError("not valid JSON: nested too deeply", file=name) from None
+    return parse_json(text, fail)
 
 
 def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
@@ -442,9 +455,12 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     steps = chk.steps(data["steps"], memcgs, tasks)
     title = chk.value("str", data.get("title", Path(source).stem), field="title")
     desc = chk.value("str", data.get("description", ""), field="description")
+    design = data.get("design")
+    if design is not None:
+        design = chk.value("design", design, field="design")
     quiz = data.get("quiz")
     if quiz is not None and not isinstance(quiz, list):
         raise chk.err("must be a list (written by quiz --save)", field="quiz")
     return Scenario(title=title, description=desc, machine=machine,
                     memcgs=memcgs, tasks=tasks, steps=steps, source=source,
-                    quiz=quiz)
+                    quiz=quiz, design=design)

@@ -126,7 +126,7 @@ def test_quiz_save_to_an_unwritable_place_exit_2(capsys, tmp_path):
     code = main(["quiz", "--seed", "1", "--save", str(tmp_path / "no" / "p.json")])
     out, err = capsys.readouterr()
     assert code == 2
-    assert err == f"error: {tmp_path / 'no' / 'p.json'}: cannot write the problem: No such file or directory\n"
+    assert err == f"error: --save {tmp_path / 'no' / 'p.json'}: folder {tmp_path / 'no'} does not exist\n"
     assert out == ""           # it fails before printing a problem it could not save
 
 

@@ -71,7 +71,7 @@ def test_binary_or_non_utf8_file_is_one_clear_line(tmp_path, capsys, content):
     path.write_bytes(content)
     assert main(["plot", str(path), "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
-    assert "bin.json: not UTF-8 text" in err and "Traceback" not in err
+    assert "bin.json: cannot read it as JSON: not UTF-8 text" in err and "Traceback" not in err
 
 
 def test_through_the_dispatcher(tmp_path, capsys):
