@@ -121,5 +121,6 @@ def test_ctrl_c_during_start_up_is_one_line_exit_130(delay):
     assert "Traceback" not in err
     if p.returncode == 130:
         assert err == "interrupted\n"
-    else:      # it had already finished: the path error, one line
-        assert p.returncode == 2 and err.count("\n") == 1
+    else:      # it had already finished (the path error, one line), or was
+        # ending: Python's default SIGINT action during interpreter exit
+        assert p.returncode in (2, -signal.SIGINT) and err.count("\n") <= 1
