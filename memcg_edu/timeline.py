@@ -20,6 +20,7 @@ Numbers come out as numpy arrays over steps (``Timeline.counter`` for one,
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
@@ -76,6 +77,25 @@ class Timeline:
     def __getitem__(self, i: int) -> dict[str, Any]:
         return self.steps[i]
 
+    def step_index(self, step: Any, what: str = "step") -> int:
+        """``step`` as an index 0..len-1 (negative counts from the end), or
+        a ModelUsageError naming ``what``: the one check of a step number
+        every plot and widget uses."""
+        if not self.steps:
+            raise ModelUsageError(f"{what}: this timeline has no steps")
+        try:
+            if isinstance(step, bool):
+                raise TypeError
+            i = operator.index(step)   # int or numpy integer, not 1.5 or "1"
+        except TypeError:
+            raise ModelUsageError(f"{what} must be a whole number, got "
+                                  f"{step!r}") from None
+        n = len(self.steps)
+        if not -n <= i < n:
+            raise ModelUsageError(f"{what} {i} is outside this timeline "
+                                  f"(steps 0 to {n - 1})")
+        return i % n
+
     @property
     def memcg_names(self) -> list[str]:
         """Every memcg named in any step, in first-seen order."""
@@ -92,6 +112,10 @@ class Timeline:
     def _records(self, memcg: str) -> list[dict[str, Any]]:
         """memcg's record at each step ({} where it is absent); a clear
         error when no step names it."""
+        if not isinstance(memcg, str):
+            raise ModelUsageError(
+                f"memcg must be a name (a string), got {memcg!r}; this "
+                f"timeline has {', '.join(self.memcg_names) or 'none'}")
         recs = [(s.get("memcgs") or {}).get(memcg) for s in self.steps]
         if all(r is None for r in recs):
             raise ModelUsageError(

@@ -81,9 +81,7 @@ def main(args: argparse.Namespace) -> int:
     tl = src.timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
-    if not -len(tl) <= args.step < len(tl):
-        raise ModelUsageError(f"--step {args.step}: {args.file} has steps 0 to {len(tl) - 1}")
-    step = args.step % len(tl)
+    step = tl.step_index(args.step, "--step")
     other = None
     if args.overlay:
         other = load_source(args.overlay, args.design).timeline

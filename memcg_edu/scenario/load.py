@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ class Scenario:
     source: str = "scenario"               # file name used in messages
     quiz: list[dict[str, Any]] | None = None   # blanks/answers of a problem
     design: str | None = None              # the design the file is written for
+    # what was checked (to_dict() at load): a Scenario changed since, say a
+    # step appended in a notebook, is checked again before it runs
+    _checked: dict[str, Any] | None = field(default=None, repr=False,
+                                            compare=False)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,6 +88,13 @@ def suggest(word: str, choices) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def _show(v: Any) -> str:
+    """A value as the file would spell it, for a message: any Python value
+    (a numpy number, a set) and at most 60 characters."""
+    text = json.dumps(v, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _names(choices) -> str:
     # capped: a file with 100,000 memcgs must not make a 1 MB message
     return capped_names(choices)
@@ -105,10 +117,12 @@ class _Checker:
         if kind in ("count", "limit"):
             if v is None and kind == "limit":
                 return None
+            if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+                v = int(v)             # a numpy integer from a notebook
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 what = "a whole number of pages" + (" or null (unlimited)"
                                                     if kind == "limit" else "")
-                raise self.err(f"must be {what}, got {json.dumps(v)}", **where)
+                raise self.err(f"must be {what}, got {_show(v)}", **where)
             if isinstance(v, float) and not v.is_integer():
                 raise self.err(f"must be a whole number of pages, got {v}",
                                **where)
@@ -123,24 +137,24 @@ class _Checker:
             return v
         if kind == "bool":
             if not isinstance(v, bool):
-                raise self.err(f"must be true or false, got {json.dumps(v)}",
+                raise self.err(f"must be true or false, got {_show(v)}",
                                **where)
             return v
         if kind == "design":
             if v not in DESIGNS:
                 raise self.err(f"must be one of {_names(DESIGNS)}, got "
-                               f"{json.dumps(v)}", **where)
+                               f"{_show(v)}", **where)
             return v
         if kind == "str":
             if not isinstance(v, str):
-                raise self.err(f"must be a string, got {json.dumps(v)}", **where)
+                raise self.err(f"must be a string, got {_show(v)}", **where)
             return v
         raise AssertionError(kind)
 
     def name(self, v: Any, what: str, **where) -> str:
         if not isinstance(v, str) or not v:
             raise self.err(f"{what} names must be non-empty strings, got "
-                           f"{json.dumps(v)}", **where)
+                           f"{_show(v)}", **where)
         return v
 
     def fields(self, obj: Any, known, what: str, **where) -> None:
@@ -249,7 +263,7 @@ class _Checker:
         for name, mc in raw.items():
             self.name(name, "task", field="tasks")
             if not isinstance(mc, str) or mc not in known:
-                raise self.err(f'task "{name}" is in memcg {json.dumps(mc)}, '
+                raise self.err(f'task "{name}" is in memcg {_show(mc)}, '
                                f"which is not declared{suggest(mc, known)}; "
                                f"memcgs: {_names(known)}", field=f"tasks.{name}")
         return dict(raw)
@@ -268,17 +282,17 @@ class _Checker:
 
     def step(self, i: int, st: Any, memcgs, tasks, created) -> dict[str, Any]:
         if not isinstance(st, Mapping):
-            raise self.err(f"a step must be a JSON object, got {json.dumps(st)}",
+            raise self.err(f"a step must be a JSON object, got {_show(st)}",
                            step=i)
         op = st.get("op")
         if op is None:
             raise self.err(f'missing field "op"; ops: {_names(OPS)}', step=i,
                            field="op")
         if not isinstance(op, str):
-            raise self.err(f"must be the name of an op, got {json.dumps(op)}; "
+            raise self.err(f"must be the name of an op, got {_show(op)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         if op not in OPS:
-            raise self.err(f"unknown op {json.dumps(op)}{suggest(op, OPS)}; "
+            raise self.err(f"unknown op {_show(op)}{suggest(op, OPS)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
         where = {"step": i, "op": op}
@@ -301,14 +315,14 @@ class _Checker:
             v, fw = st[k], {"field": k, **where}
             if kind in ("task", "memcg") and not isinstance(v, str):
                 raise self.err(f"must be the name of a {kind}, got "
-                               f"{json.dumps(v)}", **fw)
+                               f"{_show(v)}", **fw)
             if kind == "task":
                 if v not in tasks:
-                    raise self.err(f"no task {json.dumps(v)}{suggest(v, tasks)}; "
+                    raise self.err(f"no task {_show(v)}{suggest(v, tasks)}; "
                                    f"tasks: {_names(tasks)}", **fw)
             elif kind == "memcg":
                 if v not in memcgs:
-                    raise self.err(f"no memcg {json.dumps(v)}{suggest(v, memcgs)}; "
+                    raise self.err(f"no memcg {_show(v)}{suggest(v, memcgs)}; "
                                    f"memcgs: {_names(memcgs)}", **fw)
             elif kind == "new":
                 self.name(v, "page label", **fw)
@@ -318,7 +332,7 @@ class _Checker:
                                    f"own label", **fw)
             elif kind == "label":
                 if not isinstance(v, str) or v not in created:
-                    raise self.err(f"no page {json.dumps(v)} has been created "
+                    raise self.err(f"no page {_show(v)} has been created "
                                    f"before this step{suggest(v, created)}; "
                                    f"labels so far: {_names(created)}", **fw)
             else:
@@ -420,7 +434,10 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     "scenario" for a dict). Raises ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
-        return src
+        data = src.to_dict()
+        if data == src._checked:
+            return src
+        return load_scenario(data, name or src.source)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name
@@ -444,7 +461,7 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
         raise chk.err(f'missing; a scenario file starts with "format": "{FORMAT}"',
                       field="format")
     if data["format"] != FORMAT:
-        raise chk.err(f"is {json.dumps(data['format'])}, but this version of "
+        raise chk.err(f"is {_show(data['format'])}, but this version of "
                       f'memcg_edu reads "{FORMAT}"', field="format")
     if "steps" not in data:
         raise chk.err("missing; a scenario needs a list of steps", field="steps")
@@ -461,6 +478,8 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     quiz = data.get("quiz")
     if quiz is not None and not isinstance(quiz, list):
         raise chk.err("must be a list (written by quiz --save)", field="quiz")
-    return Scenario(title=title, description=desc, machine=machine,
-                    memcgs=memcgs, tasks=tasks, steps=steps, source=source,
-                    quiz=quiz, design=design)
+    sc = Scenario(title=title, description=desc, machine=machine,
+                  memcgs=memcgs, tasks=tasks, steps=steps, source=source,
+                  quiz=quiz, design=design)
+    sc._checked = sc.to_dict()   # fresh dicts down to the values
+    return sc

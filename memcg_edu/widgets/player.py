@@ -9,6 +9,7 @@ and its mm callers) in plain words.
 from __future__ import annotations
 
 import html
+import numbers
 from typing import Any, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -123,6 +124,8 @@ class StepPlayer(widgets.VBox):
 
     def go(self, step: int) -> None:
         """Show ``step`` (clipped to the timeline); every view follows."""
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise ModelUsageError(f"step must be a whole number, got {step!r}")
         step = max(0, min(int(step), self.last))
         self.slider.value = step   # re-enters go() once through the observer
         self.play.value = step

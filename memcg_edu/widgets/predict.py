@@ -27,9 +27,10 @@ _LABELS = {"usage": "usage", "memsw_usage": "memsw usage", "swap": "swap",
 def entry_for_step(timeline: Timeline, step: int,
                    memcgs: Sequence[str] | None = None) -> dict[str, Any]:
     """A quiz entry (same shape as the scenario quiz's) for ``step`` of a timeline."""
-    if not 0 <= step < len(timeline):
+    if isinstance(step, int) and step < 0:   # a quiz counts from the start
         raise ModelUsageError(f"step {step} is outside this timeline "
                               f"(steps 0 to {len(timeline) - 1})")
+    step = timeline.step_index(step)
     rec = timeline[step]
     prev = timeline[step - 1] if step else None
     names = list(memcgs) if memcgs else [n for n in rec.get("memcgs", {}) if n != "root"]

@@ -20,6 +20,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..errors import ModelUsageError
 from ..timeline import Timeline
 
 __all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView"]
@@ -33,6 +34,8 @@ class HtmlStepView(widgets.VBox):
     shows step 0 at once, so set what ``html_at`` needs first."""
 
     def __init__(self, timeline: Timeline, css_class: str) -> None:
+        if not len(timeline):
+            raise ModelUsageError("the timeline has no steps to show")
         self.timeline = timeline
         self.html = widgets.HTML()
         self.html.add_class(css_class)
@@ -41,6 +44,7 @@ class HtmlStepView(widgets.VBox):
         self.show(0)
 
     def show(self, step: int) -> None:
+        step = self.timeline.step_index(step)
         self.step = step
         self.html.value = self.html_at(step)
 

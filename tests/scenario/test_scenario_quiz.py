@@ -101,7 +101,7 @@ def test_check_answers_marks_right_and_wrong():
 def test_bad_arguments_are_scenario_errors():
     with pytest.raises(ScenarioError, match='field "topic": unknown topic "swp"'):
         generate_problem(1, "swp", 4)
-    with pytest.raises(ScenarioError, match="steps must be 1 to 40"):
+    with pytest.raises(ScenarioError, match="steps must be a whole number from 1 to 40"):
         generate_problem(1, "swap", 41)
     with pytest.raises(ScenarioError, match="the seed must be a whole number"):
         generate_problem("1", "swap", 4)

@@ -49,7 +49,7 @@ def test_no_page_state_is_reported_not_fatal(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--out", "{tmp}/x.bogus"], "unknown image format 'bogus'"),
     (["--out", "{tmp}/missing/x.png"], "does not exist"),
-    (["--out", "{tmp}/x.png", "--step", "99"], "--step 99: .* has steps 0 to 9"),
+    (["--out", "{tmp}/x.png", "--step", "99"], "--step 99 is outside this timeline \\(steps 0 to 9\\)"),
     (["--out", "{tmp}/x.png", "--memcg", "Q"], "no memcg 'Q'"),
 ])
 def test_bad_arguments_are_clear(saved, tmp_path, argv, message):
