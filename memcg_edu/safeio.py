@@ -203,11 +203,13 @@ def check_output(path: str | Path, force: bool = False,
 
 
 def write_atomic(path: str | Path, data: bytes | str | Callable[[Any], None],
-                 fail: Fail | None = None) -> None:
+                 fail: Fail | None = None, overwrite: bool = True) -> None:
     """Write ``data`` (bytes, text, or a function given the open binary
     file) to a new temp file in ``path``'s folder, then rename it over
     ``path``: a symlink at ``path`` is replaced, never followed, and a
-    failure leaves the old file as it was."""
+    failure leaves the old file as it was. With ``overwrite`` False the
+    file is linked into place instead, which fails if anything has appeared
+    at ``path`` since it was checked."""
     p = Path(path)
     fail = fail or _default_fail(p)
     try:
@@ -224,7 +226,15 @@ def write_atomic(path: str | Path, data: bytes | str | Callable[[Any], None],
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, p)
+        if overwrite:
+            os.replace(tmp, p)
+        else:
+            os.link(tmp, p, follow_symlinks=False)
+            os.unlink(tmp)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise fail("appeared while we worked; not overwriting it (add "
+                   "--force to overwrite)") from None
     except OSError as e:
         os.unlink(tmp)
         raise fail(f"cannot write: {e.strerror}") from None

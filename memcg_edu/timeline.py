@@ -154,10 +154,12 @@ class Timeline:
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "meta": self.meta, "steps": self.steps}
 
-    def save(self, path: str | Path) -> None:
-        """Write the timeline as JSON (a new file renamed into place: a
-        symlink at ``path`` is replaced, not followed)."""
-        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Write the timeline as JSON: a new file renamed into place, so a
+        symlink at ``path`` is replaced, not followed (``overwrite`` False:
+        refused if a file is there)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n",
+                     overwrite=overwrite)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "timeline") -> "Timeline":

@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
                 interval=args.interval,
                 on_step=lambda s: print(format_step(s), flush=True))
     try:
-        tl.save(out)
+        tl.save(out, overwrite=args.force)
     except ModelUsageError as e:
         raise LiveError(str(e), "failed") from None
     for note in tl.meta.get("notes", []):

@@ -112,6 +112,6 @@ def main(args: argparse.Namespace) -> int:
         fig.savefig(buf, format=fmt)
         rendered[kind] = buf.getvalue()
     for kind, data in rendered.items():
-        write_atomic(paths[kind], data)
+        write_atomic(paths[kind], data, overwrite=args.force)
         print(f"wrote {paths[kind]} ({kind})")
     return 0

@@ -58,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
     if args.save:
         # the design it was made for, so that run and check use it
         sc.design = args.design
-        sc.save(args.save)
+        sc.save(args.save, overwrite=args.force)
     print(f"Practice problem: seed {args.seed}, topic {args.topic}, "
           f"{len(sc.steps)} steps (design {args.design})")
     print(f"Machine: {mach['ram_pages']} pages of RAM, {mach['swap_slots']} "

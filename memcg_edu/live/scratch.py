@@ -39,6 +39,7 @@ __all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "pid_alive", "libc",
            "PREFIX", "WORK_BASE", "make_work_dir"]
 
 PREFIX = "memcg-edu-"
+_MS_SAFE = 0x2 | 0x4 | 0x8   # MS_NOSUID | MS_NODEV | MS_NOEXEC
 WORK_BASE = Path(os.environ.get("MEMCG_EDU_WORK_BASE", "/var/tmp"))
 
 
@@ -189,7 +190,8 @@ class Scratch:
         # room for the workload and a little more; a cap so a runaway
         # workload cannot fill memory through it
         size = (self.tmpfs_pages + 256) * PAGE_SIZE
-        rc = libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", 0,
+        # nosuid, nodev, noexec: it holds workload data, nothing to run
+        rc = libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", _MS_SAFE,
                            f"size={size},mode=0700".encode())
         if rc != 0:
             self.tmpfs_reason = (f"mounting a private tmpfs failed: "

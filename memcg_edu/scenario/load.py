@@ -66,10 +66,12 @@ class Scenario:
             d["quiz"] = self.quiz
         return d
 
-    def save(self, path: str | Path) -> None:
-        """Write the scenario file (a new file renamed into place: a symlink
-        at ``path`` is replaced, not followed)."""
-        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n")
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Write the scenario file: a new file renamed into place, so a
+        symlink at ``path`` is replaced, not followed (``overwrite`` False:
+        refused if a file is there)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n",
+                     overwrite=overwrite)
 
     @property
     def memcg_names(self) -> list[str]:
