@@ -104,6 +104,7 @@ class Recorder:
         self.swap_reason, self.interval, self.on_step = swap_reason, interval, on_step
         self.timeline = Timeline(meta={})
         self.child: subprocess.Popen | None = None
+        self.exited = False          # the exit phase ended the task
         self.notes: list[str] = []
         self.mappings: dict[str, tuple[int, int]] = {}  # label -> (addr, pages)
         self._samples: list[dict[str, Any]] = []   # timer samples of a phase
@@ -161,20 +162,28 @@ class Recorder:
             sel.close()
         line = self.child.stdout.readline()
         if not line:
-            rc = self.child.wait()
-            err = (self.child.stderr.read() if self.child.stderr else "").strip()
-            how = (f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}")
-            hint = (" (SIGKILL: the OOM killer, if the limit left no room)"
-                    if rc == -9 else "")
-            raise LiveError(f"the workload process died during {what}: "
-                            f"{how}{hint}" + (f"; {err.splitlines()[-1]}"
-                                              if err else ""), "failed")
+            raise self._died(what)
         return json.loads(line)
+
+    def _died(self, what: str) -> LiveError:
+        """The error for a workload process that ended without being told."""
+        assert self.child is not None
+        rc = self.child.wait()
+        err = (self.child.stderr.read() if self.child.stderr else "").strip()
+        how = (f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}")
+        hint = (" (SIGKILL: the OOM killer, if the limit left no room)"
+                if rc == -9 else "")
+        return LiveError(f"the workload process died during {what}: "
+                         f"{how}{hint}" + (f"; {err.splitlines()[-1]}"
+                                           if err else ""), "failed")
 
     def _send(self, cmd: dict[str, Any]) -> None:
         assert self.child is not None and self.child.stdin is not None
-        self.child.stdin.write(json.dumps(cmd) + "\n")
-        self.child.stdin.flush()
+        try:
+            self.child.stdin.write(json.dumps(cmd) + "\n")
+            self.child.stdin.flush()
+        except BrokenPipeError:     # it died between two phases
+            raise self._died(f"the {cmd['action']} command") from None
 
     # -- phases ---------------------------------------------------------------
     def _path(self, phase: Phase) -> Path:
@@ -192,7 +201,7 @@ class Recorder:
         if phase.needs == "compact" and not self.caps.compact:
             return "cannot write /proc/sys/vm/compact_memory (needs root)"
         if phase.action in CHILD_ACTIONS and (self.child is None or
-                                              self.child.poll() is not None):
+                                              self.exited):
             return "the task has already exited"
         return None
 
@@ -200,10 +209,15 @@ class Recorder:
         """Do one phase; returns (extra detail, timer samples)."""
         extra: dict[str, Any] = {}
         self._samples = []
+        if phase.action in CHILD_ACTIONS and self.child is not None \
+                and self.child.poll() is not None:
+            # it ended without an exit phase (killed): the run cannot go on
+            raise self._died(f"phase {i} ({phase.op}: {phase.text})")
         if phase.action == "exit":
             self._send({"action": "exit"})
             assert self.child is not None
             self.child.wait(timeout=_REPLY_TIMEOUT)
+            self.exited = True
         elif phase.action in CHILD_ACTIONS:
             cmd = {"action": phase.action, "target": phase.target,
                    "pages": phase.pages}
