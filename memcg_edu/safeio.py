@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from .errors import ModelUsageError
 
-__all__ = ["MAX_INT_DIGITS", "read_bytes", "read_text", "read_json", "parse_json",
+__all__ = ["MAX_INT_DIGITS", "exists", "read_bytes", "read_text", "read_json", "parse_json",
            "check_output", "write_atomic", "printable", "capped_names"]
 
 #: Longest integer literal a file may hold (a page count needs 20 at most).
@@ -41,6 +41,15 @@ Fail = Callable[[str], Exception]
 
 def _default_fail(path: str | Path) -> Fail:
     return lambda msg: ModelUsageError(f"{path}: {msg}")
+
+
+def exists(path: str | Path) -> bool:
+    """Path.exists, False also for a name no file can have (too long, a NUL
+    byte, a lone surrogate) instead of an exception."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def read_bytes(path: str | Path, limit: int, fail: Fail | None = None) -> bytes:
@@ -57,6 +66,8 @@ def read_bytes(path: str | Path, limit: int, fail: Fail | None = None) -> bytes:
         raise fail("is a directory; give a file") from None
     except OSError as e:
         raise fail(f"cannot read the file: {e.strerror}") from None
+    except ValueError:   # a NUL byte or a lone surrogate in the name
+        raise fail("not a possible file name") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -174,6 +185,12 @@ def check_output(path: str | Path, force: bool = False,
     """Refuse an output path before any work is done (module docstring)."""
     p = Path(path)
     fail: Fail = lambda msg: ModelUsageError(f"{option} {printable(str(p))}: {msg}")
+    try:
+        os.fsencode(p)
+        if "\0" in str(p):
+            raise ValueError
+    except ValueError:
+        raise fail("not a possible file name") from None
     if not str(p) or str(p).endswith(os.sep):
         raise fail("give a file name, not a folder")
     parent = p.parent

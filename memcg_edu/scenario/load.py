@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import ScenarioError
-from ..safeio import capped_names, parse_json, read_text, write_atomic
+from ..safeio import (capped_names, exists, parse_json, printable, read_text,
+                      write_atomic)
 from ..timeline import FORMAT as TIMELINE_FORMAT
 from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
@@ -61,7 +62,10 @@ class Scenario:
                              "machine": dict(self.machine),
                              "memcgs": {n: dict(v) for n, v in self.memcgs.items()},
                              "tasks": dict(self.tasks),
-                             "steps": [dict(s) for s in self.steps]}
+                             # a non-object step (appended by hand) is
+                             # kept, for the check to name it
+                             "steps": [dict(s) if isinstance(s, Mapping) else s
+                                       for s in self.steps]}
         if self.quiz is not None:
             d["quiz"] = self.quiz
         return d
@@ -396,10 +400,10 @@ def find_scenario(src: str | Path) -> Path:
     bundled scenario of that name (with or without ".json"), else ``src``
     unchanged so that reading it reports the missing file."""
     path = Path(src)
-    if path.exists() or path.parent != Path("."):
+    if exists(path) or path.parent != Path("."):
         return path
     bundled = SCENARIO_DIR / (path.name if path.suffix else path.name + ".json")
-    return bundled if bundled.exists() else path
+    return bundled if exists(bundled) else path
 
 
 def _read(path: Path) -> Any:
@@ -410,7 +414,10 @@ def _read(path: Path) -> Any:
     try:
         size = os.stat(path).st_size
     except OSError as e:
-        raise ScenarioError(f"cannot read the file: {e.strerror}", file=str(path)) from None
+        raise ScenarioError(f"cannot read the file: {e.strerror}",
+                            file=printable(str(path))[:200]) from None
+    except ValueError:   # a NUL byte or a lone surrogate: no file has it
+        raise ScenarioError("not a possible file name", file=repr(str(path))) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError(f"the file is {size / 2**20:.1f} MiB ({size} bytes), "
                             f"more than a scenario may be "

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ModelUsageError
-from ..safeio import read_json
+from ..safeio import exists, read_json
 from ..timeline import FORMAT, MAX_TIMELINE_BYTES, Timeline
 
 __all__ = ["Source", "load_source"]
@@ -47,7 +47,7 @@ def load_source(source: Any, design: str = "3.17") -> Source:
     if isinstance(source, (str, Path)):
         from ..scenario.load import SCENARIO_DIR, find_scenario
         path = find_scenario(source)
-        if not path.exists():
+        if not exists(path):
             raise ModelUsageError(
                 f"{source}: no such file, and no bundled scenario of that name "
                 f"in {SCENARIO_DIR}")
