@@ -20,14 +20,18 @@ Numbers come out as numpy arrays over steps (``Timeline.counter`` for one,
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .errors import ModelUsageError
+from .safeio import read_json, write_atomic
 
-__all__ = ["COUNTERS", "STATS", "LRU_NAMES", "FORMAT", "PAGE_SIZE", "Timeline"]
+if TYPE_CHECKING:  # numpy is imported when arrays are asked for: the
+    import numpy as np  # command line starts (and Ctrl-C stops it) cleanly
+
+__all__ = ["COUNTERS", "STATS", "LRU_NAMES", "FORMAT", "PAGE_SIZE", "MAX_TIMELINE_BYTES",
+           "Timeline"]
 
 #: Counter names of a memcg in a step record (res_counter fields, in pages).
 COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
@@ -41,6 +45,9 @@ STATS = ("cache", "rss", "rss_huge", "mapped_file", "swap", "pgpgin",
          "pgpgout", *LRU_NAMES)
 FORMAT = "memcg-edu-timeline/1"
 PAGE_SIZE = 4096
+#: Largest timeline file ``Timeline.load`` reads (a 100,000-step run with
+#: page state is well under it).
+MAX_TIMELINE_BYTES = 512 * 1024 * 1024
 
 
 class Timeline:
@@ -73,6 +80,25 @@ class Timeline:
     def __getitem__(self, i: int) -> dict[str, Any]:
         return self.steps[i]
 
+    def step_index(self, step: Any, what: str = "step") -> int:
+        """``step`` as an index 0..len-1 (negative counts from the end), or
+        a ModelUsageError naming ``what``: the one check of a step number
+        every plot and widget uses."""
+        if not self.steps:
+            raise ModelUsageError(f"{what}: this timeline has no steps")
+        try:
+            if isinstance(step, bool):
+                raise TypeError
+            i = operator.index(step)   # int or numpy integer, not 1.5 or "1"
+        except TypeError:
+            raise ModelUsageError(f"{what} must be a whole number, got "
+                                  f"{step!r}") from None
+        n = len(self.steps)
+        if not -n <= i < n:
+            raise ModelUsageError(f"{what} {i} is outside this timeline "
+                                  f"(steps 0 to {n - 1})")
+        return i % n
+
     @property
     def memcg_names(self) -> list[str]:
         """Every memcg named in any step, in first-seen order."""
@@ -89,6 +115,10 @@ class Timeline:
     def _records(self, memcg: str) -> list[dict[str, Any]]:
         """memcg's record at each step ({} where it is absent); a clear
         error when no step names it."""
+        if not isinstance(memcg, str):
+            raise ModelUsageError(
+                f"memcg must be a name (a string), got {memcg!r}; this "
+                f"timeline has {', '.join(self.memcg_names) or 'none'}")
         recs = [(s.get("memcgs") or {}).get(memcg) for s in self.steps]
         if all(r is None for r in recs):
             raise ModelUsageError(
@@ -106,6 +136,7 @@ class Timeline:
             raise ModelUsageError(
                 f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
                 f"and statistics {', '.join(STATS)}")
+        import numpy as np
         recs = self._records(memcg)
         if name in STATS:
             recs = [r.get("stat") or {} for r in recs]
@@ -115,6 +146,7 @@ class Timeline:
     def series(self, memcg: str) -> dict[str, np.ndarray]:
         """Every COUNTERS and STATS name of one memcg over the steps, read
         in one pass (same arrays as ``counter`` gives one at a time)."""
+        import numpy as np
         recs = self._records(memcg)
         stats = [r.get("stat") or {} for r in recs]
         out = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
@@ -125,8 +157,12 @@ class Timeline:
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "meta": self.meta, "steps": self.steps}
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Write the timeline as JSON: a new file renamed into place, so a
+        symlink at ``path`` is replaced, not followed (``overwrite`` False:
+        refused if a file is there)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n",
+                     overwrite=overwrite)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "timeline") -> "Timeline":
@@ -136,13 +172,24 @@ class Timeline:
         steps = data.get("steps")
         if not isinstance(steps, list):
             raise ModelUsageError(f"{where}: \"steps\" must be a list")
-        return cls(steps, data.get("meta") or {})
+        for i, s in enumerate(steps):
+            if not isinstance(s, Mapping):
+                raise ModelUsageError(f"{where}: steps[{i}] must be an object "
+                                      f"(a step record), not "
+                                      f"{type(s).__name__}")
+            if not isinstance(s.get("memcgs", {}), Mapping):
+                raise ModelUsageError(f"{where}: steps[{i}].memcgs must be an "
+                                      f"object of memcg name -> counters")
+        meta = data.get("meta") or {}
+        if not isinstance(meta, Mapping):
+            raise ModelUsageError(f"{where}: \"meta\" must be an object")
+        return cls(steps, meta)
 
     @classmethod
     def load(cls, path: str | Path) -> "Timeline":
+        """Read a saved timeline: a regular UTF-8 JSON file of at most
+        MAX_TIMELINE_BYTES (memcg_edu.safeio); every problem is one
+        ModelUsageError line."""
         p = Path(path)
-        try:
-            data = json.loads(p.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ModelUsageError(f"{p}: cannot read timeline: {e}") from None
-        return cls.from_dict(data, str(p))
+        fail = (lambda msg: ModelUsageError(f"{p}: cannot read timeline: {msg}"))
+        return cls.from_dict(read_json(p, MAX_TIMELINE_BYTES, fail), str(p))

@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
+from ..safeio import printable
 
-__all__ = ["main", "console_main", "SUBCOMMANDS", "PROG"]
+__all__ = ["main", "console_main", "SUBCOMMANDS", "PROG", "add_force_argument"]
 
 #: what usage lines call the command when it is run as ``python -m memcg_edu``
 PROG = "python -m memcg_edu"
@@ -34,6 +35,28 @@ SUBCOMMANDS = {
     "notebooks": "notebooks",  # copy the course into a folder of the learner's
     "where": "where",      # kernel function -> model function
 }
+
+
+class _Printable:
+    """A text stream that shows terminal escape sequences, invisible
+    controls and lone surrogates escaped (\\x1b, \\u202e, \\udc80): a
+    scenario's title, names, labels or notes cannot clear the screen, set
+    the window title or make a line unprintable."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def add_force_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing output file")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +79,18 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+    try:
+        return _main(argv, prog)
+    except KeyboardInterrupt:   # Ctrl-C while importing or parsing
+        print("interrupted", file=sys.stderr)
+        return 130
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: Sequence[str] | None, prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 
 from ..scenario import load_scenario, run_scenario
-from .run import add_design_argument, add_invariants_argument, exit_status
+from .run import (add_design_argument, add_invariants_argument, design_of,
+                  exit_status)
 
 __all__ = ["add_parser", "main"]
 
@@ -26,7 +27,7 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    tl = run_scenario(sc, design=args.design, pages=False,
+    tl = run_scenario(sc, design=design_of(args, sc), pages=False,
                       check_invariants=args.check_invariants)
     stopped = tl.meta.get("stopped_at")
     expects = [r for r in tl if r["op"] == "expect"]

@@ -19,17 +19,35 @@ required); 130 after Ctrl-C and 143 after SIGTERM, once cleaned up.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from pathlib import Path
 from typing import Any
 
+from ..errors import ModelUsageError
 from ..live import WORKLOADS, LiveError, describe, detect, get_workload
 from ..live.catalog import RECORDED_DIR
+from ..safeio import check_output
 from ..timeline import Timeline
+from . import add_force_argument
 
 __all__ = ["add_parser", "main", "format_step"]
 
 _EXIT = {"failed": 1, "refused": 2, "unsupported": 3}
+#: --interval bounds: 0 or less would sample nothing (or spin); above the
+#: reply timeout of a phase it would never sample
+MIN_INTERVAL, MAX_INTERVAL = 0.0001, 120.0
+
+
+def _interval(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: "
+                                         f"{text!r}") from None
+    if not math.isfinite(v) or not MIN_INTERVAL <= v <= MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(
+            f"must be {MIN_INTERVAL} to {MAX_INTERVAL:.0f} seconds, got {text}")
+    return v
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -52,8 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="pages per bulk operation (default 4096 = 16 MiB)")
     r.add_argument("--swap", action="store_true",
                    help="add a temporary swap file if none is active (root)")
-    r.add_argument("--interval", type=float, default=None, metavar="SECONDS",
-                   help="also sample on this timer while a phase runs")
+    r.add_argument("--interval", type=_interval, default=None,
+                   metavar="SECONDS",
+                   help=f"also sample on this timer while a phase runs "
+                        f"({MIN_INTERVAL} to {MAX_INTERVAL:.0f} s)")
+    add_force_argument(r)
     r.add_argument("--compare", action="store_true",
                    help="run the same workload on the model, side by side")
     r.set_defaults(func=_run)
@@ -137,16 +158,19 @@ def format_step(step: dict[str, Any]) -> str:
 def _run(args: argparse.Namespace) -> int:
     from ..live import record
     get_workload(args.workload, args.pages)  # bad name or size: before any work
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise LiveError(f"--out {out}: directory {out.parent} does not exist",
-                        "refused")
+    try:  # the output path too: a run is never lost to an unwritable --out
+        out = check_output(args.out, args.force, "--out")
+    except ModelUsageError as e:
+        raise LiveError(str(e), "refused") from None
     print(f"recording workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tl = record(args.workload, args.pages, swap=args.swap,
                 interval=args.interval,
                 on_step=lambda s: print(format_step(s), flush=True))
-    tl.save(out)
+    try:
+        tl.save(out, overwrite=args.force)
+    except ModelUsageError as e:
+        raise LiveError(str(e), "failed") from None
     for note in tl.meta.get("notes", []):
         print(f"note: {note}")
     print(f"saved {len(tl)} steps to {out} (Linux {tl.meta['kernel']}, "

@@ -9,10 +9,13 @@ fig-overlay.png. The extension picks the format (png, pdf, svg).
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 from ..errors import ModelUsageError
+from ..safeio import check_output, write_atomic
 from ..scenario import DESIGNS
+from . import add_force_argument
 
 __all__ = ["add_parser", "main", "FIGURES"]
 
@@ -35,6 +38,7 @@ def add_parser(sub) -> None:
                    help="only this memcg (repeat for more; default: all)")
     p.add_argument("--only", action="append", choices=FIGURES,
                    help="write only this figure (repeatable)")
+    add_force_argument(p)
     group = p.add_mutually_exclusive_group()
     group.add_argument("--overlay", metavar="FILE2",
                        help="second scenario or timeline to overlay (model vs kernel)")
@@ -52,8 +56,6 @@ def _paths(out: Path) -> dict[str, Path]:
     if ext not in formats:
         raise ModelUsageError(f"--out {out}: unknown image format {ext or '(none)'!r}; "
                               f"use one of {', '.join(sorted(formats))}")
-    if not out.parent.is_dir():
-        raise ModelUsageError(f"--out {out}: folder {out.parent} does not exist")
     stem = out.with_suffix("")
     return {"counters": out, **{k: Path(f"{stem}-{k}{out.suffix}")
                                 for k in FIGURES[1:]}}
@@ -65,14 +67,22 @@ def main(args: argparse.Namespace) -> int:
     from ..viz.style import save_figure
 
     paths = _paths(Path(args.out))
+    want = set(args.only or FIGURES)
+    overlay = args.overlay or args.overlay_design
+    if args.only and "overlay" in want and not overlay:
+        raise ModelUsageError("--only overlay needs --overlay FILE2 or "
+                              "--overlay-design DESIGN (what to overlay)")
+    if not overlay:
+        want.discard("overlay")
+    # every output checked before any work: folder, kernel files, symlinks,
+    # existing files (--force)
+    for kind in sorted(want):
+        check_output(paths[kind], args.force, "--out")
     src = load_source(args.file, args.design)
     tl = src.timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
-    if not -len(tl) <= args.step < len(tl):
-        raise ModelUsageError(f"--step {args.step}: {args.file} has steps 0 to {len(tl) - 1}")
-    step = args.step % len(tl)
-    want = set(args.only or FIGURES)
+    step = tl.step_index(args.step, "--step")
     other = None
     if args.overlay:
         other = load_source(args.overlay, args.design).timeline
@@ -95,7 +105,14 @@ def main(args: argparse.Namespace) -> int:
         names = args.memcg or [None]
         made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
             if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
+    # render every figure before writing any, so a failure writes nothing
+    rendered = {}
+    fmt = paths["counters"].suffix.lstrip(".").lower()
     for kind, fig in made.items():
-        save_figure(fig, paths[kind])   # with its text alternative in the file
+        buf = io.BytesIO()
+        save_figure(fig, buf, fmt)     # with its text alternative in the file
+        rendered[kind] = buf.getvalue()
+    for kind, data in rendered.items():
+        write_atomic(paths[kind], data, overwrite=args.force)
         print(f"wrote {paths[kind]} ({kind})")
     return 0

@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 
 from ..errors import ScenarioError
+from ..safeio import check_output
+from ..scenario import DESIGNS
 from ..scenario.quiz import MAX_QUIZ_STEPS, TOPICS, describe_setup, generate_problem
 from ..scenario.text import describe_step
+from . import add_force_argument
 from .run import add_design_argument
 
 __all__ = ["add_parser", "main"]
@@ -40,20 +43,23 @@ def add_parser(sub) -> None:
                    help="show the answers, explained")
     p.add_argument("--save", metavar="FILE",
                    help="also write the problem as a scenario file")
+    add_force_argument(p)
     add_design_argument(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    args.design = args.design or DESIGNS[0]
+    # the output path first, so that one that cannot be written (or would
+    # overwrite a file without --force) fails before any work or output
+    if args.save:
+        check_output(args.save, args.force, "--save")
     sc = generate_problem(args.seed, args.topic, args.steps, design=args.design)
     mach = sc.machine
-    # save first, so that a path that cannot be written fails before any output
     if args.save:
-        try:
-            sc.save(args.save)
-        except OSError as e:
-            raise ScenarioError(f"cannot write the problem: {e.strerror}",
-                                file=args.save) from None
+        # the design it was made for, so that run and check use it
+        sc.design = args.design
+        sc.save(args.save, overwrite=args.force)
     print(f"Practice problem: seed {args.seed}, topic {args.topic}, "
           f"{len(sc.steps)} steps (design {args.design})")
     print(f"Machine: {mach['ram_pages']} pages of RAM, {mach['swap_slots']} "

@@ -15,13 +15,20 @@ import json
 from ..scenario import DESIGNS, JSON_KEYS, iter_scenario, load_scenario
 from ..scenario.text import format_calls, format_step
 
-__all__ = ["add_parser", "main", "add_design_argument",
+__all__ = ["add_parser", "main", "add_design_argument", "design_of",
            "add_invariants_argument", "exit_status"]
 
 
 def add_design_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--design", choices=DESIGNS, default="3.17",
-                   help="which kernel design to model (default 3.17)")
+    p.add_argument("--design", choices=DESIGNS, default=None,
+                   help="which kernel design to model (default: the file's "
+                        "\"design\", else 3.17)")
+
+
+def design_of(args: argparse.Namespace, sc) -> str:
+    """--design if given, else the design the file says it is for."""
+    args.design = args.design or sc.design or DESIGNS[0]
+    return args.design
 
 
 def add_invariants_argument(p: argparse.ArgumentParser) -> None:
@@ -60,7 +67,7 @@ def exit_status(records, stopped: bool | None = None) -> int:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    steps = iter_scenario(sc, design=args.design, pages=False,
+    steps = iter_scenario(sc, design=design_of(args, sc), pages=False,
                           calls=args.json or args.calls,
                           check_invariants=args.check_invariants)
     # each record is printed and let go; only what the exit status needs stays

@@ -6,6 +6,8 @@ memory.memsw.*, memory.stat, or their cgroup v2 counterparts.
 
 * detect: what the machine offers (controller, rights, swap, kernel);
 * cgroupfs: reading and writing one memory cgroup's files, in pages;
+* runstate: the root-only record of what each run made (pid + start time,
+  device and inode), stale cleanup by that record, the swap lock;
 * scratch: scratch cgroups under our own cgroup, removed whatever happens;
 * swapfile: the optional temporary swap file;
 * workload: the child program that runs the phases inside the cgroup;

@@ -91,13 +91,12 @@ def _own_paths(text: str) -> tuple[str | None, str | None]:
 
 
 def _swap_pages(proc: Path) -> int:
-    text = _read(proc / "swaps") or ""
-    total_kb = 0
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) >= 3 and parts[2].isdigit():
-            total_kb += int(parts[2])
-    return total_kb * 1024 // PAGE_SIZE
+    """Active swap that is not a memcg-edu run's own temporary file."""
+    from .swapfile import system_swap_pages  # swapfile imports this module
+    try:
+        return system_swap_pages(proc)
+    except OSError:
+        return 0
 
 
 def detect(proc: str | Path | None = None) -> Capabilities:

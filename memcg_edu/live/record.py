@@ -30,6 +30,7 @@ from . import swapfile
 from .catalog import CHILD_ACTIONS, Phase, Workload, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
+from .runstate import swap_lock
 from .scratch import Scratch, cleanup_stale, sigterm_as_exit
 
 __all__ = ["record", "Recorder"]
@@ -64,9 +65,18 @@ def _frames(pid: int, addr: int, pages: int) -> list[int]:
 
 
 def _prepare_file(path: Path, pages: int) -> None:
-    """Write a file from outside the cgroup, then drop it from the cache."""
+    """Write a file from outside the cgroup, then drop it from the cache.
+
+    Created here and only here (O_EXCL: refused if anything exists at that
+    name; O_NOFOLLOW: never through a symlink)."""
     block = b"\xa5" * (64 * PAGE_SIZE)
-    with open(path, "wb") as f:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
+                     os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        raise LiveError(f"cannot create work file {path}: {e.strerror}",
+                        "failed") from None
+    with os.fdopen(fd, "wb") as f:
         left = pages
         while left > 0:
             n = min(left, 64)
@@ -76,7 +86,7 @@ def _prepare_file(path: Path, pages: int) -> None:
 
 
 def _drop_cache(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
         os.fsync(fd)  # DONTNEED skips dirty pages
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
@@ -94,6 +104,7 @@ class Recorder:
         self.swap_reason, self.interval, self.on_step = swap_reason, interval, on_step
         self.timeline = Timeline(meta={})
         self.child: subprocess.Popen | None = None
+        self.exited = False          # the exit phase ended the task
         self.notes: list[str] = []
         self.mappings: dict[str, tuple[int, int]] = {}  # label -> (addr, pages)
         self._samples: list[dict[str, Any]] = []   # timer samples of a phase
@@ -151,20 +162,28 @@ class Recorder:
             sel.close()
         line = self.child.stdout.readline()
         if not line:
-            rc = self.child.wait()
-            err = (self.child.stderr.read() if self.child.stderr else "").strip()
-            how = (f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}")
-            hint = (" (SIGKILL: the OOM killer, if the limit left no room)"
-                    if rc == -9 else "")
-            raise LiveError(f"the workload process died during {what}: "
-                            f"{how}{hint}" + (f"; {err.splitlines()[-1]}"
-                                              if err else ""), "failed")
+            raise self._died(what)
         return json.loads(line)
+
+    def _died(self, what: str) -> LiveError:
+        """The error for a workload process that ended without being told."""
+        assert self.child is not None
+        rc = self.child.wait()
+        err = (self.child.stderr.read() if self.child.stderr else "").strip()
+        how = (f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}")
+        hint = (" (SIGKILL: the OOM killer, if the limit left no room)"
+                if rc == -9 else "")
+        return LiveError(f"the workload process died during {what}: "
+                         f"{how}{hint}" + (f"; {err.splitlines()[-1]}"
+                                           if err else ""), "failed")
 
     def _send(self, cmd: dict[str, Any]) -> None:
         assert self.child is not None and self.child.stdin is not None
-        self.child.stdin.write(json.dumps(cmd) + "\n")
-        self.child.stdin.flush()
+        try:
+            self.child.stdin.write(json.dumps(cmd) + "\n")
+            self.child.stdin.flush()
+        except BrokenPipeError:     # it died between two phases
+            raise self._died(f"the {cmd['action']} command") from None
 
     # -- phases ---------------------------------------------------------------
     def _path(self, phase: Phase) -> Path:
@@ -182,7 +201,7 @@ class Recorder:
         if phase.needs == "compact" and not self.caps.compact:
             return "cannot write /proc/sys/vm/compact_memory (needs root)"
         if phase.action in CHILD_ACTIONS and (self.child is None or
-                                              self.child.poll() is not None):
+                                              self.exited):
             return "the task has already exited"
         return None
 
@@ -190,10 +209,15 @@ class Recorder:
         """Do one phase; returns (extra detail, timer samples)."""
         extra: dict[str, Any] = {}
         self._samples = []
+        if phase.action in CHILD_ACTIONS and self.child is not None \
+                and self.child.poll() is not None:
+            # it ended without an exit phase (killed): the run cannot go on
+            raise self._died(f"phase {i} ({phase.op}: {phase.text})")
         if phase.action == "exit":
             self._send({"action": "exit"})
             assert self.child is not None
             self.child.wait(timeout=_REPLY_TIMEOUT)
+            self.exited = True
         elif phase.action in CHILD_ACTIONS:
             cmd = {"action": phase.action, "target": phase.target,
                    "pages": phase.pages}
@@ -291,18 +315,30 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
     tracer passes one that also traces). Everything created is removed on return,
     on error, on Ctrl-C and on SIGTERM.
     """
+    if interval is not None and (isinstance(interval, bool) or
+                                 not isinstance(interval, (int, float)) or
+                                 not 0 < interval <= _REPLY_TIMEOUT):
+        # nan fails every comparison, so it is refused here too
+        raise LiveError(f"interval must be a number of seconds above 0 and "
+                        f"at most {_REPLY_TIMEOUT:.0f}, got {interval!r}",
+                        "refused")
     caps = caps or detect()
     wl = get_workload(workload, pages)
     caps.require_scratch()
-    removed = cleanup_stale(caps) + swapfile.cleanup_stale()
     swap_desc = "none"
     swap_reason: str | None = None
     needs_swap = any(p.needs == "swap" for p in wl.phases)
     with ExitStack() as stack:
         stack.enter_context(sigterm_as_exit())
-        if caps.swap_pages:
-            swap_desc = f"system swap, {caps.swap_pages} pages"
-        elif swap and needs_swap:
+        # swap another run of ours added is not the system's: never count it
+        system_swap = swapfile.system_swap_pages(caps.proc)
+        add_swap = swap and needs_swap and not system_swap
+        # runs share the machine's swap: one that adds a file runs alone
+        stack.enter_context(swap_lock(exclusive=add_swap))
+        removed = cleanup_stale(caps)
+        if system_swap:
+            swap_desc = f"system swap, {system_swap} pages"
+        elif add_swap:
             tmp = stack.enter_context(swapfile.TempSwap(2 * pages + 256))
             swap_desc = f"temporary swap file of {tmp.pages} pages"
         else:

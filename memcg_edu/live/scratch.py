@@ -4,21 +4,23 @@ Stands for the cgroup filesystem side of kernel/cgroup/cgroup-v1.c
 (mkdir/rmdir of a cgroup, cgroup.procs) and the tmpfs of mm/shmem.c.
 
 A ``Scratch`` creates ``memcg-edu-<pid>-<name>`` directories only under our
-own memory cgroup, a work directory ``/var/tmp/memcg-edu-<pid>-work`` for the
-page-cache files and (as root) a private tmpfs mounted inside it. Leaving
-the ``with`` block, by success, exception, Ctrl-C or SIGTERM, kills every
-process still in the scratch cgroups, unmounts, deletes the files (so no
-page stays charged to a dying cgroup) and removes the cgroups.
-``cleanup_stale()`` removes what a run killed with SIGKILL left behind.
+own memory cgroup (refusing any that exist), a fresh work directory
+``memcg-edu-<pid>-XXXXXXXX.work`` (mkdtemp: unpredictable, mode 0700) under
+/var/tmp for the page-cache files and (as root) a private tmpfs mounted
+inside it. Each is written to this run's record (memcg_edu.live.runstate)
+with its identity as soon as it exists. Leaving the ``with`` block, by
+success, exception, Ctrl-C or SIGTERM, kills every process still in the
+scratch cgroups, unmounts, deletes the files (so no page stays charged to a
+dying cgroup) and removes the cgroups, never following a symlink.
+``cleanup_stale()`` removes what a run killed with SIGKILL left behind, as
+its record names it.
 """
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import re
-import shutil
 import signal
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -30,19 +32,15 @@ from ..timeline import PAGE_SIZE
 from .cgroupfs import MemcgFiles
 from .detect import Capabilities
 from .errors import LiveError
+from . import runstate
+from .runstate import libc
 
 __all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "pid_alive", "libc",
-           "PREFIX", "WORK_BASE"]
+           "PREFIX", "WORK_BASE", "make_work_dir"]
 
 PREFIX = "memcg-edu-"
+_MS_SAFE = 0x2 | 0x4 | 0x8   # MS_NOSUID | MS_NODEV | MS_NOEXEC
 WORK_BASE = Path(os.environ.get("MEMCG_EDU_WORK_BASE", "/var/tmp"))
-_NAME = re.compile(r"^memcg-edu-(\d+)-(.+)$")
-_MNT_DETACH = 2
-
-
-def libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6",
-                       use_errno=True)
 
 
 def _on_term(signum: int, frame: FrameType | None) -> None:
@@ -98,39 +96,33 @@ def _kill_all(cg: MemcgFiles, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def _rmdir(path: Path, timeout: float = 5.0) -> None:
-    """rmdir a cgroup; the kernel says EBUSY until its last task is gone."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            path.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise LiveError(f"cannot remove scratch cgroup {path}",
-                                "failed") from None
-            time.sleep(0.05)
+def make_work_dir(suffix: str, base: Path | None = None) -> Path:
+    """A new directory ``memcg-edu-<pid>-XXXXXXXX<suffix>`` (mkdtemp: a
+    name nobody can guess, mode 0700, created only if absent), recorded in
+    this run's record before anything is put in it."""
+    base = WORK_BASE if base is None else base
+    runstate.check_base_dir(base)
+    try:
+        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
+                                     suffix=suffix, dir=base))
+    except OSError as e:
+        raise LiveError(f"cannot create a work directory in {base}: "
+                        f"{e.strerror}") from None
+    try:
+        runstate.current().add("dirs", runstate.ident(path))
+    except BaseException:
+        path.rmdir()
+        raise
+    return path
 
 
-def _mounts_under(path: Path, proc: Path = Path("/proc")) -> list[Path]:
-    out = []
-    for line in (proc / "self/mounts").read_text().splitlines():
-        where = Path(line.split()[1])
-        if where == path or path in where.parents:
-            out.append(where)
-    return out
-
-
-def _remove_work(work: Path) -> None:
-    """Unmount whatever is mounted under ``work``, then delete it."""
-    for mnt in sorted(_mounts_under(work), key=lambda p: -len(p.parts)):
-        if libc().umount2(str(mnt).encode(), _MNT_DETACH) != 0:
-            err = ctypes.get_errno()
-            raise LiveError(f"cannot unmount {mnt}: {os.strerror(err)}",
-                            "failed")
-    shutil.rmtree(work, ignore_errors=True)
+def remove_work_dir(path: Path) -> None:
+    """Delete a work directory of this run (checked against the record)."""
+    rec = runstate.current()
+    for ident in list(rec.data["dirs"]):
+        if ident["path"] == str(path):
+            runstate.remove_dir(ident)
+            rec.drop("dirs", path)
 
 
 class Scratch:
@@ -145,7 +137,7 @@ class Scratch:
                  tmpfs_pages: int = 0) -> None:
         self.caps, self.names, self.tmpfs_pages = caps, names, tmpfs_pages
         self.pid = os.getpid()
-        self.work = WORK_BASE / f"{PREFIX}{self.pid}-work"
+        self.work: Path | None = None
         self.tmpfs: Path | None = None
         self.tmpfs_reason: str | None = None
         self.dirs: dict[str, Path] = {}
@@ -170,13 +162,14 @@ class Scratch:
                                     f"cgroup {path}: run as root, or in a "
                                     f"delegated cgroup v2 subtree") from None
                 except FileExistsError:
-                    raise LiveError(f"{path} already exists: another run of "
-                                    f"this process is still active") from None
+                    raise LiveError(f"{path} already exists and this run did "
+                                    f"not make it: refusing to use it") from None
                 except OSError as e:
                     raise LiveError(f"cannot create the scratch cgroup "
                                     f"{path}: {e.strerror}") from None
                 self.dirs[name] = path
-            self.work.mkdir(parents=True, exist_ok=True)
+                runstate.current().add("cgroups", runstate.ident(path))
+            self.work = make_work_dir(".work")
             if self.tmpfs_pages:
                 self._mount_tmpfs()
         except BaseException:
@@ -188,12 +181,17 @@ class Scratch:
         if not self.caps.is_root:
             self.tmpfs_reason = "a private tmpfs needs root (mount)"
             return
+        assert self.work is not None
         where = self.work / "tmpfs"
-        where.mkdir()
+        where.mkdir(mode=0o700)
+        # recorded before mounting: a SIGKILL right after still gets unmounted
+        runstate.current().add("mounts", {
+            "path": str(where), "parent": runstate.ident(self.work)})
         # room for the workload and a little more; a cap so a runaway
         # workload cannot fill memory through it
         size = (self.tmpfs_pages + 256) * PAGE_SIZE
-        rc = libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", 0,
+        # nosuid, nodev, noexec: it holds workload data, nothing to run
+        rc = libc().mount(b"tmpfs", str(where).encode(), b"tmpfs", _MS_SAFE,
                            f"size={size},mode=0700".encode())
         if rc != 0:
             self.tmpfs_reason = (f"mounting a private tmpfs failed: "
@@ -218,9 +216,18 @@ class Scratch:
                 child.wait()
             for name in self.dirs:
                 _kill_all(self.memcg(name))
-            _remove_work(self.work)
+            rec = runstate.current()
+            if self.work is not None:
+                for m in [m for m in rec.data["mounts"]
+                          if Path(m["path"]).parent == self.work]:
+                    runstate.umount_ours(m)
+                    rec.drop("mounts", m["path"])
+                self.tmpfs = None
+                remove_work_dir(self.work)
+                self.work = None
             for path in self.dirs.values():
-                _rmdir(path)
+                runstate.rmdir_cgroup(path)
+                rec.drop("cgroups", path)
             self.dirs.clear()
         finally:
             if threading.current_thread() is threading.main_thread():
@@ -231,28 +238,11 @@ class Scratch:
 
 
 def cleanup_stale(caps: Capabilities) -> list[str]:
-    """Remove scratch cgroups and work dirs of runs that are no longer alive.
+    """Remove what runs that no longer run left behind (swap files,
+    processes, mounts, work directories, cgroups), as their records name
+    them; returns what was removed, in words. Nothing unrecorded is touched."""
+    from .swapfile import swapoff_ours
 
-    Returns what was removed, in words. Only ``memcg-edu-<pid>-*`` entries
-    under our own cgroup and under the work base are looked at.
-    """
-    removed: list[str] = []
-    stale: list[Path] = []
-    own = caps.own_dir
-    if own is not None and caps.can_create and own.is_dir():
-        for path in sorted(own.iterdir()):
-            m = _NAME.match(path.name)
-            if m and path.is_dir() and not pid_alive(int(m.group(1))):
-                _kill_all(MemcgFiles(path, caps.cgroup or "v1"))
-                stale.append(path)
-    # files first, so no page stays charged to a cgroup being removed
-    if WORK_BASE.is_dir():
-        for path in sorted(WORK_BASE.glob(f"{PREFIX}*-work")):
-            m = re.match(r"^memcg-edu-(\d+)-work$", path.name)
-            if m and not pid_alive(int(m.group(1))):
-                _remove_work(path)
-                removed.append(f"work directory {path}")
-    for path in stale:
-        _rmdir(path)
-        removed.append(f"cgroup {path}")
-    return removed
+    def kill(path: Path) -> None:
+        _kill_all(MemcgFiles(path, caps.cgroup or "v1"))
+    return runstate.cleanup_stale(kill, swapoff_ours)

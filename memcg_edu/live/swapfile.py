@@ -4,32 +4,64 @@ Stands for the user side of mm/swapfile.c: sys_swapon() and sys_swapoff()
 on a file whose first page carries the "SWAPSPACE2" header (the layout of
 union swap_header in include/linux/swap.h, as mkswap writes it).
 
-``TempSwap(pages)`` creates ``/var/tmp/memcg-edu-<pid>.swap``, enables it and
-on leaving disables and deletes it, whatever happened. ``cleanup_stale()``
-does the same for a file left by a run that was killed.
+``TempSwap(pages)`` creates ``swap`` in a fresh directory
+``memcg-edu-<pid>-XXXXXXXX.swapdir`` (mkdtemp, mode 0700) under /var/tmp,
+records its identity (device, inode) in this run's record
+(memcg_edu.live.runstate), enables it and on leaving disables and deletes
+it, whatever happened. ``swapoff_ours()`` does the same for the file of a
+run that was killed, only if the file is still the one recorded.
+``system_swap_pages()`` is the swap that is not ours.
 """
 from __future__ import annotations
 
 import ctypes
 import os
-import re
+import stat
 import struct
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..timeline import PAGE_SIZE
+from . import runstate
 from .errors import LiveError
-from .scratch import PREFIX, WORK_BASE, pid_alive, libc
+from .scratch import PREFIX, WORK_BASE, libc, make_work_dir, remove_work_dir
 
-__all__ = ["TempSwap", "cleanup_stale", "active_swap_files"]
+__all__ = ["TempSwap", "swapoff_ours", "active_swap_files",
+           "system_swap_pages", "is_ours"]
 
 _MAGIC = b"SWAPSPACE2"
 
 
-def active_swap_files(proc: Path = Path("/proc")) -> list[str]:
-    """Paths of the swap areas the kernel is using (from /proc/swaps)."""
-    lines = (proc / "swaps").read_text().splitlines()[1:]
-    return [line.split()[0] for line in lines if line.strip()]
+def _unescape(field: str) -> str:
+    # /proc/swaps escapes blanks, tabs, newlines and backslashes as \ooo
+    return (field.replace("\\040", " ").replace("\\011", "\t")
+            .replace("\\012", "\n").replace("\\134", "\\"))
+
+
+def active_swap_files(proc: Path = Path("/proc")) -> list[tuple[str, int]]:
+    """(path, size in KiB) of each swap area the kernel uses (/proc/swaps)."""
+    out = []
+    for line in (proc / "swaps").read_text().splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 3 and parts[2].isdigit():
+            out.append((_unescape(parts[0]), int(parts[2])))
+    return out
+
+
+def is_ours(path: str) -> bool:
+    """A swap file some run of memcg-edu made (recorded, or named like one
+    of ours: an older version's ``memcg-edu-<pid>.swap``)."""
+    return (path in runstate.recorded_swap_paths()
+            or Path(path).name.startswith(PREFIX)
+            or Path(path).parent.name.startswith(PREFIX))
+
+
+def system_swap_pages(proc: Path = Path("/proc")) -> int:
+    """Pages of active swap that no memcg-edu run made."""
+    kb = sum(size for path, size in active_swap_files(proc)
+             if not is_ours(path))
+    return kb * 1024 // PAGE_SIZE
 
 
 def _write_header(f, pages: int) -> None:
@@ -40,12 +72,25 @@ def _write_header(f, pages: int) -> None:
     f.write(_MAGIC)
 
 
-def _swapoff(path: Path) -> None:
-    if str(path) in active_swap_files():
+def swapoff_ours(ident: dict[str, Any]) -> bool:
+    """swapoff and delete a recorded swap file, only while ``path`` is still
+    the regular file recorded (device and inode, checked by lstat, so a
+    symlink or a new file put in its place is left alone). True if it did."""
+    path = Path(ident["path"])
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if (not stat.S_ISREG(st.st_mode)
+            or (st.st_dev, st.st_ino) != (ident["dev"], ident["ino"])):
+        return False
+    if str(path) in (p for p, _ in active_swap_files()):
         if libc().swapoff(str(path).encode()) != 0:
             err = ctypes.get_errno()
             raise LiveError(f"swapoff {path} failed: {os.strerror(err)}",
                             "failed")
+    path.unlink()
+    return True
 
 
 class TempSwap:
@@ -56,53 +101,54 @@ class TempSwap:
             raise LiveError(f"a swap file of {pages} pages is too small "
                             f"(at least 10)", "refused")
         self.pages = pages
-        self.path = WORK_BASE / f"{PREFIX}{os.getpid()}.swap"
+        self.dir: Path | None = None
+        self.path: Path | None = None
 
     def __enter__(self) -> "TempSwap":
         if os.geteuid() != 0:
             raise LiveError("--swap needs root: swapon(2) requires "
                             "CAP_SYS_ADMIN")
+        self.dir = make_work_dir(".swapdir", WORK_BASE)
+        self.path = self.dir / "swap"
+        rec = runstate.current()
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except OSError as e:
-            raise LiveError(f"cannot create swap file {self.path}: "
-                            f"{e.strerror}") from None
-        try:
-            # swapon refuses files with holes, so allocate every block
-            os.posix_fallocate(fd, 0, self.pages * PAGE_SIZE)
-            with os.fdopen(fd, "r+b", closefd=False) as f:
-                _write_header(f, self.pages)
-            os.fsync(fd)
-            os.close(fd)
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY |
+                         os.O_NOFOLLOW, 0o600)
+            rec.add("swaps", runstate.ident(self.path))
+            try:
+                # swapon refuses files with holes, so allocate every block
+                os.posix_fallocate(fd, 0, self.pages * PAGE_SIZE)
+                with os.fdopen(fd, "r+b", closefd=False) as f:
+                    _write_header(f, self.pages)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             if libc().swapon(str(self.path).encode(), 0) != 0:
                 err = ctypes.get_errno()
                 raise LiveError(f"swapon {self.path} was refused: "
                                 f"{os.strerror(err)} (the file system may not "
                                 f"support swap files)")
+        except OSError as e:
+            self._remove()
+            raise LiveError(f"cannot create swap file {self.path}: "
+                            f"{e.strerror}") from None
         except BaseException:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-            self.path.unlink(missing_ok=True)
+            self._remove()
             raise
         return self
 
+    def _remove(self) -> None:
+        rec = runstate.current()
+        try:
+            for ident in [i for i in rec.data["swaps"]
+                          if i["path"] == str(self.path)]:
+                swapoff_ours(ident)
+                rec.drop("swaps", self.path)
+        finally:
+            if self.dir is not None:
+                remove_work_dir(self.dir)
+                self.dir = None
+
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            _swapoff(self.path)
-        finally:
-            self.path.unlink(missing_ok=True)
-
-
-def cleanup_stale() -> list[str]:
-    """Disable and delete swap files of runs that are no longer alive."""
-    removed = []
-    for path in sorted(WORK_BASE.glob(f"{PREFIX}*.swap")):
-        m = re.match(r"^memcg-edu-(\d+)\.swap$", path.name)
-        if m and not pid_alive(int(m.group(1))):
-            _swapoff(path)
-            path.unlink(missing_ok=True)
-            removed.append(f"swap file {path}")
-    return removed
+        self._remove()

@@ -73,7 +73,7 @@ def perform(cmd: dict[str, Any], regions: dict[str, mmap.mmap],
     elif action == "unmap":
         regions.pop(target).close()
     elif action == "read_file":
-        fd = os.open(cmd["path"], os.O_RDONLY)
+        fd = os.open(cmd["path"], os.O_RDONLY | os.O_NOFOLLOW)
         try:
             view = memoryview(buf)
             while os.readv(fd, [view]) > 0:
@@ -81,7 +81,10 @@ def perform(cmd: dict[str, Any], regions: dict[str, mmap.mmap],
         finally:
             os.close(fd)
     elif action in ("write_file", "write_tmpfs"):
-        fd = os.open(cmd["path"], os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        # a new file in our own 0700 work directory: never an existing one,
+        # never through a symlink
+        fd = os.open(cmd["path"], os.O_CREAT | os.O_EXCL | os.O_WRONLY |
+                     os.O_NOFOLLOW, 0o600)
         try:
             left = pages
             while left > 0:

@@ -41,8 +41,8 @@ MEMCG_FIELDS = {
     "use_hierarchy": ("bool", False),
     "oom_kill_disable": ("bool", False),
 }
-TOP_FIELDS = ("format", "title", "description", "machine", "memcgs", "tasks",
-              "steps", "quiz")
+TOP_FIELDS = ("format", "title", "description", "design", "machine", "memcgs",
+              "tasks", "steps", "quiz")
 
 # Field kinds used in OPS:
 #   task    - a task declared in "tasks"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any, Mapping
 from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
 from ..model.limits import MAX_FILES, MAX_LABELS, MAX_MEMCGS, MAX_TASKS
+from ..safeio import (capped_names, exists, parse_json, printable, read_text,
+                      write_atomic)
 from ..timeline import FORMAT as TIMELINE_FORMAT
 from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
                      MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
@@ -40,22 +43,35 @@ class Scenario:
     steps: list[dict[str, Any]]
     source: str = "scenario"               # file name used in messages
     quiz: list[dict[str, Any]] | None = None   # blanks/answers of a problem
+    design: str | None = None              # the design the file is written for
+    # what was checked (to_dict() at load): a Scenario changed since, say a
+    # step appended in a notebook, is checked again before it runs
+    _checked: dict[str, Any] | None = field(default=None, repr=False,
+                                            compare=False)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as file content (load_scenario(s.to_dict()) == s)."""
         d: dict[str, Any] = {"format": FORMAT, "title": self.title,
                              "description": self.description,
+                             **({"design": self.design} if self.design else {}),
                              "machine": dict(self.machine),
                              "memcgs": {n: dict(v) for n, v in self.memcgs.items()},
                              "tasks": dict(self.tasks),
-                             "steps": [dict(s) for s in self.steps]}
+                             # a non-object step (appended by hand) is
+                             # kept, for the check to name it
+                             "steps": [dict(s) if isinstance(s, Mapping) else s
+                                       for s in self.steps]}
         if self.quiz is not None:
             d["quiz"] = self.quiz
         return d
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Write the scenario file: a new file renamed into place, so a
+        symlink at ``path`` is replaced, not followed (``overwrite`` False:
+        refused if a file is there)."""
+        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n",
+                     overwrite=overwrite)
 
     @property
     def memcg_names(self) -> list[str]:
@@ -74,8 +90,16 @@ def suggest(word: str, choices) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def _show(v: Any) -> str:
+    """A value as the file would spell it, for a message: any Python value
+    (a numpy number, a set) and at most 60 characters."""
+    text = json.dumps(v, default=repr)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _names(choices) -> str:
-    return ", ".join(f'"{c}"' for c in choices) or "none"
+    # capped: a file with 100,000 memcgs must not make a 1 MB message
+    return capped_names(choices)
 
 
 class _Checker:
@@ -96,10 +120,12 @@ class _Checker:
         if kind in ("count", "limit"):
             if v is None and kind == "limit":
                 return None
+            if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+                v = int(v)             # a numpy integer from a notebook
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 what = "a whole number of pages" + (" or null (unlimited)"
                                                     if kind == "limit" else "")
-                raise self.err(f"must be {what}, got {json.dumps(v)}", **where)
+                raise self.err(f"must be {what}, got {_show(v)}", **where)
             if isinstance(v, float) and not v.is_integer():
                 raise self.err(f"must be a whole number of pages, got {v}",
                                **where)
@@ -114,24 +140,24 @@ class _Checker:
             return v
         if kind == "bool":
             if not isinstance(v, bool):
-                raise self.err(f"must be true or false, got {json.dumps(v)}",
+                raise self.err(f"must be true or false, got {_show(v)}",
                                **where)
             return v
         if kind == "design":
             if v not in DESIGNS:
                 raise self.err(f"must be one of {_names(DESIGNS)}, got "
-                               f"{json.dumps(v)}", **where)
+                               f"{_show(v)}", **where)
             return v
         if kind == "str":
             if not isinstance(v, str):
-                raise self.err(f"must be a string, got {json.dumps(v)}", **where)
+                raise self.err(f"must be a string, got {_show(v)}", **where)
             return v
         raise AssertionError(kind)
 
     def name(self, v: Any, what: str, **where) -> str:
         if not isinstance(v, str) or not v:
             raise self.err(f"{what} names must be non-empty strings, got "
-                           f"{json.dumps(v)}", **where)
+                           f"{_show(v)}", **where)
         return v
 
     def fields(self, obj: Any, known, what: str, **where) -> None:
@@ -254,7 +280,7 @@ class _Checker:
         for name, mc in raw.items():
             self.name(name, "task", field="tasks")
             if not isinstance(mc, str) or mc not in known:
-                raise self.err(f'task "{name}" is in memcg {json.dumps(mc)}, '
+                raise self.err(f'task "{name}" is in memcg {_show(mc)}, '
                                f"which is not declared{suggest(mc, known)}; "
                                f"memcgs: {_names(known)}", field=f"tasks.{name}")
         return dict(raw)
@@ -273,17 +299,17 @@ class _Checker:
 
     def step(self, i: int, st: Any, memcgs, tasks, created) -> dict[str, Any]:
         if not isinstance(st, Mapping):
-            raise self.err(f"a step must be a JSON object, got {json.dumps(st)}",
+            raise self.err(f"a step must be a JSON object, got {_show(st)}",
                            step=i)
         op = st.get("op")
         if op is None:
             raise self.err(f'missing field "op"; ops: {_names(OPS)}', step=i,
                            field="op")
         if not isinstance(op, str):
-            raise self.err(f"must be the name of an op, got {json.dumps(op)}; "
+            raise self.err(f"must be the name of an op, got {_show(op)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         if op not in OPS:
-            raise self.err(f"unknown op {json.dumps(op)}{suggest(op, OPS)}; "
+            raise self.err(f"unknown op {_show(op)}{suggest(op, OPS)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
         where = {"step": i, "op": op}
@@ -306,14 +332,14 @@ class _Checker:
             v, fw = st[k], {"field": k, **where}
             if kind in ("task", "memcg") and not isinstance(v, str):
                 raise self.err(f"must be the name of a {kind}, got "
-                               f"{json.dumps(v)}", **fw)
+                               f"{_show(v)}", **fw)
             if kind == "task":
                 if v not in tasks:
-                    raise self.err(f"no task {json.dumps(v)}{suggest(v, tasks)}; "
+                    raise self.err(f"no task {_show(v)}{suggest(v, tasks)}; "
                                    f"tasks: {_names(tasks)}", **fw)
             elif kind == "memcg":
                 if v not in memcgs:
-                    raise self.err(f"no memcg {json.dumps(v)}{suggest(v, memcgs)}; "
+                    raise self.err(f"no memcg {_show(v)}{suggest(v, memcgs)}; "
                                    f"memcgs: {_names(memcgs)}", **fw)
             elif kind == "new":
                 self.name(v, "page label", **fw)
@@ -323,7 +349,7 @@ class _Checker:
                                    f"own label", **fw)
             elif kind == "label":
                 if not isinstance(v, str) or v not in created:
-                    raise self.err(f"no page {json.dumps(v)} has been created "
+                    raise self.err(f"no page {_show(v)} has been created "
                                    f"before this step{suggest(v, created)}; "
                                    f"labels so far: {_names(created)}", **fw)
             else:
@@ -401,18 +427,24 @@ def find_scenario(src: str | Path) -> Path:
     bundled scenario of that name (with or without ".json"), else ``src``
     unchanged so that reading it reports the missing file."""
     path = Path(src)
-    if path.exists() or path.parent != Path("."):
+    if exists(path) or path.parent != Path("."):
         return path
     bundled = SCENARIO_DIR / (path.name if path.suffix else path.name + ".json")
-    return bundled if bundled.exists() else path
+    return bundled if exists(bundled) else path
 
 
 def _read(path: Path) -> Any:
+    """The JSON of a scenario file, read by memcg_edu.safeio: a regular file
+    only, at most MAX_FILE_BYTES (checked while reading), UTF-8, no
+    duplicate keys, no integer of absurd length."""
     name = path.name
     try:
         size = os.stat(path).st_size
     except OSError as e:
-        raise ScenarioError(f"cannot read the file: {e.strerror}", file=str(path)) from None
+        raise ScenarioError(f"cannot read the file: {e.strerror}",
+                            file=printable(str(path))[:200]) from None
+    except ValueError:   # a NUL byte or a lone surrogate: no file has it
+        raise ScenarioError("not a possible file name", file=repr(str(path))) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError(f"the file is {size / 2**20:.1f} MiB ({size} bytes), "
                             f"more than a scenario may be "
@@ -420,22 +452,14 @@ def _read(path: Path) -> Any:
     if path.is_dir():
         raise ScenarioError("is a directory; give a scenario file inside it",
                             file=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"cannot read the file: {e}", file=name) from None
-    except OSError as e:
-        raise ScenarioError(f"cannot read the file: {e.strerror}", file=name) from None
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError(message, file=name)
+    text = read_text(path, MAX_FILE_BYTES, fail)
     if not text.strip():
         raise ScenarioError(f'the file is empty; a scenario is a JSON object that '
                             f'starts with "format": "{FORMAT}"', file=name)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ScenarioError(f"not valid JSON: {e.msg} at line {e.lineno}, "
-                            f"column {e.colno}", file=name) from None
-    except RecursionError:
-        raise ScenarioError("not valid JSON: nested too deeply", file=name) from None
+    return parse_json(text, fail)
 
 
 def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
@@ -446,7 +470,10 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     "scenario" for a dict). Raises ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
-        return src
+        data = src.to_dict()
+        if data == src._checked:
+            return src
+        return load_scenario(data, name or src.source)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name
@@ -470,7 +497,7 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
         raise chk.err(f'missing; a scenario file starts with "format": "{FORMAT}"',
                       field="format")
     if data["format"] != FORMAT:
-        raise chk.err(f"is {json.dumps(data['format'])}, but this version of "
+        raise chk.err(f"is {_show(data['format'])}, but this version of "
                       f'memcg_edu reads "{FORMAT}"', field="format")
     if "steps" not in data:
         raise chk.err("missing; a scenario needs a list of steps", field="steps")
@@ -481,9 +508,14 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     steps = chk.steps(data["steps"], memcgs, tasks)
     title = chk.value("str", data.get("title", Path(source).stem), field="title")
     desc = chk.value("str", data.get("description", ""), field="description")
+    design = data.get("design")
+    if design is not None:
+        design = chk.value("design", design, field="design")
     quiz = data.get("quiz")
     if quiz is not None and not isinstance(quiz, list):
         raise chk.err("must be a list (written by quiz --save)", field="quiz")
-    return Scenario(title=title, description=desc, machine=machine,
-                    memcgs=memcgs, tasks=tasks, steps=steps, source=source,
-                    quiz=quiz)
+    sc = Scenario(title=title, description=desc, machine=machine,
+                  memcgs=memcgs, tasks=tasks, steps=steps, source=source,
+                  quiz=quiz, design=design)
+    sc._checked = sc.to_dict()   # fresh dicts down to the values
+    return sc

@@ -176,15 +176,16 @@ def generate_problem(seed: int, topic: str = "mixed", steps: int = 6,
     Depends only on (seed, topic, steps, design): random.Random(seed) is the
     only source of randomness.
     """
-    if topic not in TOPICS:
+    if not isinstance(topic, str) or topic not in TOPICS:
         raise ScenarioError(f'unknown topic "{topic}"; topics: '
                             f"{', '.join(TOPICS)}", field="topic")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ScenarioError(f"the seed must be a whole number, got {seed!r}",
                             field="seed")
-    if not 1 <= steps <= MAX_QUIZ_STEPS:
-        raise ScenarioError(f"steps must be 1 to {MAX_QUIZ_STEPS}, got {steps}",
-                            field="steps")
+    if (isinstance(steps, bool) or not isinstance(steps, int)
+            or not 1 <= steps <= MAX_QUIZ_STEPS):
+        raise ScenarioError(f"steps must be a whole number from 1 to "
+                            f"{MAX_QUIZ_STEPS}, got {steps!r}", field="steps")
     rng = random.Random(seed)
     two = topic == "mixed" and rng.random() < 0.5
     tasks = {"p": "A", "q": "B" if two else "A"}

@@ -50,6 +50,9 @@ def pick_memcgs(timeline: Timeline, memcgs: Sequence[str] | str | None,
         memcgs = [n for n in names if n != "root"
                   or np.nanmax(np.nan_to_num(series(timeline, n, "usage"))) > 0] or names
     for n in memcgs:
+        if not isinstance(n, str):
+            raise ModelUsageError(f"memcgs: a memcg is named by a string, got "
+                                  f"{n!r}; this timeline has {', '.join(names)}")
         if n not in names:
             raise ModelUsageError(f"no memcg {n!r} in this timeline; it has "
                                   f"{', '.join(names)}")
@@ -119,6 +122,8 @@ def plot_counters(timeline: Timeline, memcgs: Sequence[str] | str | None = None,
     steps where the memcg was charged, uncharged, swapped out or in,
     migrated, hit OOM or had failcnt raised.
     """
+    if step is not None:  # checked as plot_lru checks it
+        step = timeline.step_index(step)
     names = pick_memcgs(timeline, memcgs, ax)
     st = get_style(size)
     fig, axes = new_figure(st, nrows=len(names), ax=ax)

@@ -70,10 +70,7 @@ def lru_max(timeline: Timeline, names: list[str]) -> int:
 
 
 def _check_step(timeline: Timeline, step: int) -> int:
-    if not -len(timeline) <= step < len(timeline):
-        raise ModelUsageError(f"step {step} is outside this timeline "
-                              f"(steps 0 to {len(timeline) - 1})")
-    return step % len(timeline)
+    return timeline.step_index(step)
 
 
 def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,

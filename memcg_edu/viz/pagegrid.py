@@ -40,10 +40,7 @@ _LETTERS = {"PCG_USED": "U", "PCG_MEM": "M", "PCG_MEMSW": "W", "PCG_LOCK": "L",
 
 def step_pages(timeline: Timeline, step: int) -> tuple[int, Mapping[str, Any]]:
     """(step, page state) of a step, or a clear error when it has none."""
-    n = len(timeline)
-    if not -n <= step < n:
-        raise ModelUsageError(f"step {step} is outside this timeline (steps 0 to {n - 1})")
-    step %= n
+    step = timeline.step_index(step)
     pages = timeline[step].get("pages")
     if not pages:
         raise ModelUsageError(

@@ -7,13 +7,13 @@ The scenario layer is imported only when a scenario has to be run.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import ModelUsageError
-from ..timeline import FORMAT, Timeline
+from ..safeio import exists, read_json
+from ..timeline import FORMAT, MAX_TIMELINE_BYTES, Timeline
 
 __all__ = ["Source", "load_source"]
 
@@ -52,17 +52,14 @@ def load_source(source: Any, design: str = "3.17") -> Source:
     if isinstance(source, (str, Path)):
         from ..scenario.load import SCENARIO_DIR, find_scenario
         path = find_scenario(source)
-        if not path.exists():
+        if not exists(path):
             raise ModelUsageError(
                 f"{source}: no such file, and no bundled scenario of that name "
                 f"in {SCENARIO_DIR}")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except UnicodeDecodeError as e:
-            raise ModelUsageError(f"{path}: not UTF-8 text (byte {e.start}); give a "
-                                  f"scenario or timeline JSON file") from None
-        except (OSError, json.JSONDecodeError) as e:
-            raise ModelUsageError(f"{path}: cannot read it as JSON: {e}") from None
+        # a regular file only, size capped while reading (memcg_edu.safeio)
+        data = read_json(path, MAX_TIMELINE_BYTES,
+                         lambda msg: ModelUsageError(
+                             f"{path}: cannot read it as JSON: {msg}"))
         if isinstance(data, Mapping) and data.get("format") == FORMAT:
             tl = Timeline.from_dict(data, str(path))
             return Source(tl, None, str(tl.meta.get("title", path.stem)))

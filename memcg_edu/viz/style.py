@@ -99,11 +99,12 @@ def alt_text(fig: Figure) -> str:
 _ALT_KEY = {".png": "Description", ".svg": "Description", ".pdf": "Subject"}
 
 
-def save_figure(fig: Figure, path) -> None:
+def save_figure(fig: Figure, path, format: str | None = None) -> None:
     """``fig.savefig(path)``, with the figure's text alternative stored in
-    the file (PNG and SVG Description, PDF Subject) where the format can."""
-    key = _ALT_KEY.get(Path(path).suffix.lower())
-    fig.savefig(path, metadata={key: alt_text(fig)} if key else None)
+    the file (PNG and SVG Description, PDF Subject) where the format can.
+    ``path`` may be a binary file object, with ``format`` ("png", ...)."""
+    key = _ALT_KEY.get(f".{format}" if format else Path(path).suffix.lower())
+    fig.savefig(path, format=format, metadata={key: alt_text(fig)} if key else None)
 
 
 class NotebookFigure(Figure):

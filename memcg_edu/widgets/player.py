@@ -11,6 +11,7 @@ recorded calls.
 from __future__ import annotations
 
 import html
+import numbers
 from typing import Any, Mapping, Sequence
 
 import ipywidgets as widgets
@@ -139,6 +140,8 @@ class StepPlayer(widgets.VBox):
 
     def go(self, step: int) -> None:
         """Show ``step`` (clipped to the timeline); every view follows."""
+        if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+            raise ModelUsageError(f"step must be a whole number, got {step!r}")
         step = max(0, min(int(step), self.last))
         self.slider.value = step   # re-enters go() once through the observer
         self.play.value = step

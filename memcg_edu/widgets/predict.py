@@ -65,9 +65,10 @@ def entry_for_step(timeline: Timeline, step: int, memcgs: Sequence[str] | None =
     (default all but root); ``why`` (the notebook's reason) leads the
     explanation shown with the answer.
     """
-    if not 0 <= step < len(timeline):
+    if isinstance(step, int) and step < 0:   # a quiz counts from the start
         raise ModelUsageError(f"step {step} is outside this timeline "
                               f"(steps 0 to {len(timeline) - 1})")
+    step = timeline.step_index(step)
     rec = timeline[step]
     prev = timeline[step - 1] if step else None
     who = list(memcgs) if memcgs else [n for n in rec.get("memcgs", {}) if n != "root"]

@@ -21,6 +21,7 @@ from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from PIL import Image
 
+from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..viz.style import alt_text
 
@@ -35,6 +36,8 @@ class HtmlStepView(widgets.VBox):
     shows step 0 at once, so set what ``html_at`` needs first."""
 
     def __init__(self, timeline: Timeline, css_class: str) -> None:
+        if not len(timeline):
+            raise ModelUsageError("the timeline has no steps to show")
         self.timeline = timeline
         self.html = widgets.HTML()
         self.html.add_class(css_class)
@@ -43,6 +46,7 @@ class HtmlStepView(widgets.VBox):
         self.show(0)
 
     def show(self, step: int) -> None:
+        step = self.timeline.step_index(step)
         self.step = step
         self.html.value = self.html_at(step)
 

@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+from memcg_edu.live.runstate import state_dir
 from memcg_edu.live.scratch import PREFIX, WORK_BASE
 
 __all__ = ["leftovers", "alive", "live_cli"]
@@ -13,7 +14,7 @@ __all__ = ["leftovers", "alive", "live_cli"]
 
 def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
     """Everything a run of one of ``pids`` may have left: cgroups, work
-    dirs, swap files, mounts, and live processes in scratch cgroups."""
+    dirs, swap files, mounts, and run records in the state directory."""
     pids = {int(p) for p in pids}
     found = []
     own = caps.own_dir
@@ -30,9 +31,15 @@ def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
         if m and int(m.group(1)) in pids:
             found.append(f"mount {line.split()[1]}")
     for line in Path("/proc/swaps").read_text().splitlines()[1:]:
-        m = re.search(r"memcg-edu-(\d+)\.swap", line)
+        m = re.search(r"memcg-edu-(\d+)-", line)
         if m and int(m.group(1)) in pids:
             found.append(f"swap {line.split()[0]}")
+    state = state_dir()
+    if state.is_dir():
+        for path in state.glob("run-*.json"):
+            m = re.match(r"^run-(\d+)-", path.name)
+            if m and int(m.group(1)) in pids:
+                found.append(f"record {path}")
     return found
 
 

@@ -9,13 +9,13 @@ OPS = ('"fault_anon", "add_to_page_cache", "fault_shmem", "map", "unmap", '
 
 STATIC = {
     "not-json.json": "not-json.json: not valid JSON: Expecting ',' delimiter at line 3, column 36",
-    "not-utf8.json": "not-utf8.json: cannot read the file: 'utf-8' codec can't decode byte 0xe9 in position 48: invalid continuation byte",
+    "not-utf8.json": "not-utf8.json: not UTF-8 text (byte 0xe9 at offset 48)",
     "not-an-object.json": 'not-an-object.json: a scenario must be a JSON object with "format", "memcgs", "tasks" and "steps"',
     "saved-timeline-not-scenario.json": 'saved-timeline-not-scenario.json, field "format": is "memcg-edu-timeline/1": this is a saved timeline, not a scenario; plot and the widgets read it, run and check need a "memcg-edu-scenario/1" file',
     "empty.json": 'empty.json: the file is empty; a scenario is a JSON object that starts with "format": "memcg-edu-scenario/1"',
     "missing-format.json": 'missing-format.json, field "format": missing; a scenario file starts with "format": "memcg-edu-scenario/1"',
     "wrong-format.json": 'wrong-format.json, field "format": is "memcg-edu-scenario/9", but this version of memcg_edu reads "memcg-edu-scenario/1"',
-    "unknown-top-field.json": 'unknown-top-field.json, field "stpes": unknown top-level field "stpes" (did you mean "steps"?); known: "format", "title", "description", "machine", "memcgs", "tasks", "steps", "quiz"',
+    "unknown-top-field.json": 'unknown-top-field.json, field "stpes": unknown top-level field "stpes" (did you mean "steps"?); known: "format", "title", "description", "design", "machine", "memcgs", "tasks", "steps", "quiz"',
     "missing-steps.json": 'missing-steps.json, field "steps": missing; a scenario needs a list of steps',
     "steps-not-a-list.json": 'steps-not-a-list.json, field "steps": must be a list of steps',
     "step-not-an-object.json": 'step-not-an-object.json, step 1: a step must be a JSON object, got "unmap x"',

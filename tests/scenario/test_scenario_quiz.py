@@ -101,7 +101,7 @@ def test_check_answers_marks_right_and_wrong():
 def test_bad_arguments_are_scenario_errors():
     with pytest.raises(ScenarioError, match='field "topic": unknown topic "swp"'):
         generate_problem(1, "swp", 4)
-    with pytest.raises(ScenarioError, match="steps must be 1 to 40"):
+    with pytest.raises(ScenarioError, match="steps must be a whole number from 1 to 40"):
         generate_problem(1, "swap", 41)
     with pytest.raises(ScenarioError, match="the seed must be a whole number"):
         generate_problem("1", "swap", 4)
@@ -126,7 +126,7 @@ def test_quiz_save_to_an_unwritable_place_exit_2(capsys, tmp_path):
     code = main(["quiz", "--seed", "1", "--save", str(tmp_path / "no" / "p.json")])
     out, err = capsys.readouterr()
     assert code == 2
-    assert err == f"error: {tmp_path / 'no' / 'p.json'}: cannot write the problem: No such file or directory\n"
+    assert err == f"error: --save {tmp_path / 'no' / 'p.json'}: folder {tmp_path / 'no'} does not exist\n"
     assert out == ""           # it fails before printing a problem it could not save
 
 

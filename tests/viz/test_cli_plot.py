@@ -49,7 +49,7 @@ def test_no_page_state_is_reported_not_fatal(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--out", "{tmp}/x.bogus"], "unknown image format 'bogus'"),
     (["--out", "{tmp}/missing/x.png"], "does not exist"),
-    (["--out", "{tmp}/x.png", "--step", "99"], "--step 99: .* has steps 0 to 9"),
+    (["--out", "{tmp}/x.png", "--step", "99"], "--step 99 is outside this timeline \\(steps 0 to 9\\)"),
     (["--out", "{tmp}/x.png", "--memcg", "Q"], "no memcg 'Q'"),
 ])
 def test_bad_arguments_are_clear(saved, tmp_path, argv, message):
@@ -71,7 +71,7 @@ def test_binary_or_non_utf8_file_is_one_clear_line(tmp_path, capsys, content):
     path.write_bytes(content)
     assert main(["plot", str(path), "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
-    assert "bin.json: not UTF-8 text" in err and "Traceback" not in err
+    assert "bin.json: cannot read it as JSON: not UTF-8 text" in err and "Traceback" not in err
 
 
 def test_through_the_dispatcher(tmp_path, capsys):

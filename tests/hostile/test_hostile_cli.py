@@ -1,0 +1,126 @@
+"""Hostile command lines: each is refused with one line and the right exit
+status before any work, or does exactly what it says."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from memcg_edu.cli import main
+
+ROOT = Path(__file__).parents[2]
+SCEN = "01-charge-and-cancel"
+
+#: (argv, exit status, text in the one line on stderr); {tmp} is tmp_path
+REFUSED = [
+    (["plot", SCEN, "--out", "/proc/x.png"], 2, "/proc holds kernel files"),
+    (["plot", SCEN, "--out", "/sys/x.png"], 2, "holds kernel files"),
+    (["plot", SCEN, "--out", "{tmp}/no/x.png"], 2, "does not exist"),
+    (["plot", SCEN, "--out", "{tmp}"], 2, "unknown image format"),
+    (["plot", SCEN, "--out", "{tmp}/x.png", "--only", "overlay"], 2,
+     "--only overlay needs --overlay"),
+    (["quiz", "--seed", "1", "--save", "/proc/q.json"], 2, "holds kernel files"),
+    (["quiz", "--seed", "1", "--save", "{tmp}"], 2, "is a directory"),
+    (["quiz", "--seed", "1", "--save", "{tmp}/exists.json"], 2,
+     "exists; add --force to overwrite it"),
+    (["quiz", "--seed", "1", "--save", "{tmp}/link.json"], 2, "is a symlink"),
+    (["quiz", "--seed", "1", "--save", "{tmp}/link.json", "--force"], 2,
+     "is a symlink"),
+    (["quiz", "--seed", "1", "--steps", "3x"], 2, "not a whole number"),
+    (["run", SCEN, "--design", "2.6"], 2, "invalid choice"),
+    (["live", "run", "charge", "--out", "/proc/x.json"], 2, "holds kernel files"),
+    (["live", "run", "charge", "--out", "{tmp}/exists.json"], 2,
+     "exists; add --force"),
+    (["live", "run", "charge", "--out", "{tmp}/x.json", "--interval", "nan"],
+     2, "must be 0.0001 to 120 seconds, got nan"),
+    (["live", "run", "charge", "--out", "{tmp}/x.json", "--interval", "0"],
+     2, "must be 0.0001 to 120 seconds, got 0"),
+    (["live", "run", "charge", "--out", "{tmp}/x.json", "--interval", "-1"],
+     2, "must be 0.0001 to 120 seconds"),
+    (["live", "run", "charge", "--out", "{tmp}/x.json", "--interval", "inf"],
+     2, "must be 0.0001 to 120 seconds"),
+    (["live", "run", "charge", "--out", "{tmp}/x.json", "--pages", "9" * 5000],
+     2, "argument --pages: invalid int value"),
+]
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    (tmp_path / "exists.json").write_text("keep\n")
+    (tmp_path / "target.json").write_text("target\n")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    return tmp_path
+
+
+def run_main(capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("argv,code,text", REFUSED,
+                         ids=[" ".join(a)[:60] for a, _, _ in REFUSED])
+def test_refused_with_one_line_before_any_work(capsys, tmp, argv, code, text):
+    argv = [a.replace("{tmp}", str(tmp)) for a in argv]
+    got, out, err = run_main(capsys, argv)
+    assert got == code, err
+    assert text in err and "Traceback" not in err
+    assert err.count("\n") <= 2        # argparse adds "(see ... --help)"
+    assert out == ""
+    # nothing was written or overwritten
+    assert sorted(p.name for p in tmp.iterdir()) == ["exists.json", "link.json",
+                                                     "target.json"]
+    assert (tmp / "exists.json").read_text() == "keep\n"
+    assert (tmp / "target.json").read_text() == "target\n"
+
+
+def test_force_overwrites_and_a_shipped_scenario_is_safe(capsys, tmp):
+    assert run_main(capsys, ["quiz", "--seed", "1", "--save",
+                             str(tmp / "exists.json"), "--force"])[0] == 0
+    assert json.loads((tmp / "exists.json").read_text())["format"]
+    shipped = ROOT / "data" / "scenarios" / f"{SCEN}.json"
+    before = shipped.read_bytes()
+    code, _, err = run_main(capsys, ["quiz", "--seed", "1", "--save", str(shipped)])
+    assert code == 2 and "exists" in err and shipped.read_bytes() == before
+
+
+def test_plot_force_rewrites_all_figures(capsys, tmp):
+    out = tmp / "f.png"
+    assert run_main(capsys, ["plot", SCEN, "--out", str(out)])[0] == 0
+    code, _, err = run_main(capsys, ["plot", SCEN, "--out", str(out)])
+    assert code == 2 and "exists; add --force" in err
+    assert run_main(capsys, ["plot", SCEN, "--out", str(out), "--force"])[0] == 0
+
+
+@pytest.mark.parametrize("design", ["3.16", "3.17"])
+def test_quiz_save_records_the_design_and_check_uses_it(capsys, tmp, design):
+    f = tmp / "q.json"
+    assert run_main(capsys, ["quiz", "--seed", "7", "--steps", "12", "--design",
+                             design, "--save", str(f)])[0] == 0
+    assert json.loads(f.read_text())["design"] == design
+    code, out, err = run_main(capsys, ["check", str(f)])
+    assert code == 0 and f"(design {design})" in out, out + err
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.4, 0.8])
+def test_ctrl_c_during_start_up_is_one_line_exit_130(delay):
+    p = subprocess.Popen([sys.executable, "-m", "memcg_edu", "plot", SCEN,
+                          "--out", "/nonexistent/x.png"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert "Traceback" not in err
+    if p.returncode == 130:
+        assert err == "interrupted\n"
+    else:      # it had already finished (the path error, one line), or was
+        # ending: Python's default SIGINT action during interpreter exit
+        assert p.returncode in (2, -signal.SIGINT) and err.count("\n") <= 1

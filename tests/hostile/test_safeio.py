@@ -1,0 +1,82 @@
+"""memcg_edu.safeio on its own: what it writes and what it refuses."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from memcg_edu.errors import ModelUsageError
+from memcg_edu.safeio import (capped_names, check_output, parse_json, printable,
+                              write_atomic)
+
+
+def test_write_replaces_a_symlink_instead_of_following_it(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    link = tmp_path / "out.json"
+    link.symlink_to(victim)
+    write_atomic(link, "new")
+    assert victim.read_text() == "precious"
+    assert not link.is_symlink() and link.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json", "victim"]
+
+
+def test_without_overwrite_a_file_that_appeared_is_kept(tmp_path):
+    f = tmp_path / "out.json"
+    check_output(f)                     # free when checked...
+    f.write_text("someone else's")      # ... taken before the write
+    with pytest.raises(ModelUsageError, match="appeared while we worked"):
+        write_atomic(f, "mine", overwrite=False)
+    assert f.read_text() == "someone else's"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_a_failed_write_leaves_no_temp_file(tmp_path):
+    def boom(f):
+        f.write(b"half")
+        raise RuntimeError("renderer failed")
+    with pytest.raises(RuntimeError):
+        write_atomic(tmp_path / "x.png", boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "x", b"1")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("where,text", [
+    ("/proc/self/x", "holds kernel files"), ("/dev/x", "holds kernel files"),
+    ("{tmp}/", "give a file name"), ("{tmp}/ro/x", "is not writable"),
+])
+def test_check_output_refuses(tmp_path, where, text):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    if text == "is not writable" and os.geteuid() == 0:
+        pytest.skip("root may write anywhere")
+    with pytest.raises(ModelUsageError, match=text):
+        check_output(where.replace("{tmp}", str(tmp_path)))
+
+
+def test_printable_escapes_controls_and_keeps_text():
+    assert printable("a\tb\nc") == "a\tb\nc"
+    assert printable("\x1b[2J\x07\x9b\u202e\ud800é😀") == \
+        "\\x1b[2J\\x07\\x9b\\u202e\\ud800é😀"
+
+
+def test_capped_names():
+    assert capped_names(["a", "b"]) == '"a", "b"'
+    assert capped_names([]) == "none"
+    long = capped_names(range(1000))
+    assert long.endswith("(and 960 more)") and len(long) < 400
+
+
+def test_integer_cap_is_on_digits_not_value():
+    fail = ModelUsageError
+    assert parse_json("[" + "9" * 40 + ", -" + "9" * 40 + "]", fail)[0] == 10**40 - 1
+    with pytest.raises(ModelUsageError, match="41 digits"):
+        parse_json("-" + "9" * 41, fail)

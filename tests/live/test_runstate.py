@@ -1,0 +1,164 @@
+"""The run record and identity-checked cleanup, on a private state
+directory and plain files (no cgroup, no mount, no swap needed)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from memcg_edu.live import LiveError, runstate
+from memcg_edu.live.scratch import make_work_dir, remove_work_dir
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    d = tmp_path / "state"
+    monkeypatch.setenv("MEMCG_EDU_STATE_DIR", str(d))
+    monkeypatch.setattr(runstate, "_CURRENT", None)
+    return d
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def _plant_record(state: Path, pid: int, start: int, **kinds) -> Path:
+    state.mkdir(mode=0o700, exist_ok=True)
+    rec = {"pid": pid, "start": start, "swaps": [], "mounts": [],
+           "cgroups": [], "dirs": [], **kinds}
+    path = state / f"run-{pid}-{start}.json"
+    path.write_text(json.dumps(rec))
+    path.chmod(0o600)
+    return path
+
+
+def test_proc_start_tells_a_reused_pid_from_the_run(state):
+    me = runstate.proc_start(os.getpid())
+    assert isinstance(me, int) and me > 0
+    assert runstate.proc_start(_dead_pid()) is None
+
+
+@pytest.mark.parametrize("how", ["symlink", "world", "other_owner"])
+def test_a_state_directory_not_ours_is_refused(state, tmp_path, how):
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    if how == "symlink":
+        state.symlink_to(target)
+    else:
+        state.mkdir(mode=0o700)
+        if how == "world":
+            state.chmod(0o777)
+        elif os.geteuid() == 0:
+            os.chown(state, 65534, 65534)
+        else:
+            pytest.skip("chown needs root")
+    with pytest.raises(LiveError, match="refusing the state directory"):
+        runstate.current().add("dirs", {"path": "x", "dev": 0, "ino": 0})
+    assert list(target.iterdir()) == []
+
+
+def test_work_dir_is_fresh_private_and_recorded(state, tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    d = make_work_dir(".work", base)
+    assert d.parent == base and d.name.startswith(f"memcg-edu-{os.getpid()}-")
+    assert (d.stat().st_mode & 0o777) == 0o700
+    records = list(state.glob("run-*.json"))
+    assert len(records) == 1 and (records[0].stat().st_mode & 0o777) == 0o600
+    assert json.loads(records[0].read_text())["dirs"][0]["path"] == str(d)
+    other = make_work_dir(".work", base)
+    assert other != d           # unpredictable and never reused
+    remove_work_dir(d)
+    remove_work_dir(other)
+    assert not d.exists() and list(state.glob("run-*.json")) == []
+
+
+def test_a_base_others_may_rename_in_is_refused(state, tmp_path):
+    base = tmp_path / "open"
+    base.mkdir()
+    base.chmod(0o777)           # world-writable, not sticky
+    with pytest.raises(LiveError, match="refusing work base"):
+        make_work_dir(".work", base)
+
+
+def test_stale_cleanup_removes_only_what_still_matches_the_record(state, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    ours = tmp_path / "ours"
+    (ours / "sub").mkdir(parents=True)
+    (ours / "sub" / "link").symlink_to(victim)          # never followed
+    swapped = tmp_path / "replaced"
+    swapped.mkdir()
+    old = runstate.ident(swapped)
+    swapped.rename(tmp_path / "moved")
+    swapped.mkdir()                                     # a new inode now
+    link = tmp_path / "link-now"
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "keep").write_text("x")
+    link.mkdir()
+    old_link = runstate.ident(link)
+    link.rename(tmp_path / "moved-too")
+    link.symlink_to(target)                             # a symlink put there
+    pid = _dead_pid()
+    rec = _plant_record(state, pid, 12345, dirs=[
+        runstate.ident(ours), old, {**old_link, "path": str(link)}])
+    removed = runstate.cleanup_stale(lambda p: None, lambda i: False)
+    assert removed == [f"work directory {ours} (run {pid})"]
+    assert not ours.exists()
+    assert victim.read_text() == "precious"
+    assert swapped.is_dir() and (target / "keep").exists() and link.is_symlink()
+    assert not rec.exists()
+
+
+def test_a_live_run_and_foreign_records_are_left_alone(state, tmp_path):
+    d = tmp_path / "d"
+    d.mkdir()
+    # pid alive with the same start time: a running run
+    live = _plant_record(state, os.getpid(), runstate.proc_start(os.getpid()),
+                         dirs=[runstate.ident(d)])
+    # a record of a dead run but not a private regular file of ours
+    foreign = _plant_record(state, _dead_pid(), 1, dirs=[runstate.ident(d)])
+    foreign.chmod(0o644)
+    assert runstate.cleanup_stale(lambda p: None, lambda i: False) == []
+    assert d.is_dir() and live.exists() and foreign.exists()
+    if os.geteuid() == 0:
+        foreign.chmod(0o600)
+        os.chown(foreign, 65534, 65534)
+        assert runstate.cleanup_stale(lambda p: None, lambda i: False) == []
+        assert d.is_dir()
+
+
+def test_swap_lock_exclusive_waits_then_says_who_holds_it(state):
+    with runstate.swap_lock(exclusive=False):
+        with runstate.swap_lock(exclusive=False, timeout=0):
+            pass                # shared with shared: fine
+        code = ("from memcg_edu.live import runstate\n"
+                "with runstate.swap_lock(exclusive=True, timeout=0.3): pass\n")
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                           text=True, env={**os.environ,
+                                           "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert p.returncode != 0 and "holds the swap lock" in p.stderr
+    lock = state / "swap.lock"
+    assert lock.is_file() and (lock.stat().st_mode & 0o777) == 0o600
+
+
+def test_our_swap_files_are_never_system_swap(state, tmp_path, monkeypatch):
+    from memcg_edu.live import swapfile
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    ours = tmp_path / "x" / "swap"
+    (proc / "swaps").write_text(
+        "Filename\tType\tSize\tUsed\tPriority\n"
+        "/dev/vdb partition 4096 0 -2\n"
+        f"{ours} file 132092 0 -3\n"
+        "/var/tmp/memcg-edu-77.swap file 8192 0 -4\n")
+    _plant_record(state, _dead_pid(), 1,
+                  swaps=[{"path": str(ours), "dev": 0, "ino": 0}])
+    assert swapfile.system_swap_pages(proc) == 1024
