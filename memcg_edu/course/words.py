@@ -1,4 +1,4 @@
-"""Links to the Linux v3.17 source, and a step's kernel calls in words.
+"""Links to the Linux v3.17 source (widgets.links), and a step's kernel calls in words.
 
 The words for each kernel function (mm/memcontrol.c and its mm callers)
 are the widgets' (memcg_edu.widgets.kernel_words, which also reads the
@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..widgets.links import ident_url, source_url
+
 __all__ = ["source_url", "ident_url", "explain_events"]
-
-ELIXIR = "https://elixir.bootlin.com/linux"
-
-
-def source_url(path: str, version: str = "v3.17") -> str:
-    """Link to ``path`` (e.g. "mm/memcontrol.c") in that Linux release."""
-    return f"{ELIXIR}/{version}/source/{path.lstrip('/')}"
-
-
-def ident_url(name: str, version: str = "v3.17") -> str:
-    """Link to where identifier ``name`` (e.g. "mem_cgroup_uncharge") is
-    defined and used in that Linux release (elixir's identifier search)."""
-    return f"{ELIXIR}/{version}/C/ident/{name}"
 
 
 def explain_events(events: Iterable[Any]) -> list[str]:

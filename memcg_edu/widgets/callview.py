@@ -14,12 +14,12 @@ from typing import Optional
 import ipywidgets as widgets
 import traitlets
 
-from ..course.words import ident_url, source_url
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from .call_fields import call_changes, call_line, own_call, step_calls
 from .inspector import PageInspector
 from .kernel_words import function_words
+from .links import ident_url, source_url
 
 __all__ = ["CallStepper"]
 
