@@ -47,7 +47,10 @@ class _Printable:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        self._stream.write(printable(text))
+        # a progress line's own carriage return, at the start of a write, is
+        # kept; everything after it is escaped like any other text
+        head = "\r" if text.startswith("\r") else ""
+        self._stream.write(head + printable(text[len(head):]))
         return len(text)
 
     def __getattr__(self, name: str) -> Any:
