@@ -17,7 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 __all__ = ["COURSE_ROOT", "SCENARIO_DIR", "RECORDED_DIR", "NOTEBOOK_DIR",
-           "BUNDLED_DIRS", "course_root"]
+           "BUNDLED_DIRS", "DOCS_DIR", "course_root"]
 
 #: the folder inside the package that the build fills (see setup.py)
 PACKAGED = "_course"
@@ -46,3 +46,6 @@ NOTEBOOK_DIR = COURSE_ROOT / "notebooks"
 #: folder -> the file pattern it must hold at least one of (checked by
 #: memcg_edu.course.check_install, copied by ``memcg-edu notebooks``)
 BUNDLED_DIRS = {SCENARIO_DIR: "*.json", RECORDED_DIR: "*.json", NOTEBOOK_DIR: "*.ipynb"}
+#: the project's docs/ in a checkout (not in a wheel): ``where --update-doc``
+#: keeps the index in docs/kernel-rules.md current there
+DOCS_DIR = Path(str(files(__package__))).parent / "docs"

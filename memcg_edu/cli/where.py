@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
-from pathlib import Path
 
+from ..bundled import DOCS_DIR
 from ..errors import ModelUsageError
 from ..model.index import build_index, lookup, markdown
 
 __all__ = ["add_parser", "main", "RULES", "update_doc"]
 
-RULES = Path(__file__).resolve().parents[2] / "docs" / "kernel-rules.md"
+RULES = DOCS_DIR / "kernel-rules.md"
 START, END = "<!-- index start -->\n", "<!-- index end -->"
 
 

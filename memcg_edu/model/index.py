@@ -17,7 +17,6 @@ import importlib
 import inspect
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
 __all__ = ["Entry", "MODULES", "build_index", "lookup", "markdown"]
@@ -36,7 +35,6 @@ _MIRRORS = re.compile(r"Mirrors (?:the static )?(\w+)\(\)[^.]*? in "
                       r"([\w/.-]+\.[ch])\b")
 _NAMES = re.compile(r"^((?:\w+\(\)(?:\s*(?:\+|/|or|then)\s*)?)+)\s*(?:in\s+)?"
                     r"(?:\(([^)]*\.[ch])\)|([\w/.-]+\.[ch]))?")
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,14 @@ def build_index() -> list[Entry]:
     out = []
     for mod_name, default_file in MODULES.items():
         mod = importlib.import_module(f"memcg_edu.model.{mod_name}")
-        path = Path(inspect.getfile(mod)).resolve().relative_to(_ROOT).as_posix()
+        path = mod.__name__.replace(".", "/") + ".py"
         for name, fn in vars(mod).items():
             if not inspect.isfunction(fn) or fn.__module__ != mod.__name__:
                 continue
-            line = inspect.getsourcelines(fn)[1]
+            src, start = inspect.getsourcelines(fn)
+            # the line of the def itself, below any decorator
+            line = start + next(i for i, l in enumerate(src)
+                                if l.lstrip().startswith("def "))
             for kernel, file in _kernel_names(inspect.getdoc(fn) or ""):
                 out.append(Entry(kernel, _DESIGN.get(mod_name, "3.17"),
                                  f"{mod_name}.{name}", path, line,

@@ -56,8 +56,7 @@ COUNTER_HINTS = {
     **{lru: (f"{lru} counts the pages on that list of the memcg's lruvec: where a "
              f"page of this kind starts, and whether the step moved it to another "
              f"list or took it off the LRU.")
-       for lru in ("inactive_anon", "active_anon", "inactive_file", "active_file",
-                   "unevictable")},
+       for lru in LRU_NAMES},
     "where": ("A charged page sits on the LRU of the memcg it is charged to until "
               "its final put frees it; a swapped-out page sits on a swap slot. "
               "Ask what still holds the page after this step: a mapping, a pin, "

@@ -203,8 +203,8 @@ def test_too_many_tasks_names_file_and_field(tmp_path):
                              "steps": []}))
     with pytest.raises(ScenarioError) as e:
         load_scenario(f)
-    assert str(e.value) == ('tasks.json, field "tasks": too many tasks: 40000, '
-                            "at most 32766 (the model stores task ids in 16 bits)")
+    assert str(e.value) == ('tasks.json, field "tasks": 40,000 tasks is more '
+                            "than the model numbers (32,767)")
 
 
 def test_check_output_refuses_before_any_work_in_a_subprocess(tmp_path):
