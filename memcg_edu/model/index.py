@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from .calls import KERNEL_FUNCTIONS
+
 __all__ = ["Entry", "MODULES", "build_index", "lookup", "markdown"]
 
 #: model modules that mirror kernel code -> the kernel file a function of
@@ -91,7 +93,8 @@ def build_index() -> list[Entry]:
             for kernel, file in _kernel_names(inspect.getdoc(fn) or ""):
                 out.append(Entry(kernel, _DESIGN.get(mod_name, "3.17"),
                                  f"{mod_name}.{name}", path, line,
-                                 file or default_file))
+                                 file or default_file
+                                 or KERNEL_FUNCTIONS.get(kernel)))
     return sorted(set(out), key=lambda e: (e.kernel, e.design, e.model))
 
 
