@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-__all__ = ["FUNCTION_WORDS", "OP_WORDS", "function_words", "function_items",
-           "describe_function", "describe_functions", "describe_op",
-           "event_functions"]
+from ..scenario.registry import REGISTRY
+
+__all__ = ["FUNCTION_WORDS", "OP_WORDS", "MACHINE_OP_WORDS", "MM_OPERATIONS",
+           "function_words", "function_items", "describe_function",
+           "describe_functions", "describe_op", "event_functions",
+           "step_functions"]
 
 FUNCTION_WORDS = {
     # 3.17 charge API (mm/memcontrol.c)
@@ -103,28 +106,20 @@ FUNCTION_WORDS = {
     "free_pages_prepare": "the page goes back to the page allocator",
 }
 
-OP_WORDS = {
-    "fault_anon": "an anonymous page fault gives the task a new page",
-    "add_to_page_cache": "a file read puts a new page into the page cache",
-    "fault_shmem": "a tmpfs (shmem) page is created",
-    "map": "another task maps the page",
-    "unmap": "a task unmaps the page",
-    "get_page": "someone takes an extra reference",
-    "put_page": "someone drops a reference",
-    "truncate": "the file is truncated: its page leaves the page cache",
+#: mm operations of the Machine that no scenario op is named after (the
+#: live lab's phases and Machine.free_swap), in words
+MACHINE_OP_WORDS = {
     "remove_from_page_cache": "the page leaves the page cache",
-    "swap_out": "reclaim writes the page to swap",
-    "swap_in": "a fault reads the page back from swap",
     "free_swap": "the swap slot is freed",
-    "migrate": "the page is migrated to a new frame",
-    "replace_page_cache": "the page-cache page is replaced by another",
-    "reclaim": "reclaim frees pages of the memcg",
-    "set_limit": "the memcg's limits are changed",
-    "exit_task": "the task exits",
-    "exit": "the task exits",
-    "move_task": "the task moves to another memcg",
-    "expect": "a check of the counters (nothing happens)",
 }
+#: each scenario op (and the Machine operation the event log names it by) in
+#: words, from the op registry
+OP_WORDS = {**{n: o.words for o in REGISTRY.values() for n in (o.name, o.machine_op)},
+            **MACHINE_OP_WORDS}
+#: names the event log records for mm operations, not kernel functions
+MM_OPERATIONS = frozenset(o.machine_op for o in REGISTRY.values()) | frozenset(
+    MACHINE_OP_WORDS) | frozenset({"fault_anon_range", "unmap_range",
+                                   "remove_memcg", "drain_stock"})
 
 
 def function_words(name: str) -> str:
@@ -156,9 +151,22 @@ def describe_functions(names: Iterable[str]) -> list[str]:
 
 
 def event_functions(events: Iterable[Any] | None) -> list[str]:
-    """The function names of a step record's ``events`` (dicts or bare names), in order."""
-    return [str(e.get("function", "")) if isinstance(e, Mapping) else str(e)
-            for e in events or ()]
+    """The kernel function names of a step record's ``events`` (dicts or bare
+    names), in order; the mm operations the event log also records
+    (fault_anon, unmap, get_page, swap_out, ...) are the step's op, not
+    kernel functions, and are left out."""
+    names = [str(e.get("function", "")) if isinstance(e, Mapping) else str(e)
+             for e in events or ()]
+    return [n for n in names if n not in MM_OPERATIONS]
+
+
+def step_functions(record: Mapping[str, Any]) -> list[str]:
+    """The kernel functions a step called, in call order: its recorded
+    "calls" when it has them, else the functions of its "events"."""
+    calls = record.get("calls")
+    if calls is not None:
+        return [c["fn"] for c in calls]
+    return event_functions(record.get("events"))
 
 
 def describe_op(op: str) -> str:
