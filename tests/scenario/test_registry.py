@@ -106,3 +106,9 @@ def test_mm_operations_are_not_listed_as_kernel_functions():
     assert event_functions(events) == ["mem_cgroup_try_charge",
                                        "mem_cgroup_commit_charge"]
     assert event_functions(["get_page"]) == []
+
+
+def test_every_recorded_kernel_function_has_words():
+    from memcg_edu.model.calls import KERNEL_FUNCTIONS
+    from memcg_edu.widgets.kernel_words import FUNCTION_WORDS
+    assert [n for n in KERNEL_FUNCTIONS if n not in FUNCTION_WORDS] == []
