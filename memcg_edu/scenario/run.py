@@ -20,8 +20,9 @@ from ..timeline import Timeline
 from .expect import failed_checks
 from .labels import LabelTracker
 from .load import Scenario, load_scenario
-from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
+from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, ROOT
+from .registry import REGISTRY, may_reclaim
 
 __all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS",
            "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS"]
@@ -143,7 +144,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         states_before = {p: m.calls.raw_state(p) for p in labels_before}
     ok, error, touched, stop = True, None, [], False
     try:
-        touched = APPLY[op](ctx, st)
+        touched = REGISTRY[op].apply(ctx, st)
     except (MemcgOOM, StepFailed) as e:
         ok, error = False, str(e)
     except KernelBugError as e:
