@@ -152,3 +152,12 @@ def test_scenario_07_failcnt_note_matches_the_kernels_batch():
             first_kill["memcgs"]["A"]["failcnt"]] == [2, 4, 14]
     assert "2 after the second fault, 4 after the third, 14 after the first OOM kill" \
         in sc["description"]
+
+
+def test_memsw_limit_without_a_memory_limit_is_refused_at_load():
+    """Found by the fuzz test on scenario 07's B: an unlimited memory limit
+    under a finite memsw limit is what the kernel refuses with -EINVAL."""
+    with pytest.raises(ScenarioError) as e:
+        run_scenario(scen([], memcgs={"B": {"memsw_limit": 2}}, tasks={}))
+    assert str(e.value).startswith('scenario, field "memcgs.B.limit": memsw_limit 2 '
+                                   "needs a limit at or below it")
