@@ -49,6 +49,7 @@ class Entry:
     path: str              # memcg_edu/model/module.py
     line: int              # line of the model function's def
     file: Optional[str]    # kernel source file, None if the docstring names none
+    summary: str = ""      # what the model function does, from its docstring
 
     @property
     def url(self) -> str:
@@ -77,6 +78,12 @@ def _kernel_names(doc: str) -> list[tuple[str, Optional[str]]]:
     return [(n, files[0] if len(files) == 1 else None) for n in names]
 
 
+def _summary(doc: str) -> str:
+    """The docstring's first line without the ``name() (file):`` it starts with."""
+    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    return re.sub(r"^[^:]*\.[ch]\)?:\s*|^(?:\w+\(\)[\s+/]*)+:\s*", "", first).replace("|", "/")
+
+
 def build_index() -> list[Entry]:
     """Every (kernel function, model function) pair, sorted by kernel name."""
     out = []
@@ -90,11 +97,12 @@ def build_index() -> list[Entry]:
             # the line of the def itself, below any decorator
             line = start + next(i for i, l in enumerate(src)
                                 if l.lstrip().startswith("def "))
-            for kernel, file in _kernel_names(inspect.getdoc(fn) or ""):
+            doc = inspect.getdoc(fn) or ""
+            for kernel, file in _kernel_names(doc):
                 out.append(Entry(kernel, _DESIGN.get(mod_name, "3.17"),
                                  f"{mod_name}.{name}", path, line,
                                  file or default_file
-                                 or KERNEL_FUNCTIONS.get(kernel)))
+                                 or KERNEL_FUNCTIONS.get(kernel), _summary(doc)))
     return sorted(set(out), key=lambda e: (e.kernel, e.design, e.model))
 
 
@@ -105,9 +113,9 @@ def lookup(name: str) -> list[Entry]:
 
 def markdown() -> str:
     """The index as a Markdown table (docs/kernel-rules.md carries it)."""
-    rows = ["| kernel function | design | kernel file | model function | where |",
-            "|---|---|---|---|---|"]
+    rows = ["| kernel function | design | kernel file | model function | where | what it does |",
+            "|---|---|---|---|---|---|"]
     for e in build_index():
         rows.append(f"| `{e.kernel}` | {e.design} | {e.file} | `{e.model}` | "
-                    f"{e.path}:{e.line} |")
+                    f"{e.path}:{e.line} | {e.summary} |")
     return "\n".join(rows) + "\n"

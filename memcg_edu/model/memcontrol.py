@@ -564,9 +564,19 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
 
 @kernel_call("mem_cgroup_update_page_stat")
 def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
-    """mem_cgroup_update_page_stat() for FILE_MAPPED: only a PCG_USED page counts."""
-    if m.mem.pc_flags[pfn] & PCG_USED:
-        m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
+    """mem_cgroup_update_page_stat() for FILE_MAPPED: the page's memcg counts it.
+
+    The kernel returns early for a page without PCG_USED; it can meet one
+    in races the model does not run (a stat update against a concurrent
+    uncharge). In the model the page is always charged here, in both
+    designs: a file page is mapped (page_add_file_rmap) only while it is
+    in a page cache, and every page-cache page is charged from its
+    insertion to its final put (3.17) or to its deletion from the cache
+    (3.16), and is unmapped before either; migration and replacement map
+    only the committed new page. tests/model/test_mutations.py checks this
+    on every shipped scenario under both designs.
+    """
+    m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
 
 
 # -- charge moving ------------------------------------------------------------

@@ -220,6 +220,12 @@ class _Checker:
                                field=f"{where}.memsw_limit")
             _limits_in_order(self, m["limit"], m["memsw_limit"],
                              field=f"{where}.limit")
+            if m["limit"] is None and m["memsw_limit"] is not None:
+                raise self.err(f'memsw_limit {m["memsw_limit"]} needs a limit '
+                               f"at or below it: an unlimited memory limit is "
+                               f"above every memsw limit, and the kernel "
+                               f"refuses that (mem_cgroup_resize_memsw_limit, "
+                               f"-EINVAL)", field=f"{where}.limit")
             for k in ("use_hierarchy", "oom_kill_disable"):
                 if k in spec:
                     m[k] = self.value("bool", spec[k], field=f"{where}.{k}")

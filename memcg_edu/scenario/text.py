@@ -65,6 +65,16 @@ def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str
     return out
 
 
+#: what the memcg OOM killer did at the end of the fault (step record "oom")
+_OOM_OUTCOME = {
+    "retried": "the OOM killer killed {victim} (badness {badness}), then the "
+               "fault of {task} was retried",
+    "killed": "the OOM killer killed the faulting task {task} itself (badness {badness})",
+    "oom_kill_disable": "oom_kill_disable is set: nobody was killed, {task} would sleep",
+    "no_victim": "no task in {memcg} could be killed",
+}
+
+
 def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
                 prev: Mapping[str, Any] | None = None) -> str:
     """The text block for one step record (``prev``: the record before)."""
@@ -74,6 +84,8 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
         lines.append(f"  note: {step['note']}")
     if rec["error"]:
         lines.append(f"  why: {rec['error']}")
+    lines += [f"  memcg OOM in {o['memcg']}: {_OOM_OUTCOME[o['outcome']].format(**o)}"
+              for o in rec.get("oom") or ()]
     if rec["events"]:
         lines.append("  events: " + ", ".join(rec["events"]))
     changes = _changes(rec, prev) if prev is not None else []

@@ -58,8 +58,9 @@ def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
     counters or statistics changed at this step (without a function log, as
     from the real kernel, a rise or fall of usage is a charge or uncharge);
     failcnt when its failcnt or
-    memsw_failcnt grew; OOM when the step failed with a memcg OOM naming it
-    (or any memcg, when the message names none).
+    memsw_failcnt grew; OOM when the step met a memcg OOM in it (the
+    record's "oom" list; without one, when the error names it, or any
+    memcg when the message names none).
     """
     kinds: set[str] = set()
     names = _function_names(record)
@@ -89,8 +90,9 @@ def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
         # off the usage counter itself
         delta = (now.get("usage") or 0) - (before.get("usage") or 0)
         out |= {"charge"} if delta > 0 else {"uncharge"} if delta < 0 else set()
-    if "OOM" in kinds and (_mentions(err, memcg) or not any(
-            _mentions(err, n) for n in (record.get("memcgs") or {}) if n != memcg)):
+    ooms = [o.get("memcg") for o in record.get("oom") or ()]   # the model says whose
+    if "OOM" in kinds and ((memcg in ooms) if ooms else (_mentions(err, memcg) or not any(
+            _mentions(err, n) for n in (record.get("memcgs") or {}) if n != memcg))):
         out.add("OOM")
     if any((now.get(k) or 0) > (before.get(k) or 0)
            for k in ("failcnt", "memsw_failcnt")):

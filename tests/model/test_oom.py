@@ -167,3 +167,17 @@ def test_memsw_is_minimum_is_a_flag_set_by_limit_writes():
     assert not a.memsw_is_minimum
     m.set_limit(a, limit=6)                    # the res write sets it again
     assert a.memsw_is_minimum
+
+
+def test_no_task_to_kill_fails_the_fault():
+    """A swap-in charges the memcg the slot records, here one with no task left."""
+    m = Machine(ram_pages=32, swap_slots=8, check_invariants=True)
+    a = m.create_memcg("A", limit=1, memsw_limit=1)
+    m.create_memcg("B")
+    m.create_task("p", a)
+    e = m.swap_out(m.fault_anon("p"))          # the slot holds A's memsw page
+    m.move_task("p", "B", move_charge=False)
+    with pytest.raises(MemcgOOM) as err:
+        m.swap_in("p", e)
+    assert err.value.outcome == "no_victim" and "found no task in A" in str(err.value)
+    assert "p" in m.tasks and m.oom_kills[-1]["outcome"] == "no_victim"

@@ -80,20 +80,8 @@ def test_check_every_shipped_scenario_exit_0(capsys, path):
     assert f"{n} of {n} expects hold" in out
 
 
-def _has_316() -> bool:
-    from memcg_edu.errors import ModelUsageError
-    from memcg_edu.model import Machine
-    try:
-        Machine(design="3.16")
-    except ModelUsageError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.json")), ids=lambda p: p.name)
 def test_check_every_shipped_scenario_under_316(capsys, path):
-    if not _has_316():
-        pytest.skip("the 3.16 model is not in this tree")
     code, out, err = run_main(capsys, "check", str(path), "--design", "3.16")
     assert (code, err) == (0, ""), out
 
@@ -163,15 +151,9 @@ def test_wrong_command_line_exit_2(capsys):
     assert code == 2 and "must be 1 to 40, got 0" in err
 
 
-def test_design_316_runs_or_says_it_is_not_there(capsys):
-    available = _has_316()
+def test_design_316_runs(capsys):
     code, out, err = run_main(capsys, "run", str(SWAP), "--design", "3.16", "--json")
-    if available:
-        assert code in (0, 1) and len(out.splitlines()) > 0
-    else:
-        assert code == 2 and out == ""
-        assert err.startswith('error: field "design": the 3.16 design is not '
-                              'available in this version of memcg_edu')
+    assert code in (0, 1) and len(out.splitlines()) > 0 and err == ""
 
 
 def test_run_text_prints_the_design_notes_of_3_16(capsys):

@@ -152,3 +152,21 @@ def test_scenario_07_failcnt_note_matches_the_kernels_batch():
             first_kill["memcgs"]["A"]["failcnt"]] == [2, 4, 14]
     assert "2 after the second fault, 4 after the third, 14 after the first OOM kill" \
         in sc["description"]
+
+
+def test_memsw_limit_without_a_memory_limit_is_refused_at_load():
+    """Found by the fuzz test on scenario 07's B: an unlimited memory limit
+    under a finite memsw limit is what the kernel refuses with -EINVAL."""
+    with pytest.raises(ScenarioError) as e:
+        run_scenario(scen([], memcgs={"B": {"memsw_limit": 2}}, tasks={}))
+    assert str(e.value).startswith('scenario, field "memcgs.B.limit": memsw_limit 2 '
+                                   "needs a limit at or below it")
+
+
+def test_run_text_says_what_the_oom_killer_did():
+    from memcg_edu.scenario.text import format_step
+    sc = scen([fa("x"), fa("y"), fa("z", "q")])
+    tl = run_scenario(sc)
+    text = format_step(tl[2], sc["steps"][2], tl[1])
+    assert ("  memcg OOM in A: the OOM killer killed p (badness 2), then the fault "
+            "of q was retried") in text.splitlines()

@@ -81,8 +81,6 @@ def test_through_the_dispatcher(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     scenario = Path(__file__).resolve().parents[2] / "data" / "scenarios" / \
         "06-swap-out-and-in.json"
-    if not scenario.exists():
-        pytest.skip("bundled scenario 06 not present")
     out = tmp_path / "s.png"
     assert main(["plot", str(scenario), "--out", str(out), "--only", "overlay",
                  "--overlay-design", "3.16"]) == 0

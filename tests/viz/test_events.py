@@ -35,3 +35,17 @@ def test_without_a_function_log_usage_changes_are_charges_and_uncharges():
     assert step_kinds(rec(5), rec(2), "A") == {"charge"}
     assert step_kinds(rec(1), rec(2), "A") == {"uncharge"}
     assert step_kinds(rec(2), rec(2), "A") == set()
+
+
+def test_an_oom_kill_marks_only_the_memcg_that_hit_its_limit():
+    from memcg_edu.scenario import FORMAT, run_scenario
+    sc = {"format": FORMAT, "title": "t", "machine": {"ram_pages": 16, "swap_slots": 0},
+          "memcgs": {"A": {"limit": 2}, "B": {}}, "tasks": {"p": "A", "q": "A", "r": "B"},
+          "steps": [{"op": "fault_anon", "task": "r", "page": "b"},
+                    {"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "fault_anon", "task": "p", "page": "y"},
+                    {"op": "fault_anon", "task": "q", "page": "z"}]}
+    tl = run_scenario(sc)
+    assert tl[3]["ok"] and tl[3]["oom"][0]["victim"] == "p"
+    assert "OOM" in step_kinds(tl[3], tl[2], "A")
+    assert "OOM" not in step_kinds(tl[3], tl[2], "B")

@@ -76,8 +76,6 @@ def test_long_timeline_jumps_without_replay():
 def test_real_kernel_timeline():
     from pathlib import Path
     path = Path(__file__).resolve().parents[2] / "data" / "real-kernel" / "swap.json"
-    if not path.exists():
-        pytest.skip("no recorded real-kernel timeline in data/real-kernel")
     d = dashboard(str(path))
     d.player.go(2)
     assert "real kernel" in d.player.words.value
@@ -150,10 +148,6 @@ def test_smooth_mode_uses_an_ipympl_canvas_when_present(tl, monkeypatch):
 
 
 def test_bundled_scenario_by_name_and_memcg_choice():
-    from memcg_edu.scenario.load import SCENARIO_DIR
-
-    if not (SCENARIO_DIR / "06-swap-out-and-in.json").exists():
-        pytest.skip("bundled scenario 06 not present")
     d = dashboard("06-swap-out-and-in", memcgs=["A"])
     assert d.title.startswith("Swap-out and swap-in")
     assert "data-memcg='root'" not in d.counters.html.value

@@ -6,8 +6,6 @@ import pytest
 from memcg_edu.errors import ModelUsageError
 from memcg_edu.widgets.explorer import explorer
 
-pytest.importorskip("memcg_edu.explore")
-
 
 def test_protection_on_is_safe_off_is_broken_and_steppable():
     e = explorer("move_vs_unmap")

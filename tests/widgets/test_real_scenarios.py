@@ -11,8 +11,6 @@ SCENARIO = Path(__file__).resolve().parents[2] / "data" / "scenarios" / "06-swap
 
 @pytest.fixture(scope="module")
 def swap_dashboard():
-    if not SCENARIO.exists():
-        pytest.skip("bundled scenario 06 not present")
     return dashboard(str(SCENARIO))
 
 
