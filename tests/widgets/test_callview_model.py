@@ -125,3 +125,14 @@ def test_every_call_of_a_bundled_scenario_can_be_shown(design):
             assert p.calls.call == k and p.calls.detail.value
             shown += 1
     assert shown > 20
+
+
+def test_a_3_16_run_links_the_3_16_source():
+    both = calls_by_design(PINNED)
+    old = both.players["3.16"].calls
+    both.go(2)
+    old.go_function("mem_cgroup_uncharge_page")
+    d = old.detail.value
+    assert "linux/v3.16/C/ident/mem_cgroup_uncharge_page'" in d
+    assert "linux/v3.16/source/mm/memcontrol.c'" in d and "(Linux 3.16)" in d
+    assert "v3.17" not in d
