@@ -2,8 +2,10 @@
 
 Loading the largest scenario a file may hold (100,000 steps of fault /
 migrate / unmap cycles), running 20,000 of those steps without page
-snapshots (what `run` and `check` do) and 2,000 with snapshots of a
-64-page machine (what widgets get).
+snapshots (what `run` and `check` do; the machine then records no kernel
+calls), 2,000 with snapshots of a 64-page machine (what widgets get: page
+snapshots and the step's kernel calls) and 5,000 with the kernel calls but
+no snapshots (what `run --json` and `run --calls` do).
 """
 from __future__ import annotations
 
@@ -37,6 +39,9 @@ def run() -> dict:
     t3 = time.perf_counter()
     run_scenario(small, pages=True)
     t4 = time.perf_counter()
+    run_scenario(_cycles(5_000), pages=False, calls=True)
+    t5 = time.perf_counter()
     return {"load 100k steps (s)": round(t1 - t0, 3),
             "run steps/s (no snapshots)": round(20_000 / (t2 - t1)),
-            "run steps/s (page snapshots, 64 pages)": round(2_000 / (t4 - t3))}
+            "run steps/s (page snapshots, 64 pages)": round(2_000 / (t4 - t3)),
+            "run steps/s (kernel calls, no snapshots)": round(5_000 / (t5 - t4))}
