@@ -252,3 +252,9 @@ def test_grid_says_what_the_dashed_frame_is(tl):
     assert "Dashed: pfn 1" in d.pages_note.value and "after the whole step" in d.pages_note.value
     d.player.open_calls(False)
     assert d.pages_note.value == ""
+
+
+def test_no_button_where_no_call_was_recorded(tl):
+    assert step_player(tl).calls_toggle.layout.display is None
+    bare = Timeline([{k: v for k, v in r.items() if k != "calls"} for r in tl.steps], tl.meta)
+    assert step_player(bare).calls_toggle.layout.display == "none"
