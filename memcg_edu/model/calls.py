@@ -363,8 +363,7 @@ class CallLog:
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
             del self._e[n * _E:]
             del self._r[r0 * _R:]
-            cut = int(np.searchsorted(np.frombuffer(self._c_mark, np.int64), mark,
-                                      side="right")) if len(self._c_mark) else 0
+            cut = bisect_right(self._c_mark, mark)
             for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
                 del a[cut:]
         self.depth = 0
@@ -374,10 +373,13 @@ class CallLog:
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
-        return [_NAMES[f] for f in self._e[start * _E:(len(self) if stop is None else stop) * _E:_E]]
+        stop = len(self) if stop is None else stop
+        return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
-        return list(self._e[start * _E + 1:(len(self) if stop is None else stop) * _E:_E])
+        """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
+        stop = len(self) if stop is None else stop
+        return list(self._e[start * _E + 1:stop * _E:_E])
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
@@ -416,8 +418,9 @@ class CallLog:
         if start >= stop:
             return []
         count = stop - start
-        ent = np.frombuffer(self._e, np.int64).reshape(-1, _E)[start:stop]
-        ret = np.frombuffer(self._r, np.int64).reshape(-1, _R)[int(ent[0, 5]):]
+        # copies of the slices: a numpy view would pin the growing buffers
+        ent = np.frombuffer(self._e[start * _E:stop * _E], np.int64).reshape(-1, _E)
+        ret = np.frombuffer(self._r[int(ent[0, 5]) * _R:], np.int64).reshape(-1, _R)
         ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)].tolist()
         entries = ent.tolist()
         del ent
@@ -500,10 +503,8 @@ class CallLog:
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
-        marks = np.frombuffer(self._c_mark, np.int64) if len(self._c_mark) \
-            else np.zeros(0, np.int64)
-        a = int(np.searchsorted(marks, lo, side="right"))
-        b = int(np.searchsorted(marks, hi, side="right"))
+        a = bisect_right(self._c_mark, lo)
+        b = bisect_right(self._c_mark, hi)
         return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
                         self._c_new[a:b]))
 
