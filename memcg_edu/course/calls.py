@@ -53,8 +53,9 @@ def which_call(timeline: Timeline, step: int, guess: Any, **what: Any) -> Verdic
     parent = next((calls[j]["fn"] for j in range(k - 1, -1, -1)
                    if calls[j].get("depth", 0) < call.get("depth", 0)), None)
     done = "; ".join(call_changes(own_call(calls, k)))
-    where = (f"`{fn}` ({source_url(call['file'])}), called by `{parent}`"
-             if parent else f"`{fn}` ({source_url(call['file'])})")
+    url = source_url(call["file"], "v3.16" if timeline.meta.get("design") == "3.16"
+                     else "v3.17")
+    where = f"`{fn}` ({url}), called by `{parent}`" if parent else f"`{fn}` ({url})"
     because = f"It is {where}: {done}."
     name = str(guess).strip().rstrip("()")
     if name == fn:

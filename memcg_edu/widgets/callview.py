@@ -3,7 +3,7 @@
 A call stepper (previous / next call, and the list of the step's calls,
 indented by depth with what each changed) over a step record's "calls"
 (docs/scenario-format.md), the current call's function and file linked to
-the Linux v3.17 source, and the page inspector
+the Linux v3.17 source (v3.16 for a 3.16 model run), and the page inspector
 (memcg_edu.widgets.inspector) showing the page as that call leaves it.
 """
 from __future__ import annotations
@@ -134,12 +134,16 @@ class CallStepper(widgets.VBox):
                                          and f"(pfn {c['pfn']})") if v) or None
         own = call_changes(own_call(self.calls, index))
         total = call_changes(c)
-        parts = [f"<b><a href='{ident_url(fn)}' target='_blank' rel='noopener' "
+        # a 3.16 model run links the 3.16 source, everything else 3.17
+        release = "3.16" if self.timeline.meta.get("design") == "3.16" else "3.17"
+        version = "v" + release
+        parts = [f"<b><a href='{ident_url(fn, version)}' target='_blank' rel='noopener' "
                  f"class='memcg-edu-call-fn' style='{_LINK}' title='where {html.escape(fn)} "
-                 f"is defined and used in Linux 3.17'><code>{html.escape(fn)}</code></a></b>"
-                 + (f" in <a href='{source_url(path)}' target='_blank' rel='noopener' "
-                    f"class='memcg-edu-call-file' style='{_LINK}'>{html.escape(path)}</a> "
-                    f"(Linux 3.17)" if path else ""),
+                 f"is defined and used in Linux {release}'><code>{html.escape(fn)}</code>"
+                 f"</a></b>"
+                 + (f" in <a href='{source_url(path, version)}' target='_blank' "
+                    f"rel='noopener' class='memcg-edu-call-file' style='{_LINK}'>"
+                    f"{html.escape(path)}</a> (Linux {release})" if path else ""),
                  (f"called by <code>{html.escape(parent)}</code>" if parent else
                   "called by the operation itself")
                  + (f", on page {html.escape(str(page))}" if page else "")

@@ -62,7 +62,8 @@ class Dashboard(widgets.VBox):
         # the page inspector's frame list sits under the grid too; picking a
         # frame opens "inside this step", where the inspector is
         inspector = self.player.calls.inspector
-        self.pages.children = (*self.pages.children, inspector.pick)
+        self.pages_note = widgets.HTML()
+        self.pages.children = (*self.pages.children, inspector.pick, self.pages_note)
         inspector.observe(lambda ch: ch["new"] is None or self.player.open_calls(),
                           names="frame")
         inspector.observe(lambda ch: self._inspected(), names="shown_pfn")
@@ -85,6 +86,11 @@ class Dashboard(widgets.VBox):
         if picked != self.pages.picked:
             self.pages.picked = picked
             self.pages.show(self.player.step)
+            self.pages_note.value = (
+                "" if picked is None else
+                f"<small>Dashed: pfn {picked}, the frame the page inspector (inside this "
+                f"step) shows as the current call leaves it; the grid shows every frame "
+                f"after the whole step.</small>")
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""

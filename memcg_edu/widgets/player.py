@@ -116,6 +116,8 @@ class StepPlayer(widgets.VBox):
             tooltip="walk through the kernel calls of this step",
             layout=widgets.Layout(width="auto", align_self="flex-start"))
         self.calls_toggle.add_class("memcg-edu-calls-toggle")
+        if not any(r.get("calls") for r in timeline.steps):   # a real kernel's, an old file
+            self.calls_toggle.layout.display = "none"
         self.calls_toggle.observe(lambda ch: self._calls_shown(), names="value")
         controls = widgets.HBox([self.play, self.reset_button, self.back_button,
                                  self.forward_button, self.slider])
@@ -171,7 +173,7 @@ class StepPlayer(widgets.VBox):
         self.reset_button.disabled = self.back_button.disabled = at_start
         self.forward_button.disabled = at_end
         self.words.value = step_words(self.timeline, self.step, self.scenario_steps)
-        if self.calls_toggle.value:   # the call view costs nothing while closed
+        if self.calls_toggle.value:   # closed, the call view is not rebuilt
             self.calls.show(self.step)
         else:   # but its frame list (also under the page grid) follows the step
             self.calls.inspector.frames_at(self.step)

@@ -242,3 +242,19 @@ def test_inspector_state_is_what_the_table_shows(tl):
     st = p.calls.inspector.state
     assert st["count"] == 0 and st["pcg"] == ["USED", "MEM", "MEMSW"]
     assert _rows(p.calls.inspector)["count"][0] == str(st["count"])
+
+
+def test_grid_says_what_the_dashed_frame_is(tl):
+    d = dashboard(tl)
+    assert d.pages_note.value == ""
+    d.player.go(7)
+    d.player.open_calls()
+    assert "Dashed: pfn 1" in d.pages_note.value and "after the whole step" in d.pages_note.value
+    d.player.open_calls(False)
+    assert d.pages_note.value == ""
+
+
+def test_no_button_where_no_call_was_recorded(tl):
+    assert step_player(tl).calls_toggle.layout.display is None
+    bare = Timeline([{k: v for k, v in r.items() if k != "calls"} for r in tl.steps], tl.meta)
+    assert step_player(bare).calls_toggle.layout.display == "none"

@@ -8,6 +8,8 @@ mm/migrate.c's mem_cgroup_migrate; 3.17.0's mem_cgroup_migrate ->
 unlock_page_lru -> mem_cgroup_page_lruvec re-pointing the old page at root
 before commit_charge.
 """
+from pathlib import Path
+
 import pytest
 
 from memcg_edu import course
@@ -113,9 +115,14 @@ def test_a_call_that_allocates_its_page_says_what_it_changed():
     assert "count 0->1" in line
 
 
+SCENARIOS = sorted(p.stem for p in
+                   (Path(__file__).resolve().parents[2] / "data" / "scenarios").glob("*.json"))
+
+
 @pytest.mark.parametrize("design", ["3.17", "3.16"])
-def test_every_call_of_a_bundled_scenario_can_be_shown(design):
-    tl = load_source("06-swap-out-and-in", design).timeline
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_call_of_a_bundled_scenario_can_be_shown(name, design):
+    tl = load_source(name, design).timeline
     p = step_player(tl, calls_open=True)
     shown = 0
     for step in range(len(tl)):
@@ -123,5 +130,21 @@ def test_every_call_of_a_bundled_scenario_can_be_shown(design):
         for k in range(len(p.calls.calls)):
             p.calls.go_call(k)
             assert p.calls.call == k and p.calls.detail.value
+            st = p.calls.inspector.state
+            if p.calls.calls[k].get("pfn") is not None:
+                # the inspector shows the call's own page as the call left it
+                assert p.calls.inspector.shown_pfn == p.calls.calls[k]["pfn"]
+                assert st == p.calls.calls[k]["state"]
             shown += 1
-    assert shown > 20
+    assert shown > 5
+
+
+def test_a_3_16_run_links_the_3_16_source():
+    both = calls_by_design(PINNED)
+    old = both.players["3.16"].calls
+    both.go(2)
+    old.go_function("mem_cgroup_uncharge_page")
+    d = old.detail.value
+    assert "linux/v3.16/C/ident/mem_cgroup_uncharge_page'" in d
+    assert "linux/v3.16/source/mm/memcontrol.c'" in d and "(Linux 3.16)" in d
+    assert "v3.17" not in d
