@@ -7,7 +7,6 @@ top of it. See docs/architecture.md.
 """
 from .errors import (InvariantViolation, KernelBugError, MemcgEduError,
                      MemcgOOM, ModelUsageError, ScenarioError)
-from .timeline import Timeline
 
 __all__ = ["Machine", "Timeline", "MemcgEduError", "KernelBugError",
            "InvariantViolation", "MemcgOOM", "ModelUsageError", "ScenarioError"]
@@ -15,9 +14,13 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # Machine lives in the model package; imported lazily so that
-    # `import memcg_edu` stays cheap for the command line.
+    # Machine and Timeline are imported lazily: `import memcg_edu` stays
+    # cheap, and the command line's own code (memcg_edu.__main__, which
+    # turns Ctrl-C into one line) starts as early as it can.
     if name == "Machine":
         from .model import Machine
         return Machine
+    if name == "Timeline":
+        from .timeline import Timeline
+        return Timeline
     raise AttributeError(name)
