@@ -305,13 +305,15 @@ class Recorder:
 
 def record(workload: str, pages: int = 4096, *, swap: bool = False,
            interval: float | None = None, caps: Capabilities | None = None,
-           on_step: Callable[[dict[str, Any]], None] | None = None) -> Timeline:
+           on_step: Callable[[dict[str, Any]], None] | None = None,
+           on_wait: Callable[[], None] | None = None) -> Timeline:
     """Run ``workload`` on this machine's kernel and return its timeline.
 
     ``swap`` adds a temporary swap file (root only) when the machine has no
     swap active; ``interval`` (seconds) also samples while a phase runs,
-    into each step's "samples". Everything created is removed on return,
-    on error, on Ctrl-C and on SIGTERM.
+    into each step's "samples"; ``on_wait`` is called once if another run
+    holds the swap lock and this one waits. Everything created is removed
+    on return, on error, on Ctrl-C and on SIGTERM.
     """
     if interval is not None and (isinstance(interval, bool) or
                                  not isinstance(interval, (int, float)) or
@@ -332,7 +334,7 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
         system_swap = swapfile.system_swap_pages(caps.proc)
         add_swap = swap and needs_swap and not system_swap
         # runs share the machine's swap: one that adds a file runs alone
-        stack.enter_context(swap_lock(exclusive=add_swap))
+        stack.enter_context(swap_lock(exclusive=add_swap, on_wait=on_wait))
         removed = cleanup_stale(caps)
         if system_swap:
             swap_desc = f"system swap, {system_swap} pages"

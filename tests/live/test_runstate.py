@@ -195,3 +195,15 @@ def test_scratch_on_a_fake_tree_ignores_a_planted_work_dir(state, tmp_path,
         with Scratch(caps):
             pass
     assert (caps.own_dir / f"memcg-edu-{os.getpid()}-A").is_dir()
+
+
+def test_a_waiting_run_is_told_once_then_gives_up_with_the_reason(state):
+    calls = []
+    with runstate.swap_lock(exclusive=True):
+        with pytest.raises(LiveError, match="another live run holds the swap lock"):
+            with runstate.swap_lock(exclusive=False, timeout=0.3,
+                                    on_wait=lambda: calls.append(1)):
+                pass
+    assert calls == [1]
+    with runstate.swap_lock(exclusive=True, timeout=0):
+        pass                    # released when the holder left
