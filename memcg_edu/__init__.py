@@ -14,8 +14,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    # Machine and Timeline need numpy; imported lazily so that
-    # `import memcg_edu` (and the command line's start) stays cheap.
+    # Machine and Timeline are imported lazily: `import memcg_edu` stays
+    # cheap, and the command line's own code (memcg_edu.__main__, which
+    # turns Ctrl-C into one line) starts as early as it can.
     if name == "Machine":
         from .model import Machine
         return Machine

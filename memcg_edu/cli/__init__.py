@@ -53,6 +53,11 @@ class _Printable:
         self._stream.write(head + printable(text[len(head):]))
         return len(text)
 
+    def write_control(self, text: str) -> int:
+        """Write the command line's own control characters (a progress
+        line's carriage return) as they are; never text from a file."""
+        return self._stream.write(text)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 

@@ -48,9 +48,13 @@ def _progress(race: str):
     if not sys.stderr.isatty():
         return None
 
+    # our own carriage return, not escaped as one from a file would be
+    write = getattr(sys.stderr, "write_control", sys.stderr.write)
+
     def show(done: int, total: int | None) -> None:
         end = "\n" if total is not None else ""
-        print(f"\rexploring {race}: {done} states", end=end, file=sys.stderr, flush=True)
+        write(f"\rexploring {race}: {done} states{end}")
+        sys.stderr.flush()
     return show
 
 

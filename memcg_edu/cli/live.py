@@ -166,7 +166,9 @@ def _run(args: argparse.Namespace) -> int:
           f"operation); counters in pages")
     tl = record(args.workload, args.pages, swap=args.swap,
                 interval=args.interval,
-                on_step=lambda s: print(format_step(s), flush=True))
+                on_step=lambda s: print(format_step(s), flush=True),
+                on_wait=lambda: print("waiting: another live run is using "
+                                      "the machine's swap", flush=True))
     try:
         tl.save(out, overwrite=args.force)
     except ModelUsageError as e:

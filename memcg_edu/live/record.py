@@ -306,14 +306,16 @@ class Recorder:
 def record(workload: str, pages: int = 4096, *, swap: bool = False,
            interval: float | None = None, caps: Capabilities | None = None,
            on_step: Callable[[dict[str, Any]], None] | None = None,
-           recorder: Callable[..., Recorder] = Recorder) -> Timeline:
+           recorder: Callable[..., Recorder] = Recorder,
+           on_wait: Callable[[], None] | None = None) -> Timeline:
     """Run ``workload`` on this machine's kernel and return its timeline.
 
     ``swap`` adds a temporary swap file (root only) when the machine has no
     swap active; ``interval`` (seconds) also samples while a phase runs,
     into each step's "samples"; ``recorder`` builds the Recorder (the
-    tracer passes one that also traces). Everything created is removed on return,
-    on error, on Ctrl-C and on SIGTERM.
+    tracer passes one that also traces); ``on_wait`` is called once if
+    another run holds the swap lock and this one waits. Everything created
+    is removed on return, on error, on Ctrl-C and on SIGTERM.
     """
     if interval is not None and (isinstance(interval, bool) or
                                  not isinstance(interval, (int, float)) or
@@ -334,7 +336,7 @@ def record(workload: str, pages: int = 4096, *, swap: bool = False,
         system_swap = swapfile.system_swap_pages(caps.proc)
         add_swap = swap and needs_swap and not system_swap
         # runs share the machine's swap: one that adds a file runs alone
-        stack.enter_context(swap_lock(exclusive=add_swap))
+        stack.enter_context(swap_lock(exclusive=add_swap, on_wait=on_wait))
         removed = cleanup_stale(caps)
         if system_swap:
             swap_desc = f"system swap, {system_swap} pages"

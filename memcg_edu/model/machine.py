@@ -19,6 +19,7 @@ memcontrol.py for 3.17).
 from __future__ import annotations
 
 import copy
+import numbers
 from collections import OrderedDict
 from typing import Any, Callable, Optional, Union
 
@@ -308,6 +309,11 @@ class Machine:
         mg = self._memcg(memcg)
         if mg.is_root:
             raise ModelUsageError("the root memcg has no limit to set (-EINVAL)")
+        # a numpy integer (a notebook's arithmetic) is a number of pages too
+        if isinstance(limit, numbers.Integral) and not isinstance(limit, bool):
+            limit = int(limit)
+        if isinstance(memsw_limit, numbers.Integral) and not isinstance(memsw_limit, bool):
+            memsw_limit = int(memsw_limit)
         for v, what in ((limit, "limit"), (memsw_limit, "memsw_limit")):
             if v is not _KEEP and v is not None and (not isinstance(v, int)
                                                      or isinstance(v, bool) or v < 0):

@@ -32,6 +32,15 @@ def test_a_numpy_integer_limit_is_a_number_of_pages():
     assert run_scenario(d)[0]["memcgs"]["A"]["limit"] == 5
 
 
+def test_a_numpy_integer_limit_on_the_model():
+    from memcg_edu import Machine
+    m = Machine(ram_pages=64)
+    m.create_memcg("A", limit=np.int64(5), memsw_limit=np.int32(6))
+    assert m.memcgs["A"].res.limit == 5
+    with pytest.raises(ModelUsageError, match="limit of A must be a number of pages"):
+        m.set_limit("A", limit=np.float64(5))
+
+
 def test_an_unprintable_value_is_named_not_a_type_error():
     d = {**BASE, "memcgs": {"A": {"limit": {1, 2}}}}
     with pytest.raises(ScenarioError, match=r'field "memcgs.A.limit": must be a '

@@ -142,3 +142,32 @@ def test_swapon_failing_makes_the_run_fail(root, child_env, tmp_path):
     assert err.count("\n") == 1 and "swapon" in err, err
     assert not (tmp_path / "c.json").exists()
     assert leftovers(root, [r.pid], Path("/dev/shm")) == []
+
+
+#: `python -m memcg_edu`, after saying "go" once the interpreter is up
+_LAUNCH = ("import runpy, sys; sys.stderr.write('go\\n'); sys.stderr.flush(); "
+           "sys.argv[0] = 'memcg_edu'; "
+           "runpy.run_module('memcg_edu', run_name='__main__', alter_sys=True)")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.5, 0.8])
+def test_ctrl_c_while_a_swap_run_starts_leaves_nothing(root, child_env, tmp_path,
+                                                       delay):
+    """SIGINT at moments of start-up (imports, stale cleanup, swap file,
+    cgroups, first phases): one line, exit 130 (or 0 if it had finished),
+    and nothing left behind."""
+    import signal
+    import time
+    p = subprocess.Popen([sys.executable, "-c", _LAUNCH, "live", "run", "swap",
+                          "--pages", "256", "--swap", "--out", "i.json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=child_env, cwd=tmp_path)
+    assert p.stderr.readline() == "go\n"
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert (p.returncode, err) == (130, "interrupted\n") or p.returncode == 0, err
+    assert (tmp_path / "i.json").exists() == (p.returncode == 0)
+    assert leftovers(root, [p.pid]) == []
+    assert "memcg-edu-" not in _swaps()

@@ -162,3 +162,48 @@ def test_our_swap_files_are_never_system_swap(state, tmp_path, monkeypatch):
     _plant_record(state, _dead_pid(), 1,
                   swaps=[{"path": str(ours), "dev": 0, "ino": 0}])
     assert swapfile.system_swap_pages(proc) == 1024
+
+
+def test_scratch_on_a_fake_tree_ignores_a_planted_work_dir(state, tmp_path,
+                                                           fake_machine,
+                                                           monkeypatch):
+    """The attack of issue 14 without a kernel: the old predictable work
+    path, pre-made with a symlink inside, is neither used nor removed; a
+    pre-existing scratch cgroup name is refused."""
+    from memcg_edu.live import detect, scratch
+    from memcg_edu.live.scratch import Scratch
+    base = tmp_path / "vartmp"
+    base.mkdir()
+    base.chmod(0o1777)
+    monkeypatch.setattr(scratch, "WORK_BASE", base)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    planted = base / f"memcg-edu-{os.getpid()}-work"
+    planted.mkdir()
+    (planted / "f").symlink_to(victim)
+    caps = detect(fake_machine())
+    with Scratch(caps) as s:
+        work = s.work
+        assert work.parent == base and work != planted
+        assert (work.stat().st_mode & 0o777) == 0o700
+        assert json.loads(next(state.glob("run-*.json")).read_text())["cgroups"]
+    assert not work.exists() and planted.is_dir() and (planted / "f").is_symlink()
+    assert victim.read_text() == "precious"
+    assert list(state.glob("run-*.json")) == []
+    (caps.own_dir / f"memcg-edu-{os.getpid()}-A").mkdir()      # not ours
+    with pytest.raises(LiveError, match="already exists and this run did not make it"):
+        with Scratch(caps):
+            pass
+    assert (caps.own_dir / f"memcg-edu-{os.getpid()}-A").is_dir()
+
+
+def test_a_waiting_run_is_told_once_then_gives_up_with_the_reason(state):
+    calls = []
+    with runstate.swap_lock(exclusive=True):
+        with pytest.raises(LiveError, match="another live run holds the swap lock"):
+            with runstate.swap_lock(exclusive=False, timeout=0.3,
+                                    on_wait=lambda: calls.append(1)):
+                pass
+    assert calls == [1]
+    with runstate.swap_lock(exclusive=True, timeout=0):
+        pass                    # released when the holder left
