@@ -32,8 +32,9 @@ def test_the_wheel_and_sdist_carry_the_course(installed):
     names = zipfile.ZipFile(wheel).namelist()
     for nb in NOTEBOOKS:
         assert f"memcg_edu/_course/notebooks/{nb}" in names
-    for p in (ROOT / "data").rglob("*.json"):
-        assert f"memcg_edu/_course/{p.relative_to(ROOT).as_posix()}" in names
+    for p in (ROOT / "data").rglob("*"):     # every file, whatever its kind
+        if p.is_file():
+            assert f"memcg_edu/_course/{p.relative_to(ROOT).as_posix()}" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "License-Expression: MIT" in meta and "Project-URL: Source" in meta
