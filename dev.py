@@ -8,8 +8,8 @@
 
 Every command first makes sure that .venv/ (next to this file) exists and
 holds the package with its test dependencies (pip install -e ".[test]").
-That happens on first use and again whenever pyproject.toml changes: the
-hash of what was installed is kept in .venv/memcg-edu-installed.
+That happens on first use and again whenever pyproject.toml or setup.py
+changes: their hashes are kept in .venv/memcg-edu-installed.
 Only the standard library is used here, so that it runs before .venv exists.
 """
 from __future__ import annotations
@@ -39,10 +39,15 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+#: the files that decide what an install holds (setup.py: the build step)
+BUILD_FILES = ("pyproject.toml", "setup.py")
+
+
 def wanted_stamp() -> str:
     """What the environment must have been installed from."""
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    return f"pyproject.toml sha256 {digest}\npython {sys.version.split()[0]}\n"
+    lines = [f"{name} sha256 {hashlib.sha256((ROOT / name).read_bytes()).hexdigest()}"
+             for name in BUILD_FILES]
+    return "\n".join(lines) + f"\npython {sys.version.split()[0]}\n"
 
 
 def run(cmd: list[str | Path], **kwargs) -> int:

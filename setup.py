@@ -17,8 +17,10 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: the top-level folders the wheel carries, with the files kept from each
-COURSE = {"data": ("*.json", "*.md"), "notebooks": ("*.ipynb",)}
+#: the top-level folders the wheel carries, every file in them
+COURSE = ("data", "notebooks")
+#: what is never course content (editor and interpreter leftovers)
+SKIP = (".ipynb_checkpoints", "__pycache__")
 
 
 class BuildWithCourse(build_py):
@@ -30,7 +32,7 @@ class BuildWithCourse(build_py):
             return
         target = Path(self.build_lib, "memcg_edu", "_course")
         shutil.rmtree(target, ignore_errors=True)
-        for folder, patterns in COURSE.items():
+        for folder in COURSE:
             source = ROOT / folder
             if not source.is_dir():
                 raise SystemExit(f"setup.py: {source} is missing; build from a "
@@ -38,8 +40,7 @@ class BuildWithCourse(build_py):
             for path in sorted(source.rglob("*")):
                 rel = path.relative_to(ROOT)
                 if (path.is_file() and not path.is_symlink()
-                        and any(path.match(p) for p in patterns)
-                        and ".ipynb_checkpoints" not in rel.parts):
+                        and not any(part in SKIP for part in rel.parts)):
                     out = target / rel
                     out.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(path, out)

@@ -119,10 +119,10 @@ class Hub:
                    MEMCG_EDU_HUB_SERVICE_TOKEN=self.token,
                    PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
         t0 = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)], cwd=self.state,
-            env=env, stdout=open(self.state / "hub.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True)
+        with open(self.state / "hub.log", "ab") as log:   # the hub keeps its own copy
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)], cwd=self.state,
+                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         while time.monotonic() - t0 < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the hub exited ({self.process.returncode}); "

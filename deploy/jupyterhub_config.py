@@ -95,10 +95,11 @@ def copy_course_once(home: Path, as_user: str | None) -> None:
     if (home / COURSE).exists():
         return
     account = pwd.getpwnam(as_user) if as_user else None
+    # as the learner, with none of root's groups, so the files are theirs
+    as_account = {"user": account.pw_uid, "group": account.pw_gid,
+                  "extra_groups": []} if account else {}
     subprocess.run([sys.executable, "-m", "memcg_edu", "notebooks", str(home / COURSE)],
-                   check=True, cwd=home, timeout=120,
-                   user=account.pw_uid if account else None,
-                   group=account.pw_gid if account else None,
+                   check=True, cwd=home, timeout=120, **as_account,
                    env={k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH", "LANG")}
                    | {"HOME": str(home)})
 

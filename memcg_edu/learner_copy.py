@@ -124,6 +124,9 @@ def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResu
         if not target.exists():
             plan.append((rel, data))
             continue
+        if not target.is_file():
+            raise ModelUsageError(f"{target} is in the way (not a file); move it "
+                                  f"elsewhere, or give another folder")
         have = _sha256(target.read_bytes())
         if have == _sha256(data):
             result.unchanged.append(rel)
@@ -138,7 +141,12 @@ def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResu
             f"edits); nothing was copied. Give another folder, or add --force to "
             f"replace them with the course's versions (your edits are lost)")
     for rel, data in plan:
-        _write(dest / rel, data)
+        try:
+            _write(dest / rel, data)
+        except OSError as e:          # a read-only folder, a file where a folder goes
+            raise ModelUsageError(f"cannot write {dest / rel}: {e.strerror}; "
+                                  f"{len(result.written)} file(s) were copied "
+                                  f"before it") from None
         result.written.append(rel)
         if rel in edited:
             result.overwritten.append(rel)

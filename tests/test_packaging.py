@@ -67,7 +67,8 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 
 
 def test_environment_yml_spells_names_as_conda_forge_does():
-    """build is python-build on conda-forge: the PyPI spelling must not be used."""
+    """build is python-build and playwright playwright-python on conda-forge:
+    environment.yml must use the conda-forge names."""
     names = {canonicalize_name(Requirement(i).name)
              for i in environment()["dependencies"] if isinstance(i, str)}
     assert names.isdisjoint(CONDA_FORGE_TO_PYPI.values())

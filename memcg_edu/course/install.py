@@ -153,18 +153,16 @@ def _check_folder(what: str, folder: Path, names: list[str], load) -> Check:
 
 
 def _check_bundled() -> list[Check]:
-    """The course files: every bundled scenario and recording loads, and every
-    notebook is there (the names are those the folders held at build time
-    for data, and memcg_edu.course.NOTEBOOKS for the notebooks)."""
+    """The course files: every bundled scenario loads, every live workload has
+    its loadable recording (notebook 06's fallback), every notebook is there."""
+    from ..live.catalog import WORKLOADS
     from ..scenario import load_scenario
     from ..timeline import Timeline
     from . import NOTEBOOKS
 
-    def stems(folder: Path) -> list[str]:
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
-
-    scenarios = stems(bundled.SCENARIO_DIR) or ["06-swap-out-and-in"]
-    recordings = stems(bundled.RECORDED_DIR) or ["pagecache"]
+    scenarios = (sorted(p.stem for p in bundled.SCENARIO_DIR.glob("*.json"))
+                 if bundled.SCENARIO_DIR.is_dir() else []) or ["06-swap-out-and-in"]
+    recordings = sorted(WORKLOADS)
     return [
         _check_folder("bundled scenarios", bundled.SCENARIO_DIR, scenarios,
                       load_scenario),

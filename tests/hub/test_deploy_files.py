@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -15,7 +17,8 @@ from traitlets.config import Config
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
-def load(monkeypatch, tmp_path, **env) -> Config:
+def run_config(monkeypatch, tmp_path, **env) -> tuple[Config, dict]:
+    """(the Config the file builds, the file's own globals) under ``env``."""
     for key in list(os.environ):
         if key.startswith("MEMCG_EDU_HUB"):
             monkeypatch.delenv(key)
@@ -23,9 +26,13 @@ def load(monkeypatch, tmp_path, **env) -> Config:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     config = Config()
-    runpy.run_path(str(DEPLOY / "jupyterhub_config.py"),
-                   init_globals={"get_config": lambda: config})
-    return config
+    module = runpy.run_path(str(DEPLOY / "jupyterhub_config.py"),
+                            init_globals={"get_config": lambda: config})
+    return config, module
+
+
+def load(monkeypatch, tmp_path, **env) -> Config:
+    return run_config(monkeypatch, tmp_path, **env)[0]
 
 
 def test_unix_accounts_are_the_default(monkeypatch, tmp_path):
@@ -82,3 +89,47 @@ def test_the_proxy_comes_pinned_from_npm():
     lock = json.loads((DEPLOY / "package-lock.json").read_text())
     assert set(package["dependencies"]) == {"configurable-http-proxy"}
     assert "node_modules/configurable-http-proxy" in lock["packages"]
+
+
+def test_a_learner_account_is_created_once(monkeypatch, tmp_path):
+    """Unix mode's glue (the hub test runs sandbox mode: creating accounts
+    needs root and an interpreter every user can read)."""
+    c = load(monkeypatch, tmp_path, MEMCG_EDU_HUB_PASSWORD="room-password")
+    accounts: dict[str, SimpleNamespace] = {}
+    calls: list[list[str]] = []
+
+    def getpwnam(name):
+        if name not in accounts:
+            raise KeyError(name)
+        return accounts[name]
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        accounts[cmd[-1]] = SimpleNamespace(pw_dir=str(tmp_path / "home" / cmd[-1]))
+
+    import pwd
+    monkeypatch.setattr(pwd, "getpwnam", getpwnam)
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    spawner = SimpleNamespace(user=SimpleNamespace(name="ann"))
+    ensure = c.JupyterHub.spawner_class.ensure_account
+    assert ensure(spawner) == tmp_path / "home" / "ann"
+    assert ensure(spawner) == tmp_path / "home" / "ann"
+    assert len(calls) == 1
+    assert calls[0][1:] == ["--create-home", "--shell", "/bin/bash", "--comment",
+                            "memcg-edu learner", "ann"]
+
+
+def test_the_course_is_copied_at_first_login_only(monkeypatch, tmp_path):
+    _, module = run_config(monkeypatch, tmp_path, MEMCG_EDU_HUB_PASSWORD="room-password",
+                           MEMCG_EDU_HUB_LEARNERS="sandbox")
+    copy_once = module["copy_course_once"]
+    home = tmp_path / "ann"
+    home.mkdir()
+    copy_once(home, None)
+    nb = home / "memcg-edu-notebooks" / "notebooks" / "01-charge.ipynb"
+    assert nb.is_file()
+    nb.write_text("my work")
+    (home / "memcg-edu-notebooks" / "notebooks" / "00-start-here.ipynb").unlink()
+    copy_once(home, None)            # the next login: nothing touched
+    assert nb.read_text() == "my work"
+    assert not (home / "memcg-edu-notebooks" / "notebooks" / "00-start-here.ipynb").exists()

@@ -17,13 +17,14 @@ from packaging.utils import canonicalize_name
 #: conda-forge package -> the PyPI distribution it packages, where they differ
 CONDA_FORGE_TO_PYPI = {
     "python-build": "build",
+    "playwright-python": "playwright",
 }
 #: conda-forge packages the environment files may name (see the module docstring)
 CONDA_FORGE_PACKAGES = frozenset({
     "python", "pip", "numpy", "matplotlib", "pillow", "ipywidgets", "traitlets",
     "packaging", "jupyterlab", "ipykernel", "voila", "ipympl", "jupyterhub",
     "jupyterhub-idle-culler", "pytest", "pytest-timeout", "hypothesis", "nbclient",
-    "nbformat", "playwright", "pyyaml", "python-build",
+    "nbformat", "playwright-python", "pyyaml", "python-build",
 })
 #: a local list of the names on PyPI (a TSV, the name first on each line):
 #: MEMCG_EDU_PYPI_NAMES, else this machine's copy where it has one

@@ -80,6 +80,7 @@ def test_the_binder_badge_opens_start_here_in_jupyterlab():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)   # may be the first to build the venv (conftest.py)
 def test_the_binder_environment_runs_notebook_00(installed):
     prefix, home = installed[0], installed[1]
     listed = subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "list",

@@ -68,6 +68,8 @@ def test_install_check_says_what_is_wrong_with_the_course_files(tmp_path, monkey
     monkeypatch.setattr(bundled, "SCENARIO_DIR", missing)
     broken = tmp_path / "rec"
     broken.mkdir()
+    for rec in bundled.RECORDED_DIR.glob("*.json"):     # all there, one spoiled
+        (broken / rec.name).write_bytes(rec.read_bytes())
     (broken / "swap.json").write_text("{not json")
     monkeypatch.setattr(bundled, "RECORDED_DIR", broken)
     nbs = tmp_path / "nb"
@@ -86,3 +88,14 @@ def test_install_check_says_what_is_wrong_with_the_course_files(tmp_path, monkey
     assert not nb.ok and "7 missing" in nb.detail and "01-charge" in nb.detail
     assert "git checkout -- data notebooks" in nb.detail
     assert "MISSING" in str(r)
+
+
+def test_install_check_names_a_workload_without_its_recording(tmp_path, monkeypatch):
+    partial = tmp_path / "rec"
+    partial.mkdir()
+    (partial / "charge.json").write_bytes((bundled.RECORDED_DIR / "charge.json").read_bytes())
+    monkeypatch.setattr(bundled, "RECORDED_DIR", partial)
+    rec = next(c for c in course.check_install(live=False).checks
+               if c.what == "real-kernel recordings (notebook 06)")
+    assert not rec.ok
+    assert "4 missing" in rec.detail and "pagecache, swap" in rec.detail

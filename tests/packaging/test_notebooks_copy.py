@@ -121,3 +121,15 @@ def test_the_console_script_names_itself_memcg_edu(capsys, monkeypatch):
         cli.console_main()
     assert e.value.code == 2
     assert capsys.readouterr().err.startswith("memcg-edu: argument COMMAND: invalid choice")
+
+
+def test_something_in_the_way_is_named_not_a_traceback(tmp_path, capsys):
+    dest = tmp_path / "course"
+    (dest / "notebooks" / "01-charge.ipynb").mkdir(parents=True)     # a folder
+    code, out, err = run(["notebooks", str(dest)], capsys)
+    assert code == 2 and "01-charge.ipynb is in the way (not a file)" in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "data").write_text("a file where a folder goes")
+    code, out, err = run(["notebooks", str(other)], capsys)
+    assert code == 2 and err.startswith("error: cannot write ") and "Traceback" not in err
