@@ -43,7 +43,8 @@ from . import tracefs
 from .tracefs import TraceInstance, trace_lock
 
 __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
-           "recorded_trace", "buffer_kb_for", "FORMAT"]
+           "recorded_trace", "buffer_kb_for", "FORMAT", "TraceRun",
+           "trace_or_recorded", "can_trace"]
 
 FORMAT = "memcg-edu-trace/1"
 #: (system, event names, filter): "pid" keeps the workload's and the
@@ -357,3 +358,53 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     meta["notes"] = meta.get("notes", []) + [f"removed stale {r}" for r in removed]
     return TraceRecording(meta, tl, out["pages"], out["changes"],
                           out["kernel_pages"])
+
+
+def can_trace(caps: Capabilities | None = None) -> tuple[bool, str]:
+    """(True, "") where a live trace may be tried, else (False, why not).
+
+    ``MEMCG_EDU_LIVE=0`` in the environment asks for the recordings.
+    """
+    if os.environ.get("MEMCG_EDU_LIVE", "").strip() == "0":
+        return False, "MEMCG_EDU_LIVE=0 asks for the recorded traces"
+    if os.geteuid() != 0:
+        return False, "tracing needs root"
+    if tracefs.find_tracefs() is None and not tracefs.DEFAULT_MOUNT.is_dir():
+        return False, f"no tracefs mounted and no {tracefs.DEFAULT_MOUNT}"
+    caps = caps or detect()
+    if caps.cgroup is None or not caps.can_create:
+        return False, "; ".join(caps.scratch_reasons) or "no memory cgroup here"
+    return True, ""
+
+
+@dataclass(frozen=True)
+class TraceRun:
+    """A trace and how it was obtained (``live`` and ``how``)."""
+
+    trace: TraceRecording
+    live: bool
+    how: str
+
+    def __str__(self) -> str:
+        return self.how
+
+
+def trace_or_recorded(workload: str, pages: int = 256, *,
+                      swap: bool = True) -> TraceRun:
+    """Trace ``workload`` on this kernel where allowed, else load its
+    recording (data/real-kernel/trace-NAME.json.gz); says which, and why."""
+    ok, why = can_trace()
+    if ok:
+        try:
+            tr = trace(workload, pages, swap=swap)
+            return TraceRun(tr, True, f"traced just now on this machine: Linux "
+                                      f"{tr.meta.get('kernel')}, {pages} pages "
+                                      f"per phase, {tr.lost} events lost")
+        except (LiveError, OSError) as e:  # a busy or locked-down machine
+            why = f"the live trace failed ({e})"
+    tr = recorded_trace(workload)
+    m = tr.meta
+    return TraceRun(tr, False, f"recorded on Linux {m.get('kernel')} "
+                               f"({m.get('date', 'date unknown')}), "
+                               f"{m.get('pages')} pages per phase; not live "
+                               f"because {why}")
