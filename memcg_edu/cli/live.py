@@ -111,6 +111,16 @@ def _list(args: argparse.Namespace) -> int:
             print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "
                   f"{meta.get('kernel', '?')}, cgroup {meta.get('cgroup', '?')}"
                   f", {meta.get('date', '?')}")
+    traces = (sorted(RECORDED_DIR.glob("trace-*.json.gz"))
+              if RECORDED_DIR.is_dir() else [])
+    if traces:
+        from ..live.trace import load_trace
+        print(f"recorded page-by-page traces (live trace) in {RECORDED_DIR}:")
+        for f in traces:
+            meta = load_trace(f).meta
+            print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "
+                  f"{meta.get('kernel', '?')}, {meta.get('pages', '?')} pages, "
+                  f"{meta.get('date', '?')}")
     return 0
 
 
