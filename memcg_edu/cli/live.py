@@ -196,7 +196,8 @@ def _trace(args: argparse.Namespace) -> int:
               for c, v in lost["per_cpu"].items()) + "; stories may be "
               "incomplete)"))
     done = sum(1 for st in tr.pages if st["complete"])
-    print(f"{len(tr.pages)} page stories, {done} complete (allocated to freed)")
+    print(f"{len(tr.pages)} page stories, {done} complete (from the allocation "
+          f"to the free, or to the end of the trace)")
     print(render_summary(compare_trace(tr)))
     print(f"saved {len(tr.timeline)} steps and {len(tr.pages)} page stories "
           f"to {out} (Linux {meta['kernel']}, swap: {meta['swap']})")

@@ -38,7 +38,7 @@ from .errors import LiveError
 from .record import Recorder, _frames, record
 from .scratch import sigterm_as_exit
 from .trace_parse import MARK, item_names, parse_lines
-from .trace_story import TraceContext, build
+from .trace_story import END, TraceContext, build
 from . import tracefs
 from .tracefs import TraceInstance, trace_lock
 
@@ -339,6 +339,10 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                          "kernel_pages": out["kernel_pages"].get(step["step"], 0)}
     over = {str(c): v for c, v in lost.items()}
     total = sum(v["overrun"] + v["dropped"] for v in lost.values())
+    if total:   # a missing free may be a lost event: no open story is complete
+        for st in out["pages"]:
+            if st["events"] and st["events"][-1][1] == END:
+                st["complete"] = False
     meta = {**tl.meta, "traced": True, "buffer_kb": kb,
             "events_enabled": enabled, "events_missing": missing,
             "filters": {"pids": "common_pid of the workload's threads and "

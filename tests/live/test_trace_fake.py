@@ -169,20 +169,47 @@ def test_calls_have_the_run_json_shape(tmp_path):
     assert (alloc["fn"], alloc["file"], alloc["page"], alloc["pfn"]) == (
         "__alloc_pages_nodemask", "mm/page_alloc.c", "x[0]", 0x10)
     assert alloc["state"] == {"count": None, "mapcount": None, "flags": [],
-                              "pcg": [], "mem_cgroup": "A", "lru": None}
-    assert (stat["fn"], stat["memcgs"]) == ("mem_cgroup_charge_statistics",
-                                            {"A": {"rss": 1}})
+                              "pcg": [], "mem_cgroup": "A", "lru": None,
+                              "lruvec": None}
+    assert alloc["was"] == {"state": None, "memcgs": {}}   # newly allocated
+    assert (stat["fn"], stat["memcgs"], stat["was"]["memcgs"]) == (
+        "mem_cgroup_charge_statistics", {"A": {"rss": 1}}, {"A": {"rss": 0}})
     assert lru["fn"] == "lru_cache_add" and lru["state"]["lru"] == "inactive_anon"
+    assert lru["state"]["lruvec"] == "A"
     assert set(lru["state"]["flags"]) == {"lru", "anon", "swapbacked"}
+    assert lru["was"]["state"] == {"flags": [], "lru": None, "lruvec": None}
+    free = next(c for c in out["calls"][4] if c["page"] == "x[0]")
+    assert free["fn"] == "free_hot_cold_page" and free["state"]["flags"] == ["free"]
+    assert free["was"]["state"]["mem_cgroup"] == "A"
     for calls in out["calls"].values():
         for c in calls:
-            assert {"fn", "file", "depth", "page", "pfn", "state", "memcgs"} <= set(c)
+            assert {"fn", "file", "depth", "page", "pfn", "swap", "state",
+                    "memcgs", "was"} <= set(c)
             assert isinstance(c["depth"], int) and isinstance(c["memcgs"], dict)
     names = [c["fn"] for c in out["calls"][2]]
     assert names == ["try_to_free_mem_cgroup_pages", "isolate_lru_pages",
                      "pageout", "free_hot_cold_page",
                      "mem_cgroup_swap_statistics", "try_to_free_mem_cgroup_pages"]
     assert [c["fn"] for c in out["calls"][3]][-1] == "putback_lru_page"
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_page_never_freed_ends_still_in_memory(tmp_path, lost):
+    """No free for a page: the kernel kept it (frees are traced from every
+    task). Complete only when no event was lost."""
+    text = [_mark(1.0, "1 fault_anon"),
+            _line(CHILD, 1.1, "mm_page_alloc", f"page=0 pfn=0x10 order=0 "
+                  f"migratetype=1 gfp_flags={ANON}"),
+            _line(REC, 1.2, "mm_vmscan_write_folio", "page=0 pfn=0x10 "
+                  "flags=RECLAIM_WB_ANON")]
+    if lost:
+        text.append("CPU:1 [LOST 2 EVENTS]\n")
+    out = build(parse_lines(text), _ctx(tmp_path))
+    st = out["pages"][0]
+    assert st["role"] == "x[0]"
+    assert st["events"][-1][:3] == [1, "still in memory when tracing stopped", 0x10]
+    assert "swapcache" in st["events"][-1][3]["flags"]
+    assert st["complete"] is (not lost)
 
 
 def test_file_pages_large_folio_and_migration_by_index(tmp_path):
