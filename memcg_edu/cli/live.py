@@ -170,9 +170,10 @@ def _run(args: argparse.Namespace) -> int:
 
 @_guard
 def _trace(args: argparse.Namespace) -> int:
-    from ..live.trace import trace
+    from ..live.trace import require_root, trace
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
+    require_root()
     out = Path(args.out)
     if not out.parent.is_dir():
         raise LiveError(f"--out {out}: directory {out.parent} does not exist",

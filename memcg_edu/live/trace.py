@@ -44,7 +44,7 @@ from .tracefs import TraceInstance, trace_lock
 
 __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
            "recorded_trace", "buffer_kb_for", "FORMAT", "TraceRun",
-           "trace_or_recorded", "can_trace"]
+           "trace_or_recorded", "can_trace", "require_root"]
 
 FORMAT = "memcg-edu-trace/1"
 #: (system, event names, filter): "pid" keeps the workload's and the
@@ -281,6 +281,13 @@ class _TracingRecorder(Recorder):
         return tl
 
 
+def require_root() -> None:
+    """LiveError (exit 3) unless we are root: tracefs is root-only."""
+    if os.geteuid() != 0:
+        raise LiveError("tracing needs root (tracefs control files are "
+                        "root-only); use recorded_trace() instead")
+
+
 def _threads(pid: int) -> list[int]:
     """The thread ids of process ``pid`` (/proc/PID/task)."""
     try:
@@ -301,9 +308,7 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL)."""
     caps = caps or detect()
     wl = get_workload(workload, pages)
-    if os.geteuid() != 0:
-        raise LiveError("tracing needs root (tracefs control files are "
-                        "root-only); use recorded_trace() instead")
+    require_root()
     caps.require_scratch()
     kb = buffer_kb or buffer_kb_for(_wl_pages(wl), _mem_available_kb(caps.proc),
                                     os.cpu_count())

@@ -358,6 +358,24 @@ def test_not_root_is_refused_in_one_line(monkeypatch, fake_tracefs):
         trace("charge", 64)
 
 
+def test_cli_refuses_a_user_without_root_in_one_line(tmp_path):
+    """Run as nobody (setpriv): exit 3, one line, nothing printed before."""
+    import shutil
+    import subprocess
+    from live_helpers import live_cli
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to drop to an unprivileged user")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", *live_cli("trace", "charge", "--out",
+                                                    str(tmp_path / "t.json"))],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 3
+    assert r.stdout == ""
+    assert r.stderr == ("error: tracing needs root (tracefs control files are "
+                        "root-only); use recorded_trace() instead\n")
+
+
 def test_no_tracefs_and_nowhere_to_mount_is_refused(tmp_path, fake_tracefs):
     if os.geteuid() != 0:
         pytest.skip("the refusal checked after the root check")
