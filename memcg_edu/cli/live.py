@@ -132,6 +132,16 @@ def _list(args: argparse.Namespace) -> int:
             print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "
                   f"{meta.get('kernel', '?')}, cgroup {meta.get('cgroup', '?')}"
                   f", {meta.get('date', '?')}")
+    traces = (sorted(RECORDED_DIR.glob("trace-*.json.gz"))
+              if RECORDED_DIR.is_dir() else [])
+    if traces:
+        from ..live.trace import load_trace
+        print(f"recorded page-by-page traces (live trace) in {RECORDED_DIR}:")
+        for f in traces:
+            meta = load_trace(f).meta
+            print(f"  {f.name:24s} {meta.get('workload', '?'):10s} Linux "
+                  f"{meta.get('kernel', '?')}, {meta.get('pages', '?')} pages, "
+                  f"{meta.get('date', '?')}")
     return 0
 
 
@@ -186,9 +196,10 @@ def _run(args: argparse.Namespace) -> int:
 
 @_guard
 def _trace(args: argparse.Namespace) -> int:
-    from ..live.trace import trace
+    from ..live.trace import require_root, trace
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
+    require_root()
     out = Path(args.out)
     if not out.parent.is_dir():
         raise LiveError(f"--out {out}: directory {out.parent} does not exist",
@@ -212,7 +223,8 @@ def _trace(args: argparse.Namespace) -> int:
               for c, v in lost["per_cpu"].items()) + "; stories may be "
               "incomplete)"))
     done = sum(1 for st in tr.pages if st["complete"])
-    print(f"{len(tr.pages)} page stories, {done} complete (allocated to freed)")
+    print(f"{len(tr.pages)} page stories, {done} complete (from the allocation "
+          f"to the free, or to the end of the trace)")
     print(render_summary(compare_trace(tr)))
     print(f"saved {len(tr.timeline)} steps and {len(tr.pages)} page stories "
           f"to {out} (Linux {meta['kernel']}, swap: {meta['swap']})")

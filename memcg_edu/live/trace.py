@@ -38,12 +38,13 @@ from .errors import LiveError
 from .record import Recorder, _frames, record
 from .scratch import sigterm_as_exit
 from .trace_parse import MARK, item_names, parse_lines
-from .trace_story import TraceContext, build
+from .trace_story import END, TraceContext, build
 from . import tracefs
 from .tracefs import TraceInstance, trace_lock
 
 __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
-           "recorded_trace", "buffer_kb_for", "FORMAT"]
+           "recorded_trace", "buffer_kb_for", "FORMAT", "TraceRun",
+           "trace_or_recorded", "can_trace", "require_root"]
 
 FORMAT = "memcg-edu-trace/1"
 #: (system, event names, filter): "pid" keeps the workload's and the
@@ -280,6 +281,13 @@ class _TracingRecorder(Recorder):
         return tl
 
 
+def require_root() -> None:
+    """LiveError (exit 3) unless we are root: tracefs is root-only."""
+    if os.geteuid() != 0:
+        raise LiveError("tracing needs root (tracefs control files are "
+                        "root-only); use recorded_trace() instead")
+
+
 def _threads(pid: int) -> list[int]:
     """The thread ids of process ``pid`` (/proc/PID/task)."""
     try:
@@ -300,9 +308,7 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL)."""
     caps = caps or detect()
     wl = get_workload(workload, pages)
-    if os.geteuid() != 0:
-        raise LiveError("tracing needs root (tracefs control files are "
-                        "root-only); use recorded_trace() instead")
+    require_root()
     caps.require_scratch()
     kb = buffer_kb or buffer_kb_for(_wl_pages(wl), _mem_available_kb(caps.proc),
                                     os.cpu_count())
@@ -338,6 +344,10 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                          "kernel_pages": out["kernel_pages"].get(step["step"], 0)}
     over = {str(c): v for c, v in lost.items()}
     total = sum(v["overrun"] + v["dropped"] for v in lost.values())
+    if total:   # a missing free may be a lost event: no open story is complete
+        for st in out["pages"]:
+            if st["events"] and st["events"][-1][1] == END:
+                st["complete"] = False
     meta = {**tl.meta, "traced": True, "buffer_kb": kb,
             "events_enabled": enabled, "events_missing": missing,
             "filters": {"pids": "common_pid of the workload's threads and "
@@ -357,3 +367,53 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     meta["notes"] = meta.get("notes", []) + [f"removed stale {r}" for r in removed]
     return TraceRecording(meta, tl, out["pages"], out["changes"],
                           out["kernel_pages"])
+
+
+def can_trace(caps: Capabilities | None = None) -> tuple[bool, str]:
+    """(True, "") where a live trace may be tried, else (False, why not).
+
+    ``MEMCG_EDU_LIVE=0`` in the environment asks for the recordings.
+    """
+    if os.environ.get("MEMCG_EDU_LIVE", "").strip() == "0":
+        return False, "MEMCG_EDU_LIVE=0 asks for the recorded traces"
+    if os.geteuid() != 0:
+        return False, "tracing needs root"
+    if tracefs.find_tracefs() is None and not tracefs.DEFAULT_MOUNT.is_dir():
+        return False, f"no tracefs mounted and no {tracefs.DEFAULT_MOUNT}"
+    caps = caps or detect()
+    if caps.cgroup is None or not caps.can_create:
+        return False, "; ".join(caps.scratch_reasons) or "no memory cgroup here"
+    return True, ""
+
+
+@dataclass(frozen=True)
+class TraceRun:
+    """A trace and how it was obtained (``live`` and ``how``)."""
+
+    trace: TraceRecording
+    live: bool
+    how: str
+
+    def __str__(self) -> str:
+        return self.how
+
+
+def trace_or_recorded(workload: str, pages: int = 256, *,
+                      swap: bool = True) -> TraceRun:
+    """Trace ``workload`` on this kernel where allowed, else load its
+    recording (data/real-kernel/trace-NAME.json.gz); says which, and why."""
+    ok, why = can_trace()
+    if ok:
+        try:
+            tr = trace(workload, pages, swap=swap)
+            return TraceRun(tr, True, f"traced just now on this machine: Linux "
+                                      f"{tr.meta.get('kernel')}, {pages} pages "
+                                      f"per phase, {tr.lost} events lost")
+        except (LiveError, OSError) as e:  # a busy or locked-down machine
+            why = f"the live trace failed ({e})"
+    tr = recorded_trace(workload)
+    m = tr.meta
+    return TraceRun(tr, False, f"recorded on Linux {m.get('kernel')} "
+                               f"({m.get('date', 'date unknown')}), "
+                               f"{m.get('pages')} pages per phase; not live "
+                               f"because {why}")

@@ -19,6 +19,9 @@ its cause:
   and by activity; the model takes the oldest pages);
 * **not migrated**: compaction moves only the pages in the blocks it scans;
   the model migrates every page it is asked to;
+* **still in memory**: the kernel had not freed the page when tracing
+  stopped (an unmapped page left in the swap cache is freed by reclaim
+  later), the model had;
 * **never touched**: a page on one side only (a page the workload never
   touched, such as readahead, or a page the kernel did not give it);
 * **kernel memory**: pages the workload made the kernel allocate for itself
@@ -33,6 +36,7 @@ from typing import Any
 from .catalog import get_workload
 from .compare import _ModelRun
 from .trace import TraceRecording
+from .trace_story import END
 
 __all__ = ["PageDiff", "TraceComparison", "compare_trace", "model_stories",
            "milestones", "render_summary"]
@@ -178,6 +182,13 @@ def _cause(role: str, k: list[tuple[int, str]], m: list[tuple[int, str]],
         return ("large folio", f"{role} came in a folio of {1 << max(orders)} "
                 f"pages (order {max(orders)}): its frame's life is the folio's")
     ks, ms = [w for _, w in k], [w for _, w in m]
+    end = st["events"][-1]
+    if end[1] == END and "freed" in ms:
+        cached = "swapcache" in (end[3] or {}).get("flags", [])
+        return ("swap cache" if cached or "swapped out" in ks else "still in memory",
+                f"{role} was still in memory when tracing stopped"
+                + (" (in the swap cache)" if cached else "")
+                + "; the model freed it")
     if "swapped out" in ks:
         i = ks.index("swapped out")
         if i + 1 >= len(k) or k[i + 1] != (k[i][0], "freed"):

@@ -32,7 +32,10 @@ from ..timeline import LRU_NAMES
 from .trace_parse import MARK, Event, Lost
 
 __all__ = ["TraceContext", "Life", "build", "CALL_OF", "LRU_NAMES",
-           "STAT_CALL"]
+           "STAT_CALL", "END"]
+
+#: the last event of a page the kernel had not freed when tracing stopped
+END = "still in memory when tracing stopped"
 
 #: bits 12..51 of an x86-64 pte: the page frame number
 _PTE_PFN = 0x000FFFFFFFFFF000
@@ -128,11 +131,16 @@ class Life:
     isolated: bool = False
     freed: bool = False
     seen_alloc: bool = False
+    last: dict[str, Any] | None = None   # the state at the previous call
 
     def state(self) -> dict[str, Any]:
-        """The issue-10 call state, with what tracing cannot see as null."""
-        return {"count": None, "mapcount": None, "flags": sorted(self.flags),
-                "pcg": [], "mem_cgroup": self.memcg, "lru": self.lru}
+        """A call's page state (docs/scenario-format.md, "calls"), with what
+        tracing cannot see as null: count and mapcount are not traced, and a
+        modern kernel has no page_cgroup (pcg empty)."""
+        flags = sorted(self.flags | ({"free"} if self.freed else set()))
+        return {"count": None, "mapcount": None, "flags": flags, "pcg": [],
+                "mem_cgroup": self.memcg, "lru": self.lru,
+                "lruvec": self.memcg if self.lru else None}
 
 
 class _Builder:
@@ -177,11 +185,17 @@ class _Builder:
               detail: dict[str, Any] | None = None,
               memcgs: dict[str, dict[str, int]] | None = None) -> None:
         fn, path = CALL_OF[key or ev.name]
+        state = was = None
+        if life is not None:
+            state = life.state()
+            if life.last is not None:   # unknown before the first call
+                was = {k: v for k, v in life.last.items() if state[k] != v}
+            life.last = state
         call = {"fn": fn, "file": path, "depth": 0 if life is None else 1,
                 "page": None, "pfn": None if life is None else life.pfn,
-                "state": life.state() if life is not None else None,
-                "memcgs": memcgs or {}, "tracepoint": ev.name,
-                "t": ev.ts, "cpu": ev.cpu}
+                "swap": None, "state": state, "memcgs": memcgs or {},
+                "was": {"state": was, "memcgs": {}},
+                "tracepoint": ev.name, "t": ev.ts, "cpu": ev.cpu}
         if detail:
             call["detail"] = detail
         self.calls.append((self.step, call, life))
@@ -419,13 +433,16 @@ class _Builder:
         item = names[i] if 0 <= i < len(names) else f"item{i}"
         val = int(f.get("val", 0))
         run = self.running.setdefault(memcg, {})
-        run[item] = run.get(item, 0) + val
+        before = run.get(item, 0)
+        run[item] = before + val
         self.changes.append([self.step, memcg, item, val])
         fn, counter = STAT_CALL.get(item, (ev.name, item))
         call = {"fn": fn, "file": "mm/memcontrol.c", "depth": 2, "page": None,
-                "pfn": None, "state": None,
-                "memcgs": {memcg: {counter: run[item]}}, "tracepoint": ev.name,
-                "t": ev.ts, "cpu": ev.cpu, "detail": {"item": item, "val": val}}
+                "pfn": None, "swap": None, "state": None,
+                "memcgs": {memcg: {counter: run[item]}},
+                "was": {"state": None, "memcgs": {memcg: {counter: before}}},
+                "tracepoint": ev.name, "t": ev.ts, "cpu": ev.cpu,
+                "detail": {"item": item, "val": val}}
         if fn == ev.name:
             call["detail"]["modern"] = "no 3.17 counterpart"
         self.calls.append((self.step, call, None))
@@ -448,11 +465,19 @@ def build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
     "events": n, "events_by_step": {step: n}, "lost_lines": {cpu: n}}.
     A story is {"role", "kind", "pfns", "events": [[step, what, pfn,
     detail]], "complete"}: complete when it starts with the allocation (or
-    the page cache insertion) and ends with the free.
+    the page cache insertion) and ends with the free, or with "still in
+    memory when tracing stopped" (frees are traced from every task, so a
+    page with no free is one the kernel kept: an unmapped page left in the
+    swap cache, freed by reclaim some time later) and no event was lost.
     """
     b = _Builder(ctx)
     for ev in events:
         b.feed(ev)
+    lost = bool(b.lost_lines)
+    for life in list(b.lives.values()):
+        if life.role is not None or life.by_child:
+            life.events.append([b.step, END, life.pfn,
+                                {"flags": sorted(life.flags), "lru": life.lru}])
     stories: dict[str, dict[str, Any]] = {}
     extra: list[dict[str, Any]] = []
     for life in b.all:
@@ -470,7 +495,8 @@ def build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
         st["events"].sort(key=lambda e: e[0])
         whats = [e[1] for e in st["events"]]
         st["complete"] = bool(whats) and whats[0] in (
-            "allocated", "added to the page cache") and whats[-1] == "freed"
+            "allocated", "added to the page cache") and (
+            whats[-1] == "freed" or (whats[-1] == END and not lost))
     calls: dict[int, list[dict[str, Any]]] = {}
     for step, call, life in b.calls:
         if life is not None:

@@ -169,20 +169,47 @@ def test_calls_have_the_run_json_shape(tmp_path):
     assert (alloc["fn"], alloc["file"], alloc["page"], alloc["pfn"]) == (
         "__alloc_pages_nodemask", "mm/page_alloc.c", "x[0]", 0x10)
     assert alloc["state"] == {"count": None, "mapcount": None, "flags": [],
-                              "pcg": [], "mem_cgroup": "A", "lru": None}
-    assert (stat["fn"], stat["memcgs"]) == ("mem_cgroup_charge_statistics",
-                                            {"A": {"rss": 1}})
+                              "pcg": [], "mem_cgroup": "A", "lru": None,
+                              "lruvec": None}
+    assert alloc["was"] == {"state": None, "memcgs": {}}   # newly allocated
+    assert (stat["fn"], stat["memcgs"], stat["was"]["memcgs"]) == (
+        "mem_cgroup_charge_statistics", {"A": {"rss": 1}}, {"A": {"rss": 0}})
     assert lru["fn"] == "lru_cache_add" and lru["state"]["lru"] == "inactive_anon"
+    assert lru["state"]["lruvec"] == "A"
     assert set(lru["state"]["flags"]) == {"lru", "anon", "swapbacked"}
+    assert lru["was"]["state"] == {"flags": [], "lru": None, "lruvec": None}
+    free = next(c for c in out["calls"][4] if c["page"] == "x[0]")
+    assert free["fn"] == "free_hot_cold_page" and free["state"]["flags"] == ["free"]
+    assert free["was"]["state"]["mem_cgroup"] == "A"
     for calls in out["calls"].values():
         for c in calls:
-            assert {"fn", "file", "depth", "page", "pfn", "state", "memcgs"} <= set(c)
+            assert {"fn", "file", "depth", "page", "pfn", "swap", "state",
+                    "memcgs", "was"} <= set(c)
             assert isinstance(c["depth"], int) and isinstance(c["memcgs"], dict)
     names = [c["fn"] for c in out["calls"][2]]
     assert names == ["try_to_free_mem_cgroup_pages", "isolate_lru_pages",
                      "pageout", "free_hot_cold_page",
                      "mem_cgroup_swap_statistics", "try_to_free_mem_cgroup_pages"]
     assert [c["fn"] for c in out["calls"][3]][-1] == "putback_lru_page"
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_page_never_freed_ends_still_in_memory(tmp_path, lost):
+    """No free for a page: the kernel kept it (frees are traced from every
+    task). Complete only when no event was lost."""
+    text = [_mark(1.0, "1 fault_anon"),
+            _line(CHILD, 1.1, "mm_page_alloc", f"page=0 pfn=0x10 order=0 "
+                  f"migratetype=1 gfp_flags={ANON}"),
+            _line(REC, 1.2, "mm_vmscan_write_folio", "page=0 pfn=0x10 "
+                  "flags=RECLAIM_WB_ANON")]
+    if lost:
+        text.append("CPU:1 [LOST 2 EVENTS]\n")
+    out = build(parse_lines(text), _ctx(tmp_path))
+    st = out["pages"][0]
+    assert st["role"] == "x[0]"
+    assert st["events"][-1][:3] == [1, "still in memory when tracing stopped", 0x10]
+    assert "swapcache" in st["events"][-1][3]["flags"]
+    assert st["complete"] is (not lost)
 
 
 def test_file_pages_large_folio_and_migration_by_index(tmp_path):
@@ -329,6 +356,24 @@ def test_not_root_is_refused_in_one_line(monkeypatch, fake_tracefs):
                             "root-only)")
     with pytest.raises(LiveError, match="tracing needs root"):
         trace("charge", 64)
+
+
+def test_cli_refuses_a_user_without_root_in_one_line(tmp_path):
+    """Run as nobody (setpriv): exit 3, one line, nothing printed before."""
+    import shutil
+    import subprocess
+    from live_helpers import live_cli
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to drop to an unprivileged user")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", *live_cli("trace", "charge", "--out",
+                                                    str(tmp_path / "t.json"))],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 3
+    assert r.stdout == ""
+    assert r.stderr == ("error: tracing needs root (tracefs control files are "
+                        "root-only); use recorded_trace() instead\n")
 
 
 def test_no_tracefs_and_nowhere_to_mount_is_refused(tmp_path, fake_tracefs):

@@ -193,6 +193,14 @@ def test_sigkill_of_the_tracer_is_cleaned_at_next_start(can_trace, child_env):
     assert trace_leftovers(can_trace, [p.pid, os.getpid()], before) == []
 
 
+def test_cli_lists_the_recorded_traces(child_env):
+    r = subprocess.run(live_cli("list"), env=child_env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    for name in _ROLES:
+        assert re.search(rf"  trace-{name}\.json\.gz +{name} +Linux 6\.18", r.stdout)
+
+
 def test_cli_trace_saves_and_summarises(can_trace, child_env, tmp_path):
     out = tmp_path / "charge.json"
     r = subprocess.run(live_cli("trace", "charge", "--pages", "64", "--out",

@@ -40,6 +40,9 @@ def test_notebook_runs_top_to_bottom(path):
     assert "ExerciseForm(" in text
     if path.name.startswith("06"):   # the recorded-timeline fallback
         assert "not live because MEMCG_EDU_LIVE=0" in text
+        # the page-by-page part says it used the recorded trace
+        assert "not live because MEMCG_EDU_LIVE=0 asks for the recorded traces" in text
+        assert "pages had the same life on the kernel and in the model" in text
 
 
 def test_notebook_06_live_where_the_machine_allows():
@@ -47,4 +50,9 @@ def test_notebook_06_live_where_the_machine_allows():
     if not ok:
         pytest.skip(f"no live memory cgroup here: {why}")
     nb = execute(NOTEBOOK_DIR / "06-your-kernel.ipynb", {"MEMCG_EDU_LIVE": "1"})
-    assert "recorded just now on this machine" in outputs_text(nb)
+    text = outputs_text(nb)
+    assert "recorded just now on this machine" in text
+    from memcg_edu.live.trace import can_trace
+    if can_trace()[0]:
+        assert "traced just now on this machine" in text
+        assert ", 0 events lost" in text
