@@ -47,10 +47,7 @@ class _Printable:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        # a progress line's own carriage return, at the start of a write, is
-        # kept; everything after it is escaped like any other text
-        head = "\r" if text.startswith("\r") else ""
-        self._stream.write(head + printable(text[len(head):]))
+        self._stream.write(printable(text))
         return len(text)
 
     def write_control(self, text: str) -> int:

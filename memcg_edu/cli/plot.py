@@ -28,8 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("file", help="scenario file, bundled scenario name, or saved timeline")
     p.add_argument("--out", required=True,
                    help="output file; the other figures get -stats, -lru, ... suffixes")
-    p.add_argument("--design", choices=DESIGNS, default="3.17",
-                   help="design to run a scenario on (default 3.17)")
+    p.add_argument("--design", choices=DESIGNS, default=None,
+                   help="design to run a scenario on (default: the file's "
+                        "\"design\", else 3.17)")
     p.add_argument("--step", type=int, default=-1,
                    help="step for the LRU and page-grid figures (default: the last)")
     p.add_argument("--size", choices=("screen", "projector", "print"), default="screen",

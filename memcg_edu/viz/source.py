@@ -31,15 +31,18 @@ class Source:
         return dict(self.timeline.meta.get("tasks") or {})
 
 
-def _run(scenario: Any, design: str, name: str) -> Source:
-    from ..scenario import load_scenario, run_scenario
+def _run(scenario: Any, design: str | None, name: str) -> Source:
+    from ..scenario import DESIGNS, load_scenario, run_scenario
 
     sc = load_scenario(scenario)
+    # None: the design the file says it is for (quiz --save writes it)
+    design = design or sc.design or DESIGNS[0]
     return Source(run_scenario(sc, design=design), list(sc.steps), name or sc.title)
 
 
-def load_source(source: Any, design: str = "3.17") -> Source:
-    """A Source for ``source`` (see the module docstring); scenarios run on ``design``."""
+def load_source(source: Any, design: str | None = "3.17") -> Source:
+    """A Source for ``source`` (see the module docstring); scenarios run on
+    ``design`` (None: the file's own "design", else 3.17)."""
     if isinstance(source, Source):
         return source
     if isinstance(source, Timeline):

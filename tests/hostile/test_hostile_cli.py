@@ -108,6 +108,10 @@ def test_quiz_save_records_the_design_and_check_uses_it(capsys, tmp, design):
     assert json.loads(f.read_text())["design"] == design
     code, out, err = run_main(capsys, ["check", str(f)])
     assert code == 0 and f"(design {design})" in out, out + err
+    code, out, err = run_main(capsys, ["run", str(f)])
+    assert code == 0 and f"design {design})" in out.splitlines()[0]
+    from memcg_edu.viz.source import load_source
+    assert load_source(str(f), None).timeline.meta["design"] == design
 
 
 #: starts the command line the way `python -m memcg_edu` does, after saying
