@@ -1,6 +1,6 @@
 """A workshop hub on 127.0.0.1: deploy/jupyterhub_config.py serves N learners,
-each with their own course copy and server, none able to reach another's,
-and stopping it leaves nothing behind.
+each with their own course copy and server, none able to reach another's;
+idle servers are culled, and stopping it leaves nothing behind.
 
 Runs where node and npm are available (configurable-http-proxy comes from
 the npm registry into deploy/node_modules, see deploy/hubcheck.py); skipped
@@ -10,9 +10,12 @@ needs no root); deploy/README.md describes the Unix-account mode.
 from __future__ import annotations
 
 import json
+import os
 import pwd
 import shutil
-import threading
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -142,3 +145,26 @@ def test_sandbox_mode_creates_no_unix_account(hub, learners):
     for name in LEARNERS:
         with pytest.raises(KeyError):
             pwd.getpwnam(name)
+
+
+def test_idle_servers_are_culled(hub, learners):
+    """Last: jupyterhub-idle-culler against this hub, with a 1 s timeout (the
+    hub's own culler waits an hour), stops the servers nobody is using."""
+    culler = subprocess.Popen(
+        [sys.executable, "-m", "jupyterhub_idle_culler", "--timeout=1", "--cull-every=2",
+         f"--url={hub.url}/hub/api"], cwd=hub.state, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env=dict(os.environ, JUPYTERHUB_API_TOKEN=hub.token))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            users = hub.api("GET", "/users").json()
+            running = [u["name"] for u in users if u["name"] in LEARNERS and u["servers"]]
+            if not running:
+                break
+            time.sleep(1)
+    finally:
+        culler.terminate()
+        culler.wait(10)
+    assert running == []
+    # their files stay
+    assert all((hub.state / "learners" / n / COURSE / "notebooks").is_dir() for n in LEARNERS)
