@@ -242,7 +242,7 @@ def _umount(where: Path) -> None:
 def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     """Remove what traced runs killed with SIGKILL left: their instance
     (prefix AND record), and tracefs if they had mounted it. Returns what
-    was removed, in words."""
+    was removed (or kept because busy), in words."""
     removed: list[str] = []
     dfd = _state_fd()
     try:
@@ -270,15 +270,15 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
                 path = where / "instances" / Path(inst).name
                 if path.is_dir():
                     _rmdir_instance(path)
-                    removed.append(f"trace instance {path}")
+                    removed.append(f"removed stale trace instance {path}")
             mounted = data.get("mounted")
             if mounted and where is not None and str(where) == mounted:
                 _umount(where)
-                removed.append(f"tracefs mount {where}")
+                removed.append(f"removed stale tracefs mount {where}")
         except LiveError as e:
             # busy (someone else uses it now): kept, with its record, for
             # the next start to try again
-            removed.append(f"nothing yet, {e}")
+            removed.append(f"kept a stale run's leftovers for now: {e}")
             continue
         _Record(name).remove()
     return removed

@@ -416,7 +416,7 @@ def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     (state / f"trace-{os.getpid()}-{start}.json").write_text(json.dumps(
         {"pid": os.getpid(), "instance": mine_alive.name}))
     removed = tracefs.cleanup_stale(mounts)
-    assert removed == [f"trace instance {dead}"]
+    assert removed == [f"removed stale trace instance {dead}"]
     assert not dead.exists()
     assert no_record.exists() and other.exists() and mine_alive.exists()
     assert sorted(os.listdir(state)) == [f"trace-{os.getpid()}-{start}.json"]
@@ -456,5 +456,5 @@ def test_a_busy_stale_instance_is_kept_with_its_record(fake_tracefs, monkeypatch
                         functools.partial(tracefs._rmdir_instance, timeout=0.1))
     removed = tracefs.cleanup_stale(mounts)
     assert len(removed) == 1 and removed[0].startswith(
-        f"nothing yet, cannot remove trace instance {busy}")
+        f"kept a stale run's leftovers for now: cannot remove trace instance {busy}")
     assert busy.is_dir() and (state / "trace-999997-1.json").exists()
