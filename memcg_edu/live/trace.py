@@ -364,7 +364,7 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                          "kernel threads (kswapd, kworkers)"],
             "traced_date": _dt.datetime.now(_dt.timezone.utc).isoformat(
                 timespec="seconds")}
-    meta["notes"] = meta.get("notes", []) + [f"removed stale {r}" for r in removed]
+    meta["notes"] = meta.get("notes", []) + removed
     return TraceRecording(meta, tl, out["pages"], out["changes"],
                           out["kernel_pages"])
 

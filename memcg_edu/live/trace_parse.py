@@ -14,10 +14,10 @@ which lists the node and event items in enum order.
 """
 from __future__ import annotations
 
+import gc
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 __all__ = ["Event", "Lost", "parse_lines", "item_names", "MEMCG_ITEMS",
            "MARK"]
@@ -35,10 +35,10 @@ _LOST = re.compile(r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
 _KV = re.compile(r"(\w+)=([^\s,]*)")
 _FILEMAP = re.compile(r"^dev (\d+):(\d+) ino ([0-9a-f]+) ")
 _HEX = {"pfn", "addr", "pte", "page", "folio"}
+_MEMCG_EVENTS = {"mod_memcg_state", "mod_memcg_lruvec_state", "count_memcg_events"}
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One tracepoint hit: time, CPU, process, name and its fields."""
 
     ts: float
@@ -46,20 +46,28 @@ class Event:
     pid: int
     comm: str
     name: str
-    fields: dict = field(hash=False)
+    fields: dict
 
 
-@dataclass(frozen=True)
-class Lost:
+class Lost(NamedTuple):
     """A ``[LOST n EVENTS]`` line of the buffer."""
 
     cpu: int
     count: int
 
 
+_MEMCG = ("memcg_id=", "item=", "val=")
+
+
 def _fields(name: str, body: str) -> dict:
     if name == "tracing_mark_write":
         return {"text": body.strip()}
+    if name in _MEMCG_EVENTS:
+        # the most frequent lines, "memcg_id=%llu item=%d val=%d": split
+        parts = body.split()
+        if len(parts) == 3 and all(p.startswith(k) for p, k in zip(parts, _MEMCG)):
+            return {"memcg_id": int(parts[0][9:]), "item": int(parts[1][5:]),
+                    "val": int(parts[2][4:])}
     out: dict = {}
     if name.startswith("mm_filemap_"):
         m = _FILEMAP.match(body)
@@ -90,6 +98,16 @@ def _hex_or_int(v: str) -> int | str:
 
 def parse_lines(lines: Iterable[str]) -> Iterator[Event | Lost]:
     """Events (and Lost notices) from the text of a ``trace`` file."""
+    enabled = gc.isenabled()
+    gc.disable()   # the events stay alive: no point rescanning them
+    try:
+        yield from _parse(lines)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(lines: Iterable[str]) -> Iterator[Event | Lost]:
     for line in lines:
         if not line or line[0] == "#":
             continue

@@ -25,6 +25,7 @@ fault charges it.
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -470,6 +471,18 @@ def build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
     page with no free is one the kernel kept: an unmapped page left in the
     swap cache, freed by reclaim some time later) and no event was lost.
     """
+    # hundreds of thousands of small dicts that all stay alive: the cyclic
+    # garbage collector would rescan them again and again (most of the time)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(events, ctx)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
     b = _Builder(ctx)
     for ev in events:
         b.feed(ev)

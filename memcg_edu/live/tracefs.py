@@ -29,7 +29,9 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -240,7 +242,7 @@ def _umount(where: Path) -> None:
 def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     """Remove what traced runs killed with SIGKILL left: their instance
     (prefix AND record), and tracefs if they had mounted it. Returns what
-    was removed, in words."""
+    was removed (or kept because busy), in words."""
     removed: list[str] = []
     dfd = _state_fd()
     try:
@@ -263,15 +265,21 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     for name, data in records:
         inst = data.get("instance")
         where = find_tracefs(mounts)
-        if inst and where is not None and _INSTANCE.match(Path(inst).name):
-            path = where / "instances" / Path(inst).name
-            if path.is_dir():
-                _rmdir_instance(path)
-                removed.append(f"trace instance {path}")
-        mounted = data.get("mounted")
-        if mounted and where is not None and str(where) == mounted:
-            _umount(where)
-            removed.append(f"tracefs mount {where}")
+        try:
+            if inst and where is not None and _INSTANCE.match(Path(inst).name):
+                path = where / "instances" / Path(inst).name
+                if path.is_dir():
+                    _rmdir_instance(path)
+                    removed.append(f"removed stale trace instance {path}")
+            mounted = data.get("mounted")
+            if mounted and where is not None and str(where) == mounted:
+                _umount(where)
+                removed.append(f"removed stale tracefs mount {where}")
+        except LiveError as e:
+            # busy (someone else uses it now): kept, with its record, for
+            # the next start to try again
+            removed.append(f"kept a stale run's leftovers for now: {e}")
+            continue
         _Record(name).remove()
     return removed
 
@@ -403,11 +411,21 @@ class TraceInstance:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self.path is not None:
-            _rmdir_instance(self.path)
-            self.path = None
-        if self.mounted and self.root is not None:
-            _umount(self.root)
-            self.mounted = False
-        self._record.remove()
+        # a second Ctrl-C or SIGTERM waits until everything is removed
+        main = threading.current_thread() is threading.main_thread()
+        if main:
+            old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
+                   signal.signal(signal.SIGTERM, signal.SIG_IGN))
+        try:
+            if self.path is not None:
+                _rmdir_instance(self.path)
+                self.path = None
+            if self.mounted and self.root is not None:
+                _umount(self.root)
+                self.mounted = False
+            self._record.remove()
+        finally:
+            if main:
+                signal.signal(signal.SIGINT, old[0])
+                signal.signal(signal.SIGTERM, old[1])
 

@@ -416,7 +416,7 @@ def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     (state / f"trace-{os.getpid()}-{start}.json").write_text(json.dumps(
         {"pid": os.getpid(), "instance": mine_alive.name}))
     removed = tracefs.cleanup_stale(mounts)
-    assert removed == [f"trace instance {dead}"]
+    assert removed == [f"removed stale trace instance {dead}"]
     assert not dead.exists()
     assert no_record.exists() and other.exists() and mine_alive.exists()
     assert sorted(os.listdir(state)) == [f"trace-{os.getpid()}-{start}.json"]
@@ -438,3 +438,23 @@ def test_recorded_traces_load(monkeypatch, tmp_path):
     rec = _recording(tmp_path, _life_text()[:14])
     rec.save(tmp_path / "trace-charge.json.gz")
     assert recorded_trace("charge").timeline.ops == rec.timeline.ops
+
+
+def test_a_busy_stale_instance_is_kept_with_its_record(fake_tracefs, monkeypatch):
+    """An instance that will not go (a fake one holding a file: rmdir says
+    ENOTEMPTY, as the kernel says EBUSY while a reader has it open) stays,
+    with its record, for the next start; the run goes on."""
+    import functools
+    root, mounts, state = fake_tracefs
+    state.mkdir(mode=0o700)
+    busy = root / "instances" / "memcg-edu-999997-0badf00d"
+    busy.mkdir()
+    (busy / "trace").write_text("")
+    (state / "trace-999997-1.json").write_text(json.dumps(
+        {"pid": 999997, "instance": busy.name}))
+    monkeypatch.setattr(tracefs, "_rmdir_instance",
+                        functools.partial(tracefs._rmdir_instance, timeout=0.1))
+    removed = tracefs.cleanup_stale(mounts)
+    assert len(removed) == 1 and removed[0].startswith(
+        f"kept a stale run's leftovers for now: cannot remove trace instance {busy}")
+    assert busy.is_dir() and (state / "trace-999997-1.json").exists()

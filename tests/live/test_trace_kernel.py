@@ -189,7 +189,7 @@ def test_sigkill_of_the_tracer_is_cleaned_at_next_start(can_trace, child_env):
         time.sleep(0.05)   # the workload dies with its recorder (PDEATHSIG)
     tr = trace("charge", 64, caps=can_trace)   # the next start cleans up
     notes = " ".join(tr.meta["notes"])
-    assert f"trace instance" in notes and f"memcg-edu-{p.pid}-" in notes
+    assert "removed stale trace instance" in notes and f"memcg-edu-{p.pid}-" in notes
     assert trace_leftovers(can_trace, [p.pid, os.getpid()], before) == []
 
 
