@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-#: tests of a real machine or a browser: they wait on clocks and skip when
+#: tests of a real machine, a browser or a running hub: they wait on clocks and skip when
 #: the machine lacks what they need (not a committed file)
-CLOCKED = ("live", "browser")
+CLOCKED = ("live", "browser", "hub")
 UNIT = [p for p in sorted(TESTS.rglob("*.py"))
         if p.relative_to(TESTS).parts[0] not in CLOCKED and p.name != Path(__file__).name]
 

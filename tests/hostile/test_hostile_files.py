@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -105,11 +104,11 @@ def test_symlink_to_dev_zero_is_refused(capsys, tmp_path, command):
     link = tmp_path / "zero.json"
     link.symlink_to("/dev/zero")
     extra = ["--out", str(tmp_path / "o.png")] if command == "plot" else []
-    t0 = time.monotonic()
+    # refused before any byte is read (a read would never end: the test's
+    # timeout in pyproject.toml would fail it)
     code, out, err = run_main(capsys, command, str(link), *extra)
     assert code == 2 and err.count("\n") == 1
     assert "not a regular file" in err
-    assert time.monotonic() - t0 < 10
 
 
 def test_fifo_without_writer_does_not_block(capsys, tmp_path):

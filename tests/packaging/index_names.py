@@ -22,7 +22,7 @@ CONDA_FORGE_TO_PYPI = {
 #: conda-forge packages the environment files may name (see the module docstring)
 CONDA_FORGE_PACKAGES = frozenset({
     "python", "pip", "numpy", "matplotlib", "pillow", "ipywidgets", "traitlets",
-    "packaging", "jupyterlab", "ipykernel", "voila", "ipympl", "jupyterhub",
+    "packaging", "jupyterlab", "ipykernel", "ipython", "voila", "ipympl", "jupyterhub",
     "jupyterhub-idle-culler", "pytest", "pytest-timeout", "hypothesis", "nbclient",
     "nbformat", "playwright-python", "pyyaml", "python-build",
 })
