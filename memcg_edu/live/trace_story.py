@@ -63,31 +63,22 @@ CALL_OF = {
     "remove_migration_pte": ("remove_migration_pte", "mm/migrate.c"),
 }
 
-#: memcg statistic -> (3.17 function that changed it, file, model counter)
+#: memcg statistic -> (3.17 function that changed it, its file, the model's
+#: counter name); a statistic 3.17 did not keep keeps the tracepoint's name
+_MC, _MH = "mm/memcontrol.c", "include/linux/memcontrol.h"
 STAT_CALL = {
-    "nr_anon_pages": ("mem_cgroup_charge_statistics", "rss"),
-    "nr_file_pages": ("mem_cgroup_charge_statistics", "cache"),
-    "nr_shmem": ("mem_cgroup_charge_statistics", "shmem"),
-    "nr_mapped": ("mem_cgroup_update_page_stat", "mapped_file"),
-    "nr_dirty": ("mem_cgroup_update_page_stat", "dirty"),
-    "nr_writeback": ("mem_cgroup_update_page_stat", "writeback"),
-    "swap": ("mem_cgroup_swap_statistics", "swap"),
-    "pgpgin": ("mem_cgroup_charge_statistics", "pgpgin"),
-    "pgpgout": ("uncharge_batch", "pgpgout"),
-    "pgfault": ("mem_cgroup_count_vm_event", "pgfault"),
-    "pgmajfault": ("mem_cgroup_count_vm_event", "pgmajfault"),
-    **{"nr_" + name: ("mem_cgroup_update_lru_size", name) for name in LRU_NAMES},
+    "nr_anon_pages": ("mem_cgroup_charge_statistics", _MC, "rss"),
+    "nr_file_pages": ("mem_cgroup_charge_statistics", _MC, "cache"),
+    "nr_mapped": ("mem_cgroup_update_page_stat", _MC, "mapped_file"),
+    "nr_writeback": ("mem_cgroup_update_page_stat", _MC, "writeback"),
+    "swap": ("mem_cgroup_swap_statistics", _MC, "swap"),
+    "pgpgin": ("mem_cgroup_charge_statistics", _MC, "pgpgin"),
+    "pgpgout": ("uncharge_batch", _MC, "pgpgout"),
+    "pgfault": ("mem_cgroup_count_vm_event", _MH, "pgfault"),
+    "pgmajfault": ("mem_cgroup_count_vm_event", _MH, "pgmajfault"),
+    **{"nr_" + name: ("mem_cgroup_update_lru_size", _MC, name)
+       for name in LRU_NAMES},
 }
-
-#: what a page event is called in a story
-_WHAT = {"mm_page_alloc": "allocated", "mm_page_free": "freed",
-         "mm_page_free_batched": "freed",
-         "mm_filemap_add_to_page_cache": "added to the page cache",
-         "mm_filemap_delete_from_page_cache": "removed from the page cache",
-         "mm_lru_insertion": "put on an LRU list",
-         "mm_lru_activate": "activated",
-         "mm_vmscan_write_folio": "written to swap",
-         "remove_migration_pte": "remapped after migration"}
 
 
 @dataclass
@@ -131,7 +122,6 @@ class Life:
     memcg: str | None = None
     isolated: bool = False
     freed: bool = False
-    seen_alloc: bool = False
     last: dict[str, Any] | None = None   # the state at the previous call
 
     def state(self) -> dict[str, Any]:
@@ -258,7 +248,6 @@ class _Builder:
             self.provisional[pfn] = life
         else:
             return
-        life.seen_alloc = True
         self._page_event(ev, life, "allocated", {"order": order, "gfp": gfp})
 
     def _name_user_page(self, life: Life) -> None:
@@ -437,8 +426,8 @@ class _Builder:
         before = run.get(item, 0)
         run[item] = before + val
         self.changes.append([self.step, memcg, item, val])
-        fn, counter = STAT_CALL.get(item, (ev.name, item))
-        call = {"fn": fn, "file": "mm/memcontrol.c", "depth": 2, "page": None,
+        fn, path, counter = STAT_CALL.get(item, (ev.name, _MC, item))
+        call = {"fn": fn, "file": path, "depth": 2, "page": None,
                 "pfn": None, "swap": None, "state": None,
                 "memcgs": {memcg: {counter: run[item]}},
                 "was": {"state": None, "memcgs": {memcg: {counter: before}}},

@@ -172,8 +172,6 @@ class _Record:
     """The root-only record of one traced run (what it created)."""
 
     name: str
-    instance: str | None = None
-    mounted: str | None = None
 
     def write(self, data: dict) -> None:
         dfd = _state_fd()

@@ -458,3 +458,18 @@ def test_a_busy_stale_instance_is_kept_with_its_record(fake_tracefs, monkeypatch
     assert len(removed) == 1 and removed[0].startswith(
         f"kept a stale run's leftovers for now: cannot remove trace instance {busy}")
     assert busy.is_dir() and (state / "trace-999997-1.json").exists()
+
+
+@pytest.mark.parametrize("name", ["charge", "pagecache", "swap", "migrate", "move"])
+def test_recorded_trace_statistics_add_up_to_memory_stat(name):
+    """In each recording (data/real-kernel), the traced NR_ANON_MAPPED and
+    NR_FILE_PAGES changes, summed up to a step, are exactly the rss and
+    cache memory.stat gave after that step; and every story is complete."""
+    tr = recorded_trace(name)
+    assert tr.lost == 0 and all(st["complete"] for st in tr.pages)
+    for step in tr.timeline.steps:
+        for memcg, rec in step["memcgs"].items():
+            for item, counter in (("nr_anon_pages", "rss"), ("nr_file_pages", "cache")):
+                traced = sum(d for s, m, i, d in tr.changes
+                             if m == memcg and i == item and s <= step["step"])
+                assert traced == rec["stat"][counter], (step["step"], memcg, counter)

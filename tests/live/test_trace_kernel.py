@@ -88,6 +88,15 @@ def test_every_workload_traced_page_by_page(can_trace, workload, tmp_path):
     # anonymous pages charged and uncharged net to zero at the end
     net = sum(d for _, m, item, d in tr.changes if item == "nr_anon_pages")
     assert net == 0
+    # and step by step, the traced rss (NR_ANON_MAPPED changes summed) is
+    # what memory.stat says, within its lazy flush (64 updates per CPU)
+    from memcg_edu.live.compare import stat_tolerance
+    tol = stat_tolerance(N, os.cpu_count() or 1)
+    for step in tr.timeline.steps:
+        for memcg, rec in step["memcgs"].items():
+            traced = sum(d for s, m, item, d in tr.changes if m == memcg
+                         and item == "nr_anon_pages" and s <= step["step"])
+            assert abs(rec["stat"]["rss"] - traced) <= tol, (step["step"], memcg)
     cmp = compare_trace(tr)
     assert cmp.summary["same_life"] + cmp.summary["different"] == len(cmp.roles)
     # every difference is named with a cause ("different" is the unnamed one)
