@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from ..timeline import COUNTERS, STATS
 
-__all__ = ["DESIGNS", "FORMAT", "MAX_FILE_BYTES", "MAX_STEPS", "MAX_RAM_PAGES",
+__all__ = ["DESIGNS", "FORMAT", "MAX_FILE_BYTES", "MAX_STEPS", "MAX_COUNT",
+           "MAX_TOTAL_STEPS", "MAX_RAM_PAGES",
            "MAX_SWAP_SLOTS", "MACHINE_FIELDS", "MEMCG_FIELDS", "TOP_FIELDS",
-           "OPS", "EXPECT_NAMES", "NEW_PAGE_OPS", "ROOT"]
+           "OPS", "EXPECT_NAMES", "NEW_PAGE_OPS", "ROOT", "RANGE_INDEX"]
 
 FORMAT = "memcg-edu-scenario/1"
 #: The kernel designs a scenario can run under (the first is the default).
@@ -21,6 +22,10 @@ DESIGNS = ("3.17", "3.16")
 #: MAX_STEPS short steps; a hand-written story is a few KiB).
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_STEPS = 100_000
+#: a step's "count" (a range step: N steps in one, "{i}" in its labels)
+MAX_COUNT = 1_000_000
+#: the steps of a scenario with every range step written out
+MAX_TOTAL_STEPS = 1 << 26
 MAX_RAM_PAGES = 1 << 24
 MAX_SWAP_SLOTS = 1 << 24
 #: The root memcg exists in every scenario under this name.
@@ -77,6 +82,8 @@ OPS: dict[str, dict[str, tuple[str, bool]]] = {
     # plus any EXPECT_NAMES; "design" limits the check to one design
     "expect": {"memcg": ("memcg", True), "design": ("design", False)},
 }
+#: "{i}" in a range step's label fields stands for 0, 1, ..., count - 1
+RANGE_INDEX = "{i}"
 #: Ops whose "page" names a page the step creates.
 NEW_PAGE_OPS = ("fault_anon", "add_to_page_cache", "fault_shmem")
 #: Counter names an expect step may check (limits may be null).

@@ -14,20 +14,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
+
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
 from ..timeline import Timeline
 from .expect import failed_checks
-from .labels import LabelTracker
+from . import ranges
+from .labels import Label, LabelTracker
 from .load import Scenario, load_scenario
 from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
-from .format import DESIGNS, NEW_PAGE_OPS, ROOT
+from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
 
-__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS",
-           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS"]
+__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS", "RANGE_JSON_KEYS",
+           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
+           "RANGE_DETAIL_MAX"]
 
 #: The keys `run --json` prints; step records carry more ("detail", "pages").
 JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs", "calls")
+#: ... and, for a range step, these as well
+RANGE_JSON_KEYS = ("count", "event_counts")
 #: "pages" is stored per step only for machines up to this many frames+slots
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.
@@ -125,19 +131,76 @@ def _pfn_labels(ctx: Context) -> dict[int, str]:
             if lab.page is not None}
 
 
+#: a range step records its kernel calls only up to this many steps
+RANGE_CALLS_MAX = 64
+#: a range step's "detail" names at most this many labels and pfns
+RANGE_DETAIL_MAX = 1024
+#: range steps the model runs at once (scenario/ranges.py), by op
+_AT_ONCE = {"fault_anon": ranges.fault_anon_range}
+
+
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
           design: str, calls: bool = True) -> tuple[dict[str, Any], bool]:
-    """Apply one step; its record and whether the run must stop here."""
+    """Apply one step (a range step: all of its steps); its record and
+    whether the run must stop here."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.at(i, op)
-    named = [tr.labels[st[k]] for k in ("page", "with")
-             if k in st and st[k] in tr.labels]
-    before = {lab.page.pfn for lab in named if lab.page is not None}
+    count = st.get("count")
+    calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark = len(m.events)
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
         states_before = {p: m.calls.state_now(p) for p in labels_before}
+    if count is None:
+        ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
+    else:
+        recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
+        try:
+            ok, error, touched, stop, before = _apply_range(ctx, sc, i, st, design)
+        finally:
+            m.calls.enabled = recording
+    events = m.events.kinds(mark)
+    counters = {n: m.memcgs[n].counters() for n in names}
+    if op == "expect" and st.get("design", design) == design:
+        bad = failed_checks(st, counters[st["memcg"]])
+        if bad:
+            ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
+    after = {lab.page.pfn for lab in touched if lab.page is not None}
+    rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
+           "memcgs": counters,
+           "detail": {"labels": tr.where_json(touched),
+                      "touched": sorted(before | after)}}
+    if count is not None:
+        rec["count"] = count
+        rec["events"] = list(dict.fromkeys(events))      # each kind once
+        rec["event_counts"] = {k: events.count(k) for k in rec["events"]}
+        detail = rec["detail"]
+        if len(detail["touched"]) > RANGE_DETAIL_MAX or len(detail["labels"]) > RANGE_DETAIL_MAX:
+            detail["labels"] = dict(list(detail["labels"].items())[:RANGE_DETAIL_MAX])
+            detail["touched"] = detail["touched"][:RANGE_DETAIL_MAX]
+            detail["truncated"] = True
+    if calls:
+        # a page is named by the label it has after the step, else before
+        rec["calls"] = m.calls.records(cmark, None,
+                                       {**labels_before, **_pfn_labels(ctx)},
+                                       states_before)
+    elif count is not None:
+        rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
+    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
+    if notes:
+        rec["design_notes"] = notes
+    return rec, stop
+
+
+def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+           ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
+    """Run one step on the model: (ok, error, labels touched, stop, pfns before)."""
+    m, tr, op = ctx.m, ctx.tr, st["op"]
+    named = [lab for lab in (tr.lookup(st[k]) for k in ("page", "with") if k in st)
+             if lab is not None]
+    before = {lab.page.pfn for lab in named if lab.page is not None}
+    mark = len(m.events)
     ok, error, touched, stop = True, None, [], False
     try:
         touched = APPLY[op](ctx, st)
@@ -154,30 +217,55 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
                             f"({e})", file=sc.source, step=i, op=op) from None
     if not ok and op in NEW_PAGE_OPS:
         tr.never(st["page"])
-    events = m.events.kinds(mark)
     touched = touched or named
-    moved = sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok
+    reclaimed = may_reclaim(op, m.events.kinds(mark))
+    moved = sync_labels(ctx, tr.live_after_reclaim() if reclaimed or not ok
                         else touched, touched)
     touched = list({id(lab): lab for lab in touched + moved}.values())
-    counters = {n: m.memcgs[n].counters() for n in names}
-    if op == "expect" and st.get("design", design) == design:
-        bad = failed_checks(st, counters[st["memcg"]])
-        if bad:
-            ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
-    after = {lab.page.pfn for lab in touched if lab.page is not None}
-    rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
-           "memcgs": counters,
-           "detail": {"labels": tr.where_json(touched),
-                      "touched": sorted(before | after)}}
-    if calls:
-        # a page is named by the label it has after the step, else before
-        rec["calls"] = m.calls.records(cmark, None,
-                                       {**labels_before, **_pfn_labels(ctx)},
-                                       states_before)
-    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
-    if notes:
-        rec["design_notes"] = notes
-    return rec, stop
+    return ok, error, touched, stop, before
+
+
+def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+                 ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
+    """A range step: at once where the model can (scenario/ranges.py), else
+    its steps one by one as if written out. The first failure is its error."""
+    at_once = _AT_ONCE.get(st["op"])
+    if at_once is not None:
+        try:
+            done = at_once(ctx, i, st)
+        except ModelUsageError as e:
+            raise ScenarioError(str(e), file=sc.source, step=i, op=st["op"]) from None
+        if done is not None:
+            return True, None, done, False, set()
+    # unmap of a range fault's labels: runs of them at once, the others one by one
+    plan = ranges.unmap_plan(ctx, st) if st["op"] == "unmap" else None
+    at_once = plan[1] if plan is not None else np.zeros(st["count"], bool)
+    one = {k: v for k, v in st.items() if k != "count"}
+    fields = [k for k in ("page", "with") if k in st]
+    ok, error, touched, before = True, None, {}, set()
+    j = 0
+    while j < st["count"]:
+        if at_once[j]:
+            end = j + int(np.argmin(at_once[j:])) if not at_once[j:].all() else st["count"]
+            ranges.unmap_members(ctx, i, plan[0], np.arange(j, end))
+            j = end
+            continue
+        for k in fields:                         # "{i}" -> j
+            one[k] = st[k].replace(RANGE_INDEX, str(j))
+        try:
+            ok_j, error_j, touched_j, stop, before_j = _apply(ctx, sc, i, one, design)
+        except ScenarioError as e:
+            raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
+                                op=e.op, field=e.field) from None
+        before |= before_j
+        for lab in touched_j:
+            touched[id(lab)] = lab
+        if not ok_j and ok:
+            ok, error = False, f"i = {j}: {error_j}"
+        if stop:
+            return ok, error, list(touched.values()), True, before
+        j += 1
+    return ok, error, list(touched.values()), False, before
 
 
 def _page_state_json(m) -> dict[str, Any]:
