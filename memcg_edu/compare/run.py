@@ -28,5 +28,6 @@ def compare_scenario(scenario: Any, pages: bool | None = False) -> Comparison:
 
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
-    timelines = {d: run_scenario(scenario, design=d, pages=pages) for d in DESIGNS}
+    timelines = {d: run_scenario(scenario, design=d, pages=pages, calls=False)
+                 for d in DESIGNS}
     return Comparison(timelines)

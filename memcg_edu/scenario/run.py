@@ -105,6 +105,7 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
         pages = _small(sc)
     if calls is None:
         calls = _small(sc)
+    m.calls.enabled = m.calls.enabled and bool(calls)   # no call log nobody reads
     memcgs = {ROOT: m.memcgs[ROOT]}
     for name, spec in sc.memcgs.items():
         memcgs[name] = m.create_memcg(
