@@ -115,8 +115,9 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
+    last: dict[str, dict[str, Any]] = {}     # each memcg's counters at the last step
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design, calls)
+        rec, stop = _step(ctx, sc, i, st, names, design, calls, last)
         if pages:
             # small machine: name every live page, for the page grid
             rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
@@ -141,7 +142,8 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 
 
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
-          design: str, calls: bool = True) -> tuple[dict[str, Any], bool]:
+          design: str, calls: bool = True,
+          last: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
     whether the run must stop here."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
@@ -162,7 +164,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         finally:
             m.calls.enabled = recording
     events = m.events.kinds(mark)
-    counters = {n: m.memcgs[n].counters() for n in names}
+    counters = _counters(ctx, names, last if last is not None else {})
     if op == "expect" and st.get("design", design) == design:
         bad = failed_checks(st, counters[st["memcg"]])
         if bad:
@@ -192,6 +194,20 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     if notes:
         rec["design_notes"] = notes
     return rec, stop
+
+
+def _counters(ctx: Context, names: list[str],
+              last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every memcg's counters now. A memcg whose counters did not change
+    since the last step (``last``, updated here) gets the same dict object
+    (records are read-only), so a long timeline keeps one copy of what
+    stays the same."""
+    out = {}
+    for n in names:
+        now = ctx.m.memcgs[n].counters()
+        prev = last.get(n)
+        out[n] = last[n] = prev if prev == now else now
+    return out
 
 
 def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
