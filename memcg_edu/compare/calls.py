@@ -15,29 +15,16 @@ import re
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from ..scenario.registry import DESIGNS, REGISTRY
+
 __all__ = ["ENTRY_POINTS", "LOCK_EVENT", "SPECIAL_CASES", "CATEGORIES",
            "summarize_calls"]
 
-#: The functions mm/memcontrol.c exports to the rest of mm, per design.
+#: The functions mm/memcontrol.c exports to the rest of mm, per design: the
+#: entry points the scenario ops' paths call (the op registry's memcg_api).
 ENTRY_POINTS: dict[str, tuple[str, ...]] = {
-    "3.16": (
-        "mem_cgroup_charge_anon", "mem_cgroup_charge_file",
-        "mem_cgroup_try_charge_swapin", "mem_cgroup_commit_charge_swapin",
-        "mem_cgroup_cancel_charge_swapin", "mem_cgroup_uncharge_page",
-        "mem_cgroup_uncharge_cache_page", "mem_cgroup_uncharge_swapcache",
-        "mem_cgroup_uncharge_swap", "mem_cgroup_uncharge_start",
-        "mem_cgroup_uncharge_end", "mem_cgroup_prepare_migration",
-        "mem_cgroup_end_migration", "mem_cgroup_replace_page_cache",
-        "mem_cgroup_page_lruvec", "mem_cgroup_move_account",
-    ),
-    "3.17": (
-        "mem_cgroup_try_charge", "mem_cgroup_commit_charge",
-        "mem_cgroup_cancel_charge", "mem_cgroup_uncharge",
-        "mem_cgroup_uncharge_list", "mem_cgroup_migrate",
-        "mem_cgroup_swapout", "mem_cgroup_uncharge_swap",
-        "mem_cgroup_page_lruvec", "mem_cgroup_move_account",
-    ),
-}
+    d: tuple(sorted({f for o in REGISTRY.values() for f in o.memcg_api[d]}))
+    for d in DESIGNS}
 
 #: One acquisition of the per-page bit spinlock (3.16 only).
 LOCK_EVENT = "lock_page_cgroup"

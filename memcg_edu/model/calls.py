@@ -27,8 +27,11 @@ Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 from __future__ import annotations
 
 import functools
+import struct
 from array import array
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, TypeVar
+from bisect import bisect_right
+from typing import (TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence,
+                    TypeVar)
 
 import numpy as np
 
@@ -216,6 +219,7 @@ STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
 
 #: numbers kept per call at entry, and per return (see CallLog.__init__)
 _E, _R = 13, 9
+_PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
 _NCOL = len(COLUMNS)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
@@ -246,6 +250,8 @@ class CallLog:
         self._last: list[list[int]] = []
         self._rows: Optional[list[list[int]]] = None
         self._rows_of: Optional[list[Any]] = None
+        self._mem: Any = None
+        self._views: tuple[memoryview, ...] = ()
 
     def __len__(self) -> int:
         return len(self._e) // _E
@@ -277,6 +283,17 @@ class CallLog:
                 last[i] = row.copy()
         return mark
 
+    def _page_views(self) -> tuple[memoryview, ...]:
+        """memoryviews of the mem_map arrays a state reads (plain ints, fast);
+        renewed when the Machine's MemMap is replaced (restore)."""
+        mem = self._m.mem
+        if mem is not self._mem:
+            self._mem = mem
+            self._views = tuple(memoryview(a) for a in (
+                mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
+                mem.pc_memcg, mem.lru, mem.lru_memcg))
+        return self._views
+
     def enter(self, fn: str, pfn: int = -1, slot: int = -1) -> int:
         """A call of kernel function ``fn`` on page ``pfn`` (or swap slot) begins.
 
@@ -287,14 +304,13 @@ class CallLog:
         e = self._e
         i = len(e) // _E
         if pfn < 0:
-            e.extend((_ID[fn], self.depth, pfn, slot, self._diff(),
-                      len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
+                                len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
         else:
-            mem = self._m.mem
-            e.extend((_ID[fn], self.depth, pfn, slot, self._diff(),
-                      len(self._r) // _R, mem.refcount[pfn], mem.mapcount[pfn],
-                      mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
-                      mem.lru[pfn], mem.lru_memcg[pfn]))
+            rc, mc, fl, pf, pm, lr, lm = self._page_views()
+            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
+                                len(self._r) // _R, rc[pfn], mc[pfn], fl[pfn],
+                                pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
         self.depth += 1
         return i
 
@@ -309,15 +325,15 @@ class CallLog:
         if i < 0:
             return
         self.depth -= 1
-        mark = self._diff()
-        pfn = self._e[i * _E + 2]
+        self._returned(i, self._diff(), self._e[i * _E + 2])
+
+    def _returned(self, i: int, mark: int, pfn: int) -> None:
         if pfn < 0:
-            self._r.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
+            self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
             return
-        mem = self._m.mem
-        self._r.extend((i, mark, mem.refcount[pfn], mem.mapcount[pfn],
-                        mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
-                        mem.lru[pfn], mem.lru_memcg[pfn]))
+        rc, mc, fl, pf, pm, lr, lm = self._page_views()
+        self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
+                                  pm[pfn], lr[pfn], lm[pfn]))
 
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
@@ -328,18 +344,12 @@ class CallLog:
         """
         if not self.enabled:
             return
-        e, r = self._e, self._r
+        e = self._e
         mark = self._mark = self._mark + 1
         i = len(e) // _E
-        e.extend((_ID[fn], self.depth, pfn, slot, mark, len(r) // _R,
-                  -1, 0, 0, 0, -1, -1, -1))
-        if pfn < 0:
-            r.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
-            return
-        mem = self._m.mem
-        r.extend((i, mark, mem.refcount[pfn], mem.mapcount[pfn],
-                  mem.flags[pfn], mem.pc_flags[pfn], mem.pc_memcg[pfn],
-                  mem.lru[pfn], mem.lru_memcg[pfn]))
+        e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark,
+                            len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+        self._returned(i, mark, pfn)
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
@@ -353,8 +363,7 @@ class CallLog:
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
             del self._e[n * _E:]
             del self._r[r0 * _R:]
-            cut = int(np.searchsorted(np.frombuffer(self._c_mark, np.int64), mark,
-                                      side="right")) if len(self._c_mark) else 0
+            cut = bisect_right(self._c_mark, mark)
             for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
                 del a[cut:]
         self.depth = 0
@@ -364,39 +373,32 @@ class CallLog:
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
-        return [_NAMES[f] for f in self._e[start * _E:(len(self) if stop is None else stop) * _E:_E]]
+        stop = len(self) if stop is None else stop
+        return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
-        return list(self._e[start * _E + 1:(len(self) if stop is None else stop) * _E:_E])
+        """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
+        stop = len(self) if stop is None else stop
+        return list(self._e[start * _E + 1:stop * _E:_E])
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
-        mem = self._m.mem
-        return self._state_dict(int(mem.refcount[pfn]), int(mem.mapcount[pfn]),
-                                int(mem.flags[pfn]), int(mem.pc_flags[pfn]),
-                                int(mem.pc_memcg[pfn]), int(mem.lru[pfn]),
-                                int(mem.lru_memcg[pfn]))
-
-    def _memcg_name(self, i: int) -> Optional[str]:
-        return None if i < 0 else self._m.memcg_list[i].name
+        return self._state_builder()(self.raw_state(pfn))
 
     def _pcg_names(self, raw: int) -> list[str]:
+        """PCG_ names (without the prefix) of a stored pc->flags byte, in
+        this design's bit values (ops.pc_flags_view)."""
         ops = self._m.ops
         view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
         return [n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b]
 
-    def _state_dict(self, count: int, mapcount: int, flags: int, pcg: int,
-                    pcmemcg: int, lru: int, lrumemcg: int) -> dict[str, Any]:
-        return {"count": count, "mapcount": mapcount,
-                "flags": [n for b, n in PG_NAMES if flags & b],
-                "pcg": self._pcg_names(pcg),
-                "mem_cgroup": self._memcg_name(pcmemcg),
-                "lru": None if lru < 0 else LRU_NAMES[lru],
-                "lruvec": self._memcg_name(lrumemcg)}
+    def raw_state(self, pfn: int) -> tuple[int, ...]:
+        """The page's fields now as numbers (for ``records(before=...)``)."""
+        return tuple(v[pfn] for v in self._page_views())
 
     def records(self, start: int = 0, stop: Optional[int] = None,
                 labels: Optional[Mapping[int, str]] = None,
-                before: Optional[Mapping[int, dict[str, Any]]] = None
+                before: Optional[Mapping[int, Sequence[int]]] = None
                 ) -> list[dict[str, Any]]:
         """Calls [start, stop) as dicts, in entry order.
 
@@ -406,79 +408,115 @@ class CallLog:
         "memcgs" ({memcg: {counter: value}} the call changed, itself or
         through its callees; limits None = unlimited), "was" (the old
         value of each state field and counter that changed: {"state":
-        {...}, "memcgs": {...}})}. ``before`` gives the state of pages
-        before the first call (pfn -> state dict) so that their first
-        call can say what it changed.
+        {...} or None when the page's earlier state is unknown, "memcgs":
+        {...}})}. ``before`` gives pages' states before the first call
+        (pfn -> raw_state()) so that their first call can say what it
+        changed.
         """
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
             return []
         count = stop - start
-        ent = np.frombuffer(self._e, np.int64).reshape(-1, _E)[start:stop]
-        ret = np.frombuffer(self._r, np.int64).reshape(-1, _R)[int(ent[0, 5]):]
-        ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)]
-        rows: list[Optional[list[int]]] = [None] * count
-        for r in ret.tolist():
-            rows[r[0] - start] = r
-        fn, depth, pfn, slot, m_in = (ent[:, c].tolist() for c in range(5))
-        # a call that never returned (an error ended the operation) ends at entry
-        m_out = [m_in[k] if r is None else r[1] for k, r in enumerate(rows)]
-        changes = self._changes(m_in[0], max(m_out))
-        labels = labels or {}
-        states = [self._state_dict(*r[2:]) if pfn[k] >= 0 and r is not None
-                  else None for k, r in enumerate(rows)]
-        # a call's page at entry: as recorded at its entry, else as the
-        # latest entry or return on it left it (marks are in time order),
-        # else as ``before`` says
-        entered = ent[:, 6:].tolist()
-        known: dict[int, Optional[dict[str, Any]]] = dict(before or {})
-        entry: list[Optional[dict[str, Any]]] = [None] * count
-        for _, returning, k in sorted([(m_in[k], 0, k) for k in range(count)]
-                                      + [(m_out[k], 1, k) for k in range(count)
-                                         if rows[k] is not None]):
-            p = pfn[k]
+        # copies of the slices: a numpy view would pin the growing buffers
+        ent = np.frombuffer(self._e[start * _E:stop * _E], np.int64).reshape(-1, _E)
+        ret = np.frombuffer(self._r[int(ent[0, 5]) * _R:], np.int64).reshape(-1, _R)
+        ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)].tolist()
+        entries = ent.tolist()
+        del ent
+        # raw state at return (None: no page, or the call never returned
+        # because an error ended the operation: it then ends at its entry)
+        at_ret: list[Optional[tuple[int, ...]]] = [None] * count
+        m_out = [e[4] for e in entries]
+        for r in ret:
+            k = r[0] - start
+            m_out[k] = r[1]
+            if entries[k][2] >= 0:
+                at_ret[k] = tuple(r[2:])
+        # state at entry: as recorded at entry, else as the latest entry or
+        # return on the page left it (marks are in time order), else ``before``
+        known: dict[int, Optional[tuple[int, ...]]] = dict(before or {})
+        at_entry: list[Optional[tuple[int, ...]]] = [None] * count
+        order = sorted([(entries[k][4], 0, k) for k in range(count)]
+                       + [(m_out[k], 1, k) for k in range(count)
+                          if at_ret[k] is not None])
+        for _, returning, k in order:
+            p = entries[k][2]
             if p < 0:
                 continue
             if returning:
-                known[p] = states[k]
-            elif entered[k][0] >= 0:
-                entry[k] = known[p] = self._state_dict(*entered[k])
+                known[p] = at_ret[k]
+            elif entries[k][6] >= 0:
+                at_entry[k] = known[p] = tuple(entries[k][6:])
             else:
-                entry[k] = known.get(p)
+                at_entry[k] = known.get(p)
+        changes = self._changes(entries[0][4], max(m_out))
+        marks = [c[0] for c in changes]
+        labels = labels or {}
+        state = self._state_builder()
         out = []
-        for k in range(count):
-            p = pfn[k]
-            memcgs, was_mc = self._call_changes(changes, m_in[k], m_out[k])
-            st, prev = states[k], entry[k]
-            was_st = None if st is None or prev is None else \
-                {f: prev[f] for f in STATE_FIELDS if prev[f] != st[f]}
+        for k, e in enumerate(entries):
+            p, now, then = e[2], at_ret[k], at_entry[k]
+            lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
+            memcgs, was_mc = self._call_changes(changes[lo:hi]) if hi > lo \
+                else ({}, {})
+            st = was_st = None
+            if now is not None:
+                st = state(now)
+                if then is not None:
+                    was_st = {}
+                    if then != now:
+                        old = state(then)
+                        for j, f in enumerate(STATE_FIELDS):
+                            if then[j] != now[j]:
+                                was_st[f] = old[f]
             out.append({
-                "fn": _NAMES[fn[k]], "file": _FILES[fn[k]], "depth": depth[k],
+                "fn": _NAMES[e[0]], "file": _FILES[e[0]], "depth": e[1],
                 "page": labels.get(p) if p >= 0 else None,
                 "pfn": p if p >= 0 else None,
-                "swap": slot[k] if slot[k] >= 0 else None,
+                "swap": e[3] if e[3] >= 0 else None,
                 "state": st, "memcgs": memcgs,
                 "was": {"state": was_st, "memcgs": was_mc}})
         return out
 
+    def _state_builder(self) -> Callable[[Sequence[int]], dict[str, Any]]:
+        """state(raw) -> a call's "state" dict, with name lookups cached."""
+        names = [mg.name for mg in self._m.memcg_list]
+        lruvec = dict(enumerate(names))
+        lruvec[-1] = None
+        lru = dict(enumerate(LRU_NAMES))
+        lru[-1] = None
+        flags: dict[int, tuple[str, ...]] = {}
+        pcg: dict[int, tuple[str, ...]] = {}
+
+        def state(v: Sequence[int]) -> dict[str, Any]:
+            f = flags.get(v[2])
+            if f is None:
+                f = flags[v[2]] = tuple(n for b, n in PG_NAMES if v[2] & b)
+            c = pcg.get(v[3])
+            if c is None:
+                c = pcg[v[3]] = tuple(self._pcg_names(v[3]))
+            return {"count": v[0], "mapcount": v[1], "flags": list(f),
+                    "pcg": list(c), "mem_cgroup": names[v[4]], "lru": lru[v[5]],
+                    "lruvec": lruvec[v[6]]}
+        return state
+
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
-        marks = np.frombuffer(self._c_mark, np.int64) if len(self._c_mark) \
-            else np.zeros(0, np.int64)
-        a = int(np.searchsorted(marks, lo, side="right"))
-        b = int(np.searchsorted(marks, hi, side="right"))
+        a = bisect_right(self._c_mark, lo)
+        b = bisect_right(self._c_mark, hi)
         return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
                         self._c_new[a:b]))
 
-    def _call_changes(self, changes, lo: int, hi: int):
-        """({memcg: {counter: new}}, {memcg: {counter: old}}) between two marks."""
+    def _call_changes(self, changes):
+        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes."""
+        if not changes:
+            return {}, {}
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        for mark, key, old, new in changes:
-            if lo < mark <= hi:
-                first.setdefault(key, old)
-                last[key] = new
+        for _, key, old, new in changes:
+            first.setdefault(key, old)
+            last[key] = new
         new_by: dict[str, dict[str, Any]] = {}
         old_by: dict[str, dict[str, Any]] = {}
         for key in sorted(last):

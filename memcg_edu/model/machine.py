@@ -300,6 +300,14 @@ class Machine:
 
     def _resize(self, mg: MemCgroup, which: str, val: int) -> None:
         """mem_cgroup_resize_limit() / mem_cgroup_resize_memsw_limit()."""
+        i = self.calls.enter("mem_cgroup_resize_limit" if which == "res"
+                             else "mem_cgroup_resize_memsw_limit")
+        try:
+            self._resize_loop(mg, which, val)
+        finally:
+            self.calls.leave(i)
+
+    def _resize_loop(self, mg: MemCgroup, which: str, val: int) -> None:
         counter = mg.res if which == "res" else mg.memsw
         retries = 5 * max(1, sum(1 for _ in mg.subtree()))
         while True:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .calls import kernel_call
 from .lru import isolate_lru_page, lru_pages
 from .memcg import MemCgroup
 from .mm import get_page, put_page, putback_lru_page
@@ -45,6 +46,7 @@ def mem_cgroup_reparent_charges(m: "Machine", memcg: MemCgroup) -> None:
             put_page(m, pfn)
 
 
+@kernel_call("mem_cgroup_css_offline", page=None)
 def mem_cgroup_css_offline(m: "Machine", memcg: MemCgroup) -> None:
     """Take the memcg offline: reparent its pages; swap records stay with it."""
     mem_cgroup_reparent_charges(m, memcg)

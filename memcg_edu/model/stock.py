@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
+from .calls import kernel_call
+
 if TYPE_CHECKING:
     from .machine import Machine
     from .memcg import MemCgroup
@@ -40,6 +42,7 @@ def consume_stock(m: "Machine", memcg: "MemCgroup", nr_pages: int) -> bool:
     return False
 
 
+@kernel_call("drain_all_stock", page=None)
 def drain_stock(m: "Machine") -> None:
     """drain_stock(): give the stocked pages back to the cached memcg's counters."""
     st = m.stock

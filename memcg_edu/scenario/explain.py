@@ -1,15 +1,15 @@
 """Plain-words explanations of a step: which kernel path ran, what memcg did.
 
-Used by the quiz (--solve) and the predict-then-reveal widgets. The texts
-follow Linux 3.17 (mm/memcontrol.c after "mm: memcontrol: rewrite uncharge
-API"): charges at fault / page cache insertion, transfer at migration, memsw
-moved to the swap slot at swap-out, uncharge only at the final put.
+Used by the quiz (--solve), the step player and the predict-then-reveal
+widgets. The story of each op is the registry's text for the design
+(explain_317, explain_316); what happened to each memcg and page is read
+from the step's recorded calls when the record has them (call_facts).
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .explain_316 import TEXT_316
+from .registry import REGISTRY
 
 __all__ = ["explain_step", "counter_moves"]
 
@@ -46,158 +46,142 @@ def explain_step(step: Mapping[str, Any], rec: Mapping[str, Any],
                  design: str = "3.17") -> str:
     """Why the counters moved (or did not) at this step, in plain words.
 
-    ``memcg`` names the memcg of the task that acted, for the wording;
-    ``design`` "3.16" tells the story of the old design (explain_316).
+    The op's story for ``design`` (the op registry's text), then, when the
+    record carries its "calls", what they did to each memcg and page
+    (call_facts), then the counters. ``memcg`` names the memcg of the task
+    that acted; the calls correct it where they show the page went to
+    another (the memcg its commit counted it in).
     """
     op = step["op"]
+    calls = rec.get("calls")
+    facts = call_facts(calls, memcg) if calls is not None else []
     if not rec["ok"]:
-        return f"The step failed: {rec['error']}. " + counter_moves(rec, prev) + "."
+        return " ".join([f"The step failed: {rec['error']}."] + facts
+                        + [counter_moves(rec, prev) + "."])
     freed = _delta(rec, prev, "usage") < 0
     swap_freed = _delta(rec, prev, "memsw_usage") < 0
-    texts = TEXT_316 if design == "3.16" and op in TEXT_316 else _TEXT
-    text = texts[op](step, memcg, freed, swap_freed)
-    return f"{text} Counters: {counter_moves(rec, prev)}."
+    owner = _committed_to(calls) if calls else None
+    text = REGISTRY[op].text[design](step, owner or memcg, freed, swap_freed)
+    return " ".join([text] + facts + [f"Counters: {counter_moves(rec, prev)}."])
 
 
-def _fault_anon(s, m, freed, swap_freed):
-    return (f"The anonymous fault (do_anonymous_page) reserves the page with "
-            f"mem_cgroup_try_charge, which raises usage and memsw of {m}, then "
-            f"binds it with mem_cgroup_commit_charge (rss +1, pgpgin +1); the "
-            f"page goes on {m}'s active anon LRU.")
+# -- what the recorded calls show ---------------------------------------------
+_CHARGE_FNS = ("try_charge", "mem_cgroup_try_charge")
+_STAT_FNS = ("mem_cgroup_charge_statistics",)
+_LRU_ADD = "__pagevec_lru_add_fn"
 
 
-def _add_to_page_cache(s, m, freed, swap_freed):
-    return (f"Reading the file adds the page to the page cache "
-            f"(__add_to_page_cache_locked): try_charge raises usage and memsw "
-            f"of {m}, commit_charge counts it as cache; add_to_page_cache_lru "
-            f"puts it on {m}'s file LRU.")
+def _page(c: Mapping[str, Any]) -> str:
+    if c.get("page"):
+        return f'"{c["page"]}"'
+    return f"page {c['pfn']}" if c.get("pfn") is not None else "a page"
 
 
-def _fault_shmem(s, m, freed, swap_freed):
-    return (f"A tmpfs page (shmem_getpage_gfp) is charged like page cache: "
-            f"usage and memsw of {m} +1, counted as cache; being swap-backed "
-            f"it sits on the anon LRU.")
+def _committed_to(calls: list[Mapping[str, Any]]) -> str | None:
+    """The memcg whose rss or cache the step's first commit raised."""
+    for c in calls:
+        if c["fn"] in _STAT_FNS:
+            for name, old, new in _rose(c, "rss") + _rose(c, "cache"):
+                return name
+    return None
 
 
-def _map(s, m, freed, swap_freed):
-    return ("Mapping an existing page raises its mapcount and refcount only; "
-            "memcg charges pages, not mappings, so no counter moves.")
+def _rose(c: Mapping[str, Any], counter: str) -> list[tuple[str, Any, Any]]:
+    """(memcg, old, new) for each memcg whose ``counter`` rose in call ``c``."""
+    return [(n, o, v) for n, o, v in _moved(c, counter) if v > o]
 
 
-def _still_held(kind: str) -> str:
-    return (f"The page is still referenced, so nothing is uncharged: since "
-            f"Linux 3.17 the charge goes only at the final put ({kind}).")
+def _fell(c: Mapping[str, Any], counter: str) -> list[tuple[str, Any, Any]]:
+    return [(n, o, v) for n, o, v in _moved(c, counter) if v < o]
 
 
-_FINAL_PUT = ("That dropped the last reference: the final put takes the page "
-              "off its LRU and mem_cgroup_uncharge gives back its charge "
-              "(usage and memsw -1, pgpgout +1).")
+def _moved(c: Mapping[str, Any], counter: str) -> list[tuple[str, Any, Any]]:
+    out = []
+    for name, counters in c["memcgs"].items():
+        if counter in counters:
+            old = c["was"]["memcgs"][name][counter]
+            if old is not None and counters[counter] is not None:
+                out.append((name, old, counters[counter]))
+    return out
 
 
-def _unmap(s, m, freed, swap_freed):
-    if freed:
-        return _FINAL_PUT
-    if swap_freed:
-        return ("The last swap pte went away: swap_entry_free frees the slot and "
-                "mem_cgroup_uncharge_swap gives back the memsw charge the slot "
-                "held (swap -1).")
-    return _still_held("another mapping, a pin or the page cache holds it")
+def _walk(names: list[str], c: Mapping[str, Any], owner: str | None) -> str:
+    """'C1 (and, up the hierarchy, P)': the memcg a res_counter change was
+    made for (the one whose statistics also moved, else ``owner``) first."""
+    stats = [n for n, counters in c["memcgs"].items()
+             if any(k in counters for k in ("rss", "cache", "swap"))]
+    first = next((n for n in names if n in stats), None) or \
+        (owner if owner in names else names[0])
+    up = [n for n in names if n != first]
+    return first + (f" (and, up the hierarchy, {', '.join(up)})" if up else "")
 
 
-def _get_page(s, m, freed, swap_freed):
-    return ("get_page takes an extra reference, as an I/O in flight does; memcg "
-            "does not notice.")
+def call_facts(calls: list[Mapping[str, Any]], memcg: str | None = None) -> list[str]:
+    """Sentences about each memcg and page, read off a step's recorded calls.
 
-
-def _put_page(s, m, freed, swap_freed):
-    return _FINAL_PUT if freed else _still_held("other references remain")
-
-
-def _truncate(s, m, freed, swap_freed):
-    if freed:
-        return ("Truncation unmaps the page and deletes it from the page cache; "
-                "nothing else holds it, so it is freed and mem_cgroup_uncharge "
-                "runs at that final put.")
-    return ("Truncation deletes the page from the page cache, but a reference "
-            "remains, so in 3.17 it stays charged until the final put (3.16 "
-            "uncharged it right here, in delete_from_page_cache).")
-
-
-def _swap_out(s, m, freed, swap_freed):
-    if not freed:
-        return ("Reclaim put the page in the swap cache and unmapped it, but "
-                "someone else still holds a reference, so __remove_mapping "
-                "cannot free it: it stays in memory, fully charged, and "
-                "mem_cgroup_swapout is not called.")
-    return ("Reclaim writes the page to a swap slot; __remove_mapping calls "
-            "mem_cgroup_swapout, which hands the memsw half of the charge to "
-            "the slot (swap_cgroup_record, swap +1), and the final put "
-            "uncharges only the memory half: usage -1, memsw unchanged.")
-
-
-def _swap_in(s, m, freed, swap_freed):
-    return ("The swap-in fault reads the page into the swap cache, try_charge "
-            "charges the memcg recorded for the slot (usage and memsw +1), and "
-            "commit_charge with lrucare moves it from root's LRU to the memcg's; "
-            "as the page is still in the swap cache, the slot's duplicate memsw "
-            "charge is dropped at once (memsw -1, swap -1).")
-
-
-def _migrate(s, m, freed, swap_freed):
-    return ("Migration isolates the page, copies it to a new frame and calls "
-            "mem_cgroup_migrate, which transfers the charge: the old "
-            "page_cgroup is cleared and the new page committed to the same "
-            "memcg. No counter moves; the old frame is freed with nothing to "
-            "uncharge.")
-
-
-def _replace(s, m, freed, swap_freed):
-    if "with" in s:
-        return ("The new page is already charged (PCG_USED), so "
-                "mem_cgroup_migrate returns early: both pages keep their own "
-                "charges, and the old page is uncharged when it is freed.")
-    return ("replace_page_cache_page calls mem_cgroup_migrate (lrucare) to hand "
-            "the charge to the new page, but 3.17.0 reads pc->mem_cgroup only "
-            "after unlock_page_lru has put the old, now uncharged page back on "
-            "root's lruvec: the new page is charged to root, and the old page's "
-            "memcg keeps a charge no page holds. No counter moves.")
-
-
-def _reclaim(s, m, freed, swap_freed):
-    return ("Reclaim from the memcg drops clean file pages and swaps out anon "
-            "and shmem pages; each freed page is uncharged at its final put, and "
-            "a swapped page leaves its memsw charge with the swap slot.")
-
-
-def _set_limit(s, m, freed, swap_freed):
-    return ("Setting a limit below usage makes the kernel reclaim first "
-            "(mem_cgroup_resize_limit); the limit is refused if reclaim cannot "
-            "get usage under it.")
-
-
-def _move_task(s, m, freed, swap_freed):
-    if s.get("move_charge"):
-        return ("With move_charge_at_immigrate the task's pages and swap entries "
-                "follow it: mem_cgroup_move_account re-points each page's "
-                "page_cgroup and moves the statistics to the new memcg.")
-    return ("Without move_charge the task moves alone: its pages stay charged "
-            "to the memcg that charged them; only new charges go to the new one.")
-
-
-def _exit(s, m, freed, swap_freed):
-    return ("At exit every mapping goes (zap_pte_range, release_pages) and every "
-            "swap entry the task held is freed; pages nobody else holds are "
-            "uncharged at their final put.")
-
-
-def _expect(s, m, freed, swap_freed):
-    return "An expect step only checks counters."
-
-
-_TEXT = {"fault_anon": _fault_anon, "add_to_page_cache": _add_to_page_cache,
-         "fault_shmem": _fault_shmem, "map": _map, "unmap": _unmap,
-         "get_page": _get_page, "put_page": _put_page, "truncate": _truncate,
-         "swap_out": _swap_out, "swap_in": _swap_in, "migrate": _migrate,
-         "replace_page_cache": _replace, "reclaim": _reclaim,
-         "set_limit": _set_limit, "move_task": _move_task, "exit": _exit,
-         "expect": _expect}
+    Right by construction: each names the call that made the change. A
+    charge names the memcg it was made to and the ancestors its
+    res_counter walk also charged; a failed charge names the level whose
+    limit it hit (failcnt), the reclaim it ran and what that swapped out or
+    dropped; a commit names the memcg that counts the page (rss or cache)
+    and the LRU list it then goes on; uncharges, swap-out and swap-slot
+    frees name their memcg (and the ancestors) and page. ``memcg``: the
+    acting task's memcg, where the calls alone cannot tell.
+    """
+    out: list[str] = []
+    owner = _committed_to(calls) or memcg
+    failed_at = []
+    for c in [c for c in calls if c["fn"] in _CHARGE_FNS][:1]:
+        charged = [n for n, _, _ in _rose(c, "usage") or _rose(c, "memsw_usage")]
+        if charged:
+            out.append(f"{c['fn']} charged {_page(c)} to {_walk(charged, c, owner)}.")
+        for counter, what in (("failcnt", "memory"), ("memsw_failcnt", "memory+swap")):
+            for name, old, new in _rose(c, counter):
+                failed_at.append(name)
+                out.append(f"The charge first failed at {name}'s {what} limit "
+                           f"({counter} {old}->{new}).")
+    reclaims = [c for c in calls if c["fn"] == "try_to_free_mem_cgroup_pages"]
+    if reclaims:
+        where = f" on {failed_at[0]}'s hierarchy" if failed_at else ""
+        out.append(f"Reclaim ran{where} ({len(reclaims)} round(s) of "
+                   f"try_to_free_mem_cgroup_pages).")
+    swapped = [c for c in calls if c["fn"] == "mem_cgroup_swapout"]
+    if swapped:
+        out.append("mem_cgroup_swapout moved the memsw charge of "
+                   + ", ".join(f"{_page(c)} (of {c['state']['mem_cgroup']}) to "
+                               f"swap slot {c['swap']}" for c in swapped) + ".")
+    dropped = [c for c in calls if c["fn"] == "__delete_from_page_cache"
+               and any(p["fn"] == "__remove_mapping" for p in calls)]
+    if dropped and reclaims:
+        out.append("It dropped " + ", ".join(_page(c) for c in dropped)
+                   + " from the page cache.")
+    if any(c["fn"] == "mem_cgroup_oom" for c in calls):
+        out.append("Reclaim could not make room: mem_cgroup_oom, the charge fails.")
+    migrating = any(c["fn"] == "mem_cgroup_migrate" for c in calls)
+    for c in calls:
+        fn = c["fn"]
+        if fn in _STAT_FNS:
+            for name, _, _ in _rose(c, "rss") + _rose(c, "cache"):
+                k = "rss" if _rose(c, "rss") else "cache"
+                out.append(f"The commit counts {_page(c)} in {name}'s {k}.")
+        elif fn == _LRU_ADD and c["state"] and c["state"]["lruvec"]:
+            which = f" (pfn {c['pfn']})" if migrating else ""
+            out.append(f"{_page(c)}{which} goes on {c['state']['lruvec']}'s "
+                       f"{c['state']['lru']} list.")
+        elif fn in ("uncharge_batch", "mem_cgroup_do_uncharge",
+                    "mem_cgroup_uncharge_end"):
+            fell = _fell(c, "usage")
+            if fell:
+                n = fell[0][1] - fell[0][2]
+                out.append(f"{fn} gave back {n} page(s) of usage of "
+                           f"{_walk([m for m, _, _ in fell], c, owner)}.")
+        elif fn == "mem_cgroup_uncharge_swap":
+            fell = _fell(c, "memsw_usage")
+            if fell:
+                out.append(f"mem_cgroup_uncharge_swap gave back the memsw charge "
+                           f"swap slot {c['swap']} held for "
+                           f"{_walk([m for m, _, _ in fell], c, owner)}.")
+        elif fn == "commit_charge" and migrating and c["state"]:
+            out.append(f"commit_charge gave {_page(c)} (its new page, pfn "
+                       f"{c['pfn']}) to {c['state']['mem_cgroup']}.")
+    return out

@@ -4,32 +4,35 @@ Linux 3.16 mm/memcontrol.c charged in one go (mem_cgroup_charge_anon,
 mem_cgroup_charge_file) and uncharged at type-specific events: the last
 unmap of an anon page (page_remove_rmap), page cache deletion, swap cache
 deletion (mem_cgroup_uncharge_swapcache) and the end of migration. Only the
-ops whose story differs from 3.17 are here; the rest share the 3.17 text.
+ops whose story differs from 3.17 are here; the op registry
+(memcg_edu.scenario.registry) gives the others their 3.17 text explicitly.
 """
 from __future__ import annotations
 
-__all__ = ["TEXT_316"]
+__all__ = ["fault_anon", "add_to_page_cache", "fault_shmem", "unmap",
+           "put_page", "truncate", "swap_out", "swap_in", "migrate",
+           "replace_page_cache"]
 
 
-def _fault_anon(s, m, freed, swap_freed):
+def fault_anon(s, m, freed, swap_freed):
     return (f"The anonymous fault (do_anonymous_page) charges and commits the "
             f"page in one call, mem_cgroup_charge_anon: usage and memsw of {m} "
             f"+1, rss +1, pgpgin +1; the page goes on {m}'s active anon LRU.")
 
 
-def _add_to_page_cache(s, m, freed, swap_freed):
+def add_to_page_cache(s, m, freed, swap_freed):
     return (f"Before inserting the page in the page cache, "
             f"add_to_page_cache_locked charges it with mem_cgroup_charge_file: "
             f"usage and memsw of {m} +1, counted as cache.")
 
 
-def _fault_shmem(s, m, freed, swap_freed):
+def fault_shmem(s, m, freed, swap_freed):
     return (f"shmem_getpage_gfp charges the tmpfs page with "
             f"mem_cgroup_charge_file: usage and memsw of {m} +1, counted as "
             f"cache; being swap-backed it sits on the anon LRU.")
 
 
-def _unmap(s, m, freed, swap_freed):
+def unmap(s, m, freed, swap_freed):
     if freed:
         return ("In 3.16 the last unmap uncharges an anonymous page at once "
                 "(page_remove_rmap -> mem_cgroup_uncharge_page), even if a pin "
@@ -43,7 +46,7 @@ def _unmap(s, m, freed, swap_freed):
             "already.")
 
 
-def _put_page(s, m, freed, swap_freed):
+def put_page(s, m, freed, swap_freed):
     if freed:
         return ("The last reference went and the page was still charged, so it "
                 "is uncharged now.")
@@ -52,20 +55,20 @@ def _put_page(s, m, freed, swap_freed):
             "still held.")
 
 
-def _truncate(s, m, freed, swap_freed):
+def truncate(s, m, freed, swap_freed):
     return ("In 3.16 deleting the page from the page cache uncharges it "
             "(delete_from_page_cache -> mem_cgroup_uncharge_cache_page), "
             "whoever else still holds it.")
 
 
-def _swap_out(s, m, freed, swap_freed):
+def swap_out(s, m, freed, swap_freed):
     return ("When the written-out page leaves the swap cache, swapcache_free "
             "calls mem_cgroup_uncharge_swapcache (SWAPOUT): the memory charge "
             "goes (usage -1), the memsw charge stays with the swap record "
             "(swap +1).")
 
 
-def _swap_in(s, m, freed, swap_freed):
+def swap_in(s, m, freed, swap_freed):
     return ("do_swap_page charges the memcg recorded for the slot with "
             "mem_cgroup_try_charge_swapin (usage and memsw +1), commits with "
             "mem_cgroup_commit_charge_swapin and, the page being still in the "
@@ -73,20 +76,14 @@ def _swap_in(s, m, freed, swap_freed):
             "swap -1).")
 
 
-def _migrate(s, m, freed, swap_freed):
+def migrate(s, m, freed, swap_freed):
     return ("mem_cgroup_prepare_migration commits the new page to the same "
             "memcg without charging it (rss or cache +1, pgpgin +1), and "
             "mem_cgroup_end_migration uncharges the old page's statistics "
             "(pgpgout +1). usage and memsw do not move.")
 
 
-def _replace(s, m, freed, swap_freed):
+def replace_page_cache(s, m, freed, swap_freed):
     return ("mem_cgroup_replace_page_cache moves the old page's charge to the "
             "new page (it would BUG if the new page were still charged; in "
             "3.16 a page that left its page cache was uncharged already).")
-
-
-TEXT_316 = {"fault_anon": _fault_anon, "add_to_page_cache": _add_to_page_cache,
-            "fault_shmem": _fault_shmem, "unmap": _unmap, "put_page": _put_page,
-            "truncate": _truncate, "swap_out": _swap_out, "swap_in": _swap_in,
-            "migrate": _migrate, "replace_page_cache": _replace}

@@ -1,6 +1,8 @@
 """Apply one scenario step to the model: the mm path each op stands for.
 
-Each op calls the Machine's mm operation for it (memcg_edu.model, which
+Each op function (named in memcg_edu.scenario.registry, which says which
+op runs which: function(context, step) -> labels touched, checks first,
+then acts) calls the Machine's mm operation for it (memcg_edu.model, which
 mirrors mm/memory.c, mm/filemap.c, mm/shmem.c, mm/rmap.c, mm/swap.c,
 mm/vmscan.c, mm/swap_state.c, mm/migrate.c and mm/memcontrol.c) after the
 run-time checks of memcg_edu.scenario.labels; sync_labels then reads back
@@ -13,7 +15,11 @@ from typing import Any, Callable
 from ..errors import ModelUsageError
 from .labels import PTE, SWAP_PTE, Label, LabelTracker
 
-__all__ = ["Context", "StepFailed", "APPLY", "sync_labels", "may_reclaim"]
+__all__ = ["Context", "StepFailed", "sync_labels", "fault_anon",
+           "add_to_page_cache", "fault_shmem", "map_page", "unmap", "get_page",
+           "put_page", "truncate", "swap_out", "swap_in", "migrate",
+           "replace_page_cache", "reclaim", "set_limit", "move_task",
+           "exit_task", "expect"]
 
 
 class StepFailed(Exception):
@@ -48,25 +54,25 @@ def _new(c: Context, s: dict, kind: str, page: Any, mapped: bool) -> list[Label]
     return [lab]
 
 
-def _fault_anon(c: Context, s: dict) -> list[Label]:
+def fault_anon(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     return _new(c, s, "anon", c.m.fault_anon(c.tasks[t]), True)
 
 
-def _add_to_page_cache(c: Context, s: dict) -> list[Label]:
+def add_to_page_cache(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     page = c.m.add_to_page_cache(c.tasks[t], file=s.get("file", "file"),
                                  mapped=s["mapped"])
     return _new(c, s, "file", page, s["mapped"])
 
 
-def _fault_shmem(c: Context, s: dict) -> list[Label]:
+def fault_shmem(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     page = c.m.fault_shmem(c.tasks[t], file=s.get("file", "shm"))
     return _new(c, s, "shmem", page, True)
 
 
-def _map(c: Context, s: dict) -> list[Label]:
+def map_page(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     lab = c.tr.not_mapped(t, s["page"])
     if lab.kind == "anon" and not lab.maps:
@@ -81,7 +87,7 @@ def _map(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _unmap(c: Context, s: dict) -> list[Label]:
+def unmap(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     lab, how = c.tr.mapping(t, s["page"])
     c.m.unmap(c.tasks[t], lab.page if how == PTE else lab.entry)
@@ -89,21 +95,21 @@ def _unmap(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _get_page(c: Context, s: dict) -> list[Label]:
+def get_page(c: Context, s: dict) -> list[Label]:
     lab = c.tr.in_memory(s["page"])
     c.m.get_page(lab.page)
     lab.pins += 1
     return [lab]
 
 
-def _put_page(c: Context, s: dict) -> list[Label]:
+def put_page(c: Context, s: dict) -> list[Label]:
     lab = c.tr.pinned(s["page"])
     c.m.put_page(lab.page)
     lab.pins -= 1
     return [lab]
 
 
-def _truncate(c: Context, s: dict) -> list[Label]:
+def truncate(c: Context, s: dict) -> list[Label]:
     lab = c.tr.cached(s["page"])
     c.m.truncate(lab.page)
     lab.in_cache, lab.file = False, None
@@ -113,7 +119,7 @@ def _truncate(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _swap_out(c: Context, s: dict) -> list[Label]:
+def swap_out(c: Context, s: dict) -> list[Label]:
     lab = c.tr.in_memory(s["page"])
     if lab.kind == "file":
         raise c.tr.err(f'page "{lab.name}" is a file page: reclaim drops file '
@@ -130,7 +136,7 @@ def _swap_out(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _swap_in(c: Context, s: dict) -> list[Label]:
+def swap_in(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     lab = c.tr.get(s["page"])
     if lab.kind == "anon":
@@ -145,7 +151,7 @@ def _swap_in(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _migrate(c: Context, s: dict) -> list[Label]:
+def migrate(c: Context, s: dict) -> list[Label]:
     lab = c.tr.in_memory(s["page"])
     new = c.m.migrate(lab.page)
     if new == lab.page:
@@ -155,7 +161,7 @@ def _migrate(c: Context, s: dict) -> list[Label]:
     return [lab]
 
 
-def _replace_page_cache(c: Context, s: dict) -> list[Label]:
+def replace_page_cache(c: Context, s: dict) -> list[Label]:
     lab = c.tr.cached(s["page"])
     if lab.kind != "file":
         raise c.tr.err(f'page "{lab.name}" is a tmpfs page; replace_page_cache '
@@ -179,13 +185,13 @@ def _replace_page_cache(c: Context, s: dict) -> list[Label]:
     return [lab, other]
 
 
-def _reclaim(c: Context, s: dict) -> list[Label]:
+def reclaim(c: Context, s: dict) -> list[Label]:
     if s["pages"] > 0:
         c.m.reclaim(c.memcgs[s["memcg"]], s["pages"])
     return []
 
 
-def _set_limit(c: Context, s: dict) -> list[Label]:
+def set_limit(c: Context, s: dict) -> list[Label]:
     kw = {}
     if "limit_pages" in s:
         kw["limit"] = s["limit_pages"]
@@ -201,13 +207,13 @@ def _set_limit(c: Context, s: dict) -> list[Label]:
     return []
 
 
-def _move_task(c: Context, s: dict) -> list[Label]:
+def move_task(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     c.m.move_task(c.tasks[t], c.memcgs[s["to"]], move_charge=s["move_charge"])
     return [lab for lab in c.tr.live() if t in lab.maps]
 
 
-def _exit(c: Context, s: dict) -> list[Label]:
+def exit_task(c: Context, s: dict) -> list[Label]:
     t = c.tr.task(s["task"])
     touched = [lab for lab in c.tr.live() if t in lab.maps]
     c.m.exit_task(c.tasks[t])
@@ -215,32 +221,8 @@ def _exit(c: Context, s: dict) -> list[Label]:
     return touched
 
 
-def _expect(c: Context, s: dict) -> list[Label]:
+def expect(c: Context, s: dict) -> list[Label]:
     return []
-
-
-#: op -> function(context, step) -> labels touched (checks first, then acts)
-APPLY: dict[str, Callable[[Context, dict], list[Label]]] = {
-    "fault_anon": _fault_anon, "add_to_page_cache": _add_to_page_cache,
-    "fault_shmem": _fault_shmem, "map": _map, "unmap": _unmap,
-    "get_page": _get_page, "put_page": _put_page, "truncate": _truncate,
-    "swap_out": _swap_out, "swap_in": _swap_in, "migrate": _migrate,
-    "replace_page_cache": _replace_page_cache, "reclaim": _reclaim,
-    "set_limit": _set_limit, "move_task": _move_task, "exit": _exit,
-    "expect": _expect,
-}
-
-#: events after which pages the step did not name may have moved or gone
-_RECLAIM_EVENTS = frozenset({"mem_cgroup_swapout", "mem_cgroup_uncharge",
-                             "mem_cgroup_uncharge_list"})
-_CHARGING = frozenset({"fault_anon", "add_to_page_cache", "fault_shmem",
-                       "swap_in", "move_task"})
-
-
-def may_reclaim(op: str, events: list[str]) -> bool:
-    """Could this step have reclaimed pages other than the ones it names?"""
-    return op in ("reclaim", "set_limit") or (
-        op in _CHARGING and not _RECLAIM_EVENTS.isdisjoint(events))
 
 
 def sync_labels(c: Context, labels: list[Label],

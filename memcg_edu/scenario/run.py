@@ -23,8 +23,9 @@ from .expect import failed_checks
 from . import ranges
 from .labels import Label, LabelTracker
 from .load import Scenario, load_scenario
-from .ops import APPLY, Context, StepFailed, may_reclaim, sync_labels
+from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
+from .registry import REGISTRY, may_reclaim
 
 __all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS", "RANGE_JSON_KEYS",
            "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
@@ -61,8 +62,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
 
     ``pages``: store the page_state snapshot in every step (None = only
     when the machine is small, see PAGES_MAX_FRAMES / PAGES_MAX_CELLS).
-    ``calls``: store the step's kernel calls as "calls" (None = as for
-    ``pages``, by the same size rule, whatever ``pages`` says).
+    ``calls``: store the step's kernel calls as "calls" (None = when
+    page snapshots are stored); without it the machine records no calls.
     ``check_invariants``: check the accounting invariants after every mm
     operation; a violation is recorded like a kernel bug and ends the run.
     Raises ScenarioError for invalid input, including a step that uses a
@@ -104,8 +105,8 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     if pages is None:
         pages = _small(sc)
     if calls is None:
-        calls = _small(sc)
-    m.calls.enabled = m.calls.enabled and bool(calls)   # no call log nobody reads
+        calls = pages
+    m.calls.enabled = calls              # nobody reads an unrecorded log
     memcgs = {ROOT: m.memcgs[ROOT]}
     for name, spec in sc.memcgs.items():
         memcgs[name] = m.create_memcg(
@@ -154,7 +155,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
-        states_before = {p: m.calls.state_now(p) for p in labels_before}
+        states_before = {p: m.calls.raw_state(p) for p in labels_before}
     if count is None:
         ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
     else:
@@ -220,7 +221,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
     mark = len(m.events)
     ok, error, touched, stop = True, None, [], False
     try:
-        touched = APPLY[op](ctx, st)
+        touched = REGISTRY[op].apply(ctx, st)
     except (MemcgOOM, StepFailed) as e:
         ok, error = False, str(e)
     except KernelBugError as e:

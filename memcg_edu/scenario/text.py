@@ -127,10 +127,16 @@ def call_changes(call: Mapping[str, Any]) -> list[str]:
 def format_calls(calls: list[Mapping[str, Any]]) -> str:
     """The calls of one step, indented by depth: function, page, what changed."""
     lines = ["  calls:"]
+    frames: dict[str, set[int]] = {}
+    for c in calls:
+        if c["page"] is not None:
+            frames.setdefault(c["page"], set()).add(c["pfn"])
     for c in calls:
         page = c["page"] if c["page"] is not None else (
             f"pfn {c['pfn']}" if c["pfn"] is not None else
             f"swap {c['swap']}" if c.get("swap") is not None else "")
+        if c["page"] is not None and len(frames[c["page"]]) > 1:
+            page += f" (pfn {c['pfn']})"         # a migration: old and new frame
         parts = [c["fn"]] + ([page] if page else []) + call_changes(c)
         lines.append("    " + "  " * c["depth"] + "  ".join(parts))
     if len(lines) == 1:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..scenario.registry import REGISTRY
 from ..timeline import Timeline
 
 __all__ = ["EVENT_KINDS", "step_kinds", "event_steps"]
@@ -33,8 +34,8 @@ _BY_FUNCTION = {
                   "mem_cgroup_end_migration", "mem_cgroup_replace_page_cache"},
     "OOM": {"mem_cgroup_oom"},
 }
-_BY_OP = {"swap_out": "swap-out", "swap_in": "swap-in", "migrate": "migration",
-          "replace_page_cache": "migration"}
+#: ops that always count as a kind (the op registry's event_kind)
+_BY_OP = {o.name: o.event_kind for o in REGISTRY.values() if o.event_kind}
 
 
 def _function_names(record: Mapping[str, Any]) -> set[str]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-__all__ = ["FUNCTION_WORDS", "OP_WORDS", "function_words", "function_items",
-           "describe_function", "describe_functions", "describe_op",
-           "event_functions"]
+from ..scenario.registry import REGISTRY
+
+__all__ = ["FUNCTION_WORDS", "OP_WORDS", "MACHINE_OP_WORDS", "MM_OPERATIONS",
+           "function_words", "function_items", "describe_function",
+           "describe_functions", "describe_op", "event_functions",
+           "step_functions"]
 
 FUNCTION_WORDS = {
     # 3.17 charge API (mm/memcontrol.c)
@@ -101,30 +104,103 @@ FUNCTION_WORDS = {
     "putback_lru_page": "puts an isolated page back on an LRU list",
     "lru_cache_add": "queues a page for its LRU list",
     "free_pages_prepare": "the page goes back to the page allocator",
+    # the rest of the call log (memcg_edu.model.calls.KERNEL_FUNCTIONS)
+    "do_set_pte": "a file fault maps the page into the task",
+    "zap_pte_range": "clears the task's ptes, dropping each page's mapping",
+    "unmap_mapping_range": "unmaps a file page from every task that maps it",
+    "copy_one_pte": "fork copies a pte: one more mapping of the page or swap entry",
+    "tlb_flush_mmu": "after the TLB flush, frees the pages the unmap gathered",
+    "exit_mmap": "the exiting task's whole address space is unmapped",
+    "alloc_zeroed_user_highpage_movable": "allocates a zeroed page for the fault",
+    "alloc_pages": "allocates a page frame (refcount 1)",
+    "get_page": "takes one more reference to the page",
+    "put_page_testzero": "drops a reference and tests whether it was the last",
+    "page_cache_get": "the page cache takes its reference",
+    "trylock_page": "takes the page lock if it is free",
+    "free_hot_cold_page": "gives the frame back to the page allocator",
+    "free_hot_cold_page_list": "gives a list of frames back to the page allocator",
+    "__put_single_page": "frees a page whose last reference is gone",
+    "del_page_from_lru_list": "unlinks the page from its lruvec's list",
+    "lru_cache_add_anon": "queues a swap-backed page for the anon LRU",
+    "lru_cache_add_file": "queues a page-cache page for the file LRU",
+    "lru_cache_add_active_or_unevictable": "queues a new anon page for the "
+                                           "active list (or unevictable)",
+    "__pagevec_lru_add_fn": "links the page on the list of the lruvec "
+                            "mem_cgroup_page_lruvec chose, sets PG_lru",
+    "__delete_from_page_cache": "unlinks the page from its file's page cache",
+    "lock_page": "takes the page lock (PG_locked)",
+    "unlock_page": "releases the page lock",
+    "find_get_page": "looks the page up and takes a reference",
+    "shmem_add_to_page_cache": "inserts a tmpfs page into its file",
+    "shmem_writepage": "moves a tmpfs page from its file to the swap cache",
+    "shmem_free_swap": "truncation frees a tmpfs file's swap entry",
+    "page_add_new_anon_rmap": "maps a new anonymous page (mapcount 1)",
+    "do_page_add_anon_rmap": "maps a swapped-in anonymous page again",
+    "page_add_anon_rmap": "one more mapping of an anonymous page",
+    "page_dup_rmap": "fork: one more mapping of the page",
+    "page_add_file_rmap": "one more mapping of a file page (FILE_MAPPED at the first)",
+    "try_to_unmap": "removes every pte that maps the page",
+    "truncate_inode_page": "truncation removes one page from the page cache",
+    "__add_to_swap_cache": "the swap cache takes the page (PG_swapcache)",
+    "__delete_from_swap_cache": "unlinks the page from the swap cache",
+    "free_pages_and_swap_cache": "drops unmapped pages' swap cache, then "
+                                 "releases the pages",
+    "free_swap_cache": "drops the swap cache of a page nobody maps",
+    "lookup_swap_cache": "finds the page of a swap slot in the swap cache",
+    "read_swap_cache_async": "reads a swap slot into a new swap-cache page",
+    "get_swap_page": "allocates a free swap slot",
+    "swap_duplicate": "one more reference to a swap slot",
+    "free_swap_and_cache": "a swap pte goes: drops its slot reference",
+    "shrink_lruvec": "reclaim scans one memcg's LRU lists",
+    "shrink_inactive_list": "reclaim isolates inactive pages and tries to free them",
+    "shrink_active_list": "reclaim ages active pages onto the inactive list",
+    "__isolate_lru_page": "reclaim takes a page off its LRU with a reference",
+    "putback_inactive_pages": "reclaim puts back the pages it could not free",
+    "move_active_pages_to_lru": "reclaim relinks the pages it aged",
+    "pageout": "writes the page out (the model's I/O completes at once)",
+    "unmap_and_move": "migrates one page: new page, move, put both back",
+    "migrate_page_move_mapping": "moves the page cache or swap cache slot to "
+                                 "the new page (fails if others hold references)",
+    "migrate_page_copy": "copies the contents and flags to the new page",
+    "remove_migration_ptes": "maps the new page where the old one was mapped",
+    "fuse_try_move_page": "fuse splice moves a pipe page into the page cache",
+    "mem_cgroup_charge_statistics": "counts the page in rss or cache, one "
+                                    "pgpgin or pgpgout",
+    "mem_cgroup_update_page_stat": "counts a mapped file page in mapped_file",
+    "mem_cgroup_can_attach": "before a task moves: counts and precharges what "
+                             "will move with it",
+    "mem_cgroup_do_precharge": "charges the destination memcg in advance",
+    "mem_cgroup_move_task": "after the task moved: moves its charges",
+    "mem_cgroup_move_charge": "walks the task's page tables to move charges",
+    "mem_cgroup_move_charge_pte_range": "moves the charge of each page and "
+                                        "swap entry of a pte range",
+    "mem_cgroup_move_swap_account": "moves a swap slot's record to another memcg",
+    "mem_cgroup_clear_mc": "ends a charge move",
+    "__mem_cgroup_clear_mc": "gives back unused precharges and settles the "
+                             "moved charges",
+    "mem_cgroup_css_offline": "rmdir: the memcg's pages go to its parent",
+    "drain_all_stock": "gives the per-CPU stocked charges back",
+    "__mem_cgroup_cancel_charge": "3.16: gives an unused charge back",
+    "try_get_mem_cgroup_from_page": "3.16: the memcg of a page or of its swap record",
+    "mem_cgroup_do_uncharge": "3.16: uncharges now or into the open batch",
+    "mem_cgroup_uncharge_start": "3.16: opens a batch of uncharges",
+    "mem_cgroup_uncharge_end": "3.16: closes the batch, giving its pages back",
 }
 
-OP_WORDS = {
-    "fault_anon": "an anonymous page fault gives the task a new page",
-    "add_to_page_cache": "a file read puts a new page into the page cache",
-    "fault_shmem": "a tmpfs (shmem) page is created",
-    "map": "another task maps the page",
-    "unmap": "a task unmaps the page",
-    "get_page": "someone takes an extra reference",
-    "put_page": "someone drops a reference",
-    "truncate": "the file is truncated: its page leaves the page cache",
+#: mm operations of the Machine that no scenario op is named after (the
+#: live lab's phases and Machine.free_swap), in words
+MACHINE_OP_WORDS = {
     "remove_from_page_cache": "the page leaves the page cache",
-    "swap_out": "reclaim writes the page to swap",
-    "swap_in": "a fault reads the page back from swap",
     "free_swap": "the swap slot is freed",
-    "migrate": "the page is migrated to a new frame",
-    "replace_page_cache": "the page-cache page is replaced by another",
-    "reclaim": "reclaim frees pages of the memcg",
-    "set_limit": "the memcg's limits are changed",
-    "exit_task": "the task exits",
-    "exit": "the task exits",
-    "move_task": "the task moves to another memcg",
-    "expect": "a check of the counters (nothing happens)",
 }
+#: each scenario op (and the Machine operation the event log names it by) in
+#: words, from the op registry
+OP_WORDS = {**{n: o.words for o in REGISTRY.values() for n in (o.name, o.machine_op)},
+            **MACHINE_OP_WORDS}
+#: names the event log records for mm operations, not kernel functions
+MM_OPERATIONS = frozenset(o.machine_op for o in REGISTRY.values()) | frozenset(
+    MACHINE_OP_WORDS) | frozenset({"fault_anon_range", "unmap_range",
+                                   "remove_memcg", "drain_stock"})
 
 
 def function_words(name: str) -> str:
@@ -156,9 +232,22 @@ def describe_functions(names: Iterable[str]) -> list[str]:
 
 
 def event_functions(events: Iterable[Any] | None) -> list[str]:
-    """The function names of a step record's ``events`` (dicts or bare names), in order."""
-    return [str(e.get("function", "")) if isinstance(e, Mapping) else str(e)
-            for e in events or ()]
+    """The kernel function names of a step record's ``events`` (dicts or bare
+    names), in order; the mm operations the event log also records
+    (fault_anon, unmap, get_page, swap_out, ...) are the step's op, not
+    kernel functions, and are left out."""
+    names = [str(e.get("function", "")) if isinstance(e, Mapping) else str(e)
+             for e in events or ()]
+    return [n for n in names if n not in MM_OPERATIONS]
+
+
+def step_functions(record: Mapping[str, Any]) -> list[str]:
+    """The kernel functions a step called, in call order: its recorded
+    "calls" when it has them, else the functions of its "events"."""
+    calls = record.get("calls")
+    if calls is not None:
+        return [c["fn"] for c in calls]
+    return event_functions(record.get("events"))
 
 
 def describe_op(op: str) -> str:

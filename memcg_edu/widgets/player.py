@@ -63,12 +63,9 @@ def _why(timeline: Timeline, step: int, rec, prev, s) -> str:
     names = [n for n in rec.get("memcgs", {}) if n != "root"]
     moved = [n for n in names if prev is None or
              rec["memcgs"][n] != (prev.get("memcgs") or {}).get(n)]
-    try:
-        return explain_step({**s, "op": rec.get("op", "")}, rec, prev,
-                            (moved or names or ["root"])[0],
-                            design=timeline.meta.get("design", "3.17"))
-    except (KeyError, TypeError):
-        return ""  # a record without the fields the explanation reads
+    return explain_step({**s, "op": rec.get("op", "")}, rec, prev,
+                        (moved or names or ["root"])[0],
+                        design=timeline.meta.get("design", "3.17"))
 
 
 class StepPlayer(widgets.VBox):

@@ -52,10 +52,7 @@ def _explain(timeline: Timeline, rec, prev, names) -> str:
     called = ("Kernel functions called: " + "; ".join(describe_functions(funcs)) + "."
               if funcs else "No memcg function was called.")
     if timeline.meta.get("design", "3.17") == "3.17" and timeline.meta.get("source") == "model":
-        try:
-            return explain_step(rec, rec, prev, names[0] if names else "root") + " " + called
-        except (KeyError, TypeError):
-            pass  # a record without the fields the explanation reads
+        return explain_step(rec, rec, prev, names[0] if names else "root") + " " + called
     return f"Counters: {counter_moves(rec, prev)}. {called}"
 
 

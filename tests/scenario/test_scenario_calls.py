@@ -86,3 +86,13 @@ def test_run_json_has_calls_and_run_calls_prints_them(tmp_path, capsys):
     # without --calls, no call lines
     assert main(["run", str(p)]) == 0
     assert "put_page_testzero" not in capsys.readouterr().out
+
+
+def test_run_calls_names_both_frames_of_a_migration(tmp_path, capsys):
+    p = tmp_path / "mig.json"
+    p.write_text(json.dumps(_scenario([{"op": "fault_anon", "task": "p", "page": "x"},
+                                       {"op": "migrate", "page": "x"}])))
+    assert main(["run", str(p), "--calls"]) == 0
+    out = capsys.readouterr().out.split("step 1:")[1]
+    assert "commit_charge  x (pfn 1)  PCG none->USED|MEM|MEMSW" in out
+    assert "isolate_lru_page  x (pfn 0)  count 1->2" in out

@@ -142,14 +142,20 @@ def test_shipped_scenarios_all_expects_hold(path):
     assert "stopped_at" not in tl.meta
 
 
+def break_op(monkeypatch, name, apply):
+    """Make op ``name`` run ``apply`` instead (its registry entry, replaced)."""
+    from dataclasses import replace
+    from memcg_edu.scenario.registry import REGISTRY
+    monkeypatch.setitem(REGISTRY, name, replace(REGISTRY[name], apply=apply))
+
+
 def test_kernel_bug_recorded_and_ends_the_run(monkeypatch):
     from memcg_edu.errors import KernelBugError
-    from memcg_edu.scenario import ops
 
     def broken(c, s):
         raise KernelBugError("page 0 is still on an LRU list",
                              "VM_BUG_ON_PAGE(PageLRU(page))", "mem_cgroup_uncharge")
-    monkeypatch.setitem(ops.APPLY, "get_page", broken)
+    break_op(monkeypatch, "get_page", broken)
     tl = run_scenario(scen([fa("x"), {"op": "get_page", "page": "x"}, fa("y")]))
     assert len(tl) == 2 and tl.meta["stopped_at"] == 1
     assert tl[1]["ok"] is False
@@ -163,11 +169,10 @@ def test_kernel_bug_exit_1_in_check(monkeypatch, capsys, tmp_path):
     import json
     from memcg_edu.cli import main
     from memcg_edu.errors import KernelBugError
-    from memcg_edu.scenario import ops
 
     def broken(c, s):
         raise KernelBugError("rule", "BUG_ON(x)", "f")
-    monkeypatch.setitem(ops.APPLY, "get_page", broken)
+    break_op(monkeypatch, "get_page", broken)
     p = tmp_path / "k.json"
     p.write_text(json.dumps(scen([fa("x"), {"op": "get_page", "page": "x"}])))
     assert main(["check", str(p)]) == 1
@@ -218,11 +223,10 @@ def test_the_example_in_the_format_doc_runs_and_its_expects_hold():
 
 def test_invariant_violation_recorded_and_ends_the_run(monkeypatch):
     from memcg_edu.errors import InvariantViolation
-    from memcg_edu.scenario import ops
 
     def broken(c, s):
         raise InvariantViolation("I2", "usage of A is 2, its pages hold 1")
-    monkeypatch.setitem(ops.APPLY, "migrate", broken)
+    break_op(monkeypatch, "migrate", broken)
     tl = run_scenario(scen([fa("x"), {"op": "migrate", "page": "x"}, fa("y")]),
                       check_invariants=True)
     assert tl.meta["stopped_at"] == 1 and len(tl) == 2

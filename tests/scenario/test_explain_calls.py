@@ -1,0 +1,66 @@
+"""Step text read off the recorded calls: right for each memcg by construction."""
+from __future__ import annotations
+
+from memcg_edu.scenario import FORMAT, load_scenario, run_scenario
+from memcg_edu.scenario.explain import call_facts, explain_step
+
+
+def _texts(sc, design="3.17"):
+    sc = load_scenario(sc)
+    tl = run_scenario(sc, design=design, calls=True)
+    out, prev = [], None
+    for rec in tl:
+        # the acting memcg the widgets pass may be any that moved: say the parent
+        out.append(explain_step(sc.steps[rec["step"]], rec, prev, "P", design))
+        prev = rec
+    return tl, out
+
+
+HIER = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+        "memcgs": {"P": {"limit": 2, "use_hierarchy": True}, "C": {"parent": "P"}},
+        "tasks": {"c": "C"},
+        "steps": [{"op": "fault_anon", "task": "c", "page": "x"},
+                  {"op": "fault_anon", "task": "c", "page": "y"},
+                  {"op": "fault_anon", "task": "c", "page": "z"}]}
+
+
+def test_hierarchy_step_says_the_page_is_the_childs_and_the_charge_went_up():
+    tl, texts = _texts(HIER)
+    t = texts[0]
+    assert 'charged "x" to C (and, up the hierarchy, P)' in t
+    assert "in C's rss" in t and "goes on C's active_anon list" in t
+    assert "P's rss" not in t and "P's active" not in t
+    assert tl[0]["memcgs"]["P"]["stat"]["rss"] == 0      # what the text says
+
+
+def test_limit_step_names_the_failed_limit_the_reclaim_and_what_it_swapped():
+    tl, texts = _texts(HIER)
+    t = texts[2]
+    assert "The charge first failed at P's memory limit (failcnt 0->1)." in t
+    assert "Reclaim ran on P's hierarchy" in t
+    assert 'mem_cgroup_swapout moved the memsw charge of "x" (of C) to swap slot' in t
+    assert tl[2]["memcgs"]["P"]["failcnt"] == 1
+    assert 'charged "z" to C' in t
+
+
+def test_oom_is_said_when_reclaim_cannot_help():
+    sc = dict(HIER, machine={"ram_pages": 16, "swap_slots": 0})
+    tl, texts = _texts(sc)
+    assert not tl[2]["ok"]
+    assert "mem_cgroup_oom" in texts[2] and "failed at P's memory limit" in texts[2]
+
+
+def test_replace_page_cache_3170_says_commit_charge_gave_the_page_to_root():
+    sc = {"format": FORMAT, "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "add_to_page_cache", "task": "p", "page": "f"},
+                    {"op": "replace_page_cache", "page": "f"}]}
+    tl, texts = _texts(sc)
+    assert 'commit_charge gave "f" (its new page' in texts[1]
+    assert ") to root." in texts[1]
+
+
+def test_facts_need_calls_and_3_16_reads_its_own_calls():
+    assert call_facts([]) == []
+    tl, texts = _texts(HIER, design="3.16")
+    assert 'charged "x"' not in texts[0]          # 3.16 names no page there
+    assert "charged a page to C (and, up the hierarchy, P)" in texts[0]
