@@ -57,7 +57,7 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
 def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                  design: str = "3.17", *, pages: bool | None = None,
                  calls: bool | None = None,
-                 check_invariants: bool = False) -> Timeline:
+                 check_invariants: bool = False, detail: bool = True) -> Timeline:
     """Run a scenario (path, dict or Scenario) and return its Timeline.
 
     ``pages``: store the page_state snapshot in every step (None = only
@@ -66,6 +66,9 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     page snapshots are stored); without it the machine records no calls.
     ``check_invariants``: check the accounting invariants after every mm
     operation; a violation is recorded like a kernel bug and ends the run.
+    ``detail``: False leaves "detail" out of the records without design
+    notes (a front-end that reads only the counters, such as compare,
+    keeps less).
     Raises ScenarioError for invalid input, including a step that uses a
     label its page no longer fits (the message names file, step and field).
     """
@@ -73,6 +76,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tl = Timeline(meta=_meta(sc, design))
     for rec, stop in iter_scenario(sc, design, pages=pages, calls=calls,
                                    check_invariants=check_invariants):
+        if not detail and "design_notes" not in rec:   # notes name labels
+            del rec["detail"]
         tl.append(rec)
         if stop:
             tl.meta["stopped_at"] = rec["step"]
@@ -207,6 +212,8 @@ def _counters(ctx: Context, names: list[str],
     for n in names:
         now = ctx.m.memcgs[n].counters()
         prev = last.get(n)
+        if prev is not None and prev != now and prev["stat"] == now["stat"]:
+            now["stat"] = prev["stat"]           # only a limit or usage moved
         out[n] = last[n] = prev if prev == now else now
     return out
 
