@@ -13,7 +13,7 @@ tests/model/test_bulk.py checks that each gives what the one-page path gives.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_lru,
 
 if TYPE_CHECKING:
     from .machine import Machine
+    from .res_counter import ResCounter
     from .tasks import Task
 
 __all__ = ["charge_fits", "try_charge_bulk", "commit_charge_bulk", "uncharge_list",
@@ -48,7 +49,7 @@ def charge_fits(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
     if m.charge_stock:
         return False
     for c in [memcg.res] + ([memcg.memsw] if m.swap_account else []):
-        level = c
+        level: Optional[ResCounter] = c
         while level is not None:
             if level.margin() < nr_pages:
                 return False
