@@ -192,3 +192,22 @@ def test_run_json_prints_one_object_for_a_range_step(tmp_path):
     lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert len(lines) == 2 and lines[0]["count"] == 40 and "count" not in lines[1]
     assert lines[0]["memcgs"]["A"]["usage"] == 40 and lines[1]["ok"]
+
+
+def test_the_player_and_the_plots_show_a_range_step_as_one_step():
+    from memcg_edu.viz import plot_counters
+    from memcg_edu.widgets import dashboard
+    sc = _scenario([_r("fault_anon", task="p", page="x{i}", count=25),
+                    {"op": "swap_out", "page": "x24"},
+                    _r("unmap", task="p", page="x{i}", count=25),
+                    {"op": "expect", "memcg": "A", "usage": 0, "swap": 0}])
+    d = dashboard(sc)
+    assert len(d.timeline) == 4 and all(r["ok"] for r in d.timeline)
+    d.player.forward()
+    assert d.player.step == 1
+    assert d.lru.heights()["A"]["active_anon"] == 24
+    d.player.forward()
+    assert d.lru.heights()["A"]["active_anon"] == 0
+    fig = plot_counters(d.timeline)                 # steps 0 .. 3 on the x axis
+    xs = [x for line in fig.axes[0].get_lines() for x in line.get_xdata()]
+    assert max(xs) <= 3.5 and min(xs) >= -0.5
