@@ -65,9 +65,11 @@ def model_rate(pages: int = PAGES, rounds: int = 3) -> tuple[float, float, int]:
     return best, peak / pages, len(m.events)
 
 
-def per_page_rate(pages: int = 20_000) -> tuple[float, float]:
-    """(lifecycles/s through fault_anon + unmap one page at a time, event-log bytes per event)."""
+def per_page_rate(pages: int = 20_000, calls: bool = False) -> tuple[float, float]:
+    """(lifecycles/s through fault_anon + unmap one page at a time, event-log
+    bytes per event); ``calls``: with the kernel call log on as well."""
     m = Machine(ram_pages=pages, swap_slots=0, record_events=True)
+    m.calls.enabled = calls
     t = m.create_task("bench", m.create_memcg("A"))
     t0 = time.perf_counter()
     for _ in range(pages):
@@ -127,7 +129,9 @@ def run() -> dict:
         "model events recorded": events,
     }
     slow, per_event = per_page_rate()
-    out["model lifecycles/s (page at a time) [target 60,000]"] = round(slow)
+    out["model lifecycles/s (page at a time, events on) [target 60,000]"] = round(slow)
+    out["model lifecycles/s (page at a time, events and kernel call log on)"] = round(
+        per_page_rate(5_000, calls=True)[0])
     out["event log bytes per event (page at a time)"] = round(per_event, 1)
     from kernel_rate import kernel_rate as shared_rate   # one measurement per run
     krate, note = shared_rate()

@@ -33,7 +33,8 @@ def ratio(seconds: float, pages: int) -> float | str:
     rate, note = kernel_rate()
     if not rate:
         return f"no kernel rate: {note}"
-    return round(seconds / (pages / rate), 1)
+    x = seconds / (pages / rate)
+    return round(x, 1) if x >= 10 else float(f"{x:.3g}")
 
 
 def beside(out: dict, name: str, seconds: float, pages: int) -> None:

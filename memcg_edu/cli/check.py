@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    tl = run_scenario(sc, design=design_of(args, sc), pages=False,
+    tl = run_scenario(sc, design=design_of(args, sc), pages=False, calls=False,
                       check_invariants=args.check_invariants)
     stopped = tl.meta.get("stopped_at")
     expects = [r for r in tl if r["op"] == "expect"]

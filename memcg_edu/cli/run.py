@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..scenario import DESIGNS, JSON_KEYS, iter_scenario, load_scenario
+from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
 from ..scenario.text import format_calls, format_step
 
 __all__ = ["add_parser", "main", "add_design_argument", "design_of",
@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
         if stop:
             stopped = rec
         if args.json:
-            print(json.dumps({k: rec[k] for k in JSON_KEYS}))
+            print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec}))
             continue
         print()
         print(format_step(rec, sc.steps[rec["step"]], prev))

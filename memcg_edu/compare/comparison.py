@@ -9,6 +9,7 @@ counters side by side, and per design the calls, locks and special cases.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 from ..errors import ModelUsageError
@@ -42,10 +43,10 @@ class Comparison:
         self.rows = diff_steps(self.timelines["3.16"], self.timelines["3.17"], DESIGNS)
         self.summary = {d: summarize_calls(self.timelines[d], d) for d in DESIGNS}
 
-    @property
+    @functools.cached_property
     def differing_steps(self) -> list[int]:
         """Step numbers where some counter differs between the designs."""
-        return [r["step"] for r in self.rows if r["differs"]]
+        return [i for i in range(len(self.rows)) if self.rows.differs(i)]
 
     @property
     def kernel_bugs(self) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ class Comparison:
     def to_dict(self) -> dict[str, Any]:
         """The comparison as JSON-able data (what ``compare --json`` prints)."""
         return {"format": "memcg-edu-compare/1", "title": self.title,
-                "designs": list(DESIGNS), "steps": self.rows,
+                "designs": list(DESIGNS), "steps": list(self.rows),
                 "differing_steps": self.differing_steps,
                 "same_end_state": self.same_end_state,
                 "end_differences": self.end_differences,

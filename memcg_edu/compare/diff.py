@@ -7,6 +7,7 @@ memory.memsw.usage_in_bytes, memory.stat) that the two kernels would show.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Mapping
 
 from ..errors import ModelUsageError
@@ -43,7 +44,7 @@ def _stopped(t: Timeline) -> int | None:
 
 
 def diff_steps(a: Timeline, b: Timeline, labels: tuple[str, str] = ("3.16", "3.17"),
-               counters: tuple[str, ...] = COUNTERS + STATS) -> list[dict[str, Any]]:
+               counters: tuple[str, ...] = COUNTERS + STATS) -> "DiffRows":
     """Pair the step records of ``a`` and ``b`` and compare their counters.
 
     Each row: ``{"step", "op", "ok": {label: bool}, "error": {label: str|None},
@@ -52,42 +53,82 @@ def diff_steps(a: Timeline, b: Timeline, labels: tuple[str, str] = ("3.16", "3.1
     ...]}``. A design whose run stopped at a broken kernel precondition
     (``meta["stopped_at"]``) has ``None`` values, ``ok`` false and an error
     saying so for the steps after it. Raises ModelUsageError if the two
-    timelines are not of the same scenario.
+    timelines are not of the same scenario. The rows are a read-only
+    sequence that builds each row when it is read, so that a long
+    comparison does not hold a second copy of both timelines.
     """
     la, lb = labels
     for t, other in ((a, b), (b, a)):
         if len(t) < len(other) and _stopped(t) != len(t) - 1:
             raise ModelUsageError(f"the timelines differ in length ({len(a)} and "
                                   f"{len(b)} steps): not the same scenario")
-    names = list(dict.fromkeys(a.memcg_names + b.memcg_names))
-    rows = []
-    for i in range(max(len(a), len(b))):
-        recs = {}
-        for lab, t in ((la, a), (lb, b)):
-            recs[lab] = t[i] if i < len(t) else {
-                "ok": False, "memcgs": {},
-                "error": f"not run: the {lab} kernel stopped at step {_stopped(t)}"}
-        sa, sb = recs[la], recs[lb]
-        ops = {s["op"] for s in (sa, sb) if "op" in s}
+    rows = DiffRows(a, b, labels, counters)
+    for i in range(len(rows)):                   # the same scenario, step by step
+        ops = {s["op"] for s in rows.records(i) if "op" in s}
         if len(ops) > 1:
+            sa, sb = rows.records(i)
             raise ModelUsageError(f"step {i} is {sa.get('op')!r} in one timeline "
                                   f"and {sb.get('op')!r} in the other")
+    return rows
+
+
+class DiffRows(Sequence):
+    """The rows of diff_steps, each built when read."""
+
+    def __init__(self, a: Timeline, b: Timeline, labels: tuple[str, str],
+                 counters: tuple[str, ...]) -> None:
+        self.a, self.b, self.labels, self.counters = a, b, labels, counters
+        self.names = list(dict.fromkeys(a.memcg_names + b.memcg_names))
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    def records(self, i: int) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        """Step i of each timeline (a stand-in after a design stopped)."""
+        out = []
+        for lab, t in zip(self.labels, (self.a, self.b)):
+            out.append(t[i] if i < len(t) else {
+                "ok": False, "memcgs": {},
+                "error": f"not run: the {lab} kernel stopped at step {_stopped(t)}"})
+        return out[0], out[1]
+
+    def differs(self, i: int) -> bool:
+        """Does some counter differ at step i? (without building the row)"""
+        sa, sb = self.records(i)
+        for m in self.names:
+            ra = (sa.get("memcgs") or {}).get(m)
+            rb = (sb.get("memcgs") or {}).get(m)
+            if ra is rb:                         # one shared dict: equal
+                continue
+            if any(counter_value(ra, c) != counter_value(rb, c) for c in self.counters):
+                return True
+        return False
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        la, lb = self.labels
+        sa, sb = self.records(i)
+        ops = {s["op"] for s in (sa, sb) if "op" in s}
         memcgs: dict[str, dict[str, dict[str, Any]]] = {}
         differs = []
-        for m in names:
+        for m in self.names:
             ra = (sa.get("memcgs") or {}).get(m)
             rb = (sb.get("memcgs") or {}).get(m)
             cells = {}
-            for c in counters:
+            for c in self.counters:
                 va, vb = counter_value(ra, c), counter_value(rb, c)
                 cells[c] = {la: va, lb: vb}
                 if va != vb:
                     differs.append([m, c])
             memcgs[m] = cells
         op = ops.pop() if ops else None
-        rows.append({"step": i, "op": op,
-                     "ok": {la: sa.get("ok", True), lb: sb.get("ok", True)},
-                     "error": {la: sa.get("error"), lb: sb.get("error")},
-                     "calls": {la: _calls(sa, op), lb: _calls(sb, op)},
-                     "memcgs": memcgs, "differs": differs})
-    return rows
+        return {"step": i, "op": op,
+                "ok": {la: sa.get("ok", True), lb: sb.get("ok", True)},
+                "error": {la: sa.get("error"), lb: sb.get("error")},
+                "calls": {la: _calls(sa, op), lb: _calls(sb, op)},
+                "memcgs": memcgs, "differs": differs}

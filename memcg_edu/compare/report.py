@@ -33,8 +33,10 @@ def _compact(calls: list[str]) -> str:
 
 def _steps_table(cmp: Comparison, counters: tuple[str, ...],
                  calls: bool = False) -> list[str]:
-    names = list(dict.fromkeys(m for r in cmp.rows for m in r["memcgs"]))
-    opw = max([len("op")] + [len(str(r["op"])) for r in cmp.rows])
+    # from the timelines, not the rows: each row is built when read
+    names = list(dict.fromkeys(m for t in cmp.timelines.values() for m in t.memcg_names))
+    longest = max(cmp.timelines.values(), key=len)
+    opw = max([len("op")] + [len(str(r.get("op"))) for r in longest.steps])
     mw = max([len("memcg")] + [len(m) for m in names])
     cw = max([len(c) for c in counters] + [9])
     head = (f"{'step':>4} {'op':<{opw}} {'memcg':<{mw}} "

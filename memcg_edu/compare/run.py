@@ -28,5 +28,8 @@ def compare_scenario(scenario: Any, pages: bool | None = False) -> Comparison:
 
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
-    timelines = {d: run_scenario(scenario, design=d, pages=pages) for d in DESIGNS}
+    # the comparison reads counters, ok, error and events: no labels kept
+    timelines = {d: run_scenario(scenario, design=d, pages=pages, calls=False,
+                                 detail=bool(pages))
+                 for d in DESIGNS}
     return Comparison(timelines)

@@ -13,7 +13,7 @@ tests/model/test_bulk.py checks that each gives what the one-page path gives.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -26,9 +26,10 @@ from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_lru,
 
 if TYPE_CHECKING:
     from .machine import Machine
+    from .res_counter import ResCounter
     from .tasks import Task
 
-__all__ = ["try_charge_bulk", "commit_charge_bulk", "uncharge_list",
+__all__ = ["charge_fits", "try_charge_bulk", "commit_charge_bulk", "uncharge_list",
            "fault_anon_range", "release_pages", "zap_exclusive_anon",
            "MIGRATION_PTES", "try_to_unmap_migration", "remove_migration_ptes"]
 
@@ -40,6 +41,22 @@ MIGRATION_PTES = 16
 _RSS, _CACHE, _PGPGIN = COL["rss"], COL["cache"], COL["pgpgin"]
 
 
+def charge_fits(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
+    """Would ``nr_pages`` one-page charges of ``memcg`` all fit without reclaim,
+    so that try_charge_bulk may take them at once? (Nothing is changed.)"""
+    if memcg.is_root:
+        return True
+    if m.charge_stock:
+        return False
+    for c in [memcg.res] + ([memcg.memsw] if m.swap_account else []):
+        level: Optional[ResCounter] = c
+        while level is not None:
+            if level.margin() < nr_pages:
+                return False
+            level = level.parent
+    return True
+
+
 def try_charge_bulk(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
     """``nr_pages`` successive one-page try_charge() calls that all fit, at once.
 
@@ -49,18 +66,11 @@ def try_charge_bulk(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
     Otherwise charges every level by ``nr_pages``: the same usage, the same
     max_usage peak and no failcnt, exactly as the single charges would.
     """
+    if not charge_fits(m, memcg, nr_pages):
+        return False
     if memcg.is_root:
         return True
-    if m.charge_stock:
-        return False
-    counters = [memcg.res] + ([memcg.memsw] if m.swap_account else [])
-    for c in counters:
-        level = c
-        while level is not None:
-            if level.margin() < nr_pages:
-                return False
-            level = level.parent
-    for c in counters:
+    for c in [memcg.res] + ([memcg.memsw] if m.swap_account else []):
         failed = c.charge(nr_pages)
         if failed is not None:               # cannot happen: every margin was checked
             raise AssertionError(f"bulk charge of {nr_pages} failed at {failed}")
@@ -165,11 +175,11 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
         raise mc.KernelBugError(f"page {bad} has no reference left to drop",
                                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                                 "put_page_testzero", "include/linux/mm.h")
-    srt = np.sort(pfns)
-    first = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-    uniq = srt[first]
-    mem.refcount[uniq] -= np.diff(np.r_[first, srt.size]).astype(np.int32)
-    dead = uniq[mem.refcount[uniq] == 0]
+    uniq, last, times = np.unique(pfns[::-1], return_index=True, return_counts=True)
+    mem.refcount[uniq] -= times.astype(np.int32)
+    zero = mem.refcount[uniq] == 0
+    # freed in the order the one-page path frees them: each at its last put
+    dead = uniq[zero][np.argsort(-last[zero], kind="stable")]
     if not dead.size:
         return
     on_lru = dead[(mem.flags[dead] & PG_lru) != 0]

@@ -525,7 +525,7 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     pfns = ptes[is_page].astype(np.int64)
     vpages = vs[is_page]
     simple = bulk.zap_exclusive_anon(m, task, pfns)     # many ptes: a batch
-    fast, slow, slow_v = pfns[simple], pfns[~simple], vpages[~simple]
+    slow, slow_v = pfns[~simple], vpages[~simple]
     i = calls.enter("zap_pte_range", int(slow[0]) if slow.size == 1 else -1)
     for pfn, v in zip(slow.tolist(), slow_v.tolist()):
         rmap_del(m, pfn, task.tid, v)
@@ -537,7 +537,7 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     k = calls.enter("free_pages_and_swap_cache")
     for pfn in slow.tolist():
         _free_swap_cache(m, pfn)
-    release_pages(m, np.concatenate([fast, slow]))
+    release_pages(m, pfns)                       # the batch, in pte order
     calls.leave(k)
     calls.leave(j)
     m.ops.uncharge_end(m)

@@ -12,8 +12,8 @@ The format is documented in docs/scenario-format.md.
 from .format import FORMAT, OPS
 from .load import Scenario, load_scenario
 from .quiz import TOPICS, check_answers, generate_problem
-from .run import DESIGNS, JSON_KEYS, iter_scenario, run_scenario
+from .run import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, run_scenario
 
 __all__ = ["FORMAT", "OPS", "Scenario", "load_scenario", "run_scenario",
-           "iter_scenario", "DESIGNS", "JSON_KEYS", "generate_problem",
+           "iter_scenario", "DESIGNS", "JSON_KEYS", "RANGE_JSON_KEYS", "generate_problem",
            "check_answers", "TOPICS"]

@@ -61,6 +61,9 @@ class LabelTracker:
         self.source = source
         self.labels: dict[str, Label] = {}
         self._live: dict[str, Label] = {}   # labels not retired, in creation order
+        # labels a range step made at once, kept as arrays until a step names
+        # one of them on its own (scenario/ranges.py)
+        self.ranges: list[Any] = []
         self.exited: dict[str, int] = {}    # task -> step of its exit
         self.exit_how: dict[str, str] = {}  # task -> "exited" or "was OOM-killed"
         self.failed: dict[str, int] = {}    # label -> step that failed to create it
@@ -81,8 +84,18 @@ class LabelTracker:
                            field)
         return name
 
+    def lookup(self, name: str) -> Label | None:
+        """The label ``name``, or None if no step created it (yet)."""
+        lab = self.labels.get(name)
+        if lab is None:
+            for r in self.ranges:
+                j = r.index_of(name)
+                if j is not None:
+                    return r.materialize(self, j)
+        return lab
+
     def get(self, name: str, field: str = "page") -> Label:
-        lab = self.labels.get(name)   # load_scenario checked it was named before
+        lab = self.lookup(name)       # load_scenario checked it was named before
         if lab is None:
             raise self.err(f'page "{name}" does not exist: step '
                            f"{self.failed[name]}, which was to create it, failed",
@@ -150,6 +163,7 @@ class LabelTracker:
         lab.unmapped[task] = self.step
 
     def exit(self, task: str, how: str = "exited") -> None:
+        self.live()                          # range labels become labels
         self.exited[task] = self.step
         self.exit_how[task] = how
         for lab in self._live.values():
@@ -170,6 +184,16 @@ class LabelTracker:
         self.failed[name] = self.step
 
     def live(self) -> list[Label]:
+        """Every label still live (range labels become labels)."""
+        for r in self.ranges:
+            r.materialize_all(self)
+        return list(self._live.values())
+
+    def live_after_reclaim(self) -> list[Label]:
+        """The labels reclaim may have moved: every live label, except range
+        labels whose page is where it was (checked at once, as arrays)."""
+        for r in self.ranges:
+            r.materialize_moved(self)
         return list(self._live.values())
 
     def where_json(self, labels) -> dict[str, dict[str, int]]:

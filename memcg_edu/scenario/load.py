@@ -23,11 +23,13 @@ from ..model.limits import MAX_FILES, MAX_LABELS, MAX_MEMCGS, MAX_TASKS
 from ..safeio import (capped_names, exists, parse_json, printable, read_text,
                       write_atomic)
 from ..timeline import FORMAT as TIMELINE_FORMAT
-from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_FILE_BYTES,
-                     MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS, MEMCG_FIELDS,
-                     NEW_PAGE_OPS, OPS, ROOT, TOP_FIELDS)
+from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_COUNT,
+                     MAX_FILE_BYTES, MAX_RAM_PAGES, MAX_STEPS, MAX_SWAP_SLOTS,
+                     MAX_TOTAL_STEPS, MEMCG_FIELDS, NEW_PAGE_OPS, OPS, RANGE_INDEX,
+                     ROOT, TOP_FIELDS)
 
-__all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest"]
+__all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest",
+           "range_labels"]
 
 
 
@@ -86,7 +88,8 @@ def suggest(word: str, choices) -> str:
     """' (did you mean "x"?)' when a close choice exists, else ''."""
     choices = [str(c) for c in choices]
     same_case = [c for c in choices if c.lower() == str(word).lower()]
-    close = same_case or difflib.get_close_matches(str(word), choices, n=1)
+    close = same_case or (len(choices) <= _SUGGEST_MAX
+                          and difflib.get_close_matches(str(word), choices, n=1))
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
@@ -100,6 +103,95 @@ def _show(v: Any) -> str:
 def _names(choices) -> str:
     # capped: a file with 100,000 memcgs must not make a 1 MB message
     return capped_names(choices)
+
+
+#: beyond this many choices (a range step's labels) no close match is sought
+_SUGGEST_MAX = 10_000
+
+
+def range_labels(template: str, count: int) -> list[str]:
+    """The labels a range step's label field stands for: "{i}" -> 0 .. count-1."""
+    if RANGE_INDEX not in template:
+        return [template] * count
+    return [template.replace(RANGE_INDEX, str(i)) for i in range(count)]
+
+
+def range_index(name: str, prefix: str, suffix: str, count: int) -> int | None:
+    """i < count such that prefix + str(i) + suffix == name, or None."""
+    if len(name) <= len(prefix) + len(suffix) or not (
+            name.startswith(prefix) and name.endswith(suffix)):
+        return None
+    mid = name[len(prefix):len(name) - len(suffix)]
+    if not mid.isdigit() or str(int(mid)) != mid or int(mid) >= count:
+        return None
+    return int(mid)
+
+
+def _disjoint(p: str, s: str, p2: str, s2: str) -> bool:
+    """Can no label match both p + digits + s and p2 + digits + s2? (A quick
+    sufficient test: one prefix must extend the other by digits only, and
+    so must the suffixes.)"""
+    short, long_ = sorted((p, p2), key=len)
+    if not long_.startswith(short) or not long_[len(short):].isdigit() and long_ != short:
+        return True
+    short, long_ = sorted((s, s2), key=len)
+    return not long_.endswith(short) or (long_ != short
+                                         and not long_[:len(long_) - len(short)].isdigit())
+
+
+class _Created:
+    """The page labels the steps so far create: names, and the "{i}"
+    templates of range steps kept whole (a million labels cost nothing)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, int] = {}                    # label -> step
+        self.ranges: list[tuple[str, str, int, int]] = []  # prefix, suffix, count, step
+
+    def __len__(self) -> int:
+        return len(self.names) + sum(r[2] for r in self.ranges)
+
+    def __iter__(self):
+        yield from self.names
+        for p, s, n, _ in self.ranges:
+            yield f"{p}{RANGE_INDEX}{s} (i < {n:,})"
+
+    def step_of(self, name: str) -> int | None:
+        """The step that creates ``name``, or None."""
+        if name in self.names:
+            return self.names[name]
+        for p, s, n, step in self.ranges:
+            if range_index(name, p, s, n) is not None:
+                return step
+        return None
+
+    def first_taken(self, template: str, count: int) -> tuple[int, str, int] | None:
+        """(i, label, step) of the first label of a new range already created."""
+        p, s = template.split(RANGE_INDEX)
+        hits = [(j, name, st) for name, st in self.names.items()
+                if (j := range_index(name, p, s, count)) is not None]
+        for p2, s2, n2, st in self.ranges:
+            if (p2, s2) == (p, s):               # the same template: from i = 0
+                hits.append((0, p + "0" + s, st))
+            elif _disjoint(p, s, p2, s2):
+                continue
+            elif count <= n2:                    # walk the shorter of the two
+                for j in range(count):
+                    name = p + str(j) + s
+                    if range_index(name, p2, s2, n2) is not None:
+                        hits.append((j, name, st))
+                        break
+            else:
+                for k in range(n2):
+                    name = p2 + str(k) + s2
+                    j = range_index(name, p, s, count)
+                    if j is not None:
+                        hits.append((j, name, st))
+        return min(hits) if hits else None
+
+    def covers(self, template: str, count: int) -> bool:
+        """Does a range step's "{i}" template name only created labels, at once?"""
+        return template.count(RANGE_INDEX) == 1 and any(
+            f"{p}{RANGE_INDEX}{s}" == template and count <= n for p, s, n, _ in self.ranges)
 
 
 class _Checker:
@@ -297,14 +389,20 @@ class _Checker:
         if len(raw) > MAX_STEPS:
             raise self.err(f"{len(raw)} steps is more than a scenario may have "
                            f"({MAX_STEPS})", field="steps")
-        created: dict[str, int] = {}
+        created = _Created()
         out = []
+        total = 0
         for i, st in enumerate(raw):
             out.append(self.step(i, st, [ROOT, *memcgs], tasks, created))
+            total += out[-1].get("count", 1)
+            if total > MAX_TOTAL_STEPS:
+                raise self.err(f"with its range steps written out the scenario has "
+                               f"more than {MAX_TOTAL_STEPS:,} steps", step=i,
+                               field="count")
         return out
 
     def step(self, i: int, st: Any, memcgs, tasks, created) -> dict[str, Any]:
-        if not isinstance(st, Mapping):
+        if type(st) is not dict and not isinstance(st, Mapping):  # (dict: fast)
             raise self.err(f"a step must be a JSON object, got {_show(st)}",
                            step=i)
         op = st.get("op")
@@ -320,6 +418,8 @@ class _Checker:
         spec = OPS[op]
         where = {"step": i, "op": op}
         allowed = ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
+        if "page" in spec:
+            allowed.append("count")
         for k in st:
             if k not in allowed:
                 raise self.err(f'unknown field "{k}"{suggest(k, allowed)}; '
@@ -332,6 +432,15 @@ class _Checker:
         out: dict[str, Any] = {"op": op}
         if "note" in st:
             out["note"] = self.value("str", st["note"], field="note", **where)
+        count = 1
+        if "count" in st:
+            count = st["count"]
+            if isinstance(count, bool) or not isinstance(count, int) or not (
+                    1 <= count <= MAX_COUNT):
+                raise self.err(f"must be a whole number from 1 to {MAX_COUNT:,} "
+                               f"(how many steps this one stands for), got "
+                               f"{json.dumps(count)}", field="count", **where)
+            out["count"] = count
         for k, (kind, _) in spec.items():
             if k not in st:
                 continue
@@ -349,23 +458,25 @@ class _Checker:
                                    f"memcgs: {_names(memcgs)}", **fw)
             elif kind == "new":
                 self.name(v, "page label", **fw)
-                if v in created:
-                    raise self.err(f'page label "{v}" is already used (created at '
-                                   f"step {created[v]}); give the new page its "
-                                   f"own label", **fw)
+                self._new_labels(out, v, count, created, i, fw)
             elif kind == "label":
-                if not isinstance(v, str) or v not in created:
+                if not isinstance(v, str):
                     raise self.err(f"no page {_show(v)} has been created "
-                                   f"before this step{suggest(v, created)}; "
-                                   f"labels so far: {_names(created)}", **fw)
+                                   f"before this step; labels so far: "
+                                   f"{_names(created)}", **fw)
+                if "count" in out and created.covers(v, count):
+                    pass                         # the labels of an earlier range step
+                else:
+                    names = range_labels(v, count) if "count" in out else [v]
+                    for j, name in enumerate(names):
+                        if created.step_of(name) is None:
+                            raise self.err(f"{_at(out, j)}no page {json.dumps(name)} has "
+                                           f"been created before this step"
+                                           f"{suggest(name, created.names)}; labels so "
+                                           f"far: {_names(created)}", **fw)
             else:
                 v = self.value(kind, v, **fw)
             out[k] = v
-        if op in NEW_PAGE_OPS:
-            if len(created) >= MAX_LABELS:
-                raise self.err(f"more than {MAX_LABELS:,} page labels in one "
-                               f"scenario, the model's limit", field="page", **where)
-            created[out["page"]] = i
         if "file" in spec:
             files = self.files
             f = out.get("file", "shm" if op == "fault_shmem" else "file")
@@ -374,6 +485,29 @@ class _Checker:
                                f"the model's limit", field="file", **where)
             files.add(f)
         return self._op_rules(op, out, st, where)
+
+    def _new_labels(self, out: dict, v: str, count: int, created: _Created, i: int,
+                    fw: dict) -> None:
+        """Record the label(s) a step creates; refuse one already used."""
+        def taken(j: int, name: str, step: int) -> ScenarioError:
+            return self.err(f'{_at(out, j)}page label "{name}" is already used '
+                            f"(created at step {step}); give the new page its own "
+                            f"label", **fw)
+        if "count" in out and v.count(RANGE_INDEX) == 1:
+            hit = created.first_taken(v, count)
+            if hit is not None:
+                raise taken(*hit)
+            p, s = v.split(RANGE_INDEX)
+            created.ranges.append((p, s, count, i))
+        else:
+            for j, name in enumerate(range_labels(v, count) if "count" in out else [v]):
+                step = created.step_of(name)
+                if step is not None:
+                    raise taken(j, name, step)
+                created.names[name] = i
+        if len(created) > MAX_LABELS:
+            raise self.err(f"more than {MAX_LABELS:,} page labels in one "
+                           f"scenario, the model's limit", **fw)
 
     def _op_rules(self, op, out, st, where):
         if op == "add_to_page_cache":
@@ -409,6 +543,11 @@ class _Checker:
                 kind = "limit" if k in ("limit", "memsw_limit") else "count"
                 out[k] = self.value(kind, st[k], field=k, **where)
         return out
+
+
+def _at(step: dict[str, Any], j: int) -> str:
+    """"i = 17: " in a range step's messages (which of its steps), else ""."""
+    return f"i = {j}: " if "count" in step else ""
 
 
 #: swap accounting off (swapaccount=0): the kernel has no memory.memsw.* files

@@ -14,21 +14,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import numpy as np
+
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
 from ..timeline import Timeline
 from .expect import failed_checks
-from .labels import LabelTracker
+from . import ranges
+from .labels import Label, LabelTracker
 from .load import Scenario, load_scenario
 from .ops import Context, StepFailed, sync_labels
-from .format import DESIGNS, NEW_PAGE_OPS, ROOT
+from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS",
-           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS"]
+__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS", "RANGE_JSON_KEYS",
+           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
+           "RANGE_DETAIL_MAX"]
 
 #: The keys `run --json` prints; step records carry more ("detail", "pages").
 JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs", "calls")
+#: ... and, for a range step, these as well
+RANGE_JSON_KEYS = ("count", "event_counts")
 #: "pages" is stored per step only for machines up to this many frames+slots
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.
@@ -51,7 +57,7 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
 def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                  design: str = "3.17", *, pages: bool | None = None,
                  calls: bool | None = None,
-                 check_invariants: bool = False) -> Timeline:
+                 check_invariants: bool = False, detail: bool = True) -> Timeline:
     """Run a scenario (path, dict or Scenario) and return its Timeline.
 
     ``pages``: store the page_state snapshot in every step (None = only
@@ -60,6 +66,9 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     page snapshots are stored); without it the machine records no calls.
     ``check_invariants``: check the accounting invariants after every mm
     operation; a violation is recorded like a kernel bug and ends the run.
+    ``detail``: False leaves "detail" out of the records without design
+    notes (a front-end that reads only the counters, such as compare,
+    keeps less).
     Raises ScenarioError for invalid input, including a step that uses a
     label its page no longer fits (the message names file, step and field).
     """
@@ -67,6 +76,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tl = Timeline(meta=_meta(sc, design))
     for rec, stop in iter_scenario(sc, design, pages=pages, calls=calls,
                                    check_invariants=check_invariants):
+        if not detail and "design_notes" not in rec:   # notes name labels
+            del rec["detail"]
         tl.append(rec)
         if stop:
             tl.meta["stopped_at"] = rec["step"]
@@ -112,8 +123,9 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
+    last: dict[str, dict[str, Any]] = {}     # each memcg's counters at the last step
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design, calls)
+        rec, stop = _step(ctx, sc, i, st, names, design, calls, last)
         if pages:
             # small machine: name every live page, for the page grid
             rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
@@ -129,19 +141,96 @@ def _pfn_labels(ctx: Context) -> dict[int, str]:
             if lab.page is not None}
 
 
+#: a range step records its kernel calls only up to this many steps
+RANGE_CALLS_MAX = 64
+#: a range step's "detail" names at most this many labels and pfns
+RANGE_DETAIL_MAX = 1024
+#: range steps the model runs at once (scenario/ranges.py), by op
+_AT_ONCE = {"fault_anon": ranges.fault_anon_range}
+
+
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
-          design: str, calls: bool = True) -> tuple[dict[str, Any], bool]:
-    """Apply one step; its record and whether the run must stop here."""
+          design: str, calls: bool = True,
+          last: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], bool]:
+    """Apply one step (a range step: all of its steps); its record and
+    whether the run must stop here."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.at(i, op)
-    named = [tr.labels[st[k]] for k in ("page", "with")
-             if k in st and st[k] in tr.labels]
-    before = {lab.page.pfn for lab in named if lab.page is not None}
+    count = st.get("count")
+    calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
         states_before = {p: m.calls.raw_state(p) for p in labels_before}
+    if count is None:
+        ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
+    else:
+        recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
+        try:
+            ok, error, touched, stop, before = _apply_range(ctx, sc, i, st, design)
+        finally:
+            m.calls.enabled = recording
+    events = m.events.kinds(mark)
+    counters = _counters(ctx, names, last if last is not None else {})
+    if op == "expect" and st.get("design", design) == design:
+        bad = failed_checks(st, counters[st["memcg"]])
+        if bad:
+            ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
+    after = {lab.page.pfn for lab in touched if lab.page is not None}
+    rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
+           "memcgs": counters,
+           "detail": {"labels": tr.where_json(touched),
+                      "touched": sorted(before | after)}}
+    if count is not None:
+        rec["count"] = count
+        rec["events"] = list(dict.fromkeys(events))      # each kind once
+        rec["event_counts"] = {k: events.count(k) for k in rec["events"]}
+        detail = rec["detail"]
+        if len(detail["touched"]) > RANGE_DETAIL_MAX or len(detail["labels"]) > RANGE_DETAIL_MAX:
+            detail["labels"] = dict(list(detail["labels"].items())[:RANGE_DETAIL_MAX])
+            detail["touched"] = detail["touched"][:RANGE_DETAIL_MAX]
+            detail["truncated"] = True
+    if calls:
+        # a page is named by the label it has after the step, else before
+        rec["calls"] = m.calls.records(cmark, None,
+                                       {**labels_before, **_pfn_labels(ctx)},
+                                       states_before)
+    elif count is not None:
+        rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
+    ooms = m.oom_kills[oom_mark:]
+    if ooms:                             # which OOM outcome, and whom it killed
+        rec["oom"] = [dict(o) for o in ooms]
+    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
+    if notes:
+        rec["design_notes"] = notes
+    return rec, stop
+
+
+def _counters(ctx: Context, names: list[str],
+              last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every memcg's counters now. A memcg whose counters did not change
+    since the last step (``last``, updated here) gets the same dict object
+    (records are read-only), so a long timeline keeps one copy of what
+    stays the same."""
+    out = {}
+    for n in names:
+        now = ctx.m.memcgs[n].counters()
+        prev = last.get(n)
+        if prev is not None and prev != now and prev["stat"] == now["stat"]:
+            now["stat"] = prev["stat"]           # only a limit or usage moved
+        out[n] = last[n] = prev if prev == now else now
+    return out
+
+
+def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+           ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
+    """Run one step on the model: (ok, error, labels touched, stop, pfns before)."""
+    m, tr, op = ctx.m, ctx.tr, st["op"]
+    named = [lab for lab in (tr.lookup(st[k]) for k in ("page", "with") if k in st)
+             if lab is not None]
+    before = {lab.page.pfn for lab in named if lab.page is not None}
+    mark, oom_mark = len(m.events), len(m.oom_kills)
     ok, error, touched, stop = True, None, [], False
     try:
         touched = REGISTRY[op].apply(ctx, st)
@@ -158,37 +247,60 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
                             f"({e})", file=sc.source, step=i, op=op) from None
     if not ok and op in NEW_PAGE_OPS:
         tr.never(st["page"])
-    events = m.events.kinds(mark)
     touched = touched or named
     ooms = m.oom_kills[oom_mark:]
     for oom in ooms:                     # the memcg OOM killer's victims exited
         if oom["victim"]:
             touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
             tr.exit(oom["victim"], "was OOM-killed")
-    moved = sync_labels(ctx, tr.live() if may_reclaim(op, events) or not ok
+    reclaimed = may_reclaim(op, m.events.kinds(mark))
+    moved = sync_labels(ctx, tr.live_after_reclaim() if reclaimed or not ok
                         or ooms else touched, touched)
     touched = list({id(lab): lab for lab in touched + moved}.values())
-    counters = {n: m.memcgs[n].counters() for n in names}
-    if op == "expect" and st.get("design", design) == design:
-        bad = failed_checks(st, counters[st["memcg"]])
-        if bad:
-            ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
-    after = {lab.page.pfn for lab in touched if lab.page is not None}
-    rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
-           "memcgs": counters,
-           "detail": {"labels": tr.where_json(touched),
-                      "touched": sorted(before | after)}}
-    if calls:
-        # a page is named by the label it has after the step, else before
-        rec["calls"] = m.calls.records(cmark, None,
-                                       {**labels_before, **_pfn_labels(ctx)},
-                                       states_before)
-    if ooms:                             # which OOM outcome, and whom it killed
-        rec["oom"] = [dict(o) for o in ooms]
-    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
-    if notes:
-        rec["design_notes"] = notes
-    return rec, stop
+    return ok, error, touched, stop, before
+
+
+def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+                 ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
+    """A range step: at once where the model can (scenario/ranges.py), else
+    its steps one by one as if written out. The first failure is its error."""
+    at_once = _AT_ONCE.get(st["op"])
+    if at_once is not None:
+        try:
+            done = at_once(ctx, i, st)
+        except ModelUsageError as e:
+            raise ScenarioError(str(e), file=sc.source, step=i, op=st["op"]) from None
+        if done is not None:
+            return True, None, done, False, set()
+    # unmap of a range fault's labels: runs of them at once, the others one by one
+    plan = ranges.unmap_plan(ctx, st) if st["op"] == "unmap" else None
+    at_once = plan[1] if plan is not None else np.zeros(st["count"], bool)
+    one = {k: v for k, v in st.items() if k != "count"}
+    fields = [k for k in ("page", "with") if k in st]
+    ok, error, touched, before = True, None, {}, set()
+    j = 0
+    while j < st["count"]:
+        if at_once[j]:
+            end = j + int(np.argmin(at_once[j:])) if not at_once[j:].all() else st["count"]
+            ranges.unmap_members(ctx, i, plan[0], np.arange(j, end))
+            j = end
+            continue
+        for k in fields:                         # "{i}" -> j
+            one[k] = st[k].replace(RANGE_INDEX, str(j))
+        try:
+            ok_j, error_j, touched_j, stop, before_j = _apply(ctx, sc, i, one, design)
+        except ScenarioError as e:
+            raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
+                                op=e.op, field=e.field) from None
+        before |= before_j
+        for lab in touched_j:
+            touched[id(lab)] = lab
+        if not ok_j and ok:
+            ok, error = False, f"i = {j}: {error_j}"
+        if stop:
+            return ok, error, list(touched.values()), True, before
+        j += 1
+    return ok, error, list(touched.values()), False, before
 
 
 def _page_state_json(m) -> dict[str, Any]:

@@ -29,7 +29,8 @@ class Dashboard(widgets.VBox):
     """Player on top; counters panel; tabs with the plots, LRU view, page grid.
 
     Attributes: ``player``, ``counters``, ``counters_plot``, ``stats_plot``
-    (FigureViews), ``lru``, ``pages``, ``tabs``, ``timeline``. Drive it with
+    (FigureViews), ``lru``, ``pages``, ``tabs``, ``timeline`` (``stats_plot``
+    and ``lru`` are made when first read or their tab is selected). Drive it with
     ``dashboard.player.forward()`` etc. or the buttons. Every view follows
     each step; the figures of tabs not selected are drawn when selected.
     """
@@ -47,12 +48,15 @@ class Dashboard(widgets.VBox):
                                        markers=len(tl) <= MARKER_LIMIT)
         self.counters_plot = FigureView(cfig, cfig.memcg_edu["cursors"],
                                         lambda s: vcounters.set_step(cfig, tl, s), smooth)
-        sfig = vstats.plot_stats(tl, names, step=0, size=size)
-        self.stats_plot = FigureView(sfig, sfig.memcg_edu["cursors"],
-                                     lambda s: vstats.set_step(sfig, tl, s), smooth)
-        self.lru = LruView(tl, smooth, size, shown=False)   # _tab_shown decides
+        # the memory.stat and LRU figures are made when first needed (their
+        # tab selected, or the attribute read): building a figure costs more
+        # than the rest of the dashboard
+        self._names, self._size, self._smooth, self.step = names, size, smooth, 0
+        self._stats_plot: FigureView | None = None
+        self._lru: LruView | None = None
+        self._boxes = (widgets.VBox(), widgets.VBox())
         self.pages = PageGridView(tl)
-        self.tabs = widgets.Tab([self.counters_plot, self.stats_plot, self.lru, self.pages],
+        self.tabs = widgets.Tab([self.counters_plot, *self._boxes, self.pages],
                                 titles=("usage & memsw", "memory.stat", "LRU lists",
                                         "page grid"))
         heading = widgets.HTML(f"<h3 style='margin:2px'>{self.title}</h3>" if self.title else "")
@@ -72,12 +76,42 @@ class Dashboard(widgets.VBox):
         self._tab_shown()   # before the first show: hidden figures draw when selected
         self.show(0)
 
+    @property
+    def stats_plot(self) -> FigureView:
+        """The memory.stat figure's view (made the first time it is needed)."""
+        if self._stats_plot is None:
+            tl = self.timeline
+            sfig = vstats.plot_stats(tl, self._names, step=self.step, size=self._size)
+            view = FigureView(sfig, sfig.memcg_edu["cursors"],
+                              lambda s: vstats.set_step(sfig, tl, s), self._smooth)
+            view.set_shown(False)                # _tab_shown decides
+            view.update(self.step)
+            self._stats_plot = view
+            self._boxes[0].children = (view,)
+        return self._stats_plot
+
+    @property
+    def lru(self) -> LruView:
+        """The LRU view (made the first time it is needed)."""
+        if self._lru is None:
+            self._lru = LruView(self.timeline, self._smooth, self._size, shown=False)
+            self._lru.show(self.step)
+            self._boxes[1].children = (self._lru,)
+        return self._lru
+
     def _tab_shown(self) -> None:
         # only the selected tab's figure is drawn per step; the others catch
         # up when selected (their artists follow every step regardless)
         selected = self.tabs.selected_index
-        for i, view in enumerate((self.counters_plot, self.stats_plot, self.lru.view)):
-            view.set_shown(i == selected)
+        if selected == 1:
+            self.stats_plot
+        elif selected == 2:
+            self.lru
+        views = (self.counters_plot, self._stats_plot,
+                 self._lru.view if self._lru is not None else None)
+        for i, view in enumerate(views):
+            if view is not None:
+                view.set_shown(i == selected)
 
     def _inspected(self) -> None:
         # the grid marks the frame the inspector shows while it is open
@@ -94,10 +128,13 @@ class Dashboard(widgets.VBox):
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""
+        self.step = step
         self.counters.show(step)
         self.counters_plot.update(step)
-        self.stats_plot.update(step)
-        self.lru.show(step)
+        if self._stats_plot is not None:
+            self._stats_plot.update(step)
+        if self._lru is not None:
+            self._lru.show(step)
         self.pages.show(step)
 
 

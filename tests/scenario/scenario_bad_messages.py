@@ -24,7 +24,7 @@ STATIC = {
     "task-not-a-string.json": 'task-not-a-string.json, step 0 (fault_anon), field "task": must be the name of a task, got ["p"]',
     "missing-op.json": f'missing-op.json, step 0, field "op": missing field "op"; ops: {OPS}',
     "missing-field.json": 'missing-field.json, step 0 (fault_anon), field "page": missing field "page"; fault_anon needs "task", "page"',
-    "misspelled-field.json": 'misspelled-field.json, step 1 (unmap), field "pgae": unknown field "pgae" (did you mean "page"?); unmap takes "note", "task", "page"',
+    "misspelled-field.json": 'misspelled-field.json, step 1 (unmap), field "pgae": unknown field "pgae" (did you mean "page"?); unmap takes "note", "task", "page", "count"',
     "unknown-task.json": 'unknown-task.json, step 0 (fault_anon), field "task": no task "P" (did you mean "p"?); tasks: "p"',
     "unknown-memcg.json": 'unknown-memcg.json, step 1 (reclaim), field "memcg": no memcg "C"; memcgs: "root", "A"',
     "unknown-label.json": 'unknown-label.json, step 1 (unmap), field "page": no page "y" has been created before this step; labels so far: "x"',

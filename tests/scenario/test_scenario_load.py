@@ -132,7 +132,8 @@ def test_one_shipped_scenario_per_teaching_topic():
     topics = ["charge-and-cancel", "final-put-with-a-pinned-page",
               "page-cache-kept-after-exit", "migration-with-lru-isolation",
               "replace-page-cache-already-charged", "swap-out-and-in",
-              "reclaim-and-oom-at-a-limit", "hierarchy", "move-task-with-charges"]
+              "reclaim-and-oom-at-a-limit", "hierarchy", "move-task-with-charges",
+              "real-kernel-charge"]
     names = [p.stem for p in sorted(DATA.glob("*.json"))]
     assert names == [f"{i:02d}-{t}" for i, t in enumerate(topics, 1)]
 
