@@ -299,6 +299,10 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
             ok, error = False, f"i = {j}: {error_j}"
         if stop:
             return ok, error, list(touched.values()), True, before
+        if "task" in st and st["task"] in ctx.tr.exited:
+            # the OOM killer chose the range's own task: a dead task faults
+            # no more, so the steps after j never happen
+            break
         j += 1
     return ok, error, list(touched.values()), False, before
 

@@ -131,8 +131,22 @@ def test_a_failure_inside_a_range_names_its_i_and_the_run_goes_on():
                      "memsw_limit_pages": 2},
                     _r("fault_anon", task="p", page="x{i}"),
                     {"op": "expect", "memcg": "A", "usage": 2}])
+    sc["memcgs"]["A"]["oom_kill_disable"] = True     # the task waits: nobody is killed
     tl = run_scenario(sc)
     assert not tl[1]["ok"] and tl[1]["error"].startswith("i = 2: ")
+    assert tl[2]["ok"] and len(tl) == 3
+
+
+def test_a_range_whose_task_is_oom_killed_ends_at_the_kill():
+    """The OOM killer picks the range's own task at i = 2: its pages come
+    back and the faults after i = 2 never happen (a dead task faults no more)."""
+    sc = _scenario([{"op": "set_limit", "memcg": "A", "limit_pages": 2,
+                     "memsw_limit_pages": 2},
+                    _r("fault_anon", task="p", page="x{i}"),
+                    {"op": "expect", "memcg": "A", "usage": 0}])
+    tl = run_scenario(sc)
+    assert not tl[1]["ok"] and tl[1]["error"].startswith("i = 2: ")
+    assert "killed it" in tl[1]["error"] and tl[1]["oom"][0]["victim"] == "p"
     assert tl[2]["ok"] and len(tl) == 3
 
 
@@ -209,5 +223,6 @@ def test_the_player_and_the_plots_show_a_range_step_as_one_step():
     d.player.forward()
     assert d.lru.heights()["A"]["active_anon"] == 0
     fig = plot_counters(d.timeline)                 # steps 0 .. 3 on the x axis
-    xs = [x for line in fig.axes[0].get_lines() for x in line.get_xdata()]
-    assert max(xs) <= 3.5 and min(xs) >= -0.5
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    assert [int(x) for x in ax.get_xticks() if lo <= x <= hi] == [0, 1, 2, 3]
