@@ -233,7 +233,7 @@ def test_file_pages_large_folio_and_migration_by_index(tmp_path):
     st = out["pages"][0]
     assert st["pfns"] == [0x40, 0x80] and st["complete"]
     assert [e[1] for e in st["events"]] == [
-        "allocated", "added to the page cache", "migrated", "freed",
+        "allocated", "added to the page cache", "isolated", "migrated", "freed",
         "removed from the page cache", "freed"]
     assert st["events"][1][3] == {"file": "f", "index": 0, "order": 2}
 
