@@ -26,7 +26,7 @@ SAME = "#b7e1a1"
 #: cell colour per named difference
 CAUSE_COLORS = {"large folio": "#9ecae1", "swap cache": "#fdd0a2",
                 "reclaim order": "#fdae6b", "not migrated": "#dadaeb",
-                "still in memory": "#fcbba1",
+                "still in memory": "#fcbba1", "per-CPU LRU batch": "#c6dbef",
                 "never touched": "#d9d9d9", "different": "#fb6a4a"}
 
 
