@@ -233,7 +233,7 @@ def test_file_pages_large_folio_and_migration_by_index(tmp_path):
     st = out["pages"][0]
     assert st["pfns"] == [0x40, 0x80] and st["complete"]
     assert [e[1] for e in st["events"]] == [
-        "allocated", "added to the page cache", "migrated", "freed",
+        "allocated", "added to the page cache", "isolated", "migrated", "freed",
         "removed from the page cache", "freed"]
     assert st["events"][1][3] == {"file": "f", "index": 0, "order": 2}
 
@@ -473,3 +473,20 @@ def test_recorded_trace_statistics_add_up_to_memory_stat(name):
                 traced = sum(d for s, m, i, d in tr.changes
                              if m == memcg and i == item and s <= step["step"])
                 assert traced == rec["stat"][counter], (step["step"], memcg, counter)
+
+
+def test_pages_the_kernel_kept_are_named(tmp_path):
+    """Two pages never freed in the trace while the model frees them at the
+    unmap: one never reached an LRU list (still in the per-CPU batch), one
+    sat on it in the swap cache."""
+    text = [_mark(1.0, "1 fault_anon")]
+    for i, pfn in enumerate((0x10, 0x11)):
+        text.append(_line(CHILD, 1.1 + i / 100, "mm_page_alloc",
+                          f"page=0 pfn={pfn:#x} order=0 migratetype=1 "
+                          f"gfp_flags={ANON}"))
+    text.append(_line(CHILD, 1.2, "mm_lru_insertion",
+                      "folio=0 pfn=0x11 lru=0 flags= asb  "))
+    cmp = compare_trace(_recording(tmp_path, text, pages=16))
+    assert cmp.diff("x[0]").cause == "per-CPU LRU batch"
+    assert cmp.diff("x[1]").cause == "swap cache"
+    assert "in the swap cache" in cmp.diff("x[1]").text
