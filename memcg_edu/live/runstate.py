@@ -30,8 +30,8 @@ from typing import Any, Callable, Iterator
 
 from .errors import LiveError
 
-__all__ = ["state_dir", "proc_start", "RunRecord", "current", "stale_records",
-           "cleanup_stale", "swap_lock", "recorded_swap_paths",
+__all__ = ["state_dir", "open_state_dir", "proc_start", "write_record", "RunRecord", "current", "stale_records",
+           "cleanup_stale", "state_lock", "swap_lock", "recorded_swap_paths",
            "check_base_dir", "remove_dir", "umount_ours", "libc", "ident",
            "rmdir_cgroup"]
 
@@ -57,7 +57,7 @@ def state_dir() -> Path:
     return Path(base) / f"memcg-edu-{os.geteuid()}"
 
 
-def _open_state_dir(create: bool = True) -> int:
+def open_state_dir(create: bool = True) -> int:
     """The state directory as an fd, created 0700 if missing (with
     ``create``); refused unless it is a real directory (not a symlink) owned
     by us with no group or other permissions."""
@@ -97,6 +97,18 @@ def proc_start(pid: int, proc: Path = Path("/proc")) -> int | None:
     if len(fields) < 20 or fields[0] == "Z":
         return None
     return int(fields[19])
+
+
+def write_record(dirfd: int, name: str, data: dict[str, Any]) -> None:
+    """Replace record ``name`` in the state directory ``dirfd`` with
+    ``data`` as JSON: a new temp file (O_EXCL|O_NOFOLLOW, 0600) renamed
+    over it, so a reader sees the old record or the new one, never half."""
+    tmp = f".{name}.{threading.get_ident()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 0o600, dir_fd=dirfd)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
 
 
 def ident(path: Path) -> dict[str, Any]:
@@ -139,20 +151,14 @@ class RunRecord:
         self._dirfd: int | None = None
 
     def _write(self) -> None:
-        """Write the record: a new temp file (O_EXCL|O_NOFOLLOW, 0600) in
-        the state directory, then rename it over the record."""
+        """Write the record (``write_record``), creating it the first time
+        (O_EXCL: a record of that name is never taken over)."""
         if self._dirfd is None:
-            self._dirfd = _open_state_dir()
+            self._dirfd = open_state_dir()
             fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
                          os.O_NOFOLLOW, 0o600, dir_fd=self._dirfd)
             os.close(fd)
-        tmp = f".{self.name}.{threading.get_ident()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                     0o600, dir_fd=self._dirfd)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.data, f)
-        os.replace(tmp, self.name, src_dir_fd=self._dirfd,
-                   dst_dir_fd=self._dirfd)
+        write_record(self._dirfd, self.name, self.data)
 
     def add(self, kind: str, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -216,7 +222,7 @@ def _read_record(dirfd: int, name: str) -> tuple[int, dict[str, Any]] | None:
 
 def stale_records() -> Iterator[tuple[int, dict[str, Any], Callable[[], None]]]:
     """(pid, record, forget) for each record of a run that no longer runs."""
-    dirfd = _open_state_dir()
+    dirfd = open_state_dir()
     try:
         for name in sorted(os.listdir(dirfd)):
             if not (name.startswith(_RECORD_PREFIX) and name.endswith(".json")):
@@ -245,7 +251,7 @@ def recorded_swap_paths() -> set[str]:
     if not state_dir().exists():
         return set()
     try:
-        dirfd = _open_state_dir(create=False)
+        dirfd = open_state_dir(create=False)
     except LiveError:
         return set()
     out: set[str] = set()
@@ -380,25 +386,26 @@ def rmdir_cgroup(path: Path, timeout: float = 5.0) -> None:
 
 
 @contextmanager
-def swap_lock(exclusive: bool, timeout: float | None = None,
-              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the swap lock (``swap.lock`` in the state directory, flock):
-    shared by plain runs, exclusive by a run that adds a swap file, so no
-    run's swap phases see another run's swap file come and go. Waits up to
-    ``timeout`` seconds (Ctrl-C still works), calling ``on_wait`` once."""
-    dirfd = _open_state_dir()
+def state_lock(name: str, exclusive: bool, busy: LiveError,
+               timeout: float | None = None,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the flock on ``name`` in the state directory (created 0600,
+    never through a symlink, refused unless a regular file of ours):
+    shared, or ``exclusive``. Waits up to ``timeout`` seconds (Ctrl-C still
+    works), calling ``on_wait`` once; then raises ``busy``."""
+    dirfd = open_state_dir()
     try:
-        fd = os.open("swap.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
                      os.O_NONBLOCK, 0o600, dir_fd=dirfd)
     except OSError as e:
-        raise LiveError(f"cannot open the swap lock in {state_dir()}: "
+        raise LiveError(f"cannot open the lock {name} in {state_dir()}: "
                         f"{e.strerror}") from None
     finally:
         os.close(dirfd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            raise LiveError(f"refusing the swap lock {state_dir()}/swap.lock: "
+            raise LiveError(f"refusing the lock {state_dir()}/{name}: "
                             f"not a regular file of uid {os.geteuid()}")
         op = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None
@@ -409,9 +416,7 @@ def swap_lock(exclusive: bool, timeout: float | None = None,
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise LiveError("another live run holds the swap lock "
-                                    f"({state_dir()}/swap.lock); try again "
-                                    "when it has finished") from None
+                    raise busy from None
                 if on_wait is not None:
                     on_wait()
                     on_wait = None
@@ -420,3 +425,14 @@ def swap_lock(exclusive: bool, timeout: float | None = None,
     finally:
         os.close(fd)   # releases the lock
 
+
+@contextmanager
+def swap_lock(exclusive: bool, timeout: float | None = None,
+              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the swap lock (``swap.lock``, see ``state_lock``): shared by
+    plain runs, exclusive by a run that adds a swap file, so no run's swap
+    phases see another run's swap file come and go."""
+    busy = LiveError(f"another live run holds the swap lock ({state_dir()}/"
+                     f"swap.lock); try again when it has finished")
+    with state_lock("swap.lock", exclusive, busy, timeout, on_wait):
+        yield

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memcg_edu.live import tracefs
+from memcg_edu.live import runstate, tracefs
 from memcg_edu.live.errors import LiveError
 from memcg_edu.live.trace import (TraceRecording, buffer_kb_for, load_trace,
                                   recorded_trace, trace)
@@ -412,7 +412,7 @@ def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
         d.mkdir()   # empty: a fake instance rmdirs as the kernel's does
     (state / "trace-999999-1.json").write_text(json.dumps(
         {"pid": 999999, "instance": dead.name}))
-    start = tracefs._proc_start(os.getpid())
+    start = runstate.proc_start(os.getpid())
     (state / f"trace-{os.getpid()}-{start}.json").write_text(json.dumps(
         {"pid": os.getpid(), "instance": mine_alive.name}))
     removed = tracefs.cleanup_stale(mounts)
@@ -490,3 +490,32 @@ def test_pages_the_kernel_kept_are_named(tmp_path):
     assert cmp.diff("x[0]").cause == "per-CPU LRU batch"
     assert cmp.diff("x[1]").cause == "swap cache"
     assert "in the swap cache" in cmp.diff("x[1]").text
+
+
+def test_trace_lock_and_record_are_apart_from_the_run_ones(fake_tracefs):
+    """The trace lock and record share runstate's state directory but not
+    its names: a traced run holding trace.lock does not hold swap.lock,
+    and its record is not a run record (nor the other way round)."""
+    state = fake_tracefs[2]
+    with tracefs.trace_lock():
+        with runstate.swap_lock(exclusive=True, timeout=0):
+            pass
+        with pytest.raises(LiveError, match="held the trace lock for 0 s"):
+            with tracefs.trace_lock(timeout=0):
+                pass
+    tracefs._Record("trace-1-2.json").write({"pid": 1})
+    assert sorted(os.listdir(state)) == ["swap.lock", "trace-1-2.json",
+                                          "trace.lock"]
+    assert list(runstate.stale_records()) == []
+    assert os.stat(state / "trace-1-2.json").st_mode & 0o777 == 0o600
+
+
+def test_trace_lock_is_not_taken_through_a_symlink(fake_tracefs, tmp_path):
+    state = fake_tracefs[2]
+    state.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere"
+    (state / "trace.lock").symlink_to(target)
+    with pytest.raises(LiveError, match="cannot open the lock trace.lock"):
+        with tracefs.trace_lock():
+            pass
+    assert not target.exists()

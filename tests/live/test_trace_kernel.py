@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from live_helpers import alive, leftovers, live_cli
-from memcg_edu.live import tracefs
+from memcg_edu.live import runstate, tracefs
 from memcg_edu.live.errors import LiveError
 from memcg_edu.live.trace import _TracingRecorder, load_trace, trace
 from memcg_edu.live.trace_compare import compare_trace
@@ -48,7 +48,7 @@ def trace_leftovers(caps, pids, mounted_before) -> list[str]:
                 found.append(f"instance {d}")
     if (root is None) != (mounted_before is None):
         found.append(f"tracefs mount changed: {mounted_before} -> {root}")
-    state = tracefs.state_dir()
+    state = runstate.state_dir()
     if state.is_dir():
         for name in os.listdir(state):
             m = re.match(r"^trace-(\d+)-", name)
