@@ -7,13 +7,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from live_helpers import alive, leftovers, live_cli
+from live_helpers import alive, leftovers, live_cli, start_and_stop_at
 from memcg_edu.live import runstate, tracefs
 from memcg_edu.live.errors import LiveError
 from memcg_edu.live.trace import _TracingRecorder, load_trace, trace
@@ -149,28 +148,9 @@ def test_workload_killed_is_reported_and_cleaned(can_trace):
     assert not alive(pids[0])
 
 
-_SCRIPT = """
-import sys, time
-from memcg_edu.live.trace import trace
-def pause(step):
-    print(step["step"], step["detail"].get("pid", ""), flush=True)
-    if step["step"] == int(sys.argv[2]):
-        time.sleep(60)
-trace(sys.argv[1], {n}, swap=True, on_step=pause)
-""".format(n=N)
-
-
 def _start_and_stop_at(workload, step, child_env):
-    p = subprocess.Popen([sys.executable, "-c", _SCRIPT, workload, str(step)],
-                         stdout=subprocess.PIPE, text=True, env=child_env)
-    task = None
-    for line in p.stdout:
-        num, _, pid = line.strip().partition(" ")
-        if num == "0":
-            task = int(pid)
-        if int(num) == step:
-            return p, task
-    raise AssertionError(f"tracer ended before step {step}: rc {p.wait()}")
+    return start_and_stop_at("memcg_edu.live.trace.trace", workload, step, N,
+                             child_env)
 
 
 @pytest.mark.parametrize("sig, rc", [("SIGTERM", 143), ("SIGINT", None)])
