@@ -279,6 +279,26 @@ def test_bad_trace_files_are_one_line_errors(tmp_path, content, message):
     assert str(p) in str(e.value)
 
 
+def test_save_replaces_a_symlink_and_keeps_a_file_when_told(tmp_path):
+    """A trace is written as a timeline is (safeio.write_atomic): a symlink
+    at the name is replaced, never written through; with overwrite False
+    a file already there is kept."""
+    from memcg_edu.errors import ModelUsageError
+    rec = _recording(tmp_path, _life_text()[:14])
+    target = tmp_path / "target"
+    target.write_text("target\n")
+    link = tmp_path / "t.json.gz"
+    link.symlink_to(target)
+    rec.save(link)
+    assert target.read_text() == "target\n" and not link.is_symlink()
+    assert load_trace(link).timeline.ops == rec.timeline.ops
+    with pytest.raises(ModelUsageError, match="not overwriting it"):
+        rec.save(target, overwrite=False)
+    assert target.read_text() == "target\n"
+    assert sorted(p.name for p in tmp_path.iterdir()
+                  if p.name.startswith(".")) == []
+
+
 def test_model_side_same_life_for_plain_anonymous_pages(tmp_path):
     """Four pages faulted and unmapped: the model (charge workload at 16
     pages) has x[0..15]; the four traced ones have the same life, the rest
