@@ -204,3 +204,23 @@ def test_cli_trace_saves_and_summarises(can_trace, child_env, tmp_path):
     r = subprocess.run(live_cli("trace", "nope", "--out", str(out)),
                        env=child_env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_cli_trace_keeps_an_existing_file_without_force(can_trace, child_env,
+                                                        tmp_path):
+    """As live run: an existing --out is refused before any work (no trace
+    taken, the file kept), and replaced with --force."""
+    out = tmp_path / "t.json.gz"
+    out.write_text("keep\n")
+    r = subprocess.run(live_cli("trace", "charge", "--pages", "16", "--out",
+                                str(out)), env=child_env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"error: --out {out}: exists; add --force to overwrite it\n"
+    assert out.read_text() == "keep\n"
+    r = subprocess.run(live_cli("trace", "charge", "--pages", "16", "--out",
+                                str(out), "--force"), env=child_env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert load_trace(out).meta["pages"] == 16
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json.gz"]
