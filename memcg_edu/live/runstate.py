@@ -33,7 +33,7 @@ from .errors import LiveError
 __all__ = ["state_dir", "open_state_dir", "proc_start", "write_record", "RunRecord", "current", "stale_records",
            "cleanup_stale", "state_lock", "swap_lock", "recorded_swap_paths",
            "check_base_dir", "remove_dir", "umount_ours", "libc", "ident",
-           "rmdir_cgroup"]
+           "rmdir_busy", "still_same"]
 
 _MNT_DETACH, _UMOUNT_NOFOLLOW = 2, 8
 _RECORD_PREFIX = "run-"
@@ -116,7 +116,7 @@ def ident(path: Path) -> dict[str, Any]:
     return {"path": str(path), "dev": st.st_dev, "ino": st.st_ino}
 
 
-def _same(path: Path, ident: dict[str, Any]) -> os.stat_result | None:
+def still_same(path: Path, ident: dict[str, Any]) -> os.stat_result | None:
     """lstat of ``path`` if it is still the object recorded, else None."""
     try:
         st = os.lstat(path)
@@ -299,7 +299,7 @@ def umount_ours(mount: dict[str, Any]) -> bool:
     differs from the parent's); never follows a symlink. True if it was
     unmounted."""
     path, parent = mount["path"], mount["parent"]
-    if _same(Path(parent["path"]), parent) is None:
+    if still_same(Path(parent["path"]), parent) is None:
         return False
     try:
         st = os.lstat(path)
@@ -322,7 +322,7 @@ def remove_dir(ident: dict[str, Any]) -> bool:
     is something else now (left alone).
     """
     path = Path(ident["path"])
-    st = _same(path, ident)
+    st = still_same(path, ident)
     if st is None or not stat.S_ISDIR(st.st_mode):
         return False
     if not shutil.rmtree.avoids_symlink_attacks:  # Linux always has it
@@ -350,7 +350,7 @@ def cleanup_stale(kill: Callable[[Path], None],
                 if swapoff(ident):
                     removed.append(f"swap file {ident['path']} (run {pid})")
             cgroups = [c for c in data.get("cgroups", [])
-                       if _same(Path(c["path"]), c) is not None]
+                       if still_same(Path(c["path"]), c) is not None]
             for c in cgroups:
                 kill(Path(c["path"]))
             for m in data.get("mounts", []):
@@ -360,7 +360,7 @@ def cleanup_stale(kill: Callable[[Path], None],
                 if remove_dir(d):
                     removed.append(f"work directory {d['path']} (run {pid})")
             for c in cgroups:
-                rmdir_cgroup(Path(c["path"]))
+                rmdir_busy(Path(c["path"]), "scratch cgroup")
                 removed.append(f"cgroup {c['path']} (run {pid})")
         except (LiveError, OSError, KeyError, TypeError) as e:
             raise LiveError(f"cleaning up after run {pid} failed: {e}; its "
@@ -369,18 +369,20 @@ def cleanup_stale(kill: Callable[[Path], None],
     return removed
 
 
-def rmdir_cgroup(path: Path, timeout: float = 5.0) -> None:
-    """rmdir a cgroup; the kernel says EBUSY until its last task is gone."""
+def rmdir_busy(path: Path, what: str, timeout: float = 5.0) -> None:
+    """rmdir ``path`` (``what`` names it in the error), retrying while the
+    kernel says it is busy: a cgroup until its last task is gone, a trace
+    instance while a reader has it open. Gone already is fine."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return
-        except OSError:
+        except OSError as e:
             if time.monotonic() > deadline:
-                raise LiveError(f"cannot remove scratch cgroup {path}",
+                raise LiveError(f"cannot remove {what} {path}: {e.strerror}",
                                 "failed") from None
             time.sleep(0.05)
 

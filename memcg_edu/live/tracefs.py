@@ -30,9 +30,6 @@ import json
 import os
 import re
 import secrets
-import signal
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +37,8 @@ from typing import Iterator
 
 from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
-                       state_lock, write_record)
+                       rmdir_busy, state_lock, write_record)
+from .scratch import signals_ignored
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
            "cleanup_stale", "lost_events", "trace_lock"]
@@ -147,20 +145,10 @@ def _write(path: Path, value: str) -> None:
 
 
 def _rmdir_instance(inst: Path, timeout: float = 5.0) -> None:
-    """rmdir an instance; the kernel says EBUSY while a reader has it open."""
+    """Switch an instance off and rmdir it (runstate.rmdir_busy: the kernel
+    says EBUSY while a reader has it open)."""
     _switch_off(inst)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.rmdir(inst)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            if time.monotonic() > deadline:
-                raise LiveError(f"cannot remove trace instance {inst}: "
-                                f"{e.strerror}", "failed") from None
-            time.sleep(0.05)
+    rmdir_busy(inst, "trace instance", timeout)
 
 
 def _umount(where: Path) -> None:
@@ -342,12 +330,7 @@ class TraceInstance:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        # a second Ctrl-C or SIGTERM waits until everything is removed
-        main = threading.current_thread() is threading.main_thread()
-        if main:
-            old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
-                   signal.signal(signal.SIGTERM, signal.SIG_IGN))
-        try:
+        with signals_ignored():  # a second signal waits for the cleanup
             if self.path is not None:
                 _rmdir_instance(self.path)
                 self.path = None
@@ -355,8 +338,3 @@ class TraceInstance:
                 _umount(self.root)
                 self.mounted = False
             self._record.remove()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, old[0])
-                signal.signal(signal.SIGTERM, old[1])
-
