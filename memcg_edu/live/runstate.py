@@ -30,9 +30,10 @@ from typing import Any, Callable, Iterator
 
 from .errors import LiveError
 
-__all__ = ["state_dir", "open_state_dir", "proc_start", "write_record", "RunRecord", "current", "stale_records",
-           "cleanup_stale", "state_lock", "swap_lock", "recorded_swap_paths",
-           "check_base_dir", "remove_dir", "umount_ours", "libc", "ident",
+__all__ = ["state_dir", "open_state_dir", "proc_start", "write_record",
+           "RunRecord", "current", "stale_records", "cleanup_stale",
+           "state_lock", "swap_lock", "recorded_swap_paths", "check_base_dir",
+           "remove_dir", "umount_ours", "umount", "libc", "ident",
            "rmdir_busy", "still_same"]
 
 _MNT_DETACH, _UMOUNT_NOFOLLOW = 2, 8
@@ -307,10 +308,19 @@ def umount_ours(mount: dict[str, Any]) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode) or st.st_dev == parent["dev"]:
         return False
-    if libc().umount2(str(path).encode(), _MNT_DETACH | _UMOUNT_NOFOLLOW) != 0:
-        err = ctypes.get_errno()
-        raise LiveError(f"cannot unmount {path}: {os.strerror(err)}", "failed")
+    umount(Path(path), "tmpfs", detach=True)
     return True
+
+
+def umount(path: Path, what: str, detach: bool = False) -> None:
+    """umount2(2) ``path`` (``what`` names it in the error), never following
+    a symlink (UMOUNT_NOFOLLOW); ``detach`` (MNT_DETACH) lets a busy one go
+    lazily."""
+    flags = _UMOUNT_NOFOLLOW | (_MNT_DETACH if detach else 0)
+    if libc().umount2(str(path).encode(), flags) != 0:
+        err = ctypes.get_errno()
+        raise LiveError(f"cannot unmount {what} at {path}: "
+                        f"{os.strerror(err)}", "failed")
 
 
 def remove_dir(ident: dict[str, Any]) -> bool:

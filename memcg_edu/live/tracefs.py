@@ -37,7 +37,7 @@ from typing import Iterator
 
 from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
-                       rmdir_busy, state_lock, write_record)
+                       rmdir_busy, state_lock, umount, write_record)
 from .scratch import signals_ignored
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
@@ -47,7 +47,6 @@ TRACE_PREFIX = "memcg-edu-"
 DEFAULT_MOUNT = Path("/sys/kernel/tracing")
 _INSTANCE = re.compile(r"^memcg-edu-(\d+)-[0-9a-f]{8}$")
 _RECORD = re.compile(r"^trace-(\d+)-(\d+)\.json$")
-_UMOUNT_NOFOLLOW = 8
 
 
 def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
@@ -151,13 +150,6 @@ def _rmdir_instance(inst: Path, timeout: float = 5.0) -> None:
     rmdir_busy(inst, "trace instance", timeout)
 
 
-def _umount(where: Path) -> None:
-    if libc().umount2(str(where).encode(), _UMOUNT_NOFOLLOW) != 0:
-        err = ctypes.get_errno()
-        raise LiveError(f"cannot unmount tracefs at {where}: "
-                        f"{os.strerror(err)}", "failed")
-
-
 def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     """Remove what traced runs killed with SIGKILL left: their instance
     (prefix AND record), and tracefs if they had mounted it. Returns what
@@ -192,7 +184,7 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
                     removed.append(f"removed stale trace instance {path}")
             mounted = data.get("mounted")
             if mounted and where is not None and str(where) == mounted:
-                _umount(where)
+                umount(where, "tracefs")
                 removed.append(f"removed stale tracefs mount {where}")
         except LiveError as e:
             # busy (someone else uses it now): kept, with its record, for
@@ -335,6 +327,6 @@ class TraceInstance:
                 _rmdir_instance(self.path)
                 self.path = None
             if self.mounted and self.root is not None:
-                _umount(self.root)
+                umount(self.root, "tracefs")
                 self.mounted = False
             self._record.remove()
