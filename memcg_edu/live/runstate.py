@@ -19,6 +19,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -221,26 +222,28 @@ def _read_record(dirfd: int, name: str) -> tuple[int, dict[str, Any]] | None:
     return fd, data
 
 
-def stale_records() -> Iterator[tuple[int, dict[str, Any], Callable[[], None]]]:
-    """(pid, record, forget) for each record of a run that no longer runs."""
+def stale_records(prefix: str = _RECORD_PREFIX
+                  ) -> Iterator[tuple[int, dict[str, Any], Callable[[], None]]]:
+    """(pid, record, forget) for each record ``<prefix><pid>-<start>.json``
+    of a run that no longer runs (no process ``pid`` with that start time),
+    locked while the caller cleans up after it: run records ("run-") here,
+    trace records ("trace-") in memcg_edu.live.tracefs."""
+    name_re = re.compile(re.escape(prefix) + r"(\d+)-(\d+)\.json")
     dirfd = open_state_dir()
     try:
         for name in sorted(os.listdir(dirfd)):
-            if not (name.startswith(_RECORD_PREFIX) and name.endswith(".json")):
-                continue
+            m = name_re.fullmatch(name)
+            if m is None or proc_start(int(m[1])) == int(m[2]):
+                continue   # not such a record, or that run is alive
             got = _read_record(dirfd, name)
             if got is None:
-                continue
-            fd, data = got
-            pid, start = data.get("pid"), data.get("start")
-            if not isinstance(pid, int) or proc_start(pid) == start:
-                os.close(fd)
                 continue
 
             def forget(name: str = name) -> None:
                 os.unlink(name, dir_fd=dirfd)
+            fd, data = got
             try:
-                yield pid, data, forget
+                yield int(m[1]), data, forget
             finally:
                 os.close(fd)
     finally:

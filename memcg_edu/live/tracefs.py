@@ -26,7 +26,6 @@ mounted tracefs must be able to unmount it.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import re
 import secrets
@@ -37,7 +36,8 @@ from typing import Iterator
 
 from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
-                       rmdir_busy, state_lock, umount, write_record)
+                       rmdir_busy, stale_records, state_lock, umount,
+                       write_record)
 from .scratch import signals_ignored
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
@@ -46,7 +46,7 @@ __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
 TRACE_PREFIX = "memcg-edu-"
 DEFAULT_MOUNT = Path("/sys/kernel/tracing")
 _INSTANCE = re.compile(r"^memcg-edu-(\d+)-[0-9a-f]{8}$")
-_RECORD = re.compile(r"^trace-(\d+)-(\d+)\.json$")
+_RECORD_PREFIX = "trace-"
 
 
 def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
@@ -155,25 +155,7 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     (prefix AND record), and tracefs if they had mounted it. Returns what
     was removed (or kept because busy), in words."""
     removed: list[str] = []
-    dfd = open_state_dir()
-    try:
-        names = [n for n in os.listdir(dfd) if _RECORD.match(n)]
-        records = []
-        for n in names:
-            m = _RECORD.match(n)
-            assert m is not None
-            pid, start = int(m.group(1)), int(m.group(2))
-            if proc_start(pid) == start:
-                continue  # that run is alive
-            try:
-                fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dfd)
-                with os.fdopen(fd) as f:
-                    records.append((n, json.load(f)))
-            except (OSError, ValueError):
-                records.append((n, {}))
-    finally:
-        os.close(dfd)
-    for name, data in records:
+    for _pid, data, forget in stale_records(_RECORD_PREFIX):
         inst = data.get("instance")
         where = find_tracefs(mounts)
         try:
@@ -191,7 +173,7 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
             # the next start to try again
             removed.append(f"kept a stale run's leftovers for now: {e}")
             continue
-        _Record(name).remove()
+        forget()
     return removed
 
 
@@ -216,7 +198,8 @@ class TraceInstance:
         self.enabled: list[str] = []
         self.missing: list[str] = []
         start = proc_start(os.getpid())
-        self._record = _Record(f"trace-{os.getpid()}-{start or 0}.json")
+        self._record = _Record(
+            f"{_RECORD_PREFIX}{os.getpid()}-{start or 0}.json")
         self._data: dict = {"pid": os.getpid()}
 
     # -- setup --------------------------------------------------------------

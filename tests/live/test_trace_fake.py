@@ -421,6 +421,12 @@ def test_a_failed_setup_leaves_no_instance(fake_tracefs):
     assert os.listdir(state) == []
 
 
+def _plant(path: Path, data: dict) -> None:
+    """A trace record as a run writes it (0600 in the state directory)."""
+    path.write_text(json.dumps(data))
+    path.chmod(0o600)
+
+
 def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     root, mounts, state = fake_tracefs
     state.mkdir(mode=0o700)
@@ -430,16 +436,20 @@ def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     mine_alive = root / "instances" / f"memcg-edu-{os.getpid()}-12345678"
     for d in (dead, no_record, other, mine_alive):
         d.mkdir()   # empty: a fake instance rmdirs as the kernel's does
-    (state / "trace-999999-1.json").write_text(json.dumps(
-        {"pid": 999999, "instance": dead.name}))
+    _plant(state / "trace-999999-1.json",
+           {"pid": 999999, "instance": dead.name})
+    # a dead run's run record is runstate's to clean, not the tracer's
+    _plant(state / "run-999999-1.json", {"pid": 999999, "start": 1,
+                                         "instance": no_record.name})
     start = runstate.proc_start(os.getpid())
-    (state / f"trace-{os.getpid()}-{start}.json").write_text(json.dumps(
-        {"pid": os.getpid(), "instance": mine_alive.name}))
+    _plant(state / f"trace-{os.getpid()}-{start}.json",
+           {"pid": os.getpid(), "instance": mine_alive.name})
     removed = tracefs.cleanup_stale(mounts)
     assert removed == [f"removed stale trace instance {dead}"]
     assert not dead.exists()
     assert no_record.exists() and other.exists() and mine_alive.exists()
-    assert sorted(os.listdir(state)) == [f"trace-{os.getpid()}-{start}.json"]
+    assert sorted(os.listdir(state)) == ["run-999999-1.json",
+                                         f"trace-{os.getpid()}-{start}.json"]
 
 
 def test_state_dir_must_be_private(fake_tracefs):
@@ -470,8 +480,8 @@ def test_a_busy_stale_instance_is_kept_with_its_record(fake_tracefs, monkeypatch
     busy = root / "instances" / "memcg-edu-999997-0badf00d"
     busy.mkdir()
     (busy / "trace").write_text("")
-    (state / "trace-999997-1.json").write_text(json.dumps(
-        {"pid": 999997, "instance": busy.name}))
+    _plant(state / "trace-999997-1.json",
+           {"pid": 999997, "instance": busy.name})
     monkeypatch.setattr(tracefs, "_rmdir_instance",
                         functools.partial(tracefs._rmdir_instance, timeout=0.1))
     removed = tracefs.cleanup_stale(mounts)
