@@ -3,13 +3,18 @@
 * ``live status``: what the machine offers, in plain words;
 * ``live list``: the workloads, one per teaching topic, and the recorded
   timelines in data/real-kernel;
-* ``live run WORKLOAD --out FILE.json [--swap] [--compare]``: run a workload
-  in a scratch cgroup, print the counters per phase, save the timeline;
-  ``--compare`` also runs it on the model and names the differences;
-* ``live trace WORKLOAD --out FILE.json [--pages N] [--swap]``: the same
-  with a private tracefs instance, every page's story and each step's
-  kernel calls saved (memcg_edu.live.trace), compared page by page with
-  the model.
+* ``live run WORKLOAD --out FILE.json [--swap] [--compare] [--force]``:
+  run a workload in a scratch cgroup, print the counters per phase, save
+  the timeline; ``--compare`` also runs it on the model and names the
+  differences;
+* ``live trace WORKLOAD --out FILE.json [--pages N] [--swap] [--force]``:
+  the same with a private tracefs instance, every page's story and each
+  step's kernel calls saved (memcg_edu.live.trace), compared page by page
+  with the model.
+
+Both check ``--out`` before any work, as every output is checked
+(memcg_edu.safeio): never through a symlink, an existing file kept
+without ``--force``.
 
 Exit status: 0 done; 1 the workload failed on the machine; 2 a wrong
 command line or a value the kernel refused; 3 this machine cannot do it
@@ -21,7 +26,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelUsageError
 from ..live import WORKLOADS, LiveError, describe, detect, get_workload
@@ -29,6 +35,9 @@ from ..live.catalog import RECORDED_DIR
 from ..safeio import check_output
 from ..timeline import Timeline
 from . import add_force_argument
+
+if TYPE_CHECKING:
+    from ..live.trace import TraceRecording
 
 __all__ = ["add_parser", "main", "format_step"]
 
@@ -92,6 +101,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="pages per bulk operation (default 1024 = 4 MiB)")
     t.add_argument("--swap", action="store_true",
                    help="add a temporary swap file if none is active (root)")
+    add_force_argument(t)
     t.set_defaults(func=_trace)
 
 
@@ -164,14 +174,31 @@ def format_step(step: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _checked_out(args: argparse.Namespace) -> Path:
+    """--out of ``live run`` / ``live trace``, checked before any work
+    (safeio.check_output: no symlink followed, an existing file kept
+    without --force), so a run is never lost to a bad --out."""
+    try:
+        return check_output(args.out, args.force, "--out")
+    except ModelUsageError as e:
+        raise LiveError(str(e), "refused") from None
+
+
+def _save(result: Timeline | TraceRecording, out: Path,
+          args: argparse.Namespace) -> None:
+    """Write a run's result (safeio.write_atomic): a file that appeared at
+    ``out`` while it ran is kept without --force."""
+    try:
+        result.save(out, overwrite=args.force)
+    except ModelUsageError as e:
+        raise LiveError(str(e), "failed") from None
+
+
 @_guard
 def _run(args: argparse.Namespace) -> int:
     from ..live import record
     get_workload(args.workload, args.pages)  # bad name or size: before any work
-    try:  # the output path too: a run is never lost to an unwritable --out
-        out = check_output(args.out, args.force, "--out")
-    except ModelUsageError as e:
-        raise LiveError(str(e), "refused") from None
+    out = _checked_out(args)
     print(f"recording workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tl = record(args.workload, args.pages, swap=args.swap,
@@ -179,10 +206,7 @@ def _run(args: argparse.Namespace) -> int:
                 on_step=lambda s: print(format_step(s), flush=True),
                 on_wait=lambda: print("waiting: another live run is using "
                                       "the machine's swap", flush=True))
-    try:
-        tl.save(out, overwrite=args.force)
-    except ModelUsageError as e:
-        raise LiveError(str(e), "failed") from None
+    _save(tl, out, args)
     for note in tl.meta.get("notes", []):
         print(f"note: {note}")
     print(f"saved {len(tl)} steps to {out} (Linux {tl.meta['kernel']}, "
@@ -200,15 +224,12 @@ def _trace(args: argparse.Namespace) -> int:
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
     require_root()
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise LiveError(f"--out {out}: directory {out.parent} does not exist",
-                        "refused")
+    out = _checked_out(args)
     print(f"tracing workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tr = trace(args.workload, args.pages, swap=args.swap,
                on_step=lambda s: print(format_step(s), flush=True))
-    tr.save(out)
+    _save(tr, out, args)
     meta = tr.meta
     for note in meta.get("notes", []):
         print(f"note: {note}")

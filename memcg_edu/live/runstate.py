@@ -19,6 +19,7 @@ import ctypes
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -30,10 +31,11 @@ from typing import Any, Callable, Iterator
 
 from .errors import LiveError
 
-__all__ = ["state_dir", "proc_start", "RunRecord", "current", "stale_records",
-           "cleanup_stale", "swap_lock", "recorded_swap_paths",
-           "check_base_dir", "remove_dir", "umount_ours", "libc", "ident",
-           "rmdir_cgroup"]
+__all__ = ["state_dir", "open_state_dir", "proc_start", "write_record",
+           "RunRecord", "current", "stale_records", "cleanup_stale",
+           "state_lock", "swap_lock", "recorded_swap_paths", "check_base_dir",
+           "remove_dir", "umount_ours", "umount", "libc", "ident",
+           "rmdir_busy", "still_same"]
 
 _MNT_DETACH, _UMOUNT_NOFOLLOW = 2, 8
 _RECORD_PREFIX = "run-"
@@ -57,7 +59,7 @@ def state_dir() -> Path:
     return Path(base) / f"memcg-edu-{os.geteuid()}"
 
 
-def _open_state_dir(create: bool = True) -> int:
+def open_state_dir(create: bool = True) -> int:
     """The state directory as an fd, created 0700 if missing (with
     ``create``); refused unless it is a real directory (not a symlink) owned
     by us with no group or other permissions."""
@@ -99,12 +101,24 @@ def proc_start(pid: int, proc: Path = Path("/proc")) -> int | None:
     return int(fields[19])
 
 
+def write_record(dirfd: int, name: str, data: dict[str, Any]) -> None:
+    """Replace record ``name`` in the state directory ``dirfd`` with
+    ``data`` as JSON: a new temp file (O_EXCL|O_NOFOLLOW, 0600) renamed
+    over it, so a reader sees the old record or the new one, never half."""
+    tmp = f".{name}.{threading.get_ident()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                 0o600, dir_fd=dirfd)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+
+
 def ident(path: Path) -> dict[str, Any]:
     st = os.lstat(path)
     return {"path": str(path), "dev": st.st_dev, "ino": st.st_ino}
 
 
-def _same(path: Path, ident: dict[str, Any]) -> os.stat_result | None:
+def still_same(path: Path, ident: dict[str, Any]) -> os.stat_result | None:
     """lstat of ``path`` if it is still the object recorded, else None."""
     try:
         st = os.lstat(path)
@@ -139,20 +153,14 @@ class RunRecord:
         self._dirfd: int | None = None
 
     def _write(self) -> None:
-        """Write the record: a new temp file (O_EXCL|O_NOFOLLOW, 0600) in
-        the state directory, then rename it over the record."""
+        """Write the record (``write_record``), creating it the first time
+        (O_EXCL: a record of that name is never taken over)."""
         if self._dirfd is None:
-            self._dirfd = _open_state_dir()
+            self._dirfd = open_state_dir()
             fd = os.open(self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL |
                          os.O_NOFOLLOW, 0o600, dir_fd=self._dirfd)
             os.close(fd)
-        tmp = f".{self.name}.{threading.get_ident()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
-                     0o600, dir_fd=self._dirfd)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.data, f)
-        os.replace(tmp, self.name, src_dir_fd=self._dirfd,
-                   dst_dir_fd=self._dirfd)
+        write_record(self._dirfd, self.name, self.data)
 
     def add(self, kind: str, entry: dict[str, Any]) -> None:
         with self._lock:
@@ -214,26 +222,28 @@ def _read_record(dirfd: int, name: str) -> tuple[int, dict[str, Any]] | None:
     return fd, data
 
 
-def stale_records() -> Iterator[tuple[int, dict[str, Any], Callable[[], None]]]:
-    """(pid, record, forget) for each record of a run that no longer runs."""
-    dirfd = _open_state_dir()
+def stale_records(prefix: str = _RECORD_PREFIX
+                  ) -> Iterator[tuple[int, dict[str, Any], Callable[[], None]]]:
+    """(pid, record, forget) for each record ``<prefix><pid>-<start>.json``
+    of a run that no longer runs (no process ``pid`` with that start time),
+    locked while the caller cleans up after it: run records ("run-") here,
+    trace records ("trace-") in memcg_edu.live.tracefs."""
+    name_re = re.compile(re.escape(prefix) + r"(\d+)-(\d+)\.json")
+    dirfd = open_state_dir()
     try:
         for name in sorted(os.listdir(dirfd)):
-            if not (name.startswith(_RECORD_PREFIX) and name.endswith(".json")):
-                continue
+            m = name_re.fullmatch(name)
+            if m is None or proc_start(int(m[1])) == int(m[2]):
+                continue   # not such a record, or that run is alive
             got = _read_record(dirfd, name)
             if got is None:
-                continue
-            fd, data = got
-            pid, start = data.get("pid"), data.get("start")
-            if not isinstance(pid, int) or proc_start(pid) == start:
-                os.close(fd)
                 continue
 
             def forget(name: str = name) -> None:
                 os.unlink(name, dir_fd=dirfd)
+            fd, data = got
             try:
-                yield pid, data, forget
+                yield int(m[1]), data, forget
             finally:
                 os.close(fd)
     finally:
@@ -245,7 +255,7 @@ def recorded_swap_paths() -> set[str]:
     if not state_dir().exists():
         return set()
     try:
-        dirfd = _open_state_dir(create=False)
+        dirfd = open_state_dir(create=False)
     except LiveError:
         return set()
     out: set[str] = set()
@@ -293,7 +303,7 @@ def umount_ours(mount: dict[str, Any]) -> bool:
     differs from the parent's); never follows a symlink. True if it was
     unmounted."""
     path, parent = mount["path"], mount["parent"]
-    if _same(Path(parent["path"]), parent) is None:
+    if still_same(Path(parent["path"]), parent) is None:
         return False
     try:
         st = os.lstat(path)
@@ -301,10 +311,19 @@ def umount_ours(mount: dict[str, Any]) -> bool:
         return False
     if not stat.S_ISDIR(st.st_mode) or st.st_dev == parent["dev"]:
         return False
-    if libc().umount2(str(path).encode(), _MNT_DETACH | _UMOUNT_NOFOLLOW) != 0:
-        err = ctypes.get_errno()
-        raise LiveError(f"cannot unmount {path}: {os.strerror(err)}", "failed")
+    umount(Path(path), "tmpfs", detach=True)
     return True
+
+
+def umount(path: Path, what: str, detach: bool = False) -> None:
+    """umount2(2) ``path`` (``what`` names it in the error), never following
+    a symlink (UMOUNT_NOFOLLOW); ``detach`` (MNT_DETACH) lets a busy one go
+    lazily."""
+    flags = _UMOUNT_NOFOLLOW | (_MNT_DETACH if detach else 0)
+    if libc().umount2(str(path).encode(), flags) != 0:
+        err = ctypes.get_errno()
+        raise LiveError(f"cannot unmount {what} at {path}: "
+                        f"{os.strerror(err)}", "failed")
 
 
 def remove_dir(ident: dict[str, Any]) -> bool:
@@ -316,7 +335,7 @@ def remove_dir(ident: dict[str, Any]) -> bool:
     is something else now (left alone).
     """
     path = Path(ident["path"])
-    st = _same(path, ident)
+    st = still_same(path, ident)
     if st is None or not stat.S_ISDIR(st.st_mode):
         return False
     if not shutil.rmtree.avoids_symlink_attacks:  # Linux always has it
@@ -344,7 +363,7 @@ def cleanup_stale(kill: Callable[[Path], None],
                 if swapoff(ident):
                     removed.append(f"swap file {ident['path']} (run {pid})")
             cgroups = [c for c in data.get("cgroups", [])
-                       if _same(Path(c["path"]), c) is not None]
+                       if still_same(Path(c["path"]), c) is not None]
             for c in cgroups:
                 kill(Path(c["path"]))
             for m in data.get("mounts", []):
@@ -354,7 +373,7 @@ def cleanup_stale(kill: Callable[[Path], None],
                 if remove_dir(d):
                     removed.append(f"work directory {d['path']} (run {pid})")
             for c in cgroups:
-                rmdir_cgroup(Path(c["path"]))
+                rmdir_busy(Path(c["path"]), "scratch cgroup")
                 removed.append(f"cgroup {c['path']} (run {pid})")
         except (LiveError, OSError, KeyError, TypeError) as e:
             raise LiveError(f"cleaning up after run {pid} failed: {e}; its "
@@ -363,42 +382,45 @@ def cleanup_stale(kill: Callable[[Path], None],
     return removed
 
 
-def rmdir_cgroup(path: Path, timeout: float = 5.0) -> None:
-    """rmdir a cgroup; the kernel says EBUSY until its last task is gone."""
+def rmdir_busy(path: Path, what: str, timeout: float = 5.0) -> None:
+    """rmdir ``path`` (``what`` names it in the error), retrying while the
+    kernel says it is busy: a cgroup until its last task is gone, a trace
+    instance while a reader has it open. Gone already is fine."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            path.rmdir()
+            os.rmdir(path)
             return
         except FileNotFoundError:
             return
-        except OSError:
+        except OSError as e:
             if time.monotonic() > deadline:
-                raise LiveError(f"cannot remove scratch cgroup {path}",
+                raise LiveError(f"cannot remove {what} {path}: {e.strerror}",
                                 "failed") from None
             time.sleep(0.05)
 
 
 @contextmanager
-def swap_lock(exclusive: bool, timeout: float | None = None,
-              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold the swap lock (``swap.lock`` in the state directory, flock):
-    shared by plain runs, exclusive by a run that adds a swap file, so no
-    run's swap phases see another run's swap file come and go. Waits up to
-    ``timeout`` seconds (Ctrl-C still works), calling ``on_wait`` once."""
-    dirfd = _open_state_dir()
+def state_lock(name: str, exclusive: bool, busy: LiveError,
+               timeout: float | None = None,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the flock on ``name`` in the state directory (created 0600,
+    never through a symlink, refused unless a regular file of ours):
+    shared, or ``exclusive``. Waits up to ``timeout`` seconds (Ctrl-C still
+    works), calling ``on_wait`` once; then raises ``busy``."""
+    dirfd = open_state_dir()
     try:
-        fd = os.open("swap.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
+        fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW |
                      os.O_NONBLOCK, 0o600, dir_fd=dirfd)
     except OSError as e:
-        raise LiveError(f"cannot open the swap lock in {state_dir()}: "
+        raise LiveError(f"cannot open the lock {name} in {state_dir()}: "
                         f"{e.strerror}") from None
     finally:
         os.close(dirfd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-            raise LiveError(f"refusing the swap lock {state_dir()}/swap.lock: "
+            raise LiveError(f"refusing the lock {state_dir()}/{name}: "
                             f"not a regular file of uid {os.geteuid()}")
         op = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
         deadline = time.monotonic() + (LOCK_TIMEOUT if timeout is None
@@ -409,9 +431,7 @@ def swap_lock(exclusive: bool, timeout: float | None = None,
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise LiveError("another live run holds the swap lock "
-                                    f"({state_dir()}/swap.lock); try again "
-                                    "when it has finished") from None
+                    raise busy from None
                 if on_wait is not None:
                     on_wait()
                     on_wait = None
@@ -420,3 +440,14 @@ def swap_lock(exclusive: bool, timeout: float | None = None,
     finally:
         os.close(fd)   # releases the lock
 
+
+@contextmanager
+def swap_lock(exclusive: bool, timeout: float | None = None,
+              on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the swap lock (``swap.lock``, see ``state_lock``): shared by
+    plain runs, exclusive by a run that adds a swap file, so no run's swap
+    phases see another run's swap file come and go."""
+    busy = LiveError(f"another live run holds the swap lock ({state_dir()}/"
+                     f"swap.lock); try again when it has finished")
+    with state_lock("swap.lock", exclusive, busy, timeout, on_wait):
+        yield

@@ -35,7 +35,8 @@ from .errors import LiveError
 from . import runstate
 from .runstate import libc
 
-__all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "pid_alive", "libc",
+__all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "signals_ignored",
+           "pid_alive", "libc",
            "PREFIX", "WORK_BASE", "make_work_dir"]
 
 PREFIX = "memcg-edu-"
@@ -62,6 +63,23 @@ def sigterm_as_exit() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+@contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Inside: Ctrl-C and SIGTERM are ignored, so a second one cannot cut a
+    cleanup short; the handlers from before are put back after. Only the
+    main thread can set handlers; elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
+           signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
 
 
 def pid_alive(pid: int) -> bool:
@@ -205,36 +223,35 @@ class Scratch:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        # Ignore a second SIGTERM / Ctrl-C until everything is removed.
-        if threading.current_thread() is threading.main_thread():
-            prev_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
-            for child in self.children:
-                if child.poll() is None:
-                    child.kill()
-                child.wait()
-            for name in self.dirs:
-                _kill_all(self.memcg(name))
-            rec = runstate.current()
-            if self.work is not None:
-                for m in [m for m in rec.data["mounts"]
-                          if Path(m["path"]).parent == self.work]:
-                    runstate.umount_ours(m)
-                    rec.drop("mounts", m["path"])
-                self.tmpfs = None
-                remove_work_dir(self.work)
-                self.work = None
-            for path in self.dirs.values():
-                runstate.rmdir_cgroup(path)
-                rec.drop("cgroups", path)
-            self.dirs.clear()
-        finally:
+            with signals_ignored():  # until everything is removed
+                self._remove_all()
+        finally:  # SIGTERM as it was before __enter__
             if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, prev_int)
                 signal.signal(signal.SIGTERM, self._old_handler
                               if self._old_handler is not None
                               else signal.SIG_DFL)
+
+    def _remove_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+        for name in self.dirs:
+            _kill_all(self.memcg(name))
+        rec = runstate.current()
+        if self.work is not None:
+            for m in [m for m in rec.data["mounts"]
+                      if Path(m["path"]).parent == self.work]:
+                runstate.umount_ours(m)
+                rec.drop("mounts", m["path"])
+            self.tmpfs = None
+            remove_work_dir(self.work)
+            self.work = None
+        for path in self.dirs.values():
+            runstate.rmdir_busy(path, "scratch cgroup")
+            rec.drop("cgroups", path)
+        self.dirs.clear()
 
 
 def cleanup_stale(caps: Capabilities) -> list[str]:

@@ -77,12 +77,8 @@ def swapoff_ours(ident: dict[str, Any]) -> bool:
     the regular file recorded (device and inode, checked by lstat, so a
     symlink or a new file put in its place is left alone). True if it did."""
     path = Path(ident["path"])
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    if (not stat.S_ISREG(st.st_mode)
-            or (st.st_dev, st.st_ino) != (ident["dev"], ident["ino"])):
+    st = runstate.still_same(path, ident)
+    if st is None or not stat.S_ISREG(st.st_mode):
         return False
     if str(path) in (p for p, _ in active_swap_files()):
         if libc().swapoff(str(path).encode()) != 0:

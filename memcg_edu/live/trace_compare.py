@@ -19,6 +19,9 @@ its cause:
   and by activity; the model takes the oldest pages);
 * **not migrated**: compaction moves only the pages in the blocks it scans;
   the model migrates every page it is asked to;
+* **per-CPU LRU batch**: the page was still in a per-CPU batch of pages
+  waiting to go on an LRU list (a pagevec in 3.17, not modelled) when it
+  was last unmapped, and the batch's reference kept it;
 * **still in memory**: the kernel had not freed the page when tracing
   stopped (an unmapped page left in the swap cache is freed by reclaim
   later), the model had;
@@ -183,6 +186,12 @@ def _cause(role: str, k: list[tuple[int, str]], m: list[tuple[int, str]],
                 f"pages (order {max(orders)}): its frame's life is the folio's")
     ks, ms = [w for _, w in k], [w for _, w in m]
     end = st["events"][-1]
+    if end[1] == END and "freed" in ms and not any(
+            e[1] == "put on an LRU list" for e in st["events"]):
+        return ("per-CPU LRU batch", f"{role} never reached an LRU list: it "
+                f"was still in a per-CPU batch of pages waiting for one "
+                f"(lru_add; a pagevec in 3.17, which the model leaves out), "
+                f"whose reference kept it after its last unmap")
     if end[1] == END and "freed" in ms:
         cached = "swapcache" in (end[3] or {}).get("flags", [])
         return ("swap cache" if cached or "swapped out" in ks else "still in memory",

@@ -297,6 +297,10 @@ class _Builder:
                        if e[1] == "freed"), len(old.events))
             step = old.events[at][0] if at < len(old.events) else self.step
             old.events.insert(at, [step, "migrated", old.pfn, {"to": new.pfn}])
+            if not any(e[1] == "isolated" and e[0] == step for e in old.events):
+                old.events.insert(at, [step, "isolated", old.pfn,
+                                       {"inferred": "taken off its LRU to be "
+                                        "migrated"}])
             new.memcg = new.memcg or old.memcg
             new.kind = old.kind
         new.role = role
@@ -383,13 +387,6 @@ class _Builder:
         pfn = (f.get("pte", 0) & _PTE_PFN) >> self.ctx.page_shift
         if self.where.get(self.step, {}).get(pfn) != role:
             return
-        old = self.role_life.get(role)
-        if old is not None and old.pfn != pfn:
-            at = next((i for i, e in enumerate(old.events) if e[1] == "freed"),
-                      len(old.events))
-            old.events.insert(at, [self.step, "isolated", old.pfn,
-                                   {"inferred": "taken off its LRU to be "
-                                    "migrated"}])
         life = self._link(pfn)
         if life is None:
             life = self.lives[pfn] = self._new_life(pfn, False)

@@ -12,91 +12,41 @@ What this module does to the machine, and only this:
 * one instance ``instances/memcg-edu-<pid>-<random>`` is created with mkdir
   and removed with rmdir (its events are switched off first); the global
   buffer and every other instance are never written;
-* a root-only record (``trace-<pid>-<start>.json`` in the state directory,
-  /run/memcg-edu for root, mode 0700) names the instance and the mount, so
-  that ``cleanup_stale()`` at the next start removes what a run killed with
-  SIGKILL left, and nothing else: an instance is removed only when its name
-  has our prefix AND a record of a dead run names it.
+* a root-only record (``trace-<pid>-<start>.json`` in the live lab's state
+  directory, memcg_edu.live.runstate: /run/memcg-edu for root, mode 0700,
+  beside but apart from its ``run-*.json`` records) names the instance and
+  the mount, so that ``cleanup_stale()`` at the next start removes what a
+  run killed with SIGKILL left, and nothing else: an instance is removed
+  only when its name has our prefix AND a record of a dead run names it.
 
-One traced run at a time (a lock in the state directory): runs share the
-mount, and a run that mounted tracefs must be able to unmount it.
+One traced run at a time (``trace.lock`` in the state directory, apart
+from runstate's ``swap.lock``): runs share the mount, and a run that
+mounted tracefs must be able to unmount it.
 """
 from __future__ import annotations
 
 import ctypes
-import fcntl
-import json
 import os
 import re
 import secrets
-import signal
-import stat
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .errors import LiveError
-from .scratch import libc
+from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
+                       rmdir_busy, stale_records, state_lock, umount,
+                       write_record)
+from .scratch import signals_ignored
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
-           "cleanup_stale", "state_dir", "lost_events", "trace_lock"]
+           "cleanup_stale", "lost_events", "trace_lock"]
 
 TRACE_PREFIX = "memcg-edu-"
 DEFAULT_MOUNT = Path("/sys/kernel/tracing")
 _INSTANCE = re.compile(r"^memcg-edu-(\d+)-[0-9a-f]{8}$")
-_RECORD = re.compile(r"^trace-(\d+)-(\d+)\.json$")
-_UMOUNT_NOFOLLOW = 8
-LOCK_TIMEOUT = 600.0
-
-
-def state_dir() -> Path:
-    """$MEMCG_EDU_STATE_DIR, else /run/memcg-edu (root) or a per-user one."""
-    env = os.environ.get("MEMCG_EDU_STATE_DIR")
-    if env:
-        return Path(env)
-    if os.geteuid() == 0:
-        return Path("/run/memcg-edu")
-    return Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / \
-        f"memcg-edu-{os.geteuid()}"
-
-
-def _state_fd() -> int:
-    """The state directory as an fd: a real directory (never a symlink),
-    ours, mode 0700; created if missing."""
-    path = state_dir()
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as e:
-        raise LiveError(f"cannot create the state directory {path}: "
-                        f"{e.strerror}") from None
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError as e:
-        raise LiveError(f"refusing the state directory {path}: {e.strerror} "
-                        f"(it must be a directory, not a symlink)") from None
-    st = os.fstat(fd)
-    if st.st_uid != os.geteuid() or st.st_mode & 0o077:
-        os.close(fd)
-        raise LiveError(f"refusing the state directory {path}: owned by uid "
-                        f"{st.st_uid}, mode {stat.S_IMODE(st.st_mode):04o}; it "
-                        f"must be ours with mode 0700")
-    return fd
-
-
-def _proc_start(pid: int, proc: Path = Path("/proc")) -> int | None:
-    """Start time of ``pid`` (field 22 of /proc/PID/stat), None if gone."""
-    try:
-        fields = (proc / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return None
-    if len(fields) < 20 or fields[0] == "Z":
-        return None
-    return int(fields[19])
+_RECORD_PREFIX = "trace-"
 
 
 def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
@@ -114,27 +64,12 @@ def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
 
 @contextmanager
 def trace_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Exclusive: one traced run of ours at a time (waits up to ``timeout``)."""
-    dfd = _state_fd()
-    try:
-        fd = os.open("trace.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
-                     0o600, dir_fd=dfd)
-    finally:
-        os.close(dfd)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LiveError(f"another traced run held the trace lock "
-                                    f"for {timeout:.0f} s", "failed") from None
-                time.sleep(0.2)
+    """Exclusive: one traced run of ours at a time (``trace.lock`` in the
+    state directory, see runstate.state_lock; waits up to ``timeout``)."""
+    busy = LiveError(f"another traced run held the trace lock for "
+                     f"{timeout:.0f} s", "failed")
+    with state_lock("trace.lock", True, busy, timeout):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def lost_events(inst: Path) -> dict[int, dict[str, int]]:
@@ -174,19 +109,14 @@ class _Record:
     name: str
 
     def write(self, data: dict) -> None:
-        dfd = _state_fd()
+        dfd = open_state_dir()
         try:
-            tmp = f".{self.name}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
-                         os.O_NOFOLLOW, 0o600, dir_fd=dfd)
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f)
-            os.rename(tmp, self.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            write_record(dfd, self.name, data)
         finally:
             os.close(dfd)
 
     def remove(self) -> None:
-        dfd = _state_fd()
+        dfd = open_state_dir()
         try:
             os.unlink(self.name, dir_fd=dfd)
         except FileNotFoundError:
@@ -214,27 +144,10 @@ def _write(path: Path, value: str) -> None:
 
 
 def _rmdir_instance(inst: Path, timeout: float = 5.0) -> None:
-    """rmdir an instance; the kernel says EBUSY while a reader has it open."""
+    """Switch an instance off and rmdir it (runstate.rmdir_busy: the kernel
+    says EBUSY while a reader has it open)."""
     _switch_off(inst)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.rmdir(inst)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            if time.monotonic() > deadline:
-                raise LiveError(f"cannot remove trace instance {inst}: "
-                                f"{e.strerror}", "failed") from None
-            time.sleep(0.05)
-
-
-def _umount(where: Path) -> None:
-    if libc().umount2(str(where).encode(), _UMOUNT_NOFOLLOW) != 0:
-        err = ctypes.get_errno()
-        raise LiveError(f"cannot unmount tracefs at {where}: "
-                        f"{os.strerror(err)}", "failed")
+    rmdir_busy(inst, "trace instance", timeout)
 
 
 def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
@@ -242,25 +155,7 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
     (prefix AND record), and tracefs if they had mounted it. Returns what
     was removed (or kept because busy), in words."""
     removed: list[str] = []
-    dfd = _state_fd()
-    try:
-        names = [n for n in os.listdir(dfd) if _RECORD.match(n)]
-        records = []
-        for n in names:
-            m = _RECORD.match(n)
-            assert m is not None
-            pid, start = int(m.group(1)), int(m.group(2))
-            if _proc_start(pid) == start:
-                continue  # that run is alive
-            try:
-                fd = os.open(n, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dfd)
-                with os.fdopen(fd) as f:
-                    records.append((n, json.load(f)))
-            except (OSError, ValueError):
-                records.append((n, {}))
-    finally:
-        os.close(dfd)
-    for name, data in records:
+    for _pid, data, forget in stale_records(_RECORD_PREFIX):
         inst = data.get("instance")
         where = find_tracefs(mounts)
         try:
@@ -271,14 +166,14 @@ def cleanup_stale(mounts: Path = Path("/proc/self/mounts")) -> list[str]:
                     removed.append(f"removed stale trace instance {path}")
             mounted = data.get("mounted")
             if mounted and where is not None and str(where) == mounted:
-                _umount(where)
+                umount(where, "tracefs")
                 removed.append(f"removed stale tracefs mount {where}")
         except LiveError as e:
             # busy (someone else uses it now): kept, with its record, for
             # the next start to try again
             removed.append(f"kept a stale run's leftovers for now: {e}")
             continue
-        _Record(name).remove()
+        forget()
     return removed
 
 
@@ -302,8 +197,9 @@ class TraceInstance:
         self.mounted = False          # we mounted tracefs
         self.enabled: list[str] = []
         self.missing: list[str] = []
-        start = _proc_start(os.getpid())
-        self._record = _Record(f"trace-{os.getpid()}-{start or 0}.json")
+        start = proc_start(os.getpid())
+        self._record = _Record(
+            f"{_RECORD_PREFIX}{os.getpid()}-{start or 0}.json")
         self._data: dict = {"pid": os.getpid()}
 
     # -- setup --------------------------------------------------------------
@@ -409,21 +305,11 @@ class TraceInstance:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        # a second Ctrl-C or SIGTERM waits until everything is removed
-        main = threading.current_thread() is threading.main_thread()
-        if main:
-            old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
-                   signal.signal(signal.SIGTERM, signal.SIG_IGN))
-        try:
+        with signals_ignored():  # a second signal waits for the cleanup
             if self.path is not None:
                 _rmdir_instance(self.path)
                 self.path = None
             if self.mounted and self.root is not None:
-                _umount(self.root)
+                umount(self.root, "tracefs")
                 self.mounted = False
             self._record.remove()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, old[0])
-                signal.signal(signal.SIGTERM, old[1])
-

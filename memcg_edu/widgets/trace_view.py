@@ -8,7 +8,8 @@ workload (x[k], f[i], ...), green where the page had the same life on the
 kernel and in the model, coloured by the cause where it did not; picking
 a page shows its kernel story and the model's side by side; picking a step
 lists the kernel functions the traced events stand for at that step (the
-call list of the "inside a step" view), the page's own calls marked.
+calls of ``run --json``, docs/scenario-format.md), the page's own marked,
+with previous / next call buttons to step through them.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ SAME = "#b7e1a1"
 #: cell colour per named difference
 CAUSE_COLORS = {"large folio": "#9ecae1", "swap cache": "#fdd0a2",
                 "reclaim order": "#fdae6b", "not migrated": "#dadaeb",
-                "still in memory": "#fcbba1",
+                "still in memory": "#fcbba1", "per-CPU LRU batch": "#c6dbef",
                 "never touched": "#d9d9d9", "different": "#fb6a4a"}
 
 
@@ -65,6 +66,13 @@ class TraceView(widgets.VBox):
         self.calls = widgets.Select(options=[], rows=12,
                                     layout=widgets.Layout(width="100%"))
         self.call_detail = widgets.HTML()
+        # the call stepper: previous / next call of the step
+        self.prev_call = widgets.Button(description="previous call",
+                                        layout=widgets.Layout(width="auto"))
+        self.next_call = widgets.Button(description="next call",
+                                        layout=widgets.Layout(width="auto"))
+        self.prev_call.on_click(lambda _: self.step_call(-1))
+        self.next_call.on_click(lambda _: self.step_call(+1))
         self.page.observe(lambda ch: self.select(ch["new"]), names="value")
         self.step.observe(lambda ch: self.show_step(ch["new"]), names="value")
         self.calls.observe(lambda ch: self._show_call(ch["new"]), names="value")
@@ -78,7 +86,9 @@ class TraceView(widgets.VBox):
             f"{s['kernel_memory_pages']} pages. Events lost: "
             f"{trace.lost}.")
         left = widgets.VBox([self.page, self.grid], layout=widgets.Layout(width="45%"))
-        right = widgets.VBox([self.story, self.step, self.calls, self.call_detail],
+        right = widgets.VBox([self.story, self.step,
+                              widgets.HBox([self.prev_call, self.next_call]),
+                              self.calls, self.call_detail],
                              layout=widgets.Layout(width="55%"))
         super().__init__([self.summary, widgets.HBox([left, right])])
         self.add_class("memcg-edu-trace-view")
@@ -153,6 +163,13 @@ class TraceView(widgets.VBox):
         mine = [i for label, i in opts if label.startswith("*")]
         self.calls.value = mine[0] if mine else (opts[0][1] if opts else None)
         self._show_call(self.calls.value)
+
+    def step_call(self, delta: int) -> None:
+        """Move to the previous (-1) or next (+1) call of the step."""
+        n = len(self.calls.options)
+        if n:
+            i = self.calls.value if self.calls.value is not None else 0
+            self.calls.value = min(n - 1, max(0, i + delta))
 
     def _show_call(self, i: int | None) -> None:
         calls = self._step_calls(self.step.value)

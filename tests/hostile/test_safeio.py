@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -80,3 +81,36 @@ def test_integer_cap_is_on_digits_not_value():
     assert parse_json("[" + "9" * 40 + ", -" + "9" * 40 + "]", fail)[0] == 10**40 - 1
     with pytest.raises(ModelUsageError, match="41 digits"):
         parse_json("-" + "9" * 41, fail)
+
+
+def test_check_output_behind_a_folder_we_may_not_search_is_one_line(tmp_path):
+    """An output path behind a folder we may not search (EACCES on stat)
+    is refused in one line naming the folder, not with a traceback."""
+    import shutil
+    import subprocess
+    import sys
+    locked = tmp_path / "locked"
+    (locked / "sub").mkdir(parents=True)
+    target = locked / "sub" / "x.json"
+    locked.chmod(0)
+    try:
+        if os.geteuid() != 0:
+            with pytest.raises(ModelUsageError,
+                               match=f"folder {target.parent}: Permission denied"):
+                check_output(target)
+            return
+        if shutil.which("setpriv") is None:
+            pytest.skip("needs setpriv to drop to an unprivileged user")
+        root = Path(__file__).resolve().parents[2]
+        r = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             sys.executable, "-m", "memcg_edu", "live", "run", "charge",
+             "--out", str(target)],
+            env=dict(os.environ, PYTHONPATH=str(root)), cwd="/",
+            capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and r.stdout == ""
+        assert r.stderr.endswith(f"--out {target}: folder {target.parent}: "
+                                 f"Permission denied\n"), r.stderr
+        assert r.stderr.count("\n") == 1
+    finally:
+        locked.chmod(0o700)

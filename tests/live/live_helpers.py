@@ -1,15 +1,16 @@
 """Helpers of the live tests: what a run left behind, whether a process
-runs, and the live command line in a subprocess."""
+runs, the live command line in a subprocess, and a run paused at a step."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 from memcg_edu.live.runstate import state_dir
 from memcg_edu.live.scratch import PREFIX, WORK_BASE
 
-__all__ = ["leftovers", "alive", "live_cli"]
+__all__ = ["leftovers", "alive", "live_cli", "start_and_stop_at"]
 
 
 def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
@@ -62,3 +63,34 @@ def live_cli(*argv: str) -> list[str]:
             "s.required = True; live.add_parser(s); "
             "a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
     return [sys.executable, "-c", code, "live", *argv]
+
+
+_PAUSING = """
+import sys, time
+from {module} import {func} as run
+def pause(step):
+    print(step["step"], step["detail"].get("pid", ""), flush=True)
+    if step["step"] == int(sys.argv[2]):
+        time.sleep(60)
+run(sys.argv[1], {pages}, swap=True, on_step=pause)
+"""
+
+
+def start_and_stop_at(run: str, workload: str, step: int, pages: int,
+                      env: dict[str, str]) -> tuple[subprocess.Popen, int | None]:
+    """Run ``run`` ("memcg_edu.live.record" or "memcg_edu.live.trace.trace")
+    on ``workload`` with --swap in a subprocess and return it paused after
+    ``step`` (sleeping in on_step), with the workload process's pid."""
+    module, _, func = run.rpartition(".")
+    script = _PAUSING.format(module=module, func=func, pages=pages)
+    p = subprocess.Popen([sys.executable, "-c", script, workload, str(step)],
+                         stdout=subprocess.PIPE, text=True, env=env)
+    assert p.stdout is not None
+    task = None
+    for line in p.stdout:
+        num, _, pid = line.strip().partition(" ")
+        if num == "0":
+            task = int(pid)
+        if int(num) == step:
+            return p, task
+    raise AssertionError(f"{run} ended before step {step}: rc {p.wait()}")

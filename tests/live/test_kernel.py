@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from live_helpers import alive, leftovers
+from live_helpers import alive, leftovers, start_and_stop_at
 from memcg_edu.live import LiveError, record
 from memcg_edu.live.compare import counter_tolerance, stat_tolerance
 
@@ -168,32 +168,9 @@ def test_workload_killed_midway_is_reported_and_cleaned(caps_v1):
     assert not alive(pids[0])
 
 
-_SCRIPT = """
-import sys, time
-from memcg_edu.live import record
-def pause(step):
-    print(step["step"], step["detail"].get("pid", ""), flush=True)
-    if step["step"] == int(sys.argv[2]):
-        time.sleep(60)
-record(sys.argv[1], {n}, swap=True, on_step=pause)
-""".format(n=N)
-
-
 def _start_and_stop_at(workload, step, child_env):
-    """Run record() in a subprocess and return it paused after ``step``,
-    with the workload process's pid."""
-    import subprocess
-    import sys
-    p = subprocess.Popen([sys.executable, "-c", _SCRIPT, workload, str(step)],
-                         stdout=subprocess.PIPE, text=True, env=child_env)
-    task = None
-    for line in p.stdout:
-        num, _, pid = line.strip().partition(" ")
-        if num == "0":
-            task = int(pid)
-        if int(num) == step:
-            return p, task
-    raise AssertionError(f"recorder ended before step {step}: rc {p.wait()}")
+    return start_and_stop_at("memcg_edu.live.record", workload, step, N,
+                             child_env)
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])

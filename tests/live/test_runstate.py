@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memcg_edu.live import LiveError, runstate
-from memcg_edu.live.scratch import make_work_dir, remove_work_dir
+from memcg_edu.live.scratch import make_work_dir, remove_work_dir, signals_ignored
 
 
 @pytest.fixture
@@ -207,3 +208,31 @@ def test_a_waiting_run_is_told_once_then_gives_up_with_the_reason(state):
     assert calls == [1]
     with runstate.swap_lock(exclusive=True, timeout=0):
         pass                    # released when the holder left
+
+
+def test_rmdir_busy_waits_then_names_what_it_could_not_remove(tmp_path):
+    busy = tmp_path / "busy"
+    (busy / "inside").mkdir(parents=True)   # ENOTEMPTY, as EBUSY would be
+    with pytest.raises(LiveError, match=f"cannot remove trace instance {busy}: "
+                                        f"Directory not empty") as e:
+        runstate.rmdir_busy(busy, "trace instance", timeout=0.1)
+    assert e.value.kind == "failed" and busy.is_dir()
+    runstate.rmdir_busy(tmp_path / "gone", "scratch cgroup")   # no error
+    (busy / "inside").rmdir()
+    runstate.rmdir_busy(busy, "trace instance")
+    assert not busy.exists()
+
+
+def test_signals_are_ignored_during_a_cleanup_and_restored_after():
+    def handler(signum, frame):
+        raise AssertionError("a signal got through")
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        with signals_ignored():
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGINT)
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is handler
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, old)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from memcg_edu.live import tracefs
+from memcg_edu.live import runstate, tracefs
 from memcg_edu.live.errors import LiveError
 from memcg_edu.live.trace import (TraceRecording, buffer_kb_for, load_trace,
                                   recorded_trace, trace)
@@ -233,7 +233,7 @@ def test_file_pages_large_folio_and_migration_by_index(tmp_path):
     st = out["pages"][0]
     assert st["pfns"] == [0x40, 0x80] and st["complete"]
     assert [e[1] for e in st["events"]] == [
-        "allocated", "added to the page cache", "migrated", "freed",
+        "allocated", "added to the page cache", "isolated", "migrated", "freed",
         "removed from the page cache", "freed"]
     assert st["events"][1][3] == {"file": "f", "index": 0, "order": 2}
 
@@ -277,6 +277,26 @@ def test_bad_trace_files_are_one_line_errors(tmp_path, content, message):
         load_trace(p)
     assert message in str(e.value) and "\n" not in str(e.value)
     assert str(p) in str(e.value)
+
+
+def test_save_replaces_a_symlink_and_keeps_a_file_when_told(tmp_path):
+    """A trace is written as a timeline is (safeio.write_atomic): a symlink
+    at the name is replaced, never written through; with overwrite False
+    a file already there is kept."""
+    from memcg_edu.errors import ModelUsageError
+    rec = _recording(tmp_path, _life_text()[:14])
+    target = tmp_path / "target"
+    target.write_text("target\n")
+    link = tmp_path / "t.json.gz"
+    link.symlink_to(target)
+    rec.save(link)
+    assert target.read_text() == "target\n" and not link.is_symlink()
+    assert load_trace(link).timeline.ops == rec.timeline.ops
+    with pytest.raises(ModelUsageError, match="not overwriting it"):
+        rec.save(target, overwrite=False)
+    assert target.read_text() == "target\n"
+    assert sorted(p.name for p in tmp_path.iterdir()
+                  if p.name.startswith(".")) == []
 
 
 def test_model_side_same_life_for_plain_anonymous_pages(tmp_path):
@@ -401,6 +421,12 @@ def test_a_failed_setup_leaves_no_instance(fake_tracefs):
     assert os.listdir(state) == []
 
 
+def _plant(path: Path, data: dict) -> None:
+    """A trace record as a run writes it (0600 in the state directory)."""
+    path.write_text(json.dumps(data))
+    path.chmod(0o600)
+
+
 def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     root, mounts, state = fake_tracefs
     state.mkdir(mode=0o700)
@@ -410,16 +436,20 @@ def test_stale_instance_of_a_dead_run_is_removed_and_nothing_else(fake_tracefs):
     mine_alive = root / "instances" / f"memcg-edu-{os.getpid()}-12345678"
     for d in (dead, no_record, other, mine_alive):
         d.mkdir()   # empty: a fake instance rmdirs as the kernel's does
-    (state / "trace-999999-1.json").write_text(json.dumps(
-        {"pid": 999999, "instance": dead.name}))
-    start = tracefs._proc_start(os.getpid())
-    (state / f"trace-{os.getpid()}-{start}.json").write_text(json.dumps(
-        {"pid": os.getpid(), "instance": mine_alive.name}))
+    _plant(state / "trace-999999-1.json",
+           {"pid": 999999, "instance": dead.name})
+    # a dead run's run record is runstate's to clean, not the tracer's
+    _plant(state / "run-999999-1.json", {"pid": 999999, "start": 1,
+                                         "instance": no_record.name})
+    start = runstate.proc_start(os.getpid())
+    _plant(state / f"trace-{os.getpid()}-{start}.json",
+           {"pid": os.getpid(), "instance": mine_alive.name})
     removed = tracefs.cleanup_stale(mounts)
     assert removed == [f"removed stale trace instance {dead}"]
     assert not dead.exists()
     assert no_record.exists() and other.exists() and mine_alive.exists()
-    assert sorted(os.listdir(state)) == [f"trace-{os.getpid()}-{start}.json"]
+    assert sorted(os.listdir(state)) == ["run-999999-1.json",
+                                         f"trace-{os.getpid()}-{start}.json"]
 
 
 def test_state_dir_must_be_private(fake_tracefs):
@@ -450,8 +480,8 @@ def test_a_busy_stale_instance_is_kept_with_its_record(fake_tracefs, monkeypatch
     busy = root / "instances" / "memcg-edu-999997-0badf00d"
     busy.mkdir()
     (busy / "trace").write_text("")
-    (state / "trace-999997-1.json").write_text(json.dumps(
-        {"pid": 999997, "instance": busy.name}))
+    _plant(state / "trace-999997-1.json",
+           {"pid": 999997, "instance": busy.name})
     monkeypatch.setattr(tracefs, "_rmdir_instance",
                         functools.partial(tracefs._rmdir_instance, timeout=0.1))
     removed = tracefs.cleanup_stale(mounts)
@@ -473,3 +503,49 @@ def test_recorded_trace_statistics_add_up_to_memory_stat(name):
                 traced = sum(d for s, m, i, d in tr.changes
                              if m == memcg and i == item and s <= step["step"])
                 assert traced == rec["stat"][counter], (step["step"], memcg, counter)
+
+
+def test_pages_the_kernel_kept_are_named(tmp_path):
+    """Two pages never freed in the trace while the model frees them at the
+    unmap: one never reached an LRU list (still in the per-CPU batch), one
+    sat on it in the swap cache."""
+    text = [_mark(1.0, "1 fault_anon")]
+    for i, pfn in enumerate((0x10, 0x11)):
+        text.append(_line(CHILD, 1.1 + i / 100, "mm_page_alloc",
+                          f"page=0 pfn={pfn:#x} order=0 migratetype=1 "
+                          f"gfp_flags={ANON}"))
+    text.append(_line(CHILD, 1.2, "mm_lru_insertion",
+                      "folio=0 pfn=0x11 lru=0 flags= asb  "))
+    cmp = compare_trace(_recording(tmp_path, text, pages=16))
+    assert cmp.diff("x[0]").cause == "per-CPU LRU batch"
+    assert cmp.diff("x[1]").cause == "swap cache"
+    assert "in the swap cache" in cmp.diff("x[1]").text
+
+
+def test_trace_lock_and_record_are_apart_from_the_run_ones(fake_tracefs):
+    """The trace lock and record share runstate's state directory but not
+    its names: a traced run holding trace.lock does not hold swap.lock,
+    and its record is not a run record (nor the other way round)."""
+    state = fake_tracefs[2]
+    with tracefs.trace_lock():
+        with runstate.swap_lock(exclusive=True, timeout=0):
+            pass
+        with pytest.raises(LiveError, match="held the trace lock for 0 s"):
+            with tracefs.trace_lock(timeout=0):
+                pass
+    tracefs._Record("trace-1-2.json").write({"pid": 1})
+    assert sorted(os.listdir(state)) == ["swap.lock", "trace-1-2.json",
+                                          "trace.lock"]
+    assert list(runstate.stale_records()) == []
+    assert os.stat(state / "trace-1-2.json").st_mode & 0o777 == 0o600
+
+
+def test_trace_lock_is_not_taken_through_a_symlink(fake_tracefs, tmp_path):
+    state = fake_tracefs[2]
+    state.mkdir(mode=0o700)
+    target = tmp_path / "elsewhere"
+    (state / "trace.lock").symlink_to(target)
+    with pytest.raises(LiveError, match="cannot open the lock trace.lock"):
+        with tracefs.trace_lock():
+            pass
+    assert not target.exists()

@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from live_helpers import alive, leftovers, live_cli
-from memcg_edu.live import tracefs
+from live_helpers import alive, leftovers, live_cli, start_and_stop_at
+from memcg_edu.live import runstate, tracefs
 from memcg_edu.live.errors import LiveError
 from memcg_edu.live.trace import _TracingRecorder, load_trace, trace
 from memcg_edu.live.trace_compare import compare_trace
@@ -48,7 +47,7 @@ def trace_leftovers(caps, pids, mounted_before) -> list[str]:
                 found.append(f"instance {d}")
     if (root is None) != (mounted_before is None):
         found.append(f"tracefs mount changed: {mounted_before} -> {root}")
-    state = tracefs.state_dir()
+    state = runstate.state_dir()
     if state.is_dir():
         for name in os.listdir(state):
             m = re.match(r"^trace-(\d+)-", name)
@@ -149,28 +148,9 @@ def test_workload_killed_is_reported_and_cleaned(can_trace):
     assert not alive(pids[0])
 
 
-_SCRIPT = """
-import sys, time
-from memcg_edu.live.trace import trace
-def pause(step):
-    print(step["step"], step["detail"].get("pid", ""), flush=True)
-    if step["step"] == int(sys.argv[2]):
-        time.sleep(60)
-trace(sys.argv[1], {n}, swap=True, on_step=pause)
-""".format(n=N)
-
-
 def _start_and_stop_at(workload, step, child_env):
-    p = subprocess.Popen([sys.executable, "-c", _SCRIPT, workload, str(step)],
-                         stdout=subprocess.PIPE, text=True, env=child_env)
-    task = None
-    for line in p.stdout:
-        num, _, pid = line.strip().partition(" ")
-        if num == "0":
-            task = int(pid)
-        if int(num) == step:
-            return p, task
-    raise AssertionError(f"tracer ended before step {step}: rc {p.wait()}")
+    return start_and_stop_at("memcg_edu.live.trace.trace", workload, step, N,
+                             child_env)
 
 
 @pytest.mark.parametrize("sig, rc", [("SIGTERM", 143), ("SIGINT", None)])
@@ -224,3 +204,23 @@ def test_cli_trace_saves_and_summarises(can_trace, child_env, tmp_path):
     r = subprocess.run(live_cli("trace", "nope", "--out", str(out)),
                        env=child_env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_cli_trace_keeps_an_existing_file_without_force(can_trace, child_env,
+                                                        tmp_path):
+    """As live run: an existing --out is refused before any work (no trace
+    taken, the file kept), and replaced with --force."""
+    out = tmp_path / "t.json.gz"
+    out.write_text("keep\n")
+    r = subprocess.run(live_cli("trace", "charge", "--pages", "16", "--out",
+                                str(out)), env=child_env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == f"error: --out {out}: exists; add --force to overwrite it\n"
+    assert out.read_text() == "keep\n"
+    r = subprocess.run(live_cli("trace", "charge", "--pages", "16", "--out",
+                                str(out), "--force"), env=child_env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert load_trace(out).meta["pages"] == 16
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json.gz"]

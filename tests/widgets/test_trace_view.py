@@ -37,6 +37,18 @@ def test_swap_trace_page_story_and_calls():
     assert any("try_to_free_mem_cgroup_pages" in label for label in labels)
     assert written["role"] in v.call_detail.value
     assert "count / mapcount</th><td>not traced" in v.call_detail.value
+    # the call stepper: next moves one call on, previous back, at the ends it stays
+    at = v.calls.value
+    v.next_call.click()
+    assert v.calls.value == at + 1
+    fn = v.calls.options[at + 1][0].replace("*", "").split()[0]
+    assert f"<td>{fn} (" in v.call_detail.value
+    v.prev_call.click()
+    v.prev_call.click()
+    assert v.calls.value == max(0, at - 1)
+    for _ in range(len(v.calls.options) + 1):
+        v.next_call.click()
+    assert v.calls.value == len(v.calls.options) - 1
     # picking another call shows that one
     other = next(i for label, i in v.calls.options if "mem_cgroup_swap_statistics" in label)
     v.calls.value = other
