@@ -8,9 +8,12 @@ All values are in pages (the kernel counts bytes).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..errors import InvariantViolation
+
+if TYPE_CHECKING:
+    from .memcg import MemCgroup
 
 __all__ = ["RES_COUNTER_MAX", "ResCounter"]
 
@@ -31,8 +34,8 @@ class ResCounter:
 
     __slots__ = ("row", "base", "parent", "owner", "label")
 
-    def __init__(self, row: list, base: int, parent: Optional["ResCounter"],
-                 owner: Any, label: str) -> None:
+    def __init__(self, row: list[int], base: int, parent: Optional["ResCounter"],
+                 owner: MemCgroup, label: str) -> None:
         self.row, self.base, self.parent, self.owner, self.label = (
             row, base, parent, owner, label)
 
