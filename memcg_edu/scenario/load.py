@@ -15,7 +15,7 @@ import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict
 
 from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
@@ -100,6 +100,17 @@ def _show(v: Any) -> str:
 def _names(choices) -> str:
     # capped: a file with 100,000 memcgs must not make a 1 MB message
     return capped_names(choices)
+
+
+class _AtStep(TypedDict):
+    """The step an error is at (keywords of _Checker.err)."""
+    step: int
+    op: str
+
+
+class _AtField(_AtStep):
+    """The step and field an error is at."""
+    field: str
 
 
 class _Checker:
@@ -231,7 +242,8 @@ class _Checker:
         """Parents before children; refuse cycles; inherit use_hierarchy."""
         ordered: dict[str, dict[str, Any]] = {}
         for start in got:
-            chain, n = [], start
+            chain: list[str] = []
+            n: str | None = start
             while n is not None and n not in ordered:
                 if n in chain:
                     cyc = " -> ".join(chain[chain.index(n):] + [n])
@@ -312,7 +324,7 @@ class _Checker:
             raise self.err(f"unknown op {_show(op)}{suggest(op, OPS)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
-        where = {"step": i, "op": op}
+        where: _AtStep = {"step": i, "op": op}
         allowed = ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
         for k in st:
             if k not in allowed:
@@ -326,6 +338,7 @@ class _Checker:
         out: dict[str, Any] = {"op": op}
         if "note" in st:
             out["note"] = self.value("str", st["note"], field="note", **where)
+        fw: _AtField
         for k, (kind, _) in spec.items():
             if k not in st:
                 continue
@@ -470,10 +483,10 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     "scenario" for a dict). Raises ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
-        data = src.to_dict()
-        if data == src._checked:
+        edited = src.to_dict()
+        if edited == src._checked:
             return src
-        return load_scenario(data, name or src.source)
+        return load_scenario(edited, name or src.source)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name
