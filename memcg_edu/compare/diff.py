@@ -62,7 +62,7 @@ def diff_steps(a: Timeline, b: Timeline, labels: tuple[str, str] = ("3.16", "3.1
     names = list(dict.fromkeys(a.memcg_names + b.memcg_names))
     rows = []
     for i in range(max(len(a), len(b))):
-        recs = {}
+        recs: dict[str, dict[str, Any]] = {}
         for lab, t in ((la, a), (lb, b)):
             recs[lab] = t[i] if i < len(t) else {
                 "ok": False, "memcgs": {},
