@@ -472,11 +472,11 @@ def build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
         st["complete"] = bool(whats) and whats[0] in (
             "allocated", "added to the page cache") and whats[-1] == "freed"
     calls: dict[int, list[dict[str, Any]]] = {}
-    for step, call, life in b.calls:
-        if life is not None:
-            if life.role is None and not life.by_child:
+    for step, call, on in b.calls:
+        if on is not None:
+            if on.role is None and not on.by_child:
                 continue
-            call["page"] = life.role
+            call["page"] = on.role
         calls.setdefault(step, []).append(call)
     return {"pages": pages, "calls": calls, "changes": b.changes,
             "kernel_pages": b.kernel_pages, "events": b.events_seen,
