@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..errors import ModelUsageError
