@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from ..viz import counters as vcounters
 from ..viz import stats as vstats
 from ..viz.source import load_source
+from ..viz.style import figure_meta
 from .counters import CountersPanel
 from .player import StepPlayer
 from .render import FigureView
@@ -45,10 +46,10 @@ class Dashboard(widgets.VBox):
         names = vcounters.pick_memcgs(tl, memcgs, None)
         cfig = vcounters.plot_counters(tl, names, step=0, size=size,
                                        markers=len(tl) <= MARKER_LIMIT)
-        self.counters_plot = FigureView(cfig, cfig.memcg_edu["cursors"],
+        self.counters_plot = FigureView(cfig, figure_meta(cfig)["cursors"],
                                         lambda s: vcounters.set_step(cfig, tl, s), smooth)
         sfig = vstats.plot_stats(tl, names, step=0, size=size)
-        self.stats_plot = FigureView(sfig, sfig.memcg_edu["cursors"],
+        self.stats_plot = FigureView(sfig, figure_meta(sfig)["cursors"],
                                      lambda s: vstats.set_step(sfig, tl, s), smooth)
         self.lru = LruView(tl, smooth, size, shown=False)   # _tab_shown decides
         self.pages = PageGridView(tl)
@@ -63,8 +64,7 @@ class Dashboard(widgets.VBox):
         # frame opens "inside this step", where the inspector is
         inspector = self.player.calls.inspector
         self.pages.children = (*self.pages.children, inspector.pick)
-        inspector.observe(lambda ch: ch["new"] is None or self.player.open_calls(),
-                          names="frame")
+        inspector.observe(self._frame_picked, names="frame")
         inspector.observe(lambda ch: self._inspected(), names="shown_pfn")
         self.player.calls_toggle.observe(lambda ch: self._inspected(), names="value")
         self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
@@ -77,6 +77,10 @@ class Dashboard(widgets.VBox):
         selected = self.tabs.selected_index
         for i, view in enumerate((self.counters_plot, self.stats_plot, self.lru.view)):
             view.set_shown(i == selected)
+
+    def _frame_picked(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            self.player.open_calls()
 
     def _inspected(self) -> None:
         # the grid marks the frame the inspector shows while it is open
