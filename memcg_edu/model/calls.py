@@ -562,6 +562,5 @@ def kernel_call(name: str, page: Optional[int] = 0,
                 return f(m, *args, **kw)
             finally:
                 log.leave(i)
-        traced.kernel_name = name  # type: ignore[attr-defined]
-        return traced  # type: ignore[return-value]
+        return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco

@@ -831,6 +831,7 @@ class Memcg316:
     def migrate_end(self, m: "Machine", old: int, new: int, token: object,
                     ok: bool) -> None:
         """__unmap_and_move() after remapping: mem_cgroup_end_migration."""
+        # the token is the memcg (or None) migrate_prepare above returned
         mem_cgroup_end_migration(m, token, old, new, ok)  # type: ignore[arg-type]
 
     def replace_page_cache(self, m: "Machine", old: int, new: int) -> None:

@@ -75,10 +75,10 @@ class ResCounter:
             new = r[b + USAGE] + val
             if new > r[b + LIMIT]:
                 r[b + FAILCNT] += 1
-                u = self
-                while u is not c:
+                u: Optional[ResCounter] = self
+                while u is not None and u is not c:  # c is above self: never None first
                     u.row[u.base + USAGE] -= val
-                    u = u.parent  # type: ignore[assignment]
+                    u = u.parent
                 return c
             r[b + USAGE] = new
             if new > r[b + MAX_USAGE]:
