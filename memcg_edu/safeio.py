@@ -210,7 +210,7 @@ def check_output(path: str | Path, force: bool = False,
     except FileNotFoundError:
         return p
     except OSError as e:
-        raise fail(e.strerror) from None
+        raise fail(e.strerror or str(e)) from None
     if stat.S_ISLNK(st.st_mode):
         raise fail("is a symlink; not writing through it (remove it, or "
                    "give another name)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
 from ..safeio import printable
@@ -67,7 +67,7 @@ def add_force_argument(p: argparse.ArgumentParser) -> None:
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with one line, as for any invalid input."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message}\n(see {self.prog} --help)\n")
 
 

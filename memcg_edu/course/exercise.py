@@ -165,6 +165,7 @@ def choice(options: Mapping[str, tuple[str, bool, str]]) -> Callable[[Any], Verd
         if correct:
             return Verdict(True, f"({key}) {text}: {why}")
         return Verdict(False, f"({key}) {text}: {why}")
+    # the answer form the notebook shows, read off the checker
     check.form = {"kind": "choice",   # type: ignore[attr-defined]
                   "options": {k: v[0] for k, v in options.items()}}
     return check
@@ -199,6 +200,7 @@ def number(compute: Callable[[], int], why: str,
             msg = f"{PAGES_HINT} {msg}"
             hint = f"{PAGES_HINT} {hint}"
         return Verdict(False, msg, hint=hint)
+    # the answer form the notebook shows, read off the checker
     check.form = {"kind": "number"}   # type: ignore[attr-defined]
     return check
 
@@ -253,6 +255,7 @@ def counters(scenario: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
                               {n: answer[n] for n in why}, because=why)
         # not `or`: a wrong Verdict is falsy
         return Verdict(True, " ".join(why.values())) if wrong is None else wrong
+    # the answer form the notebook shows, read off the checker
     check.form = {"kind": "counters", "names": list(why)}   # type: ignore[attr-defined]
     return check
 

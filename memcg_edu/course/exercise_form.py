@@ -28,6 +28,7 @@ class ExerciseForm(W.VBox):
     (the last check's), ``tries``."""
 
     def __init__(self, ex: Exercise) -> None:
+        self.verdict: Verdict | None
         self.exercise, self.verdict, self.tries, self.revealed = ex, None, 0, False
         form = ex.form
         self.inputs: dict[str, W.Widget] = {}

@@ -98,7 +98,8 @@ def _requirements() -> tuple[list[str], list[str], str]:
     """(runtime requirement strings, test ones, requires-python) of memcg-edu."""
     try:
         reqs = md.requires("memcg-edu") or []
-        python = md.metadata("memcg-edu").get("Requires-Python") or ""
+        # an email Message; PackageMetadata declares get() only from Python 3.12
+        python = md.metadata("memcg-edu").get("Requires-Python") or ""  # type: ignore[attr-defined]
     except md.PackageNotFoundError:
         return [], [], ""
     runtime = [r for r in reqs if "extra ==" not in r]

@@ -86,8 +86,8 @@ class Search:
                 nxt = step.run(w, ctx)
                 for l in step.releases:
                     w.drop(_lock_name(l, ctx.local), path.name)
-            except StepViolation as v:
-                violation, nxt = (v.invariant, v.message), END
+            except StepViolation as sv:
+                violation, nxt = (sv.invariant, sv.message), END
             labels = nxt if isinstance(nxt, list) else [nxt]
             for label in labels:
                 new_pc = pc + 1 if label is None else path.index[label]
@@ -114,7 +114,7 @@ class Search:
         hit = self.memo.get(key)
         if hit is not None:
             return hit
-        total, broken, why = 0, 0, Counter()
+        total, broken, why = 0, 0, Counter[str]()
         any_move = False
         for t in self.transitions(world, pcs, locs):
             any_move = True

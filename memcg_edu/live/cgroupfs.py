@@ -73,7 +73,7 @@ class MemcgFiles:
                    errno.EACCES: "permission denied (EACCES)",
                    errno.EPERM: "operation not permitted (EPERM)",
                    errno.ENOENT: "no such file: this kernel does not offer "
-                                 "it (ENOENT)"}.get(e.errno, e.strerror)
+                                 "it (ENOENT)"}.get(e.errno or 0, e.strerror or str(e))
             kind = "unsupported" if e.errno in (errno.EACCES, errno.EPERM,
                                                 errno.ENOENT) else "refused"
             raise LiveError(f"writing {value.strip()!r} to {target} was "
@@ -141,7 +141,7 @@ class MemcgFiles:
             events[k] = int(v)
         peak = self._int("memory.peak")
         return {"usage": _pages(usage or 0),
-                "memsw_usage": None if swap is None else _pages(usage + swap),
+                "memsw_usage": None if swap is None else _pages((usage or 0) + swap),
                 "max_usage": None if peak is None else _pages(peak),
                 "memsw_max_usage": None,
                 "failcnt": events.get("max"),
@@ -213,7 +213,7 @@ class MemcgFiles:
                 f.write(str(mask))
         except OSError as e:
             return (f"memory.move_charge_at_immigrate={mask} refused by this "
-                    f"kernel ({errno.errorcode.get(e.errno, e.errno)}: "
+                    f"kernel ({errno.errorcode.get(e.errno or 0, e.errno)}: "
                     f"{e.strerror}); charge moving is deprecated since Linux "
                     f"6.0, so a moved task leaves its charges behind")
         if (self._int("memory.move_charge_at_immigrate") or 0) != mask:

@@ -344,7 +344,7 @@ def _name_differences(kernel: Timeline, model: Timeline, wl: Workload,
                     f"shared anonymous / tmpfs pages count as cache on both; "
                     f"the kernel also reports them as shmem ({_pages(sh)}), a "
                     f"statistic 3.17 did not have")
-            if op in ("add_to_page_cache", "remove_from_page_cache") and pk:
+            if op in ("add_to_page_cache", "remove_from_page_cache") and pk and pm:
                 for ev in ("pgpgin", "pgpgout"):
                     kd = (k["stat"].get(ev) or 0) - (pk["stat"].get(ev) or 0)
                     md = (m["stat"].get(ev) or 0) - (pm["stat"].get(ev) or 0)
@@ -377,8 +377,8 @@ def render(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
              f"{'step':>4} {'op':24s} cg " + " ".join(
                  f"{c:>20s}" for c in counters)]
     by_step: dict[tuple[int, str], dict[str, dict]] = {}
-    for r in cmp.rows:
-        by_step.setdefault((r["step"], r["memcg"]), {})[r["counter"]] = r
+    for row in cmp.rows:
+        by_step.setdefault((row["step"], row["memcg"]), {})[row["counter"]] = row
     diffs: dict[int, list[Difference]] = {}
     for d in cmp.differences:
         diffs.setdefault(d.step, []).append(d)

@@ -135,6 +135,7 @@ def detect(proc: str | Path | None = None) -> Capabilities:
 
     can_create = False
     if cgroup is not None:
+        assert mount is not None and own is not None   # set together with cgroup
         own_dir = mount / own.lstrip("/")
         if not own_dir.is_dir():
             reasons.append(f"our cgroup directory {own_dir} is not visible "

@@ -191,6 +191,7 @@ class Recorder:
                 phase.action == "delete" and phase.needs == "tmpfs"):
             assert self.scratch.tmpfs is not None
             return self.scratch.tmpfs / phase.target
+        assert self.scratch.work is not None
         return self.scratch.work / phase.target
 
     def _skip_reason(self, phase: Phase) -> str | None:
@@ -270,6 +271,7 @@ class Recorder:
 
     def run(self) -> Timeline:
         wl = self.wl
+        assert self.scratch.work is not None
         for label, pages in wl.files.items():
             _prepare_file(self.scratch.work / label, pages)
         if wl.move_charge:
@@ -278,6 +280,7 @@ class Recorder:
                 self.notes.append(why or f"memory.move_charge_at_immigrate=3 "
                                          f"accepted on {name}")
         self._start_child()
+        assert self.child is not None
         self._append("start", {"text": f"task in {wl.memcgs[0]}, no phase "
                                        f"run yet", "action": "start",
                                "pid": self.child.pid})

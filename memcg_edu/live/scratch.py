@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ..timeline import PAGE_SIZE
 from .cgroupfs import MemcgFiles
@@ -160,7 +160,7 @@ class Scratch:
         self.tmpfs_reason: str | None = None
         self.dirs: dict[str, Path] = {}
         self.children: list = []  # subprocess.Popen objects to kill
-        self._old_handler = None
+        self._old_handler: Callable[[int, FrameType | None], Any] | int | None = None
 
     def memcg(self, name: str) -> MemcgFiles:
         return MemcgFiles(self.dirs[name], self.caps.cgroup or "v1")

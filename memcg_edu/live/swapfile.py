@@ -139,7 +139,7 @@ class TempSwap:
             for ident in [i for i in rec.data["swaps"]
                           if i["path"] == str(self.path)]:
                 swapoff_ours(ident)
-                rec.drop("swaps", self.path)
+                rec.drop("swaps", ident["path"])
         finally:
             if self.dir is not None:
                 remove_work_dir(self.dir)

@@ -497,11 +497,11 @@ def _build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
             "allocated", "added to the page cache") and (
             whats[-1] == "freed" or (whats[-1] == END and not lost))
     calls: dict[int, list[dict[str, Any]]] = {}
-    for step, call, life in b.calls:
-        if life is not None:
-            if life.role is None and not life.by_child:
+    for step, call, on in b.calls:
+        if on is not None:
+            if on.role is None and not on.by_child:
                 continue
-            call["page"] = life.role
+            call["page"] = on.role
         calls.setdefault(step, []).append(call)
     return {"pages": pages, "calls": calls, "changes": b.changes,
             "kernel_pages": b.kernel_pages, "events": b.events_seen,

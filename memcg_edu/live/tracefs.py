@@ -32,7 +32,7 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
@@ -94,10 +94,10 @@ def lost_events(inst: Path) -> dict[int, dict[str, int]]:
             continue
         for line in text.splitlines():
             key, _, val = line.partition(":")
-            key = {"overrun": "overrun", "dropped events": "dropped",
-                   "entries": "entries"}.get(key.strip())
-            if key is not None:
-                vals[key] = int(val.split()[0])
+            name = {"overrun": "overrun", "dropped events": "dropped",
+                    "entries": "entries"}.get(key.strip())
+            if name is not None:
+                vals[name] = int(val.split()[0])
         out[int(m.group(1))] = vals
     return out
 
@@ -290,7 +290,7 @@ class TraceInstance:
         assert self.path is not None
         _write(self.path / "trace_marker", text)
 
-    def read(self) -> Iterator[str]:
+    def read(self) -> Generator[str, None, None]:
         """The buffer as text lines (the ``trace`` file), oldest first."""
         assert self.path is not None
         with open(self.path / "trace", errors="replace") as f:

@@ -75,8 +75,8 @@ def perform(cmd: dict[str, Any], regions: dict[str, mmap.mmap],
     elif action == "read_file":
         fd = os.open(cmd["path"], os.O_RDONLY | os.O_NOFOLLOW)
         try:
-            view = memoryview(buf)
-            while os.readv(fd, [view]) > 0:
+            into = memoryview(buf)
+            while os.readv(fd, [into]) > 0:
                 pass
         finally:
             os.close(fd)

@@ -16,13 +16,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+from numpy.typing import NDArray
 
+from ..errors import KernelBugError
 from . import memcontrol as mc
 from . import mm
 from .lru import LRU_ACTIVE_ANON, del_pages_from_lru, lru_cache_add_many
 from .memcg import COL, MemCgroup
 from .pages import (PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_lru,
                     PG_swapbacked, PG_swapcache)
+from .res_counter import ResCounter
 
 if TYPE_CHECKING:
     from .machine import Machine
@@ -172,7 +175,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     mem = m.mem
     if np.any(mem.refcount[pfns] <= 0):
         bad = int(pfns[np.flatnonzero(mem.refcount[pfns] <= 0)[0]])
-        raise mc.KernelBugError(f"page {bad} has no reference left to drop",
+        raise KernelBugError(f"page {bad} has no reference left to drop",
                                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                                 "put_page_testzero", "include/linux/mm.h")
     uniq, last, times = np.unique(pfns[::-1], return_index=True, return_counts=True)
@@ -201,6 +204,7 @@ def zap_exclusive_anon(m: "Machine", task: "Task", pfns: np.ndarray) -> np.ndarr
     mem = m.mem
     if not m.ops.bulk_ok or pfns.size <= 8:
         return np.zeros(pfns.size, bool)
+    simple: NDArray[np.bool_]                   # numpy types comparisons as Any
     simple = ((mem.mapcount[pfns] == 1) & (mem.rmap_task[pfns] == task.tid)
               & ((mem.flags[pfns] & (PG_anon | PG_swapcache)) == PG_anon))
     if simple.any():                            # a page listed twice is not simple

@@ -293,7 +293,8 @@ class CallLog:
         mem = self._m.mem
         if mem is not self._mem:
             self._mem = mem
-            self._views = tuple(memoryview(a) for a in (
+            # numpy's stubs declare the buffer protocol only for Python >= 3.12
+            self._views = tuple(memoryview(a) for a in (  # type: ignore[arg-type]
                 mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
                 mem.pc_memcg, mem.lru, mem.lru_memcg))
         return self._views
@@ -402,7 +403,7 @@ class CallLog:
 
     def records(self, start: int = 0, stop: Optional[int] = None,
                 labels: Optional[Mapping[int, str]] = None,
-                before: Optional[Mapping[int, Sequence[int]]] = None
+                before: Optional[Mapping[int, tuple[int, ...]]] = None
                 ) -> list[dict[str, Any]]:
         """Calls [start, stop) as dicts, in entry order.
 
@@ -486,9 +487,9 @@ class CallLog:
     def _state_builder(self) -> Callable[[Sequence[int]], dict[str, Any]]:
         """state(raw) -> a call's "state" dict, with name lookups cached."""
         names = [mg.name for mg in self._m.memcg_list]
-        lruvec = dict(enumerate(names))
+        lruvec: dict[int, Optional[str]] = dict(enumerate(names))
         lruvec[-1] = None
-        lru = dict(enumerate(LRU_NAMES))
+        lru: dict[int, Optional[str]] = dict(enumerate(LRU_NAMES))
         lru[-1] = None
         flags: dict[int, tuple[str, ...]] = {}
         pcg: dict[int, tuple[str, ...]] = {}
@@ -512,7 +513,8 @@ class CallLog:
         return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
                         self._c_new[a:b]))
 
-    def _call_changes(self, changes):
+    def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
+                      ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes."""
         if not changes:
             return {}, {}
@@ -528,7 +530,8 @@ class CallLog:
                 continue
             name = self._m.memcg_list[key >> 8].name
             col = key & 0xFF
-            conv = (lambda v: None if v == RES_COUNTER_MAX else v) \
+            conv: Callable[[int], Optional[int]] = \
+                (lambda v: None if v == RES_COUNTER_MAX else v) \
                 if col in _LIMIT_COLS else (lambda v: v)
             new_by.setdefault(name, {})[COLUMNS[col]] = conv(last[key])
             old_by.setdefault(name, {})[COLUMNS[col]] = conv(first[key])
@@ -560,6 +563,5 @@ def kernel_call(name: str, page: Optional[int] = 0,
                 return f(m, *args, **kw)
             finally:
                 log.leave(i)
-        traced.kernel_name = name  # type: ignore[attr-defined]
-        return traced  # type: ignore[return-value]
+        return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco

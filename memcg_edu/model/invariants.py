@@ -128,9 +128,10 @@ def _expected_counters(m: "Machine", t: Tally) -> tuple[np.ndarray, np.ndarray]:
     local_res[0] = local_memsw[0] = 0            # root's own pages are not charged
     exp_res, exp_memsw = local_res.copy(), local_memsw.copy()
     for mg in reversed(m.memcg_list):            # children come after parents
-        if mg.res.parent is not None:
-            exp_res[mg.res.parent.owner.index] += exp_res[mg.index]
-            exp_memsw[mg.memsw.parent.owner.index] += exp_memsw[mg.index]
+        up = mg.res.parent                       # memsw links to the same parent
+        if up is not None:
+            exp_res[up.owner.index] += exp_res[mg.index]
+            exp_memsw[up.owner.index] += exp_memsw[mg.index]
     return exp_res, exp_memsw
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import numbers
 from collections import OrderedDict
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import numpy as np
 
@@ -51,9 +51,10 @@ __all__ = ["Machine"]
 _KEEP: Any = object()
 MemcgLike = Union[MemCgroup, str]
 TaskLike = Union[Task, str]
+T = TypeVar("T")
 
 
-def _design_ops(design: str):
+def _design_ops(design: str) -> Union[Memcg317, Memcg316]:
     if design == "3.17":
         return Memcg317()
     if design == "3.16":
@@ -188,8 +189,8 @@ class Machine:
         return f
 
     # -- running operations ----------------------------------------------------
-    def _op(self, name: str, fn: Callable[[], Any], pfn: int = -1,
-            memcg: int = -1, nr: int = 1) -> Any:
+    def _op(self, name: str, fn: Callable[[], T], pfn: int = -1,
+            memcg: int = -1, nr: int = 1) -> T:
         """Run one mm operation, record it, check invariants if asked."""
         self.calls.depth = 0                     # a failed op may leave calls open
         try:
@@ -603,7 +604,7 @@ class Machine:
         self._op("drain_stock", lambda: drain_stock(self), nr=0)
 
     # -- reading state --------------------------------------------------------------
-    def counters(self) -> dict[str, dict]:
+    def counters(self) -> dict[str, dict[str, Any]]:
         """{memcg name: counters} in the shape of a timeline step record."""
         return {mg.name: mg.counters() for mg in self.memcg_list if mg.online}
 

@@ -11,7 +11,7 @@ memory.usage_in_bytes is computed from statistics (mem_cgroup_usage()).
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from ..timeline import LRU_NAMES, STATS
 from .res_counter import RES_COUNTER_MAX, ResCounter
@@ -35,7 +35,7 @@ class StatView:
 
     __slots__ = ("_row",)
 
-    def __init__(self, row: list) -> None:
+    def __init__(self, row: list[int]) -> None:
         self._row = row
 
     def __getitem__(self, name: str) -> int:
@@ -47,10 +47,10 @@ class StatView:
     def __len__(self) -> int:
         return len(STATS)
 
-    def keys(self):
+    def keys(self) -> tuple[str, ...]:
         return STATS
 
-    def items(self):
+    def items(self) -> list[tuple[str, int]]:
         return [(k, self._row[COL[k]]) for k in STATS]
 
     def __repr__(self) -> str:
@@ -77,12 +77,12 @@ class MemCgroup:
         self.children: list[MemCgroup] = []
         self.row: list[int] = [0] * len(COLUMNS)
         self.row[COL["limit"]] = self.row[COL["memsw_limit"]] = RES_COUNTER_MAX
-        link = parent is not None and parent.use_hierarchy
-        self.res = ResCounter(self.row, COL["usage"], parent.res if link else None,
-                              self, "res")
-        self.memsw = ResCounter(self.row, COL["memsw_usage"],
-                                parent.memsw if link else None,
-                                self, "memsw")
+        link = parent if parent is not None and parent.use_hierarchy else None
+        self.res: ResCounter = ResCounter(self.row, COL["usage"],
+                                          link.res if link else None, self, "res")
+        self.memsw: ResCounter = ResCounter(self.row, COL["memsw_usage"],
+                                            link.memsw if link else None,
+                                            self, "memsw")
         self.stat = StatView(self.row)
         #: memory.move_charge_at_immigrate bits (1 anon, 2 file)
         self.move_charge_at_immigrate = 0
@@ -97,7 +97,7 @@ class MemCgroup:
         #: memory.oom_control oom_kill_disable: a memcg OOM puts the faulting
         #: task to sleep instead of killing (mem_cgroup_oom_synchronize);
         #: a child copies its parent's at creation (mem_cgroup_css_online)
-        self.oom_kill_disable = parent.oom_kill_disable if parent is not None else False
+        self.oom_kill_disable: bool = parent.oom_kill_disable if parent is not None else False
 
     # -- what memory.* files show (pages) ---------------------------------
     @property
@@ -162,7 +162,7 @@ class MemCgroup:
         """mem_cgroup_get_lru_size(): pages on this memcg's list ``lru``."""
         return self.row[LRU_BASE + lru]
 
-    def counters(self) -> dict:
+    def counters(self) -> dict[str, Any]:
         """The per-memcg part of a timeline step record (pages, None = unlimited)."""
         return {"usage": self.usage, "memsw_usage": self.memsw_usage,
                 "max_usage": self.max_usage,

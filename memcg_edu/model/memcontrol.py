@@ -18,9 +18,10 @@ put its own hooks at its own call sites.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import KernelBugError, MemcgOOM
 from . import bulk
@@ -69,7 +70,8 @@ def _pfn(page: PageLike) -> int:
     return page.check() if isinstance(page, Page) else int(page)
 
 
-def _bug(rule: str, check: str, function: str, file: str = "mm/memcontrol.c"):
+def _bug(rule: str, check: str, function: str,
+         file: str = "mm/memcontrol.c") -> KernelBugError:
     return KernelBugError(rule, check, function, file)
 
 
@@ -327,7 +329,8 @@ UNCHARGE_LIST_BULK = 16
 
 
 @kernel_call("mem_cgroup_uncharge_list", page=None)
-def mem_cgroup_uncharge_list(m: "Machine", pages) -> None:
+def mem_cgroup_uncharge_list(m: "Machine",
+                             pages: Union[Sequence[PageLike], np.ndarray]) -> None:
     """Uncharge pages that are being freed, batched per memcg.
 
     Mirrors mem_cgroup_uncharge_list() / uncharge_list() in mm/memcontrol.c
@@ -652,9 +655,10 @@ class Memcg317:
     #: invariants (docs/kernel-rules.md, "Invariants") this design breaks by design
     design_differences: tuple[str, ...] = ()
 
-    def pc_flags_view(self, flags: np.ndarray) -> np.ndarray:
+    def pc_flags_view(self, flags: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """pc_flags as page_state() shows them (the 3.17 masks as stored)."""
-        return flags.copy()
+        view: NDArray[np.uint8] = flags.copy()
+        return view
 
     def design_notes(self, m: "Machine") -> list[str]:
         """Charges 3.17.0's mem_cgroup_migrate() stranded (Machine.stranded), in words."""

@@ -40,9 +40,10 @@ deferral, a root skip, an early return); memcg_edu.compare reads them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .calls import kernel_call
 from .lru import lock_page_lru, unlock_page_lru
@@ -78,15 +79,21 @@ PCG_FLAG_NAMES_316 = {1: "PCG_LOCK", 2: "PCG_USED", 4: "PCG_MIGRATION"}
 CHARGE_TYPES = ("CACHE", "ANON", "SWAPOUT", "DROP")
 _CHARGED = PCG_USED | PCG_MEM | PCG_MEMSW
 
+
+def _ops(m: "Machine") -> "Memcg316":
+    """The machine's design hooks: the 3.16 paths below run only on a 3.16 machine."""
+    return cast("Memcg316", m.ops)
+
 _RSS, _CACHE, _SWAP = COL["rss"], COL["cache"], COL["swap"]
 _PGPGIN, _PGPGOUT = COL["pgpgin"], COL["pgpgout"]
 
 
-def pc_flags_316(flags: np.ndarray) -> np.ndarray:
+def pc_flags_316(flags: NDArray[np.uint8]) -> NDArray[np.uint8]:
     """The 3.16 view of pc_flags: PCG_LOCK=1, PCG_USED=2, PCG_MIGRATION=4."""
     f = np.asarray(flags)
-    return (((f & PCG_LOCK) != 0) * 1 + ((f & PCG_USED) != 0) * 2
-            + ((f & PCG_MIGRATION) != 0) * 4).astype(np.uint8)
+    view: NDArray[np.uint8] = (((f & PCG_LOCK) != 0) * 1 + ((f & PCG_USED) != 0) * 2
+                               + ((f & PCG_MIGRATION) != 0) * 4).astype(np.uint8)
+    return view
 
 
 class MemcgBatch:
@@ -117,7 +124,7 @@ def lock_page_cgroup(m: "Machine", pfn: PageLike) -> None:
                    "bit_spin_lock(PCG_LOCK, &pc->flags) would spin forever",
                    "lock_page_cgroup", "include/linux/page_cgroup.h")
     mem.pc_flags[pfn] |= PCG_LOCK
-    m.ops.locks += 1
+    _ops(m).locks += 1
     m.events.record("lock_page_cgroup", pfn, int(mem.pc_memcg[pfn]), 0)
 
 
@@ -167,7 +174,7 @@ def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: PageLike,
         unlock_page_lru(m, pfn, isolated)
     mem_cgroup_charge_statistics(m, memcg, ctype == "ANON", 1)
     unlock_page_cgroup(m, pfn)
-    m.ops.charged_again(pfn)
+    _ops(m).charged_again(pfn)
 
 
 @kernel_call('mem_cgroup_try_charge', page=None)
@@ -355,7 +362,7 @@ def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
     first uncharge of a batch claims it); otherwise it is direct.
     """
     memsw = m.swap_account and ctype != "SWAPOUT"
-    batch = m.ops.batch
+    batch = _ops(m).batch
     if batch.memcg is None:
         batch.memcg = memcg
     if batch.do_batch and nr_pages == 1 and batch.memcg is memcg:
@@ -436,7 +443,7 @@ def _uncharge_in_use(m: "Machine", pfn: int, ctype: str, name: str) -> Optional[
     page uncharged while still in use."""
     memcg = __mem_cgroup_uncharge_common(m, pfn, ctype)
     if memcg is not None:
-        m.ops.uncharged_in_use(m, pfn, name)
+        _ops(m).uncharged_in_use(m, pfn, name)
     return memcg
 
 
@@ -504,7 +511,7 @@ def mem_cgroup_uncharge_start(m: "Machine") -> None:
     called around unmap_page_range, the truncate/invalidate loops and
     shrink_page_list.
     """
-    b = m.ops.batch
+    b = _ops(m).batch
     b.do_batch += 1
     if b.do_batch == 1:
         b.memcg, b.nr_pages, b.memsw_nr_pages = None, 0, 0
@@ -518,7 +525,7 @@ def mem_cgroup_uncharge_end(m: "Machine") -> None:
     Mirrors mem_cgroup_uncharge_end() in mm/memcontrol.c (Linux 3.16): one
     res uncharge and one memsw uncharge for all the batched pages.
     """
-    b = m.ops.batch
+    b = _ops(m).batch
     if not b.do_batch:
         return
     b.do_batch -= 1
@@ -552,7 +559,7 @@ def mem_cgroup_uncharge_swapcache(m: "Machine", pfn: PageLike, slot: int,
     if memcg is not None:
         if m.swap_account and swapout:
             swap_cgroup_record(m, slot, memcg.index)
-        m.ops.uncharged_in_use(m, pfn, "mem_cgroup_uncharge_swapcache")
+        _ops(m).uncharged_in_use(m, pfn, "mem_cgroup_uncharge_swapcache")
     return _record_uncharge(m, "mem_cgroup_uncharge_swapcache", slot, memcg)
 
 
@@ -649,7 +656,7 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: PageLike, new: PageLike) ->
         m.events.record(name + ":not_used", old, -1, 0)
         m.events.record(name, old, -1, 0)
         return
-    m.ops.uncharged_in_use(m, old, name)
+    _ops(m).uncharged_in_use(m, old, name)
     __mem_cgroup_commit_charge(m, memcg, new, "CACHE", True)
     m.events.record(name, new, memcg.index, 1)
 
@@ -730,7 +737,7 @@ class Memcg316:
         from .differences_316 import design_differences
         return design_differences(m, self.uncharged)
 
-    def pc_flags_view(self, flags: np.ndarray) -> np.ndarray:
+    def pc_flags_view(self, flags: NDArray[np.uint8]) -> NDArray[np.uint8]:
         """pc_flags as page_state() shows them under 3.16."""
         return pc_flags_316(flags)
 
@@ -751,7 +758,7 @@ class Memcg316:
             return ("swapin", mem_cgroup_try_charge_swapin(m, pfn, memcg))
         raise ValueError(f"no 3.16 charge hook for the call site {site!r}")
 
-    def commit_charge(self, m: "Machine", pfn: int, token: tuple, lrucare: bool,
+    def commit_charge(self, m: "Machine", pfn: int, token: tuple[str, Optional[MemCgroup]], lrucare: bool,
                       site: str) -> None:
         """do_swap_page after the rmap: mem_cgroup_commit_charge_swapin; else
         nothing (mem_cgroup_charge_anon/_file committed already)."""
@@ -759,7 +766,8 @@ class Memcg316:
         if kind == "swapin":
             mem_cgroup_commit_charge_swapin(m, pfn, memcg)
 
-    def cancel_charge(self, m: "Machine", pfn: int, token: tuple, site: str) -> None:
+    def cancel_charge(self, m: "Machine", pfn: int, token: tuple[str, Optional[MemCgroup]],
+                      site: str) -> None:
         """Error paths: mem_cgroup_cancel_charge_swapin, or the uncharge of
         the page that was committed too early (anon / cache)."""
         kind, memcg = token
@@ -823,6 +831,7 @@ class Memcg316:
     def migrate_end(self, m: "Machine", old: int, new: int, token: object,
                     ok: bool) -> None:
         """__unmap_and_move() after remapping: mem_cgroup_end_migration."""
+        # the token is the memcg (or None) migrate_prepare above returned
         mem_cgroup_end_migration(m, token, old, new, ok)  # type: ignore[arg-type]
 
     def replace_page_cache(self, m: "Machine", old: int, new: int) -> None:

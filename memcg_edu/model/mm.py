@@ -14,7 +14,7 @@ their own modules.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -41,6 +41,11 @@ __all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "rmap_has", "rmap_mo
            "unmap_page", "unmap_swap", "truncate_page", "shmem_free_swap",
            "do_swap_page", "shmem_swapin", "replace_page_cache_page",
            "exit_mmap", "cache_refs"]
+
+#: what m.ops.try_charge hands back for commit_charge / cancel_charge: each
+#: design's own token (3.17 the memcg or None, 3.16 the charge kind and memcg),
+#: passed through here unread
+ChargeToken = Any
 
 
 # -- reverse map: which ptes map a page --------------------------------------
@@ -83,7 +88,8 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
         else:
             mem.rmap_task[pfn] = mem.rmap_addr[pfn] = -1
     else:
-        del extra[(tid, v)]  # type: ignore[index]
+        assert extra is not None                 # not the first pte: an extra one
+        del extra[(tid, v)]
         _rmap_tid_del(m, pfn, tid, v)
     if extra is not None and not extra:
         del m.rmap_extra[pfn], m.rmap_tid[pfn]
@@ -343,7 +349,7 @@ def free_swap_and_cache(m: "Machine", slot: int) -> None:
 
 
 # -- instantiating pages ---------------------------------------------------------
-def _charge_or_free(m: "Machine", pfn: int, task: Task, site: str):
+def _charge_or_free(m: "Machine", pfn: int, task: Task, site: str) -> ChargeToken:
     """ops.try_charge; on a memcg OOM the new page is released (VM_FAULT_OOM)."""
     try:
         return m.ops.try_charge(m, pfn, task.memcg, site)
@@ -652,7 +658,8 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
     return pfn
 
 
-def _swapin_locked_charged(m: "Machine", slot: int, task: Task, site: str):
+def _swapin_locked_charged(m: "Machine", slot: int, task: Task,
+                           site: str) -> tuple[int, ChargeToken]:
     """The swap-in start do_swap_page and shmem_getpage_gfp share: the
     slot's page (read in if needed), lock_page, ops.try_charge; on a memcg
     OOM the page is unlocked and released before the error propagates."""

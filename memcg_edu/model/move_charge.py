@@ -12,7 +12,9 @@ tmpfs pages mapped by the task.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
 
 from ..errors import MemcgOOM
 from .lru import isolate_lru_page
@@ -42,7 +44,7 @@ class MoveCharge:
         self.precharge = self.moved_charge = self.moved_swap = 0
 
 
-def _target(m: "Machine", mc: MoveCharge, pte: int):
+def _target(m: "Machine", mc: MoveCharge, pte: int) -> Optional[tuple[str, int]]:
     """is_target_pte_for_mc(): ("page", pfn), ("swap", slot) or None."""
     mem = m.mem
     slot = -1
@@ -161,7 +163,7 @@ def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> 
     calls.leave(i)
 
 
-def _move_charge_ptes(m: "Machine", mc: MoveCharge, task: Task, vs) -> None:
+def _move_charge_ptes(m: "Machine", mc: MoveCharge, task: Task, vs: np.ndarray) -> None:
     """mem_cgroup_move_charge_pte_range(): move each target pte's page or swap entry."""
     from_, to = mc.from_, mc.to
     for v in vs:

@@ -220,6 +220,7 @@ def shrink_inactive_list(m: "Machine", memcg: MemCgroup, lru: int, nr: int,
 def _isolate(m: "Machine", pfn: int) -> None:
     """isolate_lru_pages() takes one page: __isolate_lru_page (a reference,
     PG_lru cleared) and del_page_from_lru_list."""
+    # kernel_call's functools.wraps keeps the unrecorded function as __wrapped__
     isolate_lru_page.__wrapped__(m, pfn)  # type: ignore[attr-defined]
 
 

@@ -8,9 +8,12 @@ All values are in pages (the kernel counts bytes).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..errors import InvariantViolation
+
+if TYPE_CHECKING:
+    from .memcg import MemCgroup
 
 __all__ = ["RES_COUNTER_MAX", "ResCounter"]
 
@@ -31,8 +34,8 @@ class ResCounter:
 
     __slots__ = ("row", "base", "parent", "owner", "label")
 
-    def __init__(self, row: list, base: int, parent: Optional["ResCounter"],
-                 owner: Any, label: str) -> None:
+    def __init__(self, row: list[int], base: int, parent: Optional["ResCounter"],
+                 owner: MemCgroup, label: str) -> None:
         self.row, self.base, self.parent, self.owner, self.label = (
             row, base, parent, owner, label)
 
@@ -72,10 +75,10 @@ class ResCounter:
             new = r[b + USAGE] + val
             if new > r[b + LIMIT]:
                 r[b + FAILCNT] += 1
-                u = self
-                while u is not c:
+                u: Optional[ResCounter] = self
+                while u is not None and u is not c:  # c is above self: never None first
                     u.row[u.base + USAGE] -= val
-                    u = u.parent  # type: ignore[assignment]
+                    u = u.parent
                 return c
             r[b + USAGE] = new
             if new > r[b + MAX_USAGE]:

@@ -10,6 +10,7 @@ they are popped.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["IntStack"]
 
@@ -22,7 +23,7 @@ class IntStack:
     __slots__ = ("data", "size")
 
     def __init__(self) -> None:
-        self.data = np.zeros(_MIN, np.int32)
+        self.data: NDArray[np.int32] = np.zeros(_MIN, np.int32)
         self.size = 0
 
     def __len__(self) -> int:
@@ -51,9 +52,9 @@ class IntStack:
         self.data[self.size] = value
         self.size += 1
 
-    def pop(self, n: int) -> np.ndarray:
+    def pop(self, n: int) -> NDArray[np.int32]:
         """The top ``n`` values (n <= len), top first, removed from the stack."""
-        out = self.data[self.size - n:self.size][::-1].copy()
+        out: NDArray[np.int32] = self.data[self.size - n:self.size][::-1].copy()
         self.size -= n
         self._maybe_shrink()
         return out

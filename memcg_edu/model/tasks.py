@@ -9,9 +9,10 @@ for a swapped-out tmpfs page (the shmem radix-tree swap entry).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .stack import IntStack
 
@@ -29,8 +30,14 @@ def swp_pte(slot: int) -> int:
     return -2 - slot
 
 
-def pte_slot(pte: int) -> int:
-    """The swap slot of a swap pte."""
+@overload
+def pte_slot(pte: int) -> int: ...
+@overload
+def pte_slot(pte: NDArray[np.int32]) -> NDArray[np.int32]: ...
+
+
+def pte_slot(pte: Union[int, NDArray[np.int32]]) -> Union[int, NDArray[np.int32]]:
+    """The swap slot of a swap pte (of each, for an array of ptes)."""
     return -2 - pte
 
 

@@ -15,7 +15,7 @@ import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict
 
 from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
@@ -194,6 +194,17 @@ class _Created:
             f"{p}{RANGE_INDEX}{s}" == template and count <= n for p, s, n, _ in self.ranges)
 
 
+class _AtStep(TypedDict):
+    """The step an error is at (keywords of _Checker.err)."""
+    step: int
+    op: str
+
+
+class _AtField(_AtStep):
+    """The step and field an error is at."""
+    field: str
+
+
 class _Checker:
     """Validates one scenario; ``err`` builds errors located in the file."""
 
@@ -329,7 +340,8 @@ class _Checker:
         """Parents before children; refuse cycles; inherit use_hierarchy."""
         ordered: dict[str, dict[str, Any]] = {}
         for start in got:
-            chain, n = [], start
+            chain: list[str] = []
+            n: str | None = start
             while n is not None and n not in ordered:
                 if n in chain:
                     cyc = " -> ".join(chain[chain.index(n):] + [n])
@@ -416,7 +428,7 @@ class _Checker:
             raise self.err(f"unknown op {_show(op)}{suggest(op, OPS)}; "
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
-        where = {"step": i, "op": op}
+        where: _AtStep = {"step": i, "op": op}
         allowed = ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
         if "page" in spec:
             allowed.append("count")
@@ -441,6 +453,9 @@ class _Checker:
                                f"(how many steps this one stands for), got "
                                f"{json.dumps(count)}", field="count", **where)
             out["count"] = count
+
+
+        fw: _AtField
         for k, (kind, _) in spec.items():
             if k not in st:
                 continue
@@ -615,10 +630,10 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     "scenario" for a dict). Raises ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
-        data = src.to_dict()
-        if data == src._checked:
+        edited = src.to_dict()
+        if edited == src._checked:
             return src
-        return load_scenario(data, name or src.source)
+        return load_scenario(edited, name or src.source)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..timeline import Timeline
-from .style import (OKABE_ITO, Style, add_bytes_axis, get_style, set_alt, set_step_axis,
+from .style import (OKABE_ITO, Style, add_bytes_axis, figure_meta, get_style, set_alt, set_step_axis,
                     shared_legend)
 
 __all__ = ["add_cursor", "move_cursor", "finish_step_panels"]
@@ -22,11 +22,7 @@ def add_cursor(ax: Axes, step: int | None, size: str | Style) -> Line2D:
     line = ax.axvline(step if step is not None else 0, color=OKABE_ITO["black"],
                       linewidth=st.linewidth * 0.8, linestyle=":", zorder=5,
                       visible=step is not None)
-    fig = ax.figure
-    meta = getattr(fig, "memcg_edu", None)
-    if meta is None:
-        meta = fig.memcg_edu = {}
-    meta.setdefault("cursors", []).append(line)
+    figure_meta(ax.figure).setdefault("cursors", []).append(line)
     return line
 
 
@@ -53,5 +49,5 @@ def finish_step_panels(fig: Figure, axes: list[Axes], st: Style, step: int | Non
         if bytes_axis:
             add_bytes_axis(a, st)
     shared_legend(fig, axes, st, inside)
-    fig.memcg_edu["kind"] = kind
+    figure_meta(fig)["kind"] = kind
     set_alt(fig, alt)

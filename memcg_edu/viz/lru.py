@@ -18,7 +18,8 @@ from matplotlib.ticker import MaxNLocator
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from .series import memcg_names, series
-from .style import LRU_COLORS, LRU_NAMES, Style, get_style, new_figure, set_alt
+from .style import (LRU_COLORS, LRU_NAMES, Style, attach_meta, figure_meta, get_style,
+                    new_figure, set_alt)
 
 __all__ = ["lru_memcgs", "lru_counts", "lru_max", "touched_lists", "plot_lru", "set_step",
            "lru_alt"]
@@ -109,8 +110,8 @@ def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     title = a.set_title(_title(timeline, step), fontsize=st.font)
     a.legend(fontsize=st.small, loc="upper right", ncols=2)
     a.grid(True, axis="y", alpha=0.3)
-    fig.memcg_edu = {"kind": "lru", "bars": bars, "texts": texts, "names": names,
-                     "title": title}
+    attach_meta(fig, {"kind": "lru", "bars": bars, "texts": texts, "names": names,
+                      "title": title})
     set_step(fig, timeline, step)
     return fig
 
@@ -147,7 +148,7 @@ def touched_lists(record: Mapping[str, Any], names: list[str]) -> set[tuple[int,
 def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     """Show ``step``: new bar heights, counts and title; the bars holding a
     page the step touched get a thick outline. Returns what changed."""
-    meta = fig.memcg_edu
+    meta = figure_meta(fig)
     step = _check_step(timeline, step)
     counts = lru_counts(timeline[step], meta["names"])
     hit = touched_lists(timeline[step], meta["names"])

@@ -18,8 +18,8 @@ from ..errors import ModelUsageError
 from ..timeline import COUNTERS, STATS, Timeline
 from .cursor import add_cursor
 from .series import memcg_names, series
-from .style import (OKABE_ITO, Style, add_bytes_axis, get_style, legend_columns, new_figure,
-                    series_words, set_alt, set_step_axis, step_xy)
+from .style import (OKABE_ITO, Style, add_bytes_axis, figure_meta, get_style, legend_columns,
+                    new_figure, series_words, set_alt, set_step_axis, step_xy)
 
 __all__ = ["timeline_label", "plot_overlay"]
 
@@ -109,7 +109,7 @@ def plot_overlay(a: Timeline, b: Timeline, memcg: str | None = None,
     add_cursor(axis, step, st)
     if bytes_axis:
         add_bytes_axis(axis, st)
-    fig.memcg_edu["kind"] = "overlay"
+    figure_meta(fig)["kind"] = "overlay"
     set_alt(fig, f"Step chart of memcg {memcg}'s {', '.join(counters)} in pages over "
                  f"{n_steps} steps, {la} (solid) against {lb} (dashed); lines that are "
                  f"equal are drawn a few points apart. " + "; ".join(words) + ".")

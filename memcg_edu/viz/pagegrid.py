@@ -18,7 +18,8 @@ from matplotlib.patches import Patch, Rectangle
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
-from .style import OKABE_ITO, Style, get_style, new_figure, set_alt
+from .style import (OKABE_ITO, Style, attach_meta, figure_meta, get_style, new_figure,
+                    set_alt)
 
 __all__ = ["PAGE_STATES", "PAGE_COLORS", "SLOT_STATES", "SLOT_COLORS", "page_states",
            "pcg_flags", "slot_states", "step_pages", "touched", "labels_at",
@@ -211,7 +212,7 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
                      "U=PCG_USED M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK G=PCG_MIGRATION)\n"
                      "slot: number, label / n=map count, C=swap cache / swap_cgroup memcg",
                title_fontsize=st.small)
-    fig.memcg_edu = meta
+    attach_meta(fig, meta)
     set_step(fig, timeline, step)
     return fig
 
@@ -249,7 +250,7 @@ def _frame(a: Axes, rows: int, cols: int, st: Style, title: str) -> None:
 def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     """Show ``step`` in a page-grid figure; returns the changed artists."""
     step, pages = step_pages(timeline, step)
-    meta = fig.memcg_edu
+    meta = figure_meta(fig)
     record = timeline[step]
     pr, pc = meta["shape"]
     if len(pages["free"]) != len(meta["outlines"]):

@@ -14,10 +14,12 @@ import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 import numpy as np
 
@@ -82,12 +84,22 @@ def get_style(size: str | Style) -> Style:
                               f"{', '.join(SIZES)}") from None
 
 
+def attach_meta(fig: Figure | SubFigure, meta: dict[str, Any]) -> dict[str, Any]:
+    """Make ``meta`` what memcg-edu keeps on ``fig`` (``fig.memcg_edu``: its
+    kind, cursors, the artists a step updates, its text alternative)."""
+    setattr(fig, "memcg_edu", meta)  # matplotlib declares no such attribute
+    return meta
+
+
+def figure_meta(fig: Figure | SubFigure) -> dict[str, Any]:
+    """What memcg-edu keeps on ``fig`` (see attach_meta); empty at first."""
+    meta: dict[str, Any] | None = getattr(fig, "memcg_edu", None)
+    return attach_meta(fig, {}) if meta is None else meta
+
+
 def set_alt(fig: Figure, text: str) -> None:
     """Give ``fig`` its short text alternative (what the figure shows, in words)."""
-    meta = getattr(fig, "memcg_edu", None)
-    if meta is None:
-        meta = fig.memcg_edu = {}
-    meta["alt"] = text
+    figure_meta(fig)["alt"] = text
 
 
 def alt_text(fig: Figure) -> str:
@@ -137,6 +149,8 @@ def new_figure(size: str | Style, nrows: int = 1, ncols: int = 1,
     nothing and shows nothing until displayed (then as a PNG, NotebookFigure).
     """
     if ax is not None:
+        if not isinstance(ax.figure, Figure):
+            raise ModelUsageError("ax must be axes of a whole Figure, not of a SubFigure")
         return ax.figure, [ax]
     st = get_style(size)
     fig = NotebookFigure(figsize=(st.width, st.panel_height * nrows), dpi=st.dpi,
@@ -158,8 +172,8 @@ def add_bytes_axis(ax: Axes, size: str | Style) -> None:
     st = get_style(size)
     kib = PAGE_SIZE / 1024
     unit, per_page = ("MiB", kib / 1024) if ax.get_ylim()[1] * kib >= 10240 else ("KiB", kib)
-    sec = ax.secondary_yaxis("right", functions=(lambda p: p * per_page,
-                                                 lambda b: b / per_page))
+    sec = ax.secondary_yaxis("right", functions=(lambda p: np.multiply(p, per_page),
+                                                 lambda b: np.divide(b, per_page)))
     sec.set_ylabel(unit, fontsize=st.font)
     sec.tick_params(labelsize=st.small)
     # "auto": as many ticks as the axis' height holds at this font, no crowding
@@ -177,7 +191,7 @@ def legend_columns(labels: list[str], st: Style) -> int:
 
 def shared_legend(fig: Figure, axes: list[Axes], st: Style, inside: bool) -> None:
     """One legend for all panels: in the axes (``inside``) or below the figure."""
-    seen: dict[str, object] = {}
+    seen: dict[str, Artist] = {}
     for a in axes:
         for h, lab in zip(*a.get_legend_handles_labels()):
             seen.setdefault(lab, h)

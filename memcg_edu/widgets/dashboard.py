@@ -14,6 +14,7 @@ import ipywidgets as widgets
 from ..viz import counters as vcounters
 from ..viz import stats as vstats
 from ..viz.source import load_source
+from ..viz.style import figure_meta
 from .counters import CountersPanel
 from .player import StepPlayer
 from .render import FigureView
@@ -46,7 +47,7 @@ class Dashboard(widgets.VBox):
         names = vcounters.pick_memcgs(tl, memcgs, None)
         cfig = vcounters.plot_counters(tl, names, step=0, size=size,
                                        markers=len(tl) <= MARKER_LIMIT)
-        self.counters_plot = FigureView(cfig, cfig.memcg_edu["cursors"],
+        self.counters_plot = FigureView(cfig, figure_meta(cfig)["cursors"],
                                         lambda s: vcounters.set_step(cfig, tl, s), smooth)
         # the memory.stat and LRU figures are made when first needed (their
         # tab selected, or the attribute read): building a figure costs more
@@ -68,8 +69,7 @@ class Dashboard(widgets.VBox):
         inspector = self.player.calls.inspector
         self.pages_note = widgets.HTML()
         self.pages.children = (*self.pages.children, inspector.pick, self.pages_note)
-        inspector.observe(lambda ch: ch["new"] is None or self.player.open_calls(),
-                          names="frame")
+        inspector.observe(self._frame_picked, names="frame")
         inspector.observe(lambda ch: self._inspected(), names="shown_pfn")
         self.player.calls_toggle.observe(lambda ch: self._inspected(), names="value")
         self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
@@ -82,7 +82,7 @@ class Dashboard(widgets.VBox):
         if self._stats_plot is None:
             tl = self.timeline
             sfig = vstats.plot_stats(tl, self._names, step=self.step, size=self._size)
-            view = FigureView(sfig, sfig.memcg_edu["cursors"],
+            view = FigureView(sfig, figure_meta(sfig)["cursors"],
                               lambda s: vstats.set_step(sfig, tl, s), self._smooth)
             view.set_shown(False)                # _tab_shown decides
             view.update(self.step)
@@ -112,6 +112,10 @@ class Dashboard(widgets.VBox):
         for i, view in enumerate(views):
             if view is not None:
                 view.set_shown(i == selected)
+
+    def _frame_picked(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            self.player.open_calls()
 
     def _inspected(self) -> None:
         # the grid marks the frame the inspector shows while it is open

@@ -11,11 +11,14 @@ each step.
 from __future__ import annotations
 
 import html
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import ipywidgets as widgets
 
 from ..errors import ModelUsageError
+
+if TYPE_CHECKING:
+    from ..explore.result import ExploreResult
 
 __all__ = ["ExplorerView", "explorer"]
 
@@ -112,7 +115,7 @@ class ExplorerView(widgets.VBox):
                                         self.progress_label]),
                           self.summary, self.stepper])
         self.add_class("memcg-edu-explorer")
-        self.result = None
+        self.result: ExploreResult | None = None
         self._pick()
 
     def _pick(self) -> None:
@@ -138,11 +141,10 @@ class ExplorerView(widgets.VBox):
         self.progress.value, self.progress.max = 0, 1
         self.explore_button.disabled = True
         try:
-            self.result = explore(self.picker.value, without=without, fixes=fixes,
-                                  progress=self._on_progress)
+            self.result = res = explore(self.picker.value, without=without, fixes=fixes,
+                                        progress=self._on_progress)
         finally:
             self.explore_button.disabled = False
-        res = self.result
         dropped = ", ".join(without) or "none"
         why = "; ".join(f"{invariant_words(k)}: {v}" for k, v in res.by_invariant.items())
         verdict = (f"<b style='color:#D55E00'>{res.broken} of {res.explored} "

@@ -68,6 +68,7 @@ class PageInspector(widgets.VBox):
         self.table = widgets.HTML()
         self.table.add_class("memcg-edu-inspector")
         super().__init__([self.pick, self.table])
+        self.call: Optional[int]
         self.step, self.call = 0, None
         self.state: Optional[dict[str, Any]] = None
         self.changed: list[str] = []

@@ -14,10 +14,11 @@ import base64
 import html
 import importlib.util
 import io
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 import ipywidgets as widgets
 from matplotlib.artist import Artist
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -137,7 +138,8 @@ class FigureView(widgets.VBox):
         return base64.b64decode(self.output.outputs[0]["data"]["image/png"])
 
     def _blit(self) -> None:
-        canvas = self.figure.canvas
+        # inline mode: new_figure gave the figure an Agg canvas
+        canvas = cast(FigureCanvasAgg, self.figure.canvas)
         if self._background is None:
             canvas.draw()  # animated artists are left out of this drawing
             self._background = canvas.copy_from_bbox(self.figure.bbox)
@@ -150,7 +152,7 @@ class FigureView(widgets.VBox):
                 a.axes.draw_artist(a)
             else:
                 self.figure.draw_artist(a)
-        pixels = bytes(self.figure.canvas.buffer_rgba())
+        pixels = bytes(canvas.buffer_rgba())
         if pixels != self._last_pixels:   # e.g. LRU bars that did not move: no new PNG
             self._last_pixels = pixels
             self.output.outputs = (self._bundle(pixels),)

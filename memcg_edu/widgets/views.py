@@ -18,7 +18,7 @@ from ..timeline import Timeline
 from ..viz import lru as vlru
 from ..viz.pagegrid import (PAGE_COLORS, PAGE_STATES, SLOT_COLORS, SLOT_STATES, labels_at,
                             page_states, pcg_flags, slot_states, touched)
-from ..viz.style import LRU_NAMES
+from ..viz.style import LRU_NAMES, figure_meta
 from .render import FigureView, HtmlStepView
 
 __all__ = ["LruView", "PageGridView", "lru_view", "page_grid_view"]
@@ -33,7 +33,7 @@ class LruView(widgets.VBox):
         # counts go in HTML below the bars: drawing 15 numbers into the image
         # would triple the time of a step
         self.figure = vlru.plot_lru(timeline, 0, size=size, values=False)
-        meta = self.figure.memcg_edu
+        meta = figure_meta(self.figure)
         animated = [r for c in meta["bars"] for r in c]
 
         def update(step: int) -> list:
@@ -59,7 +59,7 @@ class LruView(widgets.VBox):
         for name, lists in self.heights().items():
             items = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lists.items() if v)
             parts.append(f"<b>{html.escape(name)}</b>: {items or 'empty'}")
-        names = self.figure.memcg_edu["names"]
+        names = figure_meta(self.figure)["names"]
         hit = sorted(vlru.touched_lists(self.timeline[step], names))
         if hit:
             parts.append("touched page on " + ", ".join(
@@ -69,7 +69,7 @@ class LruView(widgets.VBox):
 
     def heights(self) -> dict[str, dict[str, int]]:
         """What the bars show now: {memcg: {list: pages}} (read from the artists)."""
-        meta = self.figure.memcg_edu
+        meta = figure_meta(self.figure)
         return {n: {lru: int(meta["bars"][j][i].get_height())
                     for j, lru in enumerate(LRU_NAMES)}
                 for i, n in enumerate(meta["names"])}

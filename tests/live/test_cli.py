@@ -33,6 +33,13 @@ def test_bad_arguments_exit_2_with_one_line(child_env, tmp_path):
     assert r.returncode == 2 and "--out" in r.stderr
 
 
+def test_trace_with_a_missing_out_folder_exits_2_with_one_line(child_env, tmp_path):
+    r = _run(child_env, "trace", "charge", "--out", str(tmp_path / "no" / "x.json"))
+    assert r.returncode == 2
+    assert r.stderr == f"error: --out {tmp_path / 'no' / 'x.json'}: directory " \
+                       f"{tmp_path / 'no'} does not exist\n"
+
+
 @pytest.mark.live
 def test_status_and_run_with_compare(caps, child_env, tmp_path):
     r = _run(child_env, "status")

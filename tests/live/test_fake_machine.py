@@ -104,6 +104,13 @@ def test_v2_counters_map_onto_the_v1_names(fake_machine):
     assert MemcgFiles(caps.own_dir, "v2").read_extra()["kmem"] == 2
 
 
+def test_v2_counters_without_memory_current_count_usage_as_zero(fake_machine):
+    caps = detect(fake_machine(version="v2", usage=16384))
+    (caps.own_dir / "memory.current").unlink()
+    rec = MemcgFiles(caps.own_dir, "v2").read_counters()
+    assert (rec["usage"], rec["memsw_usage"]) == (0, 1)
+
+
 def test_v2_without_delegated_memory_controller(fake_machine):
     caps = detect(fake_machine(version="v2", memory=False))
     assert caps.cgroup is None

@@ -78,6 +78,9 @@ def test_bad_requests_are_clear(tl):
         plot_counters(Timeline())
     fig = plot_counters(tl, "A", ax=ax)
     assert fig is ax.figure and ax.get_legend() is not None
+    sub_ax = matplotlib.figure.Figure().subfigures(1, 2)[0].add_subplot()
+    with pytest.raises(ModelUsageError, match="not of a SubFigure"):
+        plot_counters(tl, "A", ax=sub_ax)
 
 
 def test_a_one_step_swap_charge_is_shaded_and_large_sizes_use_mib():

@@ -32,7 +32,9 @@ _STOCK = scenario([{"op": "fault_anon", "task": "p", "page": "x"},
 
 
 def _stock_usage() -> int:
-    return value_at(run_timeline(_STOCK), 1, "A", "usage")
+    usage = value_at(run_timeline(_STOCK), 1, "A", "usage")
+    assert usage is not None                     # only a limit reads "unlimited"
+    return usage
 
 
 EXERCISES = [
