@@ -53,7 +53,7 @@ class Lost(NamedTuple):
     """A ``[LOST n EVENTS]`` line of the buffer."""
 
     cpu: int
-    count: int
+    events: int
 
 
 _MEMCG = ("memcg_id=", "item=", "val=")

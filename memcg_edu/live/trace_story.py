@@ -216,7 +216,7 @@ class _Builder:
     # -- the events -----------------------------------------------------------
     def feed(self, ev: Event | Lost) -> None:
         if isinstance(ev, Lost):
-            self.lost_lines[ev.cpu] = self.lost_lines.get(ev.cpu, 0) + ev.count
+            self.lost_lines[ev.cpu] = self.lost_lines.get(ev.cpu, 0) + ev.events
             return
         self.events_seen += 1
         self.by_step[self.step] = self.by_step.get(self.step, 0) + 1

@@ -502,7 +502,7 @@ class _Checker:
         return self._op_rules(op, out, st, where)
 
     def _new_labels(self, out: dict, v: str, count: int, created: _Created, i: int,
-                    fw: dict) -> None:
+                    fw: _AtField) -> None:
         """Record the label(s) a step creates; refuse one already used."""
         def taken(j: int, name: str, step: int) -> ScenarioError:
             return self.err(f'{_at(out, j)}page label "{name}" is already used '

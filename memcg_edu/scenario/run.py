@@ -213,13 +213,13 @@ def _counters(ctx: Context, names: list[str],
     since the last step (``last``, updated here) gets the same dict object
     (records are read-only), so a long timeline keeps one copy of what
     stays the same."""
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for n in names:
-        now = ctx.m.memcgs[n].counters()
+        now: dict[str, Any] = ctx.m.memcgs[n].counters()
         prev = last.get(n)
         if prev is not None and prev != now and prev["stat"] == now["stat"]:
             now["stat"] = prev["stat"]           # only a limit or usage moved
-        out[n] = last[n] = prev if prev == now else now
+        out[n] = last[n] = prev if prev is not None and prev == now else now
     return out
 
 
@@ -274,14 +274,15 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
             return True, None, done, False, set()
     # unmap of a range fault's labels: runs of them at once, the others one by one
     plan = ranges.unmap_plan(ctx, st) if st["op"] == "unmap" else None
-    at_once = plan[1] if plan is not None else np.zeros(st["count"], bool)
+    members = plan[1] if plan is not None else np.zeros(st["count"], bool)
     one = {k: v for k, v in st.items() if k != "count"}
     fields = [k for k in ("page", "with") if k in st]
     ok, error, touched, before = True, None, {}, set()
     j = 0
     while j < st["count"]:
-        if at_once[j]:
-            end = j + int(np.argmin(at_once[j:])) if not at_once[j:].all() else st["count"]
+        if members[j]:
+            assert plan is not None                  # members is all False without one
+            end = j + int(np.argmin(members[j:])) if not members[j:].all() else st["count"]
             ranges.unmap_members(ctx, i, plan[0], np.arange(j, end))
             j = end
             continue

@@ -68,7 +68,7 @@ def test_parse_lines_fields_markers_and_lost_lines():
         "CPU:1 [LOST 17 EVENTS]\n",
     ]
     evs = list(parse_lines(text))
-    assert isinstance(evs[-1], Lost) and evs[-1].count == 17 and evs[-1].cpu == 1
+    assert isinstance(evs[-1], Lost) and evs[-1].events == 17 and evs[-1].cpu == 1
     mark, alloc, lru, fm, mig, stat = evs[:-1]
     assert mark.fields["text"] == "memcg-edu step 1 fault_anon"
     assert (alloc.pid, alloc.cpu, alloc.fields["pfn"], alloc.fields["order"],
