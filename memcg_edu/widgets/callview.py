@@ -119,6 +119,15 @@ class CallStepper(widgets.VBox):
         self.inspector.show(self.step, index, self.calls)
 
     # -- what it shows ----------------------------------------------------------
+    def describe(self) -> str:
+        """The current call in one line of words, for a notebook's print:
+        "commit_charge on x: PCG none->USED|MEM|MEMSW, pc->mem_cgroup root->A"."""
+        if self.call is None:
+            return "no call recorded"
+        call = own_call(self.calls, self.call)
+        page = f" on {call['page']}" if call.get("page") else ""
+        return f"{call.get('fn')}{page}: {', '.join(call_changes(call)) or 'no change'}"
+
     def _detail(self, index: Optional[int]) -> str:
         if index is None:
             meta = self.timeline.meta

@@ -83,6 +83,18 @@ def test_buttons_and_list_move_the_current_call(tl):
     assert c.step == 8 and c.call == 0 and c.list.options[0].split()[1] == "do_anonymous_page"
 
 
+def test_describe_says_the_current_call_in_one_line_of_words(tl):
+    """What notebooks 01 and 03 print: no column padding, no Python lists."""
+    p = step_player(tl, calls_open=True)
+    c = p.calls
+    p.go(7)
+    c.go_function("put_page_testzero")
+    assert c.describe() == "put_page_testzero on x1: count 1->0"
+    c.go_function("mem_cgroup_uncharge")
+    assert c.describe().startswith("mem_cgroup_uncharge on x1: PCG ")
+    assert "  " not in c.describe() and "[" not in c.describe()
+
+
 def test_current_call_links_to_its_v3_17_source(tl):
     p = step_player(tl, calls_open=True)
     p.go(7)
