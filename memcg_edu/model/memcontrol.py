@@ -663,7 +663,7 @@ class Memcg317:
             n = tally["rss"] + tally["cache"]
             stats = " and ".join(k for k in ("rss", "cache") if tally[k])
             notes.append(
-                f"{m.memcg_list[mi].name} keeps {n} page(s) of usage"
+                f"{m.memcg_list[mi].name} keeps {n} page{'' if n == 1 else 's'} of usage"
                 f"{', memsw usage' if m.swap_account else ''} and {stats} "
                 f"that no page holds: in 3.17.0 mem_cgroup_migrate() "
                 f"(mm/memcontrol.c) read pc->mem_cgroup only after "

@@ -64,3 +64,16 @@ def test_facts_need_calls_and_3_16_reads_its_own_calls():
     tl, texts = _texts(HIER, design="3.16")
     assert 'charged "x"' not in texts[0]          # 3.16 names no page there
     assert "charged a page to C (and, up the hierarchy, P)" in texts[0]
+
+
+def test_counts_are_said_in_words_not_page_s():
+    """Notebook 02's final put reads "gave back 1 page of usage"."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "unmap", "task": "p", "page": "x"}]}
+    tl, texts = _texts(sc)
+    assert "gave back 1 page of usage of A" in texts[1]
+    _, limit = _texts(HIER)
+    assert "(1 round of try_to_free_mem_cgroup_pages)" in limit[2]
+    assert not any("(s)" in t for t in texts + limit)
