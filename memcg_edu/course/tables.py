@@ -27,7 +27,7 @@ __all__ = ["HtmlTable", "steps_table", "designs_table", "kernel_table",
 
 _TABLE = "border-collapse:collapse;margin:4px 0;font-size:95%"
 _TH = "text-align:left;padding:2px 10px 2px 0;border-bottom:1px solid #888;white-space:nowrap"
-_TD = "padding:2px 10px 2px 0;vertical-align:top"
+_TD = "text-align:left;padding:2px 10px 2px 0;vertical-align:top"
 _NUM = _TD + ";text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums"
 _DIFF = ";background:#FCE8D5;font-weight:bold"
 
