@@ -182,6 +182,13 @@ def call_facts(calls: list[Mapping[str, Any]], memcg: str | None = None) -> list
             which = f" (pfn {c['pfn']})" if migrating else ""
             out.append(f"{_page(c)}{which} goes on {c['state']['lruvec']}'s "
                        f"{c['state']['lru']} list.")
+        elif (fn == "unlock_page_lru" and c["state"] and c["state"]["lruvec"]
+              and c["state"]["lru"]):
+            # lrucare: the commit took the page off its LRU and puts it back
+            # on the lruvec of the memcg it now belongs to
+            which = f" (pfn {c['pfn']})" if migrating else ""
+            out.append(f"unlock_page_lru puts {_page(c)}{which} back on "
+                       f"{c['state']['lruvec']}'s {c['state']['lru']} list.")
         elif fn in ("uncharge_batch", "mem_cgroup_do_uncharge",
                     "mem_cgroup_uncharge_end"):
             fell = _fell(c, "usage")

@@ -77,3 +77,20 @@ def test_counts_are_said_in_words_not_page_s():
     _, limit = _texts(HIER)
     assert "(1 round of try_to_free_mem_cgroup_pages)" in limit[2]
     assert not any("(s)" in t for t in texts + limit)
+
+
+def test_swap_in_says_the_commit_moved_the_page_to_the_memcgs_lru():
+    """mm/memory.c do_swap_page (3.17): the page goes on root's LRU before the
+    commit; mem_cgroup_commit_charge(lrucare) moves it to A's (unlock_page_lru)."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "swap_out", "page": "x"},
+                    {"op": "swap_in", "task": "p", "page": "x"}]}
+    tl, texts = _texts(sc)
+    t = texts[2]
+    assert "goes on root's inactive_anon list" in t
+    assert t.index("goes on root's") < t.index(
+        "unlock_page_lru puts \"x\" back on A's inactive_anon list.")
+    last = [c for c in tl[2]["calls"] if c["fn"] == "unlock_page_lru"][-1]
+    assert last["state"]["lruvec"] == "A"                  # what the text says
