@@ -39,6 +39,9 @@ def test_designs_table_is_html_with_marked_differences():
     cells = re.findall(r"<td style='([^']*)'>(?:<code>)?([a-z_]+)<", first)
     assert any(w == "unmap" for _, w in cells)
     assert all("text-align:left" in st for st, w in cells), cells
+    # a number column's head sits over its right-aligned numbers
+    assert re.search(r"<th style='[^']*text-align:right'>usage</th>", first)
+    assert re.search(r"<th style='text-align:left[^']*'>op</th>", first)
 
 
 @pytest.fixture(scope="module")
