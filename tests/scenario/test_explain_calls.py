@@ -94,3 +94,20 @@ def test_swap_in_says_the_commit_moved_the_page_to_the_memcgs_lru():
         "unlock_page_lru puts \"x\" back on A's inactive_anon list.")
     last = [c for c in tl[2]["calls"] if c["fn"] == "unlock_page_lru"][-1]
     assert last["state"]["lruvec"] == "A"                  # what the text says
+
+
+def test_the_final_put_text_names_the_function_the_calls_show():
+    """An unmap's final put is release_pages > mem_cgroup_uncharge_list; a
+    put_page's is __page_cache_release > mem_cgroup_uncharge (mm/swap.c, 3.17)."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "fault_anon", "task": "p", "page": "y"},
+                    {"op": "get_page", "page": "y"},
+                    {"op": "unmap", "task": "p", "page": "x"},
+                    {"op": "unmap", "task": "p", "page": "y"},
+                    {"op": "put_page", "page": "y"}]}
+    tl, texts = _texts(sc)
+    for step, fn in ((3, "mem_cgroup_uncharge_list"), (5, "mem_cgroup_uncharge")):
+        assert fn in [c["fn"] for c in tl[step]["calls"]]
+        assert f"and {fn} gives back its charge" in texts[step], texts[step]
