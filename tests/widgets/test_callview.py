@@ -270,3 +270,16 @@ def test_no_button_where_no_call_was_recorded(tl):
     assert step_player(tl).calls_toggle.layout.display is None
     bare = Timeline([{k: v for k, v in r.items() if k != "calls"} for r in tl.steps], tl.meta)
     assert step_player(bare).calls_toggle.layout.display == "none"
+
+
+def test_describe_names_the_frame_in_a_step_on_two_frames():
+    """Notebook 03's migration: both frames carry the label x."""
+    from memcg_edu import course
+    sc = course.scenario([{"op": "fault_anon", "task": "p", "page": "x"},
+                          {"op": "migrate", "page": "x"}])
+    p = step_player(course.stepper(sc).timeline, calls_open=True)
+    p.go(1)
+    p.calls.go_function("isolate_lru_page")
+    assert p.calls.describe().startswith("isolate_lru_page on x (pfn 0): count 1->2")
+    p.calls.go_function("commit_charge")
+    assert p.calls.describe().startswith("commit_charge on x (pfn 1): PCG none->")
