@@ -473,3 +473,16 @@ def test_recorded_trace_statistics_add_up_to_memory_stat(name):
                 traced = sum(d for s, m, i, d in tr.changes
                              if m == memcg and i == item and s <= step["step"])
                 assert traced == rec["stat"][counter], (step["step"], memcg, counter)
+
+
+def test_summary_lines_wrap_between_words():
+    """Notebook 06 prints render_summary: a line wider than the output column
+    wrapped mid-word ("LRU tail" / "s, in a different order")."""
+    from memcg_edu.live.trace_compare import SUMMARY_WIDTH, render_summary
+    pages = compare_trace(recorded_trace("swap"))
+    text = render_summary(pages)
+    assert all(len(line) <= SUMMARY_WIDTH for line in text.splitlines()), text
+    assert text.splitlines()[0].endswith("pages had the same life on the kernel and in the model")
+    for cause, n in pages.summary["causes"].items():      # every cause still said, in full
+        assert f"{n:6d} {cause}: e.g." in text
+    assert " ".join(text.split()).count("e.g.") == len(pages.summary["causes"])
