@@ -671,7 +671,7 @@ class Memcg317:
                 f"replacement page was charged to root without its {stats}, "
                 f"which therefore counts {n} less for root (below 0 once the "
                 f"page is freed); the later kernel reads the memcg first "
-                f'(Machine fixes=("memcg_read_first",))')
+                f'(the model\'s fix "memcg_read_first")')
         return notes
 
     # charge transaction (do_anonymous_page, __add_to_page_cache_locked,
