@@ -65,15 +65,16 @@ class MemcgOOM(MemcgEduError):
                  outcome: str = "", task: str = "") -> None:
         self.memcg, self.nr_pages, self.counter = memcg, nr_pages, counter
         self.outcome, self.task = outcome, task
+        pages = f"{nr_pages} page{'' if nr_pages == 1 else 's'}"
         if outcome == "enomem":
             super().__init__(
-                f"charge failed with -ENOMEM: {nr_pages} page(s) could not be "
+                f"charge failed with -ENOMEM: {pages} could not be "
                 f"charged, {counter} limit of {memcg} reached and reclaim could "
                 f"not free enough; outside a page fault the error goes back to "
                 f"the caller (read() and write() return it) and no task is "
                 f"killed")
             return
-        super().__init__(f"memcg OOM: {nr_pages} page(s) could not be charged, "
+        super().__init__(f"memcg OOM: {pages} could not be charged, "
                          f"{counter} limit of {memcg} reached and reclaim "
                          f"could not make room" + _OOM_OUTCOMES[outcome].format(
                              memcg=memcg, task=task))

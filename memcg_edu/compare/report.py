@@ -98,8 +98,9 @@ def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN,
     lines += _steps_table(cmp, counters, calls)
     lines.append("")
     if cmp.differing_steps:
-        lines.append("counters differ after step(s) "
-                     + ", ".join(map(str, cmp.differing_steps))
+        steps = cmp.differing_steps
+        lines.append(f"counters differ after step{'' if len(steps) == 1 else 's'} "
+                     + ", ".join(map(str, steps))
                      + ("; the end state is the same" if cmp.same_end_state
                         else "; at the end they still differ in "
                         + ", ".join(f"{m} {c}" for m, c in cmp.end_differences)))

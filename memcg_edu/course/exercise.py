@@ -124,8 +124,17 @@ class Exercise:
     def worked(self) -> "Solution":
         """The worked solution, with the reference answer."""
         return Solution(f"Exercise {self.notebook}.{self.number}: {self.title}",
-                        self.solution + (f"\n\nReference answer: `{self.reference!r}`"
+                        self.solution + (f"\n\nReference answer: {_in_words(self.reference)}"
                                          if self.reference is not None else ""))
+
+
+def _in_words(reference: Any) -> str:
+    """A reference answer as the learner reads it: "usage 0, rss 0", "(b)"."""
+    if isinstance(reference, Mapping):
+        return ", ".join(f"{name} {value}" for name, value in reference.items())
+    if isinstance(reference, str) and len(reference) == 1:
+        return f"({reference})"
+    return str(reference)
 
 
 def not_answered(answer: Any) -> bool:

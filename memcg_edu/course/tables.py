@@ -27,7 +27,7 @@ __all__ = ["HtmlTable", "steps_table", "designs_table", "kernel_table",
 
 _TABLE = "border-collapse:collapse;margin:4px 0;font-size:95%"
 _TH = "text-align:left;padding:2px 10px 2px 0;border-bottom:1px solid #888;white-space:nowrap"
-_TD = "padding:2px 10px 2px 0;vertical-align:top"
+_TD = "text-align:left;padding:2px 10px 2px 0;vertical-align:top"
 _NUM = _TD + ";text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums"
 _DIFF = ";background:#FCE8D5;font-weight:bold"
 
@@ -61,7 +61,8 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[tuple[str, str]]],
            numeric_from: int) -> str:
     """rows: cells as (html, extra style); columns from ``numeric_from`` are numbers."""
     out = [f"<table style='{_TABLE}'><tr>"
-           + "".join(f"<th style='{_TH}'>{_e(h)}</th>" for h in head) + "</tr>"]
+           + "".join(f"<th style='{_TH}{';text-align:right' if i >= numeric_from else ''}'>"
+                     f"{_e(h)}</th>" for i, h in enumerate(head)) + "</tr>"]
     for row in rows:
         if len(row) == 1:     # a note under the row, across the table
             out.append(f"<tr><td colspan='{len(head)}' style='{_TD};padding-left:2em'>"

@@ -397,7 +397,7 @@ def render(cmp: Comparison, counters: tuple[str, ...] = SHOWN) -> str:
             lines.append(f"       ({cmp.kernel[step].get('error')})")
         for d in diffs.get(step, []):
             if d.memcg == memcg and d.new:
-                lines.append(f"       - {d.name} ({d.pages} pages): {d.text}")
+                lines.append(f"       - {d.name} ({_pages(d.pages)}): {d.text}")
     lines.append("cells: model | kernel, then kernel - model; '~' = outside "
                  "the tolerance of docs/live.md but accounted for by a named "
                  "difference, '!' = unexplained")

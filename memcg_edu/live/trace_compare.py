@@ -33,6 +33,7 @@ its cause:
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -246,16 +247,23 @@ def _role_key(role: str) -> tuple[str, int]:
     return label, int(k.rstrip("]") or 0)
 
 
+#: render_summary's lines wrap between words here (a notebook's output
+#: column wraps a longer line mid-word)
+SUMMARY_WIDTH = 88
+
+
 def render_summary(cmp: TraceComparison) -> str:
-    """A few lines for the terminal."""
+    """A few lines for the terminal and the notebook, none wider than SUMMARY_WIDTH."""
     s = cmp.summary
     lines = [f"{s['same_life']} of {s['pages']} pages had the same life on the "
              f"kernel and in the model"]
     for cause, n in sorted(s["causes"].items(), key=lambda kv: -kv[1]):
         example = next(d for d in cmp.diffs if d.cause == cause)
-        lines.append(f"  {n:6d} {cause}: e.g. {example.text}")
+        lines.append(textwrap.fill(f"  {n:6d} {cause}: e.g. {example.text}",
+                                   SUMMARY_WIDTH, subsequent_indent=" " * 9))
     if s["kernel_memory_pages"]:
-        lines.append(f"  kernel memory: {s['kernel_memory_pages']} pages the "
-                     f"kernel allocated for the workload (page tables, slab), "
-                     f"not in the model")
+        lines.append(textwrap.fill(
+            f"  kernel memory: {s['kernel_memory_pages']} pages the kernel allocated "
+            f"for the workload (page tables, slab), not in the model",
+            SUMMARY_WIDTH, subsequent_indent=" " * 4))
     return "\n".join(lines)

@@ -45,8 +45,9 @@ def design_differences(m: "Machine", uncharged: dict[int, tuple[int, str]]) -> l
                 or mem.pc_flags[pfn] & PCG_USED):
             del uncharged[pfn]
             continue
+        refs = int(mem.refcount[pfn])
         notes.append(f"page {pfn} was uncharged by {function}() but is still in "
-                     f"use ({int(mem.refcount[pfn])} reference(s)): 3.17 keeps "
+                     f"use ({refs} reference{'' if refs == 1 else 's'}): 3.17 keeps "
                      f"it charged to {names[int(mem.pc_memcg[pfn])]} until its "
                      f"final put")
     stale = np.flatnonzero(((mem.flags & PG_lru) != 0) & ((mem.pc_flags & PCG_USED) == 0)

@@ -667,7 +667,7 @@ class Memcg317:
             n = tally["rss"] + tally["cache"]
             stats = " and ".join(k for k in ("rss", "cache") if tally[k])
             notes.append(
-                f"{m.memcg_list[mi].name} keeps {n} page(s) of usage"
+                f"{m.memcg_list[mi].name} keeps {n} page{'' if n == 1 else 's'} of usage"
                 f"{', memsw usage' if m.swap_account else ''} and {stats} "
                 f"that no page holds: in 3.17.0 mem_cgroup_migrate() "
                 f"(mm/memcontrol.c) read pc->mem_cgroup only after "
@@ -675,7 +675,7 @@ class Memcg317:
                 f"replacement page was charged to root without its {stats}, "
                 f"which therefore counts {n} less for root (below 0 once the "
                 f"page is freed); the later kernel reads the memcg first "
-                f'(Machine fixes=("memcg_read_first",))')
+                f'(the model\'s fix "memcg_read_first")')
         return notes
 
     # charge transaction (do_anonymous_page, __add_to_page_cache_locked,

@@ -156,7 +156,8 @@ def call_facts(calls: list[Mapping[str, Any]], memcg: str | None = None) -> list
     reclaims = [c for c in calls if c["fn"] == "try_to_free_mem_cgroup_pages"]
     if reclaims:
         where = f" on {failed_at[0]}'s hierarchy" if failed_at else ""
-        out.append(f"Reclaim ran{where} ({len(reclaims)} round(s) of "
+        rounds = len(reclaims)
+        out.append(f"Reclaim ran{where} ({rounds} round{'' if rounds == 1 else 's'} of "
                    f"try_to_free_mem_cgroup_pages).")
     swapped = [c for c in calls if c["fn"] == "mem_cgroup_swapout"]
     if swapped:
@@ -181,12 +182,19 @@ def call_facts(calls: list[Mapping[str, Any]], memcg: str | None = None) -> list
             which = f" (pfn {c['pfn']})" if migrating else ""
             out.append(f"{_page(c)}{which} goes on {c['state']['lruvec']}'s "
                        f"{c['state']['lru']} list.")
+        elif (fn == "unlock_page_lru" and c["state"] and c["state"]["lruvec"]
+              and c["state"]["lru"]):
+            # lrucare: the commit took the page off its LRU and puts it back
+            # on the lruvec of the memcg it now belongs to
+            which = f" (pfn {c['pfn']})" if migrating else ""
+            out.append(f"unlock_page_lru puts {_page(c)}{which} back on "
+                       f"{c['state']['lruvec']}'s {c['state']['lru']} list.")
         elif fn in ("uncharge_batch", "mem_cgroup_do_uncharge",
                     "mem_cgroup_uncharge_end"):
             fell = _fell(c, "usage")
             if fell:
                 n = fell[0][1] - fell[0][2]
-                out.append(f"{fn} gave back {n} page(s) of usage of "
+                out.append(f"{fn} gave back {n} page{'' if n == 1 else 's'} of usage of "
                            f"{_walk([m for m, _, _ in fell], c, owner)}.")
         elif fn == "mem_cgroup_uncharge_swap":
             fell = _fell(c, "memsw_usage")

@@ -49,10 +49,16 @@ _FINAL_PUT = ("That dropped the last reference: the final put takes the page "
               "off its LRU and mem_cgroup_uncharge gives back its charge "
               "(usage and memsw -1, pgpgout +1).")
 
+#: an unmap's final put: zap_pte_range gathers the pages, release_pages
+#: (mm/swap.c) frees them and uncharges them as a list
+_FINAL_PUT_LIST = ("That dropped the last reference: release_pages takes the page "
+                   "off its LRU and mem_cgroup_uncharge_list gives back its charge "
+                   "(usage and memsw -1, pgpgout +1).")
+
 
 def unmap(s, m, freed, swap_freed):
     if freed:
-        return _FINAL_PUT
+        return _FINAL_PUT_LIST
     if swap_freed:
         return ("The last swap pte went away: swap_entry_free frees the slot and "
                 "mem_cgroup_uncharge_swap gives back the memsw charge the slot "

@@ -119,6 +119,18 @@ class CallStepper(widgets.VBox):
         self.inspector.show(self.step, index, self.calls)
 
     # -- what it shows ----------------------------------------------------------
+    def describe(self) -> str:
+        """The current call in one line of words, for a notebook's print:
+        "commit_charge on x: PCG none->USED|MEM|MEMSW, pc->mem_cgroup root->A"."""
+        if self.call is None:
+            return "no call recorded"
+        call = own_call(self.calls, self.call)
+        page = f" on {call['page']}" if call.get("page") else ""
+        # a step on two frames (migration) names the frame too, as the list does
+        if page and len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1:
+            page += f" (pfn {call['pfn']})"
+        return f"{call.get('fn')}{page}: {', '.join(call_changes(call)) or 'no change'}"
+
     def _detail(self, index: Optional[int]) -> str:
         if index is None:
             meta = self.timeline.meta

@@ -96,8 +96,9 @@ class CountersPanel(HtmlStepView):
             f"<b>Counters after step {step}</b> ({html.escape(str(rec.get('op', '')))})</div>"
             "<table style='border-collapse:collapse;font-size:90%'>"
             "<tr><th style='text-align:left'>memcg</th><th>memory (usage / limit)</th>"
-            "<th>memory+swap (memsw)</th><th>failcnt</th>"
-            + "".join(f"<th style='border-bottom:3px solid {STAT_COLORS[k]}'>{k}</th>"
+            "<th>memory+swap (memsw)</th><th style='padding:0 8px'>failcnt</th>"
+            + "".join(f"<th style='padding:0 8px;border-bottom:3px solid {STAT_COLORS[k]}'>"
+                      f"{k}</th>"
                       for k in ("rss", "cache", "swap"))
             + "</tr>" + "".join(rows) + "</table>")
 
@@ -128,11 +129,11 @@ class CountersPanel(HtmlStepView):
                          f"<br><small>{html.escape(fmt_pages(v))}</small></td>")
         fail = mark("failcnt") + (f" / memsw {mark('memsw_failcnt')}"
                                   if now.get("memsw_failcnt") else "")
-        stats = "".join(f"<td style='text-align:center'>{mark(k, stat=True)}</td>"
+        stats = "".join(f"<td style='text-align:center;padding:0 8px'>{mark(k, stat=True)}</td>"
                         for k in ("rss", "cache", "swap"))
         return (f"<tr class='memcg-edu-row' data-memcg='{html.escape(name)}'>"
                 f"<td><b>{html.escape(name)}</b></td>{''.join(cells)}"
-                f"<td>{fail}</td>{stats}</tr>")
+                f"<td style='text-align:center;padding:0 8px'>{fail}</td>{stats}</tr>")
 
 
 def counters_panel(timeline: Timeline, memcgs: list[str] | None = None) -> CountersPanel:

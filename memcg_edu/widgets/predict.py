@@ -84,7 +84,8 @@ def _explain(timeline: Timeline, rec, prev, names) -> str:
     funcs = event_functions(rec.get("events"))
     called = ("Kernel functions called: " + "; ".join(describe_functions(funcs)) + "."
               if funcs else "No memcg function was called.")
-    if timeline.meta.get("design", "3.17") == "3.17" and timeline.meta.get("source") == "model":
+    # The op stories are a scenario's (a workload's model run names its phases otherwise).
+    if timeline.meta.get("design", "3.17") == "3.17" and "scenario" in timeline.meta:
         return explain_step(rec, rec, prev, names[0] if names else "root") + " " + called
     return f"Counters: {counter_moves(rec, prev)}. {called}"
 

@@ -215,21 +215,25 @@ CALL = ".memcg-edu-call"
 INSPECTOR = ".memcg-edu-inspector"
 CHANGED_ROW = ".memcg-edu-inspector tr.memcg-edu-changed"
 FRAME_PICK = ".memcg-edu-inspector-pick select"
-PAUSE_BUTTON = ".memcg-edu-play button >> nth=1"
+#: ipywidgets 8's Play: a play/pause toggle, then stop (which goes back to step 0)
+STOP_BUTTON = ".memcg-edu-play button >> nth=1"
 
 
 def check_call_view(page, shot=None) -> dict[str, str]:
     """Open "inside this step" and drive it as a learner would.
 
-    Pauses the player, goes back to step 0 and forward to step 1, opens the
+    Stops the player (back at step 0), steps forward to step 1, opens the
     call view, clicks "next call", picks in the call list the first call
     that changed a field of its page and checks the inspector highlights a
     field, then picks another frame in the inspector's list and sees the
     table change to it. ``shot(name)`` is called at each stage (screenshots).
     Returns what the inspector showed at each stage.
     """
-    page.locator(PAUSE_BUTTON).first.click()
-    page.locator("button.memcg-edu-reset").first.click()
+    page.locator(STOP_BUTTON).first.click()
+    # stopped at step 0: reset is then disabled (clicking it would wait forever)
+    from playwright.sync_api import expect
+    expect(page.locator("button.memcg-edu-reset").first).to_be_disabled(
+        timeout=CHANGE_TIMEOUT_MS)
     page.locator(STEP_BUTTON).first.click()
     page.locator(CALLS_TOGGLE).first.click()
     listed = page.locator(CALL_LIST).first

@@ -36,7 +36,7 @@ def test_text_shows_both_designs_and_marks_the_difference(pinned, capsys):
     unmap = next(l for l in out.splitlines() if l.lstrip().startswith("2 unmap"))
     assert unmap.count("*0/1") == 3                     # usage, memsw_usage, rss
     assert "3.16 step failed: expect A: usage is 0, expected 1" in out
-    assert "counters differ after step(s) 2, 3; the end state is the same" in out
+    assert "counters differ after steps 2, 3; the end state is the same" in out
     assert 'page 0 ("x") was uncharged by mem_cgroup_uncharge_page()' in out
     assert "1 x mem_cgroup_uncharge_page:swapcache" in out   # swap_out under 3.16
     lock = next(l for l in out.splitlines() if l.startswith("page_cgroup lock taken"))

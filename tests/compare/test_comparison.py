@@ -86,7 +86,7 @@ def test_text_marks_differences_and_lists_summary():
     fault = next(l for l in text.splitlines() if "fault_anon" in l)
     assert "*" not in fault and " 1/1" in fault
     assert "page_cgroup lock taken" in text
-    assert "counters differ after step(s) 2; the end state is the same" in text
+    assert "counters differ after step 2; the end state is the same" in text
     assert "design difference at step 2" in text
 
 

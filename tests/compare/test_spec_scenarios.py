@@ -66,7 +66,8 @@ def test_A_316_leaves_the_uncharged_page_on_As_lru():
     assert ps["pcg_flag_names"] == {1: "PCG_LOCK", 2: "PCG_USED", 4: "PCG_MIGRATION"}
     assert a.lru_size(1) == 1                            # still counted in A's active_anon
     notes = m.design_notes()
-    assert any("mem_cgroup_uncharge_page() but is still in use" in n for n in notes)
+    assert any("mem_cgroup_uncharge_page() but is still in use (1 reference): 3.17 keeps"
+               in n for n in notes), notes
     assert any("A's active_anon LRU list without a charge" in n for n in notes)
 
 

@@ -549,3 +549,15 @@ def test_trace_lock_is_not_taken_through_a_symlink(fake_tracefs, tmp_path):
         with tracefs.trace_lock():
             pass
     assert not target.exists()
+
+def test_summary_lines_wrap_between_words():
+    """Notebook 06 prints render_summary: a line wider than the output column
+    wrapped mid-word ("LRU tail" / "s, in a different order")."""
+    from memcg_edu.live.trace_compare import SUMMARY_WIDTH, render_summary
+    pages = compare_trace(recorded_trace("swap"))
+    text = render_summary(pages)
+    assert all(len(line) <= SUMMARY_WIDTH for line in text.splitlines()), text
+    assert text.splitlines()[0].endswith("pages had the same life on the kernel and in the model")
+    for cause, n in pages.summary["causes"].items():      # every cause still said, in full
+        assert f"{n:6d} {cause}: e.g." in text
+    assert " ".join(text.split()).count("e.g.") == len(pages.summary["causes"])

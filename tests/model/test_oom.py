@@ -181,3 +181,9 @@ def test_no_task_to_kill_fails_the_fault():
         m.swap_in("p", e)
     assert err.value.outcome == "no_victim" and "found no task in A" in str(err.value)
     assert "p" in m.tasks and m.oom_kills[-1]["outcome"] == "no_victim"
+
+
+def test_oom_messages_count_pages_in_words():
+    """The learner reads "1 page", not "1 page(s)" (notebook 01's OOM cases)."""
+    assert "memcg OOM: 1 page could not be charged" in str(MemcgOOM("A", 1, outcome="oom_kill_disable"))
+    assert "-ENOMEM: 32 pages could not be" in str(MemcgOOM("A", 32, outcome="enomem"))

@@ -34,8 +34,9 @@ def test_3_17_0_commits_the_replacement_to_root_and_strands_As_charge(nums):
     assert m.root.stat["cache"] == 0 and m.root.stat["inactive_file"] == 1
     assert m.stranded == {a.index: {"rss": 0, "cache": 1}}
     (note,) = m.design_notes()
-    assert note.startswith("A keeps 1 page(s) of usage, memsw usage and cache")
+    assert note.startswith("A keeps 1 page of usage, memsw usage and cache")
     assert "mem_cgroup_migrate()" in note and "memcg_read_first" in note
+    assert "=(" not in note and ",)" not in note      # words, not a Python tuple
     m.truncate(n)                               # the new page's final put
     assert nums(a) == (1, 1, 0, 1, 0, 1, 0)
     assert m.root.stat["cache"] == -1 and m.root.stat["pgpgout"] == 1

@@ -58,6 +58,8 @@ def test_form_checks_hints_and_shows_the_answer(nb, n):
     assert "Right" in form.feedback.value and form.tries == 2 and form.revealed
     form.reveal_button.click()
     assert f"Exercise {nb}.{n}" in form.feedback.value and "Reference answer" in form.feedback.value
+    # in words, not a Python dict or string
+    assert not re.search(r"Reference answer:\s*[`{'\"&]", _text(form.feedback.value)), form.feedback.value
 
 
 def test_unanswered_cell_displays_the_form(monkeypatch):

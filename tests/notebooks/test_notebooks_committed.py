@@ -82,3 +82,13 @@ def test_exercises_match_the_bank(name):
     # the solutions stay outside the learner's notebook
     for ex in bank:
         assert ex.solution[:60] not in md + "\n".join(code)
+
+
+def test_07s_command_line_problem_is_the_one_its_first_cell_shows():
+    """07 says the same problems are on the command line: the command it
+    quotes must print the problem its first practice cell shows."""
+    nb = nbformat.read(NOTEBOOK_DIR / "07-practice.ipynb", as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    cli = re.search(r"quiz --seed (\d+) --topic ([\w-]+) --steps (\d+)", text)
+    call = re.search(r'generate_problem\(seed=(\d+), topic="([\w-]+)", steps=(\d+)\)', text)
+    assert cli and call and cli.groups() == call.groups(), (cli, call)

@@ -36,6 +36,10 @@ def test_notebook_runs_top_to_bottom(path):
                 wide = [ln for ln in out["text"].splitlines()
                         if len(ln) > 80 and re.search(r"\S {2,}\S.* {2,}\S", ln)]
                 assert not wide, f"{path.name}: a text table: {wide[0]}"
+                # words for the learner, not Python's repr of a list or dict
+                raw = [ln for ln in out["text"].splitlines() if re.search(r"\[\{?'", ln)]
+                assert not raw, f"{path.name}: a Python list printed: {raw[0]}"
+                assert "page(s)" not in out["text"], f"{path.name}: 'page(s)'"
     # the exercise cells ship blanks: they show an answer form (works under Voila)
     assert "ExerciseForm(" in text
     if path.name.startswith("06"):   # the recorded-timeline fallback

@@ -35,6 +35,13 @@ def test_designs_table_is_html_with_marked_differences():
     assert re.search(r"background:#FCE8D5;font-weight:bold'>0 / 1<", first)
     assert "white-space:nowrap" in first and "<pre" not in t.html
     assert "The counters differ after step 2; the end state is the same." in t.html
+    # words read from the left (JupyterLab right-aligns a td that does not say)
+    cells = re.findall(r"<td style='([^']*)'>(?:<code>)?([a-z_]+)<", first)
+    assert any(w == "unmap" for _, w in cells)
+    assert all("text-align:left" in st for st, w in cells), cells
+    # a number column's head sits over its right-aligned numbers
+    assert re.search(r"<th style='[^']*text-align:right'>usage</th>", first)
+    assert re.search(r"<th style='text-align:left[^']*'>op</th>", first)
 
 
 @pytest.fixture(scope="module")

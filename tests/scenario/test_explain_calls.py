@@ -64,3 +64,50 @@ def test_facts_need_calls_and_3_16_reads_its_own_calls():
     tl, texts = _texts(HIER, design="3.16")
     assert 'charged "x"' not in texts[0]          # 3.16 names no page there
     assert "charged a page to C (and, up the hierarchy, P)" in texts[0]
+
+
+def test_counts_are_said_in_words_not_page_s():
+    """Notebook 02's final put reads "gave back 1 page of usage"."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "unmap", "task": "p", "page": "x"}]}
+    tl, texts = _texts(sc)
+    assert "gave back 1 page of usage of A" in texts[1]
+    _, limit = _texts(HIER)
+    assert "(1 round of try_to_free_mem_cgroup_pages)" in limit[2]
+    assert not any("(s)" in t for t in texts + limit)
+
+
+def test_swap_in_says_the_commit_moved_the_page_to_the_memcgs_lru():
+    """mm/memory.c do_swap_page (3.17): the page goes on root's LRU before the
+    commit; mem_cgroup_commit_charge(lrucare) moves it to A's (unlock_page_lru)."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "swap_out", "page": "x"},
+                    {"op": "swap_in", "task": "p", "page": "x"}]}
+    tl, texts = _texts(sc)
+    t = texts[2]
+    assert "goes on root's inactive_anon list" in t
+    assert t.index("goes on root's") < t.index(
+        "unlock_page_lru puts \"x\" back on A's inactive_anon list.")
+    last = [c for c in tl[2]["calls"] if c["fn"] == "unlock_page_lru"][-1]
+    assert last["state"]["lruvec"] == "A"                  # what the text says
+
+
+def test_the_final_put_text_names_the_function_the_calls_show():
+    """An unmap's final put is release_pages > mem_cgroup_uncharge_list; a
+    put_page's is __page_cache_release > mem_cgroup_uncharge (mm/swap.c, 3.17)."""
+    sc = {"format": FORMAT, "machine": {"ram_pages": 16, "swap_slots": 8},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+                    {"op": "fault_anon", "task": "p", "page": "y"},
+                    {"op": "get_page", "page": "y"},
+                    {"op": "unmap", "task": "p", "page": "x"},
+                    {"op": "unmap", "task": "p", "page": "y"},
+                    {"op": "put_page", "page": "y"}]}
+    tl, texts = _texts(sc)
+    for step, fn in ((3, "mem_cgroup_uncharge_list"), (5, "mem_cgroup_uncharge")):
+        assert fn in [c["fn"] for c in tl[step]["calls"]]
+        assert f"and {fn} gives back its charge" in texts[step], texts[step]

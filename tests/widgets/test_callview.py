@@ -83,6 +83,18 @@ def test_buttons_and_list_move_the_current_call(tl):
     assert c.step == 8 and c.call == 0 and c.list.options[0].split()[1] == "do_anonymous_page"
 
 
+def test_describe_says_the_current_call_in_one_line_of_words(tl):
+    """What notebooks 01 and 03 print: no column padding, no Python lists."""
+    p = step_player(tl, calls_open=True)
+    c = p.calls
+    p.go(7)
+    c.go_function("put_page_testzero")
+    assert c.describe() == "put_page_testzero on x1: count 1->0"
+    c.go_function("mem_cgroup_uncharge")
+    assert c.describe().startswith("mem_cgroup_uncharge on x1: PCG ")
+    assert "  " not in c.describe() and "[" not in c.describe()
+
+
 def test_current_call_links_to_its_v3_17_source(tl):
     p = step_player(tl, calls_open=True)
     p.go(7)
@@ -258,3 +270,16 @@ def test_no_button_where_no_call_was_recorded(tl):
     assert step_player(tl).calls_toggle.layout.display is None
     bare = Timeline([{k: v for k, v in r.items() if k != "calls"} for r in tl.steps], tl.meta)
     assert step_player(bare).calls_toggle.layout.display == "none"
+
+
+def test_describe_names_the_frame_in_a_step_on_two_frames():
+    """Notebook 03's migration: both frames carry the label x."""
+    from memcg_edu import course
+    sc = course.scenario([{"op": "fault_anon", "task": "p", "page": "x"},
+                          {"op": "migrate", "page": "x"}])
+    p = step_player(course.stepper(sc).timeline, calls_open=True)
+    p.go(1)
+    p.calls.go_function("isolate_lru_page")
+    assert p.calls.describe().startswith("isolate_lru_page on x (pfn 0): count 1->2")
+    p.calls.go_function("commit_charge")
+    assert p.calls.describe().startswith("commit_charge on x (pfn 1): PCG none->")

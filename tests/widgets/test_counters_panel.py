@@ -26,7 +26,14 @@ def test_shows_counters_and_changes(tl):
 def test_failcnt_is_shown(tl):
     c = counters_panel(tl)
     c.show(4)
-    assert "<td><b>1 &#9650;</b></td>" in _row(c.html.value, "A")
+    assert re.search(r"<td style='[^']*'><b>1 &#9650;</b></td>", _row(c.html.value, "A"))
+
+
+def test_the_small_columns_are_spaced_apart(tl):
+    """failcnt, rss, cache and swap headers ran together ("failcntrsscacheswap")."""
+    html = counters_panel(tl).html.value
+    for k in ("failcnt", "rss", "cache", "swap"):
+        assert re.search(rf"<th style='padding:0 8px[^']*'>{k}</th>", html), k
 
 
 def test_fmt_pages():

@@ -103,3 +103,16 @@ def test_entry_and_errors(tl):
     w = predict(tl, step=1)
     with pytest.raises(ModelUsageError, match="no blank 'Z.usage'"):
         w.answer(**{"Z.usage": 1})
+
+
+def test_predict_on_a_workloads_model_run_as_notebook_06():
+    """06 asks about the exit_task phase of a workload's model run, whose ops
+    are the workload's phases, not scenario steps: the answer still explains."""
+    from memcg_edu.live.catalog import get_workload
+    from memcg_edu.live.compare import model_timeline
+    tl = model_timeline(get_workload("pagecache", 16))
+    step = next(i for i, s in enumerate(tl) if s["op"] == "exit_task")
+    w = course.predict(tl, step, "A", names=("usage", "cache"), why="The files stay cached.")
+    w.show_answer()
+    shown = _text(w.feedback.value)
+    assert "The files stay cached." in shown and "Counters:" in shown
