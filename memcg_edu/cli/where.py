@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
+import stat
+from pathlib import Path
 
 from ..bundled import DOCS_DIR
 from ..errors import ModelUsageError
 from ..model.index import build_index, lookup, markdown
+from ..safeio import read_text, write_atomic
 
 __all__ = ["add_parser", "main", "RULES", "update_doc"]
 
@@ -44,12 +48,36 @@ def doc_with_index(text: str) -> str:
     return head + START + markdown() + END + tail
 
 
-def update_doc() -> bool:
+def _checked_doc(rules: Path) -> Path:
+    """``rules`` if it is docs/kernel-rules.md of a checkout: its folder and
+    the file are real (no symlink to follow out of docs/) and pyproject.toml
+    sits beside docs/. An installed copy has no docs/ of its own (its
+    parent folder is site-packages), so it is refused, not written to."""
+    checkout = rules.parent.parent
+    if not (checkout / "pyproject.toml").is_file():
+        raise ModelUsageError(f"--update-doc: {checkout} is not a checkout of "
+                              f"memcg-edu (no pyproject.toml beside docs/); "
+                              f"run it from a clone of the repository")
+    for path in (rules.parent, rules):
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError as e:
+            raise ModelUsageError(f"--update-doc: {path}: {e.strerror}") from None
+        want = stat.S_ISDIR if path == rules.parent else stat.S_ISREG
+        if stat.S_ISLNK(mode) or not want(mode):
+            raise ModelUsageError(f"--update-doc: {path} is a symlink or not a "
+                                  f"{'folder' if want is stat.S_ISDIR else 'regular file'}; "
+                                  f"not writing through it")
+    return rules
+
+
+def update_doc(rules: Path = RULES) -> bool:
     """Rewrite the index table of docs/kernel-rules.md; True if it changed."""
-    text = RULES.read_text(encoding="utf-8")
+    rules = _checked_doc(rules)
+    text = read_text(rules, 4 << 20)
     new = doc_with_index(text)
     if new != text:
-        RULES.write_text(new, encoding="utf-8")
+        write_atomic(rules, new)
     return new != text
 
 
