@@ -197,7 +197,11 @@ def check_output(path: str | Path, force: bool = False,
     real_parent = Path(os.path.realpath(parent))
     if any(real_parent == d or d in real_parent.parents for d in _KERNEL_DIRS):
         raise fail(f"{real_parent} holds kernel files, not a place for output")
-    if not parent.is_dir():
+    try:
+        is_dir = parent.is_dir()
+    except OSError as e:   # a folder on the way we may not enter
+        raise fail(f"folder {parent}: {e.strerror}") from None
+    if not is_dir:
         raise fail(f"folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise fail(f"folder {parent} is not writable")

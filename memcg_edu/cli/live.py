@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 from ..errors import ModelUsageError
 from ..live import WORKLOADS, LiveError, describe, detect, get_workload
@@ -92,6 +93,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="pages per bulk operation (default 1024 = 4 MiB)")
     t.add_argument("--swap", action="store_true",
                    help="add a temporary swap file if none is active (root)")
+    add_force_argument(t)
     t.set_defaults(func=_trace)
 
 
@@ -164,14 +166,27 @@ def format_step(step: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _checked_out(args: argparse.Namespace) -> Path:
+    """--out, checked before any work: a run is never lost to an
+    unwritable, existing (without --force) or symlinked output path."""
+    try:
+        return check_output(args.out, args.force, "--out")
+    except ModelUsageError as e:
+        raise LiveError(str(e), "refused") from None
+
+
+def _save(save: Callable[..., None], out: Path, force: bool) -> None:
+    try:
+        save(out, overwrite=force)
+    except ModelUsageError as e:
+        raise LiveError(str(e), "failed") from None
+
+
 @_guard
 def _run(args: argparse.Namespace) -> int:
     from ..live import record
     get_workload(args.workload, args.pages)  # bad name or size: before any work
-    try:  # the output path too: a run is never lost to an unwritable --out
-        out = check_output(args.out, args.force, "--out")
-    except ModelUsageError as e:
-        raise LiveError(str(e), "refused") from None
+    out = _checked_out(args)
     print(f"recording workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tl = record(args.workload, args.pages, swap=args.swap,
@@ -179,10 +194,7 @@ def _run(args: argparse.Namespace) -> int:
                 on_step=lambda s: print(format_step(s), flush=True),
                 on_wait=lambda: print("waiting: another live run is using "
                                       "the machine's swap", flush=True))
-    try:
-        tl.save(out, overwrite=args.force)
-    except ModelUsageError as e:
-        raise LiveError(str(e), "failed") from None
+    _save(tl.save, out, args.force)
     for note in tl.meta.get("notes", []):
         print(f"note: {note}")
     print(f"saved {len(tl)} steps to {out} (Linux {tl.meta['kernel']}, "
@@ -200,15 +212,12 @@ def _trace(args: argparse.Namespace) -> int:
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
     require_root()
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise LiveError(f"--out {out}: directory {out.parent} does not exist",
-                        "refused")
+    out = _checked_out(args)
     print(f"tracing workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tr = trace(args.workload, args.pages, swap=args.swap,
                on_step=lambda s: print(format_step(s), flush=True))
-    tr.save(out)
+    _save(tr.save, out, args.force)
     meta = tr.meta
     for note in meta.get("notes", []):
         print(f"note: {note}")

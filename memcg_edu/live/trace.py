@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..safeio import write_atomic
 from ..timeline import PAGE_SIZE, Timeline
 from .catalog import RECORDED_DIR, Phase, get_workload
 from .detect import Capabilities, detect
@@ -137,14 +138,15 @@ class TraceRecording:
                 "changes": self.changes,
                 "kernel_pages": {str(k): v for k, v in self.kernel_pages.items()}}
 
-    def save(self, path: str | Path) -> None:
-        """Compact JSON; gzip-compressed when the name ends in .gz."""
-        text = json.dumps(self.to_dict(), separators=(",", ":")) + "\n"
+    def save(self, path: str | Path, overwrite: bool = True) -> None:
+        """Compact JSON; gzip-compressed when the name ends in .gz. A new
+        file renamed into place: a symlink at ``path`` is replaced, not
+        followed (``overwrite`` False: refused if a file is there)."""
+        data = (json.dumps(self.to_dict(), separators=(",", ":")) + "\n").encode()
         if str(path).endswith(".gz"):
             # mtime 0: the same trace gives the same bytes
-            Path(path).write_bytes(gzip.compress(text.encode(), mtime=0))
-        else:
-            Path(path).write_text(text)
+            data = gzip.compress(data, mtime=0)
+        write_atomic(path, data, overwrite=overwrite)
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "trace") -> "TraceRecording":

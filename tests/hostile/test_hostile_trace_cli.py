@@ -1,0 +1,65 @@
+"""``live trace WORKLOAD --out F.json``: a wrong command line or output
+path is one line, exit 2, before anything is traced; the saved trace is
+written through a new file (a symlink is replaced, never followed) and an
+existing file is kept without --force."""
+from __future__ import annotations
+
+import pytest
+
+from memcg_edu.cli import main
+from memcg_edu.live import trace as trace_mod
+from memcg_edu.live.trace import recorded_trace
+
+#: (arguments after "live trace", text in the one line on stderr)
+REFUSED = [
+    (["nosuch", "--out", "{tmp}/x.json"], "unknown workload 'nosuch'"),
+    (["charge", "--pages", "0", "--out", "{tmp}/x.json"], "pages must be between"),
+    (["charge", "--pages", "-5", "--out", "{tmp}/x.json"], "pages must be between"),
+    (["charge", "--out", "/proc/x.json"], "/proc holds kernel files"),
+    (["charge", "--out", "/sys/kernel/x.json"], "holds kernel files"),
+    (["charge", "--out", "{tmp}/no/x.json"], "folder {tmp}/no does not exist"),
+    (["charge", "--out", "{tmp}"], "is a directory"),
+    (["charge", "--out", "{tmp}/exists.json"], "exists; add --force to overwrite it"),
+    (["charge", "--out", "{tmp}/link.json"], "is a symlink"),
+    (["charge", "--out", "{tmp}/link.json", "--force"], "is a symlink"),
+    (["charge", "--out", "{tmp}/a\0b.json"], "not a possible file name"),
+]
+
+
+@pytest.fixture
+def tmp(tmp_path, monkeypatch):
+    (tmp_path / "exists.json").write_text("keep\n")
+    (tmp_path / "target.json").write_text("target\n")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+
+    def no_work(*a, **kw):
+        raise AssertionError("traced although the command line was refused")
+
+    monkeypatch.setattr(trace_mod, "trace", no_work)
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv,text", REFUSED, ids=[" ".join(a)[:50] for a, _ in REFUSED])
+def test_refused_with_one_line_before_any_work(capsys, tmp, argv, text):
+    argv = [a.replace("{tmp}", str(tmp)) for a in argv]
+    assert main(["live", "trace", *argv]) == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and text.replace("{tmp}", str(tmp)) in err, err
+    assert "Traceback" not in err and out == ""
+    assert (tmp / "exists.json").read_text() == "keep\n"
+    assert (tmp / "target.json").read_text() == "target\n"
+
+
+@pytest.mark.parametrize("name", ["t.json", "t.json.gz"])
+def test_save_replaces_a_symlink_and_keeps_a_file_without_overwrite(tmp_path, name):
+    tr = recorded_trace("charge")
+    target = tmp_path / "target"
+    target.write_text("target\n")
+    link = tmp_path / name
+    link.symlink_to(target)
+    tr.save(link)
+    assert target.read_text() == "target\n" and not link.is_symlink()
+    assert trace_mod.load_trace(link).meta == tr.meta
+    with pytest.raises(Exception, match="appeared while we worked"):
+        tr.save(link, overwrite=False)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
