@@ -64,6 +64,24 @@ def sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Inside: Ctrl-C and SIGTERM are ignored, so a cleanup that has begun
+    (swapoff, rmdir of a trace instance) is not cut short by a second
+    signal and leaves nothing half-removed. Main thread only (elsewhere
+    signal handlers cannot be set, and signals go to the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
+           signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old[0])
+        signal.signal(signal.SIGTERM, old[1])
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -29,9 +29,7 @@ import json
 import os
 import re
 import secrets
-import signal
 import stat
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,7 +37,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import LiveError
-from .scratch import libc
+from .scratch import libc, signals_held
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
            "cleanup_stale", "state_dir", "lost_events", "trace_lock"]
@@ -410,11 +408,7 @@ class TraceInstance:
 
     def _cleanup(self) -> None:
         # a second Ctrl-C or SIGTERM waits until everything is removed
-        main = threading.current_thread() is threading.main_thread()
-        if main:
-            old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
-                   signal.signal(signal.SIGTERM, signal.SIG_IGN))
-        try:
+        with signals_held():
             if self.path is not None:
                 _rmdir_instance(self.path)
                 self.path = None
@@ -422,8 +416,4 @@ class TraceInstance:
                 _umount(self.root)
                 self.mounted = False
             self._record.remove()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, old[0])
-                signal.signal(signal.SIGTERM, old[1])
 

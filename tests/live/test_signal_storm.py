@@ -1,0 +1,56 @@
+"""A stream of signals (a user pressing Ctrl-C again and again, a service
+manager repeating SIGTERM) while a live run with a temporary swap file
+cleans up: the swap file is switched off and removed, the run record and
+the work folders go, whatever the timing. Before the fix, a second signal
+landing inside the swap file's removal left it swapped on, in a folder
+cleanup could not remove, with its record."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from live_helpers import leftovers, live_cli
+
+pytestmark = pytest.mark.live
+
+
+def _until_step(p, step: int) -> None:
+    for line in p.stdout:
+        if line.startswith(f"{step:>3} "):
+            return
+    raise AssertionError(f"the run ended before step {step}: rc {p.wait()}")
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_storm_during_cleanup_leaves_nothing(caps_v1, child_env, tmp_path,
+                                                      command, sig):
+    if not caps_v1.is_root:
+        pytest.skip("--swap needs root")
+    p = subprocess.Popen(live_cli(command, "swap", "--pages", "4096", "--swap",
+                                  "--out", str(tmp_path / "t.json")),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env=child_env)
+    try:
+        _until_step(p, 2)
+        if not any(x.startswith("swap ") for x in leftovers(caps_v1, [p.pid])):
+            pytest.skip("the machine has swap of its own: no temporary swap file")
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            try:
+                p.send_signal(sig)
+            except ProcessLookupError:
+                break
+            time.sleep(0.002)
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+    assert p.returncode != 0
+    assert leftovers(caps_v1, [p.pid]) == []
+    assert not (tmp_path / "t.json").exists()
