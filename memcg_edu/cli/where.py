@@ -82,6 +82,9 @@ def update_doc(rules: Path = RULES) -> bool:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.name and (args.list or args.markdown or args.update_doc):
+        raise ModelUsageError("give a kernel function name, or --list, --markdown "
+                              "or --update-doc, not both")
     if args.markdown:
         print(markdown(), end="")
         return 0
@@ -97,8 +100,9 @@ def main(args: argparse.Namespace) -> int:
         names = sorted({e.kernel for e in build_index()})
         near = difflib.get_close_matches(args.name, names, n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
+        shown = args.name if len(args.name) <= 80 else args.name[:80] + "..."
         raise ModelUsageError(f"the model mirrors no kernel function named "
-                              f"{args.name!r}{hint} (--list shows them all)")
+                              f"{shown!r}{hint} (--list shows them all)")
     for e in found:
         print(e.describe())
     return 0

@@ -62,3 +62,18 @@ def test_a_symlink_out_of_docs_is_not_followed(tmp_path, link):
     with pytest.raises(ModelUsageError, match="symlink"):
         update_doc(root / "docs" / "kernel-rules.md")
     assert (victim / "kernel-rules.md").read_text() == DOC
+
+
+@pytest.mark.parametrize("flag", ["--list", "--markdown", "--update-doc"])
+def test_a_name_with_a_listing_flag_is_refused_not_ignored(capsys, flag):
+    from memcg_edu.cli import main
+    assert main(["where", flag, "mem_cgroup_migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not both" in err
+
+
+def test_a_huge_unknown_name_is_not_echoed_whole(capsys):
+    from memcg_edu.cli import main
+    assert main(["where", "x" * 100_000]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 400
