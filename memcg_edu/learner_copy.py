@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .bundled import BUNDLED_DIRS, COURSE_ROOT
 from .errors import ModelUsageError
-from .safeio import write_atomic
+from .safeio import read_json, write_atomic
 
 __all__ = ["MANIFEST", "DEFAULT_DIR", "CopyResult", "copy_course", "course_files"]
 
@@ -78,11 +78,11 @@ def course_files() -> dict[str, bytes]:
 def _manifest(dest: Path) -> dict[str, str]:
     """{relative path: sha256 as copied} from an earlier copy, or {}."""
     path = dest / MANIFEST
-    if not path.is_file() or path.is_symlink():
+    if path.is_symlink():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:    # a regular file of bounded size only: not a FIFO, not /dev/zero
+        data = read_json(path, 1 << 20)
+    except ModelUsageError:
         return {}       # unreadable: every differing file counts as the learner's
     files = data.get("files") if isinstance(data, dict) else None
     return {k: v for k, v in files.items() if isinstance(v, str)} \

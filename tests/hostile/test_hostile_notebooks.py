@@ -95,3 +95,14 @@ def test_folder_checks_are_repeated_at_write_time(tmp_path):
     with pytest.raises(OSError, match="is a symlink"):
         learner_copy._write(dest, "notebooks/x.ipynb", b"{}")
     assert list(victim.iterdir()) == []
+
+
+def test_a_huge_manifest_is_not_read_into_memory(tmp_path):
+    """A sparse 4 GiB manifest (or one that grows) counts as no manifest:
+    refused by its size, not read whole."""
+    dest = tmp_path / "course"
+    dest.mkdir()
+    with open(dest / MANIFEST, "wb") as f:
+        f.truncate(4 << 30)
+    assert len(copy_course(dest).written) > 0
+    assert (dest / MANIFEST).stat().st_size < 1 << 20
