@@ -20,7 +20,7 @@ from ..errors import ModelUsageError
 from ..safeio import capped_names
 from ..timeline import Timeline
 from ..viz.pagegrid import labels_at, touched
-from .call_fields import STATE_ROWS, changed_fields, state_at, step_calls
+from .call_fields import STATE_ROWS, changed_fields, checked_record, state_at, step_calls
 
 __all__ = ["PageInspector", "FOLLOW", "mapping_kind"]
 
@@ -114,7 +114,7 @@ class PageInspector(widgets.VBox):
 
     def frames_at(self, step: int) -> None:
         """Offer the frames of ``step`` (labelled) in the frame list."""
-        frames = self._frames(self.timeline[self.timeline.step_index(step)])
+        frames = self._frames(checked_record(self.timeline, self.timeline.step_index(step)))
         key = tuple(frames)
         if key != self._options_key:   # rebuilt only when the labels change
             self._options_key = key

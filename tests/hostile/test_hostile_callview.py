@@ -5,6 +5,8 @@ timeline is refused at construction, and a timeline without calls shows
 that it has none."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,33 @@ def test_inspector_pick_a_frame_it_does_not_offer(tl, pfn):
         pi.pick_frame(pfn)
     pi.pick_frame(np.int64(0))
     assert pi.frame == 0 and pi.shown_pfn == 0
+
+
+def _broken(tl, change):
+    import copy
+    data = copy.deepcopy(tl.to_dict())
+    change(data["steps"][0])
+    return Timeline.from_dict(data)
+
+
+@pytest.mark.parametrize("change,text", [
+    (lambda s: s.update(calls="abc"), '"calls" must be a list of call objects'),
+    (lambda s: s.update(calls=[1, 2]), "calls[0] must be an object"),
+    (lambda s: s["calls"][0].update(pfn="x"), "calls[0].pfn must be a whole number or null"),
+    (lambda s: s["calls"][0].update(pfn=-3), "calls[0].pfn must be a whole number or null"),
+    (lambda s: s["calls"][1].update(depth="x"), "calls[1].depth must be a whole number"),
+    (lambda s: s["calls"][0].update(state=[1]), "calls[0].state must be an object or null"),
+    (lambda s: s["calls"][0].update(memcgs=[1]), "calls[0].memcgs must be an object"),
+    (lambda s: s["calls"][0].update(was="x"), "calls[0].was must be an object"),
+    (lambda s: s["calls"][0].update(fn=5), "calls[0].fn must be a function name"),
+    (lambda s: s.update(detail="x"), '"detail" must be an object'),
+    (lambda s: s["detail"].update(touched=["x"]), '"detail" must be an object'),
+    (lambda s: s.update(pages="x"), '"pages" must be an object of per-frame lists')])
+def test_a_loaded_timeline_with_malformed_calls_is_one_error(tl, change, text):
+    """A saved timeline may hold anything: the call view and the inspector
+    name the step and the key instead of an AttributeError or ValueError."""
+    bad = _broken(tl, change)
+    with pytest.raises(ModelUsageError, match=r"timeline step 0: " + re.escape(text)):
+        CallStepper(bad).show(0)
+    with pytest.raises(ModelUsageError, match=r"timeline step 0: "):
+        PageInspector(bad).show(0, None)
