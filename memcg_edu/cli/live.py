@@ -216,7 +216,9 @@ def _trace(args: argparse.Namespace) -> int:
     print(f"tracing workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tr = trace(args.workload, args.pages, swap=args.swap,
-               on_step=lambda s: print(format_step(s), flush=True))
+               on_step=lambda s: print(format_step(s), flush=True),
+               on_wait=lambda what: print(f"waiting: {what} holds the lock",
+                                          flush=True))
     _save(tr.save, out, args.force)
     meta = tr.meta
     for note in meta.get("notes", []):

@@ -305,9 +305,12 @@ def _wl_pages(wl) -> int:
 def trace(workload: str, pages: int = 1024, *, swap: bool = False,
           caps: Capabilities | None = None,
           on_step: Callable[[dict[str, Any]], None] | None = None,
-          buffer_kb: int | None = None) -> TraceRecording:
+          buffer_kb: int | None = None,
+          on_wait: Callable[[str], None] | None = None) -> TraceRecording:
     """Run ``workload`` traced, page by page; everything removed on return,
-    error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL)."""
+    error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL).
+    ``on_wait(what)`` is called once for each lock (another traced run,
+    another run's swap) this run has to wait for."""
     caps = caps or detect()
     wl = get_workload(workload, pages)
     require_root()
@@ -315,7 +318,10 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     kb = buffer_kb or buffer_kb_for(_wl_pages(wl), _mem_available_kb(caps.proc),
                                     os.cpu_count())
     holder: dict[str, _TracingRecorder] = {}
-    with sigterm_as_exit(), trace_lock():
+    def waiting(what: str) -> Callable[[], None] | None:
+        return None if on_wait is None else (lambda: on_wait(what))
+
+    with sigterm_as_exit(), trace_lock(on_wait=waiting("another traced run")):
         removed = tracefs.cleanup_stale()
         with TraceInstance(buffer_kb=kb) as inst:
             def make(*args: Any) -> _TracingRecorder:
@@ -323,7 +329,8 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                 return holder["r"]
 
             tl = record(workload, pages, swap=swap, caps=caps, on_step=on_step,
-                        recorder=make)
+                        recorder=make,
+                        on_wait=waiting("another live run using the machine's swap"))
             inst.off()
             rec = holder["r"]
             lost = inst.lost()

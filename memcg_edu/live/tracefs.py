@@ -34,7 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import LiveError
 from .scratch import libc, signals_held
@@ -111,8 +111,10 @@ def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
 
 
 @contextmanager
-def trace_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Exclusive: one traced run of ours at a time (waits up to ``timeout``)."""
+def trace_lock(timeout: float = LOCK_TIMEOUT,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Exclusive: one traced run of ours at a time (waits up to ``timeout``,
+    calling ``on_wait`` once if it has to wait)."""
     dfd = _state_fd()
     try:
         fd = os.open("trace.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW,
@@ -129,6 +131,9 @@ def trace_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
                 if time.monotonic() > deadline:
                     raise LiveError(f"another traced run held the trace lock "
                                     f"for {timeout:.0f} s", "failed") from None
+                if on_wait is not None:
+                    on_wait()
+                    on_wait = None
                 time.sleep(0.2)
         yield
     finally:

@@ -63,3 +63,21 @@ def test_save_replaces_a_symlink_and_keeps_a_file_without_overwrite(tmp_path, na
     with pytest.raises(Exception, match="appeared while we worked"):
         tr.save(link, overwrite=False)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_run_waiting_for_the_trace_lock_says_so_once(tmp_path, monkeypatch):
+    import os
+    from memcg_edu.live.errors import LiveError
+    from memcg_edu.live.tracefs import trace_lock
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    monkeypatch.setenv("MEMCG_EDU_STATE_DIR", str(state))
+    said = []
+    with trace_lock():
+        with pytest.raises(LiveError, match="another traced run held the trace lock"):
+            with trace_lock(timeout=0.6, on_wait=lambda: said.append(os.getpid())):
+                pass
+    assert said == [os.getpid()]
+    with trace_lock(timeout=0.6, on_wait=lambda: said.append("again")):
+        pass                      # free now: no waiting, nothing said
+    assert said == [os.getpid()]

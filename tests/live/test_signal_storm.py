@@ -54,3 +54,26 @@ def test_a_signal_storm_during_cleanup_leaves_nothing(caps_v1, child_env, tmp_pa
     assert p.returncode != 0
     assert leftovers(caps_v1, [p.pid]) == []
     assert not (tmp_path / "t.json").exists()
+
+
+def test_a_traced_run_waiting_for_another_says_so(caps_v1, child_env, tmp_path):
+    """While another traced run holds the trace lock, ``live trace`` says it
+    is waiting (before, it sat silent for up to 10 minutes)."""
+    import sys
+    if not caps_v1.is_root:
+        pytest.skip("tracing needs root")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from memcg_edu.live.tracefs import trace_lock\n"
+         "with trace_lock():\n    print('held', flush=True)\n    time.sleep(3)\n"],
+        stdout=subprocess.PIPE, text=True, env=child_env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        r = subprocess.run(live_cli("trace", "charge", "--pages", "16", "--out",
+                                    str(tmp_path / "t.json")), env=child_env,
+                           capture_output=True, text=True, timeout=300)
+    finally:
+        holder.wait(timeout=60)
+        holder.stdout.close()
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("waiting: another traced run holds the lock") == 1
