@@ -96,3 +96,20 @@ def test_escapes_in_labels_names_and_notes_are_shown_escaped(tmp_path, capsys):
         assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     code, out, _ = run(capsys, f, "--calls")
     assert "mem_cgroup_migrate  \\x1b]0;pwn\\x07\\x1b[2J\\u202e" in out
+
+
+@pytest.mark.parametrize("given,used", [(None, "3.16"), ("3.17", "3.17"), ("3.16", "3.16")])
+def test_the_python_api_uses_the_files_design_as_the_command_line_does(given, used):
+    """run_scenario / iter_scenario without a design run the file's
+    "design" (before: always 3.17, so a saved 3.16 quiz checked in a
+    notebook disagreed with `check`)."""
+    from memcg_edu.scenario import iter_scenario, run_scenario
+    sc = {"format": FMT, "design": "3.16", "memcgs": {"A": {}}, "tasks": {"p": "A"},
+          "steps": [{"op": "fault_anon", "task": "p", "page": "a"}]}
+    tl = run_scenario(sc, design=given)
+    assert tl.meta["design"] == used
+    charge = "mem_cgroup_charge_anon" if used == "3.16" else "mem_cgroup_try_charge"
+    assert charge in tl[0]["events"]
+    rec, _ = next(iter_scenario(sc, design=given))
+    assert charge in rec["events"]
+    assert run_scenario({**sc, "design": None}).meta["design"] == "3.17"
