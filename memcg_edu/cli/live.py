@@ -14,7 +14,8 @@
 Exit status: 0 done; 1 the workload failed on the machine; 2 a wrong
 command line or a value the kernel refused; 3 this machine cannot do it
 (no memory controller, no rights, no tracefs, no swap where it was
-required); 130 after Ctrl-C and 143 after SIGTERM, once cleaned up.
+required); 130 after Ctrl-C, 143 after SIGTERM and 129 after SIGHUP (the
+terminal closed), once cleaned up.
 """
 from __future__ import annotations
 

@@ -47,9 +47,15 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+#: signals that end a run the way Ctrl-C does, with its cleanup: SIGTERM
+#: (kill, a service manager) and SIGHUP (the terminal or SSH session closed)
+_EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 @contextmanager
 def sigterm_as_exit() -> Iterator[None]:
-    """Inside: SIGTERM raises SystemExit(143), so cleanup code runs.
+    """Inside: SIGTERM raises SystemExit(143) and SIGHUP SystemExit(129),
+    so cleanup code runs.
 
     Signal handlers can only be set from the main thread; elsewhere (a
     thread of a notebook kernel) this does nothing.
@@ -57,29 +63,30 @@ def sigterm_as_exit() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGTERM, _on_term)
+    old = [signal.signal(sig, _on_term) for sig in _EXIT_SIGNALS]
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in zip(_EXIT_SIGNALS, old):
+            signal.signal(sig, handler)
 
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Inside: Ctrl-C and SIGTERM are ignored, so a cleanup that has begun
-    (swapoff, rmdir of a trace instance) is not cut short by a second
+    """Inside: Ctrl-C, SIGTERM and SIGHUP are ignored, so a cleanup that has
+    begun (swapoff, rmdir of a trace instance) is not cut short by a second
     signal and leaves nothing half-removed. Main thread only (elsewhere
     signal handlers cannot be set, and signals go to the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
-           signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    held = (signal.SIGINT, *_EXIT_SIGNALS)
+    old = [signal.signal(sig, signal.SIG_IGN) for sig in held]
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
+        for sig, handler in zip(held, old):
+            signal.signal(sig, handler)
 
 
 def pid_alive(pid: int) -> bool:
@@ -223,33 +230,30 @@ class Scratch:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        # Ignore a second SIGTERM / Ctrl-C until everything is removed.
-        if threading.current_thread() is threading.main_thread():
-            prev_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # Ignore a second SIGTERM / SIGHUP / Ctrl-C until everything is removed.
         try:
-            for child in self.children:
-                if child.poll() is None:
-                    child.kill()
-                child.wait()
-            for name in self.dirs:
-                _kill_all(self.memcg(name))
-            rec = runstate.current()
-            if self.work is not None:
-                for m in [m for m in rec.data["mounts"]
-                          if Path(m["path"]).parent == self.work]:
-                    runstate.umount_ours(m)
-                    rec.drop("mounts", m["path"])
-                self.tmpfs = None
-                remove_work_dir(self.work)
-                self.work = None
-            for path in self.dirs.values():
-                runstate.rmdir_cgroup(path)
-                rec.drop("cgroups", path)
-            self.dirs.clear()
+            with signals_held():
+                for child in self.children:
+                    if child.poll() is None:
+                        child.kill()
+                    child.wait()
+                for name in self.dirs:
+                    _kill_all(self.memcg(name))
+                rec = runstate.current()
+                if self.work is not None:
+                    for m in [m for m in rec.data["mounts"]
+                              if Path(m["path"]).parent == self.work]:
+                        runstate.umount_ours(m)
+                        rec.drop("mounts", m["path"])
+                    self.tmpfs = None
+                    remove_work_dir(self.work)
+                    self.work = None
+                for path in self.dirs.values():
+                    runstate.rmdir_cgroup(path)
+                    rec.drop("cgroups", path)
+                self.dirs.clear()
         finally:
             if threading.current_thread() is threading.main_thread():
-                signal.signal(signal.SIGINT, prev_int)
                 signal.signal(signal.SIGTERM, self._old_handler
                               if self._old_handler is not None
                               else signal.SIG_DFL)

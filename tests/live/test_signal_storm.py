@@ -1,5 +1,5 @@
 """A stream of signals (a user pressing Ctrl-C again and again, a service
-manager repeating SIGTERM) while a live run with a temporary swap file
+manager repeating SIGTERM, a closing terminal's SIGHUP) while a live run with a temporary swap file
 cleans up: the swap file is switched off and removed, the run record and
 the work folders go, whatever the timing. Before the fix, a second signal
 landing inside the swap file's removal left it swapped on, in a folder
@@ -25,7 +25,7 @@ def _until_step(p, step: int) -> None:
 
 
 @pytest.mark.parametrize("command", ["run", "trace"])
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_storm_during_cleanup_leaves_nothing(caps_v1, child_env, tmp_path,
                                                       command, sig):
     if not caps_v1.is_root:
@@ -77,3 +77,32 @@ def test_a_traced_run_waiting_for_another_says_so(caps_v1, child_env, tmp_path):
         holder.stdout.close()
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("waiting: another traced run holds the lock") == 1
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_sighup_cleans_up_like_sigterm(caps_v1, child_env, tmp_path, command):
+    """The terminal or SSH session closing (SIGHUP) mid-run: exit 129 after
+    removing everything (before: killed at once, leaving the trace
+    instance, the tracefs mount, the swap file and the scratch cgroup
+    until the next start)."""
+    p = subprocess.Popen(live_cli(command, "swap", "--pages", "4096", "--swap",
+                                  "--out", str(tmp_path / "t.json")),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env=child_env)
+    try:
+        _until_step(p, 1)
+        assert leftovers(caps_v1, [p.pid])      # it holds a cgroup at least
+        p.send_signal(signal.SIGHUP)
+        assert p.wait(timeout=60) == 129
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+    assert leftovers(caps_v1, [p.pid]) == []
+    if command == "trace":
+        from memcg_edu.live import tracefs
+        root = tracefs.find_tracefs()
+        inst = root / "instances" if root is not None else None
+        assert inst is None or not any(d.name.startswith(f"memcg-edu-{p.pid}-")
+                                       for d in inst.iterdir())
