@@ -43,13 +43,27 @@ _MS_SAFE = 0x2 | 0x4 | 0x8   # MS_NOSUID | MS_NODEV | MS_NOEXEC
 WORK_BASE = Path(os.environ.get("MEMCG_EDU_WORK_BASE", "/var/tmp"))
 
 
-def _on_term(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 #: signals that end a run the way Ctrl-C does, with its cleanup: SIGTERM
 #: (kill, a service manager) and SIGHUP (the terminal or SSH session closed)
 _EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_further_signals() -> None:
+    """From the first signal on, the run is ending: a second one (Ctrl-C
+    pressed again, SIGTERM repeated) must not cut the cleanup short, even
+    in the few instructions before a cleanup holds signals itself."""
+    for sig in (signal.SIGINT, *_EXIT_SIGNALS):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    _ignore_further_signals()
+    raise SystemExit(128 + signum)
+
+
+def _on_int(signum: int, frame: FrameType | None) -> None:
+    _ignore_further_signals()
+    raise KeyboardInterrupt
 
 
 @contextmanager
@@ -64,11 +78,17 @@ def sigterm_as_exit() -> Iterator[None]:
         yield
         return
     old = [signal.signal(sig, _on_term) for sig in _EXIT_SIGNALS]
+    # Ctrl-C as Python handles it (KeyboardInterrupt), but once only; a
+    # handler of someone else's (a notebook kernel's) is left alone
+    old_int = signal.getsignal(signal.SIGINT)
+    if old_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_int)
     try:
         yield
     finally:
         for sig, handler in zip(_EXIT_SIGNALS, old):
             signal.signal(sig, handler)
+        signal.signal(signal.SIGINT, old_int)
 
 
 @contextmanager
@@ -253,7 +273,10 @@ class Scratch:
                     rec.drop("cgroups", path)
                 self.dirs.clear()
         finally:
-            if threading.current_thread() is threading.main_thread():
+            # back to the handler from before __enter__, unless a signal has
+            # come (then signals stay ignored until the run has unwound)
+            if threading.current_thread() is threading.main_thread() and \
+                    signal.getsignal(signal.SIGTERM) is _on_term:
                 signal.signal(signal.SIGTERM, self._old_handler
                               if self._old_handler is not None
                               else signal.SIG_DFL)
