@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..safeio import write_atomic
-from ..timeline import PAGE_SIZE, Timeline
+from ..safeio import parse_json, read_bytes, write_atomic
+from ..timeline import MAX_TIMELINE_BYTES, PAGE_SIZE, Timeline
 from .catalog import RECORDED_DIR, Phase, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
@@ -172,22 +172,33 @@ class TraceRecording:
 
 
 def load_trace(path: str | Path) -> TraceRecording:
-    """A saved trace (``live trace --out``), with one-line errors."""
+    """A saved trace (``live trace --out``), with one-line errors. Read as
+    every user file is (memcg_edu.safeio: a regular file only, at most
+    MAX_TIMELINE_BYTES, plain JSON); a gzip-compressed one is inflated to
+    at most that size too, so a small file cannot expand without bound."""
     p = Path(path)
+
+    def fail(msg: str) -> LiveError:
+        return LiveError(f"{p}: {msg}", "refused")
+
+    raw = read_bytes(p, MAX_TIMELINE_BYTES, fail)
+    if raw[:2] == b"\x1f\x8b":
+        inflate = zlib.decompressobj(wbits=31)     # gzip framing
+        try:
+            raw = inflate.decompress(raw, MAX_TIMELINE_BYTES + 1)
+        except zlib.error:
+            raise fail("not JSON (nor gzip-compressed JSON)") from None
+        if len(raw) > MAX_TIMELINE_BYTES or inflate.unconsumed_tail:
+            raise fail(f"uncompressed it is more than {MAX_TIMELINE_BYTES} "
+                       f"bytes, the limit for a trace")
+        if not inflate.eof:
+            raise fail("not JSON (nor gzip-compressed JSON): the gzip "
+                       "data is cut short")
     try:
-        raw = p.read_bytes()
-        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b"
-                          else raw)
-    except OSError as e:
-        raise LiveError(f"{p}: cannot read: {e.strerror or e}",
-                        "refused") from None
-    except (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile):
-        raise LiveError(f"{p}: not JSON (nor gzip-compressed JSON)",
-                        "refused") from None
-    except json.JSONDecodeError as e:
-        raise LiveError(f"{p}: not JSON: line {e.lineno}: {e.msg}",
-                        "refused") from None
-    return TraceRecording.from_dict(data, str(p))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("not JSON (nor gzip-compressed JSON)") from None
+    return TraceRecording.from_dict(parse_json(text, fail), str(p))
 
 
 def recorded_trace(name: str) -> TraceRecording:

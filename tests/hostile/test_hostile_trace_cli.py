@@ -81,3 +81,40 @@ def test_a_run_waiting_for_the_trace_lock_says_so_once(tmp_path, monkeypatch):
     with trace_lock(timeout=0.6, on_wait=lambda: said.append("again")):
         pass                      # free now: no waiting, nothing said
     assert said == [os.getpid()]
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+    return gzip.compress(data, mtime=0)
+
+
+@pytest.mark.parametrize("make,text", [
+    (lambda p: p.write_bytes(_gzip(b"[" * 10 ** 6)),
+     "nested too deeply"),
+    (lambda p: p.write_bytes(_gzip(b"{") [:-9]), "cut short"),
+    (lambda p: p.write_bytes(b'{"format": 1, "format": 2}'), 'duplicate key "format"'),
+    (lambda p: p.write_bytes(b'{"a": ' + b"9" * 5000 + b"}"), "digits"),
+    (lambda p: p.write_bytes(b"\xff\xfe{}"), "not JSON (nor gzip-compressed JSON)"),
+    (lambda p: p.mkdir(), "is a directory"),
+    (lambda p: __import__("os").mkfifo(p), "not a regular file"),
+    (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
+])
+def test_load_trace_reads_only_plain_bounded_files(tmp_path, make, text):
+    """A trace file someone hands a learner: no FIFO that blocks, no
+    /dev/zero, no RecursionError or ValueError traceback."""
+    from memcg_edu.live.errors import LiveError
+    p = tmp_path / "t.json.gz"
+    make(p)
+    with pytest.raises(LiveError, match=__import__("re").escape(text)) as e:
+        trace_mod.load_trace(p)
+    assert str(p) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_load_trace_refuses_a_gzip_bomb_without_inflating_it(tmp_path, monkeypatch):
+    from memcg_edu.live.errors import LiveError
+    monkeypatch.setattr(trace_mod, "MAX_TIMELINE_BYTES", 1 << 20)
+    p = tmp_path / "bomb.json.gz"
+    p.write_bytes(_gzip(b" " * (64 << 20)))      # 64 KiB that inflates to 64 MiB
+    assert p.stat().st_size < 1 << 20
+    with pytest.raises(LiveError, match="uncompressed it is more than 1048576 bytes"):
+        trace_mod.load_trace(p)
