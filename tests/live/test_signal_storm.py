@@ -17,6 +17,14 @@ from live_helpers import leftovers, live_cli
 pytestmark = pytest.mark.live
 
 
+def _swap_run(command: str, tmp_path, child_env) -> subprocess.Popen:
+    """``live COMMAND swap --swap`` in a child, its output piped."""
+    return subprocess.Popen(live_cli(command, "swap", "--pages", "4096", "--swap",
+                                     "--out", str(tmp_path / "t.json")),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=child_env)
+
+
 def _until_step(p, step: int) -> None:
     for line in p.stdout:
         if line.startswith(f"{step:>3} "):
@@ -30,10 +38,7 @@ def test_a_signal_storm_during_cleanup_leaves_nothing(caps_v1, child_env, tmp_pa
                                                       command, sig):
     if not caps_v1.is_root:
         pytest.skip("--swap needs root")
-    p = subprocess.Popen(live_cli(command, "swap", "--pages", "4096", "--swap",
-                                  "--out", str(tmp_path / "t.json")),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, env=child_env)
+    p = _swap_run(command, tmp_path, child_env)
     try:
         _until_step(p, 2)
         if not any(x.startswith("swap ") for x in leftovers(caps_v1, [p.pid])):
@@ -85,10 +90,7 @@ def test_sighup_cleans_up_like_sigterm(caps_v1, child_env, tmp_path, command):
     removing everything (before: killed at once, leaving the trace
     instance, the tracefs mount, the swap file and the scratch cgroup
     until the next start)."""
-    p = subprocess.Popen(live_cli(command, "swap", "--pages", "4096", "--swap",
-                                  "--out", str(tmp_path / "t.json")),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, env=child_env)
+    p = _swap_run(command, tmp_path, child_env)
     try:
         _until_step(p, 1)
         assert leftovers(caps_v1, [p.pid])      # it holds a cgroup at least
