@@ -425,7 +425,9 @@ def trace_or_recorded(workload: str, pages: int = 256, *,
     ok, why = can_trace()
     if ok:
         try:
-            tr = trace(workload, pages, swap=swap)
+            tr = trace(workload, pages, swap=swap,   # a notebook says why it waits
+                       on_wait=lambda what: print(f"waiting: {what} holds the lock",
+                                                  flush=True))
             return TraceRun(tr, True, f"traced just now on this machine: Linux "
                                       f"{tr.meta.get('kernel')}, {pages} pages "
                                       f"per phase, {tr.lost} events lost")
