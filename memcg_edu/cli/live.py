@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
 
 @_guard
 def _trace(args: argparse.Namespace) -> int:
-    from ..live.trace import require_root, trace
+    from ..live.trace import print_waiting, require_root, trace
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
     require_root()
@@ -218,8 +218,7 @@ def _trace(args: argparse.Namespace) -> int:
           f"operation); counters in pages")
     tr = trace(args.workload, args.pages, swap=args.swap,
                on_step=lambda s: print(format_step(s), flush=True),
-               on_wait=lambda what: print(f"waiting: {what} holds the lock",
-                                          flush=True))
+               on_wait=print_waiting)
     _save(tr.save, out, args.force)
     meta = tr.meta
     for note in meta.get("notes", []):

@@ -45,7 +45,7 @@ from .tracefs import TraceInstance, trace_lock
 
 __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
            "recorded_trace", "buffer_kb_for", "FORMAT", "TraceRun",
-           "trace_or_recorded", "can_trace", "require_root"]
+           "trace_or_recorded", "can_trace", "require_root", "print_waiting"]
 
 FORMAT = "memcg-edu-trace/1"
 #: (system, event names, filter): "pid" keeps the workload's and the
@@ -389,6 +389,11 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                           out["kernel_pages"])
 
 
+def print_waiting(what: str) -> None:
+    """The ``on_wait`` of trace() for a terminal or a notebook: one line."""
+    print(f"waiting: {what} holds the lock", flush=True)
+
+
 def can_trace(caps: Capabilities | None = None) -> tuple[bool, str]:
     """(True, "") where a live trace may be tried, else (False, why not).
 
@@ -425,9 +430,7 @@ def trace_or_recorded(workload: str, pages: int = 256, *,
     ok, why = can_trace()
     if ok:
         try:
-            tr = trace(workload, pages, swap=swap,   # a notebook says why it waits
-                       on_wait=lambda what: print(f"waiting: {what} holds the lock",
-                                                  flush=True))
+            tr = trace(workload, pages, swap=swap, on_wait=print_waiting)
             return TraceRun(tr, True, f"traced just now on this machine: Linux "
                                       f"{tr.meta.get('kernel')}, {pages} pages "
                                       f"per phase, {tr.lost} events lost")
