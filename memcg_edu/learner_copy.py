@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .bundled import BUNDLED_DIRS, COURSE_ROOT
 from .errors import ModelUsageError
+from .safeio import read_json, write_atomic
 
 __all__ = ["MANIFEST", "DEFAULT_DIR", "CopyResult", "copy_course", "course_files"]
 
@@ -77,26 +78,44 @@ def course_files() -> dict[str, bytes]:
 def _manifest(dest: Path) -> dict[str, str]:
     """{relative path: sha256 as copied} from an earlier copy, or {}."""
     path = dest / MANIFEST
-    if not path.is_file() or path.is_symlink():
+    if path.is_symlink():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:    # a regular file of bounded size only: not a FIFO, not /dev/zero
+        data = read_json(path, 1 << 20)
+    except ModelUsageError:
         return {}       # unreadable: every differing file counts as the learner's
     files = data.get("files") if isinstance(data, dict) else None
     return {k: v for k, v in files.items() if isinstance(v, str)} \
         if isinstance(files, dict) else {}
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary file, so a symlink in its place is replaced,
-    never followed, and an interrupted copy leaves no half-written notebook."""
+def _folders_in_the_way(dest: Path, rel: str) -> str | None:
+    """Why the folders between ``dest`` and file ``rel`` cannot be written
+    into (a symlink, which would carry the copy out of ``dest``, or
+    something not a folder), or None. Missing folders are fine."""
+    folder = dest
+    for part in Path(rel).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return f"{folder} is a symlink; not writing through it"
+        if not folder.exists():
+            return None
+        if not folder.is_dir():
+            return f"{folder} is in the way (not a folder)"
+    return None
+
+
+def _write(dest: Path, rel: str, data: bytes) -> None:
+    """Write through a temporary file of a unique name, so a symlink in its
+    place is replaced, never followed, an interrupted copy leaves no
+    half-written notebook nor a temporary file, and two copies at once do
+    not trip over each other's temporary files."""
+    path = dest / rel
+    why = _folders_in_the_way(dest, rel)   # checked again: a folder made since
+    if why:
+        raise OSError(0, why)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.memcg-edu-tmp")
-    tmp.unlink(missing_ok=True)
-    with open(tmp, "xb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    write_atomic(path, data, fail=lambda msg: OSError(0, msg))
 
 
 def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResult:
@@ -117,6 +136,10 @@ def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResu
     edited: list[str] = []
     for rel, data in files.items():
         target = dest / rel
+        why = _folders_in_the_way(dest, rel)
+        if why:
+            raise ModelUsageError(f"{why}; nothing was copied. Move it elsewhere, "
+                                  f"or give another folder")
         if target.is_symlink():
             edited.append(rel)       # not ours to write through
             plan.append((rel, data))
@@ -142,7 +165,7 @@ def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResu
             f"replace them with the course's versions (your edits are lost)")
     for rel, data in plan:
         try:
-            _write(dest / rel, data)
+            _write(dest, rel, data)
         except OSError as e:          # a read-only folder, a file where a folder goes
             raise ModelUsageError(f"cannot write {dest / rel}: {e.strerror}; "
                                   f"{len(result.written)} file(s) were copied "
@@ -156,6 +179,11 @@ def copy_course(dest: str | Path = DEFAULT_DIR, force: bool = False) -> CopyResu
         release = "unknown"
     manifest = {"format": MANIFEST_FORMAT, "memcg-edu": release,
                 "files": {rel: _sha256(data) for rel, data in files.items()}}
-    _write(dest / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True)
-                             + "\n").encode())
+    try:
+        _write(dest, MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True)
+                                + "\n").encode())
+    except OSError as e:
+        raise ModelUsageError(f"cannot write {dest / MANIFEST}: {e.strerror}; "
+                              f"the {len(result.written)} file(s) were copied "
+                              f"without it") from None
     return result

@@ -19,7 +19,8 @@ without ``--force``.
 Exit status: 0 done; 1 the workload failed on the machine; 2 a wrong
 command line or a value the kernel refused; 3 this machine cannot do it
 (no memory controller, no rights, no tracefs, no swap where it was
-required); 130 after Ctrl-C and 143 after SIGTERM, once cleaned up.
+required); 130 after Ctrl-C, 143 after SIGTERM and 129 after SIGHUP (the
+terminal closed), once cleaned up.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from ..errors import ModelUsageError
 from ..live import WORKLOADS, LiveError, describe, detect, get_workload
@@ -35,9 +36,6 @@ from ..live.catalog import RECORDED_DIR
 from ..safeio import check_output
 from ..timeline import Timeline
 from . import add_force_argument
-
-if TYPE_CHECKING:
-    from ..live.trace import TraceRecording
 
 __all__ = ["add_parser", "main", "format_step"]
 
@@ -175,21 +173,17 @@ def format_step(step: dict[str, Any]) -> str:
 
 
 def _checked_out(args: argparse.Namespace) -> Path:
-    """--out of ``live run`` / ``live trace``, checked before any work
-    (safeio.check_output: no symlink followed, an existing file kept
-    without --force), so a run is never lost to a bad --out."""
+    """--out, checked before any work: a run is never lost to an
+    unwritable, existing (without --force) or symlinked output path."""
     try:
         return check_output(args.out, args.force, "--out")
     except ModelUsageError as e:
         raise LiveError(str(e), "refused") from None
 
 
-def _save(result: Timeline | TraceRecording, out: Path,
-          args: argparse.Namespace) -> None:
-    """Write a run's result (safeio.write_atomic): a file that appeared at
-    ``out`` while it ran is kept without --force."""
+def _save(save: Callable[..., None], out: Path, force: bool) -> None:
     try:
-        result.save(out, overwrite=args.force)
+        save(out, overwrite=force)
     except ModelUsageError as e:
         raise LiveError(str(e), "failed") from None
 
@@ -206,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
                 on_step=lambda s: print(format_step(s), flush=True),
                 on_wait=lambda: print("waiting: another live run is using "
                                       "the machine's swap", flush=True))
-    _save(tl, out, args)
+    _save(tl.save, out, args.force)
     for note in tl.meta.get("notes", []):
         print(f"note: {note}")
     print(f"saved {len(tl)} steps to {out} (Linux {tl.meta['kernel']}, "
@@ -220,7 +214,7 @@ def _run(args: argparse.Namespace) -> int:
 
 @_guard
 def _trace(args: argparse.Namespace) -> int:
-    from ..live.trace import require_root, trace
+    from ..live.trace import print_waiting, require_root, trace
     from ..live.trace_compare import compare_trace, render_summary
     get_workload(args.workload, args.pages)  # bad name or size: before any work
     require_root()
@@ -228,8 +222,9 @@ def _trace(args: argparse.Namespace) -> int:
     print(f"tracing workload {args.workload!r} ({args.pages} pages per "
           f"operation); counters in pages")
     tr = trace(args.workload, args.pages, swap=args.swap,
-               on_step=lambda s: print(format_step(s), flush=True))
-    _save(tr, out, args)
+               on_step=lambda s: print(format_step(s), flush=True),
+               on_wait=print_waiting)
+    _save(tr.save, out, args.force)
     meta = tr.meta
     for note in meta.get("notes", []):
         print(f"note: {note}")

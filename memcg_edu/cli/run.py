@@ -13,6 +13,7 @@ import argparse
 import json
 
 from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
+from ..scenario.run import design_for
 from ..scenario.text import format_calls, format_step
 
 __all__ = ["add_parser", "main", "add_design_argument", "design_of",
@@ -27,7 +28,7 @@ def add_design_argument(p: argparse.ArgumentParser) -> None:
 
 def design_of(args: argparse.Namespace, sc) -> str:
     """--design if given, else the design the file says it is for."""
-    args.design = args.design or sc.design or DESIGNS[0]
+    args.design = design_for(sc, args.design)
     return args.design
 
 

@@ -44,13 +44,33 @@ _MS_SAFE = 0x2 | 0x4 | 0x8   # MS_NOSUID | MS_NODEV | MS_NOEXEC
 WORK_BASE = Path(os.environ.get("MEMCG_EDU_WORK_BASE", "/var/tmp"))
 
 
+#: signals that end a run the way Ctrl-C does, with its cleanup: SIGTERM
+#: (kill, a service manager) and SIGHUP (the terminal or SSH session closed)
+_EXIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _ignore_further_signals() -> None:
+    """From the first signal on, the run is ending: a second one (Ctrl-C
+    pressed again, SIGTERM repeated) must not cut the cleanup short, even
+    in the few instructions before a cleanup holds signals itself."""
+    for sig in (signal.SIGINT, *_EXIT_SIGNALS):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _on_term(signum: int, frame: FrameType | None) -> None:
+    _ignore_further_signals()
     raise SystemExit(128 + signum)
+
+
+def _on_int(signum: int, frame: FrameType | None) -> None:
+    _ignore_further_signals()
+    raise KeyboardInterrupt
 
 
 @contextmanager
 def sigterm_as_exit() -> Iterator[None]:
-    """Inside: SIGTERM raises SystemExit(143), so cleanup code runs.
+    """Inside: SIGTERM raises SystemExit(143) and SIGHUP SystemExit(129),
+    so cleanup code runs.
 
     Signal handlers can only be set from the main thread; elsewhere (a
     thread of a notebook kernel) this does nothing.
@@ -58,28 +78,37 @@ def sigterm_as_exit() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGTERM, _on_term)
+    old = [signal.signal(sig, _on_term) for sig in _EXIT_SIGNALS]
+    # Ctrl-C as Python handles it (KeyboardInterrupt), but once only; a
+    # handler of someone else's (a notebook kernel's) is left alone
+    old_int = signal.getsignal(signal.SIGINT)
+    if old_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_int)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in zip(_EXIT_SIGNALS, old):
+            signal.signal(sig, handler)
+        signal.signal(signal.SIGINT, old_int)
 
 
 @contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Inside: Ctrl-C and SIGTERM are ignored, so a second one cannot cut a
-    cleanup short; the handlers from before are put back after. Only the
-    main thread can set handlers; elsewhere this does nothing."""
+def signals_held() -> Iterator[None]:
+    """Inside: Ctrl-C, SIGTERM and SIGHUP are ignored, so a cleanup that has
+    begun (swapoff, rmdir of a trace instance) is not cut short by a second
+    signal and leaves nothing half-removed. Main thread only (elsewhere
+    signal handlers cannot be set, and signals go to the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = (signal.signal(signal.SIGINT, signal.SIG_IGN),
-           signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    held = (signal.SIGINT, *_EXIT_SIGNALS)
+    old = [signal.signal(sig, signal.SIG_IGN) for sig in held]
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old[0])
-        signal.signal(signal.SIGTERM, old[1])
+        for sig, handler in zip(held, old):
+            signal.signal(sig, handler)
+
 
 
 def pid_alive(pid: int) -> bool:
@@ -223,11 +252,15 @@ class Scratch:
         self._cleanup()
 
     def _cleanup(self) -> None:
+        # a second SIGTERM / SIGHUP / Ctrl-C waits until everything is removed
         try:
-            with signals_ignored():  # until everything is removed
+            with signals_held():
                 self._remove_all()
-        finally:  # SIGTERM as it was before __enter__
-            if threading.current_thread() is threading.main_thread():
+        finally:
+            # back to the handler from before __enter__, unless a signal has
+            # come (then signals stay ignored until the run has unwound)
+            if threading.current_thread() is threading.main_thread() and \
+                    signal.getsignal(signal.SIGTERM) is _on_term:
                 signal.signal(signal.SIGTERM, self._old_handler
                               if self._old_handler is not None
                               else signal.SIG_DFL)

@@ -25,7 +25,8 @@ from typing import Any
 from ..timeline import PAGE_SIZE
 from . import runstate
 from .errors import LiveError
-from .scratch import PREFIX, WORK_BASE, libc, make_work_dir, remove_work_dir
+from .scratch import (PREFIX, WORK_BASE, libc, make_work_dir, remove_work_dir,
+                      signals_held)
 
 __all__ = ["TempSwap", "swapoff_ours", "active_swap_files",
            "system_swap_pages", "is_ours"]
@@ -135,15 +136,18 @@ class TempSwap:
 
     def _remove(self) -> None:
         rec = runstate.current()
-        try:
-            for ident in [i for i in rec.data["swaps"]
-                          if i["path"] == str(self.path)]:
-                swapoff_ours(ident)
-                rec.drop("swaps", ident["path"])
-        finally:
-            if self.dir is not None:
-                remove_work_dir(self.dir)
-                self.dir = None
+        # a second Ctrl-C or SIGTERM must not stop us between swapoff and
+        # the record, or before swapoff (the file would stay swapped on)
+        with signals_held():
+            try:
+                for ident in [i for i in rec.data["swaps"]
+                              if i["path"] == str(self.path)]:
+                    swapoff_ours(ident)
+                    rec.drop("swaps", ident["path"])
+            finally:
+                if self.dir is not None:
+                    remove_work_dir(self.dir)
+                    self.dir = None
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:

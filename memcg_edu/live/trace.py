@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from ..safeio import write_atomic
-from ..timeline import PAGE_SIZE, Timeline
+from ..safeio import parse_json, read_bytes, write_atomic
+from ..timeline import MAX_TIMELINE_BYTES, PAGE_SIZE, Timeline
 from .catalog import RECORDED_DIR, Phase, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
@@ -45,7 +45,7 @@ from .tracefs import TraceInstance, trace_lock
 
 __all__ = ["EVENTS", "TraceRecording", "trace", "load_trace",
            "recorded_trace", "buffer_kb_for", "FORMAT", "TraceRun",
-           "trace_or_recorded", "can_trace", "require_root"]
+           "trace_or_recorded", "can_trace", "require_root", "print_waiting"]
 
 FORMAT = "memcg-edu-trace/1"
 #: (system, event names, filter): "pid" keeps the workload's and the
@@ -174,22 +174,33 @@ class TraceRecording:
 
 
 def load_trace(path: str | Path) -> TraceRecording:
-    """A saved trace (``live trace --out``), with one-line errors."""
+    """A saved trace (``live trace --out``), with one-line errors. Read as
+    every user file is (memcg_edu.safeio: a regular file only, at most
+    MAX_TIMELINE_BYTES, plain JSON); a gzip-compressed one is inflated to
+    at most that size too, so a small file cannot expand without bound."""
     p = Path(path)
+
+    def fail(msg: str) -> LiveError:
+        return LiveError(f"{p}: {msg}", "refused")
+
+    raw = read_bytes(p, MAX_TIMELINE_BYTES, fail)
+    if raw[:2] == b"\x1f\x8b":
+        inflate = zlib.decompressobj(wbits=31)     # gzip framing
+        try:
+            raw = inflate.decompress(raw, MAX_TIMELINE_BYTES + 1)
+        except zlib.error:
+            raise fail("not JSON (nor gzip-compressed JSON)") from None
+        if len(raw) > MAX_TIMELINE_BYTES or inflate.unconsumed_tail:
+            raise fail(f"uncompressed it is more than {MAX_TIMELINE_BYTES} "
+                       f"bytes, the limit for a trace")
+        if not inflate.eof:
+            raise fail("not JSON (nor gzip-compressed JSON): the gzip "
+                       "data is cut short")
     try:
-        raw = p.read_bytes()
-        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b"
-                          else raw)
-    except OSError as e:
-        raise LiveError(f"{p}: cannot read: {e.strerror or e}",
-                        "refused") from None
-    except (UnicodeDecodeError, EOFError, zlib.error, gzip.BadGzipFile):
-        raise LiveError(f"{p}: not JSON (nor gzip-compressed JSON)",
-                        "refused") from None
-    except json.JSONDecodeError as e:
-        raise LiveError(f"{p}: not JSON: line {e.lineno}: {e.msg}",
-                        "refused") from None
-    return TraceRecording.from_dict(data, str(p))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise fail("not JSON (nor gzip-compressed JSON)") from None
+    return TraceRecording.from_dict(parse_json(text, fail), str(p))
 
 
 def recorded_trace(name: str) -> TraceRecording:
@@ -307,9 +318,12 @@ def _wl_pages(wl) -> int:
 def trace(workload: str, pages: int = 1024, *, swap: bool = False,
           caps: Capabilities | None = None,
           on_step: Callable[[dict[str, Any]], None] | None = None,
-          buffer_kb: int | None = None) -> TraceRecording:
+          buffer_kb: int | None = None,
+          on_wait: Callable[[str], None] | None = None) -> TraceRecording:
     """Run ``workload`` traced, page by page; everything removed on return,
-    error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL)."""
+    error, Ctrl-C, SIGTERM (and at the next start after a SIGKILL).
+    ``on_wait(what)`` is called once for each lock (another traced run,
+    another run's swap) this run has to wait for."""
     caps = caps or detect()
     wl = get_workload(workload, pages)
     require_root()
@@ -317,7 +331,10 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
     kb = buffer_kb or buffer_kb_for(_wl_pages(wl), _mem_available_kb(caps.proc),
                                     os.cpu_count())
     holder: dict[str, _TracingRecorder] = {}
-    with sigterm_as_exit(), trace_lock():
+    def waiting(what: str) -> Callable[[], None] | None:
+        return None if on_wait is None else (lambda: on_wait(what))
+
+    with sigterm_as_exit(), trace_lock(on_wait=waiting("another traced run")):
         removed = tracefs.cleanup_stale()
         with TraceInstance(buffer_kb=kb) as inst:
             def make(*args: Any) -> _TracingRecorder:
@@ -325,7 +342,8 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                 return holder["r"]
 
             tl = record(workload, pages, swap=swap, caps=caps, on_step=on_step,
-                        recorder=make)
+                        recorder=make,
+                        on_wait=waiting("another live run using the machine's swap"))
             inst.off()
             rec = holder["r"]
             lost = inst.lost()
@@ -373,6 +391,11 @@ def trace(workload: str, pages: int = 1024, *, swap: bool = False,
                           out["kernel_pages"])
 
 
+def print_waiting(what: str) -> None:
+    """The ``on_wait`` of trace() for a terminal or a notebook: one line."""
+    print(f"waiting: {what} holds the lock", flush=True)
+
+
 def can_trace(caps: Capabilities | None = None) -> tuple[bool, str]:
     """(True, "") where a live trace may be tried, else (False, why not).
 
@@ -409,7 +432,7 @@ def trace_or_recorded(workload: str, pages: int = 256, *,
     ok, why = can_trace()
     if ok:
         try:
-            tr = trace(workload, pages, swap=swap)
+            tr = trace(workload, pages, swap=swap, on_wait=print_waiting)
             return TraceRun(tr, True, f"traced just now on this machine: Linux "
                                       f"{tr.meta.get('kernel')}, {pages} pages "
                                       f"per phase, {tr.lost} events lost")

@@ -32,13 +32,13 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generator, Iterator
+from typing import Callable, Generator, Iterator
 
 from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
                        rmdir_busy, stale_records, state_lock, umount,
                        write_record)
-from .scratch import signals_ignored
+from .scratch import signals_held
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
            "cleanup_stale", "lost_events", "trace_lock"]
@@ -63,12 +63,14 @@ def find_tracefs(mounts: Path = Path("/proc/self/mounts")) -> Path | None:
 
 
 @contextmanager
-def trace_lock(timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def trace_lock(timeout: float = LOCK_TIMEOUT,
+               on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Exclusive: one traced run of ours at a time (``trace.lock`` in the
-    state directory, see runstate.state_lock; waits up to ``timeout``)."""
+    state directory, see runstate.state_lock; waits up to ``timeout``,
+    calling ``on_wait`` once if it has to wait)."""
     busy = LiveError(f"another traced run held the trace lock for "
                      f"{timeout:.0f} s", "failed")
-    with state_lock("trace.lock", True, busy, timeout):
+    with state_lock("trace.lock", True, busy, timeout, on_wait):
         yield
 
 
@@ -305,7 +307,8 @@ class TraceInstance:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        with signals_ignored():  # a second signal waits for the cleanup
+        # a second Ctrl-C, SIGTERM or SIGHUP waits until everything is removed
+        with signals_held():
             if self.path is not None:
                 _rmdir_instance(self.path)
                 self.path = None

@@ -221,9 +221,13 @@ def op(name: str) -> Op:
                        f"{', '.join(REGISTRY)}") from None
 
 
-#: events after which pages the step did not name may have moved or gone
+#: events after which pages the step did not name may have moved or gone:
+#: the 3.17 uncharge API, and 3.16's (reclaim at a limit swaps out or
+#: drops pages through mem_cgroup_uncharge_swapcache / _cache_page / _page)
 _RECLAIM_EVENTS = frozenset({"mem_cgroup_swapout", "mem_cgroup_uncharge",
-                             "mem_cgroup_uncharge_list", "oom_kill_process"})
+                             "mem_cgroup_uncharge_list", "oom_kill_process",
+                             "mem_cgroup_uncharge_page", "mem_cgroup_uncharge_cache_page",
+                             "mem_cgroup_uncharge_swapcache"})
 
 
 def may_reclaim(name: str, events: list[str]) -> bool:

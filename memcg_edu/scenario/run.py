@@ -27,8 +27,8 @@ from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "DESIGNS", "JSON_KEYS", "RANGE_JSON_KEYS",
-           "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
+__all__ = ["run_scenario", "iter_scenario", "design_for", "DESIGNS", "JSON_KEYS",
+           "RANGE_JSON_KEYS", "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
            "RANGE_DETAIL_MAX"]
 
 #: The keys `run --json` prints; step records carry more ("detail", "pages").
@@ -39,6 +39,11 @@ RANGE_JSON_KEYS = ("count", "event_counts")
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.
 PAGES_MAX_CELLS = 4_000_000
+
+
+def design_for(sc: Scenario, design: str | None) -> str:
+    """``design``, else the design the file says it is for, else 3.17."""
+    return design if design is not None else sc.design or DESIGNS[0]
 
 
 def _machine(sc: Scenario, design: str, check_invariants: bool):
@@ -55,11 +60,13 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
 
 
 def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
-                 design: str = "3.17", *, pages: bool | None = None,
+                 design: str | None = None, *, pages: bool | None = None,
                  calls: bool | None = None,
                  check_invariants: bool = False, detail: bool = True) -> Timeline:
     """Run a scenario (path, dict or Scenario) and return its Timeline.
 
+    ``design``: "3.17" or "3.16"; None = the file's "design", else 3.17
+    (as the command line does).
     ``pages``: store the page_state snapshot in every step (None = only
     when the machine is small, see PAGES_MAX_FRAMES / PAGES_MAX_CELLS).
     ``calls``: store the step's kernel calls as "calls" (None = when
@@ -73,6 +80,7 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     label its page no longer fits (the message names file, step and field).
     """
     sc = load_scenario(scenario)
+    design = design_for(sc, design)
     tl = Timeline(meta=_meta(sc, design))
     for rec, stop in iter_scenario(sc, design, pages=pages, calls=calls,
                                    check_invariants=check_invariants):
@@ -98,7 +106,7 @@ def _small(sc: Scenario) -> bool:
 
 
 def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
-                  design: str = "3.17", *, pages: bool | None = None,
+                  design: str | None = None, *, pages: bool | None = None,
                   calls: bool | None = None, check_invariants: bool = False
                   ) -> Iterator[tuple[dict[str, Any], bool]]:
     """Run a scenario step by step: yields (step record, the run stops here).
@@ -107,6 +115,7 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     can print each and let it go (run --json of a long scenario).
     """
     sc = load_scenario(scenario)
+    design = design_for(sc, design)
     m = _machine(sc, design, check_invariants)
     if pages is None:
         pages = _small(sc)

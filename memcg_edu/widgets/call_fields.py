@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..viz.style import LRU_NAMES
 
-__all__ = ["STATE_ROWS", "FREE_FRAME", "step_calls", "call_changes", "call_line", "changed_fields",
+__all__ = ["STATE_ROWS", "FREE_FRAME", "checked_record", "step_calls", "call_changes", "call_line", "changed_fields",
            "children", "own_call", "return_order", "pages_state", "state_at"]
 
 #: (state key, what the inspector's row is called, the struct it lives in)
@@ -40,6 +41,62 @@ FREE_FRAME = {"count": 0, "mapcount": 0, "flags": ["free"], "pcg": [], "mem_cgro
               "lru": None, "lruvec": None}
 
 
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+#: call key -> (what it must be, the test); absent keys are allowed
+_CALL_KEYS = {
+    "fn": ("a function name", lambda v: isinstance(v, str)),
+    "file": ("a file name or null", lambda v: v is None or isinstance(v, str)),
+    "depth": ("a whole number", _whole),
+    "page": ("a label or null", lambda v: v is None or isinstance(v, str)),
+    "pfn": ("a whole number or null", lambda v: v is None or _whole(v)),
+    "swap": ("a whole number or null", lambda v: v is None or _whole(v)),
+    "state": ("an object or null", lambda v: v is None or isinstance(v, Mapping)),
+    "memcgs": ("an object", lambda v: isinstance(v, Mapping) and all(
+        isinstance(c, Mapping) for c in v.values())),
+    "was": ("an object", lambda v: isinstance(v, Mapping)
+            and isinstance(v.get("state") or {}, Mapping)
+            and isinstance(v.get("memcgs") or {}, Mapping)),
+}
+
+
+def checked_record(timeline: Timeline, step: int) -> Mapping[str, Any]:
+    """Step ``step``'s record, after checking the parts the call view and
+    the inspector read ("calls", "detail", "pages": a timeline loaded from
+    a file may hold anything); a ModelUsageError names the first bad one."""
+    rec = timeline[step]
+
+    def bad(where: str, what: str, got: Any) -> ModelUsageError:
+        return ModelUsageError(f"timeline step {step}: {where} must be {what}, "
+                               f"got {repr(got)[:60]}")
+
+    calls = rec.get("calls")
+    if calls is not None and not isinstance(calls, list):
+        raise bad('"calls"', "a list of call objects", calls)
+    for k, c in enumerate(calls or ()):
+        if not isinstance(c, Mapping):
+            raise bad(f"calls[{k}]", "an object", c)
+        for key, (what, ok) in _CALL_KEYS.items():
+            if key in c and not ok(c[key]):
+                raise bad(f"calls[{k}].{key}", what, c[key])
+    detail = rec.get("detail")
+    if detail is not None:
+        labels = detail.get("labels") if isinstance(detail, Mapping) else None
+        if not isinstance(detail, Mapping) or not isinstance(labels or {}, Mapping) \
+                or not all(isinstance(w, Mapping) and all(_whole(v) for v in w.values())
+                           for w in (labels or {}).values()) \
+                or not all(_whole(p) for p in detail.get("touched") or ()):
+            raise bad('"detail"', 'an object of "labels" (label -> {"pfn" or '
+                      '"swap": n}) and "touched" (pfns)', detail)
+    pages = rec.get("pages")
+    if pages is not None and not (isinstance(pages, Mapping)
+                                  and isinstance(pages.get("free"), list)):
+        raise bad('"pages"', "an object of per-frame lists", pages)
+    return rec
+
+
 def step_calls(timeline: Timeline, step: int) -> list[dict[str, Any]]:
     """The kernel calls of a step, in entry order ([] when none were recorded).
 
@@ -49,7 +106,7 @@ def step_calls(timeline: Timeline, step: int) -> list[dict[str, Any]]:
     on it to return before then left it, else as the previous step's
     "pages" show it (a free frame before step 0).
     """
-    calls = [dict(c) for c in timeline[step].get("calls") or ()]
+    calls = [dict(c) for c in checked_record(timeline, step).get("calls") or ()]
     if not any(c.get("pfn") is not None and c.get("state") is not None
                and (c.get("was") or {}).get("state") is None for c in calls):
         return calls

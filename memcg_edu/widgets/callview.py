@@ -9,7 +9,10 @@ the Linux v3.17 source (v3.16 for a 3.16 model run), and the page inspector
 from __future__ import annotations
 
 import html
-from typing import Optional
+import math
+import numbers
+import operator
+from typing import Any, Optional
 
 import ipywidgets as widgets
 import traitlets
@@ -35,6 +38,8 @@ class CallStepper(widgets.VBox):
     call = traitlets.Int(None, allow_none=True)
 
     def __init__(self, timeline: Timeline) -> None:
+        if not len(timeline):
+            raise ModelUsageError("the timeline has no steps to show")
         self.timeline = timeline
         self.prev_button = widgets.Button(description="previous call", icon="arrow-up",
                                           tooltip="the call before this one",
@@ -67,7 +72,7 @@ class CallStepper(widgets.VBox):
     # -- moving ---------------------------------------------------------------
     def show(self, step: int) -> None:
         """Show ``step``'s calls, at its first call."""
-        self.step = step
+        self.step = step = self.timeline.step_index(step)
         self.calls = step_calls(self.timeline, step)
         # a step on two frames (migration, replace_page_cache) names the pfn too
         two = len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1
@@ -80,11 +85,21 @@ class CallStepper(widgets.VBox):
 
     def go_call(self, index: int) -> None:
         """Show call ``index`` (clipped to the step's calls)."""
+        if isinstance(index, bool) or not isinstance(index, numbers.Real) \
+                or math.isnan(index):
+            raise ModelUsageError(f"call index must be a number, got {index!r}")
         if self.calls:
-            self._set(max(0, min(int(index), len(self.calls) - 1)))
+            last = len(self.calls) - 1
+            self._set(0 if index < 0 else last if index > last else int(index))
 
     def go_function(self, fn: str, nth: int = 0) -> None:
         """Show the ``nth`` call (from 0) of kernel function ``fn`` in this step."""
+        try:
+            if isinstance(nth, bool) or operator.index(nth) < 0:
+                raise TypeError
+        except TypeError:
+            raise ModelUsageError(f"nth must be a whole number from 0, got "
+                                  f"{nth!r}") from None
         hits = [k for k, c in enumerate(self.calls) if c.get("fn") == fn]
         if len(hits) <= nth:
             have = ", ".join(dict.fromkeys(str(c.get("fn")) for c in self.calls)) or "none"

@@ -10,14 +10,17 @@ follows the current call's page (else the page the step touched).
 from __future__ import annotations
 
 import html
+import operator
 from typing import Any, Mapping, Optional
 
 import ipywidgets as widgets
 import traitlets
 
+from ..errors import ModelUsageError
+from ..safeio import capped_names
 from ..timeline import Timeline
 from ..viz.pagegrid import labels_at, touched
-from .call_fields import STATE_ROWS, changed_fields, state_at, step_calls
+from .call_fields import STATE_ROWS, changed_fields, checked_record, state_at, step_calls
 
 __all__ = ["PageInspector", "FOLLOW", "mapping_kind"]
 
@@ -60,6 +63,8 @@ class PageInspector(widgets.VBox):
     shown_pfn = traitlets.Int(None, allow_none=True)
 
     def __init__(self, timeline: Timeline) -> None:
+        if not len(timeline):
+            raise ModelUsageError("the timeline has no steps to show")
         self.timeline = timeline
         self.pick = widgets.Dropdown(description="inspect", options=[
             ("follow the call's page", FOLLOW)], value=FOLLOW,
@@ -82,7 +87,20 @@ class PageInspector(widgets.VBox):
 
     def pick_frame(self, pfn: Optional[int]) -> None:
         """Inspect frame ``pfn``; None follows the current call's page."""
-        self.pick.value = FOLLOW if pfn is None else int(pfn)
+        if pfn is None:
+            self.pick.value = FOLLOW
+            return
+        offered = [v for _, v in self.pick.options if v != FOLLOW]
+        try:
+            if isinstance(pfn, bool):
+                raise TypeError
+            value = operator.index(pfn)
+        except TypeError:
+            value = None
+        if value not in offered:
+            raise ModelUsageError(f"pfn {pfn!r} is not a frame of step {self.step} "
+                                  f"(its frames: {capped_names(offered)})")
+        self.pick.value = value
 
     def _frames(self, rec: Mapping[str, Any]) -> list[tuple[str, int]]:
         by_pfn, _ = labels_at(rec)
@@ -97,7 +115,7 @@ class PageInspector(widgets.VBox):
 
     def frames_at(self, step: int) -> None:
         """Offer the frames of ``step`` (labelled) in the frame list."""
-        frames = self._frames(self.timeline[step])
+        frames = self._frames(checked_record(self.timeline, self.timeline.step_index(step)))
         key = tuple(frames)
         if key != self._options_key:   # rebuilt only when the labels change
             self._options_key = key
@@ -116,10 +134,20 @@ class PageInspector(widgets.VBox):
     def show(self, step: int, call: Optional[int], calls: Optional[list] = None) -> None:
         """Show the inspected frame as it is when call ``call`` of ``step`` returns
         (``calls``: the step's calls, when the caller has them already)."""
+        step = self.timeline.step_index(step)
+        calls = step_calls(self.timeline, step) if calls is None else calls
+        if call is not None:
+            try:
+                if isinstance(call, bool) or not 0 <= operator.index(call) < len(calls):
+                    raise TypeError
+            except TypeError:
+                raise ModelUsageError(
+                    f"call {call!r} is not a call of step {step} (it has "
+                    f"{len(calls)} recorded call(s){': 0 to ' + str(len(calls) - 1) if calls else ''}"
+                    f"; None shows the step)") from None
         self.step, self.call = step, call
         rec = self.timeline[step]
         self.frames_at(step)
-        calls = step_calls(self.timeline, step) if calls is None else calls
         pfn = self.frame if self.frame is not None else self._followed(rec, calls, call)
         self.shown_pfn = pfn
         if pfn is None:

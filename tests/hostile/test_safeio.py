@@ -114,3 +114,20 @@ def test_check_output_behind_a_folder_we_may_not_search_is_one_line(tmp_path):
         assert r.stderr.count("\n") == 1
     finally:
         locked.chmod(0o700)
+
+
+def test_check_output_in_a_folder_we_may_not_enter_is_one_error(tmp_path, monkeypatch):
+    """A user who cannot enter the folder (EACCES from stat) gets the
+    package's error, not a PermissionError traceback."""
+    from pathlib import Path
+
+    real = Path.is_dir
+
+    def denied(self):
+        if self == tmp_path / "private":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "is_dir", denied)
+    with pytest.raises(ModelUsageError, match="folder .*private: Permission denied"):
+        check_output(tmp_path / "private" / "x.json")

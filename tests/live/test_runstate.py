@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from memcg_edu.live import LiveError, runstate
-from memcg_edu.live.scratch import make_work_dir, remove_work_dir, signals_ignored
+from memcg_edu.live.scratch import make_work_dir, remove_work_dir, signals_held
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_signals_are_ignored_during_a_cleanup_and_restored_after():
         raise AssertionError("a signal got through")
     old = signal.signal(signal.SIGTERM, handler)
     try:
-        with signals_ignored():
+        with signals_held():
             os.kill(os.getpid(), signal.SIGTERM)
             os.kill(os.getpid(), signal.SIGINT)
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN

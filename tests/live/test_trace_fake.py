@@ -262,7 +262,7 @@ def test_save_and_load_round_trip_plain_and_gzip(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"{", "not JSON: line 1"),
+    (b"{", "not valid JSON: Expecting property name enclosed in double quotes at line 1"),
     (b"\x1f\x8b\x08garbage", "not JSON (nor gzip-compressed JSON)"),
     (b'{"format": "memcg-edu-timeline/1"}', 'expected "format": "memcg-edu-trace/1"'),
     (b'{"format": "memcg-edu-trace/1", "meta": {}, "timeline": {}, '

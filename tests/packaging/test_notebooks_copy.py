@@ -132,4 +132,4 @@ def test_something_in_the_way_is_named_not_a_traceback(tmp_path, capsys):
     other.mkdir()
     (other / "data").write_text("a file where a folder goes")
     code, out, err = run(["notebooks", str(other)], capsys)
-    assert code == 2 and err.startswith("error: cannot write ") and "Traceback" not in err
+    assert code == 2 and "data is in the way (not a folder)" in err and "Traceback" not in err
