@@ -36,7 +36,7 @@ def test_bad_arguments_exit_2_with_one_line(child_env, tmp_path):
 def test_trace_with_a_missing_out_folder_exits_2_with_one_line(child_env, tmp_path):
     r = _run(child_env, "trace", "charge", "--out", str(tmp_path / "no" / "x.json"))
     assert r.returncode == 2
-    assert r.stderr == f"error: --out {tmp_path / 'no' / 'x.json'}: directory " \
+    assert r.stderr == f"error: --out {tmp_path / 'no' / 'x.json'}: folder " \
                        f"{tmp_path / 'no'} does not exist\n"
 
 
