@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import secrets
@@ -241,6 +242,18 @@ async def _execute(ws_url: str, token: str, cells: list[str], timeout: float) ->
     return errors
 
 
+def _run_coroutine(coro: "Coroutine[Any, Any, T]") -> T:
+    """asyncio.run(coro), also from a thread whose event loop is running
+    (a test session where another library left one running): then in a
+    thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def run_notebook(hub: Hub, name: str, token: str,
                  path: str = f"{COURSE}/notebooks/01-charge.ipynb",
                  timeout: float = 120, keep: bool = False) -> tuple[float, list[str]]:
@@ -261,7 +274,7 @@ def run_notebook(hub: Hub, name: str, token: str,
     try:
         ws = (f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/"
               f"{sess['kernel']['id']}/channels")
-        errors = asyncio.run(_execute(ws, token, cells, timeout))
+        errors = _run_coroutine(_execute(ws, token, cells, timeout))
     finally:
         if not keep:
             requests.delete(f"{base}/sessions/{sess['id']}", headers=head, timeout=30)

@@ -22,6 +22,10 @@ its cause:
 * **per-CPU LRU batch**: the page was still in a per-CPU batch of pages
   waiting to go on an LRU list (a pagevec in 3.17, not modelled) when it
   was last unmapped, and the batch's reference kept it;
+* **freed later**: the same life, but the kernel freed the page at a later
+  step than the model (its final put came later: a per-CPU batch still
+  held a reference, or the exiting task's last thread freed it after the
+  step ended);
 * **still in memory**: the kernel had not freed the page when tracing
   stopped (an unmapped page left in the swap cache is freed by reclaim
   later), the model had;
@@ -217,6 +221,14 @@ def _cause(role: str, k: list[tuple[int, str]], m: list[tuple[int, str]],
                 f"migrates every page it is asked to")
     if not m:
         return ("never touched", f"{role} has no page in the model run")
+    if ks == ms and "freed" in ks:
+        late = [(a[0], b[0]) for a, b in zip(k, m) if a[1] == "freed" and a[0] > b[0]]
+        same = all(a[0] == b[0] for a, b in zip(k, m) if a[1] != "freed")
+        if late and same:
+            return ("freed later", f"{role} was freed at step {late[0][0]} on the "
+                    f"kernel, at step {late[0][1]} in the model: its final put came "
+                    f"later (a per-CPU batch still held a reference, or the exiting "
+                    f"task freed it after the step ended)")
     return ("different", f"{role}: kernel {k}, model {m}")
 
 

@@ -561,3 +561,19 @@ def test_summary_lines_wrap_between_words():
     for cause, n in pages.summary["causes"].items():      # every cause still said, in full
         assert f"{n:6d} {cause}: e.g." in text
     assert " ".join(text.split()).count("e.g.") == len(pages.summary["causes"])
+
+
+def test_a_page_the_kernel_freed_a_step_later_is_named():
+    """Same life, but the final free came a step later on the kernel (the
+    move workload: the exiting task's last thread frees after the mark)."""
+    from memcg_edu.live.trace_compare import _cause
+    story = {"events": [(1, "allocated", 0, {}), (1, "put on an LRU list", 0, {}),
+                        (6, "freed", 0, {})]}
+    cause, text = _cause("y[3]", [(1, "allocated"), (6, "freed")],
+                         [(1, "allocated"), (5, "freed")], story, {})
+    assert cause == "freed later"
+    assert "step 6 on the kernel, at step 5 in the model" in text
+    # a different allocation step is not this cause
+    cause, _ = _cause("y[3]", [(2, "allocated"), (6, "freed")],
+                      [(1, "allocated"), (5, "freed")], story, {})
+    assert cause == "different"
