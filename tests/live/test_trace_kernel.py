@@ -197,7 +197,10 @@ def test_cli_trace_saves_and_summarises(can_trace, child_env, tmp_path):
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "lost: 0" in r.stdout
-    assert "128 page stories, 128 complete" in r.stdout
+    # the workload's 128 pages, and maybe a page of its own that its Python
+    # touched on the way: every story complete
+    m = re.search(r"(\d+) page stories, (\d+) complete", r.stdout)
+    assert m and int(m[1]) >= 128 and m[1] == m[2], r.stdout
     assert "of 128 pages had the same life" in r.stdout
     tr = load_trace(out)
     assert tr.meta["workload"] == "charge" and tr.meta["pages"] == 64
