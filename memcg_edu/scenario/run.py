@@ -96,7 +96,9 @@ def _meta(sc: Scenario, design: str) -> dict[str, Any]:
     return {"source": "model", "design": design, "title": sc.title,
             "description": sc.description, "scenario": sc.source,
             "machine": dict(sc.machine), "tasks": dict(sc.tasks),
-            "steps": [dict(s) for s in sc.steps]}
+            # the scenario's own step dicts, shared (records are read-only):
+            # a 100,000-step run keeps no second copy of its steps
+            "steps": list(sc.steps)}
 
 
 def _small(sc: Scenario) -> bool:
