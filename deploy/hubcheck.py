@@ -267,17 +267,29 @@ def run_notebook(hub: Hub, name: str, token: str,
     nb.raise_for_status()
     cells = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
              for c in nb.json()["content"]["cells"] if c["cell_type"] == "code"]
-    r = requests.post(f"{base}/sessions", headers=head, timeout=60, json={
-        "path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
-    r.raise_for_status()
-    sess = r.json()
-    try:
-        ws = (f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/"
-              f"{sess['kernel']['id']}/channels")
-        errors = _run_coroutine(_execute(ws, token, cells, timeout))
-    finally:
-        if not keep:
-            requests.delete(f"{base}/sessions/{sess['id']}", headers=head, timeout=30)
+    for attempt in (1, 2):
+        r = requests.post(f"{base}/sessions", headers=head, timeout=60, json={
+            "path": path, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
+        r.raise_for_status()
+        sess = r.json()
+        dropped = False
+        try:
+            ws = (f"ws://127.0.0.1:{hub.port}/user/{name}/api/kernels/"
+                  f"{sess['kernel']['id']}/channels")
+            errors = _run_coroutine(_execute(ws, token, cells, timeout))
+        except ConnectionError:
+            # the websocket dropped under a busy room (a transport failure,
+            # not the notebook's): once more in a fresh kernel, as a learner
+            # would restart it
+            if attempt == 2:
+                raise
+            dropped = True
+        finally:
+            if not keep or dropped:
+                requests.delete(f"{base}/sessions/{sess['id']}", headers=head,
+                                timeout=30)
+        if not dropped:
+            break
     return time.monotonic() - t0, errors
 
 
