@@ -1,6 +1,10 @@
 """``python -m memcg_edu``: see memcg_edu.cli."""
 import sys
 
+from .ctrl_c import ctrl_c_seen, record_ctrl_c
+
+record_ctrl_c()   # first: a Ctrl-C while the rest loads is still known as one
+
 #: Ctrl-Cs that landed in a callback Python runs for itself
 _ctrl_c: list = []
 
@@ -20,6 +24,11 @@ sys.unraisablehook = _ctrl_c_in_a_callback
 try:
     from .cli import main
 except KeyboardInterrupt:  # Ctrl-C while the command line is still loading
+    _ctrl_c.append(KeyboardInterrupt)
+except Exception:
+    # an import that a Ctrl-C broke (a C extension turns it into ImportError)
+    if not ctrl_c_seen():
+        raise
     _ctrl_c.append(KeyboardInterrupt)
 if _ctrl_c:
     sys.stderr.write("interrupted\n")

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Callable, Iterator
 
+from ..ctrl_c import note_ctrl_c, on_sigint
 from ..timeline import PAGE_SIZE
 from .cgroupfs import MemcgFiles
 from .detect import Capabilities
@@ -63,6 +64,7 @@ def _on_term(signum: int, frame: FrameType | None) -> None:
 
 
 def _on_int(signum: int, frame: FrameType | None) -> None:
+    note_ctrl_c()
     _ignore_further_signals()
     raise KeyboardInterrupt
 
@@ -82,7 +84,7 @@ def sigterm_as_exit() -> Iterator[None]:
     # Ctrl-C as Python handles it (KeyboardInterrupt), but once only; a
     # handler of someone else's (a notebook kernel's) is left alone
     old_int = signal.getsignal(signal.SIGINT)
-    if old_int is signal.default_int_handler:
+    if old_int in (signal.default_int_handler, on_sigint):
         signal.signal(signal.SIGINT, _on_int)
     try:
         yield

@@ -159,6 +159,7 @@ def test_a_ctrl_c_python_reports_as_ignored_still_ends_the_run():
     is kept by memcg_edu.__main__'s hook, with no traceback printed."""
     main_py = (ROOT / "memcg_edu" / "__main__.py").read_text()
     hook = main_py[:main_py.index("try:")]          # the hook, not the run
+    hook = hook.replace("from .ctrl_c", "from memcg_edu.ctrl_c")
     trigger = ("import time, weakref\n"
                "class Obj: pass\n"
                "o = Obj()\n"
@@ -169,3 +170,35 @@ def test_a_ctrl_c_python_reports_as_ignored_still_ends_the_run():
     r = subprocess.run([sys.executable, "-c", hook + trigger], capture_output=True,
                        text=True, timeout=60)
     assert r.stdout == "kept\n" and r.stderr == "", r.stderr
+
+
+#: a subcommand whose import a Ctrl-C breaks the way numpy's C extension
+#: does: the KeyboardInterrupt comes back as an ImportError chained to it
+_BROKEN_IMPORT = """
+import os, signal, sys, time
+from memcg_edu import cli
+import memcg_edu.cli.run as run_cmd
+def add_parser(sub):
+    try:
+        if {ctrl_c}:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        raise ImportError('PyCapsule_Import could not import module "datetime"')
+    except KeyboardInterrupt as e:
+        raise ImportError('PyCapsule_Import could not import module "datetime"') from e
+run_cmd.add_parser = add_parser
+sys.exit(cli.main(["run", "x.json"]))
+"""
+
+
+@pytest.mark.parametrize("ctrl_c", [True, False])
+def test_a_ctrl_c_an_import_turned_into_an_import_error_is_one_line(ctrl_c):
+    """numpy's import turns a Ctrl-C into an ImportError (seen in CI): the
+    run still ends as "interrupted", exit 130. The same ImportError with no
+    Ctrl-C is a real fault and is not hidden."""
+    r = subprocess.run([sys.executable, "-c", _BROKEN_IMPORT.format(ctrl_c=ctrl_c)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if ctrl_c:
+        assert (r.returncode, r.stderr) == (130, "interrupted\n")
+    else:
+        assert r.returncode == 1 and "ImportError: PyCapsule_Import" in r.stderr

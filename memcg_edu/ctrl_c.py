@@ -1,0 +1,50 @@
+"""Knowing that Ctrl-C was pressed, even when Python turned it into another error.
+
+A SIGINT raises KeyboardInterrupt wherever the main thread happens to be.
+When that is inside a C extension's import (numpy's ``PyCapsule_Import`` of
+datetime, for one), the extension reports the failed import as an
+ImportError chained to it, and the KeyboardInterrupt itself is gone. The
+command line's own handler therefore records every Ctrl-C before raising,
+so that whatever error a Ctrl-C turned into still ends the run as
+"interrupted", exit 130, in one line.
+
+Standard library only: ``python -m memcg_edu`` installs it before anything
+else is imported.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+__all__ = ["on_sigint", "record_ctrl_c", "ctrl_c_seen", "note_ctrl_c"]
+
+_seen: list[int] = []
+
+
+def note_ctrl_c() -> None:
+    """Remember that a Ctrl-C arrived (for handlers of the live lab's own)."""
+    _seen.append(signal.SIGINT)
+
+
+def on_sigint(signum: int, frame: FrameType | None) -> None:
+    """Python's own Ctrl-C behaviour (raise KeyboardInterrupt), remembered."""
+    note_ctrl_c()
+    raise KeyboardInterrupt
+
+
+def record_ctrl_c() -> None:
+    """Replace Python's default SIGINT handler with :func:`on_sigint`.
+
+    Only Python's default is replaced: a handler of someone else's (a
+    notebook kernel's) is left alone, and outside the main thread, where
+    handlers cannot be set, nothing changes.
+    """
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, on_sigint)
+
+
+def ctrl_c_seen() -> bool:
+    """True once a Ctrl-C has arrived in this process."""
+    return bool(_seen)
