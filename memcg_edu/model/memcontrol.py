@@ -427,7 +427,9 @@ def mem_cgroup_uncharge(m: "Machine", page: PageLike) -> None:
 
 
 # -- migration, swap --------------------------------------------------------
-@kernel_call("mem_cgroup_migrate", page=1)
+# recorded on the old page: its own line, pc->flags = 0, changes the old
+# page_cgroup; commit_charge records the new page's
+@kernel_call("mem_cgroup_migrate", page=0)
 def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
                        lrucare: bool) -> None:
     """Transfer the charge of ``oldpage`` to its replacement ``newpage``.

@@ -132,6 +132,14 @@ def test_migrate_moves_the_charge_inside_move_to_new_page(m):
     commit = by_name(recs, "commit_charge")
     assert commit["pfn"] == n.pfn and commit["state"]["mem_cgroup"] == "A"
     assert commit["state"]["pcg"] == ["USED", "MEM", "MEMSW"]
+    # mm/memcontrol.c (v3.17) mem_cgroup_migrate: its own line clears the old
+    # page's pc->flags (pc->flags = 0) before commit_charge(newpage): the call
+    # is recorded on the old page, its callee commit_charge on the new one
+    mig = by_name(recs, "mem_cgroup_migrate")
+    assert mig["pfn"] == p.pfn and recs[recs.index(mig) + 1] is commit
+    assert (mig["was"]["state"]["pcg"], mig["state"]["pcg"]) == (["USED", "MEM", "MEMSW"], [])
+    assert mig["state"]["mem_cgroup"] == "A"       # pc->mem_cgroup is left as it was
+    assert commit["was"]["state"]["pcg"] == []
     # the old page is uncharged before its final put, which finds no charge
     lruvec = by_name(recs, "mem_cgroup_page_lruvec")
     assert lruvec["pfn"] == p.pfn and lruvec["state"]["mem_cgroup"] == "root"
@@ -149,6 +157,9 @@ def test_replace_page_cache_3170_turns_the_old_page_to_root_at_unlock_page_lru(m
     recs = m.calls.records(start)
     mig = by_name(recs, "mem_cgroup_migrate")
     k = recs.index(mig)
+    # mm/memcontrol.c (v3.17) mem_cgroup_migrate on the old page: lock_page_lru,
+    # pc->flags = 0, unlock_page_lru, then commit_charge on the new page
+    assert mig["pfn"] == f.pfn and mig["state"]["pcg"] == []
     inner = [(r["fn"], r["pfn"]) for r in recs[k + 1:k + 5]]
     assert inner == [("lock_page_lru", f.pfn), ("unlock_page_lru", f.pfn),
                      ("mem_cgroup_page_lruvec", f.pfn), ("commit_charge", g.pfn)]

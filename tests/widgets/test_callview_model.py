@@ -70,9 +70,16 @@ def test_migration_isolates_locks_transfers_and_puts_back():
     assert "flags" in c.inspector.changed and "lru" in c.inspector.changed
     c.go_function("lock_page")
     assert "locked" in c.inspector.state["flags"]
+    # mm/memcontrol.c (v3.17) mem_cgroup_migrate clears the old page's
+    # pc->flags, then commit_charge charges the new page: two frames, in order
+    c.go_function("mem_cgroup_migrate")
+    assert c.inspector.shown_pfn == old and c.inspector.state["pcg"] == []
+    assert c.inspector.changed == ["pcg"] and c.inspector.state["mem_cgroup"] == "A"
+    assert names.index("mem_cgroup_migrate") + 1 == names.index("commit_charge")
     c.go_function("commit_charge")
     assert c.inspector.shown_pfn != old and c.inspector.state["mem_cgroup"] == "A"
     assert c.inspector.state["pcg"] == ["USED", "MEM", "MEMSW"]
+    assert "pcg" in c.inspector.changed and "mem_cgroup" in c.inspector.changed
     c.go_function("mem_cgroup_page_lruvec")
     assert c.inspector.shown_pfn == old and c.inspector.state["mem_cgroup"] == "root"
     assert "memcg-edu-picked" in d.pages.html.value   # the grid marks the inspected frame
