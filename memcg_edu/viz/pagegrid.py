@@ -21,9 +21,9 @@ from ..timeline import Timeline
 from .style import (OKABE_ITO, Style, attach_meta, figure_meta, get_style, new_figure,
                     set_alt)
 
-__all__ = ["PAGE_STATES", "PAGE_COLORS", "SLOT_STATES", "SLOT_COLORS", "page_states",
-           "pcg_flags", "slot_states", "step_pages", "touched", "labels_at",
-           "plot_pagegrid", "set_step"]
+__all__ = ["PAGE_STATES", "PAGE_COLORS", "SLOT_STATES", "SLOT_COLORS", "GRID_KEY",
+           "page_states", "pcg_flags", "slot_states", "step_pages", "touched", "labels_at",
+           "grid_words", "plot_pagegrid", "set_step"]
 
 PAGE_STATES = ("free", "charged anon", "charged file", "charged shmem",
                "in swap cache, not charged", "not charged, on an LRU",
@@ -34,6 +34,11 @@ PAGE_COLORS = ("#F4F4F4", OKABE_ITO["orange"], OKABE_ITO["sky"], OKABE_ITO["gree
 SLOT_STATES = ("free slot", "swap cache only", "in use, swap_cgroup record",
                "in use, no record")
 SLOT_COLORS = ("#F4F4F4", "#E8D5E0", OKABE_ITO["purple"], OKABE_ITO["grey"])
+#: what a cell's text says (the figure's legend title, the widget's key)
+GRID_KEY = ("cell: pfn, label / c=refcount m=mapcount / page_cgroup flags, "
+            "pc->mem_cgroup, SC=swap cache",
+            "U=PCG_USED M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK G=PCG_MIGRATION)",
+            "slot: number, label / n=map count, C=swap cache / swap_cgroup memcg")
 # one letter per page_cgroup flag (3.17: USED MEM MEMSW; 3.16: LOCK USED MIGRATION)
 _LETTERS = {"PCG_USED": "U", "PCG_MEM": "M", "PCG_MEMSW": "W", "PCG_LOCK": "L",
             "PCG_MIGRATION": "G"}
@@ -207,18 +212,15 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
         handles += [Patch(facecolor=c, edgecolor="black", label=s)
                     for s, c in zip(SLOT_STATES, SLOT_COLORS)]
     fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=3,
-               title="cell: pfn, label / c=refcount m=mapcount / page_cgroup flags, "
-                     "pc->mem_cgroup, SC=swap cache\n"
-                     "U=PCG_USED M=PCG_MEM W=PCG_MEMSW (3.16: L=PCG_LOCK G=PCG_MIGRATION)\n"
-                     "slot: number, label / n=map count, C=swap cache / swap_cgroup memcg",
+               title="\n".join(GRID_KEY),
                title_fontsize=st.small)
     attach_meta(fig, meta)
     set_step(fig, timeline, step)
     return fig
 
 
-def _alt(pages: Mapping[str, Any], record: Mapping[str, Any], step: int,
-         states: np.ndarray) -> str:
+def grid_words(pages: Mapping[str, Any], record: Mapping[str, Any], step: int,
+               states: np.ndarray) -> str:
     """The page grid at a step in words: how many frames and slots are in each state."""
     counts = np.bincount(np.asarray(states, dtype=np.int64), minlength=len(PAGE_STATES))
     frames = ", ".join(f"{int(c)} {s}" for s, c in zip(PAGE_STATES, counts) if c)
@@ -258,7 +260,7 @@ def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
                               f"the grid was drawn for {len(meta['outlines'])}")
     states = page_states(pages)
     meta["image"].set_data(_grid(states, pr, pc))
-    set_alt(fig, _alt(pages, record, step, states))
+    set_alt(fig, grid_words(pages, record, step, states))
     meta["page_title"].set_text(f"page frames (pfn) after step {step} "
                                 f"({record.get('op', '')})")
     changed = [meta["image"], meta["page_title"]]

@@ -64,14 +64,8 @@ class Dashboard(widgets.VBox):
         super().__init__([heading, self.player, self.counters, self.tabs])
         self.add_class("memcg-edu-dashboard")
         self.player.observe(lambda ch: self.show(ch["new"]), names="step")
-        # the page inspector's frame list sits under the grid too; picking a
-        # frame opens "inside this step", where the inspector is
-        inspector = self.player.calls.inspector
-        self.pages_note = widgets.HTML()
-        self.pages.children = (*self.pages.children, inspector.pick, self.pages_note)
-        inspector.observe(self._frame_picked, names="frame")
-        inspector.observe(lambda ch: self._inspected(), names="shown_pfn")
-        self.player.calls_toggle.observe(lambda ch: self._inspected(), names="value")
+        # a click on a frame of the grid picks it for the page inspector
+        self.pages.follow(self.player)
         self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
         self._tab_shown()   # before the first show: hidden figures draw when selected
         self.show(0)
@@ -112,23 +106,6 @@ class Dashboard(widgets.VBox):
         for i, view in enumerate(views):
             if view is not None:
                 view.set_shown(i == selected)
-
-    def _frame_picked(self, change: dict[str, Any]) -> None:
-        if change["new"] is not None:
-            self.player.open_calls()
-
-    def _inspected(self) -> None:
-        # the grid marks the frame the inspector shows while it is open
-        picked = (self.player.calls.inspector.shown_pfn
-                  if self.player.calls_toggle.value else None)
-        if picked != self.pages.picked:
-            self.pages.picked = picked
-            self.pages.show(self.player.step)
-            self.pages_note.value = (
-                "" if picked is None else
-                f"<small>Dashed: pfn {picked}, the frame the page inspector (inside this "
-                f"step) shows as the current call leaves it; the grid shows every frame "
-                f"after the whole step.</small>")
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""

@@ -4,7 +4,8 @@ Shows the fields a step record keeps for a frame (include/linux/mm_types.h
 struct page: _count, _mapcount, flags, mapping, lru; and
 include/linux/page_cgroup.h struct page_cgroup: flags, mem_cgroup) as a
 small table, as they are when the current kernel call returns, with the
-fields that call changed highlighted. The frame is picked from a list or
+fields that call changed highlighted. The frame is picked from a list (or
+a click in the dashboard's page grid, memcg_edu.widgets.page_grid) or
 follows the current call's page (else the page the step touched).
 """
 from __future__ import annotations
@@ -185,14 +186,17 @@ class PageInspector(widgets.VBox):
                         f"<td style='padding:1px 8px'><code>{label}</code></td>"
                         f"<td style='padding:1px 8px'>{html.escape(_cell(key, state))}</td></tr>")
         note = ""
+        if "free" in (state.get("flags") or ()):
+            note = ("<br><small>A free frame: no page lives in it at this point (it is "
+                    "on the page allocator's free lists: _count 0, no PCG_ flags).</small>")
         if current is not None and current.get("pfn") == pfn:
-            note = (f"<br><small>highlighted: what <code>{html.escape(current['fn'])}</code> "
-                    f"changed</small>" if changed else
-                    f"<br><small><code>{html.escape(current['fn'])}</code> changed no field "
-                    f"of this page</small>")
+            note += (f"<br><small>highlighted: what <code>{html.escape(current['fn'])}</code> "
+                     f"changed</small>" if changed else
+                     f"<br><small><code>{html.escape(current['fn'])}</code> changed no field "
+                     f"of this page</small>")
         elif current is not None:
-            note = (f"<br><small>the current call, <code>{html.escape(current['fn'])}</code>, "
-                    f"acts on another page</small>")
+            note += (f"<br><small>the current call, <code>{html.escape(current['fn'])}</code>, "
+                     f"acts on another page</small>")
         return (f"<b>{name}</b> <small>{html.escape(when)}</small>"
                 f"<table style='border-collapse:collapse;font-size:12px'>{''.join(rows)}"
                 f"</table>{note}")

@@ -25,7 +25,7 @@ CONDA_FORGE_PACKAGES = frozenset({
     "packaging", "jupyterlab", "ipykernel", "ipython", "voila", "ipympl", "jupyterhub",
     "jupyterhub-idle-culler", "pytest", "pytest-timeout", "hypothesis", "nbclient",
     "nbformat", "playwright-python", "pyyaml", "python-build",
-    "mypy",
+    "mypy", "anywidget",
 })
 #: a local list of the names on PyPI (a TSV, the name first on each line):
 #: MEMCG_EDU_PYPI_NAMES, else this machine's copy where it has one

@@ -145,24 +145,23 @@ def test_a_callers_state_is_not_shown_before_its_callees_return(tl):
 def test_picking_a_frame_shows_it_and_marks_it_on_the_grid(tl):
     d = dashboard(tl)
     insp = d.player.calls.inspector
-    assert insp.pick in d.pages.children      # the frame list sits under the grid
     d.player.go(7)
-    insp.pick.value = 2                       # x2: another page, untouched by the step
-    assert d.player.calls_toggle.value        # picking opened "inside this step"
+    insp.pick.value = 2                       # x2, from the inspector's frame list
+    assert d.pages.grid.picked == 2           # the grid shows the same pick
     assert insp.shown_pfn == 2 and insp.frame == 2
     rows = _rows(insp)
     assert rows["count"] == ("1", False) and rows["mem_cgroup"] == ("A", False)
     assert not any(h for _, h in rows.values())
     assert "acts on another page" in insp.table.value
-    picked = [c for c in d.pages.html.value.split("<td") if "memcg-edu-picked" in c]
-    assert len(picked) == 1 and ">2 <b>x2</b>" in picked[0]
+    d.player.open_calls()
+    assert d.pages.grid.marked == 2           # dashed on the grid
     d.player.forward()                        # the picked frame stays picked
     assert insp.shown_pfn == 2
     insp.pick_frame(None)                     # back to following the call
     assert insp.shown_pfn == 1 and insp.frame is None   # y, in the frame x1 freed
-    assert "memcg-edu-picked" in d.pages.html.value
+    assert d.pages.grid.picked is None and d.pages.grid.marked == 1
     d.player.open_calls(False)
-    assert "memcg-edu-picked" not in d.pages.html.value
+    assert d.pages.grid.marked is None
 
 
 def test_frame_list_names_the_labels_of_the_step(tl):
@@ -254,16 +253,6 @@ def test_inspector_state_is_what_the_table_shows(tl):
     st = p.calls.inspector.state
     assert st["count"] == 0 and st["pcg"] == ["USED", "MEM", "MEMSW"]
     assert _rows(p.calls.inspector)["count"][0] == str(st["count"])
-
-
-def test_grid_says_what_the_dashed_frame_is(tl):
-    d = dashboard(tl)
-    assert d.pages_note.value == ""
-    d.player.go(7)
-    d.player.open_calls()
-    assert "Dashed: pfn 1" in d.pages_note.value and "after the whole step" in d.pages_note.value
-    d.player.open_calls(False)
-    assert d.pages_note.value == ""
 
 
 def test_no_button_where_no_call_was_recorded(tl):

@@ -82,7 +82,7 @@ def test_migration_isolates_locks_transfers_and_puts_back():
     assert "pcg" in c.inspector.changed and "mem_cgroup" in c.inspector.changed
     c.go_function("mem_cgroup_page_lruvec")
     assert c.inspector.shown_pfn == old and c.inspector.state["mem_cgroup"] == "root"
-    assert "memcg-edu-picked" in d.pages.html.value   # the grid marks the inspected frame
+    assert d.pages.grid.marked == old               # the grid marks the inspected frame
     assert course.which_call(d.timeline, 1, "isolate_lru_page", page="x", field="flags")
     # a step on two frames names the pfn in the list
     assert any("x (pfn 1)" in line for line in c.list.options)
