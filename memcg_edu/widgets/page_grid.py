@@ -89,9 +89,13 @@ function el_(tag, cls, text) {
   return e;
 }
 function cellText(e, lines) {
-  lines.forEach((t, i) => { if (i) e.appendChild(document.createElement("br"));
-                            const s = el_("span", i === 0 ? "memcg-edu-cell-head" : "", t);
-                            e.appendChild(s); });
+  lines.forEach((t, i) => e.appendChild(el_("span", i === 0 ? "memcg-edu-cell-head" : "", t)));
+}
+function captioned(title, grid) {
+  const box = el_("div", "");
+  box.appendChild(el_("div", "memcg-edu-grid-caption", title));
+  box.appendChild(grid);
+  return box;
 }
 function render({ model, el }) {
   el.classList.add("memcg-edu-pagegrid");
@@ -125,7 +129,7 @@ function render({ model, el }) {
     const frames = el_("div", "memcg-edu-grid memcg-edu-grid-pages");
     frames.setAttribute("role", "group");
     frames.setAttribute("aria-label", `page frames after step ${v.step}`);
-    frames.style.gridTemplateColumns = `repeat(${v.columns}, 48px)`;
+    frames.style.gridTemplateColumns = `repeat(${v.columns}, 50px)`;
     const hit = new Set(v.touched);
     v.pages.forEach((c, pfn) => {
       const [st, label, count, map, flags, memcg, sc, words] = c;
@@ -144,12 +148,12 @@ function render({ model, el }) {
       b.addEventListener("click", () => { model.set("picked", pfn); model.save_changes(); });
       frames.appendChild(b);
     });
-    row.appendChild(frames);
+    row.appendChild(captioned("page frames (pfn)", frames));
     if (v.slots.length) {
       const slots = el_("div", "memcg-edu-grid memcg-edu-grid-slots");
       slots.setAttribute("role", "list");
       slots.setAttribute("aria-label", "swap slots");
-      slots.style.gridTemplateColumns = "repeat(4, 48px)";
+      slots.style.gridTemplateColumns = "repeat(8, 50px)";
       v.slots.forEach((c, i) => {
         const [st, label, n, cache, owner, words] = c;
         const d = el_("div", "memcg-edu-slot");
@@ -163,7 +167,7 @@ function render({ model, el }) {
         cellText(d, lines);
         slots.appendChild(d);
       });
-      row.appendChild(slots);
+      row.appendChild(captioned("swap slots", slots));
     }
     el.appendChild(row);
     const key = el_("div", "memcg-edu-grid-key");
@@ -203,11 +207,13 @@ _CSS = """
 .memcg-edu-grid-head { display: flex; gap: 12px; align-items: center; }
 .memcg-edu-grid-hint, .memcg-edu-grid-key { font-size: 11px; margin: 2px 0; }
 .memcg-edu-grid-note { color: #D55E00; font-weight: bold; margin: 2px 0; }
-.memcg-edu-grid-row { display: flex; gap: 16px; align-items: flex-start; }
+.memcg-edu-grid-row { display: flex; flex-wrap: wrap; gap: 12px 16px; align-items: flex-start; }
 .memcg-edu-grid { display: grid; gap: 2px; }
-.memcg-edu-page, .memcg-edu-slot { width: 48px; height: 48px; padding: 1px; margin: 0;
-  font: 10px/1.15 sans-serif; text-align: center; border: 1px solid #fff;
-  box-sizing: border-box; overflow: hidden; }
+.memcg-edu-grid-caption { font-size: 11px; color: #555; margin-bottom: 2px; }
+.memcg-edu-page, .memcg-edu-slot { width: 50px; height: 60px; padding: 2px 1px; margin: 0;
+  font: 10px/1.2 sans-serif; text-align: center; vertical-align: top; border: 1px solid #fff;
+  box-sizing: border-box; overflow: hidden; display: flex; flex-direction: column;
+  justify-content: flex-start; align-items: center; border-radius: 0; }
 .memcg-edu-page { cursor: pointer; }
 .memcg-edu-page:hover { outline: 2px solid #0072B2; }
 .memcg-edu-page:focus-visible { outline: 3px solid #0072B2; outline-offset: 1px; }

@@ -22,7 +22,7 @@ __all__ = ["ROOT", "OUTPUT", "CHROMIUM", "CHROMIUM_FLAGS", "VOILA_CDN_CSS",
            "COUNTERS", "COUNTER_ROW", "STEP_BUTTON", "PLAY_BUTTON", "WIDGET_ERROR", "Server",
            "ConsoleLog", "free_port", "jupyter_env", "lab_settings", "root_flag",
            "is_outside", "screenshot", "wait_for_change", "check_dashboard_runs",
-           "check_call_view"]
+           "check_call_view", "check_grid_pick"]
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
@@ -274,3 +274,68 @@ def check_call_view(page, shot=None) -> dict[str, str]:
     if before == seen["inspector_at_call"] and seen["open"] == before:
         pytest.fail("the inspector never changed")
     return seen
+
+
+#: the page grid (memcg_edu.widgets.page_grid): a dashboard tab of buttons
+GRID_TAB = ".lm-TabBar-tab"
+GRID_CELL = ".memcg-edu-pagegrid button.memcg-edu-page"
+GRID_FOLLOW = ".memcg-edu-pagegrid button.memcg-edu-grid-follow"
+
+
+def _inspected_pfn(inspector) -> str:
+    """The "pfn N" the inspector's table is about (its first two words)."""
+    return " ".join(inspector.inner_text().split()[:2])
+
+
+def check_grid_pick(page, shot=None) -> dict[str, str]:
+    """Open the page grid tab, click a frame and see the page inspector show
+    it (and open "inside this step"); then pick another frame with the
+    keyboard (Tab to it, Enter), and go back to following the call's page.
+    ``shot(name)`` is called after the click (a screenshot). Returns what the
+    inspector showed at each stage."""
+    from playwright.sync_api import expect
+    # stopped at step 0 (the browser-test scenario's x is charged there), not playing
+    page.locator(STOP_BUTTON).first.click()
+    expect(page.locator("button.memcg-edu-reset").first).to_be_disabled(
+        timeout=CHANGE_TIMEOUT_MS)
+    page.locator(GRID_TAB, has_text="page grid").first.click()
+    cells = page.locator(GRID_CELL)
+    expect(page.locator(".memcg-edu-pagegrid").first).to_contain_text(
+        "after step 0", timeout=CHANGE_TIMEOUT_MS)
+    inspector = page.locator(INSPECTOR).first
+    shown = _inspected_pfn(inspector)
+    words = cells.evaluate_all("bs => bs.map(b => [b.dataset.pfn, b.getAttribute('aria-label')])")
+    others = [(pfn, ": free;" in w) for pfn, w in words if f"pfn {pfn}" != shown]
+    # a frame in use (its words do not say "free") first, then a free one
+    used = [pfn for pfn, free in others if not free] + [pfn for pfn, free in others if free]
+    assert len(used) >= 2, f"too few frames to click on the grid: {words}"
+    cell = page.locator(f"{GRID_CELL}[data-pfn='{used[0]}']")
+    cell.click()
+    expect(cell).to_have_attribute("aria-pressed", "true", timeout=CHANGE_TIMEOUT_MS)
+    expect(inspector).to_be_visible(timeout=CHANGE_TIMEOUT_MS)   # "inside this step" opened
+    seen = {"before": shown,
+            "clicked": wait_for_change_to(inspector, f"pfn {used[0]}", "after a click")}
+    expect(cell).to_have_class(re.compile(r"\bmemcg-edu-picked\b"), timeout=CHANGE_TIMEOUT_MS)
+    if shot:
+        shot("grid-pick")
+    target, free = used[-1], dict(others)[used[-1]]
+    page.locator(f"{GRID_CELL}[data-pfn='{target}']").focus()
+    page.keyboard.press("Enter")
+    seen["keyboard"] = wait_for_change_to(inspector, f"pfn {target}", "after Enter on a frame")
+    assert ("A free frame" in seen["keyboard"]) == free, seen["keyboard"]
+    page.locator(GRID_FOLLOW).first.click()
+    expect(page.locator(f"{GRID_CELL}[aria-pressed='true']")).to_have_count(
+        0, timeout=CHANGE_TIMEOUT_MS)
+    return seen
+
+
+def wait_for_change_to(locator, start: str, what: str) -> str:
+    """Wait until the text of locator starts with ``start`` (spaces folded); return it."""
+    deadline = time.monotonic() + CHANGE_TIMEOUT_MS / 1000
+    now = ""
+    while time.monotonic() < deadline:
+        now = " ".join(locator.inner_text().split())
+        if now.startswith(start + " "):
+            return now
+        locator.page.wait_for_timeout(200)
+    pytest.fail(f"{what}: the inspector still reads {now[:200]!r}, not {start!r}")

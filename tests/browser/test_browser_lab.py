@@ -1,13 +1,15 @@
 """The dashboard in JupyterLab, in a real browser: open the notebook, run all
 cells from the Run menu, press step and play, and watch the counters move;
-then open a step's calls and see the page inspector change."""
+then open a step's calls and see the page inspector change, and click a
+frame of the page grid to inspect it."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from browser_support import WIDGET_ERROR, check_call_view, check_dashboard_runs, screenshot
+from browser_support import (WIDGET_ERROR, check_call_view, check_dashboard_runs,
+                             check_grid_pick, screenshot)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(280)]
 
@@ -62,6 +64,9 @@ def test_dashboard_runs_in_jupyterlab(jupyter_lab, page):
     # inside a step: the call stepper and the page inspector
     seen = check_call_view(page, lambda name: screenshot(page, f"jupyterlab-{name}"))
     assert seen["next"] != seen["call"]
+    # the page grid: a click (and Enter) on a frame picks it for the inspector
+    picked = check_grid_pick(page, lambda name: screenshot(page, f"jupyterlab-{name}"))
+    assert picked["clicked"] != picked["keyboard"]
     kernel_idle(page).wait_for(state="attached")
     errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
     assert errors.count() == 0, "a cell wrote to stderr:\n" + "\n".join(errors.all_inner_texts())

@@ -1,5 +1,6 @@
 """The dashboard under Voila, as the workshop guide runs it for a projector:
-the widgets are shown and the step button works."""
+the widgets are shown, the step button works and a click on the page grid
+picks a frame for the page inspector."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from browser_support import (COUNTERS, OUTPUT, ROOT, VOILA_CDN_CSS, WIDGET_ERROR,
-                             check_dashboard_runs, screenshot)
+                             check_dashboard_runs, check_grid_pick, screenshot)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(280)]
 
@@ -34,6 +35,8 @@ def test_dashboard_renders_under_voila(voila, page):
         check_dashboard_runs(page)
     finally:
         screenshot(page, "voila-dashboard")
+    # the page grid's anywidget front-end loads under Voila too: click a frame
+    check_grid_pick(page, lambda name: screenshot(page, f"voila-{name}"))
     check_clean(page)
 
 
