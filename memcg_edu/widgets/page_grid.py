@@ -11,6 +11,7 @@ widget per cell).
 """
 from __future__ import annotations
 
+import json
 import operator
 from typing import Any, Callable, Mapping, Optional
 
@@ -45,23 +46,25 @@ def page_cells(pages: Mapping[str, Any], record: Mapping[str, Any]) -> list[list
     """Per pfn: [state index, label, _count, mapcount, PCG letters,
     pc->mem_cgroup, in the swap cache, the frame in words]."""
     names = pages["memcg_names"]
-    flags = pcg_flags(pages)
     by_pfn, _ = labels_at(record)
+    cols = zip(page_states(pages).tolist(), pcg_flags(pages),
+               *(_list(pages[k]) for k in ("refcount", "mapcount", "pc_memcg", "lru",
+                                           "lru_memcg", "swapcache", "swap_entry")))
     cells = []
-    for pfn, st in enumerate(page_states(pages).tolist()):
-        memcg = _name(names, int(pages["pc_memcg"][pfn]))
-        lru, owner = int(pages["lru"][pfn]), int(pages["lru_memcg"][pfn])
-        sc = bool(pages["swapcache"][pfn])
-        label = by_pfn.get(pfn, "")
+    for pfn, (st, flags, count, mapcount, mi, lru, owner, sc, slot) in enumerate(cols):
+        memcg, label = _name(names, int(mi)), by_pfn.get(pfn, "")
         words = (f"pfn {pfn}{' (' + label + ')' if label else ''}: {PAGE_STATES[st]}; "
-                 f"refcount {int(pages['refcount'][pfn])}, mapcount "
-                 f"{int(pages['mapcount'][pfn])}; page_cgroup flags {flags[pfn]}, "
+                 f"refcount {count}, mapcount {mapcount}; page_cgroup flags {flags}, "
                  f"pc->mem_cgroup {memcg}; LRU: "
                  f"{(_LRU_SHORT[lru] + ' of ' + _name(names, owner)) if lru >= 0 else 'none'}"
-                 f"{'; swap cache slot ' + str(int(pages['swap_entry'][pfn])) if sc else ''}")
-        cells.append([st, label, int(pages["refcount"][pfn]), int(pages["mapcount"][pfn]),
-                      flags[pfn], memcg, sc, words])
+                 f"{'; swap cache slot ' + str(slot) if sc else ''}")
+        cells.append([st, label, int(count), int(mapcount), flags, memcg, bool(sc), words])
     return cells
+
+
+def _list(values: Any) -> list[Any]:
+    """Plain Python values of a "pages" column (a numpy array or a list)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def slot_cells(pages: Mapping[str, Any], record: Mapping[str, Any]) -> list[list[Any]]:
@@ -100,7 +103,7 @@ function captioned(title, grid) {
 function render({ model, el }) {
   el.classList.add("memcg-edu-pagegrid");
   function draw() {
-    const pal = model.get("palette"), v = model.get("view") || {};
+    const pal = model.get("palette"), v = JSON.parse(model.get("view") || "{}");
     const picked = model.get("picked"), marked = model.get("marked");
     const focused = el.contains(document.activeElement) ?
       document.activeElement.dataset.pfn : undefined;
@@ -227,7 +230,7 @@ _CSS = """
 
 
 class PageGrid(anywidget.AnyWidget):
-    """The grid's front-end model: ``view`` (one step's compact rows),
+    """The grid's front-end model: ``view`` (one step's compact rows, as JSON),
     ``picked`` (the frame the learner clicked, None to follow the call's
     page; the front-end sets it), ``marked`` (the frame the inspector shows,
     dashed), ``note`` (a line saying why a pick was refused)."""
@@ -235,7 +238,9 @@ class PageGrid(anywidget.AnyWidget):
     _esm = _ESM
     _css = _CSS
     palette = traitlets.Dict().tag(sync=True)
-    view = traitlets.Dict().tag(sync=True)
+    # JSON text: ipywidgets walks a nested value for binary buffers at every
+    # send, which costs more than the rows themselves
+    view = traitlets.Unicode("{}").tag(sync=True)
     # Any, not Int: what a front-end sends is checked by PageGridView, which
     # answers a bad value with a note instead of a traceback
     picked = traitlets.Any(None).tag(sync=True)
@@ -246,7 +251,8 @@ class PageGrid(anywidget.AnyWidget):
 class PageGridView(widgets.VBox):
     """Page frames and swap slots of one step; a click on a frame picks it.
 
-    ``show(step)`` moves it; ``grid`` is the front-end model (CSS class
+    ``show(step)`` moves it; ``view`` is what the grid shows (the dict
+    ``grid.view`` carries as JSON); ``grid`` is the front-end model (CSS class
     ``memcg-edu-pagegrid``; frames are buttons ``memcg-edu-page`` with
     ``data-pfn``, touched ones ``memcg-edu-touched``, the inspected one
     ``memcg-edu-picked``). ``follow(player)`` links it to a StepPlayer's
@@ -285,16 +291,14 @@ class PageGridView(widgets.VBox):
         self.step = step
         rec = self.timeline[step]
         pages = rec.get("pages")
-        if not pages:
-            self.grid.view = {"step": step, "op": str(rec.get("op", ""))}
-            return
-        cells = page_cells(pages, rec)
-        self.grid.view = {
-            "step": step, "op": str(rec.get("op", "")), "columns": self.columns,
-            "pages": cells, "slots": slot_cells(pages, rec) if len(
-                pages.get("swap_count", ())) else [],
-            "touched": touched(rec),
-            "words": grid_words(pages, rec, step, page_states(pages))}
+        view: dict[str, Any] = {"step": step, "op": str(rec.get("op", ""))}
+        if pages:
+            view.update(columns=self.columns, pages=page_cells(pages, rec),
+                        slots=slot_cells(pages, rec) if len(pages.get("swap_count", ())) else [],
+                        touched=touched(rec),
+                        words=grid_words(pages, rec, step, page_states(pages)))
+        self.view = view
+        self.grid.view = json.dumps(view, separators=(",", ":"))
 
     # -- picking --------------------------------------------------------------
     def follow(self, player: StepPlayer) -> None:

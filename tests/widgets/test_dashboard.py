@@ -21,7 +21,7 @@ def test_one_step_updates_every_view(tl):
     png = base64.b64decode(d.counters_plot.output.outputs[0]["data"]["image/png"])
     assert png[:4] == b"\x89PNG" and png != first_counters
     assert d.lru.heights()["A"]["active_anon"] == 2
-    assert d.pages.grid.view["step"] == 1 and d.pages.step == 1
+    assert d.pages.view["step"] == 1 and d.pages.step == 1
     d.player.back_button.click()
     assert "Counters after step 0" in d.counters.html.value
     assert d.lru.heights()["A"]["active_anon"] == 1

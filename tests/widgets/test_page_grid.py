@@ -5,6 +5,7 @@ what ipywidgets runs when a frame's button is clicked in the browser
 (tests/browser clicks the real button). The fields checked against the
 step's "pages" arrays: _count, _mapcount, PG_ flags, pc->flags, pc->mem_cgroup.
 """
+import json
 import re
 
 import pytest
@@ -30,7 +31,8 @@ def d():
 
 def test_cells_show_count_mapcount_flags_and_memcg_in_the_shared_colours(d):
     d.player.go(1)
-    view, pages = d.pages.grid.view, d.timeline[1]["pages"]
+    view, pages = d.pages.view, d.timeline[1]["pages"]
+    assert json.loads(d.pages.grid.view) == view          # what the front-end gets
     assert view["step"] == 1 and view["op"] == "add_to_page_cache"
     assert len(view["pages"]) == len(pages["free"]) == 32
     st, label, count, mapcount, flags, memcg, sc, words = view["pages"][1]

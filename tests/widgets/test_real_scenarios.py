@@ -24,7 +24,7 @@ def test_every_step_shows_the_recorded_counters(swap_dashboard):
         # usage and memsw cells start with the number (maybe bold, with an arrow)
         nums = re.findall(r"</div> (?:<b>)?(\d+)", row)
         assert nums[:2] == [str(a["usage"]), str(a["memsw_usage"])], step
-        assert d.pages.grid.view["step"] == step
+        assert d.pages.view["step"] == step
     assert d.player.forward_button.disabled
 
 
@@ -34,7 +34,7 @@ def test_swap_out_step_names_mem_cgroup_swapout(swap_dashboard):
     d.player.go(step)
     assert "mem_cgroup_swapout" in d.player.words.value
     assert "memsw" in d.player.words.value
-    assert d.pages.grid.view["touched"]          # the grid outlines the page swapped
+    assert d.pages.view["touched"]          # the grid outlines the page swapped
 
 
 def test_practice_problem_question_by_question():

@@ -17,12 +17,12 @@ def test_lru_view_bars_and_counts(tl):
 def test_page_grid_highlights_the_touched_page(tl):
     g = page_grid_view(tl)
     g.show(5)
-    view = g.grid.view
+    view = g.view
     assert view["step"] == 5 and view["touched"] == [0]
     assert view["pages"][0][0] == 0 and view["pages"][0][1] == ""     # freed, no label
     assert "swap_cgroup record: A" in " ".join(c[-1] for c in view["slots"])
     g.show(6)
-    view = g.grid.view
+    view = g.view
     assert view["touched"] == [0]
     # f: charged file, count 1, mapcount 0, U M W, pc->mem_cgroup B
     assert view["pages"][0][:6] == [2, "f", 1, 0, "UMW", "B"]
@@ -31,7 +31,7 @@ def test_page_grid_highlights_the_touched_page(tl):
 def test_page_grid_without_page_state():
     g = page_grid_view(small_timeline(with_pages=False))
     assert not g.available
-    assert "pages" not in g.grid.view and g.frames() == 0
+    assert "pages" not in g.view and g.frames() == 0
 
 
 def test_lru_image_after_a_cached_step_is_right(tl):
