@@ -273,6 +273,7 @@ class PageGridView(widgets.VBox):
         self._open: Callable[[], None] = lambda: None
         self._picked_before: Optional[int] = None
         super().__init__([self.grid])
+        self.grid.observe(self._picked, names="picked")
         self.step = -1
         self.show(0)
 
@@ -308,7 +309,6 @@ class PageGridView(widgets.VBox):
         while "inside this step" is open."""
         self.inspector = inspector = player.calls.inspector
         self._open = player.open_calls
-        self.grid.observe(self._picked, names="picked")
         inspector.observe(self._inspector_picked, names="frame")
 
         def marked(_: Any) -> None:

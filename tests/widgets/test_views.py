@@ -1,3 +1,6 @@
+import pytest
+
+from memcg_edu.errors import ModelUsageError
 from memcg_edu.widgets import lru_view, page_grid_view
 from memcg_synth import small_timeline
 
@@ -32,6 +35,10 @@ def test_page_grid_without_page_state():
     g = page_grid_view(small_timeline(with_pages=False))
     assert not g.available
     assert "pages" not in g.view and g.frames() == 0
+    with pytest.raises(ModelUsageError, match="step 0 records no page frames to pick"):
+        g.pick(0)
+    g.grid.set_state({"picked": 0})             # as a front-end would: a note, no pick
+    assert g.grid.picked is None and g.grid.note.startswith("step 0 records no page frames")
 
 
 def test_lru_image_after_a_cached_step_is_right(tl):
