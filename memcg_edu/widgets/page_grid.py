@@ -271,7 +271,7 @@ class PageGridView(widgets.VBox):
                                       "key": list(GRID_KEY)})
         self.inspector: Optional[PageInspector] = None
         self._open: Callable[[], None] = lambda: None
-        self._picked_before: Optional[int] = None
+        self._pick: Optional[int] = None
         super().__init__([self.grid])
         self.grid.observe(self._picked, names="picked")
         self.step = -1
@@ -280,7 +280,7 @@ class PageGridView(widgets.VBox):
     @property
     def picked(self) -> Optional[int]:
         """The frame the learner picked (None: the inspector follows the call's page)."""
-        return self._picked_before
+        return self._pick
 
     def frames(self, step: Optional[int] = None) -> int:
         """How many page frames ``step`` (default: the one shown) records."""
@@ -323,20 +323,20 @@ class PageGridView(widgets.VBox):
         problem = self._problem(pfn)
         if problem:
             raise ModelUsageError(problem)
-        self.grid.picked = pfn
+        self.grid.picked = None if pfn is None else operator.index(pfn)   # JSON: a plain int
 
     def _problem(self, pfn: Any) -> str:
         if pfn is None:
             return ""
         n = self.frames()
+        if not n:
+            return f"step {self.step} records no page frames to pick"
         try:
             if isinstance(pfn, bool):
                 raise TypeError
             value = operator.index(pfn)
         except TypeError:
             return f"pfn {pfn!r} is not a frame number (a whole number from 0 to {n - 1})"
-        if not n:
-            return f"step {self.step} records no page frames to pick"
         if not 0 <= value < n:
             return (f"pfn {value} is not a frame of this machine (it has {n} frames, "
                     f"pfn 0 to {n - 1})")
@@ -347,15 +347,15 @@ class PageGridView(widgets.VBox):
         problem = self._problem(pfn)
         if problem:   # from a front-end: say why, keep the pick there was
             self.grid.note = problem + "; the inspector still shows " + (
-                f"pfn {self._picked_before}" if self._picked_before is not None
+                f"pfn {self._pick}" if self._pick is not None
                 else "the call's page")
-            self.grid.picked = self._picked_before
+            self.grid.picked = self._pick
             return
         pfn = None if pfn is None else operator.index(pfn)
-        if pfn == self._picked_before and self.grid.note:
+        if pfn == self._pick and self.grid.note:
             return        # the pick put back after a refused one: keep saying why
         self.grid.note = ""
-        self._picked_before = pfn
+        self._pick = pfn
         if self.inspector is not None:
             if self.inspector.frame != pfn:
                 self.inspector.pick_frame(pfn)

@@ -8,6 +8,7 @@ step's "pages" arrays: _count, _mapcount, PG_ flags, pc->flags, pc->mem_cgroup.
 import json
 import re
 
+import numpy as np
 import pytest
 
 from memcg_edu.errors import ModelUsageError
@@ -112,8 +113,8 @@ def test_a_bad_pick_from_python_raises_a_clear_error(d):
     with pytest.raises(ModelUsageError, match="is not a frame number"):
         d.pages.pick(True)
     assert d.pages.grid.picked is None and d.pages.grid.note == ""
-    d.pages.pick(3)
-    assert d.player.calls.inspector.frame == 3
+    d.pages.pick(np.int64(3))                    # a numpy pfn is sent as a plain int
+    assert d.player.calls.inspector.frame == 3 and type(d.pages.grid.picked) is int
 
 
 def test_the_inspector_list_and_the_grid_agree(d):
