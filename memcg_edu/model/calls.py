@@ -11,7 +11,8 @@ where a mark is taken at every call entry and return; the counters a call
 changed are the changes between its two marks.
 
 Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
-are built only when a front-end reads a range (``records``).
+are built only when a front-end reads a range (``records``, or later through
+the ``CallRecords`` a scenario step keeps: ``since``).
 
 Model code records a call in one of three ways:
 
@@ -30,11 +31,13 @@ import functools
 import struct
 from array import array
 from bisect import bisect_right
-from typing import (TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence,
-                    TypeVar)
+from collections import abc
+from typing import (TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional,
+                    Sequence, TypeVar, Union, overload)
 
 import numpy as np
 
+from ..errors import ModelUsageError
 from .memcg import COLUMNS, LRU_NAMES
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
                     PG_swapbacked, PG_swapcache, PG_unevictable, Page)
@@ -43,8 +46,8 @@ from .res_counter import RES_COUNTER_MAX
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["KERNEL_FUNCTIONS", "CallLog", "kernel_call", "PG_NAMES",
-           "STATE_FIELDS"]
+__all__ = ["KERNEL_FUNCTIONS", "CallLog", "CallRecords", "kernel_call",
+           "PG_NAMES", "STATE_FIELDS"]
 
 #: kernel function -> the file that defines it (Linux 3.17; 3.16-only
 #: functions of mm/memcontrol.c are marked in their words elsewhere)
@@ -256,6 +259,9 @@ class CallLog:
         self._rows_of: Optional[list[Any]] = None
         self._mem: Any = None
         self._views: tuple[memoryview, ...] = ()
+        # where truncate() cut the log, in order (a CallRecords made before
+        # a cut below its end can no longer be built)
+        self.cuts: list[int] = []
 
     def __len__(self) -> int:
         return len(self._e) // _E
@@ -365,6 +371,7 @@ class CallLog:
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
         if n < len(self):
+            self.cuts.append(n)
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
             del self._e[n * _E:]
             del self._r[r0 * _R:]
@@ -484,6 +491,12 @@ class CallLog:
                 "was": {"state": was_st, "memcgs": was_mc}})
         return out
 
+    def since(self, start: int, labels: Mapping[int, str],
+              before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
+        """Calls [start, now) as ``records(start, now, labels, before)``
+        will give them, built when first read (a scenario step's "calls")."""
+        return CallRecords(self, start, len(self), labels, before)
+
     def _state_builder(self) -> Callable[[Sequence[int]], dict[str, Any]]:
         """state(raw) -> a call's "state" dict, with name lookups cached."""
         names = [mg.name for mg in self._m.memcg_list]
@@ -536,6 +549,75 @@ class CallLog:
             new_by.setdefault(name, {})[COLUMNS[col]] = conv(last[key])
             old_by.setdefault(name, {})[COLUMNS[col]] = conv(first[key])
         return new_by, old_by
+
+
+class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
+    """A range of calls as the list ``CallLog.records`` gives, built when first read.
+
+    What a scenario step keeps under "calls": the range and the page labels
+    and states before it that ``records`` needs (only for the pages the
+    calls act on), so that a run pays for the dicts only of the steps a
+    front-end opens. ``len()`` needs no build. It equals the list of the
+    same dicts, and pickles and copies as that list; ``json.dumps`` needs
+    ``default=memcg_edu.timeline.json_default`` (a plain list is written).
+    """
+
+    __slots__ = ("_log", "_start", "_stop", "_cuts", "_labels", "_before",
+                 "_list")
+
+    def __init__(self, log: CallLog, start: int, stop: int,
+                 labels: Mapping[int, str],
+                 before: Mapping[int, tuple[int, ...]]) -> None:
+        pfns = set(log._e[start * _E + 2:stop * _E:_E]) if labels or before else ()
+        self._log: Optional[CallLog] = log
+        self._start, self._stop, self._cuts = start, stop, len(log.cuts)
+        self._labels = {p: labels[p] for p in pfns if p in labels}
+        self._before = {p: before[p] for p in pfns if p in before}
+        self._list: Optional[list[dict[str, Any]]] = None
+
+    def _built(self) -> list[dict[str, Any]]:
+        if self._list is None:
+            log = self._log
+            assert log is not None                   # dropped only once built
+            if any(n < self._stop for n in log.cuts[self._cuts:]):
+                raise ModelUsageError(
+                    "these kernel calls were forgotten: the machine was "
+                    "restored to a snapshot taken before them")
+            self._list = log.records(self._start, self._stop, self._labels,
+                                     self._before)
+            self._log = None                         # the machine is not pinned
+            self._labels, self._before = {}, {}
+        return self._list
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: Union[int, slice]
+                    ) -> Union[dict[str, Any], list[dict[str, Any]]]:
+        return self._built()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CallRecords):
+            other = other._built()
+        if not isinstance(other, list):
+            return NotImplemented
+        return self._built() == other
+
+    __hash__ = None  # type: ignore[assignment]  # a list is not hashable either
+
+    def __repr__(self) -> str:
+        return repr(self._built())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (self._built(),))
 
 
 def kernel_call(name: str, page: Optional[int] = 0,
