@@ -254,11 +254,14 @@ class CallLog:
         self._c_mark, self._c_key = array("q"), array("i")
         self._c_old, self._c_new = array("q"), array("q")
         self._mark = 0
+        # each memcg's row as last diffed, and the live rows of memcg_list
+        # (``_rows_of``) it is compared with (None: to be read again)
         self._last: list[list[int]] = []
         self._rows: Optional[list[list[int]]] = None
-        self._rows_of: Optional[list[Any]] = None
-        self._mem: Any = None
-        self._views: tuple[memoryview, ...] = ()
+        self._rows_of: list[Any] = []
+        # memoryviews of the mem_map arrays a state reads (plain ints, fast;
+        # None: to be made again, as after restore replaced the MemMap)
+        self._views: Optional[tuple[memoryview, ...]] = None
         # where truncate() cut the log, in order (a CallRecords made before
         # a cut below its end can no longer be built)
         self.cuts: list[int] = []
@@ -267,22 +270,19 @@ class CallLog:
         return len(self._e) // _E
 
     # -- recording ------------------------------------------------------------
-    def _diff(self) -> int:
-        """Take a mark; log every counter that changed since the last one."""
-        mark = self._mark = self._mark + 1
-        last = self._last
+    # enter, leave and leaf run at every recorded call: each takes its mark
+    # and reads the page's state inline, and diffs the counters only when a
+    # row differs from its last diff (one list comparison in C).
+    def _changed(self, mark: int) -> None:
+        """Log every counter that changed since the last diff, at ``mark``."""
         ml = self._m.memcg_list
-        rows = self._rows
-        if rows is None or self._rows_of is not ml or len(rows) != len(ml):
-            rows = self._rows = [mg.row for mg in ml]
-            self._rows_of = ml
-        if rows == last:
-            return mark
-        for mg in ml:
-            i = mg.index
-            while i >= len(last):
-                last.append(list(_FRESH_ROW))
-            old, row = last[i], mg.row
+        rows = self._rows = [mg.row for mg in ml]
+        self._rows_of = ml
+        last = self._last
+        while len(last) < len(rows):
+            last.append(list(_FRESH_ROW))
+        for i, row in enumerate(rows):
+            old = last[i]
             if old != row:
                 for c in range(_NCOL):
                     if row[c] != old[c]:
@@ -291,18 +291,14 @@ class CallLog:
                         self._c_old.append(old[c])
                         self._c_new.append(row[c])
                 last[i] = row.copy()
-        return mark
 
     def _page_views(self) -> tuple[memoryview, ...]:
-        """memoryviews of the mem_map arrays a state reads (plain ints, fast);
-        renewed when the Machine's MemMap is replaced (restore)."""
+        """The memoryviews of the mem_map arrays (see __init__)."""
         mem = self._m.mem
-        if mem is not self._mem:
-            self._mem = mem
-            # numpy's stubs declare the buffer protocol only for Python >= 3.12
-            self._views = tuple(memoryview(a) for a in (  # type: ignore[arg-type]
-                mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
-                mem.pc_memcg, mem.lru, mem.lru_memcg))
+        # numpy's stubs declare the buffer protocol only for Python >= 3.12
+        self._views = tuple(memoryview(a) for a in (  # type: ignore[arg-type]
+            mem.refcount, mem.mapcount, mem.flags, mem.pc_flags, mem.pc_memcg,
+            mem.lru, mem.lru_memcg))
         return self._views
 
     def enter(self, fn: str, pfn: int = -1, slot: int = -1) -> int:
@@ -312,14 +308,22 @@ class CallLog:
         """
         if not self.enabled:
             return -1
+        return self._enter(_ID[fn], pfn, slot)
+
+    def _enter(self, f: int, pfn: int, slot: int) -> int:
+        """enter() of function id ``f``, recording on."""
         e = self._e
         i = len(e) // _E
+        mark = self._mark = self._mark + 1
+        rows = self._rows
+        if rows != self._last or len(rows) != len(self._rows_of):  # type: ignore[arg-type]
+            self._changed(mark)
         if pfn < 0:
-            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
+            e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark,
                                 len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
         else:
-            rc, mc, fl, pf, pm, lr, lm = self._page_views()
-            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark,
                                 len(self._r) // _R, rc[pfn], mc[pfn], fl[pfn],
                                 pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
         self.depth += 1
@@ -336,13 +340,18 @@ class CallLog:
         if i < 0:
             return
         self.depth -= 1
-        self._returned(i, self._diff(), self._e[i * _E + 2])
+        mark = self._mark = self._mark + 1
+        rows = self._rows
+        if rows != self._last or len(rows) != len(self._rows_of):  # type: ignore[arg-type]
+            self._changed(mark)
+        self._returned(i, mark, self._e[i * _E + 2])
 
     def _returned(self, i: int, mark: int, pfn: int) -> None:
+        """Store call ``i``'s return at ``mark`` with page ``pfn``'s state now."""
         if pfn < 0:
             self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
             return
-        rc, mc, fl, pf, pm, lr, lm = self._page_views()
+        rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
         self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
                                   pm[pfn], lr[pfn], lm[pfn]))
 
@@ -380,7 +389,7 @@ class CallLog:
                 del a[cut:]
         self.depth = 0
         self._last = [list(mg.row) for mg in self._m.memcg_list]
-        self._rows = None
+        self._rows, self._views = None, None     # restore replaced both
 
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
@@ -406,7 +415,7 @@ class CallLog:
 
     def raw_state(self, pfn: int) -> tuple[int, ...]:
         """The page's fields now as numbers (for ``records(before=...)``)."""
-        return tuple(v[pfn] for v in self._page_views())
+        return tuple(v[pfn] for v in self._views or self._page_views())
 
     def records(self, start: int = 0, stop: Optional[int] = None,
                 labels: Optional[Mapping[int, str]] = None,
@@ -630,17 +639,18 @@ def kernel_call(name: str, page: Optional[int] = 0,
     """
     if name not in _ID:
         raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
+    fid = _ID[name]
 
     def deco(f: F) -> F:
         @functools.wraps(f)
         def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
             log = m.calls
-            if not log.enabled:
+            if not log.enabled:          # the hot path of a run without calls
                 return f(m, *args, **kw)
             p = -1 if page is None else args[page]
             if p.__class__ is Page:
                 p = p.pfn
-            i = log.enter(name, p, -1 if slot is None else args[slot])
+            i = log._enter(fid, p, -1 if slot is None else args[slot])
             try:
                 return f(m, *args, **kw)
             finally:
