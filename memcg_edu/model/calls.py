@@ -265,6 +265,9 @@ class CallLog:
         # where truncate() cut the log, in order (a CallRecords made before
         # a cut below its end can no longer be built)
         self.cuts: list[int] = []
+        # PG_ and PCG_ names of a raw flags value, kept once made
+        self._flag_cache: dict[int, tuple[str, ...]] = {}
+        self._pcg_cache: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._e) // _E
@@ -404,14 +407,18 @@ class CallLog:
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
-        return self._state_builder()(self.raw_state(pfn))
+        return self._state_builder()[0](self.raw_state(pfn))
 
-    def _pcg_names(self, raw: int) -> list[str]:
+    def _pcg_names(self, raw: int) -> tuple[str, ...]:
         """PCG_ names (without the prefix) of a stored pc->flags byte, in
-        this design's bit values (ops.pc_flags_view)."""
-        ops = self._m.ops
-        view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
-        return [n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b]
+        this design's bit values (ops.pc_flags_view); kept per byte."""
+        names = self._pcg_cache.get(raw)
+        if names is None:
+            ops = self._m.ops
+            view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
+            names = self._pcg_cache[raw] = tuple(
+                n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b)
+        return names
 
     def raw_state(self, pfn: int) -> tuple[int, ...]:
         """The page's fields now as numbers (for ``records(before=...)``)."""
@@ -439,60 +446,65 @@ class CallLog:
         if start >= stop:
             return []
         count = stop - start
-        # copies of the slices: a numpy view would pin the growing buffers
-        ent = np.frombuffer(self._e[start * _E:stop * _E], np.int64).reshape(-1, _E)
-        ret = np.frombuffer(self._r[int(ent[0, 5]) * _R:], np.int64).reshape(-1, _R)
-        ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)].tolist()
-        entries = ent.tolist()
-        del ent
+        # plain lists of the slices (a few dozen calls: no numpy round trip)
+        flat = self._e[start * _E:stop * _E].tolist()
+        entries = [flat[j:j + _E] for j in range(0, len(flat), _E)]
+        # the returns of these calls: from the first one's entry to the
+        # entry of call ``stop`` when that is a new operation's (depth 0:
+        # every call before it has returned, or never will), else to now
+        r1 = self._e[stop * _E + 5] if stop < n and self._e[stop * _E + 1] == 0 \
+            else len(self._r) // _R
+        rflat = self._r[entries[0][5] * _R:r1 * _R].tolist()
         # raw state at return (None: no page, or the call never returned
         # because an error ended the operation: it then ends at its entry)
         at_ret: list[Optional[tuple[int, ...]]] = [None] * count
         m_out = [e[4] for e in entries]
-        for r in ret:
-            k = r[0] - start
-            m_out[k] = r[1]
-            if entries[k][2] >= 0:
-                at_ret[k] = tuple(r[2:])
+        returns = []                     # (mark, k) of returns with a page, in time order
+        for j in range(0, len(rflat), _R):
+            k = rflat[j] - start
+            if 0 <= k < count:
+                m_out[k] = rflat[j + 1]
+                if entries[k][2] >= 0:
+                    at_ret[k] = tuple(rflat[j + 2:j + _R])
+                    returns.append((rflat[j + 1], k))
         # state at entry: as recorded at entry, else as the latest entry or
-        # return on the page left it (marks are in time order), else ``before``
+        # return on the page left it (entries and returns merged in mark
+        # order, an entry before a return of the same mark), else ``before``
         known: dict[int, Optional[tuple[int, ...]]] = dict(before or {})
         at_entry: list[Optional[tuple[int, ...]]] = [None] * count
-        order = sorted([(entries[k][4], 0, k) for k in range(count)]
-                       + [(m_out[k], 1, k) for k in range(count)
-                          if at_ret[k] is not None])
-        for _, returning, k in order:
-            p = entries[k][2]
+        ri, nr = 0, len(returns)
+        for k, e in enumerate(entries):
+            while ri < nr and returns[ri][0] < e[4]:
+                kr = returns[ri][1]
+                known[entries[kr][2]] = at_ret[kr]
+                ri += 1
+            p = e[2]
             if p < 0:
                 continue
-            if returning:
-                known[p] = at_ret[k]
-            elif entries[k][6] >= 0:
-                at_entry[k] = known[p] = tuple(entries[k][6:])
+            if e[6] >= 0:
+                at_entry[k] = known[p] = tuple(e[6:])
             else:
                 at_entry[k] = known.get(p)
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
         labels = labels or {}
-        state = self._state_builder()
+        state, field = self._state_builder()
+        call_changes = self._call_changes
         out = []
         for k, e in enumerate(entries):
             p, now, then = e[2], at_ret[k], at_entry[k]
             lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            memcgs, was_mc = self._call_changes(changes[lo:hi]) if hi > lo \
-                else ({}, {})
+            memcgs, was_mc = call_changes(changes[lo:hi]) if hi > lo else ({}, {})
             st = was_st = None
             if now is not None:
                 st = state(now)
                 if then is not None:
-                    was_st = {}
-                    if then != now:
-                        old = state(then)
-                        for j, f in enumerate(STATE_FIELDS):
-                            if then[j] != now[j]:
-                                was_st[f] = old[f]
+                    was_st = {} if then == now else {
+                        f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
+                        if then[j] != now[j]}
+            f = e[0]
             out.append({
-                "fn": _NAMES[e[0]], "file": _FILES[e[0]], "depth": e[1],
+                "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
                 "page": labels.get(p) if p >= 0 else None,
                 "pfn": p if p >= 0 else None,
                 "swap": e[3] if e[3] >= 0 else None,
@@ -506,27 +518,32 @@ class CallLog:
         will give them, built when first read (a scenario step's "calls")."""
         return CallRecords(self, start, len(self), labels, before)
 
-    def _state_builder(self) -> Callable[[Sequence[int]], dict[str, Any]]:
-        """state(raw) -> a call's "state" dict, with name lookups cached."""
+    def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
+                                      list[Callable[[int], Any]]]:
+        """(state(raw) -> a call's "state" dict, one raw field -> its value
+        for each of STATE_FIELDS), with name lookups cached."""
         names = [mg.name for mg in self._m.memcg_list]
         lruvec: dict[int, Optional[str]] = dict(enumerate(names))
         lruvec[-1] = None
         lru: dict[int, Optional[str]] = dict(enumerate(LRU_NAMES))
         lru[-1] = None
-        flags: dict[int, tuple[str, ...]] = {}
-        pcg: dict[int, tuple[str, ...]] = {}
+        flags = self._flag_cache
+        pcg = self._pcg_names
+
+        def flag_names(raw: int) -> list[str]:
+            f = flags.get(raw)
+            if f is None:
+                f = flags[raw] = tuple(n for b, n in PG_NAMES if raw & b)
+            return list(f)
 
         def state(v: Sequence[int]) -> dict[str, Any]:
-            f = flags.get(v[2])
-            if f is None:
-                f = flags[v[2]] = tuple(n for b, n in PG_NAMES if v[2] & b)
-            c = pcg.get(v[3])
-            if c is None:
-                c = pcg[v[3]] = tuple(self._pcg_names(v[3]))
-            return {"count": v[0], "mapcount": v[1], "flags": list(f),
-                    "pcg": list(c), "mem_cgroup": names[v[4]], "lru": lru[v[5]],
-                    "lruvec": lruvec[v[6]]}
-        return state
+            return {"count": v[0], "mapcount": v[1], "flags": flag_names(v[2]),
+                    "pcg": list(pcg(v[3])), "mem_cgroup": names[v[4]],
+                    "lru": lru[v[5]], "lruvec": lruvec[v[6]]}
+        field: list[Callable[[int], Any]] = [
+            int, int, flag_names, lambda raw: list(pcg(raw)), names.__getitem__,
+            lru.__getitem__, lruvec.__getitem__]
+        return state, field
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
@@ -537,26 +554,32 @@ class CallLog:
 
     def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes."""
-        if not changes:
-            return {}, {}
+        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes
+        (memcgs in memcg_list order, counters in COLUMNS order)."""
         first: dict[int, int] = {}
         last: dict[int, int] = {}
         for _, key, old, new in changes:
-            first.setdefault(key, old)
+            if key not in first:
+                first[key] = old
             last[key] = new
         new_by: dict[str, dict[str, Any]] = {}
         old_by: dict[str, dict[str, Any]] = {}
-        for key in sorted(last):
-            if first[key] == last[key]:
+        ml = self._m.memcg_list
+        for key in sorted(last) if len(last) > 1 else last:
+            old, new = first[key], last[key]
+            if old == new:
                 continue
-            name = self._m.memcg_list[key >> 8].name
-            col = key & 0xFF
-            conv: Callable[[int], Optional[int]] = \
-                (lambda v: None if v == RES_COUNTER_MAX else v) \
-                if col in _LIMIT_COLS else (lambda v: v)
-            new_by.setdefault(name, {})[COLUMNS[col]] = conv(last[key])
-            old_by.setdefault(name, {})[COLUMNS[col]] = conv(first[key])
+            name, col = ml[key >> 8].name, key & 0xFF
+            if col in _LIMIT_COLS:               # RES_COUNTER_MAX: unlimited
+                old = None if old == RES_COUNTER_MAX else old
+                new = None if new == RES_COUNTER_MAX else new
+            c = COLUMNS[col]
+            if name in new_by:
+                new_by[name][c] = new
+                old_by[name][c] = old
+            else:
+                new_by[name] = {c: new}
+                old_by[name] = {c: old}
         return new_by, old_by
 
 
