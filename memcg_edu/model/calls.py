@@ -319,7 +319,7 @@ class CallLog:
         i = len(e) // _E
         mark = self._mark = self._mark + 1
         rows = self._rows
-        if rows != self._last or len(rows) != len(self._rows_of):  # type: ignore[arg-type]
+        if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
         if pfn < 0:
             e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark,
@@ -345,7 +345,7 @@ class CallLog:
         self.depth -= 1
         mark = self._mark = self._mark + 1
         rows = self._rows
-        if rows != self._last or len(rows) != len(self._rows_of):  # type: ignore[arg-type]
+        if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
         self._returned(i, mark, self._e[i * _E + 2])
 
@@ -558,21 +558,23 @@ class CallLog:
         (memcgs in memcg_list order, counters in COLUMNS order)."""
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        for _, key, old, new in changes:
+        for _, key, was, now in changes:
             if key not in first:
-                first[key] = old
-            last[key] = new
+                first[key] = was
+            last[key] = now
         new_by: dict[str, dict[str, Any]] = {}
         old_by: dict[str, dict[str, Any]] = {}
         ml = self._m.memcg_list
         for key in sorted(last) if len(last) > 1 else last:
-            old, new = first[key], last[key]
-            if old == new:
+            was, now = first[key], last[key]
+            if was == now:
                 continue
             name, col = ml[key >> 8].name, key & 0xFF
+            old: Optional[int] = was
+            new: Optional[int] = now
             if col in _LIMIT_COLS:               # RES_COUNTER_MAX: unlimited
-                old = None if old == RES_COUNTER_MAX else old
-                new = None if new == RES_COUNTER_MAX else new
+                old = None if was == RES_COUNTER_MAX else was
+                new = None if now == RES_COUNTER_MAX else now
             c = COLUMNS[col]
             if name in new_by:
                 new_by[name][c] = new
