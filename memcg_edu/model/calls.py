@@ -28,7 +28,6 @@ Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 from __future__ import annotations
 
 import functools
-import struct
 from array import array
 from bisect import bisect_right
 from collections import abc
@@ -226,8 +225,10 @@ STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
 
 #: numbers kept per call at entry, and per return (see CallLog.__init__)
 _E, _R = 13, 9
-_PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
+#: numbers staged in a list before they move to the array buffers
+_STAGE = 8192
 _NCOL = len(COLUMNS)
+_COLS = range(_NCOL)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
@@ -250,6 +251,12 @@ class CallLog:
         # return, then the page's count, mapcount, flags, pc->flags,
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
+        # the newest entry and return numbers, staged in plain lists (a list
+        # extend is a third of a pack into the array) and moved to the
+        # arrays by _flush(), at _STAGE numbers or before any read
+        self._eb: list[int] = []
+        self._rb: list[int] = []
+        self._n = self._nr = 0           # calls and returns recorded
         # counter changes: mark, memcg << 8 | column, old, new
         self._c_mark, self._c_key = array("q"), array("i")
         self._c_old, self._c_new = array("q"), array("q")
@@ -270,7 +277,16 @@ class CallLog:
         self._pcg_cache: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
-        return len(self._e) // _E
+        return self._n
+
+    def _flush(self) -> None:
+        """Move the staged numbers to the array buffers."""
+        if self._eb:
+            self._e.fromlist(self._eb)
+            self._eb.clear()
+        if self._rb:
+            self._r.fromlist(self._rb)
+            self._rb.clear()
 
     # -- recording ------------------------------------------------------------
     # enter, leave and leaf run at every recorded call: each takes its mark
@@ -287,12 +303,12 @@ class CallLog:
         for i, row in enumerate(rows):
             old = last[i]
             if old != row:
-                for c in range(_NCOL):
-                    if row[c] != old[c]:
-                        self._c_mark.append(mark)
-                        self._c_key.append(i << 8 | c)
-                        self._c_old.append(old[c])
-                        self._c_new.append(row[c])
+                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
+                base = i << 8
+                self._c_mark.extend([mark] * len(cols))
+                self._c_key.extend([base | c for c in cols])
+                self._c_old.extend([old[c] for c in cols])
+                self._c_new.extend([row[c] for c in cols])
                 last[i] = row.copy()
 
     def _page_views(self) -> tuple[memoryview, ...]:
@@ -315,28 +331,36 @@ class CallLog:
 
     def _enter(self, f: int, pfn: int, slot: int) -> int:
         """enter() of function id ``f``, recording on."""
-        e = self._e
-        i = len(e) // _E
+        eb = self._eb
+        if len(eb) >= _STAGE:
+            self._flush()
+        i = self._n
+        self._n = i + 1
         mark = self._mark = self._mark + 1
         rows = self._rows
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
         if pfn < 0:
-            e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark,
-                                len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+            eb.extend((f, self.depth, pfn, slot, mark, self._nr,
+                       -1, 0, 0, 0, -1, -1, -1))
         else:
             rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-            e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark,
-                                len(self._r) // _R, rc[pfn], mc[pfn], fl[pfn],
-                                pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
+            eb.extend((f, self.depth, pfn, slot, mark, self._nr, rc[pfn],
+                       mc[pfn], fl[pfn], pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
         self.depth += 1
         return i
+
+    def _entry(self, i: int, field: int) -> tuple[list[int] | array[int], int]:
+        """(buffer, position) of number ``field`` of call ``i``'s entry."""
+        k = i * _E + field - len(self._e)
+        return (self._eb, k) if k >= 0 else (self._e, k + len(self._e))
 
     def set_page(self, i: int, pfn: int) -> None:
         """The page of call ``i`` became known inside it (a fault allocates it)."""
         if i >= 0:
-            self._e[i * _E + 2] = pfn
-            self._e[i * _E + 6] = -1             # it had no state at entry
+            buf, k = self._entry(i, 2)
+            buf[k] = pfn
+            buf[k + 4] = -1                      # it had no state at entry
 
     def leave(self, i: int) -> None:
         """Call ``i`` returns: store the mark and its page's state."""
@@ -347,16 +371,18 @@ class CallLog:
         rows = self._rows
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
-        self._returned(i, mark, self._e[i * _E + 2])
+        k = i * _E + 2 - len(self._e)
+        self._returned(i, mark, self._eb[k] if k >= 0 else self._e[k + len(self._e)])
 
     def _returned(self, i: int, mark: int, pfn: int) -> None:
         """Store call ``i``'s return at ``mark`` with page ``pfn``'s state now."""
+        self._nr += 1
         if pfn < 0:
-            self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
+            self._rb.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
             return
         rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-        self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
-                                  pm[pfn], lr[pfn], lm[pfn]))
+        self._rb.extend((i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn], pm[pfn],
+                         lr[pfn], lm[pfn]))
 
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
@@ -367,26 +393,32 @@ class CallLog:
         """
         if not self.enabled:
             return
-        e = self._e
+        eb = self._eb
+        if len(eb) >= _STAGE:
+            self._flush()
         mark = self._mark = self._mark + 1
-        i = len(e) // _E
-        e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark,
-                            len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+        i = self._n
+        self._n = i + 1
+        eb.extend((_ID[fn], self.depth, pfn, slot, mark, self._nr,
+                   -1, 0, 0, 0, -1, -1, -1))
         self._returned(i, mark, pfn)
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
+        self._flush()
         return sum(a.itemsize * len(a) for a in (
             self._e, self._r, self._c_mark, self._c_key, self._c_old,
             self._c_new))
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
+        self._flush()
         if n < len(self):
             self.cuts.append(n)
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
             del self._e[n * _E:]
             del self._r[r0 * _R:]
+            self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
             for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
                 del a[cut:]
@@ -397,13 +429,26 @@ class CallLog:
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
+        self._flush()
         stop = len(self) if stop is None else stop
         return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
+        self._flush()
         stop = len(self) if stop is None else stop
         return list(self._e[start * _E + 1:stop * _E:_E])
+
+    def pfns(self, start: int = 0, stop: Optional[int] = None) -> set[int]:
+        """The pfns calls [start, stop) act on (-1: no page); read where
+        they are, staged or not (a step's range is mostly staged)."""
+        stop = self._n if stop is None else stop
+        a, b, ne = start * _E + 2, stop * _E, len(self._e)
+        out = set(self._e[a:min(b, ne):_E])
+        if b > ne:
+            a += max(0, -(-(ne - a) // _E)) * _E    # the first pfn in _eb
+            out.update(self._eb[a - ne:b - ne:_E])
+        return out
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
@@ -441,6 +486,7 @@ class CallLog:
         (pfn -> raw_state()) so that their first call can say what it
         changed.
         """
+        self._flush()
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
@@ -602,7 +648,7 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     def __init__(self, log: CallLog, start: int, stop: int,
                  labels: Mapping[int, str],
                  before: Mapping[int, tuple[int, ...]]) -> None:
-        pfns = set(log._e[start * _E + 2:stop * _E:_E]) if labels or before else ()
+        pfns = log.pfns(start, stop) if labels or before else set()
         self._log: Optional[CallLog] = log
         self._start, self._stop, self._cuts = start, stop, len(log.cuts)
         self._labels = {p: labels[p] for p in pfns if p in labels}
