@@ -28,6 +28,7 @@ Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 from __future__ import annotations
 
 import functools
+import struct
 from array import array
 from bisect import bisect_right
 from collections import abc
@@ -225,8 +226,7 @@ STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
 
 #: numbers kept per call at entry, and per return (see CallLog.__init__)
 _E, _R = 13, 9
-#: numbers staged in a list before they move to the array buffers
-_STAGE = 8192
+_PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
@@ -251,11 +251,6 @@ class CallLog:
         # return, then the page's count, mapcount, flags, pc->flags,
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
-        # the newest entry and return numbers, staged in plain lists (a list
-        # extend is a third of a pack into the array) and moved to the
-        # arrays by _flush(), at _STAGE numbers or before any read
-        self._eb: list[int] = []
-        self._rb: list[int] = []
         self._n = self._nr = 0           # calls and returns recorded
         # counter changes: mark, memcg << 8 | column, old, new
         self._c_mark, self._c_key = array("q"), array("i")
@@ -278,15 +273,6 @@ class CallLog:
 
     def __len__(self) -> int:
         return self._n
-
-    def _flush(self) -> None:
-        """Move the staged numbers to the array buffers."""
-        if self._eb:
-            self._e.fromlist(self._eb)
-            self._eb.clear()
-        if self._rb:
-            self._r.fromlist(self._rb)
-            self._rb.clear()
 
     # -- recording ------------------------------------------------------------
     # enter, leave and leaf run at every recorded call: each takes its mark
@@ -331,9 +317,6 @@ class CallLog:
 
     def _enter(self, f: int, pfn: int, slot: int) -> int:
         """enter() of function id ``f``, recording on."""
-        eb = self._eb
-        if len(eb) >= _STAGE:
-            self._flush()
         i = self._n
         self._n = i + 1
         mark = self._mark = self._mark + 1
@@ -341,26 +324,21 @@ class CallLog:
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
         if pfn < 0:
-            eb.extend((f, self.depth, pfn, slot, mark, self._nr,
-                       -1, 0, 0, 0, -1, -1, -1))
+            self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
+                                      -1, 0, 0, 0, -1, -1, -1))
         else:
             rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-            eb.extend((f, self.depth, pfn, slot, mark, self._nr, rc[pfn],
-                       mc[pfn], fl[pfn], pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
+            self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
+                                      rc[pfn], mc[pfn], fl[pfn], pf[pfn], pm[pfn],
+                                      lr[pfn], lm[pfn]))
         self.depth += 1
         return i
-
-    def _entry(self, i: int, field: int) -> tuple[list[int] | array[int], int]:
-        """(buffer, position) of number ``field`` of call ``i``'s entry."""
-        k = i * _E + field - len(self._e)
-        return (self._eb, k) if k >= 0 else (self._e, k + len(self._e))
 
     def set_page(self, i: int, pfn: int) -> None:
         """The page of call ``i`` became known inside it (a fault allocates it)."""
         if i >= 0:
-            buf, k = self._entry(i, 2)
-            buf[k] = pfn
-            buf[k + 4] = -1                      # it had no state at entry
+            self._e[i * _E + 2] = pfn
+            self._e[i * _E + 6] = -1             # it had no state at entry
 
     def leave(self, i: int) -> None:
         """Call ``i`` returns: store the mark and its page's state."""
@@ -371,18 +349,17 @@ class CallLog:
         rows = self._rows
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
-        k = i * _E + 2 - len(self._e)
-        self._returned(i, mark, self._eb[k] if k >= 0 else self._e[k + len(self._e)])
+        self._returned(i, mark, self._e[i * _E + 2])
 
     def _returned(self, i: int, mark: int, pfn: int) -> None:
         """Store call ``i``'s return at ``mark`` with page ``pfn``'s state now."""
         self._nr += 1
         if pfn < 0:
-            self._rb.extend((i, mark, 0, 0, 0, 0, -1, -1, -1))
+            self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
             return
         rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-        self._rb.extend((i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn], pm[pfn],
-                         lr[pfn], lm[pfn]))
+        self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
+                                  pm[pfn], lr[pfn], lm[pfn]))
 
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
@@ -393,26 +370,21 @@ class CallLog:
         """
         if not self.enabled:
             return
-        eb = self._eb
-        if len(eb) >= _STAGE:
-            self._flush()
         mark = self._mark = self._mark + 1
         i = self._n
         self._n = i + 1
-        eb.extend((_ID[fn], self.depth, pfn, slot, mark, self._nr,
-                   -1, 0, 0, 0, -1, -1, -1))
+        self._e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark, self._nr,
+                                  -1, 0, 0, 0, -1, -1, -1))
         self._returned(i, mark, pfn)
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
-        self._flush()
         return sum(a.itemsize * len(a) for a in (
             self._e, self._r, self._c_mark, self._c_key, self._c_old,
             self._c_new))
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
-        self._flush()
         if n < len(self):
             self.cuts.append(n)
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
@@ -429,26 +401,18 @@ class CallLog:
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
-        self._flush()
         stop = len(self) if stop is None else stop
         return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
-        self._flush()
         stop = len(self) if stop is None else stop
         return list(self._e[start * _E + 1:stop * _E:_E])
 
     def pfns(self, start: int = 0, stop: Optional[int] = None) -> set[int]:
-        """The pfns calls [start, stop) act on (-1: no page); read where
-        they are, staged or not (a step's range is mostly staged)."""
+        """The pfns calls [start, stop) act on (-1: no page)."""
         stop = self._n if stop is None else stop
-        a, b, ne = start * _E + 2, stop * _E, len(self._e)
-        out = set(self._e[a:min(b, ne):_E])
-        if b > ne:
-            a += max(0, -(-(ne - a) // _E)) * _E    # the first pfn in _eb
-            out.update(self._eb[a - ne:b - ne:_E])
-        return out
+        return set(self._e[start * _E + 2:stop * _E:_E])
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
@@ -486,7 +450,6 @@ class CallLog:
         (pfn -> raw_state()) so that their first call can say what it
         changed.
         """
-        self._flush()
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
