@@ -32,8 +32,8 @@ import struct
 from array import array
 from bisect import bisect_right
 from collections import abc
-from typing import (TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional,
-                    Sequence, TypeVar, Union, overload)
+from typing import (TYPE_CHECKING, Any, Callable, Collection, Iterator,
+                    Mapping, Optional, Sequence, TypeVar, Union, overload)
 
 import numpy as np
 
@@ -297,13 +297,17 @@ class CallLog:
                 self._c_new.extend([row[c] for c in cols])
                 last[i] = row.copy()
 
+    def _state_arrays(self) -> tuple[np.ndarray, ...]:
+        """The mem_map arrays of a page's state, in raw_state() order."""
+        mem = self._m.mem
+        return (mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
+                mem.pc_memcg, mem.lru, mem.lru_memcg)
+
     def _page_views(self) -> tuple[memoryview, ...]:
         """The memoryviews of the mem_map arrays (see __init__)."""
-        mem = self._m.mem
         # numpy's stubs declare the buffer protocol only for Python >= 3.12
-        self._views = tuple(memoryview(a) for a in (  # type: ignore[arg-type]
-            mem.refcount, mem.mapcount, mem.flags, mem.pc_flags, mem.pc_memcg,
-            mem.lru, mem.lru_memcg))
+        self._views = tuple(memoryview(a)  # type: ignore[arg-type]
+                            for a in self._state_arrays())
         return self._views
 
     def enter(self, fn: str, pfn: int = -1, slot: int = -1) -> int:
@@ -432,6 +436,15 @@ class CallLog:
     def raw_state(self, pfn: int) -> tuple[int, ...]:
         """The page's fields now as numbers (for ``records(before=...)``)."""
         return tuple(v[pfn] for v in self._views or self._page_views())
+
+    def raw_states(self, pfns: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """raw_state() of many pages (a step's labelled pages): pfn -> state."""
+        if len(pfns) <= 8:
+            views = self._views or self._page_views()
+            return {p: tuple(v[p] for v in views) for p in pfns}
+        idx = np.fromiter(pfns, np.int64, len(pfns))
+        cols = [a[idx].tolist() for a in self._state_arrays()]
+        return dict(zip(idx.tolist(), zip(*cols)))
 
     def records(self, start: int = 0, stop: Optional[int] = None,
                 labels: Optional[Mapping[int, str]] = None,

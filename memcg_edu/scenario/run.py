@@ -173,7 +173,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
-        states_before = {p: m.calls.raw_state(p) for p in labels_before}
+        states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
         ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
     else:

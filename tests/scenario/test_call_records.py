@@ -128,3 +128,16 @@ def test_pfns_are_the_pages_of_the_calls():
     want = [{c["pfn"] if c["pfn"] is not None else -1 for c in log.records(a, b)}
             for a, b in zip(marks, marks[1:])]
     assert got == want and any(len(g) > 1 for g in got)
+
+
+@pytest.mark.parametrize("n", [3, 20])
+def test_raw_states_of_many_pages_are_each_pages_raw_state(n):
+    m = Machine(ram_pages=64, swap_slots=0)
+    m.create_task("p", m.create_memcg("A"))
+    pages = [m.fault_anon("p") for _ in range(n)]
+    m.unmap("p", pages[1])                           # one free frame among them
+    pfns = [p.pfn for p in pages]
+    states = m.calls.raw_states(pfns)
+    assert states == {p: m.calls.raw_state(p) for p in pfns}
+    assert states[pfns[0]] != states[pfns[1]]
+    assert all(type(v) is int for s in states.values() for v in s)
