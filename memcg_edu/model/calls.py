@@ -28,6 +28,7 @@ Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 from __future__ import annotations
 
 import functools
+import inspect
 import struct
 from array import array
 from bisect import bisect_right
@@ -234,6 +235,8 @@ _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: kernel_call's one-argument wrapper: called without its argument
+_NO_ARG: Any = object()
 
 
 class CallLog:
@@ -689,11 +692,8 @@ def kernel_call(name: str, page: Optional[int] = 0,
     fid = _ID[name]
 
     def deco(f: F) -> F:
-        @functools.wraps(f)
-        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
-            log = m.calls
-            if not log.enabled:          # the hot path of a run without calls
-                return f(m, *args, **kw)
+        def record(log: CallLog, m: "Machine", args: tuple[Any, ...],
+                   kw: dict[str, Any]) -> Any:
             p = -1 if page is None else args[page]
             if p.__class__ is Page:
                 p = p.pfn
@@ -702,5 +702,30 @@ def kernel_call(name: str, page: Optional[int] = 0,
                 return f(m, *args, **kw)
             finally:
                 log.leave(i)
-        return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
+
+        @functools.wraps(f)
+        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
+            log = m.calls
+            if not log.enabled:
+                return f(m, *args, **kw)
+            return record(log, m, args, kw)
+
+        params = list(inspect.signature(f).parameters.values())[1:]
+        if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
+                and params[0].default is params[0].empty):
+            return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
+
+        # a function of the machine and one argument (get_page, put_page,
+        # lock_page, ...): called with it by position, the common case, the
+        # wrapper passes it on as is (no argument tuple: near no cost with
+        # the log off); anything else goes the general way
+        @functools.wraps(f)
+        def traced1(m: "Machine", a: Any = _NO_ARG, **kw: Any) -> Any:
+            if kw or a is _NO_ARG:
+                return traced(m, *(() if a is _NO_ARG else (a,)), **kw)
+            log = m.calls
+            if not log.enabled:
+                return f(m, a)
+            return record(log, m, (a,), kw)
+        return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco
