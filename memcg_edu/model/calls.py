@@ -692,8 +692,15 @@ def kernel_call(name: str, page: Optional[int] = 0,
     fid = _ID[name]
 
     def deco(f: F) -> F:
+        sig = inspect.signature(f)
+        last = max((k for k in (page, slot) if k is not None), default=-1)
+
         def record(log: CallLog, m: "Machine", args: tuple[Any, ...],
                    kw: dict[str, Any]) -> Any:
+            if last >= len(args):        # the page or slot given by keyword
+                bound = sig.bind(m, *args, **kw)     # (a wrong call: TypeError)
+                bound.apply_defaults()
+                args, kw = bound.args[1:], bound.kwargs
             p = -1 if page is None else args[page]
             if p.__class__ is Page:
                 p = p.pfn
@@ -710,7 +717,7 @@ def kernel_call(name: str, page: Optional[int] = 0,
                 return f(m, *args, **kw)
             return record(log, m, args, kw)
 
-        params = list(inspect.signature(f).parameters.values())[1:]
+        params = list(sig.parameters.values())[1:]
         if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
                 and params[0].default is params[0].empty):
             return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
