@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # numpy is imported when arrays are asked for: the
     import numpy as np  # command line starts (and Ctrl-C stops it) cleanly
 
 __all__ = ["COUNTERS", "STATS", "LRU_NAMES", "FORMAT", "PAGE_SIZE", "MAX_TIMELINE_BYTES",
-           "Timeline"]
+           "Timeline", "json_default"]
 
 #: Counter names of a memcg in a step record (res_counter fields, in pages).
 COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
@@ -48,6 +49,16 @@ PAGE_SIZE = 4096
 #: Largest timeline file ``Timeline.load`` reads (a 100,000-step run with
 #: page state is well under it).
 MAX_TIMELINE_BYTES = 512 * 1024 * 1024
+
+
+def json_default(o: Any) -> list[Any]:
+    """``json.dumps(..., default=json_default)`` for step records: a
+    sequence built when read (a model step's "calls",
+    memcg_edu.model.calls.CallRecords) is written as its list; anything
+    else JSON has no form for stays a TypeError."""
+    if isinstance(o, Sequence) and not isinstance(o, (str, bytes, bytearray)):
+        return list(o)
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
 class Timeline:
@@ -161,7 +172,8 @@ class Timeline:
         """Write the timeline as JSON: a new file renamed into place, so a
         symlink at ``path`` is replaced, not followed (``overwrite`` False:
         refused if a file is there)."""
-        write_atomic(path, json.dumps(self.to_dict(), indent=1) + "\n",
+        write_atomic(path, json.dumps(self.to_dict(), indent=1,
+                                      default=json_default) + "\n",
                      overwrite=overwrite)
 
     @classmethod

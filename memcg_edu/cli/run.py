@@ -15,6 +15,7 @@ import json
 from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
 from ..scenario.run import design_for
 from ..scenario.text import format_calls, format_step
+from ..timeline import json_default
 
 __all__ = ["add_parser", "main", "add_design_argument", "design_of",
            "add_invariants_argument", "exit_status"]
@@ -82,7 +83,8 @@ def main(args: argparse.Namespace) -> int:
         if stop:
             stopped = rec
         if args.json:
-            print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec}))
+            print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec},
+                             default=json_default))
             continue
         print()
         print(format_step(rec, sc.steps[rec["step"]], prev))

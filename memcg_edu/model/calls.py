@@ -11,7 +11,8 @@ where a mark is taken at every call entry and return; the counters a call
 changed are the changes between its two marks.
 
 Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
-are built only when a front-end reads a range (``records``).
+are built only when a front-end reads a range (``records``, or later through
+the ``CallRecords`` a scenario step keeps: ``since``).
 
 Model code records a call in one of three ways:
 
@@ -27,14 +28,17 @@ Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 from __future__ import annotations
 
 import functools
+import inspect
 import struct
 from array import array
 from bisect import bisect_right
-from typing import (TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence,
-                    TypeVar)
+from collections import abc
+from typing import (TYPE_CHECKING, Any, Callable, Collection, Iterator,
+                    Mapping, Optional, Sequence, TypeVar, Union, overload)
 
 import numpy as np
 
+from ..errors import ModelUsageError
 from .memcg import COLUMNS, LRU_NAMES
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
                     PG_swapbacked, PG_swapcache, PG_unevictable, Page)
@@ -43,8 +47,8 @@ from .res_counter import RES_COUNTER_MAX
 if TYPE_CHECKING:
     from .machine import Machine
 
-__all__ = ["KERNEL_FUNCTIONS", "CallLog", "kernel_call", "PG_NAMES",
-           "STATE_FIELDS"]
+__all__ = ["KERNEL_FUNCTIONS", "CallLog", "CallRecords", "kernel_call",
+           "PG_NAMES", "STATE_FIELDS"]
 
 #: kernel function -> the file that defines it (Linux 3.17; 3.16-only
 #: functions of mm/memcontrol.c are marked in their words elsewhere)
@@ -225,11 +229,14 @@ STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
 _E, _R = 13, 9
 _PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
 _NCOL = len(COLUMNS)
+_COLS = range(_NCOL)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: kernel_call's one-argument wrapper: called without its argument
+_NO_ARG: Any = object()
 
 
 class CallLog:
@@ -247,56 +254,63 @@ class CallLog:
         # return, then the page's count, mapcount, flags, pc->flags,
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
+        self._n = self._nr = 0           # calls and returns recorded
         # counter changes: mark, memcg << 8 | column, old, new
         self._c_mark, self._c_key = array("q"), array("i")
         self._c_old, self._c_new = array("q"), array("q")
         self._mark = 0
+        # each memcg's row as last diffed, and the live rows of memcg_list
+        # (``_rows_of``) it is compared with (None: to be read again)
         self._last: list[list[int]] = []
         self._rows: Optional[list[list[int]]] = None
-        self._rows_of: Optional[list[Any]] = None
-        self._mem: Any = None
-        self._views: tuple[memoryview, ...] = ()
+        self._rows_of: list[Any] = []
+        # memoryviews of the mem_map arrays a state reads (plain ints, fast;
+        # None: to be made again, as after restore replaced the MemMap)
+        self._views: Optional[tuple[memoryview, ...]] = None
+        # where truncate() cut the log, in order (a CallRecords made before
+        # a cut below its end can no longer be built)
+        self.cuts: list[int] = []
+        # PG_ and PCG_ names of a raw flags value, kept once made
+        self._flag_cache: dict[int, tuple[str, ...]] = {}
+        self._pcg_cache: dict[int, tuple[str, ...]] = {}
 
     def __len__(self) -> int:
-        return len(self._e) // _E
+        return self._n
 
     # -- recording ------------------------------------------------------------
-    def _diff(self) -> int:
-        """Take a mark; log every counter that changed since the last one."""
-        mark = self._mark = self._mark + 1
-        last = self._last
+    # enter, leave and leaf run at every recorded call: each takes its mark
+    # and reads the page's state inline, and diffs the counters only when a
+    # row differs from its last diff (one list comparison in C).
+    def _changed(self, mark: int) -> None:
+        """Log every counter that changed since the last diff, at ``mark``."""
         ml = self._m.memcg_list
-        rows = self._rows
-        if rows is None or self._rows_of is not ml or len(rows) != len(ml):
-            rows = self._rows = [mg.row for mg in ml]
-            self._rows_of = ml
-        if rows == last:
-            return mark
-        for mg in ml:
-            i = mg.index
-            while i >= len(last):
-                last.append(list(_FRESH_ROW))
-            old, row = last[i], mg.row
+        rows = self._rows = [mg.row for mg in ml]
+        self._rows_of = ml
+        last = self._last
+        while len(last) < len(rows):
+            last.append(list(_FRESH_ROW))
+        for i, row in enumerate(rows):
+            old = last[i]
             if old != row:
-                for c in range(_NCOL):
-                    if row[c] != old[c]:
-                        self._c_mark.append(mark)
-                        self._c_key.append(i << 8 | c)
-                        self._c_old.append(old[c])
-                        self._c_new.append(row[c])
+                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
+                base = i << 8
+                self._c_mark.extend([mark] * len(cols))
+                self._c_key.extend([base | c for c in cols])
+                self._c_old.extend([old[c] for c in cols])
+                self._c_new.extend([row[c] for c in cols])
                 last[i] = row.copy()
-        return mark
+
+    def _state_arrays(self) -> tuple[np.ndarray, ...]:
+        """The mem_map arrays of a page's state, in raw_state() order."""
+        mem = self._m.mem
+        return (mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
+                mem.pc_memcg, mem.lru, mem.lru_memcg)
 
     def _page_views(self) -> tuple[memoryview, ...]:
-        """memoryviews of the mem_map arrays a state reads (plain ints, fast);
-        renewed when the Machine's MemMap is replaced (restore)."""
-        mem = self._m.mem
-        if mem is not self._mem:
-            self._mem = mem
-            # numpy's stubs declare the buffer protocol only for Python >= 3.12
-            self._views = tuple(memoryview(a) for a in (  # type: ignore[arg-type]
-                mem.refcount, mem.mapcount, mem.flags, mem.pc_flags,
-                mem.pc_memcg, mem.lru, mem.lru_memcg))
+        """The memoryviews of the mem_map arrays (see __init__)."""
+        # numpy's stubs declare the buffer protocol only for Python >= 3.12
+        self._views = tuple(memoryview(a)  # type: ignore[arg-type]
+                            for a in self._state_arrays())
         return self._views
 
     def enter(self, fn: str, pfn: int = -1, slot: int = -1) -> int:
@@ -306,16 +320,24 @@ class CallLog:
         """
         if not self.enabled:
             return -1
-        e = self._e
-        i = len(e) // _E
+        return self._enter(_ID[fn], pfn, slot)
+
+    def _enter(self, f: int, pfn: int, slot: int) -> int:
+        """enter() of function id ``f``, recording on."""
+        i = self._n
+        self._n = i + 1
+        mark = self._mark = self._mark + 1
+        rows = self._rows
+        if rows != self._last or len(rows) != len(self._rows_of):
+            self._changed(mark)
         if pfn < 0:
-            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
-                                len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+            self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
+                                      -1, 0, 0, 0, -1, -1, -1))
         else:
-            rc, mc, fl, pf, pm, lr, lm = self._page_views()
-            e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, self._diff(),
-                                len(self._r) // _R, rc[pfn], mc[pfn], fl[pfn],
-                                pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
+                                      rc[pfn], mc[pfn], fl[pfn], pf[pfn], pm[pfn],
+                                      lr[pfn], lm[pfn]))
         self.depth += 1
         return i
 
@@ -330,13 +352,19 @@ class CallLog:
         if i < 0:
             return
         self.depth -= 1
-        self._returned(i, self._diff(), self._e[i * _E + 2])
+        mark = self._mark = self._mark + 1
+        rows = self._rows
+        if rows != self._last or len(rows) != len(self._rows_of):
+            self._changed(mark)
+        self._returned(i, mark, self._e[i * _E + 2])
 
     def _returned(self, i: int, mark: int, pfn: int) -> None:
+        """Store call ``i``'s return at ``mark`` with page ``pfn``'s state now."""
+        self._nr += 1
         if pfn < 0:
             self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
             return
-        rc, mc, fl, pf, pm, lr, lm = self._page_views()
+        rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
         self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
                                   pm[pfn], lr[pfn], lm[pfn]))
 
@@ -349,11 +377,11 @@ class CallLog:
         """
         if not self.enabled:
             return
-        e = self._e
         mark = self._mark = self._mark + 1
-        i = len(e) // _E
-        e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark,
-                            len(self._r) // _R, -1, 0, 0, 0, -1, -1, -1))
+        i = self._n
+        self._n = i + 1
+        self._e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark, self._nr,
+                                  -1, 0, 0, 0, -1, -1, -1))
         self._returned(i, mark, pfn)
 
     def nbytes(self) -> int:
@@ -365,15 +393,17 @@ class CallLog:
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
         if n < len(self):
+            self.cuts.append(n)
             mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
             del self._e[n * _E:]
             del self._r[r0 * _R:]
+            self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
             for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
                 del a[cut:]
         self.depth = 0
         self._last = [list(mg.row) for mg in self._m.memcg_list]
-        self._rows = None
+        self._rows, self._views = None, None     # restore replaced both
 
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
@@ -386,20 +416,38 @@ class CallLog:
         stop = len(self) if stop is None else stop
         return list(self._e[start * _E + 1:stop * _E:_E])
 
+    def pfns(self, start: int = 0, stop: Optional[int] = None) -> set[int]:
+        """The pfns calls [start, stop) act on (-1: no page)."""
+        stop = self._n if stop is None else stop
+        return set(self._e[start * _E + 2:stop * _E:_E])
+
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
-        return self._state_builder()(self.raw_state(pfn))
+        return self._state_builder()[0](self.raw_state(pfn))
 
-    def _pcg_names(self, raw: int) -> list[str]:
+    def _pcg_names(self, raw: int) -> tuple[str, ...]:
         """PCG_ names (without the prefix) of a stored pc->flags byte, in
-        this design's bit values (ops.pc_flags_view)."""
-        ops = self._m.ops
-        view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
-        return [n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b]
+        this design's bit values (ops.pc_flags_view); kept per byte."""
+        names = self._pcg_cache.get(raw)
+        if names is None:
+            ops = self._m.ops
+            view = int(ops.pc_flags_view(np.array([raw], np.uint8))[0])
+            names = self._pcg_cache[raw] = tuple(
+                n[4:] for b, n in sorted(ops.pcg_flag_names.items()) if view & b)
+        return names
 
     def raw_state(self, pfn: int) -> tuple[int, ...]:
         """The page's fields now as numbers (for ``records(before=...)``)."""
-        return tuple(v[pfn] for v in self._page_views())
+        return tuple(v[pfn] for v in self._views or self._page_views())
+
+    def raw_states(self, pfns: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """raw_state() of many pages (a step's labelled pages): pfn -> state."""
+        if len(pfns) <= 8:
+            views = self._views or self._page_views()
+            return {p: tuple(v[p] for v in views) for p in pfns}
+        idx = np.fromiter(pfns, np.int64, len(pfns))
+        cols = [a[idx].tolist() for a in self._state_arrays()]
+        return dict(zip(idx.tolist(), zip(*cols)))
 
     def records(self, start: int = 0, stop: Optional[int] = None,
                 labels: Optional[Mapping[int, str]] = None,
@@ -423,60 +471,65 @@ class CallLog:
         if start >= stop:
             return []
         count = stop - start
-        # copies of the slices: a numpy view would pin the growing buffers
-        ent = np.frombuffer(self._e[start * _E:stop * _E], np.int64).reshape(-1, _E)
-        ret = np.frombuffer(self._r[int(ent[0, 5]) * _R:], np.int64).reshape(-1, _R)
-        ret = ret[(ret[:, 0] >= start) & (ret[:, 0] < stop)].tolist()
-        entries = ent.tolist()
-        del ent
+        # plain lists of the slices (a few dozen calls: no numpy round trip)
+        flat = self._e[start * _E:stop * _E].tolist()
+        entries = [flat[j:j + _E] for j in range(0, len(flat), _E)]
+        # the returns of these calls: from the first one's entry to the
+        # entry of call ``stop`` when that is a new operation's (depth 0:
+        # every call before it has returned, or never will), else to now
+        r1 = self._e[stop * _E + 5] if stop < n and self._e[stop * _E + 1] == 0 \
+            else len(self._r) // _R
+        rflat = self._r[entries[0][5] * _R:r1 * _R].tolist()
         # raw state at return (None: no page, or the call never returned
         # because an error ended the operation: it then ends at its entry)
         at_ret: list[Optional[tuple[int, ...]]] = [None] * count
         m_out = [e[4] for e in entries]
-        for r in ret:
-            k = r[0] - start
-            m_out[k] = r[1]
-            if entries[k][2] >= 0:
-                at_ret[k] = tuple(r[2:])
+        returns = []                     # (mark, k) of returns with a page, in time order
+        for j in range(0, len(rflat), _R):
+            k = rflat[j] - start
+            if 0 <= k < count:
+                m_out[k] = rflat[j + 1]
+                if entries[k][2] >= 0:
+                    at_ret[k] = tuple(rflat[j + 2:j + _R])
+                    returns.append((rflat[j + 1], k))
         # state at entry: as recorded at entry, else as the latest entry or
-        # return on the page left it (marks are in time order), else ``before``
+        # return on the page left it (entries and returns merged in mark
+        # order, an entry before a return of the same mark), else ``before``
         known: dict[int, Optional[tuple[int, ...]]] = dict(before or {})
         at_entry: list[Optional[tuple[int, ...]]] = [None] * count
-        order = sorted([(entries[k][4], 0, k) for k in range(count)]
-                       + [(m_out[k], 1, k) for k in range(count)
-                          if at_ret[k] is not None])
-        for _, returning, k in order:
-            p = entries[k][2]
+        ri, nr = 0, len(returns)
+        for k, e in enumerate(entries):
+            while ri < nr and returns[ri][0] < e[4]:
+                kr = returns[ri][1]
+                known[entries[kr][2]] = at_ret[kr]
+                ri += 1
+            p = e[2]
             if p < 0:
                 continue
-            if returning:
-                known[p] = at_ret[k]
-            elif entries[k][6] >= 0:
-                at_entry[k] = known[p] = tuple(entries[k][6:])
+            if e[6] >= 0:
+                at_entry[k] = known[p] = tuple(e[6:])
             else:
                 at_entry[k] = known.get(p)
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
         labels = labels or {}
-        state = self._state_builder()
+        state, field = self._state_builder()
+        call_changes = self._call_changes
         out = []
         for k, e in enumerate(entries):
             p, now, then = e[2], at_ret[k], at_entry[k]
             lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            memcgs, was_mc = self._call_changes(changes[lo:hi]) if hi > lo \
-                else ({}, {})
+            memcgs, was_mc = call_changes(changes[lo:hi]) if hi > lo else ({}, {})
             st = was_st = None
             if now is not None:
                 st = state(now)
                 if then is not None:
-                    was_st = {}
-                    if then != now:
-                        old = state(then)
-                        for j, f in enumerate(STATE_FIELDS):
-                            if then[j] != now[j]:
-                                was_st[f] = old[f]
+                    was_st = {} if then == now else {
+                        f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
+                        if then[j] != now[j]}
+            f = e[0]
             out.append({
-                "fn": _NAMES[e[0]], "file": _FILES[e[0]], "depth": e[1],
+                "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
                 "page": labels.get(p) if p >= 0 else None,
                 "pfn": p if p >= 0 else None,
                 "swap": e[3] if e[3] >= 0 else None,
@@ -484,27 +537,38 @@ class CallLog:
                 "was": {"state": was_st, "memcgs": was_mc}})
         return out
 
-    def _state_builder(self) -> Callable[[Sequence[int]], dict[str, Any]]:
-        """state(raw) -> a call's "state" dict, with name lookups cached."""
+    def since(self, start: int, labels: Mapping[int, str],
+              before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
+        """Calls [start, now) as ``records(start, now, labels, before)``
+        will give them, built when first read (a scenario step's "calls")."""
+        return CallRecords(self, start, len(self), labels, before)
+
+    def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
+                                      list[Callable[[int], Any]]]:
+        """(state(raw) -> a call's "state" dict, one raw field -> its value
+        for each of STATE_FIELDS), with name lookups cached."""
         names = [mg.name for mg in self._m.memcg_list]
         lruvec: dict[int, Optional[str]] = dict(enumerate(names))
         lruvec[-1] = None
         lru: dict[int, Optional[str]] = dict(enumerate(LRU_NAMES))
         lru[-1] = None
-        flags: dict[int, tuple[str, ...]] = {}
-        pcg: dict[int, tuple[str, ...]] = {}
+        flags = self._flag_cache
+        pcg = self._pcg_names
+
+        def flag_names(raw: int) -> list[str]:
+            f = flags.get(raw)
+            if f is None:
+                f = flags[raw] = tuple(n for b, n in PG_NAMES if raw & b)
+            return list(f)
 
         def state(v: Sequence[int]) -> dict[str, Any]:
-            f = flags.get(v[2])
-            if f is None:
-                f = flags[v[2]] = tuple(n for b, n in PG_NAMES if v[2] & b)
-            c = pcg.get(v[3])
-            if c is None:
-                c = pcg[v[3]] = tuple(self._pcg_names(v[3]))
-            return {"count": v[0], "mapcount": v[1], "flags": list(f),
-                    "pcg": list(c), "mem_cgroup": names[v[4]], "lru": lru[v[5]],
-                    "lruvec": lruvec[v[6]]}
-        return state
+            return {"count": v[0], "mapcount": v[1], "flags": flag_names(v[2]),
+                    "pcg": list(pcg(v[3])), "mem_cgroup": names[v[4]],
+                    "lru": lru[v[5]], "lruvec": lruvec[v[6]]}
+        field: list[Callable[[int], Any]] = [
+            int, int, flag_names, lambda raw: list(pcg(raw)), names.__getitem__,
+            lru.__getitem__, lruvec.__getitem__]
+        return state, field
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
@@ -515,27 +579,104 @@ class CallLog:
 
     def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes."""
-        if not changes:
-            return {}, {}
+        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes
+        (memcgs in memcg_list order, counters in COLUMNS order)."""
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        for _, key, old, new in changes:
-            first.setdefault(key, old)
-            last[key] = new
+        for _, key, was, now in changes:
+            if key not in first:
+                first[key] = was
+            last[key] = now
         new_by: dict[str, dict[str, Any]] = {}
         old_by: dict[str, dict[str, Any]] = {}
-        for key in sorted(last):
-            if first[key] == last[key]:
+        ml = self._m.memcg_list
+        for key in sorted(last) if len(last) > 1 else last:
+            was, now = first[key], last[key]
+            if was == now:
                 continue
-            name = self._m.memcg_list[key >> 8].name
-            col = key & 0xFF
-            conv: Callable[[int], Optional[int]] = \
-                (lambda v: None if v == RES_COUNTER_MAX else v) \
-                if col in _LIMIT_COLS else (lambda v: v)
-            new_by.setdefault(name, {})[COLUMNS[col]] = conv(last[key])
-            old_by.setdefault(name, {})[COLUMNS[col]] = conv(first[key])
+            name, col = ml[key >> 8].name, key & 0xFF
+            old: Optional[int] = was
+            new: Optional[int] = now
+            if col in _LIMIT_COLS:               # RES_COUNTER_MAX: unlimited
+                old = None if was == RES_COUNTER_MAX else was
+                new = None if now == RES_COUNTER_MAX else now
+            c = COLUMNS[col]
+            if name in new_by:
+                new_by[name][c] = new
+                old_by[name][c] = old
+            else:
+                new_by[name] = {c: new}
+                old_by[name] = {c: old}
         return new_by, old_by
+
+
+class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
+    """A range of calls as the list ``CallLog.records`` gives, built when first read.
+
+    What a scenario step keeps under "calls": the range and the page labels
+    and states before it that ``records`` needs (only for the pages the
+    calls act on), so that a run pays for the dicts only of the steps a
+    front-end opens. ``len()`` needs no build. It equals the list of the
+    same dicts, and pickles and copies as that list; ``json.dumps`` needs
+    ``default=memcg_edu.timeline.json_default`` (a plain list is written).
+    """
+
+    __slots__ = ("_log", "_start", "_stop", "_cuts", "_labels", "_before",
+                 "_list")
+
+    def __init__(self, log: CallLog, start: int, stop: int,
+                 labels: Mapping[int, str],
+                 before: Mapping[int, tuple[int, ...]]) -> None:
+        pfns = log.pfns(start, stop) if labels or before else set()
+        self._log: Optional[CallLog] = log
+        self._start, self._stop, self._cuts = start, stop, len(log.cuts)
+        self._labels = {p: labels[p] for p in pfns if p in labels}
+        self._before = {p: before[p] for p in pfns if p in before}
+        self._list: Optional[list[dict[str, Any]]] = None
+
+    def _built(self) -> list[dict[str, Any]]:
+        if self._list is None:
+            log = self._log
+            assert log is not None                   # dropped only once built
+            if any(n < self._stop for n in log.cuts[self._cuts:]):
+                raise ModelUsageError(
+                    "these kernel calls were forgotten: the machine was "
+                    "restored to a snapshot taken before them")
+            self._list = log.records(self._start, self._stop, self._labels,
+                                     self._before)
+            self._log = None                         # the machine is not pinned
+            self._labels, self._before = {}, {}
+        return self._list
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: Union[int, slice]
+                    ) -> Union[dict[str, Any], list[dict[str, Any]]]:
+        return self._built()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CallRecords):
+            other = other._built()
+        if not isinstance(other, list):
+            return NotImplemented
+        return self._built() == other
+
+    __hash__ = None  # type: ignore[assignment]  # a list is not hashable either
+
+    def __repr__(self) -> str:
+        return repr(self._built())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (self._built(),))
 
 
 def kernel_call(name: str, page: Optional[int] = 0,
@@ -548,20 +689,50 @@ def kernel_call(name: str, page: Optional[int] = 0,
     """
     if name not in _ID:
         raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
+    fid = _ID[name]
 
     def deco(f: F) -> F:
+        sig = inspect.signature(f)
+        last = max((k for k in (page, slot) if k is not None), default=-1)
+
+        def record(log: CallLog, m: "Machine", args: tuple[Any, ...],
+                   kw: dict[str, Any]) -> Any:
+            if last >= len(args):        # the page or slot given by keyword
+                bound = sig.bind(m, *args, **kw)     # (a wrong call: TypeError)
+                bound.apply_defaults()
+                args, kw = bound.args[1:], bound.kwargs
+            p = -1 if page is None else args[page]
+            if p.__class__ is Page:
+                p = p.pfn
+            i = log._enter(fid, p, -1 if slot is None else args[slot])
+            try:
+                return f(m, *args, **kw)
+            finally:
+                log.leave(i)
+
         @functools.wraps(f)
         def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
             log = m.calls
             if not log.enabled:
                 return f(m, *args, **kw)
-            p = -1 if page is None else args[page]
-            if p.__class__ is Page:
-                p = p.pfn
-            i = log.enter(name, p, -1 if slot is None else args[slot])
-            try:
-                return f(m, *args, **kw)
-            finally:
-                log.leave(i)
-        return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
+            return record(log, m, args, kw)
+
+        params = list(sig.parameters.values())[1:]
+        if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
+                and params[0].default is params[0].empty):
+            return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
+
+        # a function of the machine and one argument (get_page, put_page,
+        # lock_page, ...): called with it by position, the common case, the
+        # wrapper passes it on as is (no argument tuple: near no cost with
+        # the log off); anything else goes the general way
+        @functools.wraps(f)
+        def traced1(m: "Machine", a: Any = _NO_ARG, **kw: Any) -> Any:
+            if kw or a is _NO_ARG:
+                return traced(m, *(() if a is _NO_ARG else (a,)), **kw)
+            log = m.calls
+            if not log.enabled:
+                return f(m, a)
+            return record(log, m, (a,), kw)
+        return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco

@@ -173,7 +173,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     cmark = len(m.calls)
     if calls:
         labels_before = _pfn_labels(ctx)
-        states_before = {p: m.calls.raw_state(p) for p in labels_before}
+        states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
         ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
     else:
@@ -204,9 +204,9 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
             detail["truncated"] = True
     if calls:
         # a page is named by the label it has after the step, else before
-        rec["calls"] = m.calls.records(cmark, None,
-                                       {**labels_before, **_pfn_labels(ctx)},
-                                       states_before)
+        # (built when read: a run pays for the dicts of the steps opened)
+        rec["calls"] = m.calls.since(cmark, {**labels_before, **_pfn_labels(ctx)},
+                                     states_before)
     elif count is not None:
         rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
     ooms = m.oom_kills[oom_mark:]

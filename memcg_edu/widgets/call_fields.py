@@ -73,7 +73,8 @@ def checked_record(timeline: Timeline, step: int) -> Mapping[str, Any]:
                                f"got {repr(got)[:60]}")
 
     calls = rec.get("calls")
-    if calls is not None and not isinstance(calls, list):
+    if calls is not None and (not isinstance(calls, Sequence)
+                              or isinstance(calls, (str, bytes))):
         raise bad('"calls"', "a list of call objects", calls)
     for k, c in enumerate(calls or ()):
         if not isinstance(c, Mapping):

@@ -277,3 +277,25 @@ def test_a_failed_charge_closes_its_calls():
     assert m.calls.depth == 0
     assert by_name(recs, "try_charge")["memcgs"]["A"]["failcnt"] >= 1
     assert np.all(np.diff([r["depth"] for r in recs]) <= 1)
+
+
+def test_a_one_argument_wrapper_records_its_call_however_it_is_called(m):
+    # put_page(m, pfn) and get_page(m, pfn) (mm/swap.c, include/linux/mm.h)
+    # take one argument after the machine: their wrapper passes it on as is
+    from memcg_edu.model.mm import get_page, put_page
+    p = m.fault_anon("p")
+    assert get_page.__name__ == "get_page" and get_page.__wrapped__ is not get_page
+    n = len(m.calls)
+    get_page(m, p.pfn)
+    get_page(m, pfn=p.pfn)                       # by keyword: the general way
+    assert m.calls.names(n) == ["get_page", "get_page"]
+    assert [c["state"]["count"] for c in m.calls.records(n)] == [2, 3]
+    assert [c["pfn"] for c in m.calls.records(n)] == [p.pfn, p.pfn]
+    with pytest.raises(TypeError):
+        get_page(m)                              # no page: Python's error, no call
+    assert len(m.calls) == n + 2
+    m.calls.enabled = False
+    put_page(m, p.pfn)
+    assert len(m.calls) == n + 2 and m.mem.refcount[p.pfn] == 2
+    with pytest.raises(TypeError):
+        put_page(m)

@@ -9,6 +9,7 @@ import pytest
 from memcg_edu.errors import ScenarioError
 from memcg_edu.scenario import FORMAT, load_scenario, run_scenario
 from memcg_edu.scenario import run as run_module
+from memcg_edu.timeline import json_default
 
 N = 5
 
@@ -123,7 +124,7 @@ def test_a_range_step_is_one_record_with_its_count_and_event_counts():
     assert rec["count"] == N and rec["memcgs"]["A"]["usage"] == N
     assert set(rec["detail"]["labels"]) == {f"x{i}" for i in range(N)}
     assert sum(rec["event_counts"].values()) >= 3
-    json.dumps(rec)                              # what run --json prints
+    json.dumps(rec, default=json_default)        # what run --json prints
 
 
 def test_a_failure_inside_a_range_names_its_i_and_the_run_goes_on():

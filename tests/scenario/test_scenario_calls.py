@@ -5,6 +5,7 @@ import json
 
 from memcg_edu.cli import main
 from memcg_edu.scenario import FORMAT, run_scenario
+from memcg_edu.timeline import json_default
 
 STATE_KEYS = {"count", "mapcount", "flags", "pcg", "mem_cgroup", "lru", "lruvec"}
 
@@ -36,7 +37,7 @@ def test_each_call_has_the_documented_shape():
                 assert all(f == f.upper() for f in c["state"]["pcg"])
             for name, counters in c["memcgs"].items():
                 assert name in ("A", "root") and counters
-        json.dumps(rec["calls"])
+        json.dumps(rec["calls"], default=json_default)   # as run --json writes it
     # a caller comes before its callees
     first = tl[0]["calls"]
     assert first[0]["fn"] == "do_anonymous_page" and first[0]["depth"] == 0
