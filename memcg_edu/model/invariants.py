@@ -231,19 +231,28 @@ def i6_lru_placement(m: "Machine", t: Tally) -> Optional[str]:
     for p in lru_pfns[mem.lru_memcg[lru_pfns] != mem.pc_memcg[lru_pfns]].tolist():
         return (f"page {p} sits on the lruvec of {names[mem.lru_memcg[p]]} "
                 f"but pc->mem_cgroup is {names[mem.pc_memcg[p]]}")
-    for p in lru_pfns.tolist():
-        if mem.lru[p] != page_lru(int(mem.flags[p])):
-            return (f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
-                    f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
+    wrong = lru_pfns[mem.lru[lru_pfns] != _page_lru_of(mem.flags[lru_pfns])]
+    for p in wrong[:1].tolist():
+        return (f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
+                f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
     key = mem.lru_memcg[lru_pfns].astype(np.int64) * NR_LRU_LISTS + mem.lru[lru_pfns]
-    sizes = np.bincount(key, minlength=NR_LRU_LISTS * t.n_mg)
-    for mg in m.memcg_list:
-        for lru in range(NR_LRU_LISTS):
-            have, linked = mg.row[LRU_BASE + lru], sizes[mg.index * NR_LRU_LISTS + lru]
-            if have != linked:
-                return (f"lru_size[{LRU_NAMES[lru]}] of {mg.name} is {have} but "
-                        f"{int(linked)} page(s) are linked there")
+    linked = np.bincount(key, minlength=NR_LRU_LISTS * t.n_mg).reshape(t.n_mg, NR_LRU_LISTS)
+    have = np.array([mg.row[LRU_BASE:LRU_BASE + NR_LRU_LISTS] for mg in m.memcg_list])
+    for i, lru in zip(*np.nonzero(have != linked)):      # the first in (memcg, list) order
+        return (f"lru_size[{LRU_NAMES[lru]}] of {m.memcg_list[i].name} is "
+                f"{int(have[i, lru])} but {int(linked[i, lru])} page(s) are linked there")
     return None
+
+
+_LRU_OF_FLAGS: list[np.ndarray] = []
+
+
+def _page_lru_of(flags: np.ndarray) -> np.ndarray:
+    """page_lru() of each of ``flags`` (a table of page_lru over every
+    16-bit flags value, made once)."""
+    if not _LRU_OF_FLAGS:
+        _LRU_OF_FLAGS.append(np.array([page_lru(f) for f in range(1 << 16)], np.int8))
+    return _LRU_OF_FLAGS[0][flags]
 
 
 def i7_uncharged_pages_on_root_lru(m: "Machine", t: Tally) -> Optional[str]:
@@ -272,12 +281,16 @@ def rmap_knows_every_pte(m: "Machine", t: Tally) -> Optional[str]:
     return None
 
 
+def _ptes(m: "Machine") -> np.ndarray:
+    """Every pte of every task, in one array."""
+    tables = [task.pte[:task.top] for task in m.task_list.values()]
+    return np.concatenate(tables) if tables else np.zeros(0, np.int32)
+
+
 def mapcount_counts_ptes(m: "Machine", t: Tally) -> Optional[str]:
     """mapcount: a page's mapcount is the number of ptes that map it."""
-    maps = np.zeros(m.mem.nr, np.int64)
-    for task in m.task_list.values():
-        ptes = task.pte[:task.top]
-        np.add.at(maps, ptes[ptes >= 0], 1)
+    ptes = _ptes(m)
+    maps = np.bincount(ptes[ptes >= 0], minlength=m.mem.nr)
     bad = np.flatnonzero(maps != m.mem.mapcount)
     if bad.size:
         p = int(bad[0])
@@ -289,10 +302,8 @@ def mapcount_counts_ptes(m: "Machine", t: Tally) -> Optional[str]:
 def swap_map_counts_users(m: "Machine", t: Tally) -> Optional[str]:
     """swap_map: a swap slot's count is the number of swap ptes and tmpfs entries that use it."""
     sw = m.swap
-    swaps = np.zeros(sw.nr, np.int64)
-    for task in m.task_list.values():
-        ptes = task.pte[:task.top]
-        np.add.at(swaps, pte_slot(ptes[ptes <= -2]), 1)
+    ptes = _ptes(m)
+    swaps = np.bincount(pte_slot(ptes[ptes <= -2]), minlength=sw.nr)
     for f in m.file_list.values():
         for slot in f.swap.values():
             swaps[slot] += 1
