@@ -373,7 +373,7 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
         calls.set_page(i, pfn)
         calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
-        v = int(task.alloc_vaddrs(1)[0])
+        v = task.alloc_vaddr()
         mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
         mem.mapping[pfn] = task.tid
         mem.mapcount[pfn] = 1
@@ -469,7 +469,7 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
     try:
         if take_ref:
             get_page(m, pfn)                     # find_get_page in filemap_fault
-        v = int(task.alloc_vaddrs(1)[0])
+        v = task.alloc_vaddr()
         page_add_file_rmap(m, pfn)
         _set_pte(m, task, v, pfn)
     finally:
@@ -491,7 +491,7 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
         get_page(m, pfn)
         mem.mapcount[pfn] += 1
         m.calls.leaf("page_dup_rmap", pfn)
-        _set_pte(m, task, int(task.alloc_vaddrs(1)[0]), pfn)
+        _set_pte(m, task, task.alloc_vaddr(), pfn)
         m.calls.leave(i)
     elif mem.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
@@ -507,7 +507,7 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
                               f"so fork cannot copy a pte for it")
     i = m.calls.enter("copy_one_pte", slot=slot)
     swap_duplicate(m, slot)
-    v = int(task.alloc_vaddrs(1)[0])
+    v = task.alloc_vaddr()
     task.pte[v] = swp_pte(slot)
     m.calls.leave(i)
 
