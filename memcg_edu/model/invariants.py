@@ -16,6 +16,7 @@ naming every invariant that failed, in words, with the numbers.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
@@ -234,7 +235,7 @@ def i6_lru_placement(m: "Machine", t: Tally) -> Optional[str]:
     for p in lru_pfns[mem.lru_memcg[lru_pfns] != mem.pc_memcg[lru_pfns]].tolist():
         return (f"page {p} sits on the lruvec of {names[mem.lru_memcg[p]]} "
                 f"but pc->mem_cgroup is {names[mem.pc_memcg[p]]}")
-    wrong = lru_pfns[mem.lru[lru_pfns] != _page_lru_of(mem.flags[lru_pfns])]
+    wrong = lru_pfns[mem.lru[lru_pfns] != _page_lru_table()[mem.flags[lru_pfns]]]
     for p in wrong[:1].tolist():
         return (f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
                 f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
@@ -247,15 +248,10 @@ def i6_lru_placement(m: "Machine", t: Tally) -> Optional[str]:
     return None
 
 
-_LRU_OF_FLAGS: list[np.ndarray] = []
-
-
-def _page_lru_of(flags: np.ndarray) -> np.ndarray:
-    """page_lru() of each of ``flags`` (a table of page_lru over every
-    16-bit flags value, made once)."""
-    if not _LRU_OF_FLAGS:
-        _LRU_OF_FLAGS.append(np.array([page_lru(f) for f in range(1 << 16)], np.int8))
-    return _LRU_OF_FLAGS[0][flags]
+@lru_cache(maxsize=1)
+def _page_lru_table() -> np.ndarray:
+    """page_lru() of every 16-bit page flags value (made once, read by I6)."""
+    return np.array([page_lru(f) for f in range(1 << 16)], np.int8)
 
 
 def i7_uncharged_pages_on_root_lru(m: "Machine", t: Tally) -> Optional[str]:
