@@ -34,12 +34,16 @@ if TYPE_CHECKING:
 
 __all__ = ["charge_fits", "try_charge_bulk", "commit_charge_bulk", "uncharge_list",
            "fault_anon_range", "release_pages", "zap_exclusive_anon",
-           "MIGRATION_PTES", "try_to_unmap_migration", "remove_migration_ptes"]
+           "MIGRATION_PTES", "BY_PAGE_MAX", "try_to_unmap_migration",
+           "remove_migration_ptes"]
 
 #: a page migrated with more ptes than this has them unmapped and remapped
 #: as one batch (the call log then shows one page_remove_rmap and one
 #: put_page standing for all of them)
 MIGRATION_PTES = 16
+#: up to this many pages (or ptes) the callers go page by page, through the
+#: one-page functions; the vectorised paths here pay off above it
+BY_PAGE_MAX = 8
 
 _RSS, _CACHE, _PGPGIN = COL["rss"], COL["cache"], COL["pgpgin"]
 
@@ -202,7 +206,7 @@ def zap_exclusive_anon(m: "Machine", task: "Task", pfns: np.ndarray) -> np.ndarr
     them; the caller handles the others one by one and releases all.
     """
     mem = m.mem
-    if not m.ops.bulk_ok or pfns.size <= 8:
+    if not m.ops.bulk_ok or pfns.size <= BY_PAGE_MAX:
         return np.zeros(pfns.size, bool)
     simple: NDArray[np.bool_]                   # numpy types comparisons as Any
     simple = ((mem.mapcount[pfns] == 1) & (mem.rmap_task[pfns] == task.tid)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["EventLog"]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
-_COLS = range(len(COLUMNS))
+_NCOL = len(COLUMNS)
 
 
 class EventLog:
@@ -68,18 +68,19 @@ class EventLog:
         self._memcg.append(memcg)
         self._nr.append(nr)
         self._depth.append(depth)
-        logged = self._logged
-        for mg in self._m.memcg_list:
-            i = mg.index
-            if i >= len(logged):
-                logged.append([0] * len(COLUMNS))
-            row, old = mg.row, logged[i]
-            if row != old:
-                base = ev << 24 | i << 8
-                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
-                self._c_key.extend([base | c for c in cols])
-                self._c_val.extend([row[c] for c in cols])
-                logged[i] = row.copy()
+        memcgs, logged = self._m.memcg_list, self._logged
+        while len(logged) < len(memcgs):         # a new memcg: its row was all 0
+            logged.append([0] * _NCOL)
+        for mg, old in zip(memcgs, logged):
+            row = mg.row
+            if row == old:                       # most memcgs: one comparison
+                continue
+            base = ev << 24 | mg.index << 8
+            for c, v in enumerate(row):
+                if v != old[c]:
+                    self._c_key.append(base | c)
+                    self._c_val.append(v)
+            old[:] = row
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""

@@ -16,6 +16,7 @@ naming every invariant that failed, in words, with the numbers.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
@@ -84,19 +85,22 @@ class Tally:
         self.want_used[0] -= self.n_str.sum()
         self.on_lru = self.live & ((mem.flags & PG_lru) != 0)
         self.in_sc = self.live & ((mem.flags & PG_swapcache) != 0)
+        #: the pfns of the pages on an LRU, and in the swap cache
+        self.lru_pfns = self.on_lru.nonzero()[0]
+        self.sc_pfns = self.in_sc.nonzero()[0]
 
 
 def i8_free_frames_are_clean(m: "Machine", t: Tally) -> Optional[str]:
     """I8: a free frame has no charge, no reference, no mapping and is on no LRU; a used frame has a reference."""
     mem, pcf = m.mem, m.mem.pc_flags
     free = ~t.live
-    bad = np.flatnonzero(free & (((pcf & PCG_USED) != 0) | (mem.refcount != 0)
-                                 | (mem.mapcount != 0) | ((mem.flags & PG_lru) != 0)))
+    bad = (free & (((pcf & PCG_USED) != 0) | (mem.refcount != 0)
+                   | (mem.mapcount != 0) | ((mem.flags & PG_lru) != 0))).nonzero()[0]
     if bad.size:
         p = int(bad[0])
         return (f"free page {p} has pc flags {int(pcf[p])}, refcount "
                 f"{int(mem.refcount[p])}, mapcount {int(mem.mapcount[p])}")
-    bad = np.flatnonzero(t.live & (mem.refcount <= 0))
+    bad = (t.live & (mem.refcount <= 0)).nonzero()[0]
     if bad.size:
         return (f"page {int(bad[0])} is allocated but has refcount "
                 f"{int(mem.refcount[bad[0]])}")
@@ -106,11 +110,11 @@ def i8_free_frames_are_clean(m: "Machine", t: Tally) -> Optional[str]:
 def i1_page_cgroup_shape(m: "Machine", t: Tally) -> Optional[str]:
     """I1: a charged page's pc->flags are PCG_USED|PCG_MEM (|PCG_MEMSW with swap accounting); an uncharged page's are 0."""
     pcf = m.mem.pc_flags
-    bad = np.flatnonzero(t.used & (pcf != t.full))
+    bad = (t.used & (pcf != t.full)).nonzero()[0]
     if bad.size:
         return (f"charged page {int(bad[0])} has pc->flags {int(pcf[bad[0]])}, "
                 f"expected {t.full} between operations")
-    bad = np.flatnonzero(t.live & ~t.used & (pcf != 0))
+    bad = (t.live & ~t.used & (pcf != 0)).nonzero()[0]
     if bad.size:
         return f"uncharged page {int(bad[0])} has pc->flags {int(pcf[bad[0]])}"
     return None
@@ -195,14 +199,14 @@ def i11_swap_records(m: "Machine", t: Tally) -> Optional[str]:
             return (f"{mg.name} holds {mg.swap_css_refs} swap css "
                     f"reference(s) for {int(t.n_swap[mg.index])} swap record(s)")
     sw = m.swap
-    sc_pfns = np.flatnonzero(t.in_sc)
+    sc_pfns = t.sc_pfns
     slots = m.mem.private[sc_pfns]
     bad = sc_pfns[t.used[sc_pfns] & (sw.cgroup[slots] >= 0)]
     if bad.size:
         return (f"charged swap-cache page {int(bad[0])} still has a "
                 f"swap_cgroup record for its slot")
     free_slots = (sw.count == 0) & ~sw.cache
-    if np.any(free_slots & (sw.cgroup >= 0)):
+    if (free_slots & (sw.cgroup >= 0)).any():
         return "a free swap slot still has a swap_cgroup record"
     return None
 
@@ -224,26 +228,30 @@ def i12_limits(m: "Machine", t: Tally) -> Optional[str]:
 def i6_lru_placement(m: "Machine", t: Tally) -> Optional[str]:
     """I6: a page with PageLRU sits on the list its flags name, in the lruvec of pc->mem_cgroup, and lru_size counts it."""
     mem, names = m.mem, t.names
-    lru_pfns = np.flatnonzero(t.on_lru)
-    if np.any(mem.lru[~t.on_lru] != -1):
-        p = int(np.flatnonzero(~t.on_lru & (mem.lru != -1))[0])
+    lru_pfns = t.lru_pfns
+    if (mem.lru[~t.on_lru] != -1).any():
+        p = int((~t.on_lru & (mem.lru != -1)).nonzero()[0][0])
         return f"page {p} is linked on a list without PageLRU"
     for p in lru_pfns[mem.lru_memcg[lru_pfns] != mem.pc_memcg[lru_pfns]].tolist():
         return (f"page {p} sits on the lruvec of {names[mem.lru_memcg[p]]} "
                 f"but pc->mem_cgroup is {names[mem.pc_memcg[p]]}")
-    for p in lru_pfns.tolist():
-        if mem.lru[p] != page_lru(int(mem.flags[p])):
-            return (f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
-                    f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
+    wrong = lru_pfns[mem.lru[lru_pfns] != _page_lru_table()[mem.flags[lru_pfns]]]
+    for p in wrong[:1].tolist():
+        return (f"page {p} is on list {LRU_NAMES[mem.lru[p]]} but its "
+                f"flags say {LRU_NAMES[page_lru(int(mem.flags[p]))]}")
     key = mem.lru_memcg[lru_pfns].astype(np.int64) * NR_LRU_LISTS + mem.lru[lru_pfns]
-    sizes = np.bincount(key, minlength=NR_LRU_LISTS * t.n_mg)
-    for mg in m.memcg_list:
-        for lru in range(NR_LRU_LISTS):
-            have, linked = mg.row[LRU_BASE + lru], sizes[mg.index * NR_LRU_LISTS + lru]
-            if have != linked:
-                return (f"lru_size[{LRU_NAMES[lru]}] of {mg.name} is {have} but "
-                        f"{int(linked)} page(s) are linked there")
+    linked = np.bincount(key, minlength=NR_LRU_LISTS * t.n_mg).reshape(t.n_mg, NR_LRU_LISTS)
+    have = np.array([mg.row[LRU_BASE:LRU_BASE + NR_LRU_LISTS] for mg in m.memcg_list])
+    for i, lru in zip(*(have != linked).nonzero()):     # the first in (memcg, list) order
+        return (f"lru_size[{LRU_NAMES[lru]}] of {m.memcg_list[i].name} is "
+                f"{int(have[i, lru])} but {int(linked[i, lru])} page(s) are linked there")
     return None
+
+
+@lru_cache(maxsize=1)
+def _page_lru_table() -> np.ndarray:
+    """page_lru() of every 16-bit page flags value (made once, read by I6)."""
+    return np.array([page_lru(f) for f in range(1 << 16)], np.int8)
 
 
 def i7_uncharged_pages_on_root_lru(m: "Machine", t: Tally) -> Optional[str]:
@@ -251,7 +259,7 @@ def i7_uncharged_pages_on_root_lru(m: "Machine", t: Tally) -> Optional[str]:
     if "I7" in m.ops.design_differences:
         return None
     mem = m.mem
-    lru_pfns = np.flatnonzero(t.on_lru)
+    lru_pfns = t.lru_pfns
     bad = lru_pfns[~t.used[lru_pfns] & (mem.lru_memcg[lru_pfns] != 0)]
     if bad.size:
         p = int(bad[0])
@@ -264,7 +272,7 @@ def rmap_knows_every_pte(m: "Machine", t: Tally) -> Optional[str]:
     """rmap: every pte that maps a page is in that page's reverse map."""
     for task in m.task_list.values():
         ptes = task.pte[:task.top]
-        for v in np.flatnonzero(ptes >= 0).tolist():
+        for v in (ptes >= 0).nonzero()[0].tolist():
             p = int(ptes[v])
             if not rmap_has(m, p, task.tid, v):
                 return (f"pte {v} of task {task.name} maps page {p} but the "
@@ -272,13 +280,17 @@ def rmap_knows_every_pte(m: "Machine", t: Tally) -> Optional[str]:
     return None
 
 
+def _ptes(m: "Machine") -> np.ndarray:
+    """Every pte of every task, in one array."""
+    tables = [task.pte[:task.top] for task in m.task_list.values()]
+    return np.concatenate(tables) if tables else np.zeros(0, np.int32)
+
+
 def mapcount_counts_ptes(m: "Machine", t: Tally) -> Optional[str]:
     """mapcount: a page's mapcount is the number of ptes that map it."""
-    maps = np.zeros(m.mem.nr, np.int64)
-    for task in m.task_list.values():
-        ptes = task.pte[:task.top]
-        np.add.at(maps, ptes[ptes >= 0], 1)
-    bad = np.flatnonzero(maps != m.mem.mapcount)
+    ptes = _ptes(m)
+    maps = np.bincount(ptes[ptes >= 0], minlength=m.mem.nr)
+    bad = (maps != m.mem.mapcount).nonzero()[0]
     if bad.size:
         p = int(bad[0])
         return (f"page {p} has mapcount {int(m.mem.mapcount[p])} but "
@@ -289,14 +301,12 @@ def mapcount_counts_ptes(m: "Machine", t: Tally) -> Optional[str]:
 def swap_map_counts_users(m: "Machine", t: Tally) -> Optional[str]:
     """swap_map: a swap slot's count is the number of swap ptes and tmpfs entries that use it."""
     sw = m.swap
-    swaps = np.zeros(sw.nr, np.int64)
-    for task in m.task_list.values():
-        ptes = task.pte[:task.top]
-        np.add.at(swaps, pte_slot(ptes[ptes <= -2]), 1)
+    ptes = _ptes(m)
+    swaps = np.bincount(pte_slot(ptes[ptes <= -2]), minlength=sw.nr)
     for f in m.file_list.values():
         for slot in f.swap.values():
             swaps[slot] += 1
-    bad = np.flatnonzero(swaps != sw.count)
+    bad = (swaps != sw.count).nonzero()[0]
     if bad.size:
         s = int(bad[0])
         return (f"swap slot {s} has count {int(sw.count[s])} but "
@@ -307,9 +317,9 @@ def swap_map_counts_users(m: "Machine", t: Tally) -> Optional[str]:
 def swap_cache_agrees(m: "Machine", t: Tally) -> Optional[str]:
     """swapcache: a page in the swap cache and its slot name each other, and the slot has SWAP_HAS_CACHE."""
     sw = m.swap
-    sc_pfns = np.flatnonzero(t.in_sc)
+    sc_pfns = t.sc_pfns
     slots = m.mem.private[sc_pfns]
-    if np.any(sw.page[slots] != sc_pfns) or not np.all(sw.cache[slots]):
+    if (sw.page[slots] != sc_pfns).any() or not sw.cache[slots].all():
         return "a page in the swap cache and its slot disagree"
     if np.count_nonzero(sw.page >= 0) != sc_pfns.size:
         return "a slot names a swap-cache page that is not there"
@@ -321,7 +331,7 @@ def refcount_covers_users(m: "Machine", t: Tally) -> Optional[str]:
     mem = m.mem
     refs_min = mem.mapcount.astype(np.int64) + t.in_sc + \
         (t.live & ~t.anon & (mem.mapping >= 0))
-    bad = np.flatnonzero(t.live & (mem.refcount < refs_min))
+    bad = (t.live & (mem.refcount < refs_min)).nonzero()[0]
     if bad.size:
         p = int(bad[0])
         return (f"page {p} has refcount {int(mem.refcount[p])} but its "

@@ -52,6 +52,9 @@ _KEEP: Any = object()
 MemcgLike = Union[MemCgroup, str]
 TaskLike = Union[Task, str]
 T = TypeVar("T")
+#: the page flags page_state() shows, in the order it unpacks them
+_SHOWN_FLAGS = np.array([PG_free, PG_anon, PG_swapbacked, PG_swapcache, PG_locked,
+                         PG_lru, PG_active, PG_unevictable], np.uint16)
 
 
 def _design_ops(design: str) -> Union[Memcg317, Memcg316]:
@@ -623,15 +626,14 @@ class Machine:
     def page_state(self) -> dict[str, Any]:
         """pfn-indexed arrays (and per-slot swap arrays) for the page grid."""
         mem, sw = self.mem, self.swap
-        f = mem.flags
-        live = (f & PG_free) == 0
+        # every page flag the grid shows, tested at once: one row each
+        free, anon, swapbacked, swapcache, locked, lru_flag, active, unevictable = (
+            mem.flags & _SHOWN_FLAGS[:, None]) != 0
         return {
             "refcount": mem.refcount.copy(), "mapcount": mem.mapcount.copy(),
-            "free": ~live, "anon": (f & PG_anon) != 0,
-            "swapbacked": (f & PG_swapbacked) != 0,
-            "swapcache": (f & PG_swapcache) != 0, "locked": (f & PG_locked) != 0,
-            "lru_flag": (f & PG_lru) != 0, "active": (f & PG_active) != 0,
-            "unevictable": (f & PG_unevictable) != 0, "lru": mem.lru.copy(),
+            "free": free, "anon": anon, "swapbacked": swapbacked,
+            "swapcache": swapcache, "locked": locked, "lru_flag": lru_flag,
+            "active": active, "unevictable": unevictable, "lru": mem.lru.copy(),
             "lru_memcg": mem.lru_memcg.copy(),
             "pc_flags": self.ops.pc_flags_view(mem.pc_flags),
             "pc_memcg": mem.pc_memcg.copy(),

@@ -198,7 +198,7 @@ def release_pages(m: "Machine", pfns: np.ndarray) -> None:
     """
     mem = m.mem
     calls = m.calls
-    if pfns.size <= 8:                           # a pagevec: page by page
+    if pfns.size <= bulk.BY_PAGE_MAX:            # a pagevec: page by page
         dead = []
         for pfn in pfns.tolist():
             if mem.refcount[pfn] <= 0:
@@ -373,7 +373,7 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
         calls.set_page(i, pfn)
         calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
-        v = int(task.alloc_vaddrs(1)[0])
+        v = task.alloc_vaddr()
         mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
         mem.mapping[pfn] = task.tid
         mem.mapcount[pfn] = 1
@@ -469,7 +469,7 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
     try:
         if take_ref:
             get_page(m, pfn)                     # find_get_page in filemap_fault
-        v = int(task.alloc_vaddrs(1)[0])
+        v = task.alloc_vaddr()
         page_add_file_rmap(m, pfn)
         _set_pte(m, task, v, pfn)
     finally:
@@ -491,7 +491,7 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
         get_page(m, pfn)
         mem.mapcount[pfn] += 1
         m.calls.leaf("page_dup_rmap", pfn)
-        _set_pte(m, task, int(task.alloc_vaddrs(1)[0]), pfn)
+        _set_pte(m, task, task.alloc_vaddr(), pfn)
         m.calls.leave(i)
     elif mem.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
@@ -507,7 +507,7 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
                               f"so fork cannot copy a pte for it")
     i = m.calls.enter("copy_one_pte", slot=slot)
     swap_duplicate(m, slot)
-    v = int(task.alloc_vaddrs(1)[0])
+    v = task.alloc_vaddr()
     task.pte[v] = swp_pte(slot)
     m.calls.leave(i)
 
@@ -521,27 +521,34 @@ def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
     swap cache of pages nobody maps and release_pages the batch. Exclusive anon pages outside the swap cache are
     handled as one vectorised batch with the same effect.
     """
-    mem = m.mem
     calls = m.calls
     m.ops.uncharge_start(m)
     ptes = task.pte[vs]
     task.pte[vs] = PTE_NONE
     task.free_vaddrs(vs)
-    is_page = ptes >= 0
-    pfns = ptes[is_page].astype(np.int64)
-    vpages = vs[is_page]
-    simple = bulk.zap_exclusive_anon(m, task, pfns)     # many ptes: a batch
-    slow, slow_v = pfns[~simple], vpages[~simple]
-    i = calls.enter("zap_pte_range", int(slow[0]) if slow.size == 1 else -1)
-    for pfn, v in zip(slow.tolist(), slow_v.tolist()):
+    if vs.size > bulk.BY_PAGE_MAX:
+        # many ptes: the exclusive anon pages as one vectorised batch, the
+        # other pages (the slow ones) one by one
+        is_page = ptes >= 0
+        pfns = ptes[is_page].astype(np.int64)
+        simple = bulk.zap_exclusive_anon(m, task, pfns)
+        slow = list(zip(pfns[~simple].tolist(), vs[is_page][~simple].tolist()))
+        swaps = ptes[ptes <= -2].tolist()
+    else:
+        # a few ptes (munmap of one page): every page one by one
+        slow = [(pte, v) for pte, v in zip(ptes.tolist(), vs.tolist()) if pte >= 0]
+        swaps = [pte for pte in ptes.tolist() if pte <= -2]
+        pfns = np.array([pfn for pfn, _ in slow], np.int64)
+    i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
+    for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
-    for pte in ptes[ptes <= -2].tolist():        # swap ptes go in the same walk
+    for pte in swaps:                            # swap ptes go in the same walk
         free_swap_and_cache(m, pte_slot(pte))
     calls.leave(i)
     j = calls.enter("tlb_flush_mmu")             # the batched pages are freed
     k = calls.enter("free_pages_and_swap_cache")
-    for pfn in slow.tolist():
+    for pfn, _ in slow:
         _free_swap_cache(m, pfn)
     release_pages(m, pfns)                       # the batch, in pte order
     calls.leave(k)

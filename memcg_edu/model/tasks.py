@@ -65,6 +65,13 @@ class Task:
             self.pte = grown
         return np.concatenate([reused, fresh]) if k else fresh
 
+    def alloc_vaddr(self) -> int:
+        """One virtual page number: alloc_vaddrs(1)[0], without its arrays
+        when an unmapped one is there to reuse."""
+        if len(self.free_v):
+            return self.free_v.pop_one()
+        return int(self.alloc_vaddrs(1)[0])
+
     def free_vaddrs(self, v: np.ndarray) -> None:
         """munmap: the ptes are clear, the addresses may be reused."""
         self.free_v.push(v)

@@ -82,8 +82,7 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     sc = load_scenario(scenario)
     design = design_for(sc, design)
     tl = Timeline(meta=_meta(sc, design))
-    for rec, stop in iter_scenario(sc, design, pages=pages, calls=calls,
-                                   check_invariants=check_invariants):
+    for rec, stop in _run(sc, design, pages, calls, check_invariants):
         if not detail and "design_notes" not in rec:   # notes name labels
             del rec["detail"]
         tl.append(rec)
@@ -117,7 +116,12 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     can print each and let it go (run --json of a long scenario).
     """
     sc = load_scenario(scenario)
-    design = design_for(sc, design)
+    yield from _run(sc, design_for(sc, design), pages, calls, check_invariants)
+
+
+def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
+         check_invariants: bool) -> Iterator[tuple[dict[str, Any], bool]]:
+    """iter_scenario for a loaded (checked) scenario."""
     m = _machine(sc, design, check_invariants)
     if pages is None:
         pages = _small(sc)
@@ -134,7 +138,7 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
-    last: dict[str, dict[str, Any]] = {}     # each memcg's counters at the last step
+    last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
     for i, st in enumerate(sc.steps):
         rec, stop = _step(ctx, sc, i, st, names, design, calls, last)
         if pages:
@@ -162,7 +166,8 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
           design: str, calls: bool = True,
-          last: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], bool]:
+          last: dict[str, tuple[list[int], dict[str, Any]]] | None = None
+          ) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
     whether the run must stop here."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
@@ -219,18 +224,31 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
 
 
 def _counters(ctx: Context, names: list[str],
-              last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+              last: dict[str, tuple[list[int], dict[str, Any]]]
+              ) -> dict[str, dict[str, Any]]:
     """Every memcg's counters now. A memcg whose counters did not change
-    since the last step (``last``, updated here) gets the same dict object
-    (records are read-only), so a long timeline keeps one copy of what
-    stays the same."""
+    since the last step (``last``: its counter row and counters then,
+    updated here) gets the same dict object (records are read-only), so a
+    long timeline keeps one copy of what stays the same; an unchanged row
+    (every counter of a memcg but root's usage lives in it) is one
+    comparison, no new dict."""
     out: dict[str, dict[str, Any]] = {}
     for n in names:
-        now: dict[str, Any] = ctx.m.memcgs[n].counters()
+        mg = ctx.m.memcgs[n]
         prev = last.get(n)
-        if prev is not None and prev != now and prev["stat"] == now["stat"]:
-            now["stat"] = prev["stat"]           # only a limit or usage moved
-        out[n] = last[n] = prev if prev is not None and prev == now else now
+        # root's usage is summed over its subtree (mem_cgroup_usage): its
+        # own row does not tell whether it moved
+        if prev is not None and prev[0] == mg.row and not mg.is_root:
+            out[n] = prev[1]
+            continue
+        now: dict[str, Any] = mg.counters()
+        if prev is not None:
+            if prev[1] == now:
+                now = prev[1]
+            elif prev[1]["stat"] == now["stat"]:
+                now["stat"] = prev[1]["stat"]    # only a limit or usage moved
+        last[n] = (list(mg.row), now)
+        out[n] = now
     return out
 
 

@@ -7,6 +7,7 @@ step's kernel calls follow, one line each (format_calls).
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS
@@ -19,6 +20,7 @@ _TABLE = (("usage", "usage"), ("memsw_usage", "memsw"), ("limit", "limit"),
 _STATS = ("cache", "rss", "swap", "mapped_file")
 
 
+@lru_cache(maxsize=4096)              # a run prints the same few sizes over and over
 def size(pages: int | None) -> str:
     """"3 (12 KiB)", or "unlimited" for None."""
     if pages is None:
@@ -50,16 +52,18 @@ def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str
     out = []
     for name, now in rec["memcgs"].items():
         before = (prev or {}).get("memcgs", {}).get(name)
-        if before is None:
+        # the same dict object: nothing moved (a run shares what stays the same)
+        if before is None or before is now:
             continue
         diffs = []
         for k in COUNTERS:
             if now.get(k) != before.get(k):
                 diffs.append(f"{k} {_v(before.get(k))}->{_v(now.get(k))}")
-        for k in STATS:
-            a, b = before["stat"].get(k), now["stat"].get(k)
-            if a != b:
-                diffs.append(f"{k} {a}->{b}")
+        if before["stat"] is not now["stat"]:
+            for k in STATS:
+                a, b = before["stat"].get(k), now["stat"].get(k)
+                if a != b:
+                    diffs.append(f"{k} {a}->{b}")
         if diffs:
             out.append(f"{name}: " + ", ".join(diffs))
     return out
@@ -92,16 +96,31 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
     lines += [f"  changed: {c}" for c in changes]
     # where the design departs from clean accounting (Machine.design_notes)
     lines += [f"  design note: {n}" for n in rec.get("design_notes") or ()]
-    header = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
-    rows = [header]
-    for name, c in rec["memcgs"].items():
-        rows.append([name] + [size(c.get(k)) if k != "failcnt" else str(c.get(k))
-                              for k, _ in _TABLE]
-                    + [str(c["stat"].get(k)) for k in _STATS])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    rows = [_HEADER] + [_row(name, c) for name, c in rec["memcgs"].items()]
+    widths = [max(map(len, column)) for column in zip(*rows)]
     for r in rows:
-        lines.append("  " + "  ".join(x.ljust(w) for x, w in zip(r, widths)).rstrip())
+        lines.append("  " + "  ".join(map(str.ljust, r, widths)).rstrip())
     return "\n".join(lines)
+
+
+_HEADER = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
+#: (name, id of a counters dict) -> (that dict, its table row): a run shares
+#: a memcg's counters dict between the steps that do not change it
+_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], list[str]]] = {}
+
+
+def _row(name: str, c: Mapping[str, Any]) -> list[str]:
+    """One memcg's line of the table, as cells."""
+    hit = _ROWS.get((name, id(c)))
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    row = ([name] + [size(c.get(k)) if k != "failcnt" else str(c.get(k))
+                     for k, _ in _TABLE]
+           + [str(c["stat"].get(k)) for k in _STATS])
+    if len(_ROWS) >= 256:
+        _ROWS.clear()
+    _ROWS[name, id(c)] = (c, row)
+    return row
 
 
 def _lru(state: Mapping[str, Any]) -> str:

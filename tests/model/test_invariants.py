@@ -10,7 +10,7 @@ from memcg_edu.model import Machine
 from memcg_edu.model.invariants import (INVARIANTS, failed_invariants,
                                         invariant_words)
 from memcg_edu.model.memcg import COL
-from memcg_edu.model.pages import PCG_MEMSW, PG_lru
+from memcg_edu.model.pages import PCG_MEMSW, PG_active, PG_lru
 
 
 def _machine():
@@ -36,6 +36,26 @@ BREAKS = {
     "mapcount": lambda m, a, p, e, f: m.mem.mapcount.__setitem__(f.pfn, 2),
     "swap_map": lambda m, a, p, e, f: m.swap.count.__setitem__(e.slot, 2),
 }
+
+
+#: more breaks, each caught by its invariant's other test
+MORE_BREAKS = {
+    # an active anon page whose flags say inactive: the wrong list for them
+    "I6 list": ("I6", lambda m, a, p, e, f: m.mem.flags.__setitem__(
+        p.pfn, m.mem.flags[p.pfn] ^ PG_active)),
+    # the page's first pte recorded at another address
+    "rmap": ("rmap", lambda m, a, p, e, f: m.mem.rmap_addr.__setitem__(
+        p.pfn, m.mem.rmap_addr[p.pfn] + 7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_BREAKS))
+def test_more_breaks_fail_their_invariant(name):
+    inv, brk = MORE_BREAKS[name]
+    m, a, p, e, f = _machine()
+    brk(m, a, p, e, f)
+    failed = [i for i, _ in failed_invariants(m)]
+    assert failed and failed[0] == inv, failed
 
 
 @pytest.mark.parametrize("inv", sorted(BREAKS))
