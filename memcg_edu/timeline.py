@@ -147,11 +147,18 @@ class Timeline:
         """Every COUNTERS and STATS name of one memcg over the steps, read
         in one pass (same arrays as ``counter`` gives one at a time)."""
         import numpy as np
-        recs = self._records(memcg)
-        stats = [r.get("stat") or {} for r in recs]
-        out = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
-        out.update({k: np.array([st.get(k) for st in stats], dtype=float) for k in STATS})
-        return out
+        top, stat = operator.itemgetter(*COUNTERS), operator.itemgetter(*STATS)
+
+        def row(r: Mapping[str, Any]) -> tuple:
+            try:                       # every name there (the runner's records)
+                return top(r) + stat(r["stat"])
+            except (KeyError, TypeError):
+                st = r.get("stat") or {}
+                return (*map(r.get, COUNTERS), *map(st.get, STATS))
+        # one row per step, then one column per name (None becomes nan)
+        table = np.array([row(r) for r in self._records(memcg)],
+                         dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
+        return dict(zip(COUNTERS + STATS, table.T.copy()))
 
     # -- files ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
