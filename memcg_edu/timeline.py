@@ -155,9 +155,17 @@ class Timeline:
             except (KeyError, TypeError):
                 st = r.get("stat") or {}
                 return (*map(r.get, COUNTERS), *map(st.get, STATS))
-        # one row per step, then one column per name (None becomes nan)
-        table = np.array([row(r) for r in self._records(memcg)],
-                         dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
+        rows: list[tuple] = []
+        at: list[int] = []             # the row of each step
+        last = None
+        for r in self._records(memcg):
+            if r is not last:          # the runner repeats a record that did not change
+                last = r
+                rows.append(row(r))
+            at.append(len(rows) - 1)
+        # one row per record, one per step, then a column per name (None: nan)
+        table = np.array(rows, dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
+        table = table[np.array(at, dtype=np.intp)]
         return dict(zip(COUNTERS + STATS, table.T.copy()))
 
     # -- files ----------------------------------------------------------
