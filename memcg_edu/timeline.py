@@ -158,11 +158,26 @@ class Timeline:
         """Every COUNTERS and STATS name of one memcg over the steps, read
         in one pass (same arrays as ``counter`` gives one at a time)."""
         import numpy as np
-        recs = self._records(memcg)
-        stats = [r.get("stat") or {} for r in recs]
-        out = {k: np.array([r.get(k) for r in recs], dtype=float) for k in COUNTERS}
-        out.update({k: np.array([st.get(k) for st in stats], dtype=float) for k in STATS})
-        return out
+        top, stat = operator.itemgetter(*COUNTERS), operator.itemgetter(*STATS)
+
+        def row(r: Mapping[str, Any]) -> tuple:
+            try:                       # every name there (the runner's records)
+                return top(r) + stat(r["stat"])
+            except (KeyError, TypeError):
+                st = r.get("stat") or {}
+                return (*map(r.get, COUNTERS), *map(st.get, STATS))
+        rows: list[tuple] = []
+        at: list[int] = []             # the row of each step
+        last = None
+        for r in self._records(memcg):
+            if r is not last:          # the runner repeats a record that did not change
+                last = r
+                rows.append(row(r))
+            at.append(len(rows) - 1)
+        # one row per record, one per step, then a column per name (None: nan)
+        table = np.array(rows, dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
+        table = table[np.array(at, dtype=np.intp)]
+        return dict(zip(COUNTERS + STATS, table.T.copy()))
 
     # -- files ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -14,10 +14,10 @@ line.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from ..compare import SHOWN, compare_scenario, render_text
+from ..compare import SHOWN
+from ..compare.stream import stream_compare
 from ..timeline import COUNTERS, STATS
 
 __all__ = ["add_parser", "main"]
@@ -45,11 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    cmp = compare_scenario(args.file)
-    if args.json:
-        json.dump(cmp.to_dict(), sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        counters = COUNTERS + STATS if args.all_counters else SHOWN
-        sys.stdout.write(render_text(cmp, counters, calls=args.calls))
-    return 1 if cmp.kernel_bugs else 0
+    # both designs step by step, each step written as it is compared: a long
+    # scenario never holds two timelines of records (memcg_edu.compare.stream)
+    counters = COUNTERS + STATS if args.all_counters else SHOWN
+    bugs = stream_compare(args.file, sys.stdout, as_json=args.json, counters=counters,
+                          calls=args.calls)
+    return 1 if bugs else 0

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from ..scenario.registry import DESIGNS, REGISTRY
 
 __all__ = ["ENTRY_POINTS", "LOCK_EVENT", "SPECIAL_CASES", "CATEGORIES",
-           "summarize_calls"]
+           "summarize_calls", "CallTally"]
 
 #: The functions mm/memcontrol.c exports to the rest of mm, per design: the
 #: entry points the scenario ops' paths call (the op registry's memcg_api).
@@ -75,10 +76,6 @@ SPECIAL_CASES: dict[str, tuple[str, str]] = {
 }
 
 
-def _base(name: str) -> str:
-    return name.split(":", 1)[0]
-
-
 def _event_name(event: Any) -> str:
     """An event of a step record: a name, or a dict naming its function."""
     if isinstance(event, Mapping):
@@ -98,6 +95,45 @@ def _with_labels(note: str, step: Mapping[str, Any]) -> str:
                               if int(mt.group(1)) in by_pfn else mt.group(0)), note)
 
 
+_STR = {str}
+
+
+class CallTally:
+    """summarize_calls fed one step record at a time (``add``), for a
+    comparison that streams its steps; ``result()`` is summarize_calls's."""
+
+    def __init__(self, design: str) -> None:
+        self.known = set(ENTRY_POINTS.get(design, ()))
+        self.events: Counter[str] = Counter()     # every event name, counted
+        self.notes: dict[str, int] = {}
+        self.seen = 0
+
+    def add(self, step: Mapping[str, Any]) -> None:
+        i, self.seen = self.seen, self.seen + 1
+        events = step.get("events") or ()
+        if set(map(type, events)) <= _STR:      # names (the common case): at C speed
+            self.events.update(events)
+        else:                                   # dicts naming their function
+            self.events.update(map(_event_name, events))
+        for note in step.get("design_notes") or ():
+            self.notes.setdefault(_with_labels(note, step), step.get("step", i))
+
+    def result(self) -> dict[str, Any]:
+        events = self.events
+        calls = {k: n for k, n in events.items() if k in self.known and k != LOCK_EVENT}
+        special = {k: n for k, n in events.items() if ":" in k}
+        categories = {c: 0 for c in CATEGORIES}
+        for name, n in special.items():
+            cat = SPECIAL_CASES.get(name, ("early return", ""))[0]
+            categories[cat] += n
+        return {"entry_points": sorted(calls),
+                "calls": dict(sorted(calls.items())),
+                "lock_page_cgroup": events[LOCK_EVENT],
+                "special_cases": dict(sorted(special.items())),
+                "categories": categories,
+                "design_notes": [{"step": st, "note": n} for n, st in self.notes.items()]}
+
+
 def summarize_calls(steps: Iterable[Mapping[str, Any]],
                     design: str) -> dict[str, Any]:
     """Count what one design's timeline called.
@@ -109,29 +145,7 @@ def summarize_calls(steps: Iterable[Mapping[str, Any]],
     An entry point is a function of ``ENTRY_POINTS[design]`` that appears
     in some step's events (with or without a ``:case`` suffix).
     """
-    known = set(ENTRY_POINTS.get(design, ()))
-    calls: Counter[str] = Counter()
-    special: Counter[str] = Counter()
-    locks = 0
-    notes: dict[str, int] = {}
-    for i, step in enumerate(steps):
-        for event in step.get("events") or ():
-            name = _event_name(event)
-            if name == LOCK_EVENT:
-                locks += 1
-                continue
-            if ":" in name:
-                special[name] += 1
-            base = _base(name)
-            if base in known and ":" not in name:
-                calls[base] += 1
-        for note in step.get("design_notes") or ():
-            notes.setdefault(_with_labels(note, step), step.get("step", i))
-    categories = {c: 0 for c in CATEGORIES}
-    for name, n in special.items():
-        cat = SPECIAL_CASES.get(name, ("early return", ""))[0]
-        categories[cat] += n
-    return {"entry_points": sorted(calls), "calls": dict(sorted(calls.items())),
-            "lock_page_cgroup": locks, "special_cases": dict(sorted(special.items())),
-            "categories": categories,
-            "design_notes": [{"step": st, "note": n} for n, st in notes.items()]}
+    tally = CallTally(design)
+    for step in steps:
+        tally.add(step)
+    return tally.result()

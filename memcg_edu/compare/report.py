@@ -5,19 +5,15 @@ memcg_edu compare FILE``). Pure formatting: no kernel file behind it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .calls import CATEGORIES, SPECIAL_CASES
 from .comparison import DESIGNS, Comparison
-from .diff import SHOWN
+from .diff import SHOWN, calls_of, read_counters
 
-__all__ = ["render_text"]
-
-
-def _cell(pair: dict[str, Any]) -> str:
-    vals = ["-" if pair[d] is None else str(pair[d]) for d in DESIGNS]
-    mark = "*" if pair[DESIGNS[0]] != pair[DESIGNS[1]] else " "
-    return mark + "/".join(vals)
+__all__ = ["render_text", "StepsTable", "op_width", "title_lines",
+           "outcome_lines", "summary_lines"]
 
 
 def _compact(calls: list[str]) -> str:
@@ -31,37 +27,139 @@ def _compact(calls: list[str]) -> str:
     return ", ".join(c if n == 1 else f"{c} x{n}" for c, n in out) or "no call"
 
 
+class _Cells(dict):
+    """(3.16 value, its type, 3.17 value, its type) -> the cell "*3.16/3.17"
+    right-aligned (``*`` when they differ), made when first asked for: a
+    long table repeats its cells (the types keep 1, 1.0 and True apart)."""
+
+    LIMIT = 1 << 16     # cells kept at most (a counter that keeps growing repeats none)
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+
+    def __missing__(self, key: tuple) -> str:
+        a, _, b, _ = key
+        text = ("*" if a != b else " ") + "/".join("-" if v is None else str(v)
+                                                   for v in (a, b))
+        if len(self) >= self.LIMIT:
+            self.clear()
+        cell = self[key] = f"{text:>{self.width}}"
+        return cell
+
+
+class StepsTable:
+    """The side-by-side table of per-step counters: its head, and each
+    row's lines. The op column's width is given last (``lines``), so that
+    a comparison read once, step by step, can keep its rows' lines and
+    write them when the widest op is known."""
+
+    def __init__(self, names: list[str], counters: tuple[str, ...],
+                 calls: bool = False) -> None:
+        self.names, self.counters, self.calls = names, counters, calls
+        self.mw = max([len("memcg")] + [len(m) for m in names])
+        self.cw = max([len(c) for c in counters] + [9])
+        self._cells = _Cells(self.cw)
+        self._read = read_counters(counters)
+        self._leads = [(m, f"{m:<{self.mw}} ") for m in names]
+        self._last: dict[str, tuple[Any, Any, str]] = {}   # memcg -> (ra, rb, its line)
+
+    def head(self, opw: int) -> list[str]:
+        head = (f"{'step':>4} {'op':<{opw}} {'memcg':<{self.mw}} "
+                + " ".join(f"{c:>{self.cw}}" for c in self.counters))
+        return [head, "-" * len(head)]
+
+    def _line(self, m: str, lead: str, ra: Mapping[str, Any] | None,
+              rb: Mapping[str, Any] | None) -> str:
+        """memcg m's line from its two records. The runner hands a memcg
+        whose counters did not move the same record again: its line too."""
+        last = self._last.get(m)
+        if last is not None and last[0] is ra and last[1] is rb:
+            return last[2]
+        va, vb = self._read(ra), self._read(rb)
+        line = lead + " ".join(map(self._cells.__getitem__,
+                                   zip(va, map(type, va), vb, map(type, vb))))
+        self._last[m] = (ra, rb, line)
+        return line
+
+    def body(self, sa: Mapping[str, Any], sb: Mapping[str, Any]
+             ) -> tuple[list[str], list[str]]:
+        """A row's memcg lines (without the step and op in front) and the
+        lines under them (each design's calls, a failed step), from the
+        two designs' records of the step (diff_steps's, stand-ins too)."""
+        ma, mb = sa.get("memcgs") or {}, sb.get("memcgs") or {}
+        parts = [self._line(m, lead, ma.get(m), mb.get(m)) for m, lead in self._leads]
+        under: list[str] = []
+        op = sa.get("op", sb.get("op"))
+        if self.calls and op != "expect":
+            under += [f"{'':>4}   {d} calls: {_compact(calls_of(r, op))}"
+                      for d, r in zip(DESIGNS, (sa, sb))]
+        if not (sa.get("ok", True) and sb.get("ok", True)):
+            under += [f"{'':>4}   {d} step failed: {r.get('error')}"
+                      for d, r in zip(DESIGNS, (sa, sb)) if not r.get("ok", True)]
+        return parts, under
+
+    @staticmethod
+    def lines(step: int, op: Any, parts: list[str], under: list[str],
+              opw: int) -> list[str]:
+        """A row's lines with an op column ``opw`` wide."""
+        first = f"{step:>4} {op:<{opw}}"
+        blank = f"{'':>4} {'':<{opw}}"
+        return [f"{first if j == 0 else blank} {p}" for j, p in enumerate(parts)] + under
+
+
+def op_width(ops) -> int:
+    """The op column's width for rows of these ops."""
+    return max([len("op")] + [len(str(op)) for op in ops])
+
+
 def _steps_table(cmp: Comparison, counters: tuple[str, ...],
                  calls: bool = False) -> list[str]:
     # from the timelines, not the rows: each row is built when read
     names = list(dict.fromkeys(m for t in cmp.timelines.values() for m in t.memcg_names))
     longest = max(cmp.timelines.values(), key=len)
-    opw = max([len("op")] + [len(str(r.get("op"))) for r in longest.steps])
-    mw = max([len("memcg")] + [len(m) for m in names])
-    cw = max([len(c) for c in counters] + [9])
-    head = (f"{'step':>4} {'op':<{opw}} {'memcg':<{mw}} "
-            + " ".join(f"{c:>{cw}}" for c in counters))
-    lines = [head, "-" * len(head)]
-    for r in cmp.rows:
-        first = True
-        for m in names:
-            cells = r["memcgs"][m]
-            lead = (f"{r['step']:>4} {r['op']:<{opw}}" if first
-                    else f"{'':>4} {'':<{opw}}")
-            lines.append(f"{lead} {m:<{mw}} "
-                         + " ".join(f"{_cell(cells[c]):>{cw}}" for c in counters))
-            first = False
-        for d in DESIGNS:
-            if calls and r["op"] != "expect":
-                lines.append(f"{'':>4}   {d} calls: {_compact(r['calls'][d])}")
-        for d in DESIGNS:
-            if not r["ok"][d]:
-                lines.append(f"{'':>4}   {d} step failed: {r['error'][d]}")
+    opw = op_width(r.get("op") for r in longest.steps)
+    table = StepsTable(names, counters, calls)
+    lines = table.head(opw)
+    for i in range(len(cmp.rows)):
+        sa, sb = cmp.rows.records(i)
+        lines += table.lines(i, sa.get("op", sb.get("op")), *table.body(sa, sb), opw)
     return lines
 
 
-def _summary(cmp: Comparison) -> list[str]:
-    s = cmp.summary
+def title_lines(title: str, calls: bool) -> list[str]:
+    """The lines above the table."""
+    title = f"{title}: " if title else ""
+    lines = [f"{title}3.16 beside 3.17 (each cell: 3.16/3.17 in pages, "
+             f"* = the designs differ)"]
+    if calls:
+        lines.append("calls are listed in the order they return (inner calls first)")
+    lines.append("")
+    return lines
+
+
+def outcome_lines(differing_steps: list[int], same_end_state: bool,
+                  end_differences: list[list[str]],
+                  kernel_bugs: list[dict[str, Any]]) -> list[str]:
+    """Where the counters differ, and where a design stopped."""
+    lines = []
+    if differing_steps:
+        steps = differing_steps
+        lines.append(f"counters differ after step{'' if len(steps) == 1 else 's'} "
+                     + ", ".join(map(str, steps))
+                     + ("; the end state is the same" if same_end_state
+                        else "; at the end they still differ in "
+                        + ", ".join(f"{m} {c}" for m, c in end_differences)))
+    else:
+        lines.append("the counters agree after every step")
+    for bug in kernel_bugs:
+        lines.append(f"the {bug['design']} kernel stops at step {bug['step']}: "
+                     f"{bug['error']}")
+    return lines
+
+
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    """Per design: entry points, locks, special cases, design notes."""
     w = 34
     lines = [f"{'per design':<{w}}" + "".join(f"{d:>8}" for d in DESIGNS)]
 
@@ -89,26 +187,11 @@ def render_text(cmp: Comparison, counters: tuple[str, ...] = SHOWN,
     """The side-by-side table (cells "3.16/3.17", ``*`` marks a difference),
     with each step's kernel calls per design if ``calls``, followed by the
     per-design summary."""
-    title = f"{cmp.title}: " if cmp.title else ""
-    lines = [f"{title}3.16 beside 3.17 (each cell: 3.16/3.17 in pages, "
-             f"* = the designs differ)"]
-    if calls:
-        lines.append("calls are listed in the order they return (inner calls first)")
-    lines.append("")
+    lines = title_lines(cmp.title, calls)
     lines += _steps_table(cmp, counters, calls)
     lines.append("")
-    if cmp.differing_steps:
-        steps = cmp.differing_steps
-        lines.append(f"counters differ after step{'' if len(steps) == 1 else 's'} "
-                     + ", ".join(map(str, steps))
-                     + ("; the end state is the same" if cmp.same_end_state
-                        else "; at the end they still differ in "
-                        + ", ".join(f"{m} {c}" for m, c in cmp.end_differences)))
-    else:
-        lines.append("the counters agree after every step")
-    for bug in cmp.kernel_bugs:
-        lines.append(f"the {bug['design']} kernel stops at step {bug['step']}: "
-                     f"{bug['error']}")
+    lines += outcome_lines(cmp.differing_steps, cmp.same_end_state,
+                           cmp.end_differences, cmp.kernel_bugs)
     lines.append("")
-    lines += _summary(cmp)
+    lines += summary_lines(cmp.summary)
     return "\n".join(lines) + "\n"

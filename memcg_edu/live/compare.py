@@ -1,9 +1,11 @@
 """The same bulk workload on the model and on the kernel, side by side.
 
 The model (memcg_edu.model.Machine, Linux 3.17 design, without the per-CPU
-charge stock) runs the phases of a recorded kernel workload as loops of
-its mm callers (fault_anon, fault_shmem, add_to_page_cache, unmap,
-truncate, swap_out, swap_in, migrate, move_task, exit_task); the two
+charge stock) runs the phases of a recorded kernel workload as a scenario
+(workload_scenario) whose steps are its mm callers (fault_anon,
+fault_shmem, add_to_page_cache, unmap, truncate, swap_out, swap_in,
+migrate, move_task, exit), one range step where a phase repeats one of
+them page after page; the two
 timelines are then compared counter by counter, within the tolerances
 below, and every difference a modern kernel is known to add is named at the
 step where it shows, with its size in pages:
@@ -29,7 +31,7 @@ from .catalog import Phase, Workload, get_workload
 from .errors import LiveError
 
 __all__ = ["counter_tolerance", "stat_tolerance", "Difference", "Comparison",
-           "model_timeline", "compare", "render", "SHOWN"]
+           "model_timeline", "workload_scenario", "compare", "render", "SHOWN"]
 
 #: MEMCG_CHARGE_BATCH of modern kernels (include/linux/memcontrol.h)
 CHARGE_BATCH = 64
@@ -110,7 +112,10 @@ def _model_classes():
 
 
 class _ModelRun:
-    """Runs a workload's phases on a Machine with loops of its mm callers."""
+    """Runs a workload's phases on a Machine with loops of its mm callers,
+    keeping each phase's pages (the page stories of live/trace_compare.py
+    follow them; model_timeline runs workload_scenario instead, with the
+    same counters)."""
 
     def __init__(self, wl: Workload, skipped: set[int]) -> None:
         Machine, self._entry_type = _model_classes()
@@ -216,11 +221,157 @@ class _ModelRun:
         return isinstance(p, self._entry_type)
 
 
+class _Steps:
+    """The scenario steps of a workload's phases on the model: a phase that
+    repeats one operation N times is one range step (``"count": N``, labels
+    "x{i}"), as docs/scenario-format.md describes; its result is that of the
+    N steps written out. ``ends[k]`` is the index of sample k's last step
+    (sample 0 is the start; None: nothing ran, the counters stay)."""
+
+    def __init__(self, wl: Workload, skipped: set[int]) -> None:
+        n_total = sum(p.pages for p in wl.phases) + sum(wl.files.values())
+        self.wl = wl
+        self.head = {"format": "memcg-edu-scenario/1", "title": f"workload {wl.name}",
+                     "machine": {"ram_pages": n_total + 256, "swap_slots": n_total + 256,
+                                 "swap_account": True, "charge_stock": False},
+                     "memcgs": {name: {} for name in wl.memcgs},
+                     "tasks": {"task": wl.memcgs[0]}}
+        # the counters at the start, read by a check that changes nothing
+        self.steps: list[dict[str, Any]] = [{"op": "expect", "memcg": wl.memcgs[0],
+                                             "usage": 0}]
+        self.ends: list[int | None] = [0]
+        self.regions: dict[str, tuple[int, set[int]]] = {}   # label -> (pages, swapped)
+        self.files: dict[str, int] = {}                       # file label -> cached pages
+        self.shared: set[str] = set()
+        for k, ph in enumerate(wl.phases, start=1):
+            before = len(self.steps)
+            if k not in skipped:
+                self._phase(ph)
+            self.ends.append(len(self.steps) - 1 if len(self.steps) > before else None)
+
+    def scenario(self) -> dict[str, Any]:
+        return {**self.head, "steps": list(self.steps)}
+
+    def _range(self, op: str, label: str, n: int, **fields: Any) -> None:
+        """op on label{i} for i < n: one range step (a plain one for n = 1)."""
+        if n == 1:
+            self.steps.append({"op": op, "page": f"{label}0", **fields})
+        elif n > 1:
+            self.steps.append({"op": op, "page": label + "{i}", "count": n, **fields})
+
+    def _each(self, op: str, label: str, which: list[int], **fields: Any) -> None:
+        """op on label{j} for each j of ``which`` (0, 1, ..., k-1: one range step)."""
+        if which == list(range(len(which))):
+            self._range(op, label, len(which), **fields)
+        else:
+            self.steps += [{"op": op, "page": f"{label}{j}", **fields} for j in which]
+
+    def _phase(self, ph: Phase) -> None:
+        t, n = "task", ph.pages
+        if ph.action == "touch_anon":
+            self._range("fault_anon", ph.target, n, task=t)
+            self.regions[ph.target] = (n, set())
+        elif ph.action == "touch_shared":
+            self._range("fault_shmem", ph.target, n, task=t, file=ph.target)
+            self.regions[ph.target] = (n, set())
+            self.shared.add(ph.target)
+        elif ph.action in ("read_file", "write_file"):
+            self._range("add_to_page_cache", ph.target, n, task=t, file=ph.target,
+                        mapped=False)
+            self.files[ph.target] = n
+        elif ph.action == "write_tmpfs":
+            # a tmpfs write is a shmem page the task does not keep mapped
+            self._range("fault_shmem", ph.target, n, task=t, file=ph.target)
+            self._range("unmap", ph.target, n, task=t)
+            self.files[ph.target] = n
+        elif ph.action == "unmap":
+            size, _ = self.regions.pop(ph.target)
+            self._range("unmap", ph.target, size, task=t)   # one zap, as munmap does
+            if ph.target in self.shared:
+                # the last mapping of a shared anonymous region goes: its
+                # shmem object is freed (shmem_evict_inode truncates it)
+                self._range("truncate", ph.target, size)
+        elif ph.action == "retouch":
+            _, swapped = self.regions[ph.target]
+            self._each("swap_in", ph.target, sorted(swapped), task=t)
+            swapped.clear()
+        elif ph.action == "exit":
+            self.steps.append({"op": "exit", "task": t})
+            self.regions.clear()
+        elif ph.action in ("drop_cache", "delete"):
+            # a file the task never read has no page in the cache
+            self._range("truncate", ph.target, self.files.pop(ph.target, 0))
+        elif ph.action == "set_limit":
+            self._set_limit(ph)
+        elif ph.action == "compact":
+            for label, (size, swapped) in self.regions.items():
+                self._each("migrate", label, [j for j in range(size) if j not in swapped])
+            for label, size in self.files.items():
+                self._range("migrate", label, size)
+        elif ph.action == "move":
+            self.steps.append({"op": "move_task", "task": t, "to": ph.memcg,
+                               "move_charge": self.wl.move_charge})
+
+    def _set_limit(self, ph: Phase) -> None:
+        """Lower a limit as mem_cgroup_resize_limit does: reclaim (here:
+        swap out anonymous pages, oldest first) until usage fits. The usage
+        to reclaim from is read off a run of the steps so far."""
+        from ..scenario import run_scenario
+
+        if ph.limit is not None:
+            tl = run_scenario(self.scenario(), pages=False, calls=False, detail=False)
+            excess = tl[-1]["memcgs"][ph.memcg]["usage"] - ph.limit
+            for label, (size, swapped) in self.regions.items():
+                which = [j for j in range(size) if j not in swapped][:max(excess, 0)]
+                self._each("swap_out", label, which)
+                swapped.update(which)
+                excess -= len(which)
+        self.steps.append({"op": "set_limit", "memcg": ph.memcg, "limit_pages": ph.limit,
+                           "memsw_limit_pages": ph.memsw_limit})
+
+
+def workload_scenario(wl: Workload, skipped: set[int] | None = None
+                      ) -> tuple[dict[str, Any], list[int | None]]:
+    """The model's scenario for a workload (phases in ``skipped`` left out),
+    with range steps where a phase repeats an operation, and for each
+    sample (the start, then each phase) the index of the step it follows
+    (None: nothing ran for it)."""
+    steps = _Steps(wl, skipped or set())
+    return steps.scenario(), steps.ends
+
+
 def model_timeline(workload: str | Workload, pages: int = 4096,
                    skipped: set[int] | None = None) -> Timeline:
-    """The model's timeline for a workload (phases skipped in ``skipped``)."""
+    """The model's timeline for a workload (phases skipped in ``skipped``):
+    its scenario (workload_scenario) run on the 3.17 design, one record
+    for the start and one after each phase."""
+    from ..scenario import iter_scenario
+
     wl = workload if isinstance(workload, Workload) else get_workload(workload, pages)
-    return _ModelRun(wl, skipped or set()).run()
+    skipped = skipped or set()
+    sc, ends = workload_scenario(wl, skipped)
+    at = {i: k for k, i in enumerate(ends) if i is not None}
+    counters: dict[int, dict[str, Any]] = {}
+    for rec, _ in iter_scenario(sc, "3.17", pages=False, calls=False):
+        if rec["step"] in at:
+            counters[at[rec["step"]]] = {n: rec["memcgs"][n] for n in wl.memcgs}
+    tl = Timeline(meta={"source": "model", "design": "3.17", "workload": wl.name,
+                        "pages": wl.phases[0].pages if wl.phases else 0})
+    now: dict[str, Any] = {}
+    for k in range(len(ends)):
+        now = counters.get(k, now)
+        detail: dict[str, Any]
+        if k == 0:
+            op, detail = "start", {"action": "start"}
+        else:
+            ph = wl.phases[k - 1]
+            op = ph.op
+            detail = ({"action": ph.action, "skipped": "skipped on the kernel"}
+                      if k in skipped else
+                      {"action": ph.action, "target": ph.target, "pages": ph.pages})
+        tl.append({"op": op, "ok": True, "error": None, "events": [],
+                   "memcgs": now, "detail": detail})
+    return tl
 
 
 # -- the comparison -------------------------------------------------------------

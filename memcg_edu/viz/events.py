@@ -8,12 +8,13 @@ migration, OOM, failcnt.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any, Mapping
 
 import numpy as np
 
 from ..scenario.registry import REGISTRY
-from ..timeline import Timeline
+from ..timeline import STATS, Timeline
 
 __all__ = ["EVENT_KINDS", "step_kinds", "event_steps"]
 
@@ -100,8 +101,91 @@ def step_kinds(record: Mapping[str, Any], prev: Mapping[str, Any] | None = None,
     return out
 
 
+_TABLES: "weakref.WeakKeyDictionary[Timeline, tuple[int, np.ndarray, np.ndarray]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _step_table(timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """For every step: which kinds its functions, op and error show (a bit
+    per EVENT_KINDS entry), and whether it has a function log; kept per
+    timeline (made again when it grows), as every memcg's markers read it."""
+    hit = _TABLES.get(timeline)
+    if hit is None or hit[0] != len(timeline):
+        hit = _TABLES[timeline] = (len(timeline), *_read_steps(timeline))
+    return hit[1], hit[2]
+
+
+def _read_steps(timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """_step_table's arrays. Steps of a long run repeat a few lists of
+    function names: each list is read once."""
+    bit = {k: 1 << j for j, k in enumerate(EVENT_KINDS)}
+    by_names: dict[tuple, int] = {}
+    masks, logged = [], []
+    for rec in timeline.steps:
+        events = rec.get("events") or ()
+        try:
+            key: tuple = (rec.get("op"), *events)
+            mask = by_names.get(key)
+        except TypeError:                     # dict events: not a key
+            key, mask = (), None
+        if mask is None:
+            mask = sum(bit[k] for k in step_kinds({"op": rec.get("op"), "events": events}))
+            if key:
+                by_names[key] = mask
+        err = rec.get("error")
+        if err and ("OOM" in str(err) or "oom" in str(err)):
+            mask |= bit["OOM"]
+        masks.append(mask)
+        logged.append(bool(events))
+    return np.array(masks, np.uint8).reshape(-1), np.array(logged, bool).reshape(-1)
+
+
 def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
-    """For each kind, the steps (indices) where it happened to ``memcg``."""
+    """For each kind, the steps (indices) where it happened to ``memcg``
+    (step_kinds of each step, read off the counters' arrays at once)."""
+    from .series import series
+
+    recs = [(s.get("memcgs") or {}).get(memcg) for s in timeline.steps]
+    if not all(r is None or (r.get("stat") or {}).keys() <= _STATS for r in recs):
+        return _event_steps_one_by_one(timeline, memcg)   # other statistics: read each
+    present = np.array([r is not None for r in recs], bool)
+    masks, logged = _step_table(timeline)
+
+    def moved(name: str) -> np.ndarray:
+        # the change since the step before; absent or null counts as 0
+        v = np.nan_to_num(series(timeline, memcg, name))
+        return np.diff(v, prepend=0.0)
+
+    changed = np.zeros(len(timeline), bool)
+    for name in ("usage", "memsw_usage", *STATS):
+        changed |= moved(name) != 0
+    usage = moved("usage")
+    grew = (moved("failcnt") > 0) | (moved("memsw_failcnt") > 0)
+    found = {}
+    for j, kind in enumerate(EVENT_KINDS):
+        has = (masks & (1 << j)) != 0
+        if kind == "OOM":
+            # whose OOM it was: the step's own words (rare steps, read one by one)
+            at = [int(i) for i in np.flatnonzero(has & present)
+                  if "OOM" in step_kinds(timeline[int(i)],
+                                         timeline[int(i) - 1] if i else None, memcg)]
+            found[kind] = np.asarray(at, dtype=int)
+            continue
+        hit = has & changed
+        if kind == "charge":
+            hit |= ~logged & (usage > 0)      # no function log: read off usage
+        elif kind == "uncharge":
+            hit |= ~logged & (usage < 0)
+        elif kind == "failcnt":
+            hit |= grew
+        found[kind] = np.flatnonzero(hit & present).astype(int)
+    return found
+
+
+_STATS = frozenset(STATS)
+
+
+def _event_steps_one_by_one(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
     found: dict[str, list[int]] = {k: [] for k in EVENT_KINDS}
     prev = None
     for i, rec in enumerate(timeline.steps):

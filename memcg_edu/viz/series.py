@@ -2,8 +2,8 @@
 
 A figure needs a dozen counters of several memcgs, and redraws (cursor
 moves, widgets) ask again: this keeps Timeline.series's one-pass arrays
-per timeline (recomputed when the timeline grows). Same meaning as
-Timeline.counter: float64, nan for null (unlimited) or a memcg absent at
+per timeline and memcg, read when first asked for (again when the
+timeline grows). Same meaning as Timeline.counter: float64, nan for null (unlimited) or a memcg absent at
 that step. Counters are the res_counter fields and memory.stat entries of
 mm/memcontrol.c.
 """
@@ -22,15 +22,11 @@ _CACHE: "weakref.WeakKeyDictionary[Timeline, tuple[int, list[str], dict]]" = \
     weakref.WeakKeyDictionary()
 
 
-def _build(timeline: Timeline) -> tuple[int, list[str], dict]:
-    names = timeline.memcg_names
-    return len(timeline), names, {name: timeline.series(name) for name in names}
-
-
 def _get(timeline: Timeline) -> tuple[int, list[str], dict]:
+    """(length, memcg names, {memcg: its arrays, read when first asked for})."""
     hit = _CACHE.get(timeline)
     if hit is None or hit[0] != len(timeline):
-        hit = _CACHE[timeline] = _build(timeline)
+        hit = _CACHE[timeline] = (len(timeline), timeline.memcg_names, {})
     return hit
 
 
@@ -42,12 +38,14 @@ def memcg_names(timeline: Timeline) -> list[str]:
 def series(timeline: Timeline, memcg: str, name: str) -> np.ndarray:
     """Timeline.counter(memcg, name) from the one-pass table (read-only array)."""
     _, names, table = _get(timeline)
-    if memcg not in table:
+    if memcg not in names:
         raise ModelUsageError(f"no memcg {memcg!r} in this timeline; it has "
                               f"{', '.join(names) or 'none'}")
+    if memcg not in table:
+        table[memcg] = timeline.series(memcg)
+        for arr in table[memcg].values():
+            arr.flags.writeable = False
     if name not in table[memcg]:
         raise ModelUsageError(f"unknown counter {name!r}; counters are {', '.join(COUNTERS)} "
                               f"and statistics {', '.join(STATS)}")
-    arr = table[memcg][name]
-    arr.flags.writeable = False
-    return arr
+    return table[memcg][name]

@@ -13,22 +13,46 @@ from __future__ import annotations
 import base64
 import html
 import importlib.util
-import io
+import struct
+import zlib
 from typing import Callable, Sequence, cast
 
 import ipywidgets as widgets
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+import numpy as np
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..viz.style import alt_text
 
-__all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView"]
+__all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView", "png_bytes"]
 
 HAVE_IPYMPL = importlib.util.find_spec("ipympl") is not None
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data)))
+
+
+def png_bytes(pixels: bytes, w: int, h: int) -> bytes:
+    """A PNG of ``w`` x ``h`` RGBA pixels (Agg's buffer), made for speed: a
+    widget sends one at every step. Every row unfiltered and zlib at its
+    fastest level (Pillow tries a filter per row, three times slower);
+    RGB where every pixel is opaque (a quarter less to compress and send).
+    The pixels are the same."""
+    rgba = np.frombuffer(pixels, np.uint8).reshape(h, w, 4)
+    opaque = bool((rgba[:, :, 3] == 255).all())
+    depth = 3 if opaque else 4
+    rows = np.zeros((h, 1 + w * depth), np.uint8)     # filter byte 0: none
+    body = np.lib.stride_tricks.as_strided(rows[:, 1:], (h, w, depth),
+                                           (1 + w * depth, depth, 1))
+    body[...] = rgba[:, :, :depth]                  # one pass, no copy between
+    head = struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", head)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
 
 
 class HtmlStepView(widgets.VBox):
@@ -159,10 +183,7 @@ class FigureView(widgets.VBox):
 
     def _bundle(self, pixels: bytes) -> dict:
         w, h = self.figure.canvas.get_width_height()
-        buf = io.BytesIO()
-        Image.frombuffer("RGBA", (w, h), pixels, "raw", "RGBA", 0, 1).save(
-            buf, format="png", compress_level=1)
-        png = base64.b64encode(buf.getvalue()).decode("ascii")
+        png = base64.b64encode(png_bytes(pixels, w, h)).decode("ascii")
         alt = html.escape(alt_text(self.figure), quote=True)
         # the <img> fills the notebook's width; text/plain is the text alternative
         return {"output_type": "display_data",

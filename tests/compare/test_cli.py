@@ -84,17 +84,20 @@ def test_missing_file_and_bad_option_exit_2(tmp_path, capsys):
 
 
 def test_a_kernel_bug_in_one_design_exits_1(pinned, capsys, monkeypatch):
-    import memcg_edu.cli.compare as cli
-    real = compare_scenario(pinned)
-    old = real.timelines["3.16"]
-    stopped = Timeline(old.steps[:2], dict(old.meta, stopped_at=1))
-    stopped.steps[1] = dict(stopped.steps[1], ok=False,
-                            error="kernel precondition broken: X")
-    from memcg_edu.compare import Comparison
-    monkeypatch.setattr(cli, "compare_scenario", lambda f: Comparison(
-        {"3.16": stopped, "3.17": real.timelines["3.17"]}))
+    from dataclasses import replace
+    from memcg_edu.errors import KernelBugError
+    from memcg_edu.scenario.registry import REGISTRY
+    entry = REGISTRY["get_page"]
+
+    def apply(c, s):                 # get_page breaks a precondition under 3.16
+        if c.m.design == "3.16":
+            raise KernelBugError("X", "VM_BUG_ON_PAGE(X)", "get_page")
+        return entry.apply(c, s)
+    monkeypatch.setitem(REGISTRY, "get_page", replace(entry, apply=apply))
     assert main(["compare", pinned]) == 1
-    assert "the 3.16 kernel stops at step 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "the 3.16 kernel stops at step 1: kernel precondition broken: X" in out
+    assert "3.16 step failed: not run: the 3.16 kernel stopped at step 1" in out
 
 
 def test_python_api_returns_both_timelines_for_overlay(pinned):

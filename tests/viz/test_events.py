@@ -49,3 +49,39 @@ def test_an_oom_kill_marks_only_the_memcg_that_hit_its_limit():
     assert tl[3]["ok"] and tl[3]["oom"][0]["victim"] == "p"
     assert "OOM" in step_kinds(tl[3], tl[2], "A")
     assert "OOM" not in step_kinds(tl[3], tl[2], "B")
+
+
+def _kernel_like(tl):
+    """The timeline as a real-kernel recording has it: no function log."""
+    from memcg_edu.timeline import Timeline
+    return Timeline([{k: v for k, v in r.items() if k != "events"} for r in tl],
+                    {"source": "kernel"})
+
+
+def test_event_steps_are_step_kinds_of_every_step():
+    # the arrays read off the counters at once say what step_kinds says per step
+    import sys
+    from pathlib import Path
+    from memcg_edu.scenario import run_scenario
+    from memcg_edu.viz.events import _event_steps_one_by_one
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from bench_widgets import scenario
+    data = Path(__file__).parents[2] / "data" / "scenarios"
+    timelines = [run_scenario(p) for p in sorted(data.glob("0*.json"))]
+    timelines += [run_scenario(scenario(600, seed=3)), run_scenario(scenario(300), design="3.16")]
+    timelines += [_kernel_like(t) for t in timelines[-2:]]
+    checked = 0
+    for tl in timelines:
+        for name in tl.memcg_names:
+            fast, slow = event_steps(tl, name), _event_steps_one_by_one(tl, name)
+            assert {k: v.tolist() for k, v in fast.items()} == \
+                {k: v.tolist() for k, v in slow.items()}, (tl.meta.get("title"), name)
+            checked += sum(len(v) for v in fast.values())
+    assert checked > 1000
+
+
+def test_a_statistic_the_plots_do_not_know_still_marks_its_step():
+    from memcg_edu.timeline import Timeline
+    recs = [{"op": "w", "events": ["mem_cgroup_commit_charge"],
+             "memcgs": {"A": {"usage": 1, "stat": {"rss": 1, "shmem": n}}}} for n in (0, 0, 3)]
+    assert event_steps(Timeline(recs), "A")["charge"].tolist() == [0, 2]

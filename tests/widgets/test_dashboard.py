@@ -153,3 +153,22 @@ def test_bundled_scenario_by_name_and_memcg_choice():
     assert "data-memcg='root'" not in d.counters.html.value
     titles = [a.get_title() for a in d.counters_plot.figure.axes if a.get_title()]
     assert titles == ["memcg A: memory and memory+swap charge"]
+
+
+def test_the_png_sent_holds_the_figures_own_pixels(tl):
+    # the widget's own PNG writer: the image decodes to the canvas, pixel for pixel
+    import io
+    import numpy as np
+    from PIL import Image
+    from memcg_edu.widgets.render import png_bytes
+    d = dashboard(tl)
+    d.player.go(3)
+    canvas = d.counters_plot.figure.canvas
+    w, h = canvas.get_width_height()
+    shown = np.asarray(Image.open(io.BytesIO(d.counters_plot.png)).convert("RGBA"))
+    assert shown.shape == (h, w, 4)
+    assert np.array_equal(shown, np.asarray(canvas.buffer_rgba()))
+    see_through = np.zeros((2, 3, 4), np.uint8)
+    see_through[0, 1] = (10, 20, 30, 128)
+    back = np.asarray(Image.open(io.BytesIO(png_bytes(see_through.tobytes(), 3, 2))))
+    assert back.shape == (2, 3, 4) and np.array_equal(back, see_through)

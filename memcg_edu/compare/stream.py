@@ -1,0 +1,120 @@
+"""One scenario under both designs in one pass, each step reported and let go.
+
+What ``python -m memcg_edu compare FILE`` prints, for a scenario of any
+length: the two designs run side by side, step by step
+(memcg_edu.scenario.iter_scenario on a 3.16 and a 3.17 Machine), and each
+pair of step records is compared and turned into its table lines (or its
+JSON row) at once and let go, so that memory never holds two timelines of
+step records. The report goes to a spooled temporary file and is copied
+out when both runs are through (a step found invalid half way writes
+nothing). The text is render_text's and the JSON Comparison.to_dict's for
+the same scenario. No kernel file behind it.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from typing import Any, Iterator, TextIO, cast
+
+from ..timeline import COUNTERS, STATS
+from .calls import CallTally
+from .comparison import DESIGNS
+from .diff import SHOWN, diff_row, stand_in, step_differs
+from .report import StepsTable, op_width, outcome_lines, summary_lines, title_lines
+
+__all__ = ["stream_compare"]
+
+ALL = COUNTERS + STATS
+
+
+def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
+            ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each step's (3.16 record, 3.17 record), until both designs stopped;
+    a design that stopped (``stopped[design] = (step, error)``) gives
+    stand-ins, as diff_steps does."""
+    from ..scenario import iter_scenario
+
+    runs = {d: iter_scenario(scenario, d, pages=False, calls=False) for d in DESIGNS}
+    for i in range(len(scenario.steps)):
+        if len(stopped) == len(DESIGNS):
+            return
+        pair = []
+        for d in DESIGNS:
+            if d in stopped:
+                pair.append(stand_in(d, stopped[d][0]))
+                continue
+            rec, stop = next(runs[d])
+            if stop:
+                stopped[d] = (i, rec.get("error"))
+            pair.append(rec)
+        yield pair[0], pair[1]
+
+
+def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
+                   counters: tuple[str, ...] = SHOWN, calls: bool = False
+                   ) -> list[dict[str, Any]]:
+    """Compare ``scenario`` (a path, dict or loaded scenario) under 3.16 and
+    3.17 and write the report to ``out``: render_text's text (``counters``
+    per memcg, each step's calls if ``calls``) or, ``as_json``, the JSON of
+    Comparison.to_dict and a newline. Returns the comparison's kernel_bugs.
+    Raises ScenarioError for a file that is not a valid scenario."""
+    from ..scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
+        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
+        spool.seek(0)               # both runs are through: nothing is written
+        shutil.copyfileobj(spool, out)   # for a step that turns out invalid
+    return bugs
+
+
+def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
+           calls: bool) -> list[dict[str, Any]]:
+    stopped: dict[str, tuple[int, Any]] = {}
+    tallies = {d: CallTally(d) for d in DESIGNS}
+    differing: list[int] = []
+    names: list[str] | None = None
+    table: StepsTable | None = None
+    kept: list[tuple[int, Any, list[str], list[str]]] = []   # text rows, until opw is known
+    last: tuple[int, dict, dict] | None = None
+    if as_json:
+        head = json.dumps({"format": "memcg-edu-compare/1", "title": sc.title or "",
+                           "designs": list(DESIGNS)})
+        out.write(head[:-1] + ', "steps": [')
+    for i, (sa, sb) in enumerate(_paired(sc, stopped)):
+        for d, rec in zip(DESIGNS, (sa, sb)):
+            if "op" in rec:                          # not a stand-in
+                tallies[d].add(rec)
+        if names is None:
+            names = list(dict.fromkeys([*(sa.get("memcgs") or {}), *(sb.get("memcgs") or {})]))
+            table = StepsTable(names, counters, calls)
+        if step_differs(sa, sb, names, ALL):
+            differing.append(i)
+        last = (i, sa, sb)
+        if as_json:
+            out.write((", " if i else "") + json.dumps(diff_row(i, sa, sb, DESIGNS, names, ALL)))
+        else:
+            assert table is not None
+            kept.append((i, sa.get("op", sb.get("op")), *table.body(sa, sb)))
+    end = diff_row(*last, DESIGNS, names or [], ALL)["differs"] if last else []
+    bugs = [{"design": d, "step": stopped[d][0], "error": stopped[d][1]}
+            for d in DESIGNS if d in stopped]
+    summary = {d: tallies[d].result() for d in DESIGNS}
+    if as_json:
+        tail = json.dumps({"differing_steps": differing, "same_end_state": not end,
+                           "end_differences": end, "kernel_bugs": bugs,
+                           "summary": summary})
+        out.write("], " + tail[1:] + "\n")
+        return bugs
+    opw = op_width(op for _, op, _, _ in kept)
+    lines = title_lines(sc.title or "", calls)
+    lines += (table or StepsTable([], counters, calls)).head(opw)
+    out.write("\n".join(lines) + "\n")
+    for step, op, parts, under in kept:
+        for line in StepsTable.lines(step, op, parts, under, opw):
+            out.write(line + "\n")
+    lines = [""] + outcome_lines(differing, not end, end, bugs) + [""]
+    lines += summary_lines(summary)
+    out.write("\n".join(lines) + "\n")
+    return bugs
