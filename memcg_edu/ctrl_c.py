@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import signal
 import threading
+from contextlib import contextmanager
 from types import FrameType
+from typing import Callable, Iterator
 
-__all__ = ["on_sigint", "record_ctrl_c", "ctrl_c_seen", "note_ctrl_c"]
+__all__ = ["on_sigint", "record_ctrl_c", "ctrl_c_recorded", "ctrl_c_seen",
+           "note_ctrl_c"]
 
 _seen: list[int] = []
 
@@ -33,8 +36,9 @@ def on_sigint(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def record_ctrl_c() -> None:
-    """Replace Python's default SIGINT handler with :func:`on_sigint`.
+def record_ctrl_c() -> bool:
+    """Replace Python's default SIGINT handler with :func:`on_sigint`;
+    whether it did.
 
     Only Python's default is replaced: a handler of someone else's (a
     notebook kernel's) is left alone, and outside the main thread, where
@@ -43,6 +47,23 @@ def record_ctrl_c() -> None:
     if (threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
         signal.signal(signal.SIGINT, on_sigint)
+        return True
+    return False
+
+
+@contextmanager
+def ctrl_c_recorded() -> Iterator[Callable[[], bool]]:
+    """Inside, Ctrl-C is recorded (:func:`record_ctrl_c`); yields a function
+    that says whether one arrived since entry. On exit Python's default
+    handler is put back if it was replaced here, so that a caller in the
+    same process (a test, a notebook calling the command line) keeps it."""
+    before = len(_seen)
+    installed = record_ctrl_c()
+    try:
+        yield lambda: len(_seen) > before
+    finally:
+        if installed and signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def ctrl_c_seen() -> bool:

@@ -15,7 +15,7 @@ import importlib
 import sys
 from typing import Any, NoReturn, Sequence
 
-from ..ctrl_c import ctrl_c_seen, record_ctrl_c
+from ..ctrl_c import ctrl_c_recorded
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
 from ..safeio import printable
 
@@ -85,23 +85,24 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    record_ctrl_c()   # the console script starts here, not in __main__
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Printable(out), _Printable(err)
-    try:
-        return _main(argv, prog)
-    except KeyboardInterrupt:   # Ctrl-C while importing or parsing
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception:
-        # a Ctrl-C that an import turned into another error (numpy's C
-        # extension reports it as an ImportError): still one line
-        if not ctrl_c_seen():
-            raise
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        sys.stdout, sys.stderr = out, err
+    # the console script starts here, not in __main__
+    with ctrl_c_recorded() as ctrl_c_seen:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Printable(out), _Printable(err)
+        try:
+            return _main(argv, prog)
+        except KeyboardInterrupt:   # Ctrl-C while importing or parsing
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception:
+            # a Ctrl-C that an import turned into another error (numpy's C
+            # extension reports it as an ImportError): still one line
+            if not ctrl_c_seen():
+                raise
+            print("interrupted", file=sys.stderr)
+            return 130
+        finally:
+            sys.stdout, sys.stderr = out, err
 
 
 def _main(argv: Sequence[str] | None, prog: str) -> int:

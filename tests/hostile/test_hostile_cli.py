@@ -202,3 +202,11 @@ def test_a_ctrl_c_an_import_turned_into_an_import_error_is_one_line(ctrl_c):
         assert (r.returncode, r.stderr) == (130, "interrupted\n")
     else:
         assert r.returncode == 1 and "ImportError: PyCapsule_Import" in r.stderr
+
+
+def test_the_command_line_called_in_process_gives_back_the_ctrl_c_handler(capsys):
+    """A test or a notebook that calls main() keeps Python's own Ctrl-C."""
+    from memcg_edu.cli import main
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert main(["where", "put_page"]) == 0
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
