@@ -289,21 +289,23 @@ class CallLog:
     def _changed(self, mark: int) -> None:
         """Log every counter that changed since the last diff, at ``mark``."""
         ml = self._m.memcg_list
-        rows = self._rows = [mg.row for mg in ml]
-        self._rows_of = ml
-        last = self._last
-        while len(last) < len(rows):
-            last.append(list(_FRESH_ROW))
-        for i, row in enumerate(rows):
-            old = last[i]
+        rows = self._rows
+        if rows is None or len(rows) != len(ml):   # a new memcg, or restored
+            rows = self._rows = [mg.row for mg in ml]
+            self._rows_of = ml
+            while len(self._last) < len(rows):
+                self._last.append(list(_FRESH_ROW))
+        c_mark, c_key, c_old, c_new = self._c_mark, self._c_key, self._c_old, self._c_new
+        for i, (row, old) in enumerate(zip(rows, self._last)):
             if old != row:
-                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
                 base = i << 8
-                self._c_mark.extend([mark] * len(cols))
-                self._c_key.extend([base | c for c in cols])
-                self._c_old.extend([old[c] for c in cols])
-                self._c_new.extend([row[c] for c in cols])
-                last[i] = row.copy()
+                for c, v, o in zip(_COLS, row, old):
+                    if v != o:
+                        c_mark.append(mark)
+                        c_key.append(base | c)
+                        c_old.append(o)
+                        c_new.append(v)
+                old[:] = row
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
