@@ -228,6 +228,11 @@ STATE_FIELDS = ("count", "mapcount", "flags", "pcg", "mem_cgroup", "lru",
 #: numbers kept per call at entry, and per return (see CallLog.__init__)
 _E, _R = 13, 9
 _PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
+#: an entry's first six numbers, a return's first two, and the rest of
+#: either for no page state (packed once)
+_PACK_E6, _PACK_R2 = struct.Struct("6q").pack, struct.Struct("2q").pack
+_NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
+_NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
@@ -284,21 +289,23 @@ class CallLog:
     def _changed(self, mark: int) -> None:
         """Log every counter that changed since the last diff, at ``mark``."""
         ml = self._m.memcg_list
-        rows = self._rows = [mg.row for mg in ml]
-        self._rows_of = ml
-        last = self._last
-        while len(last) < len(rows):
-            last.append(list(_FRESH_ROW))
-        for i, row in enumerate(rows):
-            old = last[i]
+        rows = self._rows
+        if rows is None or len(rows) != len(ml):   # a new memcg, or restored
+            rows = self._rows = [mg.row for mg in ml]
+            self._rows_of = ml
+            while len(self._last) < len(rows):
+                self._last.append(list(_FRESH_ROW))
+        c_mark, c_key, c_old, c_new = self._c_mark, self._c_key, self._c_old, self._c_new
+        for i, (row, old) in enumerate(zip(rows, self._last)):
             if old != row:
-                cols = [c for c, v, o in zip(_COLS, row, old) if v != o]
                 base = i << 8
-                self._c_mark.extend([mark] * len(cols))
-                self._c_key.extend([base | c for c in cols])
-                self._c_old.extend([old[c] for c in cols])
-                self._c_new.extend([row[c] for c in cols])
-                last[i] = row.copy()
+                for c, v, o in zip(_COLS, row, old):
+                    if v != o:
+                        c_mark.append(mark)
+                        c_key.append(base | c)
+                        c_old.append(o)
+                        c_new.append(v)
+                old[:] = row
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -331,8 +338,8 @@ class CallLog:
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
         if pfn < 0:
-            self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
-                                      -1, 0, 0, 0, -1, -1, -1))
+            self._e.frombytes(_PACK_E6(f, self.depth, pfn, slot, mark, self._nr)
+                              + _NO_STATE_E)
         else:
             rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
             self._e.frombytes(_PACK_E(f, self.depth, pfn, slot, mark, self._nr,
@@ -349,24 +356,23 @@ class CallLog:
 
     def leave(self, i: int) -> None:
         """Call ``i`` returns: store the mark and its page's state."""
-        if i < 0:
-            return
+        if i >= 0:
+            self._leave(i, self._e[i * _E + 2])
+
+    def _leave(self, i: int, pfn: int) -> None:
+        """leave() of call ``i``, on page ``pfn`` (-1: none)."""
         self.depth -= 1
         mark = self._mark = self._mark + 1
         rows = self._rows
         if rows != self._last or len(rows) != len(self._rows_of):
             self._changed(mark)
-        self._returned(i, mark, self._e[i * _E + 2])
-
-    def _returned(self, i: int, mark: int, pfn: int) -> None:
-        """Store call ``i``'s return at ``mark`` with page ``pfn``'s state now."""
         self._nr += 1
         if pfn < 0:
-            self._r.frombytes(_PACK_R(i, mark, 0, 0, 0, 0, -1, -1, -1))
-            return
-        rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-        self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
-                                  pm[pfn], lr[pfn], lm[pfn]))
+            self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
+        else:
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn],
+                                      pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
 
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
@@ -380,9 +386,16 @@ class CallLog:
         mark = self._mark = self._mark + 1
         i = self._n
         self._n = i + 1
-        self._e.frombytes(_PACK_E(_ID[fn], self.depth, pfn, slot, mark, self._nr,
-                                  -1, 0, 0, 0, -1, -1, -1))
-        self._returned(i, mark, pfn)
+        nr = self._nr
+        self._nr = nr + 1
+        self._e.frombytes(_PACK_E6(_ID[fn], self.depth, pfn, slot, mark, nr)
+                          + _NO_STATE_E)
+        if pfn < 0:
+            self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
+        else:
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn],
+                                      pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
@@ -708,7 +721,7 @@ def kernel_call(name: str, page: Optional[int] = 0,
             try:
                 return f(m, *args, **kw)
             finally:
-                log.leave(i)
+                log._leave(i, p)
 
         @functools.wraps(f)
         def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
@@ -725,7 +738,10 @@ def kernel_call(name: str, page: Optional[int] = 0,
         # a function of the machine and one argument (get_page, put_page,
         # lock_page, ...): called with it by position, the common case, the
         # wrapper passes it on as is (no argument tuple: near no cost with
-        # the log off); anything else goes the general way
+        # the log off) and records the call itself; anything else goes the
+        # general way
+        is_page, is_slot = page == 0, slot == 0
+
         @functools.wraps(f)
         def traced1(m: "Machine", a: Any = _NO_ARG, **kw: Any) -> Any:
             if kw or a is _NO_ARG:
@@ -733,6 +749,11 @@ def kernel_call(name: str, page: Optional[int] = 0,
             log = m.calls
             if not log.enabled:
                 return f(m, a)
-            return record(log, m, (a,), kw)
+            p = (a.pfn if a.__class__ is Page else a) if is_page else -1
+            i = log._enter(fid, p, a if is_slot else -1)
+            try:
+                return f(m, a)
+            finally:
+                log._leave(i, p)
         return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco

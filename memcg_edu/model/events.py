@@ -25,6 +25,7 @@ __all__ = ["EventLog"]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 _NCOL = len(COLUMNS)
+_COLS = range(_NCOL)
 
 
 class EventLog:
@@ -47,7 +48,10 @@ class EventLog:
         self._memcg = array("h")
         # one change = key (event << 24 | memcg << 8 | column) and new value
         self._c_key, self._c_val = array("q"), array("q")
+        # each memcg's row as last logged, and the live rows of memcg_list
+        # (in its order, which is memcg index order) compared with them
         self._logged: list[list[int]] = []
+        self._rows: list[list[int]] = []
 
     def __len__(self) -> int:
         return len(self._kind)
@@ -68,19 +72,22 @@ class EventLog:
         self._memcg.append(memcg)
         self._nr.append(nr)
         self._depth.append(depth)
-        memcgs, logged = self._m.memcg_list, self._logged
-        while len(logged) < len(memcgs):         # a new memcg: its row was all 0
-            logged.append([0] * _NCOL)
-        for mg, old in zip(memcgs, logged):
-            row = mg.row
-            if row == old:                       # most memcgs: one comparison
-                continue
-            base = ev << 24 | mg.index << 8
-            for c, v in enumerate(row):
-                if v != old[c]:
-                    self._c_key.append(base | c)
-                    self._c_val.append(v)
-            old[:] = row
+        rows, logged = self._rows, self._logged
+        if len(rows) != len(self._m.memcg_list):   # a new memcg, or restored
+            rows = self._rows = [mg.row for mg in self._m.memcg_list]
+            while len(logged) < len(rows):       # a new memcg: its row was all 0
+                logged.append([0] * _NCOL)
+        if rows == logged:                       # most events: one comparison
+            return
+        c_key, c_val = self._c_key, self._c_val
+        for i, (row, old) in enumerate(zip(rows, logged)):
+            if row != old:
+                base = ev << 24 | i << 8
+                for c, v, o in zip(_COLS, row, old):
+                    if v != o:
+                        c_key.append(base | c)
+                        c_val.append(v)
+                old[:] = row
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
@@ -97,6 +104,7 @@ class EventLog:
         del self._c_key[cut:]
         del self._c_val[cut:]
         self._logged = [list(mg.row) for mg in self._m.memcg_list]
+        self._rows = []                          # restore replaced the rows
 
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:
