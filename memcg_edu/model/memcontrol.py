@@ -719,7 +719,7 @@ class Memcg317:
         """End of those paths: nothing in 3.17."""
 
     # sites where 3.17 acts
-    def release_pages(self, m: "Machine", pfns: np.ndarray) -> None:
+    def release_pages(self, m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         """release_pages()/shrink_page_list(): mem_cgroup_uncharge_list."""
         mem_cgroup_uncharge_list(m, pfns)
 

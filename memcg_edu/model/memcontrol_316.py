@@ -40,7 +40,7 @@ deferral, a root skip, an early return); memcg_edu.compare reads them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, Optional, Union, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -793,7 +793,7 @@ class Memcg316:
         if the slot still has map references, else DROP."""
         mem_cgroup_uncharge_swapcache(m, pfn, slot, (remaining & 0x7FFF) != 0)
 
-    def release_pages(self, m: "Machine", pfns: np.ndarray) -> None:
+    def release_pages(self, m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         """release_pages()/shrink_page_list(): no memcg call at the final put in 3.16."""
         for pfn in np.asarray(pfns).tolist():
             self.uncharged.pop(int(pfn), None)

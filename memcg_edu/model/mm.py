@@ -14,7 +14,7 @@ their own modules.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
@@ -190,37 +190,40 @@ def put_page(m: "Machine", pfn: int) -> None:
 
 
 @kernel_call("release_pages", page=None)
-def release_pages(m: "Machine", pfns: np.ndarray) -> None:
+def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
     """release_pages() (mm/swap.c): drop one reference of each page.
 
     Pages whose count reaches zero come off their LRU and are uncharged
-    together through mem_cgroup_uncharge_list(), then freed.
+    together through mem_cgroup_uncharge_list(), then freed. ``pfns``: an
+    array, or a list of a few pfns (a munmap of one page builds no array).
     """
     mem = m.mem
     calls = m.calls
-    if pfns.size <= bulk.BY_PAGE_MAX:            # a pagevec: page by page
-        dead = []
-        for pfn in pfns.tolist():
-            if mem.refcount[pfn] <= 0:
-                raise KernelBugError(
-                    f"page {pfn} has no reference left to drop",
-                    "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
-                    "put_page_testzero", "include/linux/mm.h")
-            mem.refcount[pfn] -= 1
-            calls.leaf("put_page_testzero", pfn)
-            if mem.refcount[pfn] == 0:
-                if mem.flags[pfn] & PG_lru:
-                    del_page_from_lru_list(m, pfn)
-                    mem.flags[pfn] &= 0xFFFF ^ PG_lru
-                    calls.leaf("del_page_from_lru_list", pfn)
-                dead.append(pfn)
-        if dead:
-            m.ops.release_pages(m, np.array(dead, np.int64))
-            for pfn in dead:
-                mem.free_one(pfn)
-                calls.leaf("free_hot_cold_page", pfn)
-        return
-    bulk.release_pages(m, pfns)                  # more than a pagevec
+    if isinstance(pfns, np.ndarray):
+        if pfns.size > bulk.BY_PAGE_MAX:
+            bulk.release_pages(m, pfns)          # more than a pagevec
+            return
+        pfns = pfns.tolist()
+    dead = []                                    # a pagevec: page by page
+    for pfn in pfns:
+        if mem.refcount[pfn] <= 0:
+            raise KernelBugError(
+                f"page {pfn} has no reference left to drop",
+                "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
+                "put_page_testzero", "include/linux/mm.h")
+        mem.refcount[pfn] -= 1
+        calls.leaf("put_page_testzero", pfn)
+        if mem.refcount[pfn] == 0:
+            if mem.flags[pfn] & PG_lru:
+                del_page_from_lru_list(m, pfn)
+                mem.flags[pfn] &= 0xFFFF ^ PG_lru
+                calls.leaf("del_page_from_lru_list", pfn)
+            dead.append(pfn)
+    if dead:
+        m.ops.release_pages(m, dead)             # at most a pagevec: a list
+        for pfn in dead:
+            mem.free_one(pfn)
+            calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("lock_page")
@@ -513,32 +516,40 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
 
 
 # -- unmapping -------------------------------------------------------------------
-def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
+def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None:
     """zap_pte_range() + tlb_finish_mmu() (mm/memory.c) for some ptes of a task.
 
     Page ptes: page_remove_rmap; swap ptes: free_swap_and_cache (both in
     the pte walk); then tlb_flush_mmu's free_pages_and_swap_cache drops the
     swap cache of pages nobody maps and release_pages the batch. Exclusive anon pages outside the swap cache are
-    handled as one vectorised batch with the same effect.
+    handled as one vectorised batch with the same effect. ``vs``: an array,
+    or a list of a few virtual pages (a munmap of one page builds no array).
     """
     calls = m.calls
     m.ops.uncharge_start(m)
-    ptes = task.pte[vs]
-    task.pte[vs] = PTE_NONE
-    task.free_vaddrs(vs)
-    if vs.size > bulk.BY_PAGE_MAX:
+    pfns: Union[np.ndarray, list[int]]
+    if isinstance(vs, np.ndarray) and vs.size > bulk.BY_PAGE_MAX:
         # many ptes: the exclusive anon pages as one vectorised batch, the
         # other pages (the slow ones) one by one
+        ptes = task.pte[vs]
+        task.pte[vs] = PTE_NONE
+        task.free_vaddrs(vs)
         is_page = ptes >= 0
-        pfns = ptes[is_page].astype(np.int64)
-        simple = bulk.zap_exclusive_anon(m, task, pfns)
-        slow = list(zip(pfns[~simple].tolist(), vs[is_page][~simple].tolist()))
+        batch = ptes[is_page].astype(np.int64)
+        simple = bulk.zap_exclusive_anon(m, task, batch)
+        slow = list(zip(batch[~simple].tolist(), vs[is_page][~simple].tolist()))
+        pfns = batch
         swaps = ptes[ptes <= -2].tolist()
     else:
-        # a few ptes (munmap of one page): every page one by one
-        slow = [(pte, v) for pte, v in zip(ptes.tolist(), vs.tolist()) if pte >= 0]
-        swaps = [pte for pte in ptes.tolist() if pte <= -2]
-        pfns = np.array([pfn for pfn, _ in slow], np.int64)
+        # a few ptes (munmap of one page): every pte one by one, as ints
+        vl = vs.tolist() if isinstance(vs, np.ndarray) else vs
+        pte_list = [task.pte.item(v) for v in vl]
+        for v in vl:
+            task.pte[v] = PTE_NONE
+            task.free_vaddr(v)
+        slow = [(pte, v) for pte, v in zip(pte_list, vl) if pte >= 0]
+        swaps = [pte for pte in pte_list if pte <= -2]
+        pfns = [pfn for pfn, _ in slow]
     i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
@@ -561,7 +572,7 @@ def unmap_page(m: "Machine", task: Task, pfn: int) -> None:
     v = rmap_find(m, pfn, task.tid)
     if v < 0:
         raise ModelUsageError(f"task {task.name!r} does not map page {pfn}")
-    zap_ptes(m, task, np.array([v], np.int32))
+    zap_ptes(m, task, [v])
 
 
 def unmap_swap(m: "Machine", task: Task, slot: int) -> None:
@@ -570,7 +581,7 @@ def unmap_swap(m: "Machine", task: Task, slot: int) -> None:
     if v < 0:
         raise ModelUsageError(f"task {task.name!r} has no swap pte for swap "
                               f"entry {slot}")
-    zap_ptes(m, task, np.array([v], np.int32))
+    zap_ptes(m, task, [v])
 
 
 @kernel_call("exit_mmap", page=None)
@@ -613,7 +624,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     if maps:
         i = calls.enter("unmap_mapping_range", pfn)
         for tid, v in maps:
-            zap_ptes(m, m.task_list[tid], np.array([v], np.int32))
+            zap_ptes(m, m.task_list[tid], [v])
         calls.leave(i)
     m.ops.uncharge_start(m)
     lock_page(m, pfn)
@@ -626,7 +637,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     calls.leave(i)
     unlock_page(m, pfn)
     m.ops.uncharge_end(m)
-    release_pages(m, np.array([pfn]))            # pagevec_release
+    release_pages(m, [pfn])                      # pagevec_release
 
 
 @kernel_call("shmem_free_swap", page=None)

@@ -76,6 +76,10 @@ class Task:
         """munmap: the ptes are clear, the addresses may be reused."""
         self.free_v.push(v)
 
+    def free_vaddr(self, v: int) -> None:
+        """free_vaddrs of one virtual page, without its array."""
+        self.free_v.push_one(v)
+
     def find(self, value: int) -> int:
         """The first virtual page whose pte holds ``value``, or -1."""
         hits = np.flatnonzero(self.pte[:self.top] == value)
