@@ -55,9 +55,9 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     LRU to the root memcg: such a page no longer pins its old memcg.
     """
     mem = m.mem
-    mi = int(mem.pc_memcg[pfn])
-    if (mi != 0 and not mem.flags[pfn] & PG_lru
-            and not mem.pc_flags[pfn] & PCG_USED):
+    mi = mem.pc_memcg.item(pfn)
+    if (mi != 0 and not mem.flags.item(pfn) & PG_lru
+            and not mem.pc_flags.item(pfn) & PCG_USED):
         mem.pc_memcg[pfn] = 0
         m.events.record("mem_cgroup_page_lruvec", pfn, 0, 1)
         mi = 0
@@ -81,13 +81,13 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
     this is where the page really is (invariant I6).
     """
     mem = m.mem
-    where, mi = int(mem.lru_memcg[pfn]), int(mem.pc_memcg[pfn])
+    where, mi = mem.lru_memcg.item(pfn), mem.pc_memcg.item(pfn)
     if where != mi:
         raise InvariantViolation(
             "I6", f"page {pfn} is linked on the lruvec of "
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
-    m.memcg_list[where].row[LRU_BASE + int(mem.lru[pfn])] -= 1
+    m.memcg_list[where].row[LRU_BASE + mem.lru.item(pfn)] -= 1
     mem.lru[pfn] = -1
     mem.lru_memcg[pfn] = -1
 
@@ -106,17 +106,16 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
     i = calls.enter(fn, pfn)
     j = calls.enter("__pagevec_lru_add_fn", pfn)
     try:
-        if mem.flags[pfn] & PG_lru:
+        if mem.flags.item(pfn) & PG_lru:
             raise KernelBugError(f"page {pfn} is already on an LRU list",
                                  "VM_BUG_ON_PAGE(PageLRU(page), page)",
                                  "__pagevec_lru_add_fn", "mm/swap.c")
         memcg = mem_cgroup_page_lruvec(m, pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
-        if active:
-            mem.flags[pfn] |= PG_active
-        mem.flags[pfn] |= PG_lru
-        add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+        flags = mem.flags.item(pfn) | PG_lru | (PG_active if active else 0)
+        mem.flags[pfn] = flags
+        add_page_to_lru_list(m, pfn, memcg, page_lru(flags))
     finally:
         calls.leave(j)
         calls.leave(i)

@@ -79,10 +79,10 @@ def _check_released(m: "Machine", pfn: int, function: str) -> None:
     """The VM_BUG_ON_PAGE pair mem_cgroup_uncharge and mem_cgroup_swapout
     both open with: the page is off the LRU and nobody references it."""
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
+    if mem.flags.item(pfn) & PG_lru:
         raise _bug(f"page {pfn} is still on an LRU list",
                    "VM_BUG_ON_PAGE(PageLRU(page), page)", function)
-    if mem.refcount[pfn]:
+    if mem.refcount.item(pfn):
         raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
                    "VM_BUG_ON_PAGE(page_count(page), page)", function)
 
@@ -208,7 +208,7 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     mem = m.mem
     memcg: Optional[MemCgroup] = None
-    if mem.flags[pfn] & PG_swapcache:
+    if mem.flags.item(pfn) & PG_swapcache:
         if mem.pc_flags[pfn] & PCG_USED:
             m.events.record("mem_cgroup_try_charge", pfn, -1, 0)
             return None
@@ -240,7 +240,7 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
     swap-cache readahead page) and put back on the new memcg's lruvec.
     """
     mem = m.mem
-    if mem.pc_flags[pfn] & PCG_USED:
+    if mem.pc_flags.item(pfn) & PCG_USED:
         raise _bug(f"page {pfn} is already charged (PCG_USED)",
                    "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
     isolated = lock_page_lru(m, pfn) if lrucare else False
@@ -255,7 +255,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
                                  nr_pages: int) -> None:
     """mem_cgroup_charge_statistics(): RSS or CACHE by PageAnon, one PGPGIN/PGPGOUT."""
     row = memcg.row
-    row[_RSS if m.mem.flags[pfn] & PG_anon else _CACHE] += nr_pages
+    row[_RSS if m.mem.flags.item(pfn) & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
 
 
@@ -274,10 +274,10 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
     """
     pfn = _pfn(page)
     mem = m.mem
-    if mem.mapping[pfn] < 0:
+    if mem.mapping.item(pfn) < 0:
         raise _bug(f"page {pfn} has no page->mapping yet",
                    "VM_BUG_ON_PAGE(!page->mapping, page)", "mem_cgroup_commit_charge")
-    if mem.flags[pfn] & PG_lru and not lrucare:
+    if mem.flags.item(pfn) & PG_lru and not lrucare:
         raise _bug(f"page {pfn} is on an LRU list and lrucare is false",
                    "VM_BUG_ON_PAGE(PageLRU(page) && !lrucare, page)",
                    "mem_cgroup_commit_charge")
@@ -287,7 +287,7 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
     commit_charge(m, pfn, memcg, lrucare)
     mem_cgroup_charge_statistics(m, memcg, pfn, 1)
     m.events.record("mem_cgroup_commit_charge", pfn, memcg.index, 1)
-    if m.swap_account and mem.flags[pfn] & PG_swapcache:
+    if m.swap_account and mem.flags.item(pfn) & PG_swapcache:
         mem_cgroup_uncharge_swap(m, int(mem.private[pfn]))
 
 
@@ -390,14 +390,14 @@ def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
 def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list") -> None:
     """uncharge_list() of a one-page list."""
     mem = m.mem
-    f = int(mem.pc_flags[pfn])
+    f = mem.pc_flags.item(pfn)
     if not f & PCG_USED:
         return
     i = m.calls.enter("uncharge_list", pfn)
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
-        mi = int(mem.pc_memcg[pfn])
-        anon = 1 if mem.flags[pfn] & PG_anon else 0
+        mi = mem.pc_memcg.item(pfn)
+        anon = 1 if mem.flags.item(pfn) & PG_anon else 0
         mem.pc_flags[pfn] = 0
         _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
                         int(bool(f & PCG_MEMSW)), anon, 1 - anon)

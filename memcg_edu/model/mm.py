@@ -57,7 +57,7 @@ ChargeToken = Any
 def rmap_add(m: "Machine", pfn: int, tid: int, v: int) -> None:
     """Remember that pte ``v`` of task ``tid`` maps the page (anon_vma / i_mmap)."""
     mem = m.mem
-    if mem.rmap_task[pfn] < 0:
+    if mem.rmap_task.item(pfn) < 0:
         mem.rmap_task[pfn], mem.rmap_addr[pfn] = tid, v
         return
     extra = m.rmap_extra.get(pfn)
@@ -80,7 +80,7 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
     """Forget that pte ``v`` of task ``tid`` maps the page."""
     mem = m.mem
     extra = m.rmap_extra.get(pfn)
-    if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
+    if mem.rmap_task.item(pfn) == tid and mem.rmap_addr.item(pfn) == v:
         if extra:                                # the next oldest becomes first
             (t2, v2), _ = extra.popitem(last=False)
             _rmap_tid_del(m, pfn, t2, v2)
@@ -107,8 +107,8 @@ def rmap_all(m: "Machine", pfn: int) -> list[tuple[int, int]]:
 def rmap_find(m: "Machine", pfn: int, tid: int) -> int:
     """The virtual page at which task ``tid`` maps the page (its first pte), or -1."""
     mem = m.mem
-    if mem.rmap_task[pfn] == tid:
-        return int(mem.rmap_addr[pfn])
+    if mem.rmap_task.item(pfn) == tid:
+        return mem.rmap_addr.item(pfn)
     own = m.rmap_tid.get(pfn, {}).get(tid)
     return next(iter(own)) if own else -1
 
@@ -160,7 +160,7 @@ def _free_page(m: "Machine", pfn: int) -> None:
     mem = m.mem
     calls = m.calls
     i = calls.enter("__page_cache_release", pfn)
-    if mem.flags[pfn] & PG_lru:
+    if mem.flags.item(pfn) & PG_lru:
         del_page_from_lru_list(m, pfn)
         mem.flags[pfn] &= 0xFFFF ^ PG_lru
         calls.leaf("del_page_from_lru_list", pfn)
@@ -179,13 +179,15 @@ def put_page(m: "Machine", pfn: int) -> None:
     then free_hot_cold_page() gives the frame back.
     """
     mem = m.mem
-    if mem.refcount[pfn] <= 0:
+    count = mem.refcount.item(pfn)
+    if count <= 0:
         raise KernelBugError(f"page {pfn} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    mem.refcount[pfn] -= 1
+    count -= 1
+    mem.refcount[pfn] = count
     m.calls.leaf("put_page_testzero", pfn)
-    if mem.refcount[pfn] == 0:
+    if count == 0:
         _free_page(m, pfn)
 
 
@@ -206,15 +208,17 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         pfns = pfns.tolist()
     dead = []                                    # a pagevec: page by page
     for pfn in pfns:
-        if mem.refcount[pfn] <= 0:
+        count = mem.refcount.item(pfn)           # a Python int: no numpy scalar
+        if count <= 0:
             raise KernelBugError(
                 f"page {pfn} has no reference left to drop",
                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                 "put_page_testzero", "include/linux/mm.h")
-        mem.refcount[pfn] -= 1
+        count -= 1
+        mem.refcount[pfn] = count
         calls.leaf("put_page_testzero", pfn)
-        if mem.refcount[pfn] == 0:
-            if mem.flags[pfn] & PG_lru:
+        if count == 0:
+            if mem.flags.item(pfn) & PG_lru:
                 del_page_from_lru_list(m, pfn)
                 mem.flags[pfn] &= 0xFFFF ^ PG_lru
                 calls.leaf("del_page_from_lru_list", pfn)
@@ -275,9 +279,10 @@ def page_remove_rmap(m: "Machine", pfn: int) -> None:
     where 3.16 uncharged (a no-op hook in 3.17).
     """
     mem = m.mem
-    mem.mapcount[pfn] -= 1
-    if mem.mapcount[pfn] == 0:
-        if mem.flags[pfn] & PG_anon:
+    mapcount = mem.mapcount.item(pfn) - 1
+    mem.mapcount[pfn] = mapcount
+    if mapcount == 0:
+        if mem.flags.item(pfn) & PG_anon:
             m.ops.page_remove_rmap(m, pfn)
         else:
             m.ops.update_file_mapped(m, pfn, -1)
@@ -321,8 +326,9 @@ def try_to_free_swap(m: "Machine", pfn: int) -> bool:
 def _free_swap_cache(m: "Machine", pfn: int) -> None:
     """free_swap_cache() (mm/swap_state.c): at unmap, drop an unmapped page's swap cache."""
     mem = m.mem
-    if (mem.flags[pfn] & PG_swapcache and mem.mapcount[pfn] == 0
-            and not mem.flags[pfn] & PG_locked):
+    flags = mem.flags.item(pfn)
+    if (flags & PG_swapcache and mem.mapcount.item(pfn) == 0
+            and not flags & PG_locked):
         mem.flags[pfn] |= PG_locked
         try_to_free_swap(m, pfn)
         mem.flags[pfn] &= 0xFFFF ^ PG_locked
@@ -542,13 +548,15 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
         swaps = ptes[ptes <= -2].tolist()
     else:
         # a few ptes (munmap of one page): every pte one by one, as ints
-        vl = vs.tolist() if isinstance(vs, np.ndarray) else vs
-        pte_list = [task.pte.item(v) for v in vl]
-        for v in vl:
+        slow, swaps = [], []
+        for v in vs.tolist() if isinstance(vs, np.ndarray) else vs:
+            pte = task.pte.item(v)
             task.pte[v] = PTE_NONE
             task.free_vaddr(v)
-        slow = [(pte, v) for pte, v in zip(pte_list, vl) if pte >= 0]
-        swaps = [pte for pte in pte_list if pte <= -2]
+            if pte >= 0:
+                slow.append((pte, v))
+            elif pte <= -2:
+                swaps.append(pte)
         pfns = [pfn for pfn, _ in slow]
     i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:

@@ -159,14 +159,14 @@ class MemMap:
 
     def free_one(self, pfn: int) -> None:
         """free_hot_cold_page() of one page (same checks as free())."""
-        if (self.pc_flags[pfn] & PCG_USED or self.refcount[pfn]
-                or self.mapcount[pfn] or self.flags[pfn] & PG_lru):
+        if (self.pc_flags.item(pfn) & PCG_USED or self.refcount.item(pfn)
+                or self.mapcount.item(pfn) or self.flags.item(pfn) & PG_lru):
             self.free(np.array([pfn]))           # raises the bad-page error
             return
         self.flags[pfn] = PG_free
         self.mapping[pfn] = -1
         self.private[pfn] = -1
-        self.gen[pfn] = (int(self.gen[pfn]) + 1) & 0xFF     # 8 bits, wraps
+        self.gen[pfn] = (self.gen.item(pfn) + 1) & 0xFF     # 8 bits, wraps
         self.freed.push_one(pfn)
 
     def free(self, pfns: np.ndarray) -> None:
@@ -209,12 +209,12 @@ class Page:
 
     def __init__(self, machine: "Machine", pfn: int) -> None:
         self._m, self.pfn = machine, int(pfn)
-        self.gen = int(machine.mem.gen[self.pfn])
+        self.gen = machine.mem.gen.item(self.pfn)
 
     def check(self) -> int:
         """The pfn, after making sure the handle still names a live page."""
         mem = self._m.mem
-        if mem.gen[self.pfn] != self.gen or mem.flags[self.pfn] & PG_free:
+        if mem.gen.item(self.pfn) != self.gen or mem.flags.item(self.pfn) & PG_free:
             raise ModelUsageError(f"page {self.pfn} no longer exists: it was "
                                   f"freed (its last reference was dropped)")
         return self.pfn
@@ -222,8 +222,8 @@ class Page:
     @property
     def alive(self) -> bool:
         mem = self._m.mem
-        return bool(mem.gen[self.pfn] == self.gen
-                    and not mem.flags[self.pfn] & PG_free)
+        return (mem.gen.item(self.pfn) == self.gen
+                and not mem.flags.item(self.pfn) & PG_free)
 
     def _flag(self, bit: int) -> bool:
         return bool(self._m.mem.flags[self.check()] & bit)
