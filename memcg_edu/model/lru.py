@@ -155,7 +155,7 @@ def isolate_lru_page(m: "Machine", pfn: int) -> bool:
     Returns False when the page is not on an LRU (the kernel's -EBUSY).
     """
     mem = m.mem
-    if not mem.flags[pfn] & PG_lru:
+    if not mem.flags.item(pfn) & PG_lru:
         return False
     mem.refcount[pfn] += 1
     mem.flags[pfn] &= 0xFFFF ^ PG_lru
@@ -171,7 +171,7 @@ def lock_page_lru(m: "Machine", pfn: int) -> bool:
     on one) so that pc->mem_cgroup can be rewritten. Returns ``isolated``.
     """
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
+    if mem.flags.item(pfn) & PG_lru:
         mem.flags[pfn] &= 0xFFFF ^ PG_lru
         del_page_from_lru_list(m, pfn)
         return True
@@ -190,12 +190,12 @@ def unlock_page_lru(m: "Machine", pfn: int, isolated: bool) -> None:
         return
     mem = m.mem
     memcg = mem_cgroup_page_lruvec(m, pfn)
-    if mem.flags[pfn] & PG_lru:
+    if mem.flags.item(pfn) & PG_lru:
         raise KernelBugError(f"page {pfn} went back on an LRU while isolated",
                              "VM_BUG_ON_PAGE(PageLRU(page), page)",
                              "unlock_page_lru")
     mem.flags[pfn] |= PG_lru
-    add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+    add_page_to_lru_list(m, pfn, memcg, page_lru(mem.flags.item(pfn)))
 
 
 def lru_pages(m: "Machine", memcg: int, lru: int) -> np.ndarray:

@@ -34,13 +34,13 @@ MIGRATE_PASSES = 10
 def _move_mapping(m: "Machine", old: int, new: int) -> bool:
     """migrate_page_move_mapping(): move the cache slot, or -EAGAIN on extra references."""
     mem = m.mem
-    in_pc = not mem.flags[old] & PG_anon and mem.mapping[old] >= 0
-    in_sc = bool(mem.flags[old] & PG_swapcache)
+    in_pc = not mem.flags.item(old) & PG_anon and mem.mapping.item(old) >= 0
+    in_sc = bool(mem.flags.item(old) & PG_swapcache)
     expected = 1 + int(in_pc or in_sc)
-    if mem.refcount[old] != expected:
+    if mem.refcount.item(old) != expected:
         return False
     if in_pc:
-        file = m.file_list[int(mem.mapping[old])]
+        file = m.file_list[mem.mapping.item(old)]
         off = file.offset_of.pop(old)
         file.pages[off], file.offset_of[new] = new, off
         mem.refcount[new] += 1
@@ -107,14 +107,14 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     ok = False
     j = calls.enter("move_to_new_page", new)
     lock_page(m, new)
-    mem.mapping[new] = mem.mapping[old]
-    mem.flags[new] |= mem.flags[old] & (PG_anon | PG_swapbacked)
+    mem.mapping[new] = mem.mapping.item(old)
+    mem.flags[new] |= mem.flags.item(old) & (PG_anon | PG_swapbacked)
     for _ in range(MIGRATE_PASSES):
         if _move_mapping(m, old, new):
             ok = True
             break
     if ok:
-        moved = mem.flags[old] & (PG_active | PG_unevictable)
+        moved = mem.flags.item(old) & (PG_active | PG_unevictable)
         mem.flags[new] |= moved
         mem.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
         calls.leaf("migrate_page_copy", new)
@@ -153,7 +153,7 @@ def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
         mem.refcount[target] += 1                # get_page
         m.task_list[tid].pte[v] = target
         rmap_add(m, target, tid, v)
-        if mem.flags[target] & PG_anon:
+        if mem.flags.item(target) & PG_anon:
             mem.mapcount[target] += 1
             m.calls.leaf("page_add_anon_rmap", target)
         else:

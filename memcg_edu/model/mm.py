@@ -98,9 +98,9 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
 def rmap_all(m: "Machine", pfn: int) -> list[tuple[int, int]]:
     """Every (task id, virtual page) mapping the page (rmap_walk)."""
     mem = m.mem
-    if mem.rmap_task[pfn] < 0:
+    if mem.rmap_task.item(pfn) < 0:
         return []
-    return [(int(mem.rmap_task[pfn]), int(mem.rmap_addr[pfn]))] + \
+    return [(mem.rmap_task.item(pfn), mem.rmap_addr.item(pfn))] + \
         list(m.rmap_extra.get(pfn, ()))
 
 
@@ -116,7 +116,7 @@ def rmap_find(m: "Machine", pfn: int, tid: int) -> int:
 def rmap_has(m: "Machine", pfn: int, tid: int, v: int) -> bool:
     """Does pte ``v`` of task ``tid`` map the page, as the rmap records it?"""
     mem = m.mem
-    if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
+    if mem.rmap_task.item(pfn) == tid and mem.rmap_addr.item(pfn) == v:
         return True
     own = m.rmap_tid.get(pfn, {}).get(tid)
     return own is not None and v in own
@@ -129,7 +129,7 @@ def rmap_move(m: "Machine", old: int, new: int) -> None:
     pte at a time, taken together: O(1) whatever the number of ptes.
     """
     mem = m.mem
-    mem.rmap_task[new], mem.rmap_addr[new] = mem.rmap_task[old], mem.rmap_addr[old]
+    mem.rmap_task[new], mem.rmap_addr[new] = mem.rmap_task.item(old), mem.rmap_addr.item(old)
     mem.rmap_task[old] = mem.rmap_addr[old] = -1
     if old in m.rmap_extra:
         m.rmap_extra[new] = m.rmap_extra.pop(old)
@@ -140,14 +140,14 @@ def rmap_move(m: "Machine", old: int, new: int) -> None:
 def cache_refs(m: "Machine", pfn: int) -> int:
     """References held by the page cache and the swap cache."""
     mem = m.mem
-    in_pc = not mem.flags[pfn] & PG_anon and mem.mapping[pfn] >= 0
-    return int(in_pc) + int(bool(mem.flags[pfn] & PG_swapcache))
+    in_pc = not mem.flags.item(pfn) & PG_anon and mem.mapping.item(pfn) >= 0
+    return int(in_pc) + int(bool(mem.flags.item(pfn) & PG_swapcache))
 
 
 @kernel_call("get_page")
 def get_page(m: "Machine", pfn: int) -> None:
     """get_page() (include/linux/mm.h): one more reference. VM_BUG_ON_PAGE(page_count <= 0)."""
-    if m.mem.refcount[pfn] <= 0:
+    if m.mem.refcount.item(pfn) <= 0:
         raise KernelBugError(f"page {pfn} has no reference to copy",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) <= 0, page)",
                              "get_page", "include/linux/mm.h")
@@ -233,7 +233,7 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
 @kernel_call("lock_page")
 def lock_page(m: "Machine", pfn: int) -> None:
     """lock_page() (include/linux/pagemap.h): the model runs one path at a time, so the lock must be free."""
-    if m.mem.flags[pfn] & PG_locked:
+    if m.mem.flags.item(pfn) & PG_locked:
         raise ModelUsageError(f"page {pfn} is locked (lock_page would sleep "
                               f"forever in this single-threaded model)")
     m.mem.flags[pfn] |= PG_locked
@@ -242,7 +242,7 @@ def lock_page(m: "Machine", pfn: int) -> None:
 @kernel_call("unlock_page")
 def unlock_page(m: "Machine", pfn: int) -> None:
     """unlock_page() (mm/filemap.c): VM_BUG_ON_PAGE(!PageLocked(page))."""
-    if not m.mem.flags[pfn] & PG_locked:
+    if not m.mem.flags.item(pfn) & PG_locked:
         raise KernelBugError(f"page {pfn} is not locked",
                              "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                              "unlock_page", "mm/filemap.c")
@@ -267,7 +267,7 @@ def page_add_file_rmap(m: "Machine", pfn: int) -> None:
     """page_add_file_rmap() (mm/rmap.c): first mapping of a file page counts FILE_MAPPED."""
     mem = m.mem
     mem.mapcount[pfn] += 1
-    if mem.mapcount[pfn] == 1:
+    if mem.mapcount.item(pfn) == 1:
         m.ops.update_file_mapped(m, pfn, 1)
 
 
@@ -310,11 +310,11 @@ def try_to_free_swap(m: "Machine", pfn: int) -> bool:
     Only if the slot has no map count left. The page must be locked.
     """
     mem = m.mem
-    if not mem.flags[pfn] & PG_locked:
+    if not mem.flags.item(pfn) & PG_locked:
         raise KernelBugError(f"page {pfn} is not locked",
                              "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                              "try_to_free_swap", "mm/swapfile.c")
-    if not mem.flags[pfn] & PG_swapcache:
+    if not mem.flags.item(pfn) & PG_swapcache:
         return False
     if m.swap.count[int(mem.private[pfn])] > 0:
         return False
@@ -347,11 +347,11 @@ def free_swap_and_cache(m: "Machine", slot: int) -> None:
         return
     pfn = int(m.swap.page[slot])
     mem = m.mem
-    if pfn < 0 or mem.flags[pfn] & PG_locked:
+    if pfn < 0 or mem.flags.item(pfn) & PG_locked:
         return
     get_page(m, pfn)                     # find_get_page
     mem.flags[pfn] |= PG_locked
-    if mem.flags[pfn] & PG_swapcache and (mem.mapcount[pfn] == 0 or vm_swap_full(m)):
+    if mem.flags.item(pfn) & PG_swapcache and (mem.mapcount.item(pfn) == 0 or vm_swap_full(m)):
         delete_from_swap_cache(m, pfn)
     mem.flags[pfn] &= 0xFFFF ^ PG_locked
     put_page(m, pfn)
@@ -488,11 +488,11 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
 def map_page(m: "Machine", task: Task, pfn: int) -> None:
     """Another pte for an existing page: fork's page_dup_rmap for anon, a fault for file."""
     mem = m.mem
-    if mem.mapcount[pfn] >= MAX_MAPCOUNT:
+    if mem.mapcount.item(pfn) >= MAX_MAPCOUNT:
         raise ModelUsageError(f"page {pfn} is mapped {MAX_MAPCOUNT:,} times, "
                               f"the most the model counts (mapcount is 16 bits)")
-    if mem.flags[pfn] & PG_anon:
-        if mem.mapcount[pfn] == 0:
+    if mem.flags.item(pfn) & PG_anon:
+        if mem.mapcount.item(pfn) == 0:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
@@ -502,7 +502,7 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
         m.calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, task.alloc_vaddr(), pfn)
         m.calls.leave(i)
-    elif mem.mapping[pfn] >= 0:
+    elif mem.mapping.item(pfn) >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
         raise ModelUsageError(f"page {pfn} is in no page cache and not "
@@ -608,7 +608,7 @@ def _delete_from_page_cache(m: "Machine", pfn: int) -> File:
     not in shmem_writepage() or replace_page_cache_page().
     """
     mem = m.mem
-    file = m.file_list[int(mem.mapping[pfn])]
+    file = m.file_list[mem.mapping.item(pfn)]
     off = file.offset_of.pop(pfn)
     del file.pages[off]
     mem.mapping[pfn] = -1
@@ -623,7 +623,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     the final put (pagevec_release -> release_pages) uncharges it.
     """
     mem = m.mem
-    if mem.flags[pfn] & PG_anon or mem.mapping[pfn] < 0:
+    if mem.flags.item(pfn) & PG_anon or mem.mapping.item(pfn) < 0:
         raise ModelUsageError(f"page {pfn} is not in a page cache, so there "
                               f"is nothing to truncate")
     calls = m.calls
@@ -719,7 +719,7 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
         calls.set_page(i, pfn)
         task.pte[v] = pfn                        # set_pte_at
         rmap_add(m, pfn, task.tid, v)
-        if mem.mapcount[pfn] == 0:               # __page_set_anon_rmap
+        if mem.mapcount.item(pfn) == 0:          # __page_set_anon_rmap
             mem.flags[pfn] |= PG_anon
             mem.mapping[pfn] = task.tid
         mem.mapcount[pfn] += 1
@@ -781,29 +781,29 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
     request's reference on old is dropped last (its final put).
     """
     mem = m.mem
-    if mem.flags[old] & PG_anon or mem.mapping[old] < 0:
+    if mem.flags.item(old) & PG_anon or mem.mapping.item(old) < 0:
         raise ModelUsageError(f"page {old} is not a page-cache page")
-    file = m.file_list[int(mem.mapping[old])]
+    file = m.file_list[mem.mapping.item(old)]
     if file.shmem:
         raise ModelUsageError(f"page {old} is a tmpfs page; replace_page_cache "
                               f"models the fuse splice path for regular files")
-    if mem.mapcount[old]:
+    if mem.mapcount.item(old):
         raise ModelUsageError(f"page {old} is mapped; fuse only replaces "
                               f"readahead pages nobody maps yet")
     if new is None:
         new = int(mem.alloc(1)[0])               # the pipe buffer's page
     else:
-        if (mem.mapcount[new] or mem.mapping[new] >= 0
-                or mem.flags[new] & (PG_swapcache | PG_anon)):
+        if (mem.mapcount.item(new) or mem.mapping.item(new) >= 0
+                or mem.flags.item(new) & (PG_swapcache | PG_anon)):
             raise ModelUsageError(
                 f"page {new} cannot be stolen from a pipe: fuse_check_page "
                 f"wants it unmapped and in no page or swap cache")
-        if mem.refcount[new] != 1:
+        if mem.refcount.item(new) != 1:
             raise ModelUsageError(
                 f"page {new} must be held only by the pipe buffer (one "
-                f"get_page), it has {int(mem.refcount[new])} references")
+                f"get_page), it has {mem.refcount.item(new)} references")
     calls = m.calls
-    was_lru = bool(mem.flags[new] & PG_lru)
+    was_lru = bool(mem.flags.item(new) & PG_lru)
     get_page(m, old)                             # the fuse request's reference
     i = calls.enter("fuse_try_move_page", new)
     lock_page(m, old)

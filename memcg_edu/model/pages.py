@@ -85,6 +85,10 @@ class MemMap:
     SwapSlots. 27 bytes per frame; the widths are the model's limits
     (docs/architecture.md, "Limits").
 
+    A path that reads one page's field reads it as ``arr.item(pfn)``: a
+    Python int, where ``arr[pfn]`` gives a numpy scalar that is several
+    times slower to test and compute with.
+
     The free list is a stack: frames never handed out (``fresh`` up to
     ``nr``, given lowest first) under the frames freed since (``freed``,
     the last freed given first), so a fresh machine hands out pfn 0, 1, 2,
