@@ -92,12 +92,12 @@ class Task:
 
     def page_at(self, vaddr: int) -> int | None:
         """The pfn the pte at ``vaddr`` maps, or None (no pte, or a swap pte)."""
-        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        pte = self.pte.item(vaddr) if 0 <= vaddr < self.top else PTE_NONE
         return pte if pte >= 0 else None
 
     def swap_slot_at(self, vaddr: int) -> int | None:
         """The swap slot of a swap pte at ``vaddr``, or None."""
-        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        pte = self.pte.item(vaddr) if 0 <= vaddr < self.top else PTE_NONE
         return pte_slot(pte) if pte <= -2 else None
 
     def entries(self) -> np.ndarray:
