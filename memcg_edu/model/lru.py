@@ -113,9 +113,10 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         memcg = mem_cgroup_page_lruvec(m, pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
-        flags = mem.pg.flags[pfn] | PG_lru | (PG_active if active else 0)
-        mem.pg.flags[pfn] = flags
-        add_page_to_lru_list(m, pfn, memcg, page_lru(flags))
+        if active:
+            mem.pg.flags[pfn] |= PG_active
+        mem.pg.flags[pfn] |= PG_lru
+        add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
     finally:
         calls.leave(j)
         calls.leave(i)

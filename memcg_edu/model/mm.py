@@ -179,15 +179,13 @@ def put_page(m: "Machine", pfn: int) -> None:
     then free_hot_cold_page() gives the frame back.
     """
     mem = m.mem
-    count = mem.pg.refcount[pfn]
-    if count <= 0:
+    if mem.pg.refcount[pfn] <= 0:
         raise KernelBugError(f"page {pfn} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    count -= 1
-    mem.pg.refcount[pfn] = count
+    mem.pg.refcount[pfn] -= 1
     m.calls.leaf("put_page_testzero", pfn)
-    if count == 0:
+    if mem.pg.refcount[pfn] == 0:
         _free_page(m, pfn)
 
 
@@ -208,16 +206,14 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         pfns = pfns.tolist()
     dead = []                                    # a pagevec: page by page
     for pfn in pfns:
-        count = mem.pg.refcount[pfn]             # a Python int: no numpy scalar
-        if count <= 0:
+        if mem.pg.refcount[pfn] <= 0:
             raise KernelBugError(
                 f"page {pfn} has no reference left to drop",
                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                 "put_page_testzero", "include/linux/mm.h")
-        count -= 1
-        mem.pg.refcount[pfn] = count
+        mem.pg.refcount[pfn] -= 1
         calls.leaf("put_page_testzero", pfn)
-        if count == 0:
+        if mem.pg.refcount[pfn] == 0:
             if mem.pg.flags[pfn] & PG_lru:
                 del_page_from_lru_list(m, pfn)
                 mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
@@ -279,9 +275,8 @@ def page_remove_rmap(m: "Machine", pfn: int) -> None:
     where 3.16 uncharged (a no-op hook in 3.17).
     """
     mem = m.mem
-    mapcount = mem.pg.mapcount[pfn] - 1
-    mem.pg.mapcount[pfn] = mapcount
-    if mapcount == 0:
+    mem.pg.mapcount[pfn] -= 1
+    if mem.pg.mapcount[pfn] == 0:
         if mem.pg.flags[pfn] & PG_anon:
             m.ops.page_remove_rmap(m, pfn)
         else:
