@@ -669,7 +669,7 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
                              "swapcache_prepare() == -EEXIST forever",
                              "read_swap_cache_async", "mm/swap_state.c")
     i = m.calls.enter("read_swap_cache_async", slot=slot)
-    pfn = int(mem.alloc(1)[0])
+    pfn = mem.alloc_one()
     m.calls.set_page(i, pfn)
     m.calls.leaf("alloc_pages", pfn)
     m.swap.cache[slot] = True                    # swapcache_prepare
@@ -786,7 +786,7 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
         raise ModelUsageError(f"page {old} is mapped; fuse only replaces "
                               f"readahead pages nobody maps yet")
     if new is None:
-        new = int(mem.alloc(1)[0])               # the pipe buffer's page
+        new = mem.alloc_one()                    # the pipe buffer's page
     else:
         if (mem.pg.mapcount[new] or mem.pg.mapping[new] >= 0
                 or mem.pg.flags[new] & (PG_swapcache | PG_anon)):
