@@ -36,25 +36,25 @@ def design_differences(m: "Machine", uncharged: dict[int, tuple[int, str]]) -> l
     kept by Memcg316; entries of pages that were freed, reused or charged
     again are dropped from it here.
     """
-    mem = m.mem
+    mem, pg = m.mem, m.mem.pg
     names = [mg.name for mg in m.memcg_list]
     notes = []
     for pfn in sorted(uncharged):
         gen, function = uncharged[pfn]
-        if (mem.gen[pfn] != gen or mem.flags[pfn] & PG_free
-                or mem.pc_flags[pfn] & PCG_USED):
+        if (pg.gen[pfn] != gen or pg.flags[pfn] & PG_free
+                or pg.pc_flags[pfn] & PCG_USED):
             del uncharged[pfn]
             continue
-        refs = int(mem.refcount[pfn])
+        refs = pg.refcount[pfn]
         notes.append(f"page {pfn} was uncharged by {function}() but is still in "
                      f"use ({refs} reference{'' if refs == 1 else 's'}): 3.17 keeps "
-                     f"it charged to {names[int(mem.pc_memcg[pfn])]} until its "
+                     f"it charged to {names[pg.pc_memcg[pfn]]} until its "
                      f"final put")
     stale = np.flatnonzero(((mem.flags & PG_lru) != 0) & ((mem.pc_flags & PCG_USED) == 0)
                            & (mem.lru_memcg > 0))
     for pfn in stale.tolist():
-        notes.append(f"page {pfn} is on {names[int(mem.lru_memcg[pfn])]}'s "
-                     f"{LRU_NAMES[int(mem.lru[pfn])]} LRU list without "
+        notes.append(f"page {pfn} is on {names[pg.lru_memcg[pfn]]}'s "
+                     f"{LRU_NAMES[pg.lru[pfn]]} LRU list without "
                      f"a charge: in 3.17 an uncharged page on an LRU sits on "
                      f"root's (I7)")
     return notes

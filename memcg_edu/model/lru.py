@@ -55,10 +55,10 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     LRU to the root memcg: such a page no longer pins its old memcg.
     """
     mem = m.mem
-    mi = int(mem.pc_memcg[pfn])
-    if (mi != 0 and not mem.flags[pfn] & PG_lru
-            and not mem.pc_flags[pfn] & PCG_USED):
-        mem.pc_memcg[pfn] = 0
+    mi = mem.pg.pc_memcg[pfn]
+    if (mi != 0 and not mem.pg.flags[pfn] & PG_lru
+            and not mem.pg.pc_flags[pfn] & PCG_USED):
+        mem.pg.pc_memcg[pfn] = 0
         m.events.record("mem_cgroup_page_lruvec", pfn, 0, 1)
         mi = 0
     return mi
@@ -67,10 +67,10 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
 def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
     """add_page_to_lru_list() (include/linux/mm_inline.h): link at the head, lru_size += 1."""
     mem = m.mem
-    mem.lru[pfn] = lru
-    mem.lru_memcg[pfn] = memcg
+    mem.pg.lru[pfn] = lru
+    mem.pg.lru_memcg[pfn] = memcg
     m.lru_clock += 1
-    mem.lru_seq[pfn] = m.lru_clock
+    mem.pg.lru_seq[pfn] = m.lru_clock
     m.memcg_list[memcg].row[LRU_BASE + lru] += 1
 
 
@@ -81,15 +81,15 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
     this is where the page really is (invariant I6).
     """
     mem = m.mem
-    where, mi = int(mem.lru_memcg[pfn]), int(mem.pc_memcg[pfn])
+    where, mi = mem.pg.lru_memcg[pfn], mem.pg.pc_memcg[pfn]
     if where != mi:
         raise InvariantViolation(
             "I6", f"page {pfn} is linked on the lruvec of "
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
-    m.memcg_list[where].row[LRU_BASE + int(mem.lru[pfn])] -= 1
-    mem.lru[pfn] = -1
-    mem.lru_memcg[pfn] = -1
+    m.memcg_list[where].row[LRU_BASE + mem.pg.lru[pfn]] -= 1
+    mem.pg.lru[pfn] = -1
+    mem.pg.lru_memcg[pfn] = -1
 
 
 def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
@@ -106,7 +106,7 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
     i = calls.enter(fn, pfn)
     j = calls.enter("__pagevec_lru_add_fn", pfn)
     try:
-        if mem.flags[pfn] & PG_lru:
+        if mem.pg.flags[pfn] & PG_lru:
             raise KernelBugError(f"page {pfn} is already on an LRU list",
                                  "VM_BUG_ON_PAGE(PageLRU(page), page)",
                                  "__pagevec_lru_add_fn", "mm/swap.c")
@@ -114,9 +114,9 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
         if active:
-            mem.flags[pfn] |= PG_active
-        mem.flags[pfn] |= PG_lru
-        add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+            mem.pg.flags[pfn] |= PG_active
+        mem.pg.flags[pfn] |= PG_lru
+        add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
     finally:
         calls.leave(j)
         calls.leave(i)
@@ -156,10 +156,10 @@ def isolate_lru_page(m: "Machine", pfn: int) -> bool:
     Returns False when the page is not on an LRU (the kernel's -EBUSY).
     """
     mem = m.mem
-    if not mem.flags[pfn] & PG_lru:
+    if not mem.pg.flags[pfn] & PG_lru:
         return False
-    mem.refcount[pfn] += 1
-    mem.flags[pfn] &= 0xFFFF ^ PG_lru
+    mem.pg.refcount[pfn] += 1
+    mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
     del_page_from_lru_list(m, pfn)
     return True
 
@@ -172,8 +172,8 @@ def lock_page_lru(m: "Machine", pfn: int) -> bool:
     on one) so that pc->mem_cgroup can be rewritten. Returns ``isolated``.
     """
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
-        mem.flags[pfn] &= 0xFFFF ^ PG_lru
+    if mem.pg.flags[pfn] & PG_lru:
+        mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
         del_page_from_lru_list(m, pfn)
         return True
     return False
@@ -191,12 +191,12 @@ def unlock_page_lru(m: "Machine", pfn: int, isolated: bool) -> None:
         return
     mem = m.mem
     memcg = mem_cgroup_page_lruvec(m, pfn)
-    if mem.flags[pfn] & PG_lru:
+    if mem.pg.flags[pfn] & PG_lru:
         raise KernelBugError(f"page {pfn} went back on an LRU while isolated",
                              "VM_BUG_ON_PAGE(PageLRU(page), page)",
                              "unlock_page_lru")
-    mem.flags[pfn] |= PG_lru
-    add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+    mem.pg.flags[pfn] |= PG_lru
+    add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
 
 
 def lru_pages(m: "Machine", memcg: int, lru: int) -> np.ndarray:

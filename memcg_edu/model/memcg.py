@@ -28,6 +28,9 @@ COL = {name: i for i, name in enumerate(COLUMNS)}
 LRU_BASE = COL[LRU_NAMES[0]]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
+_MAX_USAGE, _FAILCNT = COL["max_usage"], COL["failcnt"]
+_MEMSW_MAX_USAGE, _MEMSW_FAILCNT = COL["memsw_max_usage"], COL["memsw_failcnt"]
+_STAT_BASE = COL[STATS[0]]
 
 
 class StatView:
@@ -164,12 +167,14 @@ class MemCgroup:
 
     def counters(self) -> dict[str, Any]:
         """The per-memcg part of a timeline step record (pages, None = unlimited)."""
+        row = self.row
         return {"usage": self.usage, "memsw_usage": self.memsw_usage,
-                "max_usage": self.max_usage,
-                "memsw_max_usage": self.memsw_max_usage,
-                "failcnt": self.failcnt, "memsw_failcnt": self.memsw_failcnt,
+                "max_usage": row[_MAX_USAGE],
+                "memsw_max_usage": row[_MEMSW_MAX_USAGE],
+                "failcnt": row[_FAILCNT], "memsw_failcnt": row[_MEMSW_FAILCNT],
                 "limit": self.limit, "memsw_limit": self.memsw_limit,
-                "stat": {k: self.row[COL[k]] for k in STATS}}
+                # the stat columns are the row's tail, in STATS order
+                "stat": dict(zip(STATS, row[_STAT_BASE:]))}
 
     def __repr__(self) -> str:
         return (f"<memcg {self.name}: usage {self.usage}, memsw "

@@ -79,11 +79,11 @@ def _check_released(m: "Machine", pfn: int, function: str) -> None:
     """The VM_BUG_ON_PAGE pair mem_cgroup_uncharge and mem_cgroup_swapout
     both open with: the page is off the LRU and nobody references it."""
     mem = m.mem
-    if mem.flags[pfn] & PG_lru:
+    if mem.pg.flags[pfn] & PG_lru:
         raise _bug(f"page {pfn} is still on an LRU list",
                    "VM_BUG_ON_PAGE(PageLRU(page), page)", function)
-    if mem.refcount[pfn]:
-        raise _bug(f"page {pfn} still has {int(mem.refcount[pfn])} reference(s)",
+    if mem.pg.refcount[pfn]:
+        raise _bug(f"page {pfn} still has {mem.pg.refcount[pfn]} reference(s)",
                    "VM_BUG_ON_PAGE(page_count(page), page)", function)
 
 
@@ -208,12 +208,12 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     mem = m.mem
     memcg: Optional[MemCgroup] = None
-    if mem.flags[pfn] & PG_swapcache:
-        if mem.pc_flags[pfn] & PCG_USED:
+    if mem.pg.flags[pfn] & PG_swapcache:
+        if mem.pg.pc_flags[pfn] & PCG_USED:
             m.events.record("mem_cgroup_try_charge", pfn, -1, 0)
             return None
         if m.swap_account:
-            if not mem.flags[pfn] & PG_locked:
+            if not mem.pg.flags[pfn] & PG_locked:
                 raise _bug(f"page {pfn} is not locked",
                            "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                            "try_get_mem_cgroup_from_page")
@@ -240,12 +240,12 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
     swap-cache readahead page) and put back on the new memcg's lruvec.
     """
     mem = m.mem
-    if mem.pc_flags[pfn] & PCG_USED:
+    if mem.pg.pc_flags[pfn] & PCG_USED:
         raise _bug(f"page {pfn} is already charged (PCG_USED)",
                    "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
     isolated = lock_page_lru(m, pfn) if lrucare else False
-    mem.pc_memcg[pfn] = memcg.index
-    mem.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+    mem.pg.pc_memcg[pfn] = memcg.index
+    mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
     if lrucare:
         unlock_page_lru(m, pfn, isolated)
 
@@ -255,7 +255,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
                                  nr_pages: int) -> None:
     """mem_cgroup_charge_statistics(): RSS or CACHE by PageAnon, one PGPGIN/PGPGOUT."""
     row = memcg.row
-    row[_RSS if m.mem.flags[pfn] & PG_anon else _CACHE] += nr_pages
+    row[_RSS if m.mem.pg.flags[pfn] & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
 
 
@@ -274,10 +274,10 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
     """
     pfn = _pfn(page)
     mem = m.mem
-    if mem.mapping[pfn] < 0:
+    if mem.pg.mapping[pfn] < 0:
         raise _bug(f"page {pfn} has no page->mapping yet",
                    "VM_BUG_ON_PAGE(!page->mapping, page)", "mem_cgroup_commit_charge")
-    if mem.flags[pfn] & PG_lru and not lrucare:
+    if mem.pg.flags[pfn] & PG_lru and not lrucare:
         raise _bug(f"page {pfn} is on an LRU list and lrucare is false",
                    "VM_BUG_ON_PAGE(PageLRU(page) && !lrucare, page)",
                    "mem_cgroup_commit_charge")
@@ -287,7 +287,7 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
     commit_charge(m, pfn, memcg, lrucare)
     mem_cgroup_charge_statistics(m, memcg, pfn, 1)
     m.events.record("mem_cgroup_commit_charge", pfn, memcg.index, 1)
-    if m.swap_account and mem.flags[pfn] & PG_swapcache:
+    if m.swap_account and mem.pg.flags[pfn] & PG_swapcache:
         mem_cgroup_uncharge_swap(m, int(mem.private[pfn]))
 
 
@@ -356,7 +356,7 @@ def mem_cgroup_uncharge_list(m: "Machine",
     if len(pfns) == 1:
         _uncharge_one(m, pfns[0])
         return
-    charged = [pfn for pfn in pfns if mem.pc_flags[pfn] & PCG_USED]
+    charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
     if not charged:                              # nothing to give back
         return
     i = m.calls.enter("uncharge_list")
@@ -373,15 +373,15 @@ def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
     batches: dict[int, list[int]] = {}
     for pfn in pfns:
         _check_released(m, pfn, "mem_cgroup_uncharge")
-        f = int(mem.pc_flags[pfn])
-        b = batches.setdefault(int(mem.pc_memcg[pfn]), [0, 0, 0, 0, 0])
-        anon = 1 if mem.flags[pfn] & PG_anon else 0
+        f = mem.pg.pc_flags[pfn]
+        b = batches.setdefault(mem.pg.pc_memcg[pfn], [0, 0, 0, 0, 0])
+        anon = 1 if mem.pg.flags[pfn] & PG_anon else 0
         b[0] += 1                                # one PGPGOUT per page
         b[1] += 1 if f & PCG_MEM else 0          # what res was charged for it
         b[2] += 1 if f & PCG_MEMSW else 0        # what memsw was charged for it
         b[3] += anon                             # MEM_CGROUP_STAT_RSS
         b[4] += 1 - anon                         # MEM_CGROUP_STAT_CACHE
-        mem.pc_flags[pfn] = 0                    # pc->flags = 0: uncharged
+        mem.pg.pc_flags[pfn] = 0                 # pc->flags = 0: uncharged
     for mi in sorted(batches):
         _uncharge_batch(m, m.memcg_list[mi], *batches[mi])
         m.events.record("mem_cgroup_uncharge_list", -1, mi, batches[mi][0])
@@ -390,15 +390,15 @@ def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
 def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list") -> None:
     """uncharge_list() of a one-page list."""
     mem = m.mem
-    f = int(mem.pc_flags[pfn])
+    f = mem.pg.pc_flags[pfn]
     if not f & PCG_USED:
         return
     i = m.calls.enter("uncharge_list", pfn)
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
-        mi = int(mem.pc_memcg[pfn])
-        anon = 1 if mem.flags[pfn] & PG_anon else 0
-        mem.pc_flags[pfn] = 0
+        mi = mem.pg.pc_memcg[pfn]
+        anon = 1 if mem.pg.flags[pfn] & PG_anon else 0
+        mem.pg.pc_flags[pfn] = 0
         _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
                         int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     finally:
@@ -465,23 +465,23 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
     old, new = _pfn(oldpage), _pfn(newpage)
     mem = m.mem
     for p, what in ((old, "old"), (new, "new")):
-        if not mem.flags[p] & PG_locked:
+        if not mem.pg.flags[p] & PG_locked:
             raise _bug(f"the {what} page {p} is not locked",
                        f"VM_BUG_ON_PAGE(!PageLocked({what}page), {what}page)",
                        "mem_cgroup_migrate")
     for p, what in ((old, "old"), (new, "new")):
-        if not lrucare and mem.flags[p] & PG_lru:
+        if not lrucare and mem.pg.flags[p] & PG_lru:
             raise _bug(f"the {what} page {p} is on an LRU list and lrucare is false",
                        f"VM_BUG_ON_PAGE(!lrucare && PageLRU({what}page), {what}page)",
                        "mem_cgroup_migrate")
-    if bool(mem.flags[old] & PG_anon) != bool(mem.flags[new] & PG_anon):
+    if bool(mem.pg.flags[old] & PG_anon) != bool(mem.pg.flags[new] & PG_anon):
         raise _bug(f"page {old} and page {new} differ in PageAnon",
                    "VM_BUG_ON_PAGE(PageAnon(oldpage) != PageAnon(newpage), newpage)",
                    "mem_cgroup_migrate")
-    if mem.pc_flags[new] & PCG_USED:
+    if mem.pg.pc_flags[new] & PCG_USED:
         m.events.record("mem_cgroup_migrate", new, -1, 0)
         return
-    flags = int(mem.pc_flags[old])
+    flags = mem.pg.pc_flags[old]
     if not flags & PCG_USED:
         m.events.record("mem_cgroup_migrate", old, -1, 0)
         return
@@ -489,17 +489,17 @@ def mem_cgroup_migrate(m: "Machine", oldpage: PageLike, newpage: PageLike,
         raise _bug(f"page {old} is charged but lacks PCG_MEM/PCG_MEMSW",
                    "VM_BUG_ON_PAGE(!(pc->flags & PCG_MEMSW), oldpage)",
                    "mem_cgroup_migrate")
-    owner = int(mem.pc_memcg[old])
+    owner = mem.pg.pc_memcg[old]
     isolated = lock_page_lru(m, old) if lrucare else False
-    mem.pc_flags[old] = 0
+    mem.pg.pc_flags[old] = 0
     if lrucare:
         unlock_page_lru(m, old, isolated)
     # 3.17.0 reads pc->mem_cgroup only now, after unlock_page_lru() may have
     # switched the old page to root
-    mi = owner if "memcg_read_first" in m.fixes else int(mem.pc_memcg[old])
+    mi = owner if "memcg_read_first" in m.fixes else mem.pg.pc_memcg[old]
     if mi != owner:
         tally = m.stranded.setdefault(owner, {"rss": 0, "cache": 0})
-        tally["rss" if mem.flags[old] & PG_anon else "cache"] += 1
+        tally["rss" if mem.pg.flags[old] & PG_anon else "cache"] += 1
     memcg = m.memcg_list[mi]
     commit_charge(m, new, memcg, lrucare)
     m.events.record("mem_cgroup_migrate", new, memcg.index, 1)
@@ -525,7 +525,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     _check_released(m, pfn, "mem_cgroup_swapout")
     if not m.swap_account:
         return
-    flags = int(mem.pc_flags[pfn])
+    flags = mem.pg.pc_flags[pfn]
     if not flags & PCG_USED:
         m.events.record("mem_cgroup_swapout", slot, -1, 0)
         return
@@ -536,9 +536,9 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     if lookup_swap_cgroup_id(m, slot) >= 0:
         raise _bug(f"swap slot {slot} already has a swap_cgroup record",
                    "VM_BUG_ON_PAGE(oldid, page)", "mem_cgroup_swapout")
-    memcg = m.memcg_list[int(mem.pc_memcg[pfn])]
+    memcg = m.memcg_list[mem.pg.pc_memcg[pfn]]
     swap_cgroup_record(m, slot, memcg.index)
-    mem.pc_flags[pfn] = flags & ~PCG_MEMSW
+    mem.pg.pc_flags[pfn] = flags & ~PCG_MEMSW
     memcg.swap_css_refs += 1
     memcg.row[_SWAP] += 1
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
@@ -581,7 +581,7 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     only the committed new page. tests/model/test_mutations.py checks this
     on every shipped scenario under both designs.
     """
-    m.memcg_list[int(m.mem.pc_memcg[pfn])].row[_MAPPED] += delta
+    m.memcg_list[m.mem.pg.pc_memcg[pfn]].row[_MAPPED] += delta
 
 
 # -- charge moving ------------------------------------------------------------
@@ -603,20 +603,20 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     if from_ is to:
         raise _bug("charges would move from a memcg to itself",
                    "VM_BUG_ON(from == to)", "mem_cgroup_move_account")
-    if mem.flags[pfn] & PG_lru:
+    if mem.pg.flags[pfn] & PG_lru:
         raise _bug(f"page {pfn} is still on an LRU list",
                    "VM_BUG_ON_PAGE(PageLRU(page), page)", "mem_cgroup_move_account")
-    if mem.flags[pfn] & PG_locked:
+    if mem.pg.flags[pfn] & PG_locked:
         m.events.record("mem_cgroup_move_account", pfn, -1, 0)
         return False
-    if not mem.pc_flags[pfn] & PCG_USED or mem.pc_memcg[pfn] != from_.index:
+    if not mem.pg.pc_flags[pfn] & PCG_USED or mem.pg.pc_memcg[pfn] != from_.index:
         m.events.record("mem_cgroup_move_account", pfn, -1, 0)
         return False
-    if not mem.flags[pfn] & PG_anon and mem.mapcount[pfn] > 0:
+    if not mem.pg.flags[pfn] & PG_anon and mem.pg.mapcount[pfn] > 0:
         from_.row[_MAPPED] -= 1
         to.row[_MAPPED] += 1
     mem_cgroup_charge_statistics(m, from_, pfn, -1)
-    mem.pc_memcg[pfn] = to.index
+    mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, pfn, 1)
     m.events.record("mem_cgroup_move_account", pfn, to.index, 1)
     return True
@@ -719,7 +719,7 @@ class Memcg317:
         """End of those paths: nothing in 3.17."""
 
     # sites where 3.17 acts
-    def release_pages(self, m: "Machine", pfns: np.ndarray) -> None:
+    def release_pages(self, m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         """release_pages()/shrink_page_list(): mem_cgroup_uncharge_list."""
         mem_cgroup_uncharge_list(m, pfns)
 

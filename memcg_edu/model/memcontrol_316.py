@@ -40,7 +40,7 @@ deferral, a root skip, an early return); memcg_edu.compare reads them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, cast
+from typing import TYPE_CHECKING, Optional, Union, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -119,20 +119,20 @@ def lock_page_cgroup(m: "Machine", pfn: PageLike) -> None:
     """
     pfn = _pfn(pfn)
     mem = m.mem
-    if mem.pc_flags[pfn] & PCG_LOCK:
+    if mem.pg.pc_flags[pfn] & PCG_LOCK:
         raise _bug(f"the page_cgroup lock of page {pfn} is already held",
                    "bit_spin_lock(PCG_LOCK, &pc->flags) would spin forever",
                    "lock_page_cgroup", "include/linux/page_cgroup.h")
-    mem.pc_flags[pfn] |= PCG_LOCK
+    mem.pg.pc_flags[pfn] |= PCG_LOCK
     _ops(m).locks += 1
-    m.events.record("lock_page_cgroup", pfn, int(mem.pc_memcg[pfn]), 0)
+    m.events.record("lock_page_cgroup", pfn, mem.pg.pc_memcg[pfn], 0)
 
 
 @kernel_call('unlock_page_cgroup')
 def unlock_page_cgroup(m: "Machine", pfn: PageLike) -> None:
     """unlock_page_cgroup() (include/linux/page_cgroup.h): bit_spin_unlock(PCG_LOCK, &pc->flags)."""
     pfn = _pfn(pfn)
-    m.mem.pc_flags[pfn] &= 0xFF & ~PCG_LOCK
+    m.mem.pg.pc_flags[pfn] &= 0xFF & ~PCG_LOCK
 
 
 # -- charge -------------------------------------------------------------------
@@ -161,14 +161,14 @@ def __mem_cgroup_commit_charge(m: "Machine", memcg: MemCgroup, pfn: PageLike,
     pfn = _pfn(pfn)
     mem = m.mem
     lock_page_cgroup(m, pfn)
-    if mem.pc_flags[pfn] & PCG_USED:
+    if mem.pg.pc_flags[pfn] & PCG_USED:
         unlock_page_cgroup(m, pfn)
         raise _bug(f"page {pfn} is already charged (PCG_USED)",
                    "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)",
                    "__mem_cgroup_commit_charge")
     isolated = lock_page_lru(m, pfn) if lrucare else False
-    mem.pc_memcg[pfn] = memcg.index
-    mem.pc_flags[pfn] = ((mem.pc_flags[pfn] & (PCG_LOCK | PCG_MIGRATION))
+    mem.pg.pc_memcg[pfn] = memcg.index
+    mem.pg.pc_flags[pfn] = ((mem.pg.pc_flags[pfn] & (PCG_LOCK | PCG_MIGRATION))
                          | PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0))
     if lrucare:
         unlock_page_lru(m, pfn, isolated)
@@ -196,10 +196,10 @@ def mem_cgroup_charge_anon(m: "Machine", pfn: PageLike, memcg: MemCgroup) -> Non
     """
     pfn = _pfn(pfn)
     mem = m.mem
-    if mem.mapcount[pfn] > 0:
+    if mem.pg.mapcount[pfn] > 0:
         raise _bug(f"page {pfn} is already mapped", "VM_BUG_ON_PAGE(page_mapped(page), page)",
                    "mem_cgroup_charge_anon")
-    if mem.mapping[pfn] >= 0 and not mem.flags[pfn] & PG_anon:
+    if mem.pg.mapping[pfn] >= 0 and not mem.pg.flags[pfn] & PG_anon:
         raise _bug(f"page {pfn} has a file mapping",
                    "VM_BUG_ON_PAGE(page->mapping && !PageAnon(page), page)",
                    "mem_cgroup_charge_anon")
@@ -226,7 +226,7 @@ def mem_cgroup_charge_file(m: "Machine", pfn: PageLike, memcg: MemCgroup) -> Non
     mem = m.mem
     ok = False
     try:
-        if mem.flags[pfn] & PG_swapcache:
+        if mem.pg.flags[pfn] & PG_swapcache:
             token = __mem_cgroup_try_charge_swapin(m, pfn, memcg)
             __mem_cgroup_commit_charge_swapin(m, pfn, token, "CACHE")
         else:
@@ -247,14 +247,14 @@ def try_get_mem_cgroup_from_page(m: "Machine", pfn: PageLike) -> Optional[MemCgr
     """
     pfn = _pfn(pfn)
     mem = m.mem
-    if not mem.flags[pfn] & PG_locked:
+    if not mem.pg.flags[pfn] & PG_locked:
         raise _bug(f"page {pfn} is not locked", "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                    "try_get_mem_cgroup_from_page")
     lock_page_cgroup(m, pfn)
     mi = -1
-    if mem.pc_flags[pfn] & PCG_USED:
-        mi = int(mem.pc_memcg[pfn])
-    elif mem.flags[pfn] & PG_swapcache:
+    if mem.pg.pc_flags[pfn] & PCG_USED:
+        mi = mem.pg.pc_memcg[pfn]
+    elif mem.pg.flags[pfn] & PG_swapcache:
         mi = lookup_swap_cgroup_id(m, int(mem.private[pfn]))
     unlock_page_cgroup(m, pfn)
     if mi >= 0 and m.memcg_list[mi].online:
@@ -266,7 +266,7 @@ def __mem_cgroup_try_charge_swapin(m: "Machine", pfn: int,
                                    mm_memcg: MemCgroup) -> Optional[MemCgroup]:
     """Reserve a charge for a swap-cache page (None: it is already charged)."""
     mem = m.mem
-    if mem.pc_flags[pfn] & PCG_USED:
+    if mem.pg.pc_flags[pfn] & PCG_USED:
         m.events.record("mem_cgroup_try_charge_swapin:already_charged", pfn, -1, 0)
         return None
     memcg = try_get_mem_cgroup_from_page(m, pfn) if m.swap_account else None
@@ -292,7 +292,7 @@ def mem_cgroup_try_charge_swapin(m: "Machine", pfn: PageLike,
     memcg: Optional[MemCgroup] = None
     ok = False
     try:
-        if not m.mem.flags[pfn] & PG_swapcache:
+        if not m.mem.pg.flags[pfn] & PG_swapcache:
             memcg = mm_memcg
             _try_charge(m, memcg)
         else:
@@ -310,7 +310,7 @@ def __mem_cgroup_commit_charge_swapin(m: "Machine", pfn: int,
     if memcg is None:
         return
     __mem_cgroup_commit_charge(m, memcg, pfn, ctype, True)
-    if m.swap_account and m.mem.flags[pfn] & PG_swapcache:
+    if m.swap_account and m.mem.pg.flags[pfn] & PG_swapcache:
         # the page now holds a memsw charge: drop the slot's duplicate now
         mem_cgroup_uncharge_swap(m, int(m.mem.private[pfn]))
 
@@ -400,22 +400,22 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: PageLike, ctype: str,
     name = "__mem_cgroup_uncharge_common"
     if ctype not in CHARGE_TYPES:
         raise ValueError(f"unknown charge type {ctype!r}")
-    if not mem.pc_flags[pfn] & PCG_USED:
+    if not mem.pg.pc_flags[pfn] & PCG_USED:
         m.events.record(name + ":not_used", pfn, -1, 0)
         return None
     lock_page_cgroup(m, pfn)
-    memcg = m.memcg_list[int(mem.pc_memcg[pfn])]
-    anon = bool(mem.flags[pfn] & PG_anon) or ctype == "ANON"
-    mapped = mem.mapcount[pfn] > 0
+    memcg = m.memcg_list[mem.pg.pc_memcg[pfn]]
+    anon = bool(mem.pg.flags[pfn] & PG_anon) or ctype == "ANON"
+    mapped = mem.pg.mapcount[pfn] > 0
     refuse = None
     if ctype in ("ANON", "DROP"):
         if mapped:
             refuse = "mapped"
-        elif not end_migration and mem.pc_flags[pfn] & PCG_MIGRATION:
+        elif not end_migration and mem.pg.pc_flags[pfn] & PCG_MIGRATION:
             refuse = "migration"
     elif ctype == "SWAPOUT":
-        if not mem.flags[pfn] & PG_anon:
-            if mem.mapping[pfn] >= 0 and mem.flags[pfn] & PG_swapbacked:
+        if not mem.pg.flags[pfn] & PG_anon:
+            if mem.pg.mapping[pfn] >= 0 and mem.pg.flags[pfn] & PG_swapbacked:
                 refuse = "shmem_in_cache"
         elif mapped:
             refuse = "mapped"
@@ -424,7 +424,7 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: PageLike, ctype: str,
         m.events.record(f"{name}:{refuse}", pfn, memcg.index, 0)
         return None
     mem_cgroup_charge_statistics(m, memcg, anon, -1)
-    mem.pc_flags[pfn] &= 0xFF & ~_CHARGED
+    mem.pg.pc_flags[pfn] &= 0xFF & ~_CHARGED
     unlock_page_cgroup(m, pfn)
     if m.swap_account and ctype == "SWAPOUT":
         memcg.row[_SWAP] += 1
@@ -470,13 +470,13 @@ def mem_cgroup_uncharge_page(m: "Machine", pfn: PageLike) -> Optional[MemCgroup]
     mem = m.mem
     name = "mem_cgroup_uncharge_page"
     memcg = None
-    if mem.mapcount[pfn] > 0:
+    if mem.pg.mapcount[pfn] > 0:
         m.events.record(name + ":mapped", pfn, -1, 0)
-    elif mem.mapping[pfn] >= 0 and not mem.flags[pfn] & PG_anon:
+    elif mem.pg.mapping[pfn] >= 0 and not mem.pg.flags[pfn] & PG_anon:
         raise _bug(f"page {pfn} is a page cache page",
                    "VM_BUG_ON_PAGE(page->mapping && !PageAnon(page), page)", name)
-    elif mem.flags[pfn] & PG_swapcache:
-        m.events.record(name + ":swapcache", pfn, int(mem.pc_memcg[pfn]), 0)
+    elif mem.pg.flags[pfn] & PG_swapcache:
+        m.events.record(name + ":swapcache", pfn, mem.pg.pc_memcg[pfn], 0)
     else:
         memcg = _uncharge_in_use(m, pfn, "ANON", name)
     return _record_uncharge(m, name, pfn, memcg)
@@ -494,10 +494,10 @@ def mem_cgroup_uncharge_cache_page(m: "Machine", pfn: PageLike) -> Optional[MemC
     pfn = _pfn(pfn)
     mem = m.mem
     name = "mem_cgroup_uncharge_cache_page"
-    if mem.mapcount[pfn] > 0:
+    if mem.pg.mapcount[pfn] > 0:
         raise _bug(f"page {pfn} is still mapped", "VM_BUG_ON_PAGE(page_mapped(page), page)",
                    name)
-    if mem.mapping[pfn] >= 0:
+    if mem.pg.mapping[pfn] >= 0:
         raise _bug(f"page {pfn} still has a page->mapping",
                    "VM_BUG_ON_PAGE(page->mapping, page)", name)
     return _record_uncharge(m, name, pfn, _uncharge_in_use(m, pfn, "CACHE", name))
@@ -583,16 +583,16 @@ def mem_cgroup_prepare_migration(m: "Machine", old: PageLike,
     name = "mem_cgroup_prepare_migration"
     memcg = None
     lock_page_cgroup(m, old)
-    if mem.pc_flags[old] & PCG_USED:
-        memcg = m.memcg_list[int(mem.pc_memcg[old])]
-        if mem.flags[old] & PG_anon:
-            mem.pc_flags[old] |= PCG_MIGRATION
+    if mem.pg.pc_flags[old] & PCG_USED:
+        memcg = m.memcg_list[mem.pg.pc_memcg[old]]
+        if mem.pg.flags[old] & PG_anon:
+            mem.pg.pc_flags[old] |= PCG_MIGRATION
     unlock_page_cgroup(m, old)
     if memcg is None:
         m.events.record(name + ":not_used", old, -1, 0)
         m.events.record(name, old, -1, 0)
         return None
-    ctype = "ANON" if mem.flags[old] & PG_anon else "CACHE"
+    ctype = "ANON" if mem.pg.flags[old] & PG_anon else "CACHE"
     __mem_cgroup_commit_charge(m, memcg, new, ctype, False)
     m.events.record(name, new, memcg.index, 1)
     return memcg
@@ -622,7 +622,7 @@ def mem_cgroup_end_migration(m: "Machine", memcg: Optional[MemCgroup], old: Page
     __mem_cgroup_uncharge_common(m, unused, "ANON" if anon else "CACHE",
                                  end_migration=True)
     lock_page_cgroup(m, old)
-    mem.pc_flags[old] &= 0xFF & ~PCG_MIGRATION
+    mem.pg.pc_flags[old] &= 0xFF & ~PCG_MIGRATION
     unlock_page_cgroup(m, old)
     if anon and mem_cgroup_uncharge_page(m, used) is not None:
         m.events.record(name + ":unmapped_survivor", used, memcg.index, 1)
@@ -647,10 +647,10 @@ def mem_cgroup_replace_page_cache(m: "Machine", old: PageLike, new: PageLike) ->
     name = "mem_cgroup_replace_page_cache"
     memcg = None
     lock_page_cgroup(m, old)
-    if mem.pc_flags[old] & PCG_USED:
-        memcg = m.memcg_list[int(mem.pc_memcg[old])]
+    if mem.pg.pc_flags[old] & PCG_USED:
+        memcg = m.memcg_list[mem.pg.pc_memcg[old]]
         mem_cgroup_charge_statistics(m, memcg, False, -1)
-        mem.pc_flags[old] &= 0xFF & ~_CHARGED
+        mem.pg.pc_flags[old] &= 0xFF & ~_CHARGED
     unlock_page_cgroup(m, old)
     if memcg is None:
         m.events.record(name + ":not_used", old, -1, 0)
@@ -680,20 +680,20 @@ def mem_cgroup_move_account(m: "Machine", pfn: PageLike, from_: MemCgroup,
     if from_ is to:
         raise _bug("charges would move from a memcg to itself",
                    "VM_BUG_ON(from == to)", name)
-    if mem.flags[pfn] & PG_lru:
+    if mem.pg.flags[pfn] & PG_lru:
         raise _bug(f"page {pfn} is still on an LRU list",
                    "VM_BUG_ON_PAGE(PageLRU(page), page)", name)
     lock_page_cgroup(m, pfn)
-    if not mem.pc_flags[pfn] & PCG_USED or mem.pc_memcg[pfn] != from_.index:
+    if not mem.pg.pc_flags[pfn] & PCG_USED or mem.pg.pc_memcg[pfn] != from_.index:
         unlock_page_cgroup(m, pfn)
         m.events.record(name, pfn, -1, 0)
         return False
-    anon = bool(mem.flags[pfn] & PG_anon)
-    if not anon and mem.mapcount[pfn] > 0:
+    anon = bool(mem.pg.flags[pfn] & PG_anon)
+    if not anon and mem.pg.mapcount[pfn] > 0:
         from_.row[COL["mapped_file"]] -= 1
         to.row[COL["mapped_file"]] += 1
     mem_cgroup_charge_statistics(m, from_, anon, -1)
-    mem.pc_memcg[pfn] = to.index
+    mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, anon, 1)
     unlock_page_cgroup(m, pfn)
     m.events.record(name, pfn, to.index, 1)
@@ -727,7 +727,7 @@ class Memcg316:
     # bookkeeping for the design notes ------------------------------------------
     def uncharged_in_use(self, m: "Machine", pfn: int, function: str) -> None:
         """Remember that ``function`` uncharged a page that is still allocated."""
-        self.uncharged[pfn] = (int(m.mem.gen[pfn]), function)
+        self.uncharged[pfn] = (m.mem.pg.gen[pfn], function)
 
     def charged_again(self, pfn: int) -> None:
         self.uncharged.pop(pfn, None)
@@ -793,7 +793,7 @@ class Memcg316:
         if the slot still has map references, else DROP."""
         mem_cgroup_uncharge_swapcache(m, pfn, slot, (remaining & 0x7FFF) != 0)
 
-    def release_pages(self, m: "Machine", pfns: np.ndarray) -> None:
+    def release_pages(self, m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
         """release_pages()/shrink_page_list(): no memcg call at the final put in 3.16."""
         for pfn in np.asarray(pfns).tolist():
             self.uncharged.pop(int(pfn), None)

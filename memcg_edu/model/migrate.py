@@ -34,26 +34,26 @@ MIGRATE_PASSES = 10
 def _move_mapping(m: "Machine", old: int, new: int) -> bool:
     """migrate_page_move_mapping(): move the cache slot, or -EAGAIN on extra references."""
     mem = m.mem
-    in_pc = not mem.flags[old] & PG_anon and mem.mapping[old] >= 0
-    in_sc = bool(mem.flags[old] & PG_swapcache)
+    in_pc = not mem.pg.flags[old] & PG_anon and mem.pg.mapping[old] >= 0
+    in_sc = bool(mem.pg.flags[old] & PG_swapcache)
     expected = 1 + int(in_pc or in_sc)
-    if mem.refcount[old] != expected:
+    if mem.pg.refcount[old] != expected:
         return False
     if in_pc:
-        file = m.file_list[int(mem.mapping[old])]
+        file = m.file_list[mem.pg.mapping[old]]
         off = file.offset_of.pop(old)
         file.pages[off], file.offset_of[new] = new, off
-        mem.refcount[new] += 1
-        mem.refcount[old] -= 1
+        mem.pg.refcount[new] += 1
+        mem.pg.refcount[old] -= 1
     elif in_sc:
         slot = int(mem.private[old])
-        mem.flags[new] |= PG_swapcache
+        mem.pg.flags[new] |= PG_swapcache
         mem.private[new] = slot
         m.swap.page[slot] = new
-        mem.flags[old] &= 0xFFFF ^ PG_swapcache
+        mem.pg.flags[old] &= 0xFFFF ^ PG_swapcache
         mem.private[old] = -1
-        mem.refcount[new] += 1
-        mem.refcount[old] -= 1
+        mem.pg.refcount[new] += 1
+        mem.pg.refcount[old] -= 1
     return True
 
 
@@ -107,26 +107,26 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     ok = False
     j = calls.enter("move_to_new_page", new)
     lock_page(m, new)
-    mem.mapping[new] = mem.mapping[old]
-    mem.flags[new] |= mem.flags[old] & (PG_anon | PG_swapbacked)
+    mem.pg.mapping[new] = mem.pg.mapping[old]
+    mem.pg.flags[new] |= mem.pg.flags[old] & (PG_anon | PG_swapbacked)
     for _ in range(MIGRATE_PASSES):
         if _move_mapping(m, old, new):
             ok = True
             break
     if ok:
-        moved = mem.flags[old] & (PG_active | PG_unevictable)
-        mem.flags[new] |= moved
-        mem.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
+        moved = mem.pg.flags[old] & (PG_active | PG_unevictable)
+        mem.pg.flags[new] |= moved
+        mem.pg.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
         calls.leaf("migrate_page_copy", new)
         m.ops.migrate(m, old, new, token)
     target = new if ok else old
     if ok and ptes:
         _remove_migration_ptes(m, ptes, new, target)
     if ok:
-        mem.mapping[old] = -1
+        mem.pg.mapping[old] = -1
     else:
-        mem.mapping[new] = -1
-        mem.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
+        mem.pg.mapping[new] = -1
+        mem.pg.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
     unlock_page(m, new)
     calls.leave(j)
     if not ok and ptes:
@@ -150,11 +150,11 @@ def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
         m.calls.leave(i)
         return
     for tid, v in ptes:
-        mem.refcount[target] += 1                # get_page
+        mem.pg.refcount[target] += 1             # get_page
         m.task_list[tid].pte[v] = target
         rmap_add(m, target, tid, v)
-        if mem.flags[target] & PG_anon:
-            mem.mapcount[target] += 1
+        if mem.pg.flags[target] & PG_anon:
+            mem.pg.mapcount[target] += 1
             m.calls.leaf("page_add_anon_rmap", target)
         else:
             page_add_file_rmap(m, target)

@@ -14,7 +14,7 @@ their own modules.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 
@@ -57,8 +57,8 @@ ChargeToken = Any
 def rmap_add(m: "Machine", pfn: int, tid: int, v: int) -> None:
     """Remember that pte ``v`` of task ``tid`` maps the page (anon_vma / i_mmap)."""
     mem = m.mem
-    if mem.rmap_task[pfn] < 0:
-        mem.rmap_task[pfn], mem.rmap_addr[pfn] = tid, v
+    if mem.pg.rmap_task[pfn] < 0:
+        mem.pg.rmap_task[pfn], mem.pg.rmap_addr[pfn] = tid, v
         return
     extra = m.rmap_extra.get(pfn)
     if extra is None:
@@ -80,13 +80,13 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
     """Forget that pte ``v`` of task ``tid`` maps the page."""
     mem = m.mem
     extra = m.rmap_extra.get(pfn)
-    if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
+    if mem.pg.rmap_task[pfn] == tid and mem.pg.rmap_addr[pfn] == v:
         if extra:                                # the next oldest becomes first
             (t2, v2), _ = extra.popitem(last=False)
             _rmap_tid_del(m, pfn, t2, v2)
-            mem.rmap_task[pfn], mem.rmap_addr[pfn] = t2, v2
+            mem.pg.rmap_task[pfn], mem.pg.rmap_addr[pfn] = t2, v2
         else:
-            mem.rmap_task[pfn] = mem.rmap_addr[pfn] = -1
+            mem.pg.rmap_task[pfn] = mem.pg.rmap_addr[pfn] = -1
     else:
         assert extra is not None                 # not the first pte: an extra one
         del extra[(tid, v)]
@@ -98,17 +98,17 @@ def rmap_del(m: "Machine", pfn: int, tid: int, v: int) -> None:
 def rmap_all(m: "Machine", pfn: int) -> list[tuple[int, int]]:
     """Every (task id, virtual page) mapping the page (rmap_walk)."""
     mem = m.mem
-    if mem.rmap_task[pfn] < 0:
+    if mem.pg.rmap_task[pfn] < 0:
         return []
-    return [(int(mem.rmap_task[pfn]), int(mem.rmap_addr[pfn]))] + \
+    return [(mem.pg.rmap_task[pfn], mem.pg.rmap_addr[pfn])] + \
         list(m.rmap_extra.get(pfn, ()))
 
 
 def rmap_find(m: "Machine", pfn: int, tid: int) -> int:
     """The virtual page at which task ``tid`` maps the page (its first pte), or -1."""
     mem = m.mem
-    if mem.rmap_task[pfn] == tid:
-        return int(mem.rmap_addr[pfn])
+    if mem.pg.rmap_task[pfn] == tid:
+        return mem.pg.rmap_addr[pfn]
     own = m.rmap_tid.get(pfn, {}).get(tid)
     return next(iter(own)) if own else -1
 
@@ -116,7 +116,7 @@ def rmap_find(m: "Machine", pfn: int, tid: int) -> int:
 def rmap_has(m: "Machine", pfn: int, tid: int, v: int) -> bool:
     """Does pte ``v`` of task ``tid`` map the page, as the rmap records it?"""
     mem = m.mem
-    if mem.rmap_task[pfn] == tid and mem.rmap_addr[pfn] == v:
+    if mem.pg.rmap_task[pfn] == tid and mem.pg.rmap_addr[pfn] == v:
         return True
     own = m.rmap_tid.get(pfn, {}).get(tid)
     return own is not None and v in own
@@ -129,8 +129,8 @@ def rmap_move(m: "Machine", old: int, new: int) -> None:
     pte at a time, taken together: O(1) whatever the number of ptes.
     """
     mem = m.mem
-    mem.rmap_task[new], mem.rmap_addr[new] = mem.rmap_task[old], mem.rmap_addr[old]
-    mem.rmap_task[old] = mem.rmap_addr[old] = -1
+    mem.pg.rmap_task[new], mem.pg.rmap_addr[new] = mem.pg.rmap_task[old], mem.pg.rmap_addr[old]
+    mem.pg.rmap_task[old] = mem.pg.rmap_addr[old] = -1
     if old in m.rmap_extra:
         m.rmap_extra[new] = m.rmap_extra.pop(old)
         m.rmap_tid[new] = m.rmap_tid.pop(old)
@@ -140,18 +140,18 @@ def rmap_move(m: "Machine", old: int, new: int) -> None:
 def cache_refs(m: "Machine", pfn: int) -> int:
     """References held by the page cache and the swap cache."""
     mem = m.mem
-    in_pc = not mem.flags[pfn] & PG_anon and mem.mapping[pfn] >= 0
-    return int(in_pc) + int(bool(mem.flags[pfn] & PG_swapcache))
+    in_pc = not mem.pg.flags[pfn] & PG_anon and mem.pg.mapping[pfn] >= 0
+    return int(in_pc) + int(bool(mem.pg.flags[pfn] & PG_swapcache))
 
 
 @kernel_call("get_page")
 def get_page(m: "Machine", pfn: int) -> None:
     """get_page() (include/linux/mm.h): one more reference. VM_BUG_ON_PAGE(page_count <= 0)."""
-    if m.mem.refcount[pfn] <= 0:
+    if m.mem.pg.refcount[pfn] <= 0:
         raise KernelBugError(f"page {pfn} has no reference to copy",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) <= 0, page)",
                              "get_page", "include/linux/mm.h")
-    m.mem.refcount[pfn] += 1
+    m.mem.pg.refcount[pfn] += 1
 
 
 @kernel_call("__put_single_page")
@@ -160,9 +160,9 @@ def _free_page(m: "Machine", pfn: int) -> None:
     mem = m.mem
     calls = m.calls
     i = calls.enter("__page_cache_release", pfn)
-    if mem.flags[pfn] & PG_lru:
+    if mem.pg.flags[pfn] & PG_lru:
         del_page_from_lru_list(m, pfn)
-        mem.flags[pfn] &= 0xFFFF ^ PG_lru
+        mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
         calls.leaf("del_page_from_lru_list", pfn)
     m.ops.page_cache_release(m, pfn)             # 3.17: mem_cgroup_uncharge
     calls.leave(i)
@@ -179,67 +179,70 @@ def put_page(m: "Machine", pfn: int) -> None:
     then free_hot_cold_page() gives the frame back.
     """
     mem = m.mem
-    if mem.refcount[pfn] <= 0:
+    if mem.pg.refcount[pfn] <= 0:
         raise KernelBugError(f"page {pfn} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    mem.refcount[pfn] -= 1
+    mem.pg.refcount[pfn] -= 1
     m.calls.leaf("put_page_testzero", pfn)
-    if mem.refcount[pfn] == 0:
+    if mem.pg.refcount[pfn] == 0:
         _free_page(m, pfn)
 
 
 @kernel_call("release_pages", page=None)
-def release_pages(m: "Machine", pfns: np.ndarray) -> None:
+def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
     """release_pages() (mm/swap.c): drop one reference of each page.
 
     Pages whose count reaches zero come off their LRU and are uncharged
-    together through mem_cgroup_uncharge_list(), then freed.
+    together through mem_cgroup_uncharge_list(), then freed. ``pfns``: an
+    array, or a list of a few pfns (a munmap of one page builds no array).
     """
     mem = m.mem
     calls = m.calls
-    if pfns.size <= bulk.BY_PAGE_MAX:            # a pagevec: page by page
-        dead = []
-        for pfn in pfns.tolist():
-            if mem.refcount[pfn] <= 0:
-                raise KernelBugError(
-                    f"page {pfn} has no reference left to drop",
-                    "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
-                    "put_page_testzero", "include/linux/mm.h")
-            mem.refcount[pfn] -= 1
-            calls.leaf("put_page_testzero", pfn)
-            if mem.refcount[pfn] == 0:
-                if mem.flags[pfn] & PG_lru:
-                    del_page_from_lru_list(m, pfn)
-                    mem.flags[pfn] &= 0xFFFF ^ PG_lru
-                    calls.leaf("del_page_from_lru_list", pfn)
-                dead.append(pfn)
-        if dead:
-            m.ops.release_pages(m, np.array(dead, np.int64))
-            for pfn in dead:
-                mem.free_one(pfn)
-                calls.leaf("free_hot_cold_page", pfn)
-        return
-    bulk.release_pages(m, pfns)                  # more than a pagevec
+    if isinstance(pfns, np.ndarray):
+        if pfns.size > bulk.BY_PAGE_MAX:
+            bulk.release_pages(m, pfns)          # more than a pagevec
+            return
+        pfns = pfns.tolist()
+    dead = []                                    # a pagevec: page by page
+    for pfn in pfns:
+        if mem.pg.refcount[pfn] <= 0:
+            raise KernelBugError(
+                f"page {pfn} has no reference left to drop",
+                "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
+                "put_page_testzero", "include/linux/mm.h")
+        mem.pg.refcount[pfn] -= 1
+        calls.leaf("put_page_testzero", pfn)
+        if mem.pg.refcount[pfn] == 0:
+            if mem.pg.flags[pfn] & PG_lru:
+                del_page_from_lru_list(m, pfn)
+                mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
+                calls.leaf("del_page_from_lru_list", pfn)
+            dead.append(pfn)
+    if dead:
+        m.ops.release_pages(m, dead)             # at most a pagevec: a list
+        for pfn in dead:
+            mem.free_one(pfn)
+            calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("lock_page")
 def lock_page(m: "Machine", pfn: int) -> None:
     """lock_page() (include/linux/pagemap.h): the model runs one path at a time, so the lock must be free."""
-    if m.mem.flags[pfn] & PG_locked:
+    if m.mem.pg.flags[pfn] & PG_locked:
         raise ModelUsageError(f"page {pfn} is locked (lock_page would sleep "
                               f"forever in this single-threaded model)")
-    m.mem.flags[pfn] |= PG_locked
+    m.mem.pg.flags[pfn] |= PG_locked
 
 
 @kernel_call("unlock_page")
 def unlock_page(m: "Machine", pfn: int) -> None:
     """unlock_page() (mm/filemap.c): VM_BUG_ON_PAGE(!PageLocked(page))."""
-    if not m.mem.flags[pfn] & PG_locked:
+    if not m.mem.pg.flags[pfn] & PG_locked:
         raise KernelBugError(f"page {pfn} is not locked",
                              "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                              "unlock_page", "mm/filemap.c")
-    m.mem.flags[pfn] &= 0xFFFF ^ PG_locked
+    m.mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
 
 
 @kernel_call("putback_lru_page")
@@ -249,7 +252,7 @@ def putback_lru_page(m: "Machine", pfn: int) -> None:
     mem_cgroup_page_lruvec() picks the lruvec, so a page that lost its
     charge (a migration source) lands on root's lists before its final put.
     """
-    m.mem.flags[pfn] &= 0xFFFF ^ PG_unevictable
+    m.mem.pg.flags[pfn] &= 0xFFFF ^ PG_unevictable
     lru_cache_add(m, pfn)
     put_page(m, pfn)
 
@@ -259,8 +262,8 @@ def putback_lru_page(m: "Machine", pfn: int) -> None:
 def page_add_file_rmap(m: "Machine", pfn: int) -> None:
     """page_add_file_rmap() (mm/rmap.c): first mapping of a file page counts FILE_MAPPED."""
     mem = m.mem
-    mem.mapcount[pfn] += 1
-    if mem.mapcount[pfn] == 1:
+    mem.pg.mapcount[pfn] += 1
+    if mem.pg.mapcount[pfn] == 1:
         m.ops.update_file_mapped(m, pfn, 1)
 
 
@@ -272,9 +275,9 @@ def page_remove_rmap(m: "Machine", pfn: int) -> None:
     where 3.16 uncharged (a no-op hook in 3.17).
     """
     mem = m.mem
-    mem.mapcount[pfn] -= 1
-    if mem.mapcount[pfn] == 0:
-        if mem.flags[pfn] & PG_anon:
+    mem.pg.mapcount[pfn] -= 1
+    if mem.pg.mapcount[pfn] == 0:
+        if mem.pg.flags[pfn] & PG_anon:
             m.ops.page_remove_rmap(m, pfn)
         else:
             m.ops.update_file_mapped(m, pfn, -1)
@@ -302,11 +305,11 @@ def try_to_free_swap(m: "Machine", pfn: int) -> bool:
     Only if the slot has no map count left. The page must be locked.
     """
     mem = m.mem
-    if not mem.flags[pfn] & PG_locked:
+    if not mem.pg.flags[pfn] & PG_locked:
         raise KernelBugError(f"page {pfn} is not locked",
                              "VM_BUG_ON_PAGE(!PageLocked(page), page)",
                              "try_to_free_swap", "mm/swapfile.c")
-    if not mem.flags[pfn] & PG_swapcache:
+    if not mem.pg.flags[pfn] & PG_swapcache:
         return False
     if m.swap.count[int(mem.private[pfn])] > 0:
         return False
@@ -318,11 +321,12 @@ def try_to_free_swap(m: "Machine", pfn: int) -> bool:
 def _free_swap_cache(m: "Machine", pfn: int) -> None:
     """free_swap_cache() (mm/swap_state.c): at unmap, drop an unmapped page's swap cache."""
     mem = m.mem
-    if (mem.flags[pfn] & PG_swapcache and mem.mapcount[pfn] == 0
-            and not mem.flags[pfn] & PG_locked):
-        mem.flags[pfn] |= PG_locked
+    flags = mem.pg.flags[pfn]
+    if (flags & PG_swapcache and mem.pg.mapcount[pfn] == 0
+            and not flags & PG_locked):
+        mem.pg.flags[pfn] |= PG_locked
         try_to_free_swap(m, pfn)
-        mem.flags[pfn] &= 0xFFFF ^ PG_locked
+        mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
 
 
 @kernel_call("free_swap_and_cache", page=None, slot=0)
@@ -338,13 +342,13 @@ def free_swap_and_cache(m: "Machine", slot: int) -> None:
         return
     pfn = int(m.swap.page[slot])
     mem = m.mem
-    if pfn < 0 or mem.flags[pfn] & PG_locked:
+    if pfn < 0 or mem.pg.flags[pfn] & PG_locked:
         return
     get_page(m, pfn)                     # find_get_page
-    mem.flags[pfn] |= PG_locked
-    if mem.flags[pfn] & PG_swapcache and (mem.mapcount[pfn] == 0 or vm_swap_full(m)):
+    mem.pg.flags[pfn] |= PG_locked
+    if mem.pg.flags[pfn] & PG_swapcache and (mem.pg.mapcount[pfn] == 0 or vm_swap_full(m)):
         delete_from_swap_cache(m, pfn)
-    mem.flags[pfn] &= 0xFFFF ^ PG_locked
+    mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
     put_page(m, pfn)
 
 
@@ -354,7 +358,7 @@ def _charge_or_free(m: "Machine", pfn: int, task: Task, site: str) -> ChargeToke
     try:
         return m.ops.try_charge(m, pfn, task.memcg, site)
     except MemcgOOM:
-        m.mem.flags[pfn] &= 0xFFFF ^ PG_locked
+        m.mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
         put_page(m, pfn)
         raise
 
@@ -374,9 +378,9 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
         calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
         v = task.alloc_vaddr()
-        mem.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
-        mem.mapping[pfn] = task.tid
-        mem.mapcount[pfn] = 1
+        mem.pg.flags[pfn] |= PG_anon | PG_swapbacked  # page_add_new_anon_rmap
+        mem.pg.mapping[pfn] = task.tid
+        mem.pg.mapcount[pfn] = 1
         calls.leaf("page_add_new_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, False, "anon")
         lru_cache_add(m, pfn, active=True, fn="lru_cache_add_active_or_unevictable")
@@ -409,16 +413,16 @@ def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
         pfn = mem.alloc_one()
         calls.set_page(i, pfn)
         if shmem:
-            mem.flags[pfn] |= PG_swapbacked
-        mem.flags[pfn] |= PG_locked                  # __set_page_locked
+            mem.pg.flags[pfn] |= PG_swapbacked
+        mem.pg.flags[pfn] |= PG_locked               # __set_page_locked
         calls.leaf("alloc_pages", pfn)
         j = -1 if shmem else calls.enter("__add_to_page_cache_locked", pfn)
         try:
             token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
             k = calls.enter("shmem_add_to_page_cache", pfn) if shmem else -1
-            mem.refcount[pfn] += 1                   # page_cache_get
+            mem.pg.refcount[pfn] += 1                # page_cache_get
             calls.leaf("page_cache_get", pfn)
-            mem.mapping[pfn] = file.fid
+            mem.pg.mapping[pfn] = file.fid
             off = file.next_offset
             file.next_offset += 1
             file.pages[off], file.offset_of[pfn] = pfn, off
@@ -429,7 +433,7 @@ def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
         lru_cache_add(m, pfn, fn="lru_cache_add_anon" if shmem else "lru_cache_add_file")
     finally:
         calls.leave(i)
-    mem.flags[pfn] &= 0xFFFF ^ PG_locked         # the read is done
+    mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked      # the read is done
     calls.leaf("unlock_page", pfn)
     return pfn
 
@@ -479,21 +483,21 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
 def map_page(m: "Machine", task: Task, pfn: int) -> None:
     """Another pte for an existing page: fork's page_dup_rmap for anon, a fault for file."""
     mem = m.mem
-    if mem.mapcount[pfn] >= MAX_MAPCOUNT:
+    if mem.pg.mapcount[pfn] >= MAX_MAPCOUNT:
         raise ModelUsageError(f"page {pfn} is mapped {MAX_MAPCOUNT:,} times, "
                               f"the most the model counts (mapcount is 16 bits)")
-    if mem.flags[pfn] & PG_anon:
-        if mem.mapcount[pfn] == 0:
+    if mem.pg.flags[pfn] & PG_anon:
+        if mem.pg.mapcount[pfn] == 0:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
         i = m.calls.enter("copy_one_pte", pfn)
         get_page(m, pfn)
-        mem.mapcount[pfn] += 1
+        mem.pg.mapcount[pfn] += 1
         m.calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, task.alloc_vaddr(), pfn)
         m.calls.leave(i)
-    elif mem.mapping[pfn] >= 0:
+    elif mem.pg.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
         raise ModelUsageError(f"page {pfn} is in no page cache and not "
@@ -513,32 +517,42 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
 
 
 # -- unmapping -------------------------------------------------------------------
-def zap_ptes(m: "Machine", task: Task, vs: np.ndarray) -> None:
+def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None:
     """zap_pte_range() + tlb_finish_mmu() (mm/memory.c) for some ptes of a task.
 
     Page ptes: page_remove_rmap; swap ptes: free_swap_and_cache (both in
     the pte walk); then tlb_flush_mmu's free_pages_and_swap_cache drops the
     swap cache of pages nobody maps and release_pages the batch. Exclusive anon pages outside the swap cache are
-    handled as one vectorised batch with the same effect.
+    handled as one vectorised batch with the same effect. ``vs``: an array,
+    or a list of a few virtual pages (a munmap of one page builds no array).
     """
     calls = m.calls
     m.ops.uncharge_start(m)
-    ptes = task.pte[vs]
-    task.pte[vs] = PTE_NONE
-    task.free_vaddrs(vs)
-    if vs.size > bulk.BY_PAGE_MAX:
+    pfns: Union[np.ndarray, list[int]]
+    if isinstance(vs, np.ndarray) and vs.size > bulk.BY_PAGE_MAX:
         # many ptes: the exclusive anon pages as one vectorised batch, the
         # other pages (the slow ones) one by one
+        ptes = task.pte[vs]
+        task.pte[vs] = PTE_NONE
+        task.free_vaddrs(vs)
         is_page = ptes >= 0
-        pfns = ptes[is_page].astype(np.int64)
-        simple = bulk.zap_exclusive_anon(m, task, pfns)
-        slow = list(zip(pfns[~simple].tolist(), vs[is_page][~simple].tolist()))
+        batch = ptes[is_page].astype(np.int64)
+        simple = bulk.zap_exclusive_anon(m, task, batch)
+        slow = list(zip(batch[~simple].tolist(), vs[is_page][~simple].tolist()))
+        pfns = batch
         swaps = ptes[ptes <= -2].tolist()
     else:
-        # a few ptes (munmap of one page): every page one by one
-        slow = [(pte, v) for pte, v in zip(ptes.tolist(), vs.tolist()) if pte >= 0]
-        swaps = [pte for pte in ptes.tolist() if pte <= -2]
-        pfns = np.array([pfn for pfn, _ in slow], np.int64)
+        # a few ptes (munmap of one page): every pte one by one, as ints
+        slow, swaps = [], []
+        for v in vs.tolist() if isinstance(vs, np.ndarray) else vs:
+            pte = task.pte.item(v)
+            task.pte[v] = PTE_NONE
+            task.free_vaddr(v)
+            if pte >= 0:
+                slow.append((pte, v))
+            elif pte <= -2:
+                swaps.append(pte)
+        pfns = [pfn for pfn, _ in slow]
     i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
@@ -561,7 +575,7 @@ def unmap_page(m: "Machine", task: Task, pfn: int) -> None:
     v = rmap_find(m, pfn, task.tid)
     if v < 0:
         raise ModelUsageError(f"task {task.name!r} does not map page {pfn}")
-    zap_ptes(m, task, np.array([v], np.int32))
+    zap_ptes(m, task, [v])
 
 
 def unmap_swap(m: "Machine", task: Task, slot: int) -> None:
@@ -570,7 +584,7 @@ def unmap_swap(m: "Machine", task: Task, slot: int) -> None:
     if v < 0:
         raise ModelUsageError(f"task {task.name!r} has no swap pte for swap "
                               f"entry {slot}")
-    zap_ptes(m, task, np.array([v], np.int32))
+    zap_ptes(m, task, [v])
 
 
 @kernel_call("exit_mmap", page=None)
@@ -589,10 +603,10 @@ def _delete_from_page_cache(m: "Machine", pfn: int) -> File:
     not in shmem_writepage() or replace_page_cache_page().
     """
     mem = m.mem
-    file = m.file_list[int(mem.mapping[pfn])]
+    file = m.file_list[mem.pg.mapping[pfn]]
     off = file.offset_of.pop(pfn)
     del file.pages[off]
-    mem.mapping[pfn] = -1
+    mem.pg.mapping[pfn] = -1
     return file
 
 
@@ -604,7 +618,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     the final put (pagevec_release -> release_pages) uncharges it.
     """
     mem = m.mem
-    if mem.flags[pfn] & PG_anon or mem.mapping[pfn] < 0:
+    if mem.pg.flags[pfn] & PG_anon or mem.pg.mapping[pfn] < 0:
         raise ModelUsageError(f"page {pfn} is not in a page cache, so there "
                               f"is nothing to truncate")
     calls = m.calls
@@ -613,7 +627,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     if maps:
         i = calls.enter("unmap_mapping_range", pfn)
         for tid, v in maps:
-            zap_ptes(m, m.task_list[tid], np.array([v], np.int32))
+            zap_ptes(m, m.task_list[tid], [v])
         calls.leave(i)
     m.ops.uncharge_start(m)
     lock_page(m, pfn)
@@ -626,7 +640,7 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     calls.leave(i)
     unlock_page(m, pfn)
     m.ops.uncharge_end(m)
-    release_pages(m, np.array([pfn]))            # pagevec_release
+    release_pages(m, [pfn])                      # pagevec_release
 
 
 @kernel_call("shmem_free_swap", page=None)
@@ -655,7 +669,7 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
                              "swapcache_prepare() == -EEXIST forever",
                              "read_swap_cache_async", "mm/swap_state.c")
     i = m.calls.enter("read_swap_cache_async", slot=slot)
-    pfn = int(mem.alloc(1)[0])
+    pfn = mem.alloc_one()
     m.calls.set_page(i, pfn)
     m.calls.leaf("alloc_pages", pfn)
     m.swap.cache[slot] = True                    # swapcache_prepare
@@ -700,10 +714,10 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
         calls.set_page(i, pfn)
         task.pte[v] = pfn                        # set_pte_at
         rmap_add(m, pfn, task.tid, v)
-        if mem.mapcount[pfn] == 0:               # __page_set_anon_rmap
-            mem.flags[pfn] |= PG_anon
-            mem.mapping[pfn] = task.tid
-        mem.mapcount[pfn] += 1
+        if mem.pg.mapcount[pfn] == 0:            # __page_set_anon_rmap
+            mem.pg.flags[pfn] |= PG_anon
+            mem.pg.mapping[pfn] = task.tid
+        mem.pg.mapcount[pfn] += 1
         calls.leaf("do_page_add_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, True, "swapin")
         swap_free(m, slot)
@@ -729,8 +743,8 @@ def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
     try:
         pfn, token = _swapin_locked_charged(m, slot, task, "shmem_swapin")
         calls.set_page(i, pfn)
-        mem.refcount[pfn] += 1                   # shmem_add_to_page_cache
-        mem.mapping[pfn] = file.fid
+        mem.pg.refcount[pfn] += 1                # shmem_add_to_page_cache
+        mem.pg.mapping[pfn] = file.fid
         del file.swap[off]
         file.pages[off], file.offset_of[pfn] = pfn, off
         calls.leaf("shmem_add_to_page_cache", pfn)
@@ -762,29 +776,29 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
     request's reference on old is dropped last (its final put).
     """
     mem = m.mem
-    if mem.flags[old] & PG_anon or mem.mapping[old] < 0:
+    if mem.pg.flags[old] & PG_anon or mem.pg.mapping[old] < 0:
         raise ModelUsageError(f"page {old} is not a page-cache page")
-    file = m.file_list[int(mem.mapping[old])]
+    file = m.file_list[mem.pg.mapping[old]]
     if file.shmem:
         raise ModelUsageError(f"page {old} is a tmpfs page; replace_page_cache "
                               f"models the fuse splice path for regular files")
-    if mem.mapcount[old]:
+    if mem.pg.mapcount[old]:
         raise ModelUsageError(f"page {old} is mapped; fuse only replaces "
                               f"readahead pages nobody maps yet")
     if new is None:
-        new = int(mem.alloc(1)[0])               # the pipe buffer's page
+        new = mem.alloc_one()                    # the pipe buffer's page
     else:
-        if (mem.mapcount[new] or mem.mapping[new] >= 0
-                or mem.flags[new] & (PG_swapcache | PG_anon)):
+        if (mem.pg.mapcount[new] or mem.pg.mapping[new] >= 0
+                or mem.pg.flags[new] & (PG_swapcache | PG_anon)):
             raise ModelUsageError(
                 f"page {new} cannot be stolen from a pipe: fuse_check_page "
                 f"wants it unmapped and in no page or swap cache")
-        if mem.refcount[new] != 1:
+        if mem.pg.refcount[new] != 1:
             raise ModelUsageError(
                 f"page {new} must be held only by the pipe buffer (one "
-                f"get_page), it has {int(mem.refcount[new])} references")
+                f"get_page), it has {mem.pg.refcount[new]} references")
     calls = m.calls
-    was_lru = bool(mem.flags[new] & PG_lru)
+    was_lru = bool(mem.pg.flags[new] & PG_lru)
     get_page(m, old)                             # the fuse request's reference
     i = calls.enter("fuse_try_move_page", new)
     lock_page(m, old)
@@ -792,7 +806,7 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
     j = calls.enter("replace_page_cache_page", old)
     get_page(m, new)                             # page_cache_get(new)
     off = file.offset_of[old]
-    mem.mapping[new] = file.fid
+    mem.pg.mapping[new] = file.fid
     _delete_from_page_cache(m, old)
     file.pages[off], file.offset_of[new] = new, off
     m.ops.replace_page_cache(m, old, new)

@@ -50,9 +50,9 @@ def _target(m: "Machine", mc: MoveCharge, pte: int) -> Optional[tuple[str, int]]
     slot = -1
     if pte >= 0:                                 # mc_handle_present_pte
         pfn = pte
-        if mem.mapcount[pfn] == 0:
+        if mem.pg.mapcount[pfn] == 0:
             return None
-        anon = bool(mem.flags[pfn] & PG_anon)
+        anon = bool(mem.pg.flags[pfn] & PG_anon)
         if not mc.mask & (MOVE_CHARGE_TYPE_ANON if anon else MOVE_CHARGE_TYPE_FILE):
             return None
     else:                                        # mc_handle_swap_pte
@@ -60,8 +60,8 @@ def _target(m: "Machine", mc: MoveCharge, pte: int) -> Optional[tuple[str, int]]
             return None
         slot = pte_slot(pte)
         pfn = int(m.swap.page[slot])
-    if (pfn >= 0 and mem.pc_flags[pfn] & PCG_USED
-            and mem.pc_memcg[pfn] == mc.from_.index):
+    if (pfn >= 0 and mem.pg.pc_flags[pfn] & PCG_USED
+            and mem.pg.pc_memcg[pfn] == mc.from_.index):
         return ("page", pfn)
     if slot >= 0 and m.swap_account and \
             lookup_swap_cgroup_id(m, slot) == mc.from_.index:

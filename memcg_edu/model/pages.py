@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PG_locked", "PG_lru", "PG_active", "PG_anon", "PG_swapbacked",
            "PG_swapcache", "PG_unevictable", "PG_free", "PCG_USED", "PCG_MEM",
-           "PCG_MEMSW", "PCG_FLAG_NAMES", "SwapSlots", "MemMap", "Page"]
+           "PCG_MEMSW", "PCG_FLAG_NAMES", "SwapSlots", "PageFields", "MemMap", "Page"]
 
 # page->flags bits that matter here. PG_anon stands for the PAGE_MAPPING_ANON
 # bit of page->mapping (what PageAnon() tests); PG_free for PageBuddy.
@@ -72,6 +72,24 @@ class SwapSlots:
         return sys.getsizeof(self.slot)
 
 
+class PageFields:
+    """MemMap's per-frame arrays as memoryviews of the same memory: one
+    page's field read or written as a Python int (no numpy scalar), at no
+    cost in bytes per page."""
+
+    __slots__ = ("refcount", "mapcount", "flags", "mapping", "lru", "lru_memcg",
+                 "lru_seq", "rmap_task", "rmap_addr", "gen", "pc_flags", "pc_memcg")
+
+    def __init__(self, mem: "MemMap") -> None:
+        # ndarray.data: a memoryview of the array's own buffer
+        self.refcount, self.mapcount = mem.refcount.data, mem.mapcount.data
+        self.flags, self.mapping = mem.flags.data, mem.mapping.data
+        self.lru, self.lru_memcg = mem.lru.data, mem.lru_memcg.data
+        self.lru_seq, self.gen = mem.lru_seq.data, mem.gen.data
+        self.rmap_task, self.rmap_addr = mem.rmap_task.data, mem.rmap_addr.data
+        self.pc_flags, self.pc_memcg = mem.pc_flags.data, mem.pc_memcg.data
+
+
 class MemMap:
     """mem_map[] and page_cgroup[] for ``nr`` page frames, plus the free list.
 
@@ -84,6 +102,12 @@ class MemMap:
     page_cgroup). ``private`` (the swap slot while PG_swapcache) is a
     SwapSlots. 27 bytes per frame; the widths are the model's limits
     (docs/architecture.md, "Limits").
+
+    ``pg`` holds the same arrays as memoryviews (PageFields): a path that
+    reads or writes one page's field goes through it (``mem.pg.flags[pfn]``
+    is a Python int, where ``mem.flags[pfn]`` is a numpy scalar, several
+    times slower to test, compute with and store); array code uses the
+    arrays.
 
     The free list is a stack: frames never handed out (``fresh`` up to
     ``nr``, given lowest first) under the frames freed since (``freed``,
@@ -108,6 +132,15 @@ class MemMap:
         self.pc_memcg = np.zeros(nr, np.int16)
         self.fresh = 0
         self.freed = IntStack()
+        self.pg = PageFields(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a memoryview cannot be copied: a copy (Machine.snapshot) makes its own
+        return {k: v for k, v in vars(self).items() if k != "pg"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self.pg = PageFields(self)
 
     @property
     def nr_free(self) -> int:
@@ -150,23 +183,25 @@ class MemMap:
             self.fresh += 1
         else:
             self.alloc(1)                        # raises the out-of-RAM error
-        self.refcount[pfn] = 1
-        self.mapcount[pfn] = 0
-        self.flags[pfn] = 0
-        self.mapping[pfn] = -1
-        self.rmap_task[pfn] = self.rmap_addr[pfn] = -1
+        pg = self.pg
+        pg.refcount[pfn] = 1
+        pg.mapcount[pfn] = 0
+        pg.flags[pfn] = 0
+        pg.mapping[pfn] = -1
+        pg.rmap_task[pfn] = pg.rmap_addr[pfn] = -1
         return pfn
 
     def free_one(self, pfn: int) -> None:
         """free_hot_cold_page() of one page (same checks as free())."""
-        if (self.pc_flags[pfn] & PCG_USED or self.refcount[pfn]
-                or self.mapcount[pfn] or self.flags[pfn] & PG_lru):
+        pg = self.pg
+        if (pg.pc_flags[pfn] & PCG_USED or pg.refcount[pfn]
+                or pg.mapcount[pfn] or pg.flags[pfn] & PG_lru):
             self.free(np.array([pfn]))           # raises the bad-page error
             return
-        self.flags[pfn] = PG_free
-        self.mapping[pfn] = -1
+        pg.flags[pfn] = PG_free
+        pg.mapping[pfn] = -1
         self.private[pfn] = -1
-        self.gen[pfn] = (int(self.gen[pfn]) + 1) & 0xFF     # 8 bits, wraps
+        pg.gen[pfn] = (pg.gen[pfn] + 1) & 0xFF  # 8 bits, wraps
         self.freed.push_one(pfn)
 
     def free(self, pfns: np.ndarray) -> None:
@@ -209,12 +244,12 @@ class Page:
 
     def __init__(self, machine: "Machine", pfn: int) -> None:
         self._m, self.pfn = machine, int(pfn)
-        self.gen = int(machine.mem.gen[self.pfn])
+        self.gen = machine.mem.pg.gen[self.pfn]
 
     def check(self) -> int:
         """The pfn, after making sure the handle still names a live page."""
         mem = self._m.mem
-        if mem.gen[self.pfn] != self.gen or mem.flags[self.pfn] & PG_free:
+        if mem.pg.gen[self.pfn] != self.gen or mem.pg.flags[self.pfn] & PG_free:
             raise ModelUsageError(f"page {self.pfn} no longer exists: it was "
                                   f"freed (its last reference was dropped)")
         return self.pfn
@@ -222,8 +257,8 @@ class Page:
     @property
     def alive(self) -> bool:
         mem = self._m.mem
-        return bool(mem.gen[self.pfn] == self.gen
-                    and not mem.flags[self.pfn] & PG_free)
+        return (mem.pg.gen[self.pfn] == self.gen
+                and not mem.pg.flags[self.pfn] & PG_free)
 
     def _flag(self, bit: int) -> bool:
         return bool(self._m.mem.flags[self.check()] & bit)
@@ -264,8 +299,8 @@ class Page:
     def file(self) -> Any:
         """page->mapping of a page-cache page: its File (regular or tmpfs), else None."""
         pfn = self.check()
-        fid = int(self._m.mem.mapping[pfn])
-        if fid < 0 or self._m.mem.flags[pfn] & PG_anon:
+        fid = int(self._m.mem.pg.mapping[pfn])
+        if fid < 0 or self._m.mem.pg.flags[pfn] & PG_anon:
             return None
         return self._m.file_list[fid]
 

@@ -51,7 +51,7 @@ def _try_to_unmap(m: "Machine", pfn: int) -> None:
     a file or tmpfs pte is simply cleared (the task would fault it back).
     """
     mem = m.mem
-    anon = bool(mem.flags[pfn] & PG_anon)
+    anon = bool(mem.pg.flags[pfn] & PG_anon)
     for tid, v in rmap_all(m, pfn):
         task = m.task_list[tid]
         if anon:
@@ -88,7 +88,7 @@ def _shmem_writepage(m: "Machine", pfn: int) -> bool:
         return False
     add_to_swap_cache(m, pfn, slot)
     m.swap.count[slot] = 1                       # swap_shmem_alloc
-    file = m.file_list[int(m.mem.mapping[pfn])]
+    file = m.file_list[m.mem.pg.mapping[pfn]]
     off = file.offset_of[pfn]
     _delete_from_page_cache(m, pfn)              # shmem_delete_from_page_cache
     file.swap[off] = slot
@@ -106,10 +106,10 @@ def _remove_mapping(m: "Machine", pfn: int) -> bool:
     is consumed), ready for the batched uncharge.
     """
     mem = m.mem
-    if mem.refcount[pfn] != 2:                   # page_freeze_refs(page, 2)
+    if mem.pg.refcount[pfn] != 2:                # page_freeze_refs(page, 2)
         return False
-    mem.refcount[pfn] = 0
-    if mem.flags[pfn] & PG_swapcache:
+    mem.pg.refcount[pfn] = 0
+    if mem.pg.flags[pfn] & PG_swapcache:
         slot = int(mem.private[pfn])
         m.ops.remove_mapping_swapout(m, pfn, slot)
         __delete_from_swap_cache(m, pfn)
@@ -134,45 +134,45 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
     free, keep = [], []
     m.ops.uncharge_start(m)
     for pfn in pfns:
-        if mem.flags[pfn] & PG_locked:           # trylock_page failed
+        if mem.pg.flags[pfn] & PG_locked:        # trylock_page failed
             keep.append(pfn)
             continue
-        mem.flags[pfn] |= PG_locked
+        mem.pg.flags[pfn] |= PG_locked
         m.calls.leaf("trylock_page", pfn)
-        flags = int(mem.flags[pfn])
+        flags = mem.pg.flags[pfn]
         swapbacked = bool(flags & PG_swapbacked)
-        if not flags & (PG_anon | PG_swapcache) and mem.mapping[pfn] < 0:
+        if not flags & (PG_anon | PG_swapcache) and mem.pg.mapping[pfn] < 0:
             # truncated but still referenced: no mapping to remove it from
-            mem.flags[pfn] &= 0xFFFF ^ PG_locked
+            mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
             keep.append(pfn)
             continue
         if flags & PG_anon and not flags & PG_swapcache:
             if not may_swap or not _add_to_swap(m, pfn):
-                mem.flags[pfn] |= PG_active      # activate_locked
-                mem.flags[pfn] &= 0xFFFF ^ PG_locked
+                mem.pg.flags[pfn] |= PG_active   # activate_locked
+                mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
                 keep.append(pfn)
                 continue
             if slots is not None:
                 slots[pfn] = int(mem.private[pfn])
-        if mem.mapcount[pfn]:
+        if mem.pg.mapcount[pfn]:
             _try_to_unmap(m, pfn)
-        if swapbacked and not mem.flags[pfn] & (PG_anon | PG_swapcache):
+        if swapbacked and not mem.pg.flags[pfn] & (PG_anon | PG_swapcache):
             # a tmpfs page still in its file: pageout -> shmem_writepage
             i = m.calls.enter("pageout", pfn) if may_swap else -1
             written = may_swap and _shmem_writepage(m, pfn)
             m.calls.leave(i)
             if not written:
-                mem.flags[pfn] |= PG_active
-                mem.flags[pfn] &= 0xFFFF ^ PG_locked
+                mem.pg.flags[pfn] |= PG_active
+                mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
                 keep.append(pfn)
                 continue
-        elif mem.flags[pfn] & PG_swapcache:
+        elif mem.pg.flags[pfn] & PG_swapcache:
             m.calls.leaf("pageout", pfn)         # swap_writepage; I/O done at once
         if not _remove_mapping(m, pfn):
-            mem.flags[pfn] &= 0xFFFF ^ PG_locked
+            mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
             keep.append(pfn)
             continue
-        mem.flags[pfn] &= 0xFFFF ^ PG_locked             # __clear_page_locked
+        mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked          # __clear_page_locked
         free.append(pfn)
     if free:
         arr = np.array(free, np.int64)
@@ -199,8 +199,8 @@ def _relink(m: "Machine", pfns: list[int]) -> None:
     mem = m.mem
     for pfn in pfns:
         memcg = mem_cgroup_page_lruvec(m, pfn)
-        mem.flags[pfn] |= PG_lru
-        add_page_to_lru_list(m, pfn, memcg, page_lru(int(mem.flags[pfn])))
+        mem.pg.flags[pfn] |= PG_lru
+        add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
         put_page(m, pfn)
 
 
@@ -231,7 +231,7 @@ def shrink_active_list(m: "Machine", memcg: MemCgroup, lru: int, nr: int) -> Non
     pfns = [int(p) for p in lru_pages(m, memcg.index, lru)[:nr]]
     for pfn in pfns:
         _isolate(m, pfn)
-        mem.flags[pfn] &= 0xFFFF ^ PG_active
+        mem.pg.flags[pfn] &= 0xFFFF ^ PG_active
     _putback_pages(m, pfns, "move_active_pages_to_lru")
 
 
@@ -287,14 +287,14 @@ def reclaim_page(m: "Machine", pfn: int) -> int:
     the swap cache, back on its LRU.
     """
     mem = m.mem
-    flags = int(mem.flags[pfn])
+    flags = mem.pg.flags[pfn]
     if not flags & PG_swapbacked:
         raise ModelUsageError(f"page {pfn} is a file page; file pages are not "
                               f"swapped (use reclaim or truncate)")
     if not flags & PG_lru:
         raise ModelUsageError(f"page {pfn} is not on an LRU list, so reclaim "
                               f"cannot isolate it")
-    if not flags & (PG_anon | PG_swapcache) and mem.mapping[pfn] < 0:
+    if not flags & (PG_anon | PG_swapcache) and mem.pg.mapping[pfn] < 0:
         raise ModelUsageError(f"page {pfn} was truncated and is only held by "
                               f"references; reclaim cannot free it, its last "
                               f"put_page will")
@@ -306,7 +306,7 @@ def reclaim_page(m: "Machine", pfn: int) -> int:
         _, keep = shrink_page_list(m, [pfn], may_swap=True, slots=slots)
         slot = slots[pfn]
     else:                                        # tmpfs page still in its file
-        file = m.file_list[int(mem.mapping[pfn])]
+        file = m.file_list[mem.pg.mapping[pfn]]
         off = file.offset_of[pfn]
         _, keep = shrink_page_list(m, [pfn], may_swap=True)
         slot = file.swap[off]

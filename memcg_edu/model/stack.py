@@ -61,7 +61,7 @@ class IntStack:
 
     def pop_one(self) -> int:
         self.size -= 1
-        value = int(self.data[self.size])
+        value: int = self.data.item(self.size)
         self._maybe_shrink()
         return value
 

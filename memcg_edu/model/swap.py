@@ -172,8 +172,8 @@ def swapcache_free(m: "Machine", slot: int) -> int:
 def add_to_swap_cache(m: "Machine", pfn: int, slot: int) -> None:
     """__add_to_swap_cache() (mm/swap_state.c): the swap cache takes a reference; PG_swapcache, private = slot."""
     mem = m.mem
-    mem.refcount[pfn] += 1
-    mem.flags[pfn] |= PG_swapcache | PG_swapbacked
+    mem.pg.refcount[pfn] += 1
+    mem.pg.flags[pfn] |= PG_swapcache | PG_swapbacked
     mem.private[pfn] = slot
     m.swap.page[slot] = pfn
 
@@ -183,7 +183,7 @@ def __delete_from_swap_cache(m: "Machine", pfn: int) -> int:
     """__delete_from_swap_cache() (mm/swap_state.c): unlink; the caller drops the cache reference. Returns the slot."""
     mem = m.mem
     slot = int(mem.private[pfn])
-    mem.flags[pfn] &= 0xFFFF ^ PG_swapcache
+    mem.pg.flags[pfn] &= 0xFFFF ^ PG_swapcache
     mem.private[pfn] = -1
     m.swap.page[slot] = -1
     return slot

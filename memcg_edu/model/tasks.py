@@ -76,6 +76,10 @@ class Task:
         """munmap: the ptes are clear, the addresses may be reused."""
         self.free_v.push(v)
 
+    def free_vaddr(self, v: int) -> None:
+        """free_vaddrs of one virtual page, without its array."""
+        self.free_v.push_one(v)
+
     def find(self, value: int) -> int:
         """The first virtual page whose pte holds ``value``, or -1."""
         hits = np.flatnonzero(self.pte[:self.top] == value)
@@ -88,12 +92,12 @@ class Task:
 
     def page_at(self, vaddr: int) -> int | None:
         """The pfn the pte at ``vaddr`` maps, or None (no pte, or a swap pte)."""
-        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        pte = self.pte.item(vaddr) if 0 <= vaddr < self.top else PTE_NONE
         return pte if pte >= 0 else None
 
     def swap_slot_at(self, vaddr: int) -> int | None:
         """The swap slot of a swap pte at ``vaddr``, or None."""
-        pte = int(self.pte[vaddr]) if 0 <= vaddr < self.top else PTE_NONE
+        pte = self.pte.item(vaddr) if 0 <= vaddr < self.top else PTE_NONE
         return pte_slot(pte) if pte <= -2 else None
 
     def entries(self) -> np.ndarray:

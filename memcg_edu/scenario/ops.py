@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import ModelUsageError
+from ..model.mm import rmap_find
 from .labels import PTE, SWAP_PTE, Label, LabelTracker
 
 __all__ = ["Context", "StepFailed", "sync_labels", "fault_anon",
@@ -34,9 +35,14 @@ class Context:
         self.m, self.memcgs, self.tasks, self.tr = machine, memcgs, tasks, tracker
 
     def vaddr(self, task: str, page: Any) -> int:
-        """The virtual page at which ``task`` maps ``page`` (the step just mapped it)."""
-        v = self.tasks[task].address_of(page)
-        assert v is not None, f"task {task} does not map page {page.pfn}"
+        """The virtual page at which ``task`` maps ``page`` (the step just mapped it).
+
+        A task maps a label's page by one pte (map_page refuses a second),
+        so the rmap's pte of the task is the one: found in O(1), not by a
+        walk of the page table.
+        """
+        v = rmap_find(self.m, page.pfn, self.tasks[task].tid)
+        assert v >= 0, f"task {task} does not map page {page.pfn}"
         return v
 
     @staticmethod
@@ -262,10 +268,9 @@ def sync_labels(c: Context, labels: list[Label],
         for t, how in list(lab.maps.items()):
             task = c.tasks[t]
             v = lab.vaddr[t]
-            slot = task.swap_slot_at(v)
             if page is not None and task.page_at(v) == page.pfn:
                 lab.maps[t] = PTE
-            elif slot is not None:
+            elif (slot := task.swap_slot_at(v)) is not None:
                 entry = entry or m.swap_entry(slot)
                 lab.maps[t] = SWAP_PTE
             else:

@@ -256,8 +256,11 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
            ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
     """Run one step on the model: (ok, error, labels touched, stop, pfns before)."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    named = [lab for lab in (tr.lookup(st[k]) for k in ("page", "with") if k in st)
-             if lab is not None]
+    named = []                           # the labels the step names
+    for k in ("page", "with"):
+        lab = tr.lookup(st[k]) if k in st else None
+        if lab is not None:
+            named.append(lab)
     before = {lab.page.pfn for lab in named if lab.page is not None}
     mark, oom_mark = len(m.events), len(m.oom_kills)
     ok, error, touched, stop = True, None, [], False
