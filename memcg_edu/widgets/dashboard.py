@@ -33,7 +33,9 @@ class Dashboard(widgets.VBox):
     (FigureViews), ``lru``, ``pages``, ``tabs``, ``timeline`` (``stats_plot``
     and ``lru`` are made when first read or their tab is selected). Drive it with
     ``dashboard.player.forward()`` etc. or the buttons. Every view follows
-    each step; the figures of tabs not selected are drawn when selected.
+    each step; the figures of tabs not selected are drawn when selected, and
+    no figure is drawn before the dashboard is displayed (the cell's value
+    or ``display(d)``; ``d.displayed()`` says so where no display is).
     """
 
     def __init__(self, source: Any, memcgs: Sequence[str] | None = None,
@@ -67,8 +69,22 @@ class Dashboard(widgets.VBox):
         # a click on a frame of the grid picks it for the page inspector
         self.pages.follow(self.player)
         self.tabs.observe(lambda ch: self._tab_shown(), names="selected_index")
-        self._tab_shown()   # before the first show: hidden figures draw when selected
+        # a figure's first drawing (its layout and text) costs more than the
+        # rest of the dashboard: it waits until the dashboard is displayed
+        self._displayed = False
+        self._tab_shown()   # before the first show: hidden figures draw when shown
         self.show(0)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        self.displayed()
+        return super()._repr_mimebundle_(**kwargs)
+
+    def displayed(self) -> None:
+        """Say the dashboard is on screen: the selected tab's figure is drawn
+        (displaying it in a notebook calls this)."""
+        if not self._displayed:
+            self._displayed = True
+            self._tab_shown()
 
     @property
     def stats_plot(self) -> FigureView:
@@ -105,7 +121,7 @@ class Dashboard(widgets.VBox):
                  self._lru.view if self._lru is not None else None)
         for i, view in enumerate(views):
             if view is not None:
-                view.set_shown(i == selected)
+                view.set_shown(self._displayed and i == selected)
 
     def show(self, step: int) -> None:
         """Bring every view to ``step`` (the player calls this on each step)."""

@@ -2,8 +2,11 @@
 
 Inline mode (default): the figure is drawn once with its step-dependent
 artists left out; each step restores that background, draws only those
-artists (the cursor, the LRU bars) and puts the PNG into an ipywidgets
-Output as a display_data bundle, as the inline backend would. Smooth mode
+artists (the cursor, the LRU bars) and puts the picture into an ipywidgets
+Output as a display_data bundle. The background goes as one PNG, encoded
+once; what a step changed goes as small PNGs of the changed strips, laid
+over it at their pixel places (a step that moves a cursor re-encodes a few
+columns, not the figure). The pixels shown are the canvas's, exactly. Smooth mode
 uses ipympl's canvas widget where ipympl is installed and falls back to
 inline (with a note) where it is not. HtmlStepView: an HTML widget whose
 text a subclass writes for each step. Presentation only.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import importlib.util
+import re
 import struct
 import zlib
 from typing import Callable, Sequence, cast
@@ -27,7 +31,7 @@ from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..viz.style import alt_text
 
-__all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView", "png_bytes"]
+__all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView", "png_bytes", "png_pixels"]
 
 HAVE_IPYMPL = importlib.util.find_spec("ipympl") is not None
 
@@ -53,6 +57,42 @@ def png_bytes(pixels: bytes, w: int, h: int) -> bytes:
     head = struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", head)
             + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
+
+
+def png_pixels(png: bytes) -> np.ndarray:
+    """The RGBA pixels (h, w, 4) of a PNG made by ``png_bytes``."""
+    w, h, _, colour = struct.unpack(">IIBB", png[16:26])
+    depth = 3 if colour == 2 else 4
+    data, pos = b"", 8
+    while pos < len(png):
+        n, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"IDAT":
+            data += png[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    rows = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, 1 + w * depth)
+    out = np.full((h, w, 4), 255, np.uint8)
+    out[:, :, :depth] = rows[:, 1:].reshape(h, w, depth)
+    return out
+
+
+def _changed_strips(before: np.ndarray, after: np.ndarray, gap: int = 24,
+                   pad: int = 2) -> list[tuple[int, int, int, int]]:
+    """The boxes (x0, y0, x1, y1) outside which ``after`` equals ``before``
+    (two (h, w) arrays of packed pixels): runs of changed columns (runs
+    closer than ``gap`` merged), each cut to its changed rows, ``pad``
+    unchanged pixels round it so a browser scaling it blends no edge."""
+    h, w = before.shape
+    diff = before != after
+    cols = np.flatnonzero(diff.any(axis=0))
+    if not cols.size:
+        return []
+    cut = np.flatnonzero(np.diff(cols) > gap)
+    boxes = []
+    for x0, x1 in zip(np.r_[cols[0], cols[cut + 1]], np.r_[cols[cut], cols[-1]] + 1):
+        rows = np.flatnonzero(diff[:, x0:x1].any(axis=1))
+        boxes.append((max(0, int(x0) - pad), max(0, int(rows[0]) - pad),
+                      min(w, int(x1) + pad), min(h, int(rows[-1]) + 1 + pad)))
+    return boxes
 
 
 class HtmlStepView(widgets.VBox):
@@ -87,7 +127,7 @@ class FigureView(widgets.VBox):
     ipympl canvas. ``self.mode`` says what was used: "inline" or "ipympl".
     """
 
-    #: inline images kept for revisited steps (about 30 KB each)
+    #: inline pictures kept for revisited steps (about 100 KB each)
     CACHE_STEPS = 512
 
     def __init__(self, figure: Figure, animated: Sequence[Artist],
@@ -96,6 +136,8 @@ class FigureView(widgets.VBox):
         self.animated = list(animated)
         self._update_fn = update_fn
         self._background = None
+        self._bg_packed = np.zeros((0, 0), np.uint32)  # what the background image shows
+        self._bg_png = ""                            # and that image, base64
         self._cache: dict[int, dict] = {}
         self._last_pixels: bytes | None = None
         self.renders = 0
@@ -158,8 +200,16 @@ class FigureView(widgets.VBox):
 
     @property
     def png(self) -> bytes:
-        """The PNG shown now (inline mode)."""
-        return base64.b64decode(self.output.outputs[0]["data"]["image/png"])
+        """The PNG of the picture shown now (inline mode), put together from
+        the images sent as a browser lays them: the background with each
+        strip at its place."""
+        parts = re.findall(r"src='data:image/png;base64,([^']+)'(?: data-x='(\d+)' "
+                           r"data-y='(\d+)')?", self.output.outputs[0]["data"]["text/html"])
+        shown = png_pixels(base64.b64decode(parts[0][0]))
+        for data, x, y in parts[1:]:
+            strip = png_pixels(base64.b64decode(data))
+            shown[int(y):int(y) + strip.shape[0], int(x):int(x) + strip.shape[1]] = strip
+        return png_bytes(shown.tobytes(), shown.shape[1], shown.shape[0])
 
     def _blit(self) -> None:
         # inline mode: new_figure gave the figure an Agg canvas
@@ -167,6 +217,10 @@ class FigureView(widgets.VBox):
         if self._background is None:
             canvas.draw()  # animated artists are left out of this drawing
             self._background = canvas.copy_from_bbox(self.figure.bbox)
+            w, h = canvas.get_width_height()
+            background = bytes(canvas.buffer_rgba())
+            self._bg_packed = np.frombuffer(background, np.uint32).reshape(h, w)
+            self._bg_png = base64.b64encode(png_bytes(background, w, h)).decode("ascii")
         else:
             canvas.restore_region(self._background)
         for a in self.animated:
@@ -177,18 +231,32 @@ class FigureView(widgets.VBox):
             else:
                 self.figure.draw_artist(a)
         pixels = bytes(canvas.buffer_rgba())
-        if pixels != self._last_pixels:   # e.g. LRU bars that did not move: no new PNG
+        if pixels != self._last_pixels:   # e.g. LRU bars that did not move: no new image
             self._last_pixels = pixels
             self.output.outputs = (self._bundle(pixels),)
 
     def _bundle(self, pixels: bytes) -> dict:
         w, h = self.figure.canvas.get_width_height()
-        png = base64.b64encode(png_bytes(pixels, w, h)).decode("ascii")
+        packed = np.frombuffer(pixels, np.uint32).reshape(h, w)
+        strips = _changed_strips(self._bg_packed, packed)
+        if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in strips) > w * h // 2:
+            # most of the figure changed: one image of it all
+            self._bg_packed = packed
+            self._bg_png = base64.b64encode(png_bytes(pixels, w, h)).decode("ascii")
+            strips = []
+        rgba = packed.view(np.uint8).reshape(h, w, 4)
+        over = "".join(
+            f"<img src='data:image/png;base64,"
+            f"{base64.b64encode(png_bytes(rgba[y0:y1, x0:x1].tobytes(), x1 - x0, y1 - y0)).decode('ascii')}' "
+            f"data-x='{x0}' data-y='{y0}' alt='' style='position:absolute;"
+            f"left:{100 * x0 / w:.4f}%;top:{100 * y0 / h:.4f}%;width:{100 * (x1 - x0) / w:.4f}%;"
+            f"height:{100 * (y1 - y0) / h:.4f}%'>" for x0, y0, x1, y1 in strips)
         alt = html.escape(alt_text(self.figure), quote=True)
-        # the <img> fills the notebook's width; text/plain is the text alternative
+        # the picture fills the notebook's width; text/plain is the text alternative
         return {"output_type": "display_data",
-                "data": {"text/html": f"<img src='data:image/png;base64,{png}' alt='{alt}' "
-                                      f"style='width:100%;max-width:{int(w * 1.6)}px;"
-                                      f"height:auto'>",
-                         "image/png": png, "text/plain": alt_text(self.figure)},
-                "metadata": {"image/png": {"width": w, "height": h}}}
+                "data": {"text/html": f"<div style='position:relative;width:100%;"
+                                      f"max-width:{int(w * 1.6)}px;line-height:0'>"
+                                      f"<img src='data:image/png;base64,{self._bg_png}' "
+                                      f"alt='{alt}' style='width:100%;height:auto'>{over}</div>",
+                         "text/plain": alt_text(self.figure)},
+                "metadata": {}}

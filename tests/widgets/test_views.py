@@ -14,7 +14,7 @@ def test_lru_view_bars_and_counts(tl):
     assert "<b>B</b>: inactive file 1" in v.counts.value
     assert "touched page on B's inactive file" in v.counts.value
     out = v.view.output.outputs[-1]
-    assert out["output_type"] == "display_data" and out["data"]["image/png"]
+    assert out["output_type"] == "display_data" and "<img src='data:image/png;base64," in out["data"]["text/html"]
 
 
 def test_page_grid_highlights_the_touched_page(tl):
