@@ -34,4 +34,4 @@ if _ctrl_c:
     sys.stderr.write("interrupted\n")
     sys.exit(130)
 
-sys.exit(main())
+sys.exit(main(process_ends=True))

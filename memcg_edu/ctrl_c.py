@@ -52,17 +52,26 @@ def record_ctrl_c() -> bool:
 
 
 @contextmanager
-def ctrl_c_recorded() -> Iterator[Callable[[], bool]]:
+def ctrl_c_recorded(process_ends: bool = False) -> Iterator[Callable[[], bool]]:
     """Inside, Ctrl-C is recorded (:func:`record_ctrl_c`); yields a function
-    that says whether one arrived since entry. On exit Python's default
-    handler is put back if it was replaced here, so that a caller in the
-    same process (a test, a notebook calling the command line) keeps it."""
+    that says whether one arrived since entry.
+
+    On exit Python's default handler is put back if it was replaced here,
+    so that a caller in the same process (a test, a notebook calling the
+    command line) keeps it. With ``process_ends`` (the command line's own
+    process, which exits right after) Ctrl-C is ignored from then on
+    instead: the run is over and its output written or its error told, and
+    a Ctrl-C during the interpreter's shutdown (tens of milliseconds, when
+    Python has already put the operating system's default back) would kill
+    the process by SIGINT, saying nothing, after a run that succeeded."""
     before = len(_seen)
     installed = record_ctrl_c()
     try:
         yield lambda: len(_seen) > before
     finally:
-        if installed and signal.getsignal(signal.SIGINT) is on_sigint:
+        if process_ends and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        elif installed and signal.getsignal(signal.SIGINT) is on_sigint:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 

@@ -84,9 +84,12 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    # the console script starts here, not in __main__
-    with ctrl_c_recorded() as ctrl_c_seen:
+def main(argv: Sequence[str] | None = None, prog: str = PROG,
+         process_ends: bool = False) -> int:
+    """Run the command line; its exit code. ``process_ends``: the process
+    exits when this returns (``python -m memcg_edu``, the console script),
+    so a late Ctrl-C is ignored rather than handed back (ctrl_c_recorded)."""
+    with ctrl_c_recorded(process_ends) as ctrl_c_seen:
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Printable(out), _Printable(err)
         try:
@@ -124,4 +127,4 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
 
 def console_main() -> int:
     """The ``memcg-edu`` console script: the same, named as the learner typed it."""
-    return main(prog="memcg-edu")
+    return main(prog="memcg-edu", process_ends=True)

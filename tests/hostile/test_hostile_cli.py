@@ -210,3 +210,18 @@ def test_the_command_line_called_in_process_gives_back_the_ctrl_c_handler(capsys
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert main(["where", "put_page"]) == 0
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_after_the_run_has_ended_does_not_kill_it():
+    """The command line's own process exits right after main() returns: a
+    Ctrl-C then (seen in CI as a silent death by SIGINT during the
+    interpreter's shutdown, after the output was written) is ignored, and
+    the exit code stays the run's."""
+    code = ("import os, signal, sys, time; from memcg_edu.cli import main; "
+            "code = main(['where', 'put_page'], process_ends=True); "
+            "os.kill(os.getpid(), signal.SIGINT); time.sleep(0.2); "
+            "sys.stderr.write(f'ended {code}\\n'); sys.exit(code)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stderr) == (0, "ended 0\n")
+    assert "mm/swap.c" in r.stdout

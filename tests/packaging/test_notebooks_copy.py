@@ -3,6 +3,7 @@ did not touch, and never overwrites an edited notebook without --force."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import pytest
 
@@ -107,7 +108,17 @@ def test_refuses_a_file_as_the_folder(tmp_path, capsys):
     assert code == 2 and "is not a folder" in err and target.read_text() == "x"
 
 
-def test_the_console_script_names_itself_memcg_edu(capsys, monkeypatch):
+@pytest.fixture
+def sigint_given_back():
+    """The console script ignores Ctrl-C once it is done (its process ends
+    then): pytest gets its own handler back afterwards."""
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+def test_the_console_script_names_itself_memcg_edu(capsys, monkeypatch,
+                                                   sigint_given_back):
     tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     scripts = tomllib.loads((bundled.COURSE_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"memcg-edu": "memcg_edu.cli:console_main"}
