@@ -32,6 +32,8 @@ import inspect
 import struct
 from array import array
 from bisect import bisect_right
+from itertools import compress
+from operator import ne
 from collections import abc
 from typing import (TYPE_CHECKING, Any, Callable, Collection, Iterator,
                     Mapping, Optional, Sequence, TypeVar, Union, overload)
@@ -264,11 +266,11 @@ class CallLog:
         self._c_mark, self._c_key = array("q"), array("i")
         self._c_old, self._c_new = array("q"), array("q")
         self._mark = 0
-        # each memcg's row as last diffed, and the live rows of memcg_list
-        # (``_rows_of``) it is compared with (None: to be read again)
+        # each memcg's row as last diffed, and the machine's live rows
+        # (Machine.memcg_rows, a list that grows with each new memcg) it is
+        # compared with: a new memcg makes the two lists differ in length
         self._last: list[list[int]] = []
-        self._rows: Optional[list[list[int]]] = None
-        self._rows_of: list[Any] = []
+        self._rows: list[list[int]] = machine.memcg_rows
         # memoryviews of the mem_map arrays a state reads (plain ints, fast;
         # None: to be made again, as after restore replaced the MemMap)
         self._views: Optional[tuple[memoryview, ...]] = None
@@ -288,23 +290,19 @@ class CallLog:
     # row differs from its last diff (one list comparison in C).
     def _changed(self, mark: int) -> None:
         """Log every counter that changed since the last diff, at ``mark``."""
-        ml = self._m.memcg_list
-        rows = self._rows
-        if rows is None or len(rows) != len(ml):   # a new memcg, or restored
-            rows = self._rows = [mg.row for mg in ml]
-            self._rows_of = ml
-            while len(self._last) < len(rows):
-                self._last.append(list(_FRESH_ROW))
+        rows, last = self._rows, self._last
+        while len(last) < len(rows):            # a new memcg: a fresh row
+            last.append(list(_FRESH_ROW))
         c_mark, c_key, c_old, c_new = self._c_mark, self._c_key, self._c_old, self._c_new
-        for i, (row, old) in enumerate(zip(rows, self._last)):
+        for i, (row, old) in enumerate(zip(rows, last)):
             if old != row:
                 base = i << 8
-                for c, v, o in zip(_COLS, row, old):
-                    if v != o:
-                        c_mark.append(mark)
-                        c_key.append(base | c)
-                        c_old.append(o)
-                        c_new.append(v)
+                # the changed columns, found in C (most rows change in one)
+                for c in compress(_COLS, map(ne, row, old)):
+                    c_mark.append(mark)
+                    c_key.append(base | c)
+                    c_old.append(old[c])
+                    c_new.append(row[c])
                 old[:] = row
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
@@ -334,8 +332,7 @@ class CallLog:
         i = self._n
         self._n = i + 1
         mark = self._mark = self._mark + 1
-        rows = self._rows
-        if rows != self._last or len(rows) != len(self._rows_of):
+        if self._rows != self._last:         # a counter moved since the last diff
             self._changed(mark)
         if pfn < 0:
             self._e.frombytes(_PACK_E6(f, self.depth, pfn, slot, mark, self._nr)
@@ -363,8 +360,7 @@ class CallLog:
         """leave() of call ``i``, on page ``pfn`` (-1: none)."""
         self.depth -= 1
         mark = self._mark = self._mark + 1
-        rows = self._rows
-        if rows != self._last or len(rows) != len(self._rows_of):
+        if self._rows != self._last:         # a counter moved since the last diff
             self._changed(mark)
         self._nr += 1
         if pfn < 0:
@@ -415,8 +411,9 @@ class CallLog:
             for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
                 del a[cut:]
         self.depth = 0
-        self._last = [list(mg.row) for mg in self._m.memcg_list]
-        self._rows, self._views = None, None     # restore replaced both
+        self._rows = self._m.memcg_rows          # restore replaced the rows
+        self._last = [list(row) for row in self._rows]
+        self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:

@@ -9,6 +9,8 @@ Numbers come out as numpy arrays with one value per event.
 from __future__ import annotations
 
 from array import array
+from itertools import compress
+from operator import ne
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,10 +50,11 @@ class EventLog:
         self._memcg = array("h")
         # one change = key (event << 24 | memcg << 8 | column) and new value
         self._c_key, self._c_val = array("q"), array("q")
-        # each memcg's row as last logged, and the live rows of memcg_list
-        # (in its order, which is memcg index order) compared with them
+        # each memcg's row as last logged, and the machine's live rows
+        # (Machine.memcg_rows, by memcg index; it grows with each new memcg)
+        # compared with them
         self._logged: list[list[int]] = []
-        self._rows: list[list[int]] = []
+        self._rows: list[list[int]] = machine.memcg_rows
 
     def __len__(self) -> int:
         return len(self._kind)
@@ -73,20 +76,18 @@ class EventLog:
         self._nr.append(nr)
         self._depth.append(depth)
         rows, logged = self._rows, self._logged
-        if len(rows) != len(self._m.memcg_list):   # a new memcg, or restored
-            rows = self._rows = [mg.row for mg in self._m.memcg_list]
-            while len(logged) < len(rows):       # a new memcg: its row was all 0
-                logged.append([0] * _NCOL)
         if rows == logged:                       # most events: one comparison
             return
+        while len(logged) < len(rows):           # a new memcg: its row was all 0
+            logged.append([0] * _NCOL)
         c_key, c_val = self._c_key, self._c_val
         for i, (row, old) in enumerate(zip(rows, logged)):
             if row != old:
                 base = ev << 24 | i << 8
-                for c, v, o in zip(_COLS, row, old):
-                    if v != o:
-                        c_key.append(base | c)
-                        c_val.append(v)
+                # the changed columns, found in C (most rows change in one)
+                for c in compress(_COLS, map(ne, row, old)):
+                    c_key.append(base | c)
+                    c_val.append(row[c])
                 old[:] = row
 
     def nbytes(self) -> int:
@@ -103,8 +104,8 @@ class EventLog:
             if len(self._c_key) else 0
         del self._c_key[cut:]
         del self._c_val[cut:]
-        self._logged = [list(mg.row) for mg in self._m.memcg_list]
-        self._rows = []                          # restore replaced the rows
+        self._rows = self._m.memcg_rows          # restore replaced the rows
+        self._logged = [list(row) for row in self._rows]
 
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:

@@ -111,6 +111,9 @@ class Machine:
         self.stock = Stock()
         self.lru_clock = 0
         self.memcg_list: list[MemCgroup] = []
+        #: each memcg's counter row (MemCgroup.row), by index: what the
+        #: event and call logs compare at every record
+        self.memcg_rows: list[list[int]] = []
         self.memcgs: dict[str, MemCgroup] = {}
         self.created_at: dict[int, int] = {}
         self.task_list: dict[int, Task] = {}
@@ -217,6 +220,7 @@ class Machine:
             raise ModelUsageError(f"too many memcgs: the model numbers at most "
                                   f"{MAX_MEMCGS:,}, root included (ids are 16 bits)")
         self.memcg_list.append(mg)
+        self.memcg_rows.append(mg.row)
         self.memcgs[name] = mg
         if parent is not None:
             parent.children.append(mg)
