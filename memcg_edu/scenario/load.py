@@ -13,9 +13,10 @@ import difflib
 import json
 import numbers
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, TypedDict
+from typing import Any, TypedDict
 
 from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
