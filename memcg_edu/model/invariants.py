@@ -66,7 +66,7 @@ class Tally:
         self.full = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
         # one count per (memcg, kind of charged page), the kind made of
         # pc->flags' PCG_MEM and PCG_MEMSW bits, PageAnon and "mapped"
-        kind = (pcf & (PCG_MEM | PCG_MEMSW)) + self.anon * _KIND_ANON + (mem.mapcount > 0)
+        kind = (_PC_KIND.take(pcf) + _FLAG_KIND.take(mem.flags)) + (mem.mapcount > 0)
         key = mem.pc_memcg.astype(np.int64) * _NR_KINDS + kind
         by_kind = np.bincount(key[self.used], minlength=n_mg * _NR_KINDS)
         (self.n_used, self.n_mem, self.n_memsw, n_rss, n_cache,
@@ -131,8 +131,11 @@ _KIND_COUNTS = np.stack([
     np.ones(_NR_KINDS, np.int64), (_KINDS & PCG_MEM) != 0, (_KINDS & PCG_MEMSW) != 0,
     (_KINDS & _KIND_ANON) != 0, (_KINDS & _KIND_ANON) == 0,
     ((_KINDS & _KIND_ANON) == 0) & ((_KINDS & 1) != 0)], axis=1).astype(np.int64)
-#: PCG_USED of every 8-bit pc->flags value
+#: PCG_USED of every 8-bit pc->flags value, and its kind bits
 _PC_USED = (np.arange(256) & PCG_USED) != 0
+_PC_KIND = np.arange(256) & (PCG_MEM | PCG_MEMSW)
+#: the kind bit of every 16-bit page flags value
+_FLAG_KIND = np.where((np.arange(1 << 16) & PG_anon) != 0, _KIND_ANON, 0)
 
 
 @lru_cache(maxsize=1)
@@ -183,8 +186,9 @@ def i1_page_cgroup_shape(m: "Machine", t: Tally) -> Optional[str]:
     if bad.size:
         return (f"charged page {int(bad[0])} has pc->flags {int(pcf[bad[0]])}, "
                 f"expected {t.full} between operations")
-    bad = ((t.live ^ t.used) & (pcf != 0)).nonzero()[0]    # used implies live
-    if bad.size:
+    uncharged = t.live ^ t.used                            # used implies live
+    if np.count_nonzero(pcf[uncharged]):
+        bad = (uncharged & (pcf != 0)).nonzero()[0]
         return f"uncharged page {int(bad[0])} has pc->flags {int(pcf[bad[0]])}"
     return None
 
@@ -340,9 +344,9 @@ def i7_uncharged_pages_on_root_lru(m: "Machine", t: Tally) -> Optional[str]:
     if "I7" in m.ops.design_differences:
         return None
     mem = m.mem
-    bad = (t.on_lru & ~t.used & (mem.lru_memcg != 0)).nonzero()[0]
-    if bad.size:
-        p = int(bad[0])
+    uncharged = t.on_lru & ~t.used
+    if np.count_nonzero(mem.lru_memcg[uncharged]):
+        p = int((uncharged & (mem.lru_memcg != 0)).nonzero()[0][0])
         return (f"uncharged page {p} is on the lruvec of "
                 f"{t.names[mem.lru_memcg[p]]}, not root's")
     return None
