@@ -66,7 +66,7 @@ class Tally:
         self.full = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
         # one count per (memcg, kind of charged page), the kind made of
         # pc->flags' PCG_MEM and PCG_MEMSW bits, PageAnon and "mapped"
-        kind = (_PC_KIND.take(pcf) + _FLAG_KIND.take(mem.flags)) + (mem.mapcount > 0)
+        kind = _PC_KIND.take(pcf) + _flag_kind().take(mem.flags) + (mem.mapcount > 0)
         key = mem.pc_memcg.astype(np.int64) * _NR_KINDS + kind
         by_kind = np.bincount(key[self.used], minlength=n_mg * _NR_KINDS)
         (self.n_used, self.n_mem, self.n_memsw, n_rss, n_cache,
@@ -134,8 +134,12 @@ _KIND_COUNTS = np.stack([
 #: PCG_USED of every 8-bit pc->flags value, and its kind bits
 _PC_USED = (np.arange(256) & PCG_USED) != 0
 _PC_KIND = np.arange(256) & (PCG_MEM | PCG_MEMSW)
-#: the kind bit of every 16-bit page flags value
-_FLAG_KIND = np.where((np.arange(1 << 16) & PG_anon) != 0, _KIND_ANON, 0)
+
+
+@lru_cache(maxsize=1)
+def _flag_kind() -> np.ndarray:
+    """The kind bit of every 16-bit page flags value (_KIND_ANON or 0)."""
+    return np.where((np.arange(1 << 16) & PG_anon) != 0, _KIND_ANON, 0).astype(np.int8)
 
 
 @lru_cache(maxsize=1)
