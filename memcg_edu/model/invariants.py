@@ -124,6 +124,8 @@ class Tally:
 #: the kinds of charged page Tally counts: pc->flags & (PCG_MEM|PCG_MEMSW),
 #: plus _KIND_ANON for an anonymous page, plus 1 for a mapped one
 _KIND_ANON, _NR_KINDS = 8, 16
+# the kind's bits must not overlap: PCG_MEM and PCG_MEMSW are 0x02 and 0x04
+assert not (PCG_MEM | PCG_MEMSW) & (1 | _KIND_ANON) and (PCG_MEM | PCG_MEMSW | 1 | _KIND_ANON) < _NR_KINDS
 _KINDS = np.arange(_NR_KINDS)
 #: which kinds each of Tally's sums counts: every charged page, PCG_MEM,
 #: PCG_MEMSW, rss (anonymous), cache (not), mapped_file (mapped cache)
