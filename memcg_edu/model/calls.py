@@ -6,9 +6,10 @@ entered (a caller before its callees). Each row holds the function, its
 nesting depth, the page (pfn) or swap slot it acts on, and that page's
 fields when the call returns: _count, _mapcount + 1, the PG_ flags the
 model keeps, page_cgroup's flags and mem_cgroup, and the LRU list it is
-linked on. Counter changes are kept as (mark, memcg, column, old, new),
-where a mark is taken at every call entry and return; the counters a call
-changed are the changes between its two marks.
+linked on. A memcg's counter row that changed is kept whole, as (mark,
+memcg, the row before, the row after), where a mark is taken at every call
+entry and return; the counters a call changed are the columns that differ
+in the rows kept between its two marks (found when the log is read).
 
 Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
 are built only when a front-end reads a range (``records``, or later through
@@ -237,6 +238,9 @@ _NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
 _NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
+#: a counter row change: memcg index, the row as last diffed, the row now
+_W = 1 + 2 * _NCOL
+_PACK_ROWS = struct.Struct(f"{_W}q").pack
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
@@ -262,9 +266,9 @@ class CallLog:
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
-        # counter changes: mark, memcg << 8 | column, old, new
-        self._c_mark, self._c_key = array("q"), array("i")
-        self._c_old, self._c_new = array("q"), array("q")
+        # counter row changes: the mark, and _W numbers (_PACK_ROWS): the
+        # changed columns are found only when the log is read (_changes)
+        self._c_mark, self._c_rows = array("q"), array("q")
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
         # (Machine.memcg_rows, a list that grows with each new memcg) it is
@@ -289,20 +293,17 @@ class CallLog:
     # and reads the page's state inline, and diffs the counters only when a
     # row differs from its last diff (one list comparison in C).
     def _changed(self, mark: int) -> None:
-        """Log every counter that changed since the last diff, at ``mark``."""
+        """Log every counter row that changed since the last diff, at ``mark``."""
         rows, last = self._rows, self._last
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
-        c_mark, c_key, c_old, c_new = self._c_mark, self._c_key, self._c_old, self._c_new
         for i, (row, old) in enumerate(zip(rows, last)):
             if old != row:
-                base = i << 8
-                # the changed columns, found in C (most rows change in one)
-                for c in compress(_COLS, map(ne, row, old)):
-                    c_mark.append(mark)
-                    c_key.append(base | c)
-                    c_old.append(old[c])
-                    c_new.append(row[c])
+                # both rows whole, in one pack: finding the changed columns
+                # here would cost several times more, and most logs are
+                # never read
+                self._c_mark.append(mark)
+                self._c_rows.frombytes(_PACK_ROWS(i, *old, *row))
                 old[:] = row
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
@@ -396,8 +397,7 @@ class CallLog:
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
         return sum(a.itemsize * len(a) for a in (
-            self._e, self._r, self._c_mark, self._c_key, self._c_old,
-            self._c_new))
+            self._e, self._r, self._c_mark, self._c_rows))
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
@@ -408,8 +408,8 @@ class CallLog:
             del self._r[r0 * _R:]
             self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
-            for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
-                del a[cut:]
+            del self._c_mark[cut:]
+            del self._c_rows[cut * _W:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
         self._last = [list(row) for row in self._rows]
@@ -581,11 +581,19 @@ class CallLog:
         return state, field
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
-        """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
+        """Counter changes with lo < mark <= hi: (mark, memcg << 8 | column,
+        old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
-                        self._c_new[a:b]))
+        flat = self._c_rows[a * _W:b * _W].tolist()
+        out = []
+        for mark, j in zip(self._c_mark[a:b], range(0, len(flat), _W)):
+            base = flat[j] << 8
+            old, new = flat[j + 1:j + 1 + _NCOL], flat[j + 1 + _NCOL:j + _W]
+            # the changed columns, found in C (most rows change in one or two)
+            out += [(mark, base | c, old[c], new[c])
+                    for c in compress(_COLS, map(ne, new, old))]
+        return out
 
     def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
