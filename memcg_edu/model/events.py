@@ -27,6 +27,13 @@ __all__ = ["EventLog"]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 _NCOL = len(COLUMNS)
+#: one event: kind, pfn, memcg, nr, depth (12 bytes, no padding), and the
+#: same as a numpy record
+_EVENT = struct.Struct("=BihiB")
+_FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
+_EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
+                                           np.int32, np.uint8))))
+_SIZE = _EVENT.size
 #: a row change: event, memcg index, the row as last logged, the row now
 _W = 2 + 2 * _NCOL
 _PACK_ROWS = struct.Struct(f"{_W}q").pack
@@ -47,9 +54,8 @@ class EventLog:
         self.enabled = enabled
         self.kind_names: list[str] = []
         self._kind_index: dict[str, int] = {}
-        self._kind, self._depth = array("B"), array("B")
-        self._pfn, self._nr = array("i"), array("i")
-        self._memcg = array("h")
+        # the events, _EVENT each (one pack per event)
+        self._ev = array("B")
         # row changes, _W numbers each (_PACK_ROWS), in event order
         self._c_rows = array("q")
         # each memcg's row as last logged, and the machine's live rows
@@ -59,7 +65,7 @@ class EventLog:
         self._rows: list[list[int]] = machine.memcg_rows
 
     def __len__(self) -> int:
-        return len(self._kind)
+        return len(self._ev) // _SIZE
 
     # -- recording ------------------------------------------------------
     def record(self, kind: str, pfn: int = -1, memcg: int = -1, nr: int = 1,
@@ -71,12 +77,8 @@ class EventLog:
         if k is None:
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
-        ev = len(self._kind)
-        self._kind.append(k)
-        self._pfn.append(pfn)
-        self._memcg.append(memcg)
-        self._nr.append(nr)
-        self._depth.append(depth)
+        ev = len(self._ev) // _SIZE
+        self._ev.frombytes(_EVENT.pack(k, pfn, memcg, nr, depth))
         rows, logged = self._rows, self._logged
         if rows == logged:                       # most events: one comparison
             return
@@ -92,13 +94,11 @@ class EventLog:
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
         return sum(a.itemsize * len(a) for a in (
-            self._kind, self._depth, self._pfn, self._nr, self._memcg,
-            self._c_rows))
+            self._ev, self._c_rows))
 
     def truncate(self, n: int) -> None:
         """Forget events from ``n`` on (used by Machine.restore)."""
-        for a in (self._kind, self._pfn, self._memcg, self._nr, self._depth):
-            del a[n:]
+        del self._ev[n * _SIZE:]
         cut = int(np.searchsorted(self._changes()[:, 0], n))
         del self._c_rows[cut * _W:]
         self._rows = self._m.memcg_rows          # restore replaced the rows
@@ -107,28 +107,28 @@ class EventLog:
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:
         """One field (kind, pfn, memcg, nr, depth) of every event as an array."""
-        src = {"kind": (self._kind, np.uint8), "pfn": (self._pfn, np.int32),
-               "memcg": (self._memcg, np.int16), "nr": (self._nr, np.int32),
-               "depth": (self._depth, np.uint8)}.get(field)
-        if src is None:
-            raise ModelUsageError(f"no event field {field!r}; fields are kind, "
-                                  f"pfn, memcg, nr, depth")
-        return np.frombuffer(src[0], src[1]).copy() if len(src[0]) else \
-            np.zeros(0, src[1])
+        if field not in _FIELDS:
+            raise ModelUsageError(f"no event field {field!r}; fields are "
+                                  f"{', '.join(_FIELDS)}")
+        dtype = _EVENT_DTYPE[field]
+        return np.frombuffer(self._ev, _EVENT_DTYPE)[field].astype(dtype) \
+            if len(self._ev) else np.zeros(0, dtype)
 
     def kinds(self, start: int = 0, stop: int | None = None) -> list[str]:
         """Names of the events in [start, stop)."""
         names = self.kind_names
-        return [names[k] for k in self._kind[start:stop]]
+        # an event's first byte is its kind
+        return [names[k] for k in self._ev[start * _SIZE:
+                                           None if stop is None else stop * _SIZE:_SIZE]]
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         n = len(self)
         if not -n <= i < n:
             raise ModelUsageError(f"event {i} does not exist ({n} recorded)")
         i %= n
-        mi = self._memcg[i]
-        return {"seq": i, "kind": self.kind_names[self._kind[i]],
-                "pfn": self._pfn[i], "nr": self._nr[i], "depth": self._depth[i],
+        kind, pfn, mi, nr, depth = _EVENT.unpack_from(self._ev, i * _SIZE)
+        return {"seq": i, "kind": self.kind_names[kind], "pfn": pfn, "nr": nr,
+                "depth": depth,
                 "memcg": None if mi < 0 else self._m.memcg_list[mi].name}
 
     def _changes(self) -> np.ndarray:
