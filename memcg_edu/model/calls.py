@@ -428,11 +428,10 @@ class CallLog:
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
         del self._c_latest[len(self._rows):]
+        # each row as its latest change left it: the next diff, at the entry
+        # of the next operation's first call (inside no call), logs what the
+        # restore put back
         self._last = [self._row_at(k) for k in self._c_latest]
-        # the restored rows are logged at a mark of their own, inside no
-        # call: the changes after them are told from them
-        self._mark += 1
-        self._changed(self._mark)
         self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------
