@@ -6,9 +6,11 @@ entered (a caller before its callees). Each row holds the function, its
 nesting depth, the page (pfn) or swap slot it acts on, and that page's
 fields when the call returns: _count, _mapcount + 1, the PG_ flags the
 model keeps, page_cgroup's flags and mem_cgroup, and the LRU list it is
-linked on. Counter changes are kept as (mark, memcg, column, old, new),
-where a mark is taken at every call entry and return; the counters a call
-changed are the changes between its two marks.
+linked on. A memcg's counter row that changed is kept whole, as (mark,
+memcg, where its row before is kept, the row after), where a mark is taken
+at every call entry and return; the counters a call changed are the columns
+that differ in the rows kept between its two marks (found when the log is
+read).
 
 Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
 are built only when a front-end reads a range (``records``, or later through
@@ -237,6 +239,10 @@ _NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
 _NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
+#: a counter row change: memcg index, the index of that memcg's change
+#: before (its row before; -1: a fresh row), the row now
+_W = 2 + _NCOL
+_PACK_ROWS = struct.Struct(f"{_W}q").pack
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
@@ -262,9 +268,11 @@ class CallLog:
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
-        # counter changes: mark, memcg << 8 | column, old, new
-        self._c_mark, self._c_key = array("q"), array("i")
-        self._c_old, self._c_new = array("q"), array("q")
+        # counter row changes: the mark, and _W numbers (_PACK_ROWS): the
+        # changed columns are found only when the log is read (_changes);
+        # and each memcg's latest change (-1: none)
+        self._c_mark, self._c_rows = array("q"), array("q")
+        self._c_latest: list[int] = []
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
         # (Machine.memcg_rows, a list that grows with each new memcg) it is
@@ -289,21 +297,24 @@ class CallLog:
     # and reads the page's state inline, and diffs the counters only when a
     # row differs from its last diff (one list comparison in C).
     def _changed(self, mark: int) -> None:
-        """Log every counter that changed since the last diff, at ``mark``."""
-        rows, last = self._rows, self._last
+        """Log every counter row that changed since the last diff, at ``mark``."""
+        rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
-        c_mark, c_key, c_old, c_new = self._c_mark, self._c_key, self._c_old, self._c_new
+            latest.append(-1)
         for i, (row, old) in enumerate(zip(rows, last)):
             if old != row:
-                base = i << 8
-                # the changed columns, found in C (most rows change in one)
-                for c in compress(_COLS, map(ne, row, old)):
-                    c_mark.append(mark)
-                    c_key.append(base | c)
-                    c_old.append(old[c])
-                    c_new.append(row[c])
+                # the row whole, in one pack, and where the row before is
+                # kept: finding the changed columns here would cost several
+                # times more, and most logs are never read
+                prev, latest[i] = latest[i], len(self._c_mark)
+                self._c_mark.append(mark)
+                self._c_rows.frombytes(_PACK_ROWS(i, prev, *row))
                 old[:] = row
+
+    def _row_at(self, k: int) -> list[int]:
+        """The row that change ``k`` left (-1: a fresh row)."""
+        return list(_FRESH_ROW) if k < 0 else self._c_rows[k * _W + 2:(k + 1) * _W].tolist()
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -396,8 +407,7 @@ class CallLog:
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
         return sum(a.itemsize * len(a) for a in (
-            self._e, self._r, self._c_mark, self._c_key, self._c_old,
-            self._c_new))
+            self._e, self._r, self._c_mark, self._c_rows))
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
@@ -408,11 +418,20 @@ class CallLog:
             del self._r[r0 * _R:]
             self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
-            for a in (self._c_mark, self._c_key, self._c_old, self._c_new):
-                del a[cut:]
+            # each memcg's latest change that stays
+            for i, k in enumerate(self._c_latest):
+                while k >= cut:
+                    k = self._c_rows[k * _W + 1]
+                self._c_latest[i] = k
+            del self._c_mark[cut:]
+            del self._c_rows[cut * _W:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
-        self._last = [list(row) for row in self._rows]
+        del self._c_latest[len(self._rows):]
+        # each row as its latest change left it: the next diff, at the entry
+        # of the next operation's first call (inside no call), logs what the
+        # restore put back
+        self._last = [self._row_at(k) for k in self._c_latest]
         self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------
@@ -581,11 +600,21 @@ class CallLog:
         return state, field
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
-        """Counter changes with lo < mark <= hi: (mark, key, old, new)."""
+        """Counter changes with lo < mark <= hi: (mark, memcg << 8 | column,
+        old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        return list(zip(self._c_mark[a:b], self._c_key[a:b], self._c_old[a:b],
-                        self._c_new[a:b]))
+        flat = self._c_rows[a * _W:b * _W].tolist()
+        out = []
+        for mark, j in zip(self._c_mark[a:b], range(0, len(flat), _W)):
+            base, prev = flat[j] << 8, flat[j + 1]
+            new = flat[j + 2:j + _W]
+            old = flat[(prev - a) * _W + 2:(prev - a + 1) * _W] if prev >= a \
+                else self._row_at(prev)
+            # the changed columns, found in C (most rows change in one or two)
+            out += [(mark, base | c, old[c], new[c])
+                    for c in compress(_COLS, map(ne, new, old))]
+        return out
 
     def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

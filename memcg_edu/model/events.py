@@ -3,14 +3,14 @@
 Not a kernel structure; it stands for what a tracer attached to
 mm/memcontrol.c and the mm paths would see. Records are appended to
 ``array`` buffers (a few bytes each) and counters are stored as changes
-only (event, memcg, column, new value), so a million events stay cheap.
+only: a memcg's row that changed, as (event, memcg, row before, row after),
+so a million events stay cheap; the changed columns are found when read.
 Numbers come out as numpy arrays with one value per event.
 """
 from __future__ import annotations
 
+import struct
 from array import array
-from itertools import compress
-from operator import ne
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +27,16 @@ __all__ = ["EventLog"]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 _NCOL = len(COLUMNS)
-_COLS = range(_NCOL)
+#: one event: kind, pfn, memcg, nr, depth (12 bytes, no padding), and the
+#: same as a numpy record
+_EVENT = struct.Struct("=BihiB")
+_FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
+_EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
+                                           np.int32, np.uint8))))
+_SIZE = _EVENT.size
+#: a row change: event, memcg index, the row as last logged, the row now
+_W = 2 + 2 * _NCOL
+_PACK_ROWS = struct.Struct(f"{_W}q").pack
 
 
 class EventLog:
@@ -45,11 +54,10 @@ class EventLog:
         self.enabled = enabled
         self.kind_names: list[str] = []
         self._kind_index: dict[str, int] = {}
-        self._kind, self._depth = array("B"), array("B")
-        self._pfn, self._nr = array("i"), array("i")
-        self._memcg = array("h")
-        # one change = key (event << 24 | memcg << 8 | column) and new value
-        self._c_key, self._c_val = array("q"), array("q")
+        # the events, _EVENT each (one pack per event)
+        self._ev = array("B")
+        # row changes, _W numbers each (_PACK_ROWS), in event order
+        self._c_rows = array("q")
         # each memcg's row as last logged, and the machine's live rows
         # (Machine.memcg_rows, by memcg index; it grows with each new memcg)
         # compared with them
@@ -57,7 +65,7 @@ class EventLog:
         self._rows: list[list[int]] = machine.memcg_rows
 
     def __len__(self) -> int:
-        return len(self._kind)
+        return len(self._ev) // _SIZE
 
     # -- recording ------------------------------------------------------
     def record(self, kind: str, pfn: int = -1, memcg: int = -1, nr: int = 1,
@@ -69,80 +77,76 @@ class EventLog:
         if k is None:
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
-        ev = len(self._kind)
-        self._kind.append(k)
-        self._pfn.append(pfn)
-        self._memcg.append(memcg)
-        self._nr.append(nr)
-        self._depth.append(depth)
+        ev = len(self._ev) // _SIZE
+        self._ev.frombytes(_EVENT.pack(k, pfn, memcg, nr, depth))
         rows, logged = self._rows, self._logged
         if rows == logged:                       # most events: one comparison
             return
         while len(logged) < len(rows):           # a new memcg: its row was all 0
             logged.append([0] * _NCOL)
-        c_key, c_val = self._c_key, self._c_val
         for i, (row, old) in enumerate(zip(rows, logged)):
             if row != old:
-                base = ev << 24 | i << 8
-                # the changed columns, found in C (most rows change in one)
-                for c in compress(_COLS, map(ne, row, old)):
-                    c_key.append(base | c)
-                    c_val.append(row[c])
+                # both rows whole, in one pack: finding the changed columns
+                # here would cost several times more (_column finds them)
+                self._c_rows.frombytes(_PACK_ROWS(ev, i, *old, *row))
                 old[:] = row
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
         return sum(a.itemsize * len(a) for a in (
-            self._kind, self._depth, self._pfn, self._nr, self._memcg,
-            self._c_key, self._c_val))
+            self._ev, self._c_rows))
 
     def truncate(self, n: int) -> None:
         """Forget events from ``n`` on (used by Machine.restore)."""
-        for a in (self._kind, self._pfn, self._memcg, self._nr, self._depth):
-            del a[n:]
-        cut = int(np.searchsorted(np.frombuffer(self._c_key, np.int64), n << 24)) \
-            if len(self._c_key) else 0
-        del self._c_key[cut:]
-        del self._c_val[cut:]
+        del self._ev[n * _SIZE:]
+        cut = int(np.searchsorted(self._changes()[:, 0], n))
+        del self._c_rows[cut * _W:]
         self._rows = self._m.memcg_rows          # restore replaced the rows
         self._logged = [list(row) for row in self._rows]
 
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:
         """One field (kind, pfn, memcg, nr, depth) of every event as an array."""
-        src = {"kind": (self._kind, np.uint8), "pfn": (self._pfn, np.int32),
-               "memcg": (self._memcg, np.int16), "nr": (self._nr, np.int32),
-               "depth": (self._depth, np.uint8)}.get(field)
-        if src is None:
-            raise ModelUsageError(f"no event field {field!r}; fields are kind, "
-                                  f"pfn, memcg, nr, depth")
-        return np.frombuffer(src[0], src[1]).copy() if len(src[0]) else \
-            np.zeros(0, src[1])
+        if field not in _FIELDS:
+            raise ModelUsageError(f"no event field {field!r}; fields are "
+                                  f"{', '.join(_FIELDS)}")
+        dtype = _EVENT_DTYPE[field]
+        return np.frombuffer(self._ev, _EVENT_DTYPE)[field].astype(dtype) \
+            if len(self._ev) else np.zeros(0, dtype)
 
     def kinds(self, start: int = 0, stop: int | None = None) -> list[str]:
         """Names of the events in [start, stop)."""
         names = self.kind_names
-        return [names[k] for k in self._kind[start:stop]]
+        # an event's first byte is its kind
+        return [names[k] for k in self._ev[start * _SIZE:
+                                           None if stop is None else stop * _SIZE:_SIZE]]
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         n = len(self)
         if not -n <= i < n:
             raise ModelUsageError(f"event {i} does not exist ({n} recorded)")
         i %= n
-        mi = self._memcg[i]
-        return {"seq": i, "kind": self.kind_names[self._kind[i]],
-                "pfn": self._pfn[i], "nr": self._nr[i], "depth": self._depth[i],
+        kind, pfn, mi, nr, depth = _EVENT.unpack_from(self._ev, i * _SIZE)
+        return {"seq": i, "kind": self.kind_names[kind], "pfn": pfn, "nr": nr,
+                "depth": depth,
                 "memcg": None if mi < 0 else self._m.memcg_list[mi].name}
+
+    def _changes(self) -> np.ndarray:
+        """The row changes as an array, one line of _W numbers each."""
+        return np.frombuffer(self._c_rows, np.int64).reshape(-1, _W) \
+            if len(self._c_rows) else np.zeros((0, _W), np.int64)
 
     def _column(self, memcg: int, col: int) -> np.ndarray:
         """Values of one column of one memcg after each event (nan before its creation)."""
         n = len(self)
         out = np.full(n, np.nan)
-        if not len(self._c_key):
+        if not len(self._c_rows):
             return out
-        key = np.frombuffer(self._c_key, np.int64)
-        sel = (key & 0xFFFFFF) == (memcg << 8 | col)
-        at, vals = key[sel] >> 24, np.frombuffer(self._c_val, np.int64)[sel]
+        ch = self._changes()
+        # the events at which this column of this memcg changed, and its values
+        old, new = ch[:, 2 + col], ch[:, 2 + _NCOL + col]
+        sel = (ch[:, 1] == memcg) & (old != new)
+        at, vals = ch[sel, 0], new[sel]
         if memcg < len(self._m.memcg_list) and memcg in self._m.created_at:
             start = self._m.created_at[memcg]
         else:

@@ -299,3 +299,30 @@ def test_a_one_argument_wrapper_records_its_call_however_it_is_called(m):
     assert len(m.calls) == n + 2 and m.mem.refcount[p.pfn] == 2
     with pytest.raises(TypeError):
         put_page(m)
+
+
+def _faults(m: Machine, n: int) -> None:
+    for _ in range(n):
+        m.fault_anon("p")
+
+
+def test_after_a_restore_each_call_has_the_counter_changes_of_a_fresh_run() -> None:
+    """The counter rows a restore puts back are the base of the next change
+    (CallLog.truncate): a call after it shows the same old and new values as
+    on a machine that never went past the snapshot."""
+    runs = []
+    for restored in (False, True):
+        m = Machine(ram_pages=16, swap_slots=0)
+        m.create_memcg("A", limit=8)
+        m.create_task("p", "A")
+        _faults(m, 2)
+        if restored:
+            snap = m.snapshot()
+            _faults(m, 3)
+            m.restore(snap)
+        n = len(m.calls)
+        _faults(m, 1)
+        runs.append(m.calls.records(n))
+    assert runs[0] == runs[1]
+    assert runs[1][0]["memcgs"]["A"]["usage"] == 3
+    assert runs[1][0]["was"]["memcgs"]["A"]["usage"] == 2
