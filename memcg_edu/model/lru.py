@@ -45,6 +45,7 @@ def page_lru(flags: int) -> int:
     return base + (1 if flags & PG_active else 0)
 
 
+@kernel_call("mem_cgroup_page_lruvec")
 def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     """The memcg (index) whose lruvec the page belongs on.
 
@@ -60,10 +61,6 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
         mem.pg.pc_memcg[pfn] = 0
         m.events.record("mem_cgroup_page_lruvec", pfn, 0, 1)
         mi = 0
-    # recorded as a leaf (no callees, no counter): its one caller,
-    # __pagevec_lru_add_fn, has just recorded the page's state at entry,
-    # which is this call's state at entry too
-    m.calls.leaf("mem_cgroup_page_lruvec", pfn)
     return mi
 
 
