@@ -2,15 +2,16 @@
 
 Not a kernel structure; it stands for what a tracer attached to
 mm/memcontrol.c and the mm paths would see. Records are appended to
-``array`` buffers (a few bytes each) and counters are stored as changes
-only: a memcg's row that changed, as (event, memcg, row before, row after),
-so a million events stay cheap; the changed columns are found when read.
+``array`` buffers (12 bytes an event) and counters are stored as changes
+only (event, memcg, column, new value), so a million events stay cheap.
 Numbers come out as numpy arrays with one value per event.
 """
 from __future__ import annotations
 
 import struct
 from array import array
+from itertools import compress
+from operator import ne
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,9 +35,7 @@ _FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
 _EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
                                            np.int32, np.uint8))))
 _SIZE = _EVENT.size
-#: a row change: event, memcg index, the row as last logged, the row now
-_W = 2 + 2 * _NCOL
-_PACK_ROWS = struct.Struct(f"{_W}q").pack
+_COLS = range(_NCOL)
 
 
 class EventLog:
@@ -56,8 +55,9 @@ class EventLog:
         self._kind_index: dict[str, int] = {}
         # the events, _EVENT each (one pack per event)
         self._ev = array("B")
-        # row changes, _W numbers each (_PACK_ROWS), in event order
-        self._c_rows = array("q")
+        # one change = key (event << 24 | memcg << 8 | column) and new value
+        # (16 bytes a counter: a whole row per change would be 20 times more)
+        self._c_key, self._c_val = array("q"), array("q")
         # each memcg's row as last logged, and the machine's live rows
         # (Machine.memcg_rows, by memcg index; it grows with each new memcg)
         # compared with them
@@ -84,23 +84,28 @@ class EventLog:
             return
         while len(logged) < len(rows):           # a new memcg: its row was all 0
             logged.append([0] * _NCOL)
+        c_key, c_val = self._c_key, self._c_val
         for i, (row, old) in enumerate(zip(rows, logged)):
             if row != old:
-                # both rows whole, in one pack: finding the changed columns
-                # here would cost several times more (_column finds them)
-                self._c_rows.frombytes(_PACK_ROWS(ev, i, *old, *row))
+                base = ev << 24 | i << 8
+                # the changed columns, found in C (most rows change in one)
+                for c in compress(_COLS, map(ne, row, old)):
+                    c_key.append(base | c)
+                    c_val.append(row[c])
                 old[:] = row
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
         return sum(a.itemsize * len(a) for a in (
-            self._ev, self._c_rows))
+            self._ev, self._c_key, self._c_val))
 
     def truncate(self, n: int) -> None:
         """Forget events from ``n`` on (used by Machine.restore)."""
         del self._ev[n * _SIZE:]
-        cut = int(np.searchsorted(self._changes()[:, 0], n))
-        del self._c_rows[cut * _W:]
+        cut = int(np.searchsorted(np.frombuffer(self._c_key, np.int64), n << 24)) \
+            if len(self._c_key) else 0
+        del self._c_key[cut:]
+        del self._c_val[cut:]
         self._rows = self._m.memcg_rows          # restore replaced the rows
         self._logged = [list(row) for row in self._rows]
 
@@ -131,22 +136,15 @@ class EventLog:
                 "depth": depth,
                 "memcg": None if mi < 0 else self._m.memcg_list[mi].name}
 
-    def _changes(self) -> np.ndarray:
-        """The row changes as an array, one line of _W numbers each."""
-        return np.frombuffer(self._c_rows, np.int64).reshape(-1, _W) \
-            if len(self._c_rows) else np.zeros((0, _W), np.int64)
-
     def _column(self, memcg: int, col: int) -> np.ndarray:
         """Values of one column of one memcg after each event (nan before its creation)."""
         n = len(self)
         out = np.full(n, np.nan)
-        if not len(self._c_rows):
+        if not len(self._c_key):
             return out
-        ch = self._changes()
-        # the events at which this column of this memcg changed, and its values
-        old, new = ch[:, 2 + col], ch[:, 2 + _NCOL + col]
-        sel = (ch[:, 1] == memcg) & (old != new)
-        at, vals = ch[sel, 0], new[sel]
+        key = np.frombuffer(self._c_key, np.int64)
+        sel = (key & 0xFFFFFF) == (memcg << 8 | col)
+        at, vals = key[sel] >> 24, np.frombuffer(self._c_val, np.int64)[sel]
         if memcg < len(self._m.memcg_list) and memcg in self._m.created_at:
             start = self._m.created_at[memcg]
         else:
