@@ -397,6 +397,8 @@ class CallLog:
         self._nr = nr + 1
         self._e.frombytes(_PACK_E6(_ID[fn], self.depth, pfn, slot, mark, nr)
                           + _NO_STATE_E)
+        # the return row as _leave writes it, inline: a shared helper would
+        # cost one more Python call at every recorded return
         if pfn < 0:
             self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
         else:
