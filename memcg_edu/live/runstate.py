@@ -108,9 +108,17 @@ def write_record(dirfd: int, name: str, data: dict[str, Any]) -> None:
     tmp = f".{name}.{threading.get_ident()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
                  0o600, dir_fd=dirfd)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    except BaseException:
+        # a full disk or a signal: no temp file stays in the state directory
+        try:
+            os.unlink(tmp, dir_fd=dirfd)
+        except FileNotFoundError:
+            pass        # it had been renamed already
+        raise
 
 
 def ident(path: Path) -> dict[str, Any]:
@@ -165,7 +173,12 @@ class RunRecord:
     def add(self, kind: str, entry: dict[str, Any]) -> None:
         with self._lock:
             self.data[kind].append(entry)
-            self._write()
+            try:
+                self._write()
+            except BaseException:
+                # not in the record on disk, so not in ours either
+                self.data[kind].remove(entry)
+                raise
 
     def drop(self, kind: str, path: str | Path) -> None:
         """Forget an entry (it was removed); the file goes with the last."""

@@ -113,6 +113,37 @@ def signals_held() -> Iterator[None]:
 
 
 
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Inside: Ctrl-C, SIGTERM and SIGHUP wait until the block has ended.
+
+    For a step that makes something and writes it in the run's record
+    (memcg_edu.live.runstate): a signal between the two would leave a
+    directory, cgroup or swap file that no record names, or a record of
+    something never made, and the cleanup would leave it behind. The
+    first signal noted is raised again once the handlers from before are
+    back, so it ends the run as it would have, a moment later. Main
+    thread only, like ``signals_held``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = (signal.SIGINT, *_EXIT_SIGNALS)
+    came: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        came.append(signum)
+    old = [signal.signal(sig, note) for sig in held]
+    try:
+        yield
+    finally:
+        for sig, handler in zip(held, old):
+            signal.signal(sig, handler)
+        if came:
+            # the handler from before acts on it now (an outer deferral
+            # notes it again; an ignoring cleanup drops it)
+            signal.raise_signal(came[0])
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -151,17 +182,22 @@ def make_work_dir(suffix: str, base: Path | None = None) -> Path:
     this run's record before anything is put in it."""
     base = WORK_BASE if base is None else base
     runstate.check_base_dir(base)
-    try:
-        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
-                                     suffix=suffix, dir=base))
-    except OSError as e:
-        raise LiveError(f"cannot create a work directory in {base}: "
-                        f"{e.strerror}") from None
-    try:
-        runstate.current().add("dirs", runstate.ident(path))
-    except BaseException:
-        path.rmdir()
-        raise
+    # made and recorded as one step: no signal comes in between
+    with signals_deferred():
+        try:
+            path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
+                                         suffix=suffix, dir=base))
+        except OSError as e:
+            raise LiveError(f"cannot create a work directory in {base}: "
+                            f"{e.strerror}") from None
+        rec = runstate.current()
+        try:
+            rec.add("dirs", runstate.ident(path))
+        except BaseException:
+            path.rmdir()
+            # a record file begun for this entry goes with it
+            rec.drop("dirs", path)
+            raise
     return path
 
 
@@ -204,21 +240,27 @@ class Scratch:
         try:
             for name in self.names:
                 path = own / f"{PREFIX}{self.pid}-{name}"
-                try:
-                    path.mkdir()
-                except PermissionError:
-                    raise LiveError(f"permission denied creating the scratch "
-                                    f"cgroup {path}: run as root, or in a "
-                                    f"delegated cgroup v2 subtree") from None
-                except FileExistsError:
-                    raise LiveError(f"{path} already exists and this run did "
-                                    f"not make it: refusing to use it") from None
-                except OSError as e:
-                    raise LiveError(f"cannot create the scratch cgroup "
-                                    f"{path}: {e.strerror}") from None
-                self.dirs[name] = path
-                runstate.current().add("cgroups", runstate.ident(path))
-            self.work = make_work_dir(".work")
+                # made, remembered and recorded as one step (no signal in
+                # between), so the cleanup below knows it is ours
+                with signals_deferred():
+                    try:
+                        path.mkdir()
+                    except PermissionError:
+                        raise LiveError(
+                            f"permission denied creating the scratch cgroup "
+                            f"{path}: run as root, or in a delegated cgroup "
+                            f"v2 subtree") from None
+                    except FileExistsError:
+                        raise LiveError(
+                            f"{path} already exists and this run did not "
+                            f"make it: refusing to use it") from None
+                    except OSError as e:
+                        raise LiveError(f"cannot create the scratch cgroup "
+                                        f"{path}: {e.strerror}") from None
+                    self.dirs[name] = path
+                    runstate.current().add("cgroups", runstate.ident(path))
+            with signals_deferred():    # kept in self.work before a signal
+                self.work = make_work_dir(".work")
             if self.tmpfs_pages:
                 self._mount_tmpfs()
         except BaseException:

@@ -26,7 +26,7 @@ from ..timeline import PAGE_SIZE
 from . import runstate
 from .errors import LiveError
 from .scratch import (PREFIX, WORK_BASE, libc, make_work_dir, remove_work_dir,
-                      signals_held)
+                      signals_deferred, signals_held)
 
 __all__ = ["TempSwap", "swapoff_ours", "active_swap_files",
            "system_swap_pages", "is_ours"]
@@ -105,21 +105,26 @@ class TempSwap:
         if os.geteuid() != 0:
             raise LiveError("--swap needs root: swapon(2) requires "
                             "CAP_SYS_ADMIN")
-        self.dir = make_work_dir(".swapdir", WORK_BASE)
-        self.path = self.dir / "swap"
         rec = runstate.current()
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY |
-                         os.O_NOFOLLOW, 0o600)
-            rec.add("swaps", runstate.ident(self.path))
+            with signals_deferred():    # kept in self.dir before a signal
+                self.dir = make_work_dir(".swapdir", WORK_BASE)
+            self.path = self.dir / "swap"
+            fd = -1
             try:
+                # made and recorded as one step: no signal comes in between
+                with signals_deferred():
+                    fd = os.open(self.path, os.O_CREAT | os.O_EXCL |
+                                 os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+                    rec.add("swaps", runstate.ident(self.path))
                 # swapon refuses files with holes, so allocate every block
                 os.posix_fallocate(fd, 0, self.pages * PAGE_SIZE)
                 with os.fdopen(fd, "r+b", closefd=False) as f:
                     _write_header(f, self.pages)
                 os.fsync(fd)
             finally:
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
             if libc().swapon(str(self.path).encode(), 0) != 0:
                 err = ctypes.get_errno()
                 raise LiveError(f"swapon {self.path} was refused: "

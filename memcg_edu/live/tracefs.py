@@ -209,8 +209,10 @@ class TraceInstance:
         if os.geteuid() != 0:
             raise LiveError("tracing needs root (tracefs control files are "
                             "root-only)")
-        self._record.write(self._data)
         try:
+            # inside the try: a Ctrl-C just after the record is written
+            # still removes it (_cleanup)
+            self._record.write(self._data)
             self._setup()
         except BaseException:
             self._cleanup()

@@ -15,7 +15,8 @@ __all__ = ["leftovers", "alive", "live_cli", "start_and_stop_at"]
 
 def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
     """Everything a run of one of ``pids`` may have left: cgroups, work
-    dirs, swap files, mounts, and run records in the state directory."""
+    dirs, swap files, mounts, and run or trace records (or a record's temp
+    file) in the state directory."""
     pids = {int(p) for p in pids}
     found = []
     own = caps.own_dir
@@ -37,8 +38,9 @@ def leftovers(caps, pids, base: Path = WORK_BASE) -> list[str]:
             found.append(f"swap {line.split()[0]}")
     state = state_dir()
     if state.is_dir():
-        for path in state.glob("run-*.json"):
-            m = re.match(r"^run-(\d+)-", path.name)
+        # records (run-, trace-) and a record's temp file (.run-...tmp)
+        for path in state.iterdir():
+            m = re.match(r"^\.?(?:run|trace)-(\d+)-", path.name)
             if m and int(m.group(1)) in pids:
                 found.append(f"record {path}")
     return found

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from memcg_edu.live import LiveError, runstate
-from memcg_edu.live.scratch import make_work_dir, remove_work_dir, signals_held
+from memcg_edu.live.scratch import (make_work_dir, remove_work_dir,
+                                    signals_deferred, signals_held)
 
 
 @pytest.fixture
@@ -236,3 +237,61 @@ def test_signals_are_ignored_during_a_cleanup_and_restored_after():
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def test_a_signal_while_something_is_made_and_recorded_comes_after_both():
+    """signals_deferred: the block runs to its end, then the signal acts
+    through the handler from before (here Python's KeyboardInterrupt)."""
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            done.append("made")
+            done.append("recorded")
+    assert done == ["made", "recorded"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    came = []
+    old = signal.signal(signal.SIGTERM, lambda s, f: came.append(s))
+    try:
+        with signals_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert came == []
+        assert came == [signal.SIGTERM]
+        with signals_held():            # a cleanup ignores it, as before
+            with signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+        assert came == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@pytest.mark.parametrize("nth", [0, 1, 2])
+def test_ctrl_c_just_after_a_record_entry_leaves_nothing(state, tmp_path,
+                                                         fake_machine,
+                                                         monkeypatch, nth):
+    """The race CI met (a record left in the state directory): Ctrl-C lands
+    right after the run's record names a new cgroup (nth 0, 1) or work
+    directory (nth 2). The run still stops, and removes all it made."""
+    from memcg_edu.live import detect, scratch
+    from memcg_edu.live.scratch import Scratch
+    base = tmp_path / "vartmp"
+    base.mkdir()
+    monkeypatch.setattr(scratch, "WORK_BASE", base)
+    adds = []
+    add = runstate.RunRecord.add
+
+    def add_then_ctrl_c(self, kind, entry):
+        add(self, kind, entry)
+        adds.append(kind)
+        if len(adds) == nth + 1:
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(runstate.RunRecord, "add", add_then_ctrl_c)
+    caps = detect(fake_machine())
+    with pytest.raises(KeyboardInterrupt):
+        with Scratch(caps, names=("A", "B")):
+            pytest.fail("the run went on after Ctrl-C")
+    assert adds[nth] == ("cgroups", "cgroups", "dirs")[nth]
+    assert list(state.iterdir()) == []
+    assert list(base.iterdir()) == []
+    assert not any(p.name.startswith("memcg-edu-")
+                   for p in caps.own_dir.iterdir())
