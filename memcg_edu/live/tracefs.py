@@ -38,7 +38,7 @@ from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
                        rmdir_busy, stale_records, state_lock, umount,
                        write_record)
-from .scratch import signals_held
+from .scratch import signals_deferred, signals_held
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
            "cleanup_stale", "lost_events", "trace_lock"]
@@ -229,14 +229,16 @@ class TraceInstance:
             # recorded before mounting, so a SIGKILL in between is cleaned
             self._data["mounted"] = str(self._mount_at)
             self._record.write(self._data)
-            if libc().mount(b"nodev", str(self._mount_at).encode(), b"tracefs",
-                            0, None) != 0:
-                err = ctypes.get_errno()
-                self._data["mounted"] = None
-                self._record.write(self._data)
-                raise LiveError(f"cannot mount tracefs at {self._mount_at}: "
-                                f"{os.strerror(err)}")
-            self.mounted = True
+            # mounted and remembered as one step, so _cleanup unmounts it
+            with signals_deferred():
+                if libc().mount(b"nodev", str(self._mount_at).encode(),
+                                b"tracefs", 0, None) != 0:
+                    err = ctypes.get_errno()
+                    self._data["mounted"] = None
+                    self._record.write(self._data)
+                    raise LiveError(f"cannot mount tracefs at "
+                                    f"{self._mount_at}: {os.strerror(err)}")
+                self.mounted = True
             root = self._mount_at
         self.root = root
         if not (root / "instances").is_dir():
@@ -246,12 +248,14 @@ class TraceInstance:
         self._data["instance"] = name
         self._record.write(self._data)
         path = root / "instances" / name
-        try:
-            os.mkdir(path)
-        except OSError as e:
-            raise LiveError(f"cannot create trace instance {path}: "
-                            f"{e.strerror}") from None
-        self.path = path
+        # made and remembered as one step, so _cleanup removes it
+        with signals_deferred():
+            try:
+                os.mkdir(path)
+            except OSError as e:
+                raise LiveError(f"cannot create trace instance {path}: "
+                                f"{e.strerror}") from None
+            self.path = path
         _write(path / "tracing_on", "0")
         _write(path / "buffer_size_kb", str(self.buffer_kb))
 

@@ -421,6 +421,28 @@ def test_a_failed_setup_leaves_no_instance(fake_tracefs):
     assert os.listdir(state) == []
 
 
+def test_ctrl_c_just_after_the_instance_is_made_leaves_none(fake_tracefs,
+                                                            monkeypatch):
+    """Ctrl-C lands right after mkdir made the trace instance: the run
+    stops, and still removes the instance and its record."""
+    import signal
+    if os.geteuid() != 0:
+        pytest.skip("the instance is only made as root")
+    root, mounts, state = fake_tracefs
+    mkdir = os.mkdir
+
+    def mkdir_then_ctrl_c(path, *args, **kw):
+        mkdir(path, *args, **kw)
+        if Path(path).parent == root / "instances":
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(tracefs.os, "mkdir", mkdir_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with tracefs.TraceInstance(mounts=mounts):
+            pytest.fail("the run went on after Ctrl-C")
+    assert os.listdir(root / "instances") == []
+    assert os.listdir(state) == []
+
+
 def _plant(path: Path, data: dict) -> None:
     """A trace record as a run writes it (0600 in the state directory)."""
     path.write_text(json.dumps(data))
