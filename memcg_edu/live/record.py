@@ -31,7 +31,7 @@ from .catalog import CHILD_ACTIONS, Phase, Workload, get_workload
 from .detect import Capabilities, detect
 from .errors import LiveError
 from .runstate import swap_lock
-from .scratch import Scratch, cleanup_stale, sigterm_as_exit
+from .scratch import Scratch, cleanup_stale, signals_deferred, sigterm_as_exit
 
 __all__ = ["record", "Recorder"]
 
@@ -134,11 +134,14 @@ class Recorder:
 
     # -- the child ------------------------------------------------------------
     def _start_child(self) -> None:
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "memcg_edu.live.workload"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1)
-        self.scratch.children.append(self.child)
+        # started and handed to the scratch (which kills it at cleanup) as
+        # one step: no signal comes in between
+        with signals_deferred():
+            self.child = subprocess.Popen(
+                [sys.executable, "-m", "memcg_edu.live.workload"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, bufsize=1)
+            self.scratch.children.append(self.child)
         ready = self._reply("start")
         self.scratch.memcg(self.wl.memcgs[0]).add_pid(ready["ready"])
 
