@@ -1,10 +1,11 @@
 """"Inside this step": the kernel calls of one step, one at a time.
 
 A call stepper (previous / next call, and the list of the step's calls,
-indented by depth with what each changed) over a step record's "calls"
-(docs/scenario-format.md), the current call's function and file linked to
-the Linux v3.17 source (v3.16 for a 3.16 model run), and the page inspector
-(memcg_edu.widgets.inspector) showing the page as that call leaves it.
+indented by depth with what each changed, across the whole width) over a
+step record's "calls" (docs/scenario-format.md), the current call's
+function and file linked to the Linux v3.17 source (v3.16 for a 3.16 model
+run), and the page inspector (memcg_edu.widgets.inspector) showing the page
+as that call leaves it.
 """
 from __future__ import annotations
 
@@ -27,6 +28,22 @@ from .links import ident_url, source_url
 __all__ = ["CallStepper"]
 
 _LINK = "color:#0072B2;text-decoration:underline"   # Okabe-Ito blue: a link in any theme
+#: characters of a call list line: the list is as wide as the output area
+#: (about 130 characters in a 1280-pixel window with JupyterLab's file
+#: browser open); a longer line ends in "…" and is shown whole below the list
+LIST_LINE = 120
+
+
+def _fit(line: str) -> str:
+    """``line`` cut to at most LIST_LINE characters after its last whole
+    change, ending in "…" (a <select> would cut it at its edge, mid-word,
+    without saying so)."""
+    if len(line) <= LIST_LINE:
+        return line
+    head = line[:LIST_LINE - 2]
+    if ", " in head:
+        head = head[:head.rindex(", ") + 1]
+    return head + " …"
 
 
 class CallStepper(widgets.VBox):
@@ -60,11 +77,12 @@ class CallStepper(widgets.VBox):
         self.next_button.on_click(lambda _: self.next_call())
         self.list.observe(self._listed, names="index")
         controls = widgets.HBox([self.prev_button, self.next_button, self.position])
-        left = widgets.VBox([controls, self.list, self.detail],
-                            layout=widgets.Layout(width="62%"))
+        # the list has the whole width: a line of a deep call with all it
+        # changed is over 120 characters, and a <select> cuts, never wraps
+        left = widgets.VBox([self.detail], layout=widgets.Layout(width="55%"))
         right = widgets.VBox([widgets.HTML("<b>Page inspector</b>"), self.inspector],
-                             layout=widgets.Layout(width="38%"))
-        super().__init__([widgets.HBox([left, right])])
+                             layout=widgets.Layout(width="45%"))
+        super().__init__([controls, self.list, widgets.HBox([left, right])])
         self.add_class("memcg-edu-calls")
         self.step = -1
         self.calls: list = []
@@ -76,7 +94,7 @@ class CallStepper(widgets.VBox):
         self.calls = step_calls(self.timeline, step)
         # a step on two frames (migration, replace_page_cache) names the pfn too
         two = len({c.get("pfn") for c in self.calls if c.get("pfn") is not None}) > 1
-        lines = [f"{k + 1:>2}. {call_line(own_call(self.calls, k), pfn=two)}"
+        lines = [_fit(f"{k + 1:>2}. {call_line(own_call(self.calls, k), pfn=two)}")
                  for k in range(len(self.calls))]
         self.list.unobserve(self._listed, names="index")
         self.list.options = lines

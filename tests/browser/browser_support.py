@@ -247,6 +247,17 @@ def check_call_view(page, shot=None) -> dict[str, str]:
                                    "after pressing next call")
     options = listed.locator("option").evaluate_all("os => os.map(o => o.textContent)")
     assert options, "the call list is empty"
+    # every line fits: a <select> cuts a long option at its edge, unwrapped
+    cut = listed.evaluate("""s => {
+        const c = document.createElement("canvas").getContext("2d");
+        const st = getComputedStyle(s);
+        c.font = st.font;
+        const room = s.clientWidth - parseFloat(st.paddingLeft)
+                     - parseFloat(st.paddingRight);
+        return Array.from(s.options).map(o => o.textContent)
+                    .filter(t => c.measureText(t).width > room);
+    }""")
+    assert cut == [], f"call lines cut at the list's edge: {cut}"
     # a line "fn  page  <page field> old->new ..." (memcg_edu.widgets.call_fields)
     changing = next((i for i, o in enumerate(options) if re.search(
         r"\s\s(count|mapcount|PG|PCG|pc->mem_cgroup|lru|lruvec)\s", o)), None)

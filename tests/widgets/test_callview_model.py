@@ -8,12 +8,15 @@ mm/migrate.c's mem_cgroup_migrate; 3.17.0's mem_cgroup_migrate ->
 unlock_page_lru -> mem_cgroup_page_lruvec re-pointing the old page at root
 before commit_charge.
 """
+import html
 from pathlib import Path
 
 import pytest
 
 from memcg_edu import course
 from memcg_edu.widgets import calls_by_design, dashboard, step_player
+from memcg_edu.widgets.call_fields import call_line, own_call
+from memcg_edu.widgets.callview import LIST_LINE
 from memcg_edu.viz.source import load_source
 
 PINNED = course.scenario([
@@ -151,7 +154,28 @@ def test_every_call_of_a_bundled_scenario_can_be_shown(name, design):
                 assert p.calls.inspector.shown_pfn == p.calls.calls[k]["pfn"]
                 assert st == p.calls.calls[k]["state"]
             shown += 1
+        # a <select> cuts a long line silently: the list cuts it with "…"
+        assert all(len(o) <= LIST_LINE for o in p.calls.list.options)
     assert shown > 5
+
+
+def test_a_long_call_line_ends_in_an_ellipsis_and_is_whole_below_the_list():
+    # the hierarchy's try_charge changes eight counters of two memcgs
+    p = step_player(load_source("08-hierarchy", "3.17").timeline, calls_open=True)
+    p.go(0)
+    k = next(k for k, c in enumerate(p.calls.calls) if c["fn"] == "try_charge")
+    line = p.calls.list.options[k]
+    full = f"{k + 1:>2}. " + call_line(own_call(p.calls.calls, k))
+    assert len(full) > LIST_LINE and len(line) <= LIST_LINE
+    # cut after a whole change: "..., C1 usage 0->1, …"
+    assert line.endswith(", \u2026") and full.startswith(line[:-2])
+    assert full[len(line) - 2:].startswith(" ")
+    p.calls.go_call(k)
+    detail = html.unescape(p.calls.detail.value)
+    assert "P usage 0->1" in detail and "C1 usage 0->1" in detail
+    assert detail.count("memsw_max_usage 0->1") == 2     # both memcgs, whole
+    # a short line is left as it is
+    assert p.calls.list.options[0] == f" 1. {call_line(own_call(p.calls.calls, 0))}"
 
 
 def test_a_3_16_run_links_the_3_16_source():
