@@ -92,3 +92,26 @@ def test_07s_command_line_problem_is_the_one_its_first_cell_shows():
     cli = re.search(r"quiz --seed (\d+) --topic ([\w-]+) --steps (\d+)", text)
     call = re.search(r'generate_problem\(seed=(\d+), topic="([\w-]+)", steps=(\d+)\)', text)
     assert cli and call and cli.groups() == call.groups(), (cli, call)
+
+
+@pytest.mark.parametrize("name", notebook_paths())
+def test_text_that_introduces_the_next_cell_comes_right_before_it(name):
+    """A paragraph that ends a markdown cell with "Below ..." or "The next
+    cell ..." describes the code cell that follows, so no other cell may
+    come between (notebook 03 once had section 4's "Below: p reads f ..."
+    before a migration subsection)."""
+    cells = nbformat.read(name, 4).cells
+    for i, cell in enumerate(cells):
+        last = cell.source.strip().split("\n\n")[-1]
+        if cell.cell_type == "markdown" and re.match(r"(Below|The next cell)", last):
+            following = cells[i + 1] if i + 1 < len(cells) else None
+            assert following is not None and following.cell_type == "code", \
+                f"{name.name} cell {i}: {last[:60]!r} is not followed by its code"
+
+
+def test_03s_fuse_splice_section_comes_right_before_its_scenario():
+    cells = nbformat.read(NOTEBOOK_DIR / "03-migration-and-lru.ipynb", 4).cells
+    i = next(i for i, c in enumerate(cells) if c.source.startswith("## 4."))
+    assert cells[i + 1].cell_type == "code" and cells[i + 1].source.startswith("splice = ")
+    # the migration's own call-by-call part stays inside sections 2-3
+    assert all("### Inside the migration" not in c.source for c in cells[i:])
