@@ -36,8 +36,10 @@ _PG_ARRAYS = (("locked", "locked"), ("lru_flag", "lru"), ("active", "active"),
               ("swapcache", "swapcache"), ("unevictable", "unevictable"), ("free", "free"))
 
 
-#: a frame before anything allocated it (the state of every frame before step 0)
-FREE_FRAME = {"count": 0, "mapcount": 0, "flags": ["free"], "pcg": [], "mem_cgroup": None,
+#: a frame before anything allocated it (the state of every frame before step 0).
+#: Allocation leaves struct page_cgroup alone, and the model keeps no NULL
+#: pc->mem_cgroup: a frame never charged reads root (docs/widgets.md)
+FREE_FRAME = {"count": 0, "mapcount": 0, "flags": ["free"], "pcg": [], "mem_cgroup": "root",
               "lru": None, "lruvec": None}
 
 
@@ -279,7 +281,6 @@ def pages_state(pages: Mapping[str, Any], pfn: int) -> dict[str, Any]:
     names = pages["memcg_names"]
     bits = {int(b): n for b, n in pages["pcg_flag_names"].items()}
     pc = int(pages["pc_flags"][pfn])
-    free = bool(pages["free"][pfn])
 
     def memcg(i: Any) -> Optional[str]:
         i = int(i)
@@ -289,7 +290,9 @@ def pages_state(pages: Mapping[str, Any], pfn: int) -> dict[str, Any]:
     return {"count": int(pages["refcount"][pfn]), "mapcount": int(pages["mapcount"][pfn]),
             "flags": [name for key, name in _PG_ARRAYS if bool(pages[key][pfn])],
             "pcg": [n[4:] for b, n in sorted(bits.items()) if pc & b],
-            "mem_cgroup": None if free else memcg(pages["pc_memcg"][pfn]),
+            # kept when the frame is freed (3.17 uncharge clears only
+            # pc->flags), so allocating it again changes nothing here
+            "mem_cgroup": memcg(pages["pc_memcg"][pfn]),
             "lru": LRU_NAMES[lru] if lru >= 0 else None,
             "lruvec": memcg(pages["lru_memcg"][pfn])}
 
