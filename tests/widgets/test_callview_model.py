@@ -120,9 +120,28 @@ def test_a_call_that_allocates_its_page_says_what_it_changed():
     p = step_player(load_source(kinds, "3.17").timeline, calls_open=True)
     line = next(o for o in p.calls.list.options if "alloc_zeroed_user_highpage_movable" in o)
     assert "count 0->1" in line and "-free" in line
+    # allocation leaves struct page_cgroup alone (mm/page_alloc.c)
+    assert "pc->mem_cgroup" not in line and "PCG" not in line
     p.go(1)
     line = next(o for o in p.calls.list.options if "alloc_pages" in o)
-    assert "count 0->1" in line
+    assert "count 0->1" in line and "pc->mem_cgroup" not in line
+
+
+def test_a_freed_frame_keeps_its_pc_mem_cgroup_until_charged_again():
+    # 3.17's uncharge clears pc->flags only: the frame x had, freed, still
+    # names A; y gets that frame, and only commit_charge writes it (B)
+    reuse = course.scenario([{"op": "fault_anon", "task": "p", "page": "x"},
+                             {"op": "unmap", "task": "p", "page": "x"},
+                             {"op": "fault_anon", "task": "q", "page": "y"}],
+                            memcgs={"A": {}, "B": {}}, tasks={"p": "A", "q": "B"})
+    p = step_player(load_source(reuse, "3.17").timeline, calls_open=True)
+    p.go(2)
+    c = p.calls
+    c.go_function("alloc_zeroed_user_highpage_movable")
+    assert c.inspector.shown_pfn == 0 and c.inspector.state["mem_cgroup"] == "A"
+    assert "mem_cgroup" not in c.inspector.changed
+    c.go_function("commit_charge")
+    assert c.inspector.state["mem_cgroup"] == "B" and "mem_cgroup" in c.inspector.changed
 
 
 from memcg_edu.scenario.run import PAGES_MAX_FRAMES  # noqa: E402
