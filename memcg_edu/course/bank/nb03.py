@@ -47,8 +47,9 @@ EXERCISES = [
         "03", 2, "Where does the old page go?",
         choice({
             "a": ("back on A's lruvec", False,
-                  "the old page is no longer charged; an uncharged page must "
-                  "not keep A's lruvec (and A itself) busy."),
+                  "the old page is no longer charged, and an uncharged page "
+                  "does nothing to keep A from being removed: it must not "
+                  "sit on A's lruvec."),
             "b": ("on root's lruvec", True,
                   "putback_lru_page() asks mem_cgroup_page_lruvec(), which "
                   "sees an uncharged page off the LRU and points its "
