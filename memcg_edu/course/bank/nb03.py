@@ -15,7 +15,7 @@ _MIGRATE = scenario([
 _SPLICE = scenario([
     {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "a"},
     {"op": "add_to_page_cache", "task": "q", "page": "g", "file": "b"},
-    {"op": "get_page", "page": "g", "note": "vmsplice puts g in a pipe buffer"},
+    {"op": "get_page", "page": "g", "note": "splice() from b puts g in a pipe buffer"},
     {"op": "truncate", "page": "g", "note": "the pipe steals g from b's page cache"},
     {"op": "replace_page_cache", "page": "f", "with": "g"},
 ], title="fuse splice with an already-charged page",
