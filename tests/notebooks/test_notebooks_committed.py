@@ -115,3 +115,34 @@ def test_03s_fuse_splice_section_comes_right_before_its_scenario():
     assert cells[i + 1].cell_type == "code" and cells[i + 1].source.startswith("splice = ")
     # the migration's own call-by-call part stays inside sections 2-3
     assert all("### Inside the migration" not in c.source for c in cells[i:])
+
+
+@pytest.mark.parametrize("name", notebook_paths(), ids=lambda p: p.stem)
+def test_sections_are_numbered_in_order_and_end_with_summary_and_exercises(name):
+    """A learner reads sections 1, 2, 3 ... then the summary and the exercises
+    (notebook 06 once had two sections "3", the second after its exercises)."""
+    headings = [line for c in nbformat.read(name, 4).cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    numbers = [int(m.group(1)) for h in headings if (m := re.match(r"## (\d+)\.", h))]
+    assert numbers == list(range(1, len(numbers) + 1)), (name.name, headings)
+    tail = [h for h in headings if not re.match(r"## \d+\.", h)]
+    last_numbered = max((i for i, h in enumerate(headings) if re.match(r"## \d+\.", h)), default=-1)
+    assert headings.index("## Summary") > last_numbered, (name.name, headings)
+    assert "## Exercises" in tail and headings.index("## Exercises") > headings.index("## Summary")
+
+
+def test_05_says_what_each_race_of_the_explorer_shows():
+    """Notebook 05 opens the explorer on one race and then lists "the other
+    races in the list", one bullet each: a race added to the explorer needs
+    its bullet (two once had none: a learner picking them found no word)."""
+    from memcg_edu.explore import list_races
+
+    cells = nbformat.read(NOTEBOOK_DIR / "05-old-vs-new.ipynb", 4).cells
+    opened = next(re.search(r'explorer\("(\w+)"\)', c.source).group(1) for c in cells
+                  if c.cell_type == "code" and "explorer(" in c.source)
+    intro = re.compile(r"pick the other races\s+in the list:")
+    text = next(c.source for c in cells if intro.search(c.source))
+    listed = intro.split(text)[1].split("\n\n")[1]
+    bullets = [ln for ln in listed.splitlines() if ln.startswith("- **")]
+    others = [r["name"] for r in list_races() if r["name"] != opened]
+    assert len(bullets) == len(others), (bullets, others)

@@ -3,6 +3,7 @@ statement matches the estimate of reading plus doing, and the README and the
 workshop guide say the same."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def test_readme_and_workshop_guide_match_the_notebooks():
     for stem, minutes in stated.items():
         row = re.search(rf"\| `{stem}` \|[^\n]*\| (\d+)\+? \|", guide)
         assert row and int(row.group(1)) == minutes, stem
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_stated_reading_and_doing_minutes_are_the_estimates(path):
+    """"about R of reading and D of predicting ..." : R and D are the estimate's
+    two parts in whole minutes (notebook 06 once said 5 of reading for 9)."""
+    first = json.loads(path.read_text())["cells"][0]
+    text = " ".join("".join(first["source"]).split())
+    m = re.search(r"about (\d+) of reading,? (?:and )?(\d+) of predicting", text)
+    assert m, f"{path.name}: no 'about R of reading and D of predicting' in its first cell"
+    est = estimate(path)
+    assert abs(int(m.group(1)) - est.reading) <= 1, (path.name, m.group(0), est)
+    assert abs(int(m.group(2)) - est.doing) <= 1, (path.name, m.group(0), est)

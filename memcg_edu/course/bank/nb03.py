@@ -15,7 +15,7 @@ _MIGRATE = scenario([
 _SPLICE = scenario([
     {"op": "add_to_page_cache", "task": "p", "page": "f", "file": "a"},
     {"op": "add_to_page_cache", "task": "q", "page": "g", "file": "b"},
-    {"op": "get_page", "page": "g", "note": "vmsplice puts g in a pipe buffer"},
+    {"op": "get_page", "page": "g", "note": "splice() from b puts g in a pipe buffer"},
     {"op": "truncate", "page": "g", "note": "the pipe steals g from b's page cache"},
     {"op": "replace_page_cache", "page": "f", "with": "g"},
 ], title="fuse splice with an already-charged page",
@@ -47,8 +47,9 @@ EXERCISES = [
         "03", 2, "Where does the old page go?",
         choice({
             "a": ("back on A's lruvec", False,
-                  "the old page is no longer charged; an uncharged page must "
-                  "not keep A's lruvec (and A itself) busy."),
+                  "the old page is no longer charged, and an uncharged page "
+                  "does nothing to keep A from being removed: it must not "
+                  "sit on A's lruvec."),
             "b": ("on root's lruvec", True,
                   "putback_lru_page() asks mem_cgroup_page_lruvec(), which "
                   "sees an uncharged page off the LRU and points its "
