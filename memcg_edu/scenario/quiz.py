@@ -46,7 +46,9 @@ COUNTER_HINTS = {
     "usage": "usage counts the pages in memory charged to the memcg (its res counter).",
     "memsw_usage": ("memsw usage counts memory plus swap: a page keeps its memsw "
                     "charge while it sits on a swap slot."),
-    "swap": "swap counts the memcg's charge held by swap slots (memsw minus usage).",
+    "swap": ("swap counts the memcg's own pages on swap slots (the slots recorded "
+             "for it in swap_cgroup): memsw minus usage, in a memcg "
+             "without children."),
     "rss": "rss counts the charged anonymous pages (PageAnon).",
     "cache": "cache counts the charged page cache and shmem/tmpfs pages.",
     "failcnt": ("failcnt counts every charge attempt that hit the limit, "
