@@ -41,17 +41,31 @@ def changing_call(timeline: Timeline, step: int, *, memcg: Optional[str] = None,
                           f"changes {what}")
 
 
+#: how a page field reads in a call list line (memcg_edu.widgets.call_fields)
+_LINE_WORD = {"count": "count", "mapcount": "mapcount", "flags": "PG", "pcg": "PCG",
+              "mem_cgroup": "pc->mem_cgroup", "lru": "lru", "lruvec": "lruvec"}
+
+
 def which_call(timeline: Timeline, step: int, guess: Any, **what: Any) -> Verdict:
     """Is ``guess`` (a kernel function name) the call of ``step`` that changes
-    ``what`` (memcg=, counter= or page=, field=, as for ``changing_call``)?"""
+    ``what`` (memcg=, counter= or page=, field=, as for ``changing_call``)?
+
+    A right guess (the call, or its caller) is told which call it is and
+    what it changed; a wrong one gets a hint that names no function, so
+    the learner can look again (the notebook's Reveal names it)."""
     if guess is Ellipsis or guess is None or guess == "":
         return Verdict(False, "Type the name of a kernel function first.", pending=True)
     k = changing_call(timeline, step, **what)
     calls = step_calls(timeline, step)
     call = calls[k]
     fn = str(call["fn"])
-    parent = next((calls[j]["fn"] for j in range(k - 1, -1, -1)
-                   if calls[j].get("depth", 0) < call.get("depth", 0)), None)
+    depth = int(call.get("depth", 0))
+    # the callers of call k, innermost first
+    stack: list[str] = []
+    for j in range(k - 1, -1, -1):
+        if int(calls[j].get("depth", 0)) < depth - len(stack):
+            stack.append(str(calls[j]["fn"]))
+    parent = stack[0] if stack else None
     done = "; ".join(call_changes(own_call(calls, k)))
     url = source_url(call["file"], "v3.16" if timeline.meta.get("design") == "3.16"
                      else "v3.17")
@@ -62,8 +76,18 @@ def which_call(timeline: Timeline, step: int, guess: Any, **what: Any) -> Verdic
         return Verdict(True, because)
     if name == parent:
         return Verdict(True, f"Inside `{parent}`, to be exact: {because}")
-    others = [c["fn"] for c in calls]
-    if name in others:
-        return Verdict(False, f"`{name}` runs in this step, but does not make that change "
-                              f"itself. {because}")
-    return Verdict(False, f"`{name}` is not among the calls of step {step}. {because}")
+    if what.get("memcg"):
+        look = f"`{what['memcg']} {what['counter']}` change"
+    else:
+        word = _LINE_WORD.get(str(what.get("field")), str(what.get("field")))
+        change = next((c for c in call_changes(own_call(calls, k))
+                       if c.split()[0] == word), word)
+        look = f"`{change}` on {what.get('page')}"
+    hint = f"Look in the step's call list for the line that shows {look}."
+    if name in stack:
+        return Verdict(False, f"`{name}` is on the way: the change is made deeper, "
+                              f"by a call it makes. {hint}")
+    if name in {str(c["fn"]) for c in calls}:
+        return Verdict(False, f"`{name}` runs in this step, but does not make that "
+                              f"change. {hint}")
+    return Verdict(False, f"`{name}` is not among the calls of step {step}. {hint}")
