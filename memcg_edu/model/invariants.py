@@ -69,43 +69,10 @@ class Tally:
         kind = _PC_KIND.take(pcf) + _flag_kind().take(mem.flags) + (mem.mapcount > 0)
         key = mem.pc_memcg.astype(np.int64) * _NR_KINDS + kind
         by_kind = np.bincount(key[self.used], minlength=n_mg * _NR_KINDS)
-        cgroup = sw.cgroup
-        self._sums(m, by_kind.reshape(n_mg, _NR_KINDS) @ _KIND_COUNTS,
-                   np.bincount(cgroup[cgroup >= 0], minlength=n_mg))
-        #: the pfns of the pages on an LRU, and in the swap cache, and the
-        #: slot each of the latter names (page_private)
-        self.lru_pfns = self.on_lru.nonzero()[0]
-        self.sc_pfns = self.in_sc.nonzero()[0]
-        self.sc_slots = mem.private[self.sc_pfns]
-        #: every pte of every task in one array, in task then address order,
-        #: and the task id and address of each
-        tasks = m.task_list.values()
-        self.ptes = (np.concatenate([task.pte[:task.top] for task in tasks])
-                     if tasks else np.zeros(0, np.int32))
-        self.pte_tids, self.pte_addrs = _pte_owners(
-            tuple((task.tid, task.top) for task in tasks))
-        per_value = _ptes_per_value(self.ptes, sw.nr, mem.nr)
-        #: how many ptes map each pfn, and hold each swap slot
-        self.pfn_ptes = per_value[sw.nr + 1:]
-        self.slot_ptes = per_value[sw.nr - 1::-1] if sw.nr else per_value[:0]
-
-    @classmethod
-    def of_sums(cls, m: "Machine", sums: np.ndarray, n_swap: np.ndarray) -> "Tally":
-        """A Tally of the per-memcg sums alone (what I2-I5, I11's css
-        references and I12 read): ``sums`` has a row per memcg of
-        _KIND_COUNTS' columns, ``n_swap`` the swap records of each."""
-        t = cls.__new__(cls)
-        t.n_mg = len(m.memcg_list)
-        t._sums(m, sums, n_swap)
-        return t
-
-    def _sums(self, m: "Machine", sums: np.ndarray, n_swap: np.ndarray) -> None:
-        """The per-memcg sums: charged pages by kind (a row per memcg of
-        _KIND_COUNTS' columns), swap records, stock and stranded charges."""
-        n_mg = self.n_mg
         (self.n_used, self.n_mem, self.n_memsw, n_rss, n_cache,
-         self.n_mapped) = sums.T
-        self.n_swap = n_swap
+         self.n_mapped) = (by_kind.reshape(n_mg, _NR_KINDS) @ _KIND_COUNTS).T
+        cgroup = sw.cgroup
+        self.n_swap = np.bincount(cgroup[cgroup >= 0], minlength=n_mg)
         self.stock = np.zeros(n_mg, np.int64)
         if m.stock.cached is not None:
             self.stock[m.stock.cached] = m.stock.nr_pages
@@ -123,6 +90,22 @@ class Tally:
             self.want_cache[0] -= str_cache.sum()
             self.want_used = self.n_used + self.n_str
             self.want_used[0] -= self.n_str.sum()
+        #: the pfns of the pages on an LRU, and in the swap cache, and the
+        #: slot each of the latter names (page_private)
+        self.lru_pfns = self.on_lru.nonzero()[0]
+        self.sc_pfns = self.in_sc.nonzero()[0]
+        self.sc_slots = mem.private[self.sc_pfns]
+        #: every pte of every task in one array, in task then address order,
+        #: and the task id and address of each
+        tasks = m.task_list.values()
+        self.ptes = (np.concatenate([task.pte[:task.top] for task in tasks])
+                     if tasks else np.zeros(0, np.int32))
+        self.pte_tids, self.pte_addrs = _pte_owners(
+            tuple((task.tid, task.top) for task in tasks))
+        per_value = _ptes_per_value(self.ptes, sw.nr, mem.nr)
+        #: how many ptes map each pfn, and hold each swap slot
+        self.pfn_ptes = per_value[sw.nr + 1:]
+        self.slot_ptes = per_value[sw.nr - 1::-1] if sw.nr else per_value[:0]
         self._counters: Optional[tuple[list[int], list[int]]] = None
 
     def counters(self, m: "Machine") -> tuple[list[int], list[int]]:
@@ -230,8 +213,15 @@ def _expected_counters(m: "Machine", t: Tally) -> tuple[list[int], list[int]]:
     """Local charges of each memcg plus those of its hierarchical children."""
     local_res = t.n_mem + t.stock + t.n_str
     local_memsw = t.n_memsw + t.n_swap + ((t.stock + t.n_str) if m.swap_account else 0)
-    local_res[0] = local_memsw[0] = 0            # root's own pages are not charged
-    exp_res, exp_memsw = local_res.tolist(), local_memsw.tolist()
+    return _hierarchical(m, local_res.tolist(), local_memsw.tolist())
+
+
+def _hierarchical(m: "Machine", exp_res: list[int], exp_memsw: list[int]
+                 ) -> tuple[list[int], list[int]]:
+    """Each memcg's local res and memsw charges (lists by memcg index,
+    changed in place) plus those of its hierarchical children; root's own
+    pages are not charged."""
+    exp_res[0] = exp_memsw[0] = 0
     for mg in reversed(m.memcg_list):            # children come after parents
         up = mg.res.parent                       # memsw links to the same parent
         if up is not None:

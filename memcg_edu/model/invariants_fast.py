@@ -1,29 +1,33 @@
-"""Do all the invariants hold? One yes/no, in few array operations.
+"""Do all the invariants hold? One yes/no, in fewer array operations.
 
 Not kernel code. ``Machine(check_invariants=True)`` checks the invariants
 after every operation, and on the small machines of the scenarios each
-numpy call costs more than the arithmetic it does: invariants.py's checks
-(one function per invariant, each finding the page that breaks it) make
-about 60 calls. all_hold() answers only whether every one of them holds,
-in about 35: each frame's page flags and pc->flags are read through one
-table look-up (the facts every check reads off them, for each pair of
-values), and the frame facts of I1, I6, I7, I8 and refcount are tested a
-few vector expressions at a time. Its answer is True exactly when
-invariants.failed_invariants() is empty (tests/model/test_invariants_fast.py
-compares both on tens of thousands of broken states); check_invariants()
-runs the checks of invariants.py, which say what is wrong and in which
-words, only when it is False.
+numpy call costs more than the arithmetic it does (a few thousand machine
+instructions for 64 frames): invariants.py's checks, one function per
+invariant each finding the page that breaks it, make about 90.
+all_hold() answers only whether every one of them holds: each frame's
+page flags and pc->flags are read through one look-up of the facts every
+check reads off them (_pair_facts(), one row per fact for each pair of
+values), the frame facts of I1, I6, I7, I8, mapcount and refcount are
+tested a few at a time, and the per-memcg sums of I2-I6 come out of one
+count (each frame adds 1 to some of its memcg's sums) and are compared
+in Python. Its answer is True exactly when invariants.failed_invariants()
+is empty (tests/model/test_invariants_fast.py compares both on broken
+states of both designs); check_invariants() runs the checks of
+invariants.py, which say what is wrong and in which words, only when it
+is False.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import invariants as inv
 from .lru import NR_LRU_LISTS
-from .memcg import LRU_BASE
+from .memcg import COL, LRU_BASE
 from .mm import rmap_has
 from .pages import PCG_MEM, PCG_MEMSW, PCG_USED, PG_swapcache
 
@@ -32,14 +36,27 @@ if TYPE_CHECKING:
 
 __all__ = ["all_hold", "check_invariants"]
 
+#: the sums of each memcg that a frame adds 1 to (_pair_facts()'s _COUNTS
+#: rows name them): charged pages, with PCG_MEM, with PCG_MEMSW, anonymous,
+#: cache (not anonymous), cache unmapped and mapped (mapped_file), then
+#: one per LRU
+_USED_, _MEM_, _MEMSW_, _RSS_, _CACHE_, _UNMAPPED_, _MAPPED_ = range(7)
+_LRU_ = _MAPPED_ + 1
+_NOTHING = _LRU_ + NR_LRU_LISTS          # added to nothing (and that plus 1)
+_SPAN = _NOTHING + 2                     # sums of each memcg
 # the rows of _pair_facts(): a fact of each (page flags, pc->flags) pair
-(_BAD, _LOF, _ON_LRU, _I7, _IN_SC, _FILE, _LIVE, _FREE, _KIND, _SPAN,
- _USED) = range(11)
-#: Tally's kinds of charged page, then the kind of every page that is not
-#: charged (and that plus 1 when mapped): counted, then ignored
-_NR = inv._NR_KINDS + 2
-_KIND_COUNTS = np.concatenate([inv._KIND_COUNTS, np.zeros((2, inv._KIND_COUNTS.shape[1]),
-                                                           np.int64)])
+(_BAD, _LOF, _ON_LRU, _I7, _IN_SC, _FILE, _LIVE, _FREE, _USED, _MEMCG,
+ _COUNTS) = range(11)
+(_USAGE, _MEMSW_USAGE, _LIMIT, _MEMSW_LIMIT, _PGPGIN, _PGPGOUT) = (COL[c] for c in (
+    "usage", "memsw_usage", "limit", "memsw_limit", "pgpgin", "pgpgout"))
+_LRU_END = LRU_BASE + NR_LRU_LISTS
+#: a row's usage and the statistics I4 counts
+_STATS = itemgetter(*(COL[c] for c in ("usage", "rss", "cache", "swap", "mapped_file")))
+
+
+class _CannotTell(Exception):
+    """A broken state the sums cannot be read from (a memcg index beyond
+    the memcgs): the checks of invariants.py read it."""
 
 
 @lru_cache(maxsize=1)
@@ -62,32 +79,46 @@ def _pair_facts(full: int, i7: bool) -> np.ndarray:
     PageLRU; a charged page's pc->flags not ``full``, an uncharged live
     page's not 0); _LOF: the list I6 expects; _ON_LRU; _I7: uncharged on
     an LRU and ``i7`` (the design keeps I7); _IN_SC: live in the swap
-    cache; _FILE: live and not anonymous; _LIVE; _FREE; _KIND: Tally's kind
-    of a charged page without its "mapped" bit, _NR_KINDS for any other;
-    _SPAN: _NR for a charged page, else 0; _USED: charged (live, PCG_USED)."""
+    cache; _FILE: live and not anonymous; _LIVE; _FREE; _USED: charged
+    (live, PCG_USED); _MEMCG: _SPAN for a page counted on pc->mem_cgroup
+    (charged or on an LRU), else 0; then the _COUNTS rows: the sum each
+    fact of the page adds 1 to, else _NOTHING (all_hold adds 1 to the
+    last for a mapped page)."""
     key = np.arange(1 << 15)
     code, c = key >> 8, key & 0xFF
     free, lru_flag, sc, anon = code & 1, (code >> 1) & 1, (code >> 2) & 1, (code >> 3) & 1
+    lof = (code >> 4) - 1
     live, pc_used = 1 - free, (c & PCG_USED) != 0
     used = live & pc_used
     on_lru = live & lru_flag
     bad = ((free & (pc_used | lru_flag)) | (used & (c != full))
            | (live & ~pc_used & (c != 0)))
-    kind = np.where(used, (c & (PCG_MEM | PCG_MEMSW)) + inv._KIND_ANON * anon, inv._NR_KINDS)
-    return np.stack([bad, (code >> 4) - 1, on_lru, on_lru & ~used & i7, live & sc,
-                     live & (1 - anon), live, free, kind, used * _NR, used]).astype(np.int32)
+
+    def counts(sum_: int, when: np.ndarray) -> np.ndarray:
+        return np.where(when, sum_, _NOTHING)
+    return np.stack([
+        bad, lof, on_lru, on_lru & ~used & i7, live & sc, live & (1 - anon), live, free,
+        used, (used | on_lru) * _SPAN,
+        counts(_USED_, used), counts(_MEM_, used & ((c & PCG_MEM) != 0)),
+        counts(_MEMSW_, used & ((c & PCG_MEMSW) != 0)),
+        np.where(used, np.where(anon, _RSS_, _CACHE_), _NOTHING),
+        counts(_LRU_, on_lru) + np.maximum(lof, 0),
+        # _MAPPED_ is _UNMAPPED_ + 1: all_hold adds 1 for a mapped page
+        np.where(used & (1 - anon), _UNMAPPED_, _NOTHING)]).astype(np.int32)
 
 
 def all_hold(m: "Machine") -> bool:
     """True when every invariant of invariants.INVARIANTS holds, else False.
 
-    Whatever it cannot read (an index out of range, arrays of the wrong
-    size in a broken state) is a False: the full checks then read it and
-    say what they find."""
+    A state it cannot read quickly (a memcg index beyond the memcgs,
+    stranded charges) is read by invariants.failed_invariants()."""
     try:
         return _all_hold(m)
-    except (ValueError, IndexError):
-        return False
+    except (_CannotTell, ValueError, IndexError):
+        try:
+            return not inv.failed_invariants(m)
+        except (ValueError, IndexError):
+            return False
 
 
 def _all_hold(m: "Machine") -> bool:
@@ -104,8 +135,8 @@ def _all_hold(m: "Machine") -> bool:
         return False
     # I6 and I7: a page on an LRU is in pc->mem_cgroup's lruvec, and an
     # uncharged one in root's (an int16 difference is 0 only when equal)
-    lm = mem.lru_memcg
-    if np.count_nonzero(((lm - mem.pc_memcg) * fact[_ON_LRU]) | (lm * fact[_I7])):
+    lm, g = mem.lru_memcg, mem.pc_memcg
+    if np.count_nonzero(((lm - g) * fact[_ON_LRU]) | (lm * fact[_I7])):
         return False
     # mapcount: the ptes of each pfn, counted as Tally counts them
     tasks = m.task_list.values()
@@ -122,42 +153,29 @@ def _all_hold(m: "Machine") -> bool:
     if (np.count_nonzero(r < mapcount + fact[_IN_SC] + fact[_FILE] * (mem.mapping >= 0))
             or np.count_nonzero(r < fact[_LIVE]) or np.count_nonzero(r * fact[_FREE])):
         return False
-    # I2-I5, I11's css references, I12 and I13: per-memcg sums, by kind
-    key = mem.pc_memcg * fact[_SPAN] + fact[_KIND] + (mapcount > 0)
-    by_kind = np.bincount(key, minlength=n_mg * _NR)
+    # I2-I6's sums: each frame adds 1 to some of its memcg's _SPAN sums
+    # (the lruvec's memcg is pc->mem_cgroup now)
+    key = fact[_COUNTS:] + g * fact[_MEMCG]
+    key[-1] += mapcount > 0
+    sums = np.bincount(key.ravel(), minlength=n_mg * _SPAN)
     cgroup = sw.cgroup
     recorded = cgroup >= 0
     n_swap = np.bincount(cgroup[recorded], minlength=n_mg)
-    if by_kind.size != n_mg * _NR or n_swap.size != n_mg:
-        return False
-    t = inv.Tally.of_sums(m, by_kind.reshape(n_mg, _NR) @ _KIND_COUNTS, n_swap)
-    for check in (inv.i13_stock_never_caches_root, inv.i2_memory_counter,
-                  inv.i3_memsw_counter, inv.i4_statistics, inv.i5_events, inv.i12_limits):
-        if check(m, t) is not None:
-            return False
-    refs = n_swap.tolist()
-    if any(mg.swap_css_refs != refs[mg.index] for mg in m.memcg_list):
-        return False
-    # I6: lru_size counts the pages linked on each list
-    on_lru = fact[_ON_LRU].nonzero()[0]
-    linked = np.bincount(np.multiply(lm[on_lru], NR_LRU_LISTS, dtype=np.int64)
-                         + mem.lru[on_lru],
-                         minlength=NR_LRU_LISTS * n_mg).reshape(-1, NR_LRU_LISTS).tolist()
-    if [mg.row[LRU_BASE:LRU_BASE + NR_LRU_LISTS]
-            for mg in m.memcg_list] != linked[:n_mg]:
+    if sums.size != n_mg * _SPAN or n_swap.size != n_mg or m.stranded:
+        raise _CannotTell
+    if not _memcgs_hold(m, sums.reshape(n_mg, _SPAN).tolist(), n_swap.tolist()):
         return False
     # I11's slots, swap_map and swapcache, as their checks test them
-    sc_pfns = fact[_IN_SC].nonzero()[0]
-    if sc_pfns.size:
-        slots = mem.private[sc_pfns]
-        if (np.count_nonzero(fact[_USED][sc_pfns] & recorded[slots])
-                or np.count_nonzero(sw.page[slots] != sc_pfns)
-                or np.count_nonzero(sw.cache[slots]) != slots.size):
-            return False
     if np.count_nonzero(recorded & ((sw.count == 0) > sw.cache)):
         return False
-    if np.count_nonzero(sw.page >= 0) != sc_pfns.size:
+    sc_pfns = fact[_IN_SC].nonzero()[0].tolist()
+    if np.count_nonzero(sw.page >= 0) != len(sc_pfns):
         return False
+    slot_of, used = mem.private.slot, fact[_USED]
+    for p in sc_pfns:                    # few: a page is there while it is written
+        s = slot_of.get(p, -1)
+        if (used[p] and recorded[s]) or sw.page[s] != p or not sw.cache[s]:
+            return False
     swaps = per_value[sw.nr - 1::-1] if sw.nr else per_value[:0]
     tmpfs = [slot for f in m.file_list.values() for slot in f.swap.values()]
     if tmpfs:
@@ -166,15 +184,40 @@ def _all_hold(m: "Machine") -> bool:
         return False
     # rmap: a pte beyond its page's first is looked up in the rmap
     mapped = ptes >= 0
-    if np.count_nonzero(mapped):
-        pfns = ptes[mapped]
-        tids, addrs = (a[mapped] for a in inv._pte_owners(
-            tuple((task.tid, task.top) for task in tasks)))
-        later = ((mem.rmap_task.take(pfns) != tids)
-                 | (mem.rmap_addr.take(pfns) != addrs)).nonzero()[0]
-        for k in later.tolist():
-            if not rmap_has(m, int(pfns[k]), int(tids[k]), int(addrs[k])):
-                return False
+    pfns = ptes[mapped]
+    tids, addrs = inv._pte_owners(tuple((task.tid, task.top) for task in tasks))
+    tids, addrs = tids[mapped], addrs[mapped]
+    later = ((mem.rmap_task.take(pfns) != tids) | (mem.rmap_addr.take(pfns) != addrs)).nonzero()[0]
+    return all(rmap_has(m, int(pfns[k]), int(tids[k]), int(addrs[k])) for k in later.tolist())
+
+
+def _memcgs_hold(m: "Machine", sums: list[list[int]], n_swap: list[int]) -> bool:
+    """I13, then for each memcg I2, I3, I4, I5, I6's lru_size, I11's css
+    references and I12, against its ``sums`` (a list of _SPAN by memcg
+    index) and ``n_swap`` (swap records), without stranded charges."""
+    st, swap_account = m.stock, m.swap_account
+    if st.cached == 0:
+        return False
+    res = [s[_MEM_] for s in sums]
+    memsw = [s[_MEMSW_] + n for s, n in zip(sums, n_swap)]
+    if st.cached is not None:            # the stock's pre-charges
+        res[st.cached] += st.nr_pages
+        if swap_account:
+            memsw[st.cached] += st.nr_pages
+    exp_res, exp_memsw = inv._hierarchical(m, res, memsw)
+    for mg in m.memcg_list:
+        i = mg.index
+        s, swap, row = sums[i], n_swap[i], mg.row
+        if (_STATS(row) != (exp_res[i], s[_RSS_], s[_CACHE_], swap, s[_MAPPED_])
+                or row[_PGPGIN] - row[_PGPGOUT] != s[_USED_]
+                or row[LRU_BASE:_LRU_END] != s[_LRU_:_NOTHING]
+                or mg.swap_css_refs != swap or row[_LIMIT] > row[_MEMSW_LIMIT]
+                or (not mg.is_root and (row[_USAGE] > row[_LIMIT]
+                                        or row[_MEMSW_USAGE] > row[_MEMSW_LIMIT]))):
+            return False
+        if ((row[_MEMSW_USAGE] != exp_memsw[i]) if swap_account
+                else (row[_MEMSW_USAGE] or s[_MEMSW_] or swap)):
+            return False
     return True
 
 
