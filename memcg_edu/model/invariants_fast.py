@@ -45,7 +45,7 @@ _LRU_ = _MAPPED_ + 1
 _NOTHING = _LRU_ + NR_LRU_LISTS          # added to nothing (and that plus 1)
 _SPAN = _NOTHING + 2                     # sums of each memcg
 # the rows of _pair_facts(): a fact of each (page flags, pc->flags) pair
-(_BAD, _LOF, _ON_LRU, _I7, _IN_SC, _FILE, _LIVE, _FREE, _USED, _MEMCG,
+(_BAD, _LOF, _ON_LRU, _I7, _IN_SC, _CACHED_FROM, _LIVE, _FREE, _USED, _MEMCG,
  _COUNTS) = range(11)
 (_USAGE, _MEMSW_USAGE, _LIMIT, _MEMSW_LIMIT, _PGPGIN, _PGPGOUT) = (COL[c] for c in (
     "usage", "memsw_usage", "limit", "memsw_limit", "pgpgin", "pgpgout"))
@@ -79,7 +79,9 @@ def _pair_facts(full: int, i7: bool) -> np.ndarray:
     PageLRU; a charged page's pc->flags not ``full``, an uncharged live
     page's not 0); _LOF: the list I6 expects; _ON_LRU; _I7: uncharged on
     an LRU and ``i7`` (the design keeps I7); _IN_SC: live in the swap
-    cache; _FILE: live and not anonymous; _LIVE; _FREE; _USED: charged
+    cache; _CACHED_FROM: the least mapping that is a page-cache
+    reference (0 for a live page that is not anonymous, else more than
+    any int16); _LIVE; _FREE; _USED: charged
     (live, PCG_USED); _MEMCG: _SPAN for a page counted on pc->mem_cgroup
     (charged or on an LRU), else 0; then the _COUNTS rows: the sum each
     fact of the page adds 1 to, else _NOTHING (all_hold adds 1 to the
@@ -97,7 +99,8 @@ def _pair_facts(full: int, i7: bool) -> np.ndarray:
     def counts(sum_: int, when: np.ndarray) -> np.ndarray:
         return np.where(when, sum_, _NOTHING)
     return np.stack([
-        bad, lof, on_lru, on_lru & ~used & i7, live & sc, live & (1 - anon), live, free,
+        bad, lof, on_lru, on_lru & ~used & i7, live & sc,
+        np.where(live & (1 - anon), 0, 1 << 20), live, free,
         used, (used | on_lru) * _SPAN,
         counts(_USED_, used), counts(_MEM_, used & ((c & PCG_MEM) != 0)),
         counts(_MEMSW_, used & ((c & PCG_MEMSW) != 0)),
@@ -150,7 +153,7 @@ def _all_hold(m: "Machine") -> bool:
     # refcount is at least 1 and its mappings and caches, a free frame's
     # is 0 (and with it its mapcount)
     r = mem.refcount
-    if (np.count_nonzero(r < mapcount + fact[_IN_SC] + fact[_FILE] * (mem.mapping >= 0))
+    if (np.count_nonzero(r < mapcount + fact[_IN_SC] + (mem.mapping >= fact[_CACHED_FROM]))
             or np.count_nonzero(r < fact[_LIVE]) or np.count_nonzero(r * fact[_FREE])):
         return False
     # I2-I6's sums: each frame adds 1 to some of its memcg's _SPAN sums
@@ -182,13 +185,28 @@ def _all_hold(m: "Machine") -> bool:
         swaps = swaps + np.bincount(tmpfs, minlength=sw.nr)
     if np.count_nonzero(swaps != sw.count):
         return False
-    # rmap: a pte beyond its page's first is looked up in the rmap
+    # rmap: a pte beyond its page's first is looked up in the rmap; the
+    # first (task, address) of each page as one number, as _pte_codes()
     mapped = ptes >= 0
     pfns = ptes[mapped]
-    tids, addrs = inv._pte_owners(tuple((task.tid, task.top) for task in tasks))
-    tids, addrs = tids[mapped], addrs[mapped]
-    later = ((mem.rmap_task.take(pfns) != tids) | (mem.rmap_addr.take(pfns) != addrs)).nonzero()[0]
+    tops = tuple((task.tid, task.top) for task in tasks)
+    first = (mem.rmap_task.astype(np.int64) << 32) | mem.rmap_addr
+    later = (first.take(pfns) != _pte_codes(tops)[mapped]).nonzero()[0]
+    if not later.size:
+        return True
+    tids, addrs = (a[mapped] for a in inv._pte_owners(tops))
     return all(rmap_has(m, int(pfns[k]), int(tids[k]), int(addrs[k])) for k in later.tolist())
+
+
+@lru_cache(maxsize=64)
+def _pte_codes(tops: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """invariants._pte_owners() as one number per pte: task id << 32 |
+    address (both >= 0: a page's first pte is this one exactly when its
+    rmap_task << 32 | rmap_addr is this number; a negative rmap_addr sets
+    the high bits and matches none)."""
+    tids, addrs = inv._pte_owners(tops)
+    out: np.ndarray = (tids.astype(np.int64) << 32) | addrs
+    return out
 
 
 def _memcgs_hold(m: "Machine", sums: list[list[int]], n_swap: list[int]) -> bool:

@@ -243,7 +243,8 @@ def test_the_pair_table_reads_the_flags_as_the_checks_do():
         used = live[flags] & ((c & 1) != 0)
         assert (facts[fast._ON_LRU][key] == on_lru[flags]).all()
         assert (facts[fast._IN_SC][key] == in_sc[flags]).all()
-        assert (facts[fast._FILE][key] == live_file[flags]).all()
+        assert ((facts[fast._CACHED_FROM][key] == 0) == live_file[flags]).all()
+        assert (facts[fast._CACHED_FROM][key] > np.iinfo(np.int16).max).sum() == (~live_file[flags]).sum()
         assert (facts[fast._LOF][key] == full._lru_of_flags()[flags]).all()
         assert (facts[fast._USED][key] == used).all()
         # the sums a page adds 1 to are those Tally's kind of it counts
