@@ -1,21 +1,22 @@
 """Do all the invariants hold? One yes/no, in fewer array operations.
 
-Not kernel code. ``Machine(check_invariants=True)`` checks the invariants
-after every operation, and on the small machines of the scenarios each
-numpy call costs more than the arithmetic it does (a few thousand machine
-instructions for 64 frames): invariants.py's checks, one function per
-invariant each finding the page that breaks it, make about 90.
-all_hold() answers only whether every one of them holds: each frame's
-page flags and pc->flags are read through one look-up of the facts every
-check reads off them (_pair_facts(), one row per fact for each pair of
-values), the frame facts of I1, I6, I7, I8, mapcount and refcount are
-tested a few at a time, and the per-memcg sums of I2-I6 come out of one
-count (each frame adds 1 to some of its memcg's sums) and are compared
-in Python. Its answer is True exactly when invariants.failed_invariants()
-is empty (tests/model/test_invariants_fast.py compares both on broken
-states of both designs); check_invariants() runs the checks of
-invariants.py, which say what is wrong and in which words, only when it
-is False.
+Not kernel code. ``Machine(check_invariants=True)`` checks the
+invariants after every operation, and on the small machines of the
+scenarios each numpy call costs more than the arithmetic it does (a few
+thousand machine instructions for 64 frames): invariants.py's checks,
+one function per invariant each finding the page that breaks it, cost
+about 580,000 instructions on the 64-frame machine of
+benchmarks/bench_scale.py, and all_hold() about 350,000. It answers only
+whether every one of them holds: each frame's page flags and pc->flags
+are read through one look-up of the facts every check reads off them
+(_pair_facts(), one row per fact for each pair of values), the frame
+facts of I1, I6, I7, I8, mapcount and refcount are tested a few at a
+time, and the per-memcg sums of I2-I6 come out of one count (each frame
+adds 1 to some of its memcg's sums) and are compared in Python. Its
+answer is True exactly when invariants.failed_invariants() is empty
+(tests/model/test_invariants_fast.py compares both on broken states of
+both designs); check_invariants() runs the checks of invariants.py,
+which say what is wrong and in which words, only when it is False.
 """
 from __future__ import annotations
 
@@ -55,8 +56,10 @@ _STATS = itemgetter(*(COL[c] for c in ("usage", "rss", "cache", "swap", "mapped_
 
 
 class _CannotTell(Exception):
-    """A broken state the sums cannot be read from (a memcg index beyond
-    the memcgs): the checks of invariants.py read it."""
+    """A state all_hold() does not sum itself: a memcg index beyond the
+    memcgs (a broken state), or charges stranded by 3.17.0's
+    mem_cgroup_migrate() (Machine.stranded); the checks of invariants.py
+    read it."""
 
 
 @lru_cache(maxsize=1)
@@ -81,9 +84,9 @@ def _pair_facts(full: int, i7: bool) -> np.ndarray:
     an LRU and ``i7`` (the design keeps I7); _IN_SC: live in the swap
     cache; _CACHED_FROM: the least mapping that is a page-cache
     reference (0 for a live page that is not anonymous, else more than
-    any int16); _LIVE; _FREE; _USED: charged
-    (live, PCG_USED); _MEMCG: _SPAN for a page counted on pc->mem_cgroup
-    (charged or on an LRU), else 0; then the _COUNTS rows: the sum each
+    any int16); _LIVE; _FREE; _USED: charged (live, PCG_USED); _MEMCG:
+    _SPAN for a page counted on pc->mem_cgroup (charged or on an LRU),
+    else 0; then the _COUNTS rows: the sum each
     fact of the page adds 1 to, else _NOTHING (all_hold adds 1 to the
     last for a mapped page)."""
     key = np.arange(1 << 15)
@@ -99,7 +102,7 @@ def _pair_facts(full: int, i7: bool) -> np.ndarray:
     def counts(sum_: int, when: np.ndarray) -> np.ndarray:
         return np.where(when, sum_, _NOTHING)
     return np.stack([
-        bad, lof, on_lru, on_lru & ~used & i7, live & sc,
+        bad, lof, on_lru, on_lru & (1 - used) & i7, live & sc,
         np.where(live & (1 - anon), 0, 1 << 20), live, free,
         used, (used | on_lru) * _SPAN,
         counts(_USED_, used), counts(_MEM_, used & ((c & PCG_MEM) != 0)),
