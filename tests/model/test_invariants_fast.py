@@ -17,7 +17,7 @@ from memcg_edu.errors import InvariantViolation, MemcgOOM, ModelUsageError
 from memcg_edu.model import Machine
 from memcg_edu.model import invariants as full
 from memcg_edu.model import invariants_fast as fast
-from memcg_edu.model.memcg import COLUMNS
+from memcg_edu.model.memcg import COL, COLUMNS
 from memcg_edu.model.pages import PG_free, PG_lru, PG_swapbacked
 
 #: ModelUsageErrors a random operation may meet (resources ran out)
@@ -269,3 +269,18 @@ def test_a_consistent_machine_answers_yes_and_a_broken_one_no():
     assert not fast.all_hold(m)
     with pytest.raises(InvariantViolation, match="sits on the lruvec of root"):
         fast.check_invariants(m)
+
+
+def test_a_big_machine_goes_straight_to_the_checks(monkeypatch):
+    """Beyond FAST_MAX_FRAMES the array work outweighs the calls saved:
+    all_hold() (here a stub that always says yes) is not asked."""
+    asked = []
+    monkeypatch.setattr(fast, "all_hold", lambda m: asked.append(m.mem.nr) or True)
+    small = Machine(ram_pages=fast.FAST_MAX_FRAMES, swap_slots=4)
+    big = Machine(ram_pages=fast.FAST_MAX_FRAMES + 1, swap_slots=4)
+    for m in (small, big):
+        m.create_memcg("A").row[COL["usage"]] += 1      # I2 breaks
+    small.check_invariants()
+    with pytest.raises(InvariantViolation, match="res usage of A is 1"):
+        big.check_invariants()
+    assert asked == [fast.FAST_MAX_FRAMES]
