@@ -102,13 +102,7 @@ class Tally:
                      if tasks else np.zeros(0, np.int32))
         self.pte_tids, self.pte_addrs = _pte_owners(
             tuple((task.tid, task.top) for task in tasks))
-        # the ptes of each value in one count: swap ptes (-2 - slot) of
-        # slot nr-1 down to 0, then no pte (-1), then pfns from 0 up
-        values = self.ptes + (sw.nr + 1)
-        try:
-            per_value = np.bincount(values, minlength=sw.nr + 1 + mem.nr)
-        except ValueError:    # a swap pte beyond the device: no slot to count it on
-            per_value = np.bincount(values[values >= 0], minlength=sw.nr + 1 + mem.nr)
+        per_value = _ptes_per_value(self.ptes, sw.nr, mem.nr)
         #: how many ptes map each pfn, and hold each swap slot
         self.pfn_ptes = per_value[sw.nr + 1:]
         self.slot_ptes = per_value[sw.nr - 1::-1] if sw.nr else per_value[:0]
@@ -155,6 +149,17 @@ def _flag_facts() -> np.ndarray:
     live, lru, anon = ~free, (f & PG_lru) != 0, (f & PG_anon) != 0
     return np.stack([free, live, lru, live & lru, live & ((f & PG_swapcache) != 0),
                      anon, live & ~anon])
+
+
+def _ptes_per_value(ptes: np.ndarray, nr_slots: int, nr_frames: int) -> np.ndarray:
+    """How many of ``ptes`` hold each value, in one count: swap ptes
+    (-2 - slot) of slot nr_slots-1 down to 0, then no pte (-1), then pfns
+    from 0 up (a swap pte beyond the device has no slot to count it on)."""
+    values = ptes + (nr_slots + 1)
+    try:
+        return np.bincount(values, minlength=nr_slots + 1 + nr_frames)
+    except ValueError:
+        return np.bincount(values[values >= 0], minlength=nr_slots + 1 + nr_frames)
 
 
 @lru_cache(maxsize=64)
@@ -208,8 +213,15 @@ def _expected_counters(m: "Machine", t: Tally) -> tuple[list[int], list[int]]:
     """Local charges of each memcg plus those of its hierarchical children."""
     local_res = t.n_mem + t.stock + t.n_str
     local_memsw = t.n_memsw + t.n_swap + ((t.stock + t.n_str) if m.swap_account else 0)
-    local_res[0] = local_memsw[0] = 0            # root's own pages are not charged
-    exp_res, exp_memsw = local_res.tolist(), local_memsw.tolist()
+    return _hierarchical(m, local_res.tolist(), local_memsw.tolist())
+
+
+def _hierarchical(m: "Machine", exp_res: list[int], exp_memsw: list[int]
+                 ) -> tuple[list[int], list[int]]:
+    """Each memcg's local res and memsw charges (lists by memcg index,
+    changed in place) plus those of its hierarchical children; root's own
+    pages are not charged."""
+    exp_res[0] = exp_memsw[0] = 0
     for mg in reversed(m.memcg_list):            # children come after parents
         up = mg.res.parent                       # memsw links to the same parent
         if up is not None:

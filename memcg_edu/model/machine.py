@@ -30,7 +30,7 @@ from . import migrate as _migrate
 from . import mm, reclaim
 from .calls import CallLog
 from .events import EventLog
-from .invariants import check_invariants as _check_invariants
+from .invariants_fast import check_invariants as _check_invariants
 from .limits import MAX_FILES, MAX_FRAMES, MAX_MEMCGS, MAX_SLOTS, MAX_TASKS
 from .memcg import COL, MemCgroup
 from .memcontrol import FIXES, Memcg317, mem_cgroup_reclaim
