@@ -247,6 +247,10 @@ _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
 _FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
 
+#: CallRecords keeps a step's page labels and states before it whole up to
+#: this many entries (bounded memory a step), else those of its calls' pages
+_KEEP_WHOLE = 16
+
 F = TypeVar("F", bound=Callable[..., Any])
 #: kernel_call's one-argument wrapper: called without its argument
 _NO_ARG: Any = object()
@@ -571,7 +575,10 @@ class CallLog:
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
         """Calls [start, now) as ``records(start, now, labels, before)``
-        will give them, built when first read (a scenario step's "calls")."""
+        will give them, built when first read (a scenario step's "calls").
+
+        ``labels`` and ``before`` may be kept as they are: do not change
+        them afterwards."""
         return CallRecords(self, start, len(self), labels, before)
 
     def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
@@ -668,11 +675,17 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     def __init__(self, log: CallLog, start: int, stop: int,
                  labels: Mapping[int, str],
                  before: Mapping[int, tuple[int, ...]]) -> None:
-        pfns = log.pfns(start, stop) if labels or before else set()
         self._log: Optional[CallLog] = log
         self._start, self._stop, self._cuts = start, stop, len(log.cuts)
-        self._labels = {p: labels[p] for p in pfns if p in labels}
-        self._before = {p: before[p] for p in pfns if p in before}
+        if len(labels) + len(before) <= _KEEP_WHOLE:
+            # a few pages (most steps): kept whole, which costs less than
+            # finding the calls' pages (records() looks up only those); the
+            # caller hands over mappings it no longer changes (see since)
+            self._labels, self._before = labels, before
+        else:
+            pfns = log.pfns(start, stop)
+            self._labels = {p: labels[p] for p in pfns if p in labels}
+            self._before = {p: before[p] for p in pfns if p in before}
         self._list: Optional[list[dict[str, Any]]] = None
 
     def _built(self) -> list[dict[str, Any]]:
