@@ -122,6 +122,7 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
             return
         noswap = False
         fail = memcg.res.charge(batch)
+        m.counters_moved = True              # usage, or failcnt (see Machine)
         if fail is None:
             if not m.swap_account:
                 break
@@ -161,6 +162,7 @@ def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
     memcg.res.uncharge(nr_pages)
     if m.swap_account:
         memcg.memsw.uncharge(nr_pages)
+    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_reclaim", page=None)
@@ -257,6 +259,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
     row = memcg.row
     row[_RSS if m.mem.pg.flags[pfn] & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
+    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_commit_charge")
@@ -322,6 +325,7 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_RSS] -= nr_anon
     row[_CACHE] -= nr_file
     row[_PGPGOUT] += pgpgout
+    m.counters_moved = True
 
 
 #: longer lists go to the vectorised bulk.uncharge_list (same effect)
@@ -541,6 +545,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     mem.pg.pc_flags[pfn] = flags & ~PCG_MEMSW
     memcg.swap_css_refs += 1
     memcg.row[_SWAP] += 1
+    m.counters_moved = True
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
 
 
@@ -563,6 +568,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     if not memcg.is_root:
         memcg.memsw.uncharge(1)
     memcg.row[_SWAP] -= 1
+    m.counters_moved = True
     memcg.swap_css_refs -= 1
     m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
 
@@ -582,6 +588,7 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     on every shipped scenario under both designs.
     """
     m.memcg_list[m.mem.pg.pc_memcg[pfn]].row[_MAPPED] += delta
+    m.counters_moved = True
 
 
 # -- charge moving ------------------------------------------------------------
@@ -615,6 +622,7 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     if not mem.pg.flags[pfn] & PG_anon and mem.pg.mapcount[pfn] > 0:
         from_.row[_MAPPED] -= 1
         to.row[_MAPPED] += 1
+        m.counters_moved = True
     mem_cgroup_charge_statistics(m, from_, pfn, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, pfn, 1)
@@ -636,6 +644,7 @@ def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
     swap_cgroup_record(m, slot, to.index)
     from_.row[_SWAP] -= 1
     to.row[_SWAP] += 1
+    m.counters_moved = True
     to.swap_css_refs += 1
     m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
     return True
