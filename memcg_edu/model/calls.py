@@ -239,13 +239,12 @@ _NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
 _NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
-#: a counter row change: memcg index, the index of that memcg's change
-#: before (its row before; -1: a fresh row), the row now
-_W = 2 + _NCOL
-_PACK_ROWS = struct.Struct(f"{_W}q").pack
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
-_FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
+_FRESH_ROW = tuple(RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL))
+#: about what a counter row change holds (a tuple of _NCOL ints and three
+#: list entries), for nbytes()
+_CHANGE_BYTES = 8 * (_NCOL + 20)
 
 #: CallRecords keeps a step's page labels and states before it whole up to
 #: this many entries (bounded memory a step), else those of its calls' pages
@@ -272,10 +271,16 @@ class CallLog:
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
-        # counter row changes: the mark, and _W numbers (_PACK_ROWS): the
-        # changed columns are found only when the log is read (_changes);
-        # and each memcg's latest change (-1: none)
-        self._c_mark, self._c_rows = array("q"), array("q")
+        # counter row changes (a few a step, so plain lists: array.append
+        # parses its argument, slower): the mark, the memcg, the index of
+        # that memcg's change before (its row before; -1: a fresh row) and
+        # the row now, whole (a tuple: a copy costs less than packing it);
+        # the changed columns are found only when the log is read
+        # (_changes); and each memcg's latest change (-1: none)
+        self._c_mark: list[int] = []
+        self._c_memcg: list[int] = []
+        self._c_prev: list[int] = []
+        self._c_rows: list[tuple[int, ...]] = []
         self._c_latest: list[int] = []
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
@@ -309,19 +314,22 @@ class CallLog:
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
             latest.append(-1)
-        for i, (row, old) in enumerate(zip(rows, last)):
-            if old != row:
-                # the row whole, in one pack, and where the row before is
-                # kept: finding the changed columns here would cost several
-                # times more, and most logs are never read
-                prev, latest[i] = latest[i], len(self._c_mark)
-                self._c_mark.append(mark)
-                self._c_rows.frombytes(_PACK_ROWS(i, prev, *row))
-                old[:] = row
+        # the rows that differ, found in C (most diffs find one)
+        for i in compress(range(len(rows)), map(ne, rows, last)):
+            # the row whole, and where the row before is kept: finding the
+            # changed columns here would cost several times more, and most
+            # logs are never read
+            row = rows[i]
+            latest[i], prev = len(self._c_mark), latest[i]
+            self._c_mark.append(mark)
+            self._c_memcg.append(i)
+            self._c_prev.append(prev)
+            self._c_rows.append(tuple(row))
+            last[i][:] = row
 
     def _row_at(self, k: int) -> list[int]:
         """The row that change ``k`` left (-1: a fresh row)."""
-        return list(_FRESH_ROW) if k < 0 else self._c_rows[k * _W + 2:(k + 1) * _W].tolist()
+        return list(_FRESH_ROW if k < 0 else self._c_rows[k])
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -343,10 +351,7 @@ class CallLog:
         """
         if not self.enabled:
             return -1
-        return self._enter(_ID[fn], pfn, slot)
-
-    def _enter(self, f: int, pfn: int, slot: int) -> int:
-        """enter() of function id ``f``, recording on."""
+        f = _ID[fn]
         i = self._n
         self._n = i + 1
         mark = self._mark = self._mark + 1
@@ -369,13 +374,16 @@ class CallLog:
             self._e[i * _E + 2] = pfn
             self._e[i * _E + 6] = -1             # it had no state at entry
 
-    def leave(self, i: int) -> None:
-        """Call ``i`` returns: store the mark and its page's state."""
-        if i >= 0:
-            self._leave(i, self._e[i * _E + 2])
+    def leave(self, i: int, pfn: Optional[int] = None) -> None:
+        """Call ``i`` returns: store the mark and its page's state.
 
-    def _leave(self, i: int, pfn: int) -> None:
-        """leave() of call ``i``, on page ``pfn`` (-1: none)."""
+        ``pfn``: its page (-1: none) when the caller knows it; None: the
+        page its entry (or set_page) gave it.
+        """
+        if i < 0:
+            return
+        if pfn is None:
+            pfn = self._e[i * _E + 2]
         self.depth -= 1
         mark = self._mark = self._mark + 1
         if self._m.counters_moved:           # a counter row was written
@@ -404,7 +412,7 @@ class CallLog:
         self._nr = nr + 1
         self._e.frombytes(_PACK_E6(_ID[fn], self.depth, pfn, slot, mark, nr)
                           + _NO_STATE_E)
-        # the return row as _leave writes it, inline: a shared helper would
+        # the return row as leave writes it, inline: a shared helper would
         # cost one more Python call at every recorded return
         if pfn < 0:
             self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
@@ -415,8 +423,8 @@ class CallLog:
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
-        return sum(a.itemsize * len(a) for a in (
-            self._e, self._r, self._c_mark, self._c_rows))
+        return sum(a.itemsize * len(a) for a in (self._e, self._r)) \
+            + len(self._c_rows) * _CHANGE_BYTES
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
@@ -430,10 +438,12 @@ class CallLog:
             # each memcg's latest change that stays
             for i, k in enumerate(self._c_latest):
                 while k >= cut:
-                    k = self._c_rows[k * _W + 1]
+                    k = self._c_prev[k]
                 self._c_latest[i] = k
             del self._c_mark[cut:]
-            del self._c_rows[cut * _W:]
+            del self._c_memcg[cut:]
+            del self._c_prev[cut:]
+            del self._c_rows[cut:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
         del self._c_latest[len(self._rows):]
@@ -617,13 +627,11 @@ class CallLog:
         old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        flat = self._c_rows[a * _W:b * _W].tolist()
+        rows = self._c_rows
         out = []
-        for mark, j in zip(self._c_mark[a:b], range(0, len(flat), _W)):
-            base, prev = flat[j] << 8, flat[j + 1]
-            new = flat[j + 2:j + _W]
-            old = flat[(prev - a) * _W + 2:(prev - a + 1) * _W] if prev >= a \
-                else self._row_at(prev)
+        for k in range(a, b):
+            mark, base, prev = self._c_mark[k], self._c_memcg[k] << 8, self._c_prev[k]
+            new, old = rows[k], _FRESH_ROW if prev < 0 else rows[prev]
             # the changed columns, found in C (most rows change in one or two)
             out += [(mark, base | c, old[c], new[c])
                     for c in compress(_COLS, map(ne, new, old))]
@@ -747,7 +755,6 @@ def kernel_call(name: str, page: Optional[int] = 0,
     """
     if name not in _ID:
         raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
-    fid = _ID[name]
 
     def deco(f: F) -> F:
         sig = inspect.signature(f)
@@ -762,11 +769,11 @@ def kernel_call(name: str, page: Optional[int] = 0,
             p = -1 if page is None else args[page]
             if p.__class__ is Page:
                 p = p.pfn
-            i = log._enter(fid, p, -1 if slot is None else args[slot])
+            i = log.enter(name, p, -1 if slot is None else args[slot])
             try:
                 return f(m, *args, **kw)
             finally:
-                log._leave(i, p)
+                log.leave(i, p)
 
         @functools.wraps(f)
         def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
@@ -795,10 +802,10 @@ def kernel_call(name: str, page: Optional[int] = 0,
             if not log.enabled:
                 return f(m, a)
             p = (a.pfn if a.__class__ is Page else a) if is_page else -1
-            i = log._enter(fid, p, a if is_slot else -1)
+            i = log.enter(name, p, a if is_slot else -1)
             try:
                 return f(m, a)
             finally:
-                log._leave(i, p)
+                log.leave(i, p)
         return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco
