@@ -237,6 +237,10 @@ _PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
 _PACK_E6, _PACK_R2 = struct.Struct("6q").pack, struct.Struct("2q").pack
 _NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
 _NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
+#: added to the function id of a leaf's entry: its one row, holding the
+#: page's state at return (it has no return row)
+_LEAF = 1 << 16
+_FN = _LEAF - 1
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
@@ -262,9 +266,10 @@ class CallLog:
         self._m = machine
         self.enabled = enabled
         self.depth = 0
-        # per call, in entry order, _E numbers: function id, depth, pfn,
-        # swap slot, mark at entry, number of returns recorded before it,
-        # then the page's state at entry as below (count -1: not known)
+        # per call, in entry order, _E numbers: function id (+ _LEAF for a
+        # leaf), depth, pfn, swap slot, mark at entry, number of returns
+        # recorded before it, then the page's state at entry as below
+        # (count -1: not known), or at return for a leaf
         self._e = array("q")
         # per return, in return order, _R numbers: call index, mark at
         # return, then the page's count, mapcount, flags, pc->flags,
@@ -399,27 +404,23 @@ class CallLog:
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
 
-        Its counter changes, if any, are its caller's: both of its marks are
-        one new mark taken without a diff (the next diff finds them). Its
-        state at entry is the page's latest recorded state.
+        Its counter changes, if any, are its caller's: its entry and return
+        are one mark taken without a diff (the next diff finds them). Its
+        state at entry is the page's latest recorded state. One row: its
+        entry, with the state at return (_LEAF).
         """
         if not self.enabled:
             return
         mark = self._mark = self._mark + 1
-        i = self._n
-        self._n = i + 1
-        nr = self._nr
-        self._nr = nr + 1
-        self._e.frombytes(_PACK_E6(_ID[fn], self.depth, pfn, slot, mark, nr)
-                          + _NO_STATE_E)
-        # the return row as leave writes it, inline: a shared helper would
-        # cost one more Python call at every recorded return
+        self._n += 1
         if pfn < 0:
-            self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
+            self._e.frombytes(_PACK_E6(_ID[fn] + _LEAF, self.depth, pfn, slot, mark,
+                                       self._nr) + _NO_STATE_E)
         else:
             rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-            self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn],
-                                      pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
+            self._e.frombytes(_PACK_E(_ID[fn] + _LEAF, self.depth, pfn, slot, mark,
+                                      self._nr, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
+                                      pm[pfn], lr[pfn], lm[pfn]))
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
@@ -458,7 +459,7 @@ class CallLog:
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
         stop = len(self) if stop is None else stop
-        return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
+        return [_NAMES[f & _FN] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
@@ -555,7 +556,10 @@ class CallLog:
             p = e[2]
             if p < 0:
                 continue
-            if e[6] >= 0:
+            if e[0] & _LEAF:                     # entered and returned at this mark
+                at_entry[k] = known.get(p)
+                at_ret[k] = known[p] = tuple(e[6:])
+            elif e[6] >= 0:
                 at_entry[k] = known[p] = tuple(e[6:])
             else:
                 at_entry[k] = known.get(p)
@@ -576,7 +580,7 @@ class CallLog:
                     was_st = {} if then == now else {
                         f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
                         if then[j] != now[j]}
-            f = e[0]
+            f = e[0] & _FN
             out.append({
                 "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
                 "page": labels.get(p) if p >= 0 else None,
