@@ -493,8 +493,8 @@ class CallLog:
     def raw_states(self, pfns: Collection[int]) -> dict[int, tuple[int, ...]]:
         """raw_state() of many pages (a step's labelled pages): pfn -> state."""
         if len(pfns) <= 8:
-            views = self._views or self._page_views()
-            return {p: tuple(v[p] for v in views) for p in pfns}
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            return {p: (rc[p], mc[p], fl[p], pf[p], pm[p], lr[p], lm[p]) for p in pfns}
         idx = np.fromiter(pfns, np.int64, len(pfns))
         cols = [a[idx].tolist() for a in self._state_arrays()]
         return dict(zip(idx.tolist(), zip(*cols)))
@@ -764,8 +764,11 @@ def kernel_call(name: str, page: Optional[int] = 0,
         sig = inspect.signature(f)
         last = max((k for k in (page, slot) if k is not None), default=-1)
 
-        def record(log: CallLog, m: "Machine", args: tuple[Any, ...],
-                   kw: dict[str, Any]) -> Any:
+        @functools.wraps(f)
+        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
+            log = m.calls
+            if not log.enabled:
+                return f(m, *args, **kw)
             if last >= len(args):        # the page or slot given by keyword
                 bound = sig.bind(m, *args, **kw)     # (a wrong call: TypeError)
                 bound.apply_defaults()
@@ -778,13 +781,6 @@ def kernel_call(name: str, page: Optional[int] = 0,
                 return f(m, *args, **kw)
             finally:
                 log.leave(i, p)
-
-        @functools.wraps(f)
-        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
-            log = m.calls
-            if not log.enabled:
-                return f(m, *args, **kw)
-            return record(log, m, args, kw)
 
         params = list(sig.parameters.values())[1:]
         if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
