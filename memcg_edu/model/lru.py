@@ -54,6 +54,11 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     pc->mem_cgroup, but first switches an uncharged page that is not on an
     LRU to the root memcg: such a page no longer pins its old memcg.
     """
+    return _page_lruvec(m, pfn)
+
+
+def _page_lruvec(m: "Machine", pfn: int) -> int:
+    """mem_cgroup_page_lruvec() unrecorded (lru_cache_add records it as a leaf)."""
     mem = m.mem
     mi = mem.pg.pc_memcg[pfn]
     if (mi != 0 and not mem.pg.flags[pfn] & PG_lru
@@ -112,7 +117,12 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
             raise KernelBugError(f"page {pfn} is already on an LRU list",
                                  "VM_BUG_ON_PAGE(PageLRU(page), page)",
                                  "__pagevec_lru_add_fn", "mm/swap.c")
-        memcg = mem_cgroup_page_lruvec(m, pfn)
+        # mem_cgroup_page_lruvec, recorded as a leaf: it is entered right
+        # after __pagevec_lru_add_fn on the same page (so its state at entry
+        # is the one recorded there), records no callees, writes no counter
+        # and cannot fail
+        memcg = _page_lruvec(m, pfn)
+        calls.leaf("mem_cgroup_page_lruvec", pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
         if active:
