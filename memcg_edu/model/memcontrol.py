@@ -233,7 +233,6 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
     return memcg
 
 
-@kernel_call("commit_charge")
 def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> None:
     """commit_charge(): bind the page to memcg (pc->mem_cgroup, pc->flags).
 
@@ -241,15 +240,30 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
     ``lrucare`` the page is taken off the LRU it may sit on (root's, for a
     swap-cache readahead page) and put back on the new memcg's lruvec.
     """
-    mem = m.mem
-    if mem.pg.pc_flags[pfn] & PCG_USED:
-        raise _bug(f"page {pfn} is already charged (PCG_USED)",
-                   "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
-    isolated = lock_page_lru(m, pfn) if lrucare else False
-    mem.pg.pc_memcg[pfn] = memcg.index
-    mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
-    if lrucare:
-        unlock_page_lru(m, pfn, isolated)
+    # the call log: with lrucare a call with callees (lock_page_lru,
+    # unlock_page_lru) that moves lru_size counters; without, a leaf,
+    # recorded as it ends (a failed check included): it records no callees,
+    # writes no counter, and both callers enter it right after the page's
+    # state was recorded (mem_cgroup_commit_charge's entry on it, and
+    # migrate_page_copy's on mem_cgroup_migrate's new page), which is then
+    # its state at entry
+    calls = m.calls
+    i = calls.enter("commit_charge", pfn) if lrucare else -1
+    try:
+        mem = m.mem
+        if mem.pg.pc_flags[pfn] & PCG_USED:
+            raise _bug(f"page {pfn} is already charged (PCG_USED)",
+                       "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
+        isolated = lock_page_lru(m, pfn) if lrucare else False
+        mem.pg.pc_memcg[pfn] = memcg.index
+        mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+        if lrucare:
+            unlock_page_lru(m, pfn, isolated)
+    finally:
+        if lrucare:
+            calls.leave(i)
+        else:
+            calls.leaf("commit_charge", pfn)
 
 
 @kernel_call("mem_cgroup_charge_statistics", page=1)
