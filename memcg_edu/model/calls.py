@@ -12,7 +12,8 @@ at every call entry and return; the counters a call changed are the columns
 that differ in the rows kept between its two marks (found when the log is
 read).
 
-Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
+Rows live in ``array`` buffers (an entry and a return row per call, one
+row for a leaf: a few dozen bytes per call); Python dicts
 are built only when a front-end reads a range (``records``, or later through
 the ``CallRecords`` a scenario step keeps: ``since``).
 
@@ -23,7 +24,8 @@ Model code records a call in one of three ways:
 * ``i = m.calls.enter("zap_pte_range", pfn)`` ... ``m.calls.leave(i)``
   around a stretch of code that stands for a kernel function;
 * ``m.calls.leaf("page_add_new_anon_rmap", pfn)`` right after the line(s)
-  that stand for a kernel function with no recorded callees.
+  that stand for a kernel function with no recorded callees (its state at
+  entry is the page's latest recorded one: a leaf only where that holds).
 
 Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 """
