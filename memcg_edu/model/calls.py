@@ -12,7 +12,8 @@ at every call entry and return; the counters a call changed are the columns
 that differ in the rows kept between its two marks (found when the log is
 read).
 
-Rows live in ``array`` buffers (a few dozen bytes per call); Python dicts
+Rows live in ``array`` buffers (an entry and a return row per call, one
+row for a leaf: a few dozen bytes per call); Python dicts
 are built only when a front-end reads a range (``records``, or later through
 the ``CallRecords`` a scenario step keeps: ``since``).
 
@@ -23,7 +24,8 @@ Model code records a call in one of three ways:
 * ``i = m.calls.enter("zap_pte_range", pfn)`` ... ``m.calls.leave(i)``
   around a stretch of code that stands for a kernel function;
 * ``m.calls.leaf("page_add_new_anon_rmap", pfn)`` right after the line(s)
-  that stand for a kernel function with no recorded callees.
+  that stand for a kernel function with no recorded callees (its state at
+  entry is the page's latest recorded one: a leaf only where that holds).
 
 Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
 """
@@ -237,15 +239,22 @@ _PACK_E, _PACK_R = struct.Struct(f"{_E}q").pack, struct.Struct(f"{_R}q").pack
 _PACK_E6, _PACK_R2 = struct.Struct("6q").pack, struct.Struct("2q").pack
 _NO_STATE_E = struct.pack("7q", -1, 0, 0, 0, -1, -1, -1)
 _NO_STATE_R = struct.pack("7q", 0, 0, 0, 0, -1, -1, -1)
+#: added to the function id of a leaf's entry: its one row, holding the
+#: page's state at return (it has no return row)
+_LEAF = 1 << 16
+_FN = _LEAF - 1
 _NCOL = len(COLUMNS)
 _COLS = range(_NCOL)
-#: a counter row change: memcg index, the index of that memcg's change
-#: before (its row before; -1: a fresh row), the row now
-_W = 2 + _NCOL
-_PACK_ROWS = struct.Struct(f"{_W}q").pack
 _LIMIT_COLS = {COLUMNS.index("limit"), COLUMNS.index("memsw_limit")}
 #: a fresh memcg's row (limits unlimited, everything else 0)
-_FRESH_ROW = [RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL)]
+_FRESH_ROW = tuple(RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NCOL))
+#: about what a counter row change holds (a tuple of _NCOL ints and three
+#: list entries), for nbytes()
+_CHANGE_BYTES = 8 * (_NCOL + 20)
+
+#: CallRecords keeps a step's page labels and states before it whole up to
+#: this many entries (bounded memory a step), else those of its calls' pages
+_KEEP_WHOLE = 16
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: kernel_call's one-argument wrapper: called without its argument
@@ -259,19 +268,26 @@ class CallLog:
         self._m = machine
         self.enabled = enabled
         self.depth = 0
-        # per call, in entry order, _E numbers: function id, depth, pfn,
-        # swap slot, mark at entry, number of returns recorded before it,
-        # then the page's state at entry as below (count -1: not known)
+        # per call, in entry order, _E numbers: function id (+ _LEAF for a
+        # leaf), depth, pfn, swap slot, mark at entry, number of returns
+        # recorded before it, then the page's state at entry as below
+        # (count -1: not known), or at return for a leaf
         self._e = array("q")
         # per return, in return order, _R numbers: call index, mark at
         # return, then the page's count, mapcount, flags, pc->flags,
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
-        # counter row changes: the mark, and _W numbers (_PACK_ROWS): the
-        # changed columns are found only when the log is read (_changes);
-        # and each memcg's latest change (-1: none)
-        self._c_mark, self._c_rows = array("q"), array("q")
+        # counter row changes (a few a step, so plain lists: array.append
+        # parses its argument, slower): the mark, the memcg, the index of
+        # that memcg's change before (its row before; -1: a fresh row) and
+        # the row now, whole (a tuple: a copy costs less than packing it);
+        # the changed columns are found only when the log is read
+        # (_changes); and each memcg's latest change (-1: none)
+        self._c_mark: list[int] = []
+        self._c_memcg: list[int] = []
+        self._c_prev: list[int] = []
+        self._c_rows: list[tuple[int, ...]] = []
         self._c_latest: list[int] = []
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
@@ -295,26 +311,32 @@ class CallLog:
     # -- recording ------------------------------------------------------------
     # enter, leave and leaf run at every recorded call: each takes its mark
     # and reads the page's state inline, and diffs the counters only when a
-    # row differs from its last diff (one list comparison in C).
+    # row was written since the last diff (Machine.counters_moved, set by
+    # every writer of a row: a flag test, where comparing the rows at every
+    # mark cost about a sixth of the recording).
     def _changed(self, mark: int) -> None:
         """Log every counter row that changed since the last diff, at ``mark``."""
+        self._m.counters_moved = False
         rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
             latest.append(-1)
-        for i, (row, old) in enumerate(zip(rows, last)):
-            if old != row:
-                # the row whole, in one pack, and where the row before is
-                # kept: finding the changed columns here would cost several
-                # times more, and most logs are never read
-                prev, latest[i] = latest[i], len(self._c_mark)
-                self._c_mark.append(mark)
-                self._c_rows.frombytes(_PACK_ROWS(i, prev, *row))
-                old[:] = row
+        # the rows that differ, found in C (most diffs find one)
+        for i in compress(range(len(rows)), map(ne, rows, last)):
+            # the row whole, and where the row before is kept: finding the
+            # changed columns here would cost several times more, and most
+            # logs are never read
+            row = rows[i]
+            latest[i], prev = len(self._c_mark), latest[i]
+            self._c_mark.append(mark)
+            self._c_memcg.append(i)
+            self._c_prev.append(prev)
+            self._c_rows.append(tuple(row))
+            last[i][:] = row
 
     def _row_at(self, k: int) -> list[int]:
         """The row that change ``k`` left (-1: a fresh row)."""
-        return list(_FRESH_ROW) if k < 0 else self._c_rows[k * _W + 2:(k + 1) * _W].tolist()
+        return list(_FRESH_ROW if k < 0 else self._c_rows[k])
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -336,14 +358,11 @@ class CallLog:
         """
         if not self.enabled:
             return -1
-        return self._enter(_ID[fn], pfn, slot)
-
-    def _enter(self, f: int, pfn: int, slot: int) -> int:
-        """enter() of function id ``f``, recording on."""
+        f = _ID[fn]
         i = self._n
         self._n = i + 1
         mark = self._mark = self._mark + 1
-        if self._rows != self._last:         # a counter moved since the last diff
+        if self._m.counters_moved:           # a counter row was written
             self._changed(mark)
         if pfn < 0:
             self._e.frombytes(_PACK_E6(f, self.depth, pfn, slot, mark, self._nr)
@@ -362,16 +381,19 @@ class CallLog:
             self._e[i * _E + 2] = pfn
             self._e[i * _E + 6] = -1             # it had no state at entry
 
-    def leave(self, i: int) -> None:
-        """Call ``i`` returns: store the mark and its page's state."""
-        if i >= 0:
-            self._leave(i, self._e[i * _E + 2])
+    def leave(self, i: int, pfn: Optional[int] = None) -> None:
+        """Call ``i`` returns: store the mark and its page's state.
 
-    def _leave(self, i: int, pfn: int) -> None:
-        """leave() of call ``i``, on page ``pfn`` (-1: none)."""
+        ``pfn``: its page (-1: none) when the caller knows it; None: the
+        page its entry (or set_page) gave it.
+        """
+        if i < 0:
+            return
+        if pfn is None:
+            pfn = self._e[i * _E + 2]
         self.depth -= 1
         mark = self._mark = self._mark + 1
-        if self._rows != self._last:         # a counter moved since the last diff
+        if self._m.counters_moved:           # a counter row was written
             self._changed(mark)
         self._nr += 1
         if pfn < 0:
@@ -384,32 +406,28 @@ class CallLog:
     def leaf(self, fn: str, pfn: int = -1, slot: int = -1) -> None:
         """A call with no recorded callees, just done (state is the state now).
 
-        Its counter changes, if any, are its caller's: both of its marks are
-        one new mark taken without a diff (the next diff finds them). Its
-        state at entry is the page's latest recorded state.
+        Its counter changes, if any, are its caller's: its entry and return
+        are one mark taken without a diff (the next diff finds them). Its
+        state at entry is the page's latest recorded state. One row: its
+        entry, with the state at return (_LEAF).
         """
         if not self.enabled:
             return
         mark = self._mark = self._mark + 1
-        i = self._n
-        self._n = i + 1
-        nr = self._nr
-        self._nr = nr + 1
-        self._e.frombytes(_PACK_E6(_ID[fn], self.depth, pfn, slot, mark, nr)
-                          + _NO_STATE_E)
-        # the return row as _leave writes it, inline: a shared helper would
-        # cost one more Python call at every recorded return
+        self._n += 1
         if pfn < 0:
-            self._r.frombytes(_PACK_R2(i, mark) + _NO_STATE_R)
+            self._e.frombytes(_PACK_E6(_ID[fn] + _LEAF, self.depth, pfn, slot, mark,
+                                       self._nr) + _NO_STATE_E)
         else:
             rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
-            self._r.frombytes(_PACK_R(i, mark, rc[pfn], mc[pfn], fl[pfn],
-                                      pf[pfn], pm[pfn], lr[pfn], lm[pfn]))
+            self._e.frombytes(_PACK_E(_ID[fn] + _LEAF, self.depth, pfn, slot, mark,
+                                      self._nr, rc[pfn], mc[pfn], fl[pfn], pf[pfn],
+                                      pm[pfn], lr[pfn], lm[pfn]))
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""
-        return sum(a.itemsize * len(a) for a in (
-            self._e, self._r, self._c_mark, self._c_rows))
+        return sum(a.itemsize * len(a) for a in (self._e, self._r)) \
+            + len(self._c_rows) * _CHANGE_BYTES
 
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
@@ -423,10 +441,12 @@ class CallLog:
             # each memcg's latest change that stays
             for i, k in enumerate(self._c_latest):
                 while k >= cut:
-                    k = self._c_rows[k * _W + 1]
+                    k = self._c_prev[k]
                 self._c_latest[i] = k
             del self._c_mark[cut:]
-            del self._c_rows[cut * _W:]
+            del self._c_memcg[cut:]
+            del self._c_prev[cut:]
+            del self._c_rows[cut:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
         del self._c_latest[len(self._rows):]
@@ -434,13 +454,14 @@ class CallLog:
         # of the next operation's first call (inside no call), logs what the
         # restore put back
         self._last = [self._row_at(k) for k in self._c_latest]
+        self._m.counters_moved = True
         self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
         stop = len(self) if stop is None else stop
-        return [_NAMES[f] for f in self._e[start * _E:stop * _E:_E]]
+        return [_NAMES[f & _FN] for f in self._e[start * _E:stop * _E:_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
@@ -474,8 +495,8 @@ class CallLog:
     def raw_states(self, pfns: Collection[int]) -> dict[int, tuple[int, ...]]:
         """raw_state() of many pages (a step's labelled pages): pfn -> state."""
         if len(pfns) <= 8:
-            views = self._views or self._page_views()
-            return {p: tuple(v[p] for v in views) for p in pfns}
+            rc, mc, fl, pf, pm, lr, lm = self._views or self._page_views()
+            return {p: (rc[p], mc[p], fl[p], pf[p], pm[p], lr[p], lm[p]) for p in pfns}
         idx = np.fromiter(pfns, np.int64, len(pfns))
         cols = [a[idx].tolist() for a in self._state_arrays()]
         return dict(zip(idx.tolist(), zip(*cols)))
@@ -537,7 +558,10 @@ class CallLog:
             p = e[2]
             if p < 0:
                 continue
-            if e[6] >= 0:
+            if e[0] & _LEAF:                     # entered and returned at this mark
+                at_entry[k] = known.get(p)
+                at_ret[k] = known[p] = tuple(e[6:])
+            elif e[6] >= 0:
                 at_entry[k] = known[p] = tuple(e[6:])
             else:
                 at_entry[k] = known.get(p)
@@ -558,7 +582,7 @@ class CallLog:
                     was_st = {} if then == now else {
                         f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
                         if then[j] != now[j]}
-            f = e[0]
+            f = e[0] & _FN
             out.append({
                 "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
                 "page": labels.get(p) if p >= 0 else None,
@@ -571,7 +595,10 @@ class CallLog:
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
         """Calls [start, now) as ``records(start, now, labels, before)``
-        will give them, built when first read (a scenario step's "calls")."""
+        will give them, built when first read (a scenario step's "calls").
+
+        ``labels`` and ``before`` may be kept as they are: do not change
+        them afterwards."""
         return CallRecords(self, start, len(self), labels, before)
 
     def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
@@ -606,13 +633,11 @@ class CallLog:
         old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        flat = self._c_rows[a * _W:b * _W].tolist()
+        rows = self._c_rows
         out = []
-        for mark, j in zip(self._c_mark[a:b], range(0, len(flat), _W)):
-            base, prev = flat[j] << 8, flat[j + 1]
-            new = flat[j + 2:j + _W]
-            old = flat[(prev - a) * _W + 2:(prev - a + 1) * _W] if prev >= a \
-                else self._row_at(prev)
+        for k in range(a, b):
+            mark, base, prev = self._c_mark[k], self._c_memcg[k] << 8, self._c_prev[k]
+            new, old = rows[k], _FRESH_ROW if prev < 0 else rows[prev]
             # the changed columns, found in C (most rows change in one or two)
             out += [(mark, base | c, old[c], new[c])
                     for c in compress(_COLS, map(ne, new, old))]
@@ -668,11 +693,17 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     def __init__(self, log: CallLog, start: int, stop: int,
                  labels: Mapping[int, str],
                  before: Mapping[int, tuple[int, ...]]) -> None:
-        pfns = log.pfns(start, stop) if labels or before else set()
         self._log: Optional[CallLog] = log
         self._start, self._stop, self._cuts = start, stop, len(log.cuts)
-        self._labels = {p: labels[p] for p in pfns if p in labels}
-        self._before = {p: before[p] for p in pfns if p in before}
+        if len(labels) + len(before) <= _KEEP_WHOLE:
+            # a few pages (most steps): kept whole, which costs less than
+            # finding the calls' pages (records() looks up only those); the
+            # caller hands over mappings it no longer changes (see since)
+            self._labels, self._before = labels, before
+        else:
+            pfns = log.pfns(start, stop)
+            self._labels = {p: labels[p] for p in pfns if p in labels}
+            self._before = {p: before[p] for p in pfns if p in before}
         self._list: Optional[list[dict[str, Any]]] = None
 
     def _built(self) -> list[dict[str, Any]]:
@@ -730,14 +761,16 @@ def kernel_call(name: str, page: Optional[int] = 0,
     """
     if name not in _ID:
         raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
-    fid = _ID[name]
 
     def deco(f: F) -> F:
         sig = inspect.signature(f)
         last = max((k for k in (page, slot) if k is not None), default=-1)
 
-        def record(log: CallLog, m: "Machine", args: tuple[Any, ...],
-                   kw: dict[str, Any]) -> Any:
+        @functools.wraps(f)
+        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
+            log = m.calls
+            if not log.enabled:
+                return f(m, *args, **kw)
             if last >= len(args):        # the page or slot given by keyword
                 bound = sig.bind(m, *args, **kw)     # (a wrong call: TypeError)
                 bound.apply_defaults()
@@ -745,18 +778,11 @@ def kernel_call(name: str, page: Optional[int] = 0,
             p = -1 if page is None else args[page]
             if p.__class__ is Page:
                 p = p.pfn
-            i = log._enter(fid, p, -1 if slot is None else args[slot])
+            i = log.enter(name, p, -1 if slot is None else args[slot])
             try:
                 return f(m, *args, **kw)
             finally:
-                log._leave(i, p)
-
-        @functools.wraps(f)
-        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
-            log = m.calls
-            if not log.enabled:
-                return f(m, *args, **kw)
-            return record(log, m, args, kw)
+                log.leave(i, p)
 
         params = list(sig.parameters.values())[1:]
         if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
@@ -778,10 +804,10 @@ def kernel_call(name: str, page: Optional[int] = 0,
             if not log.enabled:
                 return f(m, a)
             p = (a.pfn if a.__class__ is Page else a) if is_page else -1
-            i = log._enter(fid, p, a if is_slot else -1)
+            i = log.enter(name, p, a if is_slot else -1)
             try:
                 return f(m, a)
             finally:
-                log._leave(i, p)
+                log.leave(i, p)
         return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco

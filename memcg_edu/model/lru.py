@@ -54,6 +54,11 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
     pc->mem_cgroup, but first switches an uncharged page that is not on an
     LRU to the root memcg: such a page no longer pins its old memcg.
     """
+    return _page_lruvec(m, pfn)
+
+
+def _page_lruvec(m: "Machine", pfn: int) -> int:
+    """mem_cgroup_page_lruvec() unrecorded (lru_cache_add records it as a leaf)."""
     mem = m.mem
     mi = mem.pg.pc_memcg[pfn]
     if (mi != 0 and not mem.pg.flags[pfn] & PG_lru
@@ -72,6 +77,7 @@ def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
     m.lru_clock += 1
     mem.pg.lru_seq[pfn] = m.lru_clock
     m.memcg_list[memcg].row[LRU_BASE + lru] += 1
+    m.counters_moved = True
 
 
 def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
@@ -88,6 +94,7 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
     m.memcg_list[where].row[LRU_BASE + mem.pg.lru[pfn]] -= 1
+    m.counters_moved = True
     mem.pg.lru[pfn] = -1
     mem.pg.lru_memcg[pfn] = -1
 
@@ -110,7 +117,12 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
             raise KernelBugError(f"page {pfn} is already on an LRU list",
                                  "VM_BUG_ON_PAGE(PageLRU(page), page)",
                                  "__pagevec_lru_add_fn", "mm/swap.c")
-        memcg = mem_cgroup_page_lruvec(m, pfn)
+        # mem_cgroup_page_lruvec, recorded as a leaf: it is entered right
+        # after __pagevec_lru_add_fn on the same page (so its state at entry
+        # is the one recorded there), records no callees, writes no counter
+        # and cannot fail
+        memcg = _page_lruvec(m, pfn)
+        calls.leaf("mem_cgroup_page_lruvec", pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
         if active:
@@ -147,6 +159,7 @@ def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
     counts = np.bincount(memcgs, minlength=len(m.memcg_list))
     for mi in np.flatnonzero(counts):
         m.memcg_list[mi].row[LRU_BASE + lru] += int(counts[mi])
+    m.counters_moved = True
 
 
 @kernel_call("isolate_lru_page")
@@ -221,6 +234,7 @@ def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
     for k in np.flatnonzero(counts):
         mi, lru = divmod(int(k), NR_LRU_LISTS)
         m.memcg_list[mi].row[LRU_BASE + lru] -= int(counts[k])
+    m.counters_moved = True
     mem.flags[pfns] &= ~np.uint16(PG_lru)
     mem.lru[pfns] = -1
     mem.lru_memcg[pfns] = -1

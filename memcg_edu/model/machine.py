@@ -114,6 +114,13 @@ class Machine:
         #: each memcg's counter row (MemCgroup.row), by index: what the
         #: event and call logs compare at every record
         self.memcg_rows: list[list[int]] = []
+        #: a counter row may have changed since the call log last compared
+        #: the rows: whoever writes a row (directly, or through its
+        #: ResCounter's charge/uncharge/set_limit) sets it before the next
+        #: recorded call, and the call log compares the rows only then
+        #: (CallLog._changed clears it); a comparison at every recorded call
+        #: cost more than the rest of the recording together
+        self.counters_moved = True
         self.memcgs: dict[str, MemCgroup] = {}
         self.created_at: dict[int, int] = {}
         self.task_list: dict[int, Task] = {}
@@ -363,6 +370,7 @@ class Machine:
                 raise ModelUsageError(f"memsw_limit of {mg.name} ({val}) would be "
                                       f"below its limit (-EINVAL)")
             if counter.set_limit(val):
+                self.counters_moved = True
                 # the write that succeeded sets the flag reclaim reads
                 mg.memsw_is_minimum = (mg.row[COL["limit"]]
                                        == mg.row[COL["memsw_limit"]])

@@ -3,7 +3,9 @@
 Every number of a memcg lives in one list, its counter row, laid out as
 COLUMNS: the res and memsw res_counters, then the memory.stat values
 (memcg_edu.timeline.STATS), whose last five are the lruvec's lru_size of the
-five LRU lists. The event log diffs these rows after every event.
+five LRU lists. The event log diffs these rows after every event; the call
+log only when Machine.counters_moved says one was written (every writer of a
+row sets it).
 
 The root memcg behaves as in the 3.17 release: its counters are never
 charged by its own pages (try_charge returns at once for root), and its

@@ -122,6 +122,7 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
             return
         noswap = False
         fail = memcg.res.charge(batch)
+        m.counters_moved = True              # usage, or failcnt (see Machine)
         if fail is None:
             if not m.swap_account:
                 break
@@ -161,6 +162,7 @@ def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
     memcg.res.uncharge(nr_pages)
     if m.swap_account:
         memcg.memsw.uncharge(nr_pages)
+    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_reclaim", page=None)
@@ -231,7 +233,6 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
     return memcg
 
 
-@kernel_call("commit_charge")
 def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> None:
     """commit_charge(): bind the page to memcg (pc->mem_cgroup, pc->flags).
 
@@ -239,15 +240,30 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
     ``lrucare`` the page is taken off the LRU it may sit on (root's, for a
     swap-cache readahead page) and put back on the new memcg's lruvec.
     """
-    mem = m.mem
-    if mem.pg.pc_flags[pfn] & PCG_USED:
-        raise _bug(f"page {pfn} is already charged (PCG_USED)",
-                   "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
-    isolated = lock_page_lru(m, pfn) if lrucare else False
-    mem.pg.pc_memcg[pfn] = memcg.index
-    mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
-    if lrucare:
-        unlock_page_lru(m, pfn, isolated)
+    # the call log: with lrucare a call with callees (lock_page_lru,
+    # unlock_page_lru) that moves lru_size counters; without, a leaf,
+    # recorded as it ends (a failed check included): it records no callees,
+    # writes no counter, and both callers enter it right after the page's
+    # state was recorded (mem_cgroup_commit_charge's entry on it, and
+    # migrate_page_copy's on mem_cgroup_migrate's new page), which is then
+    # its state at entry
+    calls = m.calls
+    i = calls.enter("commit_charge", pfn) if lrucare else -1
+    try:
+        mem = m.mem
+        if mem.pg.pc_flags[pfn] & PCG_USED:
+            raise _bug(f"page {pfn} is already charged (PCG_USED)",
+                       "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
+        isolated = lock_page_lru(m, pfn) if lrucare else False
+        mem.pg.pc_memcg[pfn] = memcg.index
+        mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+        if lrucare:
+            unlock_page_lru(m, pfn, isolated)
+    finally:
+        if lrucare:
+            calls.leave(i)
+        else:
+            calls.leaf("commit_charge", pfn)
 
 
 @kernel_call("mem_cgroup_charge_statistics", page=1)
@@ -257,6 +273,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
     row = memcg.row
     row[_RSS if m.mem.pg.flags[pfn] & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
+    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_commit_charge")
@@ -322,6 +339,7 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_RSS] -= nr_anon
     row[_CACHE] -= nr_file
     row[_PGPGOUT] += pgpgout
+    m.counters_moved = True
 
 
 #: longer lists go to the vectorised bulk.uncharge_list (same effect)
@@ -541,6 +559,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     mem.pg.pc_flags[pfn] = flags & ~PCG_MEMSW
     memcg.swap_css_refs += 1
     memcg.row[_SWAP] += 1
+    m.counters_moved = True
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
 
 
@@ -563,6 +582,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     if not memcg.is_root:
         memcg.memsw.uncharge(1)
     memcg.row[_SWAP] -= 1
+    m.counters_moved = True
     memcg.swap_css_refs -= 1
     m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
 
@@ -582,6 +602,7 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     on every shipped scenario under both designs.
     """
     m.memcg_list[m.mem.pg.pc_memcg[pfn]].row[_MAPPED] += delta
+    m.counters_moved = True
 
 
 # -- charge moving ------------------------------------------------------------
@@ -615,6 +636,7 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     if not mem.pg.flags[pfn] & PG_anon and mem.pg.mapcount[pfn] > 0:
         from_.row[_MAPPED] -= 1
         to.row[_MAPPED] += 1
+        m.counters_moved = True
     mem_cgroup_charge_statistics(m, from_, pfn, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, pfn, 1)
@@ -636,6 +658,7 @@ def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
     swap_cgroup_record(m, slot, to.index)
     from_.row[_SWAP] -= 1
     to.row[_SWAP] += 1
+    m.counters_moved = True
     to.swap_css_refs += 1
     m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
     return True

@@ -16,7 +16,7 @@ from ..errors import ModelUsageError
 from . import bulk
 from .calls import kernel_call
 from .lru import isolate_lru_page
-from .mm import (lock_page, page_add_file_rmap, page_remove_rmap, put_page,
+from .mm import (lock_page_first, page_add_file_rmap, page_remove_rmap, put_page,
                  putback_lru_page, rmap_add, rmap_all, rmap_del, unlock_page)
 from .pages import (PG_active, PG_anon, PG_swapbacked, PG_swapcache,
                     PG_unevictable)
@@ -91,7 +91,7 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
         raise
     calls.leaf("alloc_pages", new)
     i = calls.enter("__unmap_and_move", old)
-    lock_page(m, old)
+    lock_page_first(m, old)
     token = m.ops.migrate_prepare(m, old, new)
     ptes = rmap_all(m, old)
     if ptes:
@@ -106,7 +106,7 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
         calls.leave(j)
     ok = False
     j = calls.enter("move_to_new_page", new)
-    lock_page(m, new)
+    lock_page_first(m, new)
     mem.pg.mapping[new] = mem.pg.mapping[old]
     mem.pg.flags[new] |= mem.pg.flags[old] & (PG_anon | PG_swapbacked)
     for _ in range(MIGRATE_PASSES):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .machine import Machine
 
 __all__ = ["rmap_add", "rmap_del", "rmap_all", "rmap_find", "rmap_has", "rmap_move", "get_page",
-           "put_page", "release_pages", "putback_lru_page", "lock_page",
+           "put_page", "release_pages", "putback_lru_page", "lock_page", "lock_page_first",
            "unlock_page", "page_remove_rmap", "page_add_file_rmap",
            "try_to_free_swap", "delete_from_swap_cache", "free_swap_and_cache",
            "do_anonymous_page", "fault_anon_range", "add_to_page_cache_lru",
@@ -229,6 +229,24 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
 @kernel_call("lock_page")
 def lock_page(m: "Machine", pfn: int) -> None:
     """lock_page() (include/linux/pagemap.h): the model runs one path at a time, so the lock must be free."""
+    _lock_page(m, pfn)
+
+
+def lock_page_first(m: "Machine", pfn: int) -> None:
+    """lock_page() as the first thing a recorded call on the same page does.
+
+    Recorded as a leaf (one row, cheaper), when it ends (a failure
+    included): the caller's entry has just recorded the page's state, which
+    is then its state at entry, and it records no callees and writes no
+    counter, so the call log reads as with lock_page().
+    """
+    try:
+        _lock_page(m, pfn)
+    finally:
+        m.calls.leaf("lock_page", pfn)
+
+
+def _lock_page(m: "Machine", pfn: int) -> None:
     if m.mem.pg.flags[pfn] & PG_locked:
         raise ModelUsageError(f"page {pfn} is locked (lock_page would sleep "
                               f"forever in this single-threaded model)")

@@ -4,7 +4,8 @@ A memcg has two of them, ``res`` (memory) and ``memsw`` (memory+swap). The
 numbers live in the owning memcg's counter row (a plain list, see
 memcg.COLUMNS) so that the event log can diff a whole memcg at once; a
 ResCounter is the view of one counter inside that row plus its parent link.
-All values are in pages (the kernel counts bytes).
+All values are in pages (the kernel counts bytes). Whoever calls charge,
+uncharge or set_limit sets Machine.counters_moved (for the call log).
 """
 from __future__ import annotations
 
