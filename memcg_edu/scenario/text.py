@@ -48,22 +48,20 @@ def _v(v: Any) -> str:
     return str(v)
 
 
-def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any]) -> list[str]:
     out = []
+    old = prev.get("memcgs", {})
     for name, now in rec["memcgs"].items():
-        before = (prev or {}).get("memcgs", {}).get(name)
-        # the same dict object: nothing moved (a run shares what stays the same)
-        if before is None or before is now:
+        before = old.get(name)
+        # the same dict object, or an equal one: nothing moved (a run shares
+        # what stays the same, and root's counters are remade every step)
+        if before is None or before is now or before == now:
             continue
-        diffs = []
-        for k in COUNTERS:
-            if now.get(k) != before.get(k):
-                diffs.append(f"{k} {_v(before.get(k))}->{_v(now.get(k))}")
+        diffs = [f"{k} {_v(a)}->{_v(b)}" for k in COUNTERS
+                 if (a := before.get(k)) != (b := now.get(k))]
         if before["stat"] is not now["stat"]:
-            for k in STATS:
-                a, b = before["stat"].get(k), now["stat"].get(k)
-                if a != b:
-                    diffs.append(f"{k} {a}->{b}")
+            diffs += [f"{k} {a}->{b}" for k in STATS
+                      if (a := before["stat"].get(k)) != (b := now["stat"].get(k))]
         if diffs:
             out.append(f"{name}: " + ", ".join(diffs))
     return out
@@ -88,39 +86,55 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
         lines.append(f"  note: {step['note']}")
     if rec["error"]:
         lines.append(f"  why: {rec['error']}")
-    lines += [f"  memcg OOM in {o['memcg']}: {_OOM_OUTCOME[o['outcome']].format(**o)}"
-              for o in rec.get("oom") or ()]
+    if rec.get("oom"):
+        lines += [f"  memcg OOM in {o['memcg']}: {_OOM_OUTCOME[o['outcome']].format(**o)}"
+                  for o in rec["oom"]]
     if rec["events"]:
         lines.append("  events: " + ", ".join(rec["events"]))
-    changes = _changes(rec, prev) if prev is not None else []
-    lines += [f"  changed: {c}" for c in changes]
+    if prev is not None:
+        lines += [f"  changed: {c}" for c in _changes(rec, prev)]
     # where the design departs from clean accounting (Machine.design_notes)
-    lines += [f"  design note: {n}" for n in rec.get("design_notes") or ()]
-    rows = [_HEADER] + [_row(name, c) for name, c in rec["memcgs"].items()]
-    widths = [max(map(len, column)) for column in zip(*rows)]
-    for r in rows:
-        lines.append("  " + "  ".join(map(str.ljust, r, widths)).rstrip())
+    if rec.get("design_notes"):
+        lines += [f"  design note: {n}" for n in rec["design_notes"]]
+    lines.append(_table(tuple([_row(name, c) for name, c in rec["memcgs"].items()])))
     return "\n".join(lines)
 
 
-_HEADER = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
+_HEADER = ("memcg",) + tuple(h for _, h in _TABLE) + _STATS
 #: (name, id of a counters dict) -> (that dict, its table row): a run shares
 #: a memcg's counters dict between the steps that do not change it
-_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], list[str]]] = {}
+_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], tuple[str, ...]]] = {}
+#: the rows of a table -> its text: a small machine's counters take few
+#: values, so a long run prints the same tables again and again
+_TABLES: dict[tuple[tuple[str, ...], ...], str] = {}
 
 
-def _row(name: str, c: Mapping[str, Any]) -> list[str]:
+def _row(name: str, c: Mapping[str, Any]) -> tuple[str, ...]:
     """One memcg's line of the table, as cells."""
     hit = _ROWS.get((name, id(c)))
     if hit is not None and hit[0] is c:
         return hit[1]
-    row = ([name] + [size(c.get(k)) if k != "failcnt" else str(c.get(k))
-                     for k, _ in _TABLE]
-           + [str(c["stat"].get(k)) for k in _STATS])
+    row = ((name,) + tuple([size(c.get(k)) if k != "failcnt" else str(c.get(k))
+                            for k, _ in _TABLE])
+           + tuple([str(c["stat"].get(k)) for k in _STATS]))
     if len(_ROWS) >= 256:
         _ROWS.clear()
     _ROWS[name, id(c)] = (c, row)
     return row
+
+
+def _table(rows: tuple[tuple[str, ...], ...]) -> str:
+    """The counters table of memcg ``rows`` under _HEADER, columns aligned."""
+    text = _TABLES.get(rows)
+    if text is None:
+        table = (_HEADER,) + rows
+        widths = [max(map(len, column)) for column in zip(*table)]
+        text = "\n".join("  " + "  ".join(map(str.ljust, r, widths)).rstrip()
+                         for r in table)
+        if len(_TABLES) >= 4096:
+            _TABLES.clear()
+        _TABLES[rows] = text
+    return text
 
 
 def _lru(state: Mapping[str, Any]) -> str:
