@@ -8,6 +8,7 @@ step's kernel calls follow, one line each (format_calls).
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Mapping
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS
@@ -96,45 +97,90 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
     # where the design departs from clean accounting (Machine.design_notes)
     if rec.get("design_notes"):
         lines += [f"  design note: {n}" for n in rec["design_notes"]]
-    lines.append(_table(tuple([_row(name, c) for name, c in rec["memcgs"].items()])))
+    lines.append(_table([_row(name, c) for name, c in rec["memcgs"].items()]))
     return "\n".join(lines)
 
 
 _HEADER = ("memcg",) + tuple(h for _, h in _TABLE) + _STATS
-#: (name, id of a counters dict) -> (that dict, its table row): a run shares
-#: a memcg's counters dict between the steps that do not change it
-_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], tuple[str, ...]]] = {}
-#: the rows of a table -> its text: a small machine's counters take few
-#: values, so a long run prints the same tables again and again
-_TABLES: dict[tuple[tuple[str, ...], ...], str] = {}
 
 
-def _row(name: str, c: Mapping[str, Any]) -> tuple[str, ...]:
-    """One memcg's line of the table, as cells."""
+class _Row:
+    """One memcg's line of the table: its cells, their lengths, and the
+    line padded to the widths it was last printed at."""
+
+    __slots__ = ("cells", "lens", "widths", "line")
+
+    def __init__(self, cells: tuple[str, ...]) -> None:
+        self.cells, self.lens = cells, list(map(len, cells))
+        self.widths: list[int] | None = None
+        self.line = ""
+
+    def padded(self, widths: list[int]) -> str:
+        """The line, each cell left-justified to its column's width."""
+        if widths != self.widths:
+            self.widths = widths
+            self.line = "  " + "  ".join(
+                [c.ljust(w) for c, w in zip(self.cells, widths)]).rstrip()
+        return self.line
+
+
+_HEADER_ROW = _Row(_HEADER)
+#: (name, id of a counters dict) -> (that dict, its row): a run shares a
+#: memcg's counters dict between the steps that do not change it, so most
+#: rows of a step are the step before's, already padded (calls into C cost
+#: a thousand instructions each: a table built cell by cell at every step
+#: was a sixth of a run's time)
+_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], _Row]] = {}
+
+
+#: a row's counters, the values its cells show -> the row: a small
+#: machine's counters take few values, so most rows were printed before
+_BY_VALUE: dict[tuple[Any, ...], _Row] = {}
+_TABLE_VALUES = itemgetter(*(k for k, _ in _TABLE))
+_STAT_VALUES = itemgetter(*_STATS)
+
+
+def _row(name: str, c: Mapping[str, Any]) -> _Row:
+    """One memcg's line of the table."""
     hit = _ROWS.get((name, id(c)))
     if hit is not None and hit[0] is c:
         return hit[1]
-    row = ((name,) + tuple([size(c.get(k)) if k != "failcnt" else str(c.get(k))
-                            for k, _ in _TABLE])
-           + tuple([str(c["stat"].get(k)) for k in _STATS]))
+    try:
+        key: tuple[Any, ...] | None = (name, _TABLE_VALUES(c), _STAT_VALUES(c["stat"]))
+        row = _BY_VALUE.get(key)
+    except KeyError:                     # a counter missing: built each time
+        key = row = None
+    if row is None:
+        row = _Row((name,) + tuple([size(c.get(k)) if k != "failcnt" else str(c.get(k))
+                                    for k, _ in _TABLE])
+                   + tuple([str(c["stat"].get(k)) for k in _STATS]))
+        if key is not None:
+            if len(_BY_VALUE) >= 4096:
+                _BY_VALUE.clear()
+            _BY_VALUE[key] = row
     if len(_ROWS) >= 256:
         _ROWS.clear()
     _ROWS[name, id(c)] = (c, row)
     return row
 
 
-def _table(rows: tuple[tuple[str, ...], ...]) -> str:
+#: the cell lengths of the last table's rows, and its column widths: a
+#: step rarely changes how wide a number is
+_LAST: list[Any] = [None, None]
+
+
+def _table(rows: list[_Row]) -> str:
     """The counters table of memcg ``rows`` under _HEADER, columns aligned."""
-    text = _TABLES.get(rows)
-    if text is None:
-        table = (_HEADER,) + rows
-        widths = [max(map(len, column)) for column in zip(*table)]
-        text = "\n".join("  " + "  ".join(map(str.ljust, r, widths)).rstrip()
-                         for r in table)
-        if len(_TABLES) >= 4096:
-            _TABLES.clear()
-        _TABLES[rows] = text
-    return text
+    lens = [r.lens for r in rows]
+    if lens != _LAST[0]:
+        widths = list(_HEADER_ROW.lens)
+        for row_lens in lens:
+            for j, n in enumerate(row_lens):
+                if n > widths[j]:
+                    widths[j] = n
+        _LAST[:] = lens, widths
+    widths = _LAST[1]
+    return "\n".join([_HEADER_ROW.padded(widths)] + [r.padded(widths) for r in rows])
 
 
 def _lru(state: Mapping[str, Any]) -> str:
