@@ -244,7 +244,7 @@ def _counters(ctx: Context, names: list[str],
         prev = last.get(n)
         # root's usage is summed over its subtree (mem_cgroup_usage): its
         # own row does not tell whether it moved
-        if prev is not None and prev[0] == mg.row and not mg.is_root:
+        if prev is not None and prev[0] == mg.row and mg.index:      # 0: root
             out[n] = prev[1]
             continue
         now: dict[str, Any] = mg.counters()

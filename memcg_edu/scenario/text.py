@@ -36,8 +36,9 @@ def size(pages: int | None) -> str:
 
 def describe_step(step: Mapping[str, Any]) -> str:
     """'fault_anon task=p page=x' from a scenario step."""
-    fields = " ".join(f"{k}={_v(v)}" for k, v in step.items()
-                      if k not in ("op", "note"))
+    # (a string or a number shows as itself: no call for it)
+    fields = " ".join([f"{k}={v if v.__class__ is str or v.__class__ is int else _v(v)}"
+                       for k, v in step.items() if k != "op" and k != "note"])
     return f"{step['op']} {fields}".rstrip()
 
 
