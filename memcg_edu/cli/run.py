@@ -87,8 +87,7 @@ def main(args: argparse.Namespace) -> int:
             print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec},
                              default=json_default))
             continue
-        print()
-        print(format_step(rec, sc.steps[rec["step"]], prev))
+        print("\n" + format_step(rec, sc.steps[rec["step"]], prev))   # a blank line first
         if args.calls:
             print(format_calls(rec["calls"]))
         prev = rec
