@@ -178,8 +178,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     count = st.get("count")
     calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
-    cmark = len(m.calls)
     if calls:
+        cmark = len(m.calls)
         labels_before = _pfn_labels(ctx)
         states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
@@ -295,7 +295,8 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
     events = m.events.kinds(mark)
     moved = sync_labels(ctx, tr.live_after_reclaim() if may_reclaim(op, events)
                         or not ok or ooms else touched, touched)
-    touched = list({id(lab): lab for lab in touched + moved}.values())
+    if moved or len(touched) > 1:        # (one label, none moved: as it is)
+        touched = list({id(lab): lab for lab in touched + moved}.values())
     return ok, error, touched, stop, before, events
 
 
@@ -348,5 +349,4 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
 
 
 def _page_state_json(m) -> dict[str, Any]:
-    ps = m.page_state()
-    return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ps.items()}
+    return m.page_state(as_lists=True)

@@ -146,11 +146,12 @@ def _row(name: str, c: Mapping[str, Any]) -> _Row:
     hit = _ROWS.get((name, id(c)))
     if hit is not None and hit[0] is c:
         return hit[1]
+    key: tuple[Any, ...] | None
     try:
-        key: tuple[Any, ...] | None = (name, _TABLE_VALUES(c), _STAT_VALUES(c["stat"]))
-        row = _BY_VALUE.get(key)
+        key = (name, _TABLE_VALUES(c), _STAT_VALUES(c["stat"]))
     except KeyError:                     # a counter missing: built each time
-        key = row = None
+        key = None
+    row = _BY_VALUE.get(key) if key is not None else None
     if row is None:
         row = _Row((name,) + tuple([size(c.get(k)) if k != "failcnt" else str(c.get(k))
                                     for k, _ in _TABLE])
