@@ -69,9 +69,10 @@ def exit_status(records, stopped: bool | None = None) -> int:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
+    # neither the text nor JSON_KEYS show a step's "detail": not built
     steps = iter_scenario(sc, design=design_of(args, sc), pages=False,
                           calls=args.json or args.calls,
-                          check_invariants=args.check_invariants)
+                          check_invariants=args.check_invariants, detail=False)
     # each record is printed and let go; only what the exit status needs stays
     outcome: list[dict] = []
     stopped = None
@@ -86,8 +87,7 @@ def main(args: argparse.Namespace) -> int:
             print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec},
                              default=json_default))
             continue
-        print()
-        print(format_step(rec, sc.steps[rec["step"]], prev))
+        print("\n" + format_step(rec, sc.steps[rec["step"]], prev))   # a blank line first
         if args.calls:
             print(format_calls(rec["calls"]))
         prev = rec

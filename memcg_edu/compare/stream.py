@@ -35,7 +35,9 @@ def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
     stand-ins, as diff_steps does."""
     from ..scenario import iter_scenario
 
-    runs = {d: iter_scenario(scenario, d, pages=False, calls=False) for d in DESIGNS}
+    # no "detail": the report reads it only for design notes, whose steps keep it
+    runs = {d: iter_scenario(scenario, d, pages=False, calls=False, detail=False)
+            for d in DESIGNS}
     for i in range(len(scenario.steps)):
         if len(stopped) == len(DESIGNS):
             return

@@ -635,23 +635,36 @@ class Machine:
         charges mem_cgroup_migrate() stranded (``stranded``)."""
         return self.ops.design_notes(self)
 
-    def page_state(self) -> dict[str, Any]:
-        """pfn-indexed arrays (and per-slot swap arrays) for the page grid."""
+    def page_state(self, as_lists: bool = False) -> dict[str, Any]:
+        """pfn-indexed arrays (and per-slot swap arrays) for the page grid.
+
+        ``as_lists``: each array as a list (what a step record stores),
+        made from the live arrays, with no copy first: a scenario run with
+        page snapshots takes one at every step.
+        """
         mem, sw = self.mem, self.swap
         # every page flag the grid shows, tested at once: one row each
-        free, anon, swapbacked, swapcache, locked, lru_flag, active, unevictable = (
-            mem.flags & _SHOWN_FLAGS[:, None]) != 0
+        shown = (mem.flags & _SHOWN_FLAGS[:, None]) != 0
+        arrays = (mem.refcount, mem.mapcount, mem.lru, mem.lru_memcg, mem.pc_memcg,
+                  sw.count, sw.cache, sw.cgroup)
+        made = (self.ops.pc_flags_view(mem.pc_flags), mem.private.array(mem.nr))
+        if as_lists:
+            rows: Any = shown.tolist()
+            kept: list[Any] = [a.tolist() for a in arrays + made]
+        else:
+            rows = shown
+            kept = [a.copy() for a in arrays] + list(made)
+        free, anon, swapbacked, swapcache, locked, lru_flag, active, unevictable = rows
+        (refcount, mapcount, lru, lru_memcg, pc_memcg, swap_count, swap_cache,
+         swap_cgroup, pc_flags, swap_entry) = kept
         return {
-            "refcount": mem.refcount.copy(), "mapcount": mem.mapcount.copy(),
+            "refcount": refcount, "mapcount": mapcount,
             "free": free, "anon": anon, "swapbacked": swapbacked,
             "swapcache": swapcache, "locked": locked, "lru_flag": lru_flag,
-            "active": active, "unevictable": unevictable, "lru": mem.lru.copy(),
-            "lru_memcg": mem.lru_memcg.copy(),
-            "pc_flags": self.ops.pc_flags_view(mem.pc_flags),
-            "pc_memcg": mem.pc_memcg.copy(),
-            "swap_entry": mem.private.array(mem.nr),
-            "swap_count": sw.count.copy(), "swap_cache": sw.cache.copy(),
-            "swap_cgroup": sw.cgroup.copy(),
+            "active": active, "unevictable": unevictable, "lru": lru,
+            "lru_memcg": lru_memcg, "pc_flags": pc_flags, "pc_memcg": pc_memcg,
+            "swap_entry": swap_entry, "swap_count": swap_count,
+            "swap_cache": swap_cache, "swap_cgroup": swap_cgroup,
             "memcg_names": [mg.name for mg in self.memcg_list],
             "pcg_flag_names": dict(self.ops.pcg_flag_names),
         }

@@ -31,6 +31,8 @@ LRU_BASE = COL[LRU_NAMES[0]]
 
 _CACHE, _RSS, _SWAP = COL["cache"], COL["rss"], COL["swap"]
 _MAX_USAGE, _FAILCNT = COL["max_usage"], COL["failcnt"]
+_USAGE, _MEMSW_USAGE = COL["usage"], COL["memsw_usage"]
+_LIMIT, _MEMSW_LIMIT = COL["limit"], COL["memsw_limit"]
 _MEMSW_MAX_USAGE, _MEMSW_FAILCNT = COL["memsw_max_usage"], COL["memsw_failcnt"]
 _STAT_BASE = COL[STATS[0]]
 
@@ -170,11 +172,16 @@ class MemCgroup:
     def counters(self) -> dict[str, Any]:
         """The per-memcg part of a timeline step record (pages, None = unlimited)."""
         row = self.row
-        return {"usage": self.usage, "memsw_usage": self.memsw_usage,
+        # the row read directly, not through the properties: a scenario run
+        # takes this snapshot of every memcg that moved, at every step
+        limit, memsw_limit = row[_LIMIT], row[_MEMSW_LIMIT]
+        return {"usage": self.usage if self.index == 0 else row[_USAGE],
+                "memsw_usage": self.memsw_usage if self.index == 0 else row[_MEMSW_USAGE],
                 "max_usage": row[_MAX_USAGE],
                 "memsw_max_usage": row[_MEMSW_MAX_USAGE],
                 "failcnt": row[_FAILCNT], "memsw_failcnt": row[_MEMSW_FAILCNT],
-                "limit": self.limit, "memsw_limit": self.memsw_limit,
+                "limit": None if limit == RES_COUNTER_MAX else limit,
+                "memsw_limit": None if memsw_limit == RES_COUNTER_MAX else memsw_limit,
                 # the stat columns are the row's tail, in STATS order
                 "stat": dict(zip(STATS, row[_STAT_BASE:]))}
 

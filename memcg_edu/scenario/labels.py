@@ -199,11 +199,11 @@ class LabelTracker:
     def where_json(self, labels) -> dict[str, dict[str, int]]:
         """{"x": {"pfn": 3} or {"swap": 5}} for those of ``labels`` still live."""
         out = {}
+        # (Label.where inlined: with page snapshots this runs for every live
+        # label at every step; Page.pfn and SwapEntry.slot are ints already)
         for lab in labels:
-            if lab.where == "gone":
-                continue
             if lab.page is not None:
-                out[lab.name] = {"pfn": int(lab.page.pfn)}
-            else:
-                out[lab.name] = {"swap": int(lab.entry.slot)}
+                out[lab.name] = {"pfn": lab.page.pfn}
+            elif lab.entry is not None:
+                out[lab.name] = {"swap": lab.entry.slot}
         return out

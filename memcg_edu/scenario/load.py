@@ -108,6 +108,9 @@ def _names(choices) -> str:
 
 #: beyond this many choices (a range step's labels) no close match is sought
 _SUGGEST_MAX = 10_000
+#: op -> the fields a step of it may carry ("count": an op that takes a page)
+_ALLOWED = {op: ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
+            + (["count"] if "page" in spec else []) for op, spec in OPS.items()}
 
 
 def range_labels(template: str, count: int) -> list[str]:
@@ -405,8 +408,9 @@ class _Checker:
         created = _Created()
         out = []
         total = 0
+        known = [ROOT, *memcgs]
         for i, st in enumerate(raw):
-            out.append(self.step(i, st, [ROOT, *memcgs], tasks, created))
+            out.append(self.step(i, st, known, tasks, created))
             total += out[-1].get("count", 1)
             if total > MAX_TOTAL_STEPS:
                 raise self.err(f"with its range steps written out the scenario has "
@@ -414,7 +418,7 @@ class _Checker:
                                field="count")
         return out
 
-    def step(self, i: int, st: Any, memcgs, tasks, created) -> dict[str, Any]:
+    def step(self, i: int, st: Any, memcgs: list[str], tasks, created) -> dict[str, Any]:
         if type(st) is not dict and not isinstance(st, Mapping):  # (dict: fast)
             raise self.err(f"a step must be a JSON object, got {_show(st)}",
                            step=i)
@@ -430,9 +434,7 @@ class _Checker:
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
         where: _AtStep = {"step": i, "op": op}
-        allowed = ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
-        if "page" in spec:
-            allowed.append("count")
+        allowed = _ALLOWED[op]
         for k in st:
             if k not in allowed:
                 raise self.err(f'unknown field "{k}"{suggest(k, allowed)}; '

@@ -82,10 +82,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     sc = load_scenario(scenario)
     design = design_for(sc, design)
     tl = Timeline(meta=_meta(sc, design))
-    for rec, stop in _run(sc, design, pages, calls, check_invariants):
-        if not detail and "design_notes" not in rec:   # notes name labels
-            del rec["detail"]
-        tl.append(rec)
+    for rec, stop in _run(sc, design, pages, calls, check_invariants, detail):
+        tl.steps.append(rec)             # a fresh record, numbered: no copy
         if stop:
             tl.meta["stopped_at"] = rec["step"]
     return tl
@@ -108,19 +106,21 @@ def _small(sc: Scenario) -> bool:
 
 def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                   design: str | None = None, *, pages: bool | None = None,
-                  calls: bool | None = None, check_invariants: bool = False
-                  ) -> Iterator[tuple[dict[str, Any], bool]]:
+                  calls: bool | None = None, check_invariants: bool = False,
+                  detail: bool = True) -> Iterator[tuple[dict[str, Any], bool]]:
     """Run a scenario step by step: yields (step record, the run stops here).
 
     The same records as run_scenario, one at a time, so that a front-end
     can print each and let it go (run --json of a long scenario).
     """
     sc = load_scenario(scenario)
-    yield from _run(sc, design_for(sc, design), pages, calls, check_invariants)
+    yield from _run(sc, design_for(sc, design), pages, calls, check_invariants,
+                    detail)
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
-         check_invariants: bool) -> Iterator[tuple[dict[str, Any], bool]]:
+         check_invariants: bool, detail: bool = True
+         ) -> Iterator[tuple[dict[str, Any], bool]]:
     """iter_scenario for a loaded (checked) scenario."""
     m = _machine(sc, design, check_invariants)
     if pages is None:
@@ -140,11 +140,13 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
     names = sc.memcg_names
     last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design, calls, last)
+        rec, stop = _step(ctx, sc, i, st, names, design, calls, last, detail or pages)
         if pages:
             # small machine: name every live page, for the page grid
             rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
             rec["pages"] = _page_state_json(m)
+            if not detail and "design_notes" not in rec:   # notes name labels
+                del rec["detail"]
         yield rec, stop
         if stop:
             return
@@ -166,47 +168,52 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
           design: str, calls: bool = True,
-          last: dict[str, tuple[list[int], dict[str, Any]]] | None = None
-          ) -> tuple[dict[str, Any], bool]:
+          last: dict[str, tuple[list[int], dict[str, Any]]] | None = None,
+          detail: bool = True) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
-    whether the run must stop here."""
+    whether the run must stop here. ``detail`` False: no "detail" unless
+    the step has design notes (they name labels)."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.at(i, op)
     count = st.get("count")
     calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
-    cmark = len(m.calls)
     if calls:
+        cmark = len(m.calls)
         labels_before = _pfn_labels(ctx)
         states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
-        ok, error, touched, stop, before = _apply(ctx, sc, i, st, design)
+        # _apply's events are the step's: it reads them for may_reclaim
+        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design)
     else:
         recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
         try:
             ok, error, touched, stop, before = _apply_range(ctx, sc, i, st, design)
         finally:
             m.calls.enabled = recording
-    events = m.events.kinds(mark)
+        events = m.events.kinds(mark)
     counters = _counters(ctx, names, last if last is not None else {})
     if op == "expect" and st.get("design", design) == design:
         bad = failed_checks(st, counters[st["memcg"]])
         if bad:
             ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
-    after = {lab.page.pfn for lab in touched if lab.page is not None}
+    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
-           "memcgs": counters,
-           "detail": {"labels": tr.where_json(touched),
-                      "touched": sorted(before | after)}}
+           "memcgs": counters}
+    if detail or notes:
+        after = {lab.page.pfn for lab in touched if lab.page is not None}
+        rec["detail"] = {"labels": tr.where_json(touched),
+                         "touched": sorted(before | after)}
     if count is not None:
         rec["count"] = count
         rec["events"] = list(dict.fromkeys(events))      # each kind once
         rec["event_counts"] = {k: events.count(k) for k in rec["events"]}
-        detail = rec["detail"]
-        if len(detail["touched"]) > RANGE_DETAIL_MAX or len(detail["labels"]) > RANGE_DETAIL_MAX:
-            detail["labels"] = dict(list(detail["labels"].items())[:RANGE_DETAIL_MAX])
-            detail["touched"] = detail["touched"][:RANGE_DETAIL_MAX]
-            detail["truncated"] = True
+        det = rec.get("detail")
+        if det is not None and (len(det["touched"]) > RANGE_DETAIL_MAX
+                                or len(det["labels"]) > RANGE_DETAIL_MAX):
+            det["labels"] = dict(list(det["labels"].items())[:RANGE_DETAIL_MAX])
+            det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
+            det["truncated"] = True
     if calls:
         # a page is named by the label it has after the step, else before
         # (built when read: a run pays for the dicts of the steps opened)
@@ -217,7 +224,6 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     ooms = m.oom_kills[oom_mark:]
     if ooms:                             # which OOM outcome, and whom it killed
         rec["oom"] = [dict(o) for o in ooms]
-    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     if notes:
         rec["design_notes"] = notes
     return rec, stop
@@ -238,7 +244,7 @@ def _counters(ctx: Context, names: list[str],
         prev = last.get(n)
         # root's usage is summed over its subtree (mem_cgroup_usage): its
         # own row does not tell whether it moved
-        if prev is not None and prev[0] == mg.row and not mg.is_root:
+        if prev is not None and prev[0] == mg.row and mg.index:      # 0: root
             out[n] = prev[1]
             continue
         now: dict[str, Any] = mg.counters()
@@ -253,8 +259,9 @@ def _counters(ctx: Context, names: list[str],
 
 
 def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
-           ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
-    """Run one step on the model: (ok, error, labels touched, stop, pfns before)."""
+           ) -> tuple[bool, str | None, list[Label], bool, set[int], list[str]]:
+    """Run one step on the model: (ok, error, labels touched, stop, pfns
+    before, the kinds of the events it recorded)."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     named = []                           # the labels the step names
     for k in ("page", "with"):
@@ -285,11 +292,12 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         if oom["victim"]:
             touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
             tr.exit(oom["victim"], "was OOM-killed")
-    reclaimed = may_reclaim(op, m.events.kinds(mark))
-    moved = sync_labels(ctx, tr.live_after_reclaim() if reclaimed or not ok
-                        or ooms else touched, touched)
-    touched = list({id(lab): lab for lab in touched + moved}.values())
-    return ok, error, touched, stop, before
+    events = m.events.kinds(mark)
+    moved = sync_labels(ctx, tr.live_after_reclaim() if may_reclaim(op, events)
+                        or not ok or ooms else touched, touched)
+    if moved or len(touched) > 1:        # (one label, none moved: as it is)
+        touched = list({id(lab): lab for lab in touched + moved}.values())
+    return ok, error, touched, stop, before, events
 
 
 def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
@@ -321,7 +329,7 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         for k in fields:                         # "{i}" -> j
             one[k] = st[k].replace(RANGE_INDEX, str(j))
         try:
-            ok_j, error_j, touched_j, stop, before_j = _apply(ctx, sc, i, one, design)
+            ok_j, error_j, touched_j, stop, before_j, _ = _apply(ctx, sc, i, one, design)
         except ScenarioError as e:
             raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
                                 op=e.op, field=e.field) from None
@@ -341,5 +349,4 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
 
 
 def _page_state_json(m) -> dict[str, Any]:
-    ps = m.page_state()
-    return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in ps.items()}
+    return m.page_state(as_lists=True)

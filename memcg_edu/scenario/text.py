@@ -8,6 +8,7 @@ step's kernel calls follow, one line each (format_calls).
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Mapping
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS
@@ -35,8 +36,9 @@ def size(pages: int | None) -> str:
 
 def describe_step(step: Mapping[str, Any]) -> str:
     """'fault_anon task=p page=x' from a scenario step."""
-    fields = " ".join(f"{k}={_v(v)}" for k, v in step.items()
-                      if k not in ("op", "note"))
+    # (a string or a number shows as itself: no call for it)
+    fields = " ".join([f"{k}={v if v.__class__ is str or v.__class__ is int else _v(v)}"
+                       for k, v in step.items() if k != "op" and k != "note"])
     return f"{step['op']} {fields}".rstrip()
 
 
@@ -48,22 +50,20 @@ def _v(v: Any) -> str:
     return str(v)
 
 
-def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> list[str]:
+def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any]) -> list[str]:
     out = []
+    old = prev.get("memcgs", {})
     for name, now in rec["memcgs"].items():
-        before = (prev or {}).get("memcgs", {}).get(name)
-        # the same dict object: nothing moved (a run shares what stays the same)
-        if before is None or before is now:
+        before = old.get(name)
+        # the same dict object, or an equal one: nothing moved (a run shares
+        # what stays the same, and root's counters are remade every step)
+        if before is None or before is now or before == now:
             continue
-        diffs = []
-        for k in COUNTERS:
-            if now.get(k) != before.get(k):
-                diffs.append(f"{k} {_v(before.get(k))}->{_v(now.get(k))}")
+        diffs = [f"{k} {_v(a)}->{_v(b)}" for k in COUNTERS
+                 if (a := before.get(k)) != (b := now.get(k))]
         if before["stat"] is not now["stat"]:
-            for k in STATS:
-                a, b = before["stat"].get(k), now["stat"].get(k)
-                if a != b:
-                    diffs.append(f"{k} {a}->{b}")
+            diffs += [f"{k} {a}->{b}" for k in STATS
+                      if (a := before["stat"].get(k)) != (b := now["stat"].get(k))]
         if diffs:
             out.append(f"{name}: " + ", ".join(diffs))
     return out
@@ -88,39 +88,101 @@ def format_step(rec: Mapping[str, Any], step: Mapping[str, Any],
         lines.append(f"  note: {step['note']}")
     if rec["error"]:
         lines.append(f"  why: {rec['error']}")
-    lines += [f"  memcg OOM in {o['memcg']}: {_OOM_OUTCOME[o['outcome']].format(**o)}"
-              for o in rec.get("oom") or ()]
+    if rec.get("oom"):
+        lines += [f"  memcg OOM in {o['memcg']}: {_OOM_OUTCOME[o['outcome']].format(**o)}"
+                  for o in rec["oom"]]
     if rec["events"]:
         lines.append("  events: " + ", ".join(rec["events"]))
-    changes = _changes(rec, prev) if prev is not None else []
-    lines += [f"  changed: {c}" for c in changes]
+    if prev is not None:
+        lines += [f"  changed: {c}" for c in _changes(rec, prev)]
     # where the design departs from clean accounting (Machine.design_notes)
-    lines += [f"  design note: {n}" for n in rec.get("design_notes") or ()]
-    rows = [_HEADER] + [_row(name, c) for name, c in rec["memcgs"].items()]
-    widths = [max(map(len, column)) for column in zip(*rows)]
-    for r in rows:
-        lines.append("  " + "  ".join(map(str.ljust, r, widths)).rstrip())
+    if rec.get("design_notes"):
+        lines += [f"  design note: {n}" for n in rec["design_notes"]]
+    lines.append(_table([_row(name, c) for name, c in rec["memcgs"].items()]))
     return "\n".join(lines)
 
 
-_HEADER = ["memcg"] + [h for _, h in _TABLE] + list(_STATS)
-#: (name, id of a counters dict) -> (that dict, its table row): a run shares
-#: a memcg's counters dict between the steps that do not change it
-_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], list[str]]] = {}
+_HEADER = ("memcg",) + tuple(h for _, h in _TABLE) + _STATS
 
 
-def _row(name: str, c: Mapping[str, Any]) -> list[str]:
-    """One memcg's line of the table, as cells."""
+class _Row:
+    """One memcg's line of the table: its cells, their lengths, and the
+    line padded to the widths it was last printed at."""
+
+    __slots__ = ("cells", "lens", "widths", "line")
+
+    def __init__(self, cells: tuple[str, ...]) -> None:
+        self.cells, self.lens = cells, list(map(len, cells))
+        self.widths: list[int] | None = None
+        self.line = ""
+
+    def padded(self, widths: list[int]) -> str:
+        """The line, each cell left-justified to its column's width."""
+        if widths != self.widths:
+            self.widths = widths
+            self.line = "  " + "  ".join(
+                [c.ljust(w) for c, w in zip(self.cells, widths)]).rstrip()
+        return self.line
+
+
+_HEADER_ROW = _Row(_HEADER)
+#: (name, id of a counters dict) -> (that dict, its row): a run shares a
+#: memcg's counters dict between the steps that do not change it, so most
+#: rows of a step are the step before's, already padded (calls into C cost
+#: a thousand instructions each: a table built cell by cell at every step
+#: was a sixth of a run's time)
+_ROWS: dict[tuple[str, int], tuple[Mapping[str, Any], _Row]] = {}
+
+
+#: a row's counters, the values its cells show -> the row: a small
+#: machine's counters take few values, so most rows were printed before
+_BY_VALUE: dict[tuple[Any, ...], _Row] = {}
+_TABLE_VALUES = itemgetter(*(k for k, _ in _TABLE))
+_STAT_VALUES = itemgetter(*_STATS)
+
+
+def _row(name: str, c: Mapping[str, Any]) -> _Row:
+    """One memcg's line of the table."""
     hit = _ROWS.get((name, id(c)))
     if hit is not None and hit[0] is c:
         return hit[1]
-    row = ([name] + [size(c.get(k)) if k != "failcnt" else str(c.get(k))
-                     for k, _ in _TABLE]
-           + [str(c["stat"].get(k)) for k in _STATS])
+    key: tuple[Any, ...] | None
+    try:
+        key = (name, _TABLE_VALUES(c), _STAT_VALUES(c["stat"]))
+    except KeyError:                     # a counter missing: built each time
+        key = None
+    row = _BY_VALUE.get(key) if key is not None else None
+    if row is None:
+        row = _Row((name,) + tuple([size(c.get(k)) if k != "failcnt" else str(c.get(k))
+                                    for k, _ in _TABLE])
+                   + tuple([str(c["stat"].get(k)) for k in _STATS]))
+        if key is not None:
+            if len(_BY_VALUE) >= 4096:
+                _BY_VALUE.clear()
+            _BY_VALUE[key] = row
     if len(_ROWS) >= 256:
         _ROWS.clear()
     _ROWS[name, id(c)] = (c, row)
     return row
+
+
+#: the cell lengths of the last table's rows, and its column widths: a
+#: step rarely changes how wide a number is
+_LAST: list[Any] = [None, None]
+
+
+def _table(rows: list[_Row]) -> str:
+    """The counters table of memcg ``rows`` under _HEADER, columns aligned."""
+    lens = [r.lens for r in rows]
+    if lens != _LAST[0]:
+        widths = list(_HEADER_ROW.lens)
+        for row_lens in lens:
+            for j, n in enumerate(row_lens):
+                if n > widths[j]:
+                    widths[j] = n
+        _LAST[:] = lens, widths
+    widths = _LAST[1]
+    return "\n".join([_HEADER_ROW.padded(widths)] + [r.padded(widths) for r in rows])
 
 
 def _lru(state: Mapping[str, Any]) -> str:
