@@ -38,6 +38,7 @@ from array import array
 from bisect import bisect_right
 from itertools import compress
 from operator import ne
+from types import CodeType
 from collections import abc
 from typing import (TYPE_CHECKING, Any, Callable, Collection, Iterator,
                     Mapping, Optional, Sequence, TypeVar, Union, overload)
@@ -257,8 +258,6 @@ _CHANGE_BYTES = 8 * (_NCOL + 20)
 _KEEP_WHOLE = 16
 
 F = TypeVar("F", bound=Callable[..., Any])
-#: kernel_call's one-argument wrapper: called without its argument
-_NO_ARG: Any = object()
 
 
 class CallLog:
@@ -751,63 +750,68 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
         return (list, (self._built(),))
 
 
+#: the wrapper kernel_call makes, as source: it takes the function's own
+#: parameters (PARAMS), so that it passes them on as they came (ARGS) at the
+#: cost of one plain call, with the log off as with it on; PAGE and SLOT
+#: name the page and swap slot arguments (or are -1)
+_WRAPPER = """
+def wrapper(m, PARAMS):
+    log = m.calls
+    if not log.enabled:
+        return f(m, ARGS)
+    p = PAGE
+    if p.__class__ is Page:
+        p = p.pfn
+    i = log.enter(name, p, SLOT)
+    try:
+        return f(m, ARGS)
+    finally:
+        log.leave(i, p)
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(src: str) -> CodeType:
+    """_WRAPPER made for one parameter list, compiled once (most model
+    functions take (m, pfn): compiling each costs more than their import)."""
+    return compile(src, "<kernel_call wrapper>", "exec")
+
+
 def kernel_call(name: str, page: Optional[int] = 0,
                 slot: Optional[int] = None) -> Callable[[F], F]:
     """Record each call of the decorated model function as kernel function ``name``.
 
     The function takes the Machine first; ``page`` is the index (after the
     machine) of its page argument (a pfn or Page), ``slot`` that of a swap
-    slot argument; None for neither.
+    slot argument; None for neither. Its other parameters are plain or
+    keyword-only ones.
     """
     if name not in _ID:
         raise KeyError(f"{name} is not in KERNEL_FUNCTIONS")
 
     def deco(f: F) -> F:
-        sig = inspect.signature(f)
-        last = max((k for k in (page, slot) if k is not None), default=-1)
-
-        @functools.wraps(f)
-        def traced(m: "Machine", *args: Any, **kw: Any) -> Any:
-            log = m.calls
-            if not log.enabled:
-                return f(m, *args, **kw)
-            if last >= len(args):        # the page or slot given by keyword
-                bound = sig.bind(m, *args, **kw)     # (a wrong call: TypeError)
-                bound.apply_defaults()
-                args, kw = bound.args[1:], bound.kwargs
-            p = -1 if page is None else args[page]
-            if p.__class__ is Page:
-                p = p.pfn
-            i = log.enter(name, p, -1 if slot is None else args[slot])
-            try:
-                return f(m, *args, **kw)
-            finally:
-                log.leave(i, p)
-
-        params = list(sig.parameters.values())[1:]
-        if not (len(params) == 1 and params[0].kind is params[0].POSITIONAL_OR_KEYWORD
-                and params[0].default is params[0].empty):
-            return traced  # type: ignore[return-value]  # f's signature, by functools.wraps
-
-        # a function of the machine and one argument (get_page, put_page,
-        # lock_page, ...): called with it by position, the common case, the
-        # wrapper passes it on as is (no argument tuple: near no cost with
-        # the log off) and records the call itself; anything else goes the
-        # general way
-        is_page, is_slot = page == 0, slot == 0
-
-        @functools.wraps(f)
-        def traced1(m: "Machine", a: Any = _NO_ARG, **kw: Any) -> Any:
-            if kw or a is _NO_ARG:
-                return traced(m, *(() if a is _NO_ARG else (a,)), **kw)
-            log = m.calls
-            if not log.enabled:
-                return f(m, a)
-            p = (a.pfn if a.__class__ is Page else a) if is_page else -1
-            i = log.enter(name, p, a if is_slot else -1)
-            try:
-                return f(m, a)
-            finally:
-                log.leave(i, p)
-        return traced1  # type: ignore[return-value]  # f's signature, by functools.wraps
+        params = list(inspect.signature(f).parameters.values())[1:]
+        text, args, defaults = [], [], {}
+        for k, prm in enumerate(params):
+            if prm.kind is prm.KEYWORD_ONLY:
+                if "*" not in text:
+                    text.append("*")
+                args.append(f"{prm.name}={prm.name}")
+            elif prm.kind is prm.POSITIONAL_OR_KEYWORD:
+                args.append(prm.name)
+            else:
+                raise TypeError(f"{f.__name__}: kernel_call takes plain or "
+                                f"keyword-only parameters, not {prm}")
+            if prm.default is prm.empty:
+                text.append(prm.name)
+            else:
+                defaults[f"_default{k}"] = prm.default
+                text.append(f"{prm.name}=_default{k}")
+        src = (_WRAPPER.replace("PARAMS", ", ".join(text))
+               .replace("ARGS", ", ".join(args))
+               .replace("PAGE", "-1" if page is None else params[page].name)
+               .replace("SLOT", "-1" if slot is None else params[slot].name))
+        space = {"f": f, "name": name, "Page": Page, **defaults}
+        exec(_compiled(src), space)
+        return functools.wraps(f)(space["wrapper"])  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco
