@@ -36,9 +36,9 @@ _EVENT = struct.Struct("=BihiB")
 _FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
 _EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
                                            np.int32, np.uint8))))
-_SIZE = _EVENT.size
+_SIZE, _PACK_EVENT = _EVENT.size, _EVENT.pack
 #: a whole counter row
-_ROW = struct.Struct(f"={_NCOL}q")
+_PACK_ROW = struct.Struct(f"={_NCOL}q").pack
 #: rows copied by record() are diffed (_flush) when this many wait
 _FLUSH_AT = 4096
 
@@ -86,21 +86,21 @@ class EventLog:
         if k is None:
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
-        ev = len(self._ev) // _SIZE
-        self._ev.frombytes(_EVENT.pack(k, pfn, memcg, nr, depth))
+        self._ev.frombytes(_PACK_EVENT(k, pfn, memcg, nr, depth))
         rows, logged = self._rows, self._logged
         if rows == logged:                       # most events: one comparison
             return
         while len(logged) < len(rows):           # a new memcg: its row was all 0
             logged.append([0] * _NCOL)
             self._flushed.append([0] * _NCOL)
-        base = ev << 24
-        for i, (row, old) in enumerate(zip(rows, logged)):
-            if row != old:
-                self._p_key.append(base | i << 8)
-                self._p_rows.frombytes(_ROW.pack(*row))  # the row now, in C
-                old[:] = row
-        if len(self._p_key) >= _FLUSH_AT:
+        base = (len(self._ev) // _SIZE - 1) << 24
+        p_key, p_rows = self._p_key, self._p_rows
+        for i, row in enumerate(rows):
+            if row != logged[i]:
+                p_key.append(base | i << 8)
+                p_rows.frombytes(_PACK_ROW(*row))  # the row now, in C
+                logged[i][:] = row
+        if len(p_key) >= _FLUSH_AT:
             self._flush()
 
     def _flush(self) -> None:
