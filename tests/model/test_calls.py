@@ -301,6 +301,31 @@ def test_a_one_argument_wrapper_records_its_call_however_it_is_called(m):
         put_page(m)
 
 
+def test_a_wrapper_takes_the_parameters_of_its_function(m):
+    # kernel_call's wrapper is made with the function's own parameters:
+    # defaults, keyword-only ones and a slot given by keyword reach the
+    # function as they came, and the call is recorded on that slot
+    import inspect
+
+    def dup(m: Machine, note: str, slot: int, *, times: int = 1) -> tuple:
+        return note, slot, times
+    traced = kernel_call("swap_duplicate", page=None, slot=1)(dup)
+    assert inspect.signature(traced) == inspect.signature(dup)
+    n = len(m.calls)
+    assert traced(m, "a", 5) == ("a", 5, 1)
+    assert traced(m, note="b", slot=6, times=2) == ("b", 6, 2)
+    recs = m.calls.records(n)
+    assert [(r["fn"], r["swap"], r["pfn"]) for r in recs] == [
+        ("swap_duplicate", 5, None), ("swap_duplicate", 6, None)]
+    with pytest.raises(TypeError):
+        traced(m, "c")                           # no slot: Python's error
+    m.calls.enabled = False
+    assert traced(m, "d", 7, times=3) == ("d", 7, 3)
+    assert len(m.calls) == n + 2
+    with pytest.raises(TypeError, match="plain or keyword-only"):
+        kernel_call("get_page")(lambda m, *pages: None)
+
+
 def _faults(m: Machine, n: int) -> None:
     for _ in range(n):
         m.fault_anon("p")
