@@ -174,7 +174,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     whether the run must stop here. ``detail`` False: no "detail" unless
     the step has design notes (they name labels)."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    tr.at(i, op)
+    tr.step, tr.op = i, op               # (LabelTracker.at, at every step)
     count = st.get("count")
     calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
@@ -184,7 +184,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
         # _apply's events are the step's: it reads them for may_reclaim
-        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design)
+        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design,
+                                                          mark, oom_mark)
     else:
         recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
         try:
@@ -201,9 +202,10 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
            "memcgs": counters}
     if detail or notes:
-        after = {lab.page.pfn for lab in touched if lab.page is not None}
-        rec["detail"] = {"labels": tr.where_json(touched),
-                         "touched": sorted(before | after)}
+        for lab in touched:              # the pfns before, and after
+            if lab.page is not None:
+                before.add(lab.page.pfn)
+        rec["detail"] = {"labels": tr.where_json(touched), "touched": sorted(before)}
     if count is not None:
         rec["count"] = count
         rec["events"] = list(dict.fromkeys(events))      # each kind once
@@ -221,9 +223,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
                                      states_before)
     elif count is not None:
         rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
-    ooms = m.oom_kills[oom_mark:]
-    if ooms:                             # which OOM outcome, and whom it killed
-        rec["oom"] = [dict(o) for o in ooms]
+    if len(m.oom_kills) > oom_mark:      # which OOM outcome, and whom it killed
+        rec["oom"] = [dict(o) for o in m.oom_kills[oom_mark:]]
     if notes:
         rec["design_notes"] = notes
     return rec, stop
@@ -258,18 +259,28 @@ def _counters(ctx: Context, names: list[str],
     return out
 
 
-def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
+           mark: int, oom_mark: int
            ) -> tuple[bool, str | None, list[Label], bool, set[int], list[str]]:
     """Run one step on the model: (ok, error, labels touched, stop, pfns
-    before, the kinds of the events it recorded)."""
+    before, the kinds of the events it recorded). ``mark``, ``oom_mark``:
+    how many events and OOM kills the machine had recorded before it."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    named = []                           # the labels the step names
-    for k in ("page", "with"):
-        lab = tr.lookup(st[k]) if k in st else None
+    # the labels the step names ("with": replace_page_cache's second page)
+    named = []
+    before = set()
+    if "page" in st:
+        lab = tr.lookup(st["page"])
         if lab is not None:
             named.append(lab)
-    before = {lab.page.pfn for lab in named if lab.page is not None}
-    mark, oom_mark = len(m.events), len(m.oom_kills)
+            if lab.page is not None:
+                before.add(lab.page.pfn)
+        if "with" in st:
+            lab = tr.lookup(st["with"])
+            if lab is not None:
+                named.append(lab)
+                if lab.page is not None:
+                    before.add(lab.page.pfn)
     ok, error, touched, stop = True, None, [], False
     try:
         touched = REGISTRY[op].apply(ctx, st)
@@ -287,11 +298,12 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
     if not ok and op in NEW_PAGE_OPS:
         tr.never(st["page"])
     touched = touched or named
-    ooms = m.oom_kills[oom_mark:]
-    for oom in ooms:                     # the memcg OOM killer's victims exited
-        if oom["victim"]:
-            touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
-            tr.exit(oom["victim"], "was OOM-killed")
+    ooms = len(m.oom_kills) > oom_mark
+    if ooms:
+        for oom in m.oom_kills[oom_mark:]:   # the memcg OOM killer's victims exited
+            if oom["victim"]:
+                touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
+                tr.exit(oom["victim"], "was OOM-killed")
     events = m.events.kinds(mark)
     moved = sync_labels(ctx, tr.live_after_reclaim() if may_reclaim(op, events)
                         or not ok or ooms else touched, touched)
@@ -329,7 +341,8 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         for k in fields:                         # "{i}" -> j
             one[k] = st[k].replace(RANGE_INDEX, str(j))
         try:
-            ok_j, error_j, touched_j, stop, before_j, _ = _apply(ctx, sc, i, one, design)
+            ok_j, error_j, touched_j, stop, before_j, _ = _apply(
+                ctx, sc, i, one, design, len(ctx.m.events), len(ctx.m.oom_kills))
         except ScenarioError as e:
             raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
                                 op=e.op, field=e.field) from None
