@@ -315,8 +315,12 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
                 touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
                 tr.exit(oom["victim"], "was OOM-killed")
     events = m.events.kinds(mark)
-    moved = sync_labels(ctx, tr.live_after_reclaim() if may_reclaim(op, events)
-                        or not ok or ooms else touched, touched)
+    if not ok or ooms or may_reclaim(op, events):
+        moved = sync_labels(ctx, tr.live_after_reclaim(), touched)
+    elif REGISTRY[op].places_known:      # its labels are where it put them
+        moved = []
+    else:
+        moved = sync_labels(ctx, touched, touched)
     if moved or len(touched) > 1:        # (one label, none moved: as it is)
         touched = list({id(lab): lab for lab in touched + moved}.values())
     return ok, error, touched, stop, before, events
