@@ -150,10 +150,10 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
     names = sc.memcg_names
     last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design, calls, last, detail or pages)
+        # small machine: name every live page, for the page grid
+        rec, stop = _step(ctx, sc, i, st, names, design, calls, last,
+                          detail or pages, every_label=pages)
         if pages:
-            # small machine: name every live page, for the page grid
-            rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
             rec["pages"] = _page_state_json(m)
             if not detail and "design_notes" not in rec:   # notes name labels
                 del rec["detail"]
@@ -179,10 +179,12 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
           design: str, calls: bool = True,
           last: dict[str, tuple[list[int], dict[str, Any]]] | None = None,
-          detail: bool = True) -> tuple[dict[str, Any], bool]:
+          detail: bool = True, every_label: bool = False
+          ) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
     whether the run must stop here. ``detail`` False: no "detail" unless
-    the step has design notes (they name labels)."""
+    the step has design notes (they name labels); ``every_label``: its
+    "labels" name every live label, not only those the step touched."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.step, tr.op = i, op               # (LabelTracker.at, at every step)
     count = st.get("count")
@@ -215,17 +217,22 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         for lab in touched:              # the pfns before, and after
             if lab.page is not None:
                 before.add(lab.page.pfn)
-        rec["detail"] = {"labels": tr.where_json(touched), "touched": sorted(before)}
+        rec["detail"] = {"labels": tr.where_json(tr.live() if every_label else touched),
+                         "touched": sorted(before)}
     if count is not None:
         rec["count"] = count
         rec["events"] = list(dict.fromkeys(events))      # each kind once
         rec["event_counts"] = {k: events.count(k) for k in rec["events"]}
         det = rec.get("detail")
-        if det is not None and (len(det["touched"]) > RANGE_DETAIL_MAX
-                                or len(det["labels"]) > RANGE_DETAIL_MAX):
-            det["labels"] = dict(list(det["labels"].items())[:RANGE_DETAIL_MAX])
-            det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
-            det["truncated"] = True
+        if det is not None:
+            # the touched labels decide (the page grid's "labels", every
+            # live label, are kept whole)
+            mine = tr.where_json(touched) if every_label else det["labels"]
+            if len(det["touched"]) > RANGE_DETAIL_MAX or len(mine) > RANGE_DETAIL_MAX:
+                if not every_label:
+                    det["labels"] = dict(list(mine.items())[:RANGE_DETAIL_MAX])
+                det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
+                det["truncated"] = True
     if calls:
         # a page is named by the label it has after the step, else before
         # (built when read: a run pays for the dicts of the steps opened)
