@@ -286,18 +286,14 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
     # the labels the step names ("with": replace_page_cache's second page)
     named = []
     before = set()
-    if "page" in st:
-        lab = tr.lookup(st["page"])
+    for k in ("page", "with"):
+        if k not in st:
+            break                        # no op has "with" without "page"
+        lab = tr.lookup(st[k])
         if lab is not None:
             named.append(lab)
             if lab.page is not None:
                 before.add(lab.page.pfn)
-        if "with" in st:
-            lab = tr.lookup(st["with"])
-            if lab is not None:
-                named.append(lab)
-                if lab.page is not None:
-                    before.add(lab.page.pfn)
     ok, error, touched, stop = True, None, [], False
     try:
         touched = REGISTRY[op].apply(ctx, st)
