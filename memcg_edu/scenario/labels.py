@@ -68,6 +68,9 @@ class LabelTracker:
         self.exit_how: dict[str, str] = {}  # task -> "exited" or "was OOM-killed"
         self.failed: dict[str, int] = {}    # label -> step that failed to create it
         self.step, self.op = 0, ""
+        # where_json's {"pfn": n} and {"swap": n}, one dict per place
+        self._at_pfn: dict[int, dict[str, int]] = {}
+        self._at_slot: dict[int, dict[str, int]] = {}
 
     def at(self, step: int, op: str) -> None:
         self.step, self.op = step, op
@@ -200,10 +203,15 @@ class LabelTracker:
         """{"x": {"pfn": 3} or {"swap": 5}} for those of ``labels`` still live."""
         out = {}
         # (Label.where inlined: with page snapshots this runs for every live
-        # label at every step; Page.pfn and SwapEntry.slot are ints already)
+        # label at every step; Page.pfn and SwapEntry.slot are ints already.
+        # Each place's dict is made once and shared: records are read-only)
+        at_pfn, at_slot = self._at_pfn, self._at_slot
         for lab in labels:
             if lab.page is not None:
-                out[lab.name] = {"pfn": lab.page.pfn}
+                pfn = lab.page.pfn
+                out[lab.name] = at_pfn.get(pfn) or at_pfn.setdefault(pfn, {"pfn": pfn})
             elif lab.entry is not None:
-                out[lab.name] = {"swap": lab.entry.slot}
+                slot = lab.entry.slot
+                out[lab.name] = (at_slot.get(slot)
+                                 or at_slot.setdefault(slot, {"swap": slot}))
         return out

@@ -63,8 +63,8 @@ class Scenario:
                              "tasks": dict(self.tasks),
                              # a non-object step (appended by hand) is
                              # kept, for the check to name it
-                             "steps": [dict(s) if isinstance(s, Mapping) else s
-                                       for s in self.steps]}
+                             "steps": [dict(s) if type(s) is dict or isinstance(
+                                 s, Mapping) else s for s in self.steps]}
         if self.quiz is not None:
             d["quiz"] = self.quiz
         return d
@@ -111,6 +111,10 @@ _SUGGEST_MAX = 10_000
 #: op -> the fields a step of it may carry ("count": an op that takes a page)
 _ALLOWED = {op: ["op", "note", *spec] + (list(EXPECT_NAMES) if op == "expect" else [])
             + (["count"] if "page" in spec else []) for op, spec in OPS.items()}
+#: ... as sets (a step's fields are looked up in them), and the required fields
+_ALLOWED_SET = {op: frozenset(f) for op, f in _ALLOWED.items()}
+_REQUIRED = {op: tuple(k for k, (_, required) in spec.items() if required)
+             for op, spec in OPS.items()}
 
 
 def range_labels(template: str, count: int) -> list[str]:
@@ -150,9 +154,14 @@ class _Created:
     def __init__(self) -> None:
         self.names: dict[str, int] = {}                    # label -> step
         self.ranges: list[tuple[str, str, int, int]] = []  # prefix, suffix, count, step
+        self.in_ranges = 0                                 # labels of the ranges
 
     def __len__(self) -> int:
-        return len(self.names) + sum(r[2] for r in self.ranges)
+        return len(self.names) + self.in_ranges
+
+    def add_range(self, prefix: str, suffix: str, count: int, step: int) -> None:
+        self.ranges.append((prefix, suffix, count, step))
+        self.in_ranges += count
 
     def __iter__(self):
         yield from self.names
@@ -434,16 +443,16 @@ class _Checker:
                            f"ops: {_names(OPS)}", step=i, field="op")
         spec = OPS[op]
         where: _AtStep = {"step": i, "op": op}
-        allowed = _ALLOWED[op]
+        allowed = _ALLOWED_SET[op]
         for k in st:
             if k not in allowed:
-                raise self.err(f'unknown field "{k}"{suggest(k, allowed)}; '
-                               f"{op} takes {_names(allowed[1:])}", field=k, **where)
-        for k, (kind, required) in spec.items():
-            if required and k not in st:
+                raise self.err(f'unknown field "{k}"{suggest(k, _ALLOWED[op])}; '
+                               f"{op} takes {_names(_ALLOWED[op][1:])}", field=k,
+                               **where)
+        for k in _REQUIRED[op]:
+            if k not in st:
                 raise self.err(f'missing field "{k}"; {op} needs '
-                               f"{_names([f for f, (_, r) in spec.items() if r])}",
-                               field=k, **where)
+                               f"{_names(_REQUIRED[op])}", field=k, **where)
         out: dict[str, Any] = {"op": op}
         if "note" in st:
             out["note"] = self.value("str", st["note"], field="note", **where)
@@ -458,31 +467,29 @@ class _Checker:
             out["count"] = count
 
 
-        fw: _AtField
         for k, (kind, _) in spec.items():
             if k not in st:
                 continue
-            v, fw = st[k], {"field": k, **where}
-            if kind in ("task", "memcg") and not isinstance(v, str):
-                raise self.err(f"must be the name of a {kind}, got "
-                               f"{_show(v)}", **fw)
+            v = st[k]
+            # (the error's place, {"field": k, **where}, is built on error only)
             if kind == "task":
-                if v not in tasks:
-                    raise self.err(f"no task {_show(v)}{suggest(v, tasks)}; "
-                                   f"tasks: {_names(tasks)}", **fw)
+                if not isinstance(v, str) or v not in tasks:
+                    self._bad_name(v, kind, tasks, {"field": k, **where})
             elif kind == "memcg":
-                if v not in memcgs:
-                    raise self.err(f"no memcg {_show(v)}{suggest(v, memcgs)}; "
-                                   f"memcgs: {_names(memcgs)}", **fw)
+                if not isinstance(v, str) or v not in memcgs:
+                    self._bad_name(v, kind, memcgs, {"field": k, **where})
             elif kind == "new":
-                self.name(v, "page label", **fw)
-                self._new_labels(out, v, count, created, i, fw)
+                if not isinstance(v, str) or not v:
+                    self.name(v, "page label", field=k, **where)
+                self._new_labels(out, v, count, created, i, k, where)
             elif kind == "label":
-                if not isinstance(v, str):
+                if "count" not in out and type(v) is str and v in created.names:
+                    pass                         # a label an earlier step made
+                elif not isinstance(v, str):
                     raise self.err(f"no page {_show(v)} has been created "
                                    f"before this step; labels so far: "
-                                   f"{_names(created)}", **fw)
-                if "count" in out and created.covers(v, count):
+                                   f"{_names(created)}", field=k, **where)
+                elif "count" in out and created.covers(v, count):
                     pass                         # the labels of an earlier range step
                 else:
                     names = range_labels(v, count) if "count" in out else [v]
@@ -491,9 +498,9 @@ class _Checker:
                             raise self.err(f"{_at(out, j)}no page {json.dumps(name)} has "
                                            f"been created before this step"
                                            f"{suggest(name, created.names)}; labels so "
-                                           f"far: {_names(created)}", **fw)
+                                           f"far: {_names(created)}", field=k, **where)
             else:
-                v = self.value(kind, v, **fw)
+                v = self.value(kind, v, field=k, **where)
             out[k] = v
         if "file" in spec:
             files = self.files
@@ -504,9 +511,18 @@ class _Checker:
             files.add(f)
         return self._op_rules(op, out, st, where)
 
+    def _bad_name(self, v: Any, kind: str, known, fw: _AtField) -> None:
+        """Raise the error for a "task" or "memcg" field that names none."""
+        if not isinstance(v, str):
+            raise self.err(f"must be the name of a {kind}, got {_show(v)}", **fw)
+        raise self.err(f"no {kind} {_show(v)}{suggest(v, known)}; "
+                       f"{kind}s: {_names(known)}", **fw)
+
     def _new_labels(self, out: dict, v: str, count: int, created: _Created, i: int,
-                    fw: _AtField) -> None:
+                    k: str, where: _AtStep) -> None:
         """Record the label(s) a step creates; refuse one already used."""
+        fw: _AtField = {"field": k, **where}
+
         def taken(j: int, name: str, step: int) -> ScenarioError:
             return self.err(f'{_at(out, j)}page label "{name}" is already used '
                             f"(created at step {step}); give the new page its own "
@@ -516,7 +532,7 @@ class _Checker:
             if hit is not None:
                 raise taken(*hit)
             p, s = v.split(RANGE_INDEX)
-            created.ranges.append((p, s, count, i))
+            created.add_range(p, s, count, i)
         else:
             for j, name in enumerate(range_labels(v, count) if "count" in out else [v]):
                 step = created.step_of(name)

@@ -248,14 +248,14 @@ def sync_labels(c: Context, labels: list[Label],
     the labels the step acted on (the others can only have been
     reclaimed). Returns the labels whose place changed.
     """
-    tr, m = c.tr, c.m
+    tr, m, tasks = c.tr, c.m, c.tasks
     moved = []
     for lab in labels:
-        if lab.where == "gone":
-            continue
-        was = (lab.page, lab.entry)
-        page = lab.page if lab.page is not None and lab.page.alive else None
-        entry = lab.entry if lab.entry is not None and lab.entry.alive else None
+        was_page, was_entry = lab.page, lab.entry
+        if was_page is None and was_entry is None:
+            continue                  # gone (Label.where)
+        page = was_page if was_page is not None and was_page.alive else None
+        entry = was_entry if was_entry is not None and was_entry.alive else None
         if lab.file is not None:
             f, off = lab.file
             in_cache = f.holds(off)
@@ -265,18 +265,21 @@ def sync_labels(c: Context, labels: list[Label],
             lab.in_cache = in_cache
             if not in_cache and not lab.left_cache:
                 lab.left_cache = f"reclaim dropped it at step {tr.step}"
-        for t, how in list(lab.maps.items()):
-            task = c.tasks[t]
+        maps = lab.maps
+        for t in list(maps) if maps else ():
+            task = tasks[t]
             v = lab.vaddr[t]
             if page is not None and task.page_at(v) == page.pfn:
-                lab.maps[t] = PTE
+                maps[t] = PTE
             elif (slot := task.swap_slot_at(v)) is not None:
                 entry = entry or m.swap_entry(slot)
-                lab.maps[t] = SWAP_PTE
+                maps[t] = SWAP_PTE
             else:
                 tr.unmap(lab, t)      # a file or tmpfs pte cleared by reclaim
         lab.page, lab.entry = page, entry
-        if (page, entry) != was:
+        # (page is the one it had or None: "is" tells; an entry may be a new
+        # handle on the same slot)
+        if page is not was_page or (entry is not was_entry and entry != was_entry):
             moved.append(lab)
         if page is None and entry is None:
             how = (f"{tr.op} dropped its last reference" if lab in own

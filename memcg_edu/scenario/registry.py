@@ -19,7 +19,12 @@ Each ``Op`` holds:
   (memcg_edu.viz.events; charges and uncharges are read from the calls);
 * ``machine_op``: the Machine method's name, which the event log records;
 * ``reclaims``: "always" (the op is reclaim), "charging" (a charge may
-  reclaim other pages) or "never".
+  reclaim other pages) or "never";
+* ``places_known``: when the step succeeds and reclaims nothing, its
+  function has already recorded where each of its labels is (a page it
+  created, mapped, pinned or migrated stays where the function put it), so
+  nothing needs reading back from the model (ops.sync_labels); False where
+  the step itself may free a page or move it to swap.
 
 Nothing reads an op anywhere else; ``check_registry`` (run at import)
 refuses an op that lacks a piece.
@@ -76,6 +81,7 @@ class Op:
     event_kind: Optional[str]
     machine_op: str
     reclaims: str = "never"
+    places_known: bool = False
 
     @property
     def creates_page(self) -> bool:
@@ -108,7 +114,7 @@ _OPS = (
                  "mem_cgroup_page_lruvec")},
        {"3.17": t317.fault_anon, "3.16": t316.fault_anon},
        "an anonymous page fault gives the task a new page", None,
-       "fault_anon", "charging"),
+       "fault_anon", "charging", True),
     Op("add_to_page_cache", {"task": _f("task"), "page": _f("new"),
                              "file": _f("str", False), "mapped": _f("bool", False)},
        ops.add_to_page_cache, _both(("add_to_page_cache_lru",)),
@@ -117,7 +123,7 @@ _OPS = (
                  "mem_cgroup_page_lruvec")},
        {"3.17": t317.add_to_page_cache, "3.16": t316.add_to_page_cache},
        "a file read puts a new page into the page cache", None,
-       "add_to_page_cache", "charging"),
+       "add_to_page_cache", "charging", True),
     Op("fault_shmem", {"task": _f("task"), "page": _f("new"),
                        "file": _f("str", False)},
        ops.fault_shmem, _both(("shmem_getpage_gfp",)),
@@ -125,11 +131,12 @@ _OPS = (
         "3.16": ("mem_cgroup_charge_file", "mem_cgroup_uncharge_cache_page",
                  "mem_cgroup_page_lruvec")},
        {"3.17": t317.fault_shmem, "3.16": t316.fault_shmem},
-       "a tmpfs (shmem) page is created", None, "fault_shmem", "charging"),
+       "a tmpfs (shmem) page is created", None, "fault_shmem", "charging",
+       True),
     Op("map", {"task": _f("task"), "page": _f("label")},
        ops.map_page, _both(("copy_one_pte", "do_set_pte")), _both(()),
        {"3.17": t317.map_page, "3.16": t317.map_page},
-       "another task maps the page", None, "map"),
+       "another task maps the page", None, "map", "never", True),
     Op("unmap", {"task": _f("task"), "page": _f("label")},
        ops.unmap, _both(("zap_pte_range", "tlb_flush_mmu")),
        {"3.17": _LIST_317 + ("mem_cgroup_uncharge_swap",),
@@ -139,7 +146,7 @@ _OPS = (
        "a task unmaps the page", None, "unmap"),
     Op("get_page", {"page": _f("label")}, ops.get_page, _both(("get_page",)),
        _both(()), {"3.17": t317.get_page, "3.16": t317.get_page},
-       "someone takes an extra reference", None, "get_page"),
+       "someone takes an extra reference", None, "get_page", "never", True),
     Op("put_page", {"page": _f("label")}, ops.put_page, _both(("put_page",)),
        {"3.17": ("mem_cgroup_uncharge",), "3.16": ()},
        {"3.17": t317.put_page, "3.16": t316.put_page},
@@ -170,7 +177,8 @@ _OPS = (
         "3.16": ("mem_cgroup_prepare_migration", "mem_cgroup_end_migration",
                  "mem_cgroup_uncharge_page", "mem_cgroup_page_lruvec")},
        {"3.17": t317.migrate, "3.16": t316.migrate},
-       "the page is migrated to a new frame", "migration", "migrate"),
+       "the page is migrated to a new frame", "migration", "migrate", "never",
+       True),
     Op("replace_page_cache", {"page": _f("label"), "with": _f("label", False)},
        ops.replace_page_cache, _both(("fuse_try_move_page",)),
        {"3.17": ("mem_cgroup_migrate", "mem_cgroup_page_lruvec",
@@ -259,6 +267,8 @@ def check_registry() -> None:
             problems.append("words and machine_op must be given")
         if o.reclaims not in ("always", "charging", "never"):
             problems.append(f"reclaims is {o.reclaims!r}")
+        if o.places_known and o.reclaims == "always":
+            problems.append("an op that reclaims moves pages it does not name")
         if problems:
             raise ValueError(f"scenario op {o.name}: " + "; ".join(problems))
 

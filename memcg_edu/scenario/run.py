@@ -11,6 +11,7 @@ recorded with ok=false and the run goes on; a broken kernel precondition
 """
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -82,10 +83,19 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     sc = load_scenario(scenario)
     design = design_for(sc, design)
     tl = Timeline(meta=_meta(sc, design))
-    for rec, stop in _run(sc, design, pages, calls, check_invariants, detail):
-        tl.steps.append(rec)             # a fresh record, numbered: no copy
-        if stop:
-            tl.meta["stopped_at"] = rec["step"]
+    # The cycle collector is off while the steps run: every record lives as
+    # long as the timeline and holds no cycle, yet each collection would
+    # walk the growing timeline again (a fifth of a run with page snapshots)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for rec, stop in _run(sc, design, pages, calls, check_invariants, detail):
+            tl.steps.append(rec)         # a fresh record, numbered: no copy
+            if stop:
+                tl.meta["stopped_at"] = rec["step"]
+    finally:
+        if collecting:
+            gc.enable()
     return tl
 
 
@@ -140,10 +150,10 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
     names = sc.memcg_names
     last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
     for i, st in enumerate(sc.steps):
-        rec, stop = _step(ctx, sc, i, st, names, design, calls, last, detail or pages)
+        # small machine: name every live page, for the page grid
+        rec, stop = _step(ctx, sc, i, st, names, design, calls, last,
+                          detail or pages, every_label=pages)
         if pages:
-            # small machine: name every live page, for the page grid
-            rec["detail"]["labels"] = ctx.tr.where_json(ctx.tr.live())
             rec["pages"] = _page_state_json(m)
             if not detail and "design_notes" not in rec:   # notes name labels
                 del rec["detail"]
@@ -169,12 +179,14 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
           design: str, calls: bool = True,
           last: dict[str, tuple[list[int], dict[str, Any]]] | None = None,
-          detail: bool = True) -> tuple[dict[str, Any], bool]:
+          detail: bool = True, every_label: bool = False
+          ) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
     whether the run must stop here. ``detail`` False: no "detail" unless
-    the step has design notes (they name labels)."""
+    the step has design notes (they name labels); ``every_label``: its
+    "labels" name every live label, not only those the step touched."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    tr.at(i, op)
+    tr.step, tr.op = i, op               # (LabelTracker.at, at every step)
     count = st.get("count")
     calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
@@ -184,7 +196,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
         # _apply's events are the step's: it reads them for may_reclaim
-        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design)
+        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design,
+                                                          mark, oom_mark)
     else:
         recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
         try:
@@ -201,19 +214,25 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
            "memcgs": counters}
     if detail or notes:
-        after = {lab.page.pfn for lab in touched if lab.page is not None}
-        rec["detail"] = {"labels": tr.where_json(touched),
-                         "touched": sorted(before | after)}
+        for lab in touched:              # the pfns before, and after
+            if lab.page is not None:
+                before.add(lab.page.pfn)
+        rec["detail"] = {"labels": tr.where_json(tr.live() if every_label else touched),
+                         "touched": sorted(before)}
     if count is not None:
         rec["count"] = count
         rec["events"] = list(dict.fromkeys(events))      # each kind once
         rec["event_counts"] = {k: events.count(k) for k in rec["events"]}
         det = rec.get("detail")
-        if det is not None and (len(det["touched"]) > RANGE_DETAIL_MAX
-                                or len(det["labels"]) > RANGE_DETAIL_MAX):
-            det["labels"] = dict(list(det["labels"].items())[:RANGE_DETAIL_MAX])
-            det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
-            det["truncated"] = True
+        if det is not None:
+            # the touched labels decide (the page grid's "labels", every
+            # live label, are kept whole)
+            mine = tr.where_json(touched) if every_label else det["labels"]
+            if len(det["touched"]) > RANGE_DETAIL_MAX or len(mine) > RANGE_DETAIL_MAX:
+                if not every_label:
+                    det["labels"] = dict(list(mine.items())[:RANGE_DETAIL_MAX])
+                det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
+                det["truncated"] = True
     if calls:
         # a page is named by the label it has after the step, else before
         # (built when read: a run pays for the dicts of the steps opened)
@@ -221,9 +240,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
                                      states_before)
     elif count is not None:
         rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
-    ooms = m.oom_kills[oom_mark:]
-    if ooms:                             # which OOM outcome, and whom it killed
-        rec["oom"] = [dict(o) for o in ooms]
+    if len(m.oom_kills) > oom_mark:      # which OOM outcome, and whom it killed
+        rec["oom"] = [dict(o) for o in m.oom_kills[oom_mark:]]
     if notes:
         rec["design_notes"] = notes
     return rec, stop
@@ -258,18 +276,24 @@ def _counters(ctx: Context, names: list[str],
     return out
 
 
-def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
+def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
+           mark: int, oom_mark: int
            ) -> tuple[bool, str | None, list[Label], bool, set[int], list[str]]:
     """Run one step on the model: (ok, error, labels touched, stop, pfns
-    before, the kinds of the events it recorded)."""
+    before, the kinds of the events it recorded). ``mark``, ``oom_mark``:
+    how many events and OOM kills the machine had recorded before it."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    named = []                           # the labels the step names
+    # the labels the step names ("with": replace_page_cache's second page)
+    named = []
+    before = set()
     for k in ("page", "with"):
-        lab = tr.lookup(st[k]) if k in st else None
+        if k not in st:
+            break                        # no op has "with" without "page"
+        lab = tr.lookup(st[k])
         if lab is not None:
             named.append(lab)
-    before = {lab.page.pfn for lab in named if lab.page is not None}
-    mark, oom_mark = len(m.events), len(m.oom_kills)
+            if lab.page is not None:
+                before.add(lab.page.pfn)
     ok, error, touched, stop = True, None, [], False
     try:
         touched = REGISTRY[op].apply(ctx, st)
@@ -287,14 +311,19 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str
     if not ok and op in NEW_PAGE_OPS:
         tr.never(st["page"])
     touched = touched or named
-    ooms = m.oom_kills[oom_mark:]
-    for oom in ooms:                     # the memcg OOM killer's victims exited
-        if oom["victim"]:
-            touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
-            tr.exit(oom["victim"], "was OOM-killed")
+    ooms = len(m.oom_kills) > oom_mark
+    if ooms:
+        for oom in m.oom_kills[oom_mark:]:   # the memcg OOM killer's victims exited
+            if oom["victim"]:
+                touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
+                tr.exit(oom["victim"], "was OOM-killed")
     events = m.events.kinds(mark)
-    moved = sync_labels(ctx, tr.live_after_reclaim() if may_reclaim(op, events)
-                        or not ok or ooms else touched, touched)
+    if not ok or ooms or may_reclaim(op, events):
+        moved = sync_labels(ctx, tr.live_after_reclaim(), touched)
+    elif REGISTRY[op].places_known:      # its labels are where it put them
+        moved = []
+    else:
+        moved = sync_labels(ctx, touched, touched)
     if moved or len(touched) > 1:        # (one label, none moved: as it is)
         touched = list({id(lab): lab for lab in touched + moved}.values())
     return ok, error, touched, stop, before, events
@@ -329,7 +358,8 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         for k in fields:                         # "{i}" -> j
             one[k] = st[k].replace(RANGE_INDEX, str(j))
         try:
-            ok_j, error_j, touched_j, stop, before_j, _ = _apply(ctx, sc, i, one, design)
+            ok_j, error_j, touched_j, stop, before_j, _ = _apply(
+                ctx, sc, i, one, design, len(ctx.m.events), len(ctx.m.oom_kills))
         except ScenarioError as e:
             raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
                                 op=e.op, field=e.field) from None

@@ -112,3 +112,20 @@ def test_every_recorded_kernel_function_has_words():
     from memcg_edu.model.calls import KERNEL_FUNCTIONS
     from memcg_edu.widgets.kernel_words import FUNCTION_WORDS
     assert [n for n in KERNEL_FUNCTIONS if n not in FUNCTION_WORDS] == []
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_places_known_ops_need_no_read_back(monkeypatch, design):
+    """An op marked places_known skips ops.sync_labels after a step that
+    reclaims nothing: with the read-back forced for every op, every record
+    (labels, touched pfns, counters) is the same."""
+    from memcg_edu.bundled import SCENARIO_DIR
+    known = [o.name for o in REGISTRY.values() if o.places_known]
+    assert {"fault_anon", "migrate", "map"} <= set(known)
+    scenarios = [EVERY_OP, *sorted(SCENARIO_DIR.glob("*.json"))]
+    fast = [run_scenario(s, design, pages=True, calls=False).steps for s in scenarios]
+    for name in known:
+        monkeypatch.setitem(REGISTRY, name, replace(REGISTRY[name], places_known=False))
+    slow = [run_scenario(s, design, pages=True, calls=False).steps for s in scenarios]
+    assert fast == slow
+    assert any(r["detail"]["labels"] for steps in slow for r in steps)
