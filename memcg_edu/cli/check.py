@@ -29,15 +29,18 @@ def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
     design = design_of(args, sc)
     # each record read as it comes and let go (no "detail": nothing here
-    # reads it); only what the report needs stays
+    # reads it); only the expects and the failed steps stay
     ran: list[dict] = []
     stopped = None
+    steps = 0
     for rec, stop in iter_scenario(sc, design=design, pages=False, calls=False,
                                    check_invariants=args.check_invariants, detail=False):
-        ran.append({"step": rec["step"], "op": rec["op"], "ok": rec["ok"],
-                    "error": rec["error"] if not rec["ok"] else None})
+        steps += 1
+        if rec["op"] == "expect" or not rec["ok"] or stop:
+            ran.append({"step": rec["step"], "op": rec["op"], "ok": rec["ok"],
+                        "error": rec["error"]})
         if stop:
-            stopped = rec["step"]
+            stopped = ran[-1]
     expects = [r for r in ran if r["op"] == "expect"]
     mine = [r for r in expects
             if sc.steps[r["step"]].get("design", args.design) == args.design]
@@ -45,11 +48,10 @@ def main(args: argparse.Namespace) -> int:
     for r in bad:
         print(f"{sc.source}, step {r['step']} (expect): {r['error']}")
     if stopped is not None:
-        r = ran[stopped]
+        r = stopped
         print(f"{sc.source}, step {r['step']} ({r['op']}): {r['error']}")
-    failed = sum(1 for r in ran if not r["ok"] and r["op"] != "expect"
-                 and r["step"] != stopped)
-    summary = (f"{sc.source}: {len(ran)} of {len(sc.steps)} steps ran "
+    failed = sum(1 for r in ran if not r["ok"] and r["op"] != "expect" and r is not stopped)
+    summary = (f"{sc.source}: {steps} of {len(sc.steps)} steps ran "
                f"(design {args.design}), {len(mine) - len(bad)} of "
                f"{len(mine)} expects hold")
     if len(expects) > len(mine):

@@ -86,7 +86,8 @@ def main(args: argparse.Namespace) -> int:
     out: list[str] = []
     try:
         for rec, stop in steps:
-            outcome.append({"ok": rec["ok"], "op": rec["op"]})
+            if not rec["ok"]:            # all the exit status reads
+                outcome.append({"ok": False, "op": rec["op"]})
             if stop:
                 stopped = rec
             if args.json:
