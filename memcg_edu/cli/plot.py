@@ -79,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     # existing files (--force)
     for kind in sorted(want):
         check_output(paths[kind], args.force, "--out")
-    # no figure shows a step's kernel calls: none recorded (half a run's time)
+    # no figure shows a step's kernel calls: none recorded
     src = load_source(args.file, args.design, calls=False)
     tl = src.timeline
     if not len(tl):
