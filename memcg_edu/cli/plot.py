@@ -79,16 +79,17 @@ def main(args: argparse.Namespace) -> int:
     # existing files (--force)
     for kind in sorted(want):
         check_output(paths[kind], args.force, "--out")
-    src = load_source(args.file, args.design)
+    # no figure shows a step's kernel calls: none recorded
+    src = load_source(args.file, args.design, calls=False)
     tl = src.timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
     step = tl.step_index(args.step, "--step")
     other = None
     if args.overlay:
-        other = load_source(args.overlay, args.design).timeline
+        other = load_source(args.overlay, args.design, calls=False).timeline
     elif args.overlay_design:
-        other = load_source(args.file, args.overlay_design).timeline
+        other = load_source(args.file, args.overlay_design, calls=False).timeline
     made = {}
     if "counters" in want:
         made["counters"] = plot_counters(tl, args.memcg, size=args.size)

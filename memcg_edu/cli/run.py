@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
 from ..scenario.run import design_for
@@ -79,18 +80,40 @@ def main(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{sc.title} ({sc.source}, design {args.design})")
     prev = None
-    for rec, stop in steps:
-        outcome.append({"ok": rec["ok"], "op": rec["op"]})
-        if stop:
-            stopped = rec
-        if args.json:
-            print(json.dumps({k: rec[k] for k in JSON_KEYS + RANGE_JSON_KEYS if k in rec},
-                             default=json_default))
-            continue
-        print("\n" + format_step(rec, sc.steps[rec["step"]], prev))   # a blank line first
-        if args.calls:
-            print(format_calls(rec["calls"]))
-        prev = rec
+    keys = JSON_KEYS + RANGE_JSON_KEYS
+    # the lines of up to _BATCH steps, written at once: one write, not two
+    # per step (each write is escaped for the terminal, cli._Printable)
+    out: list[str] = []
+    try:
+        for rec, stop in steps:
+            if not rec["ok"]:            # all the exit status reads
+                outcome.append({"ok": False, "op": rec["op"]})
+            if stop:
+                stopped = rec
+            if args.json:
+                out.append(json.dumps({k: rec[k] for k in keys if k in rec},
+                                      default=json_default))
+            else:
+                out.append("\n" + format_step(rec, sc.steps[rec["step"]], prev))  # blank line first
+                if args.calls:
+                    out.append(format_calls(rec["calls"]))
+                prev = rec
+            if len(out) >= _BATCH:
+                _write(out)
+    finally:
+        _write(out)                      # what ran, also when a step was found invalid
     if stopped is not None and not args.json:
         print(f"\nstopped at step {stopped['step']}: {stopped['error']}")
     return exit_status(outcome, stopped is not None)
+
+
+#: step blocks written at once
+_BATCH = 256
+
+
+def _write(lines: list[str]) -> None:
+    """Print ``lines`` (each with its newline) in one write, and forget them."""
+    if lines:
+        lines.append("")
+        sys.stdout.write("\n".join(lines))
+        lines.clear()

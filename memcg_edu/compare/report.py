@@ -5,7 +5,7 @@ memcg_edu compare FILE``). Pure formatting: no kernel file behind it.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .calls import CATEGORIES, SPECIAL_CASES
@@ -100,12 +100,12 @@ class StepsTable:
         return parts, under
 
     @staticmethod
-    def lines(step: int, op: Any, parts: list[str], under: list[str],
+    def lines(step: int, op: Any, parts: Sequence[str], under: Sequence[str],
               opw: int) -> list[str]:
         """A row's lines with an op column ``opw`` wide."""
         first = f"{step:>4} {op:<{opw}}"
         blank = f"{'':>4} {'':<{opw}}"
-        return [f"{first if j == 0 else blank} {p}" for j, p in enumerate(parts)] + under
+        return [f"{first if j == 0 else blank} {p}" for j, p in enumerate(parts)] + list(under)
 
 
 def op_width(ops) -> int:

@@ -78,7 +78,10 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
     differing: list[int] = []
     names: list[str] | None = None
     table: StepsTable | None = None
-    kept: list[tuple[int, Any, list[str], list[str]]] = []   # text rows, until opw is known
+    # text rows, until opw is known: tuples of strings, which the garbage
+    # collector stops tracking (as lists, a long comparison's rows were
+    # walked at every full collection)
+    kept: list[tuple[int, Any, tuple[str, ...], tuple[str, ...]]] = []
     last: tuple[int, dict, dict] | None = None
     if as_json:
         head = json.dumps({"format": "memcg-edu-compare/1", "title": sc.title or "",
@@ -98,7 +101,8 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
             out.write((", " if i else "") + json.dumps(diff_row(i, sa, sb, DESIGNS, names, ALL)))
         else:
             assert table is not None
-            kept.append((i, sa.get("op", sb.get("op")), *table.body(sa, sb)))
+            body = table.body(sa, sb)
+            kept.append((i, sa.get("op", sb.get("op")), tuple(body[0]), tuple(body[1])))
     end = diff_row(*last, DESIGNS, names or [], ALL)["differs"] if last else []
     bugs = [{"design": d, "step": stopped[d][0], "error": stopped[d][1]}
             for d in DESIGNS if d in stopped]

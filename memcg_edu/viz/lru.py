@@ -61,13 +61,62 @@ def lru_counts(record: Mapping[str, Any], names: list[str]) -> np.ndarray:
 def lru_max(timeline: Timeline, names: list[str]) -> int:
     """The longest list over all steps: a fixed scale for a moving step."""
     if any("pages" in rec for rec in timeline.steps):
-        return int(max((lru_counts(rec, names).max() for rec in timeline.steps), default=0))
+        return int(max(_pages_max(timeline.steps, names), default=0))
     best = 0.0
     for n in names:
         if n in memcg_names(timeline):
             for k in LRU_NAMES:
                 best = max(best, float(np.nanmax(np.append(series(timeline, n, k), 0))))
     return int(best)
+
+
+#: step records counted at once by _pages_max (a block of their page
+#: state as arrays)
+_BLOCK = 4096
+
+
+def _pages_max(records: list[dict[str, Any]], names: list[str]) -> list[int]:
+    """lru_counts(rec, names).max() of each record, read in blocks: the
+    records whose page state has the same memcg names and frames as one
+    array each of lru and lru_memcg (lru_counts is a dozen numpy calls per
+    record), the others one by one."""
+    index = {n: i for i, n in enumerate(names)}
+    out: list[int] = []
+    block: list[Mapping[str, Any]] = []
+    shape: tuple[Any, ...] | None = None
+
+    def flush() -> None:
+        if not block:
+            return
+        mnames = block[0]["memcg_names"]
+        rows = np.array([index.get(n, -1) for n in mnames] + [-1])
+        lru = np.array([p["lru"] for p in block], dtype=np.int64)
+        owner = np.array([p["lru_memcg"] for p in block], dtype=np.int64)
+        if lru.size and lru.max() >= len(LRU_NAMES):    # not a list: as lru_counts fails
+            out.extend(int(lru_counts({"pages": p}, names).max()) for p in block)
+            block.clear()
+            return
+        r = rows[np.where(lru >= 0, owner, -1)]      # -1: not counted
+        ok = r >= 0
+        width = len(names) * len(LRU_NAMES)
+        key = (np.arange(len(block))[:, None] * width + r * len(LRU_NAMES) + lru)[ok]
+        sums = np.bincount(key, minlength=len(block) * width)
+        out.extend(sums.reshape(len(block), width).max(axis=1).tolist())
+        block.clear()
+
+    for rec in records:
+        pages = rec.get("pages")
+        if not pages or len(pages["lru"]) != len(pages["lru_memcg"]):
+            flush()
+            out.append(int(lru_counts(rec, names).max()))
+            continue
+        now = (tuple(pages["memcg_names"]), len(pages["lru"]), len(pages["lru_memcg"]))
+        if now != shape or len(block) >= _BLOCK:
+            flush()
+            shape = now
+        block.append(pages)
+    flush()
+    return out
 
 
 def _check_step(timeline: Timeline, step: int) -> int:

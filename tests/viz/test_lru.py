@@ -54,3 +54,24 @@ def test_touched_page_outlines_its_list(tl):
     widths = {(i, j): meta["bars"][j][i].get_linewidth()
               for j in range(5) for i in range(len(meta["names"]))}
     assert widths[(b, 2)] > 2 and sorted(w for w in widths.values())[-2] < 1
+
+
+def test_lru_max_reads_every_record_as_lru_counts_does(tl, monkeypatch):
+    """lru_max counts the page state in blocks: the same maximum as
+    lru_counts record by record, across blocks, with records without page
+    state (read from their statistics) and other memcg names in between."""
+    import memcg_edu.viz.lru as lru
+
+    bare = small_timeline(with_pages=False)
+    names = lru_memcgs(tl)
+    mixed = [tl[i] if i % 3 else bare[i] for i in range(len(tl))]
+    renamed = dict(tl[2], pages=dict(tl[2]["pages"],
+                                     memcg_names=list(reversed(tl[2]["pages"]["memcg_names"]))))
+    mixed.insert(2, renamed)
+    monkeypatch.setattr(lru, "_BLOCK", 2)        # several blocks even in a short run
+    for some in (names, names[1:], ["B", "nobody"]):
+        want = [int(lru_counts(r, some).max()) for r in mixed]
+        assert lru._pages_max(mixed, some) == want
+        assert lru._pages_max(tl.steps, some) == [int(lru_counts(r, some).max())
+                                                  for r in tl.steps]
+    assert max(want) > 0
