@@ -88,11 +88,15 @@ _RSS, _CACHE, _SWAP = COL["rss"], COL["cache"], COL["swap"]
 _PGPGIN, _PGPGOUT = COL["pgpgin"], COL["pgpgout"]
 
 
+#: the 3.16 view of each stored pc_flags byte, by byte value
+_PC_FLAGS_316 = np.array([((v & PCG_LOCK) != 0) * 1 + ((v & PCG_USED) != 0) * 2
+                          + ((v & PCG_MIGRATION) != 0) * 4 for v in range(256)], np.uint8)
+
+
 def pc_flags_316(flags: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """The 3.16 view of pc_flags: PCG_LOCK=1, PCG_USED=2, PCG_MIGRATION=4."""
-    f = np.asarray(flags)
-    view: NDArray[np.uint8] = (((f & PCG_LOCK) != 0) * 1 + ((f & PCG_USED) != 0) * 2
-                               + ((f & PCG_MIGRATION) != 0) * 4).astype(np.uint8)
+    """The 3.16 view of pc_flags: PCG_LOCK=1, PCG_USED=2, PCG_MIGRATION=4
+    (one lookup in a table of the 256 byte values)."""
+    view: NDArray[np.uint8] = _PC_FLAGS_316.take(np.asarray(flags, np.uint8))
     return view
 
 

@@ -67,6 +67,13 @@ class SwapSlots:
             out[list(self.slot)] = list(self.slot.values())
         return out
 
+    def tolist(self, nr: int) -> list[int]:
+        """array(nr) as a list, made without numpy (a page snapshot's)."""
+        out = [-1] * nr
+        for pfn, slot in self.slot.items():
+            out[pfn] = slot
+        return out
+
     @property
     def nbytes(self) -> int:
         return sys.getsizeof(self.slot)
