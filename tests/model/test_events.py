@@ -65,6 +65,19 @@ def test_counters_has_the_step_record_shape_and_is_json():
     json.dumps(c)
 
 
+def test_counters_stat_is_the_row_tail_in_stats_order():
+    # counters() spells the statistics out: each key in STATS order, each
+    # value its own column of the row
+    from memcg_edu.model.memcg import COL
+    m = Machine(ram_pages=8, swap_slots=2)
+    a = m.create_memcg("A")
+    for i, name in enumerate(STATS):
+        a.row[COL[name]] = 100 + i
+    stat = a.counters()["stat"]
+    assert list(stat) == list(STATS)
+    assert list(stat.values()) == list(range(100, 100 + len(STATS)))
+
+
 def test_page_state_arrays():
     m = Machine(ram_pages=8, swap_slots=4)
     a = m.create_memcg("A")
