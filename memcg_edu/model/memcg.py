@@ -138,19 +138,31 @@ class MemCgroup:
         else:
             yield self
 
+    def _subtree_usage(self) -> tuple[int, int]:
+        """mem_cgroup_usage() as 3.17 computes it for root: (cache + rss,
+        cache + rss + swap) summed over the subtree, in one pass."""
+        usage = swap = 0
+        todo = [self]
+        while todo:
+            mg = todo.pop()
+            row = mg.row
+            usage += row[_CACHE] + row[_RSS]
+            swap += row[_SWAP]
+            todo += mg.children
+        return usage, usage + swap
+
     @property
     def usage(self) -> int:
         """memory.usage_in_bytes in pages (mem_cgroup_usage() for root)."""
         if self.is_root:
-            return sum(m.row[_CACHE] + m.row[_RSS] for m in self.subtree())
+            return self._subtree_usage()[0]
         return self.row[COL["usage"]]
 
     @property
     def memsw_usage(self) -> int:
         """memory.memsw.usage_in_bytes in pages (root: cache + rss + swap)."""
         if self.is_root:
-            return sum(m.row[_CACHE] + m.row[_RSS] + m.row[_SWAP]
-                       for m in self.subtree())
+            return self._subtree_usage()[1]
         return self.row[COL["memsw_usage"]]
 
     @property
@@ -189,8 +201,9 @@ class MemCgroup:
         # the row read directly, not through the properties: a scenario run
         # takes this snapshot of every memcg that moved, at every step
         limit, memsw_limit = row[_LIMIT], row[_MEMSW_LIMIT]
-        return {"usage": self.usage if self.index == 0 else row[_USAGE],
-                "memsw_usage": self.memsw_usage if self.index == 0 else row[_MEMSW_USAGE],
+        usage, memsw_usage = (self._subtree_usage() if self.index == 0
+                              else (row[_USAGE], row[_MEMSW_USAGE]))
+        return {"usage": usage, "memsw_usage": memsw_usage,
                 "max_usage": row[_MAX_USAGE],
                 "memsw_max_usage": row[_MEMSW_MAX_USAGE],
                 "failcnt": row[_FAILCNT], "memsw_failcnt": row[_MEMSW_FAILCNT],

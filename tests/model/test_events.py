@@ -40,6 +40,21 @@ def test_root_usage_series_is_derived_from_statistics():
     assert m.events.counter("root", "memsw_usage")[-1] == 2
 
 
+def test_root_counters_sum_cache_rss_and_swap_over_every_level_below():
+    # mem_cgroup_usage(): root's usage is cache + rss of its whole subtree
+    # (a grandchild included), memsw adds swap
+    m = Machine(ram_pages=16, swap_slots=4)
+    a = m.create_memcg("A", use_hierarchy=True)
+    b = m.create_memcg("B", parent=a)
+    t, u = m.create_task("t", b), m.create_task("u", a)
+    m.fault_anon(t)
+    m.swap_out(m.fault_anon(t))
+    m.fault_anon(u)
+    m.fault_anon(m.create_task("r"))
+    c = m.counters()["root"]
+    assert (c["usage"], c["memsw_usage"]) == (m.root.usage, m.root.memsw_usage) == (3, 4)
+
+
 def test_counter_names_and_memcgs_are_checked():
     m = Machine(ram_pages=4, swap_slots=0)
     with pytest.raises(ModelUsageError, match="unknown counter"):
