@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .calls import kernel_call
+from .differences_316 import design_differences
 from .lru import lock_page_lru, unlock_page_lru
 from .memcg import COL, MemCgroup
 from .memcontrol import (PageLike, _bug, _pfn, cancel_charge,
@@ -743,7 +744,6 @@ class Memcg316:
 
     def design_notes(self, m: "Machine") -> list[str]:
         """The 3.17 invariants this state breaks, in words (see differences_316)."""
-        from .differences_316 import design_differences
         return design_differences(m, self.uncharged)
 
     def pc_flags_view(self, flags: NDArray[np.uint8]) -> NDArray[np.uint8]:
