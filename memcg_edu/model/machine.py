@@ -55,6 +55,9 @@ T = TypeVar("T")
 #: the page flags page_state() shows, in the order it unpacks them
 _SHOWN_FLAGS = np.array([PG_free, PG_anon, PG_swapbacked, PG_swapcache, PG_locked,
                          PG_lru, PG_active, PG_unevictable], np.uint16)
+#: each flags value's shown flags, by value (a column each; the page flags
+#: are all below 2 * PG_free): one take() tests all of them for every page
+_SHOWN_BY_FLAGS = (_SHOWN_FLAGS[:, None] & np.arange(2 * PG_free)) != 0
 
 
 def _design_ops(design: str) -> Union[Memcg317, Memcg316]:
@@ -633,6 +636,8 @@ class Machine:
         breaks invariants only the 3.17 design keeps (a page uncharged while
         still in use, an uncharged page on a memcg's LRU); 3.17.0 names the
         charges mem_cgroup_migrate() stranded (``stranded``)."""
+        if not self.stranded and self.ops.design == "3.17":
+            return []                    # 3.17's notes name stranded charges only
         return self.ops.design_notes(self)
 
     def page_state(self, as_lists: bool = False) -> dict[str, Any]:
@@ -643,17 +648,16 @@ class Machine:
         page snapshots takes one at every step.
         """
         mem, sw = self.mem, self.swap
-        # every page flag the grid shows, tested at once: one row each
-        shown = (mem.flags & _SHOWN_FLAGS[:, None]) != 0
+        # every page flag the grid shows, looked up at once: one row each
+        shown = _SHOWN_BY_FLAGS.take(mem.flags, axis=1)
         arrays = (mem.refcount, mem.mapcount, mem.lru, mem.lru_memcg, mem.pc_memcg,
-                  sw.count, sw.cache, sw.cgroup)
-        made = (self.ops.pc_flags_view(mem.pc_flags), mem.private.array(mem.nr))
+                  sw.count, sw.cache, sw.cgroup, self.ops.pc_flags_view(mem.pc_flags))
         if as_lists:
             rows: Any = shown.tolist()
-            kept: list[Any] = [a.tolist() for a in arrays + made]
+            kept: list[Any] = [a.tolist() for a in arrays] + [mem.private.tolist(mem.nr)]
         else:
             rows = shown
-            kept = [a.copy() for a in arrays] + list(made)
+            kept = [a.copy() for a in arrays[:-1]] + [arrays[-1], mem.private.array(mem.nr)]
         free, anon, swapbacked, swapcache, locked, lru_flag, active, unevictable = rows
         (refcount, mapcount, lru, lru_memcg, pc_memcg, swap_count, swap_cache,
          swap_cgroup, pc_flags, swap_entry) = kept

@@ -67,6 +67,13 @@ class SwapSlots:
             out[list(self.slot)] = list(self.slot.values())
         return out
 
+    def tolist(self, nr: int) -> list[int]:
+        """array(nr) as a list, made without numpy (a page snapshot's)."""
+        out = [-1] * nr
+        for pfn, slot in self.slot.items():
+            out[pfn] = slot
+        return out
+
     @property
     def nbytes(self) -> int:
         return sys.getsizeof(self.slot)
@@ -191,11 +198,25 @@ class MemMap:
         pg.rmap_task[pfn] = pg.rmap_addr[pfn] = -1
         return pfn
 
+    def _freeable(self, pfn: int) -> bool:
+        """free_pages_check() passes: uncharged, unreferenced, unmapped, off the LRU."""
+        pg = self.pg
+        return not (pg.pc_flags[pfn] & PCG_USED or pg.refcount[pfn]
+                    or pg.mapcount[pfn] or pg.flags[pfn] & PG_lru)
+
+    def free_few(self, pfns: list[int]) -> None:
+        """free() of a few pages, given as a list: page by page, without
+        arrays (shrink_page_list's free list). Every page is checked first,
+        so a bad one raises free()'s error before any page is freed."""
+        if not all(map(self._freeable, pfns)):
+            self.free(np.array(pfns))            # raises the bad-page error
+        for pfn in pfns:
+            self.free_one(pfn)
+
     def free_one(self, pfn: int) -> None:
         """free_hot_cold_page() of one page (same checks as free())."""
         pg = self.pg
-        if (pg.pc_flags[pfn] & PCG_USED or pg.refcount[pfn]
-                or pg.mapcount[pfn] or pg.flags[pfn] & PG_lru):
+        if not self._freeable(pfn):
             self.free(np.array([pfn]))           # raises the bad-page error
             return
         pg.flags[pfn] = PG_free

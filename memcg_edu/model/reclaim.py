@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Optional
 import numpy as np
 
 from ..errors import ModelUsageError
+from .bulk import BY_PAGE_MAX
 from .calls import kernel_call
 from .lru import (LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON,
                   LRU_INACTIVE_FILE, add_page_to_lru_list, isolate_lru_page,
@@ -174,10 +175,14 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
             continue
         mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked          # __clear_page_locked
         free.append(pfn)
-    if free:
+    if len(free) > BY_PAGE_MAX:
         arr = np.array(free, np.int64)
         m.ops.release_pages(m, arr)              # mem_cgroup_uncharge_list
         mem.free(arr)
+    elif free:                                   # a few: as a list, no arrays
+        m.ops.release_pages(m, free)
+        mem.free_few(free)
+    if free:
         m.calls.leaf("free_hot_cold_page_list", free[0] if len(free) == 1 else -1)
     m.ops.uncharge_end(m)
     return len(free), keep

@@ -40,6 +40,21 @@ def test_root_usage_series_is_derived_from_statistics():
     assert m.events.counter("root", "memsw_usage")[-1] == 2
 
 
+def test_root_counters_sum_cache_rss_and_swap_over_every_level_below():
+    # mem_cgroup_usage(): root's usage is cache + rss of its whole subtree
+    # (a grandchild included), memsw adds swap
+    m = Machine(ram_pages=16, swap_slots=4)
+    a = m.create_memcg("A", use_hierarchy=True)
+    b = m.create_memcg("B", parent=a)
+    t, u = m.create_task("t", b), m.create_task("u", a)
+    m.fault_anon(t)
+    m.swap_out(m.fault_anon(t))
+    m.fault_anon(u)
+    m.fault_anon(m.create_task("r"))
+    c = m.counters()["root"]
+    assert (c["usage"], c["memsw_usage"]) == (m.root.usage, m.root.memsw_usage) == (3, 4)
+
+
 def test_counter_names_and_memcgs_are_checked():
     m = Machine(ram_pages=4, swap_slots=0)
     with pytest.raises(ModelUsageError, match="unknown counter"):
@@ -63,6 +78,19 @@ def test_counters_has_the_step_record_shape_and_is_json():
     assert set(c["A"]["stat"]) == set(STATS)
     assert c["A"]["limit"] == 4 and c["A"]["memsw_limit"] is None
     json.dumps(c)
+
+
+def test_counters_stat_is_the_row_tail_in_stats_order():
+    # counters() spells the statistics out: each key in STATS order, each
+    # value its own column of the row
+    from memcg_edu.model.memcg import COL
+    m = Machine(ram_pages=8, swap_slots=2)
+    a = m.create_memcg("A")
+    for i, name in enumerate(STATS):
+        a.row[COL[name]] = 100 + i
+    stat = a.counters()["stat"]
+    assert list(stat) == list(STATS)
+    assert list(stat.values()) == list(range(100, 100 + len(STATS)))
 
 
 def test_page_state_arrays():

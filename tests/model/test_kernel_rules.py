@@ -12,7 +12,7 @@ from memcg_edu.model import Machine
 from memcg_edu.model import memcontrol as mc
 from memcg_edu.model import mm
 from memcg_edu.model.lru import lru_cache_add, mem_cgroup_page_lruvec
-from memcg_edu.model.pages import PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_locked
+from memcg_edu.model.pages import PCG_MEM, PCG_MEMSW, PCG_USED, PG_anon, PG_free, PG_locked
 
 
 def setup(swap_account=True):
@@ -391,6 +391,22 @@ def test_freeing_a_charged_page_is_the_cgroup_bad_page_check():
     with pytest.raises(KernelBugError) as e:
         m.mem.free(np.array([p.pfn]))
     bug(e, "mem_cgroup_bad_page_check")
+
+
+def test_freeing_a_few_pages_checks_them_all_before_freeing_one():
+    # free_few (shrink_page_list's short free list) raises free()'s error
+    # for the charged page and leaves the clean page before it allocated
+    m, a, t = setup()
+    clean = m.mem.alloc_one()
+    m.mem.pg.refcount[clean] = 0
+    p = m.fault_anon(t)
+    free_before = m.mem.nr_free
+    with pytest.raises(KernelBugError) as e:
+        m.mem.free_few([clean, p.pfn])
+    bug(e, "mem_cgroup_bad_page_check")
+    assert m.mem.nr_free == free_before and not m.mem.flags[clean] & PG_free
+    m.mem.free_few([clean])
+    assert m.mem.nr_free == free_before + 1 and m.mem.flags[clean] & PG_free
 
 
 def test_adding_a_page_to_the_lru_twice_is_a_kernel_bug():
