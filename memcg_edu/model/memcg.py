@@ -37,20 +37,6 @@ _MEMSW_MAX_USAGE, _MEMSW_FAILCNT = COL["memsw_max_usage"], COL["memsw_failcnt"]
 _STAT_BASE = COL[STATS[0]]
 
 
-def _stat_dict(row: list[int]) -> dict[str, int]:
-    """memory.stat of a counter row as a dict, keys in STATS order (a test
-    holds them to it). The stat columns are the row's tail, in STATS order;
-    a dict display costs less than half of dict(zip(STATS, ...)), and a scenario
-    run builds one for every memcg that moved, at every step."""
-    (cache, rss, rss_huge, mapped_file, swap, pgpgin, pgpgout, inactive_anon,
-     active_anon, inactive_file, active_file, unevictable) = row[_STAT_BASE:]
-    return {"cache": cache, "rss": rss, "rss_huge": rss_huge,
-            "mapped_file": mapped_file, "swap": swap, "pgpgin": pgpgin,
-            "pgpgout": pgpgout, "inactive_anon": inactive_anon,
-            "active_anon": active_anon, "inactive_file": inactive_file,
-            "active_file": active_file, "unevictable": unevictable}
-
-
 class StatView:
     """memory.stat of one memcg as a read-only mapping (values in pages)."""
 
@@ -209,7 +195,8 @@ class MemCgroup:
                 "failcnt": row[_FAILCNT], "memsw_failcnt": row[_MEMSW_FAILCNT],
                 "limit": None if limit == RES_COUNTER_MAX else limit,
                 "memsw_limit": None if memsw_limit == RES_COUNTER_MAX else memsw_limit,
-                "stat": _stat_dict(row)}
+                # the stat columns are the row's tail, in STATS order
+                "stat": dict(zip(STATS, row[_STAT_BASE:]))}
 
     def __repr__(self) -> str:
         return (f"<memcg {self.name}: usage {self.usage}, memsw "
