@@ -67,13 +67,11 @@ class LabelTracker:
         self.exited: dict[str, int] = {}    # task -> step of its exit
         self.exit_how: dict[str, str] = {}  # task -> "exited" or "was OOM-killed"
         self.failed: dict[str, int] = {}    # label -> step that failed to create it
+        # the step being run and its op, for the errors (set by the runner)
         self.step, self.op = 0, ""
         # where_json's {"pfn": n} and {"swap": n}, one dict per place
         self._at_pfn: dict[int, dict[str, int]] = {}
         self._at_slot: dict[int, dict[str, int]] = {}
-
-    def at(self, step: int, op: str) -> None:
-        self.step, self.op = step, op
 
     def err(self, message: str, field: str) -> ScenarioError:
         return ScenarioError(message, file=self.source, step=self.step,

@@ -186,7 +186,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     the step has design notes (they name labels); ``every_label``: its
     "labels" name every live label, not only those the step touched."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
-    tr.step, tr.op = i, op               # (LabelTracker.at, at every step)
+    tr.step, tr.op = i, op               # for the tracker's errors
     count = st.get("count")
     calls = calls and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
