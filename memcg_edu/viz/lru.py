@@ -40,21 +40,29 @@ def lru_memcgs(timeline: Timeline) -> list[str]:
 
 def lru_counts(record: Mapping[str, Any], names: list[str]) -> np.ndarray:
     """Pages on each list, shape (len(names), 5), in LRU_NAMES order."""
-    out = np.zeros((len(names), len(LRU_NAMES)), dtype=np.int64)
     pages = record.get("pages")
     if pages:
-        lru = np.asarray(pages["lru"], dtype=np.int64)
-        owner = np.asarray(pages["lru_memcg"], dtype=np.int64)
-        on = lru >= 0
-        index = {n: i for i, n in enumerate(names)}
-        rows = np.array([index.get(n, -1) for n in pages["memcg_names"]] + [-1])
-        r = rows[owner[on]]
-        ok = r >= 0
-        np.add.at(out, (r[ok], lru[on][ok]), 1)
-        return out
+        return _page_counts([pages], names)[0]
+    out = np.zeros((len(names), len(LRU_NAMES)), dtype=np.int64)
     for i, n in enumerate(names):
         stat = ((record.get("memcgs") or {}).get(n) or {}).get("stat") or {}
         out[i] = [stat.get(k) or 0 for k in LRU_NAMES]
+    return out
+
+
+def _page_counts(block: list[Mapping[str, Any]], names: list[str]) -> np.ndarray:
+    """Pages on each list of each page state in ``block`` (all with the same
+    memcg names and frames), shape (len(block), len(names), 5): a whole
+    block counted in one go (lru_max reads thousands of records)."""
+    out = np.zeros((len(block), len(names), len(LRU_NAMES)), dtype=np.int64)
+    lru = np.asarray([p["lru"] for p in block], dtype=np.int64)
+    owner = np.asarray([p["lru_memcg"] for p in block], dtype=np.int64)
+    on = lru >= 0
+    index = {n: i for i, n in enumerate(names)}
+    rows = np.array([index.get(n, -1) for n in block[0]["memcg_names"]] + [-1])
+    r = rows[owner[on]]
+    ok = r >= 0
+    np.add.at(out, (np.nonzero(on)[0][ok], r[ok], lru[on][ok]), 1)
     return out
 
 
@@ -70,39 +78,22 @@ def lru_max(timeline: Timeline, names: list[str]) -> int:
     return int(best)
 
 
-#: step records counted at once by _pages_max (a block of their page
-#: state as arrays)
+#: step records counted at once by _pages_max
 _BLOCK = 4096
 
 
 def _pages_max(records: list[dict[str, Any]], names: list[str]) -> list[int]:
-    """lru_counts(rec, names).max() of each record, read in blocks: the
-    records whose page state has the same memcg names and frames as one
-    array each of lru and lru_memcg (lru_counts is a dozen numpy calls per
-    record), the others one by one."""
-    index = {n: i for i, n in enumerate(names)}
+    """lru_counts(rec, names).max() of each record; runs of records whose
+    page state has the same memcg names and frames are counted together
+    (_page_counts), up to _BLOCK at a time."""
     out: list[int] = []
     block: list[Mapping[str, Any]] = []
     shape: tuple[Any, ...] | None = None
 
     def flush() -> None:
-        if not block:
-            return
-        mnames = block[0]["memcg_names"]
-        rows = np.array([index.get(n, -1) for n in mnames] + [-1])
-        lru = np.array([p["lru"] for p in block], dtype=np.int64)
-        owner = np.array([p["lru_memcg"] for p in block], dtype=np.int64)
-        if lru.size and lru.max() >= len(LRU_NAMES):    # not a list: as lru_counts fails
-            out.extend(int(lru_counts({"pages": p}, names).max()) for p in block)
+        if block:
+            out.extend(_page_counts(block, names).max(axis=(1, 2)).tolist())
             block.clear()
-            return
-        r = rows[np.where(lru >= 0, owner, -1)]      # -1: not counted
-        ok = r >= 0
-        width = len(names) * len(LRU_NAMES)
-        key = (np.arange(len(block))[:, None] * width + r * len(LRU_NAMES) + lru)[ok]
-        sums = np.bincount(key, minlength=len(block) * width)
-        out.extend(sums.reshape(len(block), width).max(axis=1).tolist())
-        block.clear()
 
     for rec in records:
         pages = rec.get("pages")
@@ -110,7 +101,7 @@ def _pages_max(records: list[dict[str, Any]], names: list[str]) -> list[int]:
             flush()
             out.append(int(lru_counts(rec, names).max()))
             continue
-        now = (tuple(pages["memcg_names"]), len(pages["lru"]), len(pages["lru_memcg"]))
+        now = (tuple(pages["memcg_names"]), len(pages["lru"]))
         if now != shape or len(block) >= _BLOCK:
             flush()
             shape = now
