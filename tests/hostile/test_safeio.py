@@ -69,6 +69,16 @@ def test_printable_escapes_controls_and_keeps_text():
         "\\x1b[2J\\x07\\x9b\\u202e\\ud800é😀"
 
 
+@pytest.mark.parametrize("c", [chr(i) for i in range(0x100)])
+def test_printable_escapes_each_character_inside_ascii_text(c):
+    # plain ASCII text takes a short cut: every character, alone and
+    # inside a long ASCII text, is shown as the full check shows it
+    want = {"\t": "\t", "\n": "\n"}.get(c, c if 0x20 <= ord(c) < 0x7f or ord(c) > 0x9f
+                                      else f"\\x{ord(c):02x}")
+    assert printable(c) == want
+    assert printable("step 1: ok\n" * 50 + c + "  usage") == "step 1: ok\n" * 50 + want + "  usage"
+
+
 def test_capped_names():
     assert capped_names(["a", "b"]) == '"a", "b"'
     assert capped_names([]) == "none"
