@@ -91,8 +91,11 @@ def main(args: argparse.Namespace) -> int:
             if stop:
                 stopped = rec
             if args.json:
+                # a record holds no cycle (plain dicts, lists, numbers,
+                # strings): the encoder's watch for one, an id() kept per
+                # container, is not needed (a twentieth of run --json's cost)
                 out.append(json.dumps({k: rec[k] for k in keys if k in rec},
-                                      default=json_default))
+                                      check_circular=False, default=json_default))
             else:
                 out.append("\n" + format_step(rec, sc.steps[rec["step"]], prev))  # blank line first
                 if args.calls:
