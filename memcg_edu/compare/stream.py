@@ -12,6 +12,7 @@ the same scenario. No kernel file behind it.
 """
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
@@ -64,10 +65,20 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
     from ..scenario import load_scenario
 
     sc = load_scenario(scenario)
-    with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
-        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
-        spool.seek(0)               # both runs are through: nothing is written
-        shutil.copyfileobj(spool, out)   # for a step that turns out invalid
+    # The cycle collector is off while both designs run, as run_scenario
+    # has it: the steps make no cyclic garbage (records are freed as they
+    # are let go), yet each collection would walk the scenario's steps and
+    # both machines' labels again
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
+            bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
+            spool.seek(0)               # both runs are through: nothing is written
+            shutil.copyfileobj(spool, out)   # for a step that turns out invalid
+    finally:
+        if collecting:
+            gc.enable()
     return bugs
 
 

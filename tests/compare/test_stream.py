@@ -145,3 +145,22 @@ def test_rows_are_written_once_the_widest_op_is_reached(monkeypatch):
     rows = [n for n, s in at if s[:4].strip().isdigit()]
     # steps 0..3 with the head, then each row as soon as its step is compared
     assert rows == [4, 4, 4, 4] + list(range(5, len(pairs) + 1))
+
+
+def test_the_collector_is_off_while_both_designs_run_and_on_after(monkeypatch):
+    import gc
+    from memcg_edu.compare import stream
+    real, seen = stream._paired, []
+
+    def paired(s, stopped):
+        for pair in real(s, stopped):
+            seen.append(gc.isenabled())
+            yield pair
+    monkeypatch.setattr(stream, "_paired", paired)
+    assert gc.isenabled()
+    streamed(MIXED)
+    assert seen and not any(seen) and gc.isenabled()
+    bad = dict(MIXED, steps=MIXED["steps"] + [{"op": "unmap", "task": "p", "page": "x"}])
+    with pytest.raises(ScenarioError):
+        streamed(bad)
+    assert gc.isenabled()
