@@ -126,16 +126,21 @@ class Timeline:
     def _records(self, memcg: str) -> list[dict[str, Any]]:
         """memcg's record at each step ({} where it is absent); a clear
         error when no step names it."""
+        return [r or {} for r in self._present(memcg)]
+
+    def _present(self, memcg: str) -> list[dict[str, Any] | None]:
+        """memcg's record at each step (None where it is absent); a clear
+        error when no step names it."""
         if not isinstance(memcg, str):
             raise ModelUsageError(
                 f"memcg must be a name (a string), got {memcg!r}; this "
                 f"timeline has {', '.join(self.memcg_names) or 'none'}")
         recs = [(s.get("memcgs") or {}).get(memcg) for s in self.steps]
-        if all(r is None for r in recs):
+        if recs.count(None) == len(recs):
             raise ModelUsageError(
                 f"no memcg {memcg!r} in this timeline; it has "
                 f"{', '.join(self.memcg_names) or 'none'}")
-        return [r or {} for r in recs]
+        return recs
 
     def counter(self, memcg: str, name: str) -> np.ndarray:
         """One counter (a COUNTERS or STATS name) of one memcg over the steps.
@@ -166,17 +171,17 @@ class Timeline:
             except (KeyError, TypeError):
                 st = r.get("stat") or {}
                 return (*map(r.get, COUNTERS), *map(st.get, STATS))
-        rows: list[tuple] = []
-        at: list[int] = []             # the row of each step
-        last = None
-        for r in self._records(memcg):
-            if r is not last:          # the runner repeats a record that did not change
-                last = r
-                rows.append(row(r))
-            at.append(len(rows) - 1)
+        recs = self._present(memcg)
+        # the runner repeats a record that did not change: a step starts a
+        # new row only where its record is another object than the step
+        # before's (records are alive together, so their ids differ)
+        ids = np.fromiter(map(id, recs), dtype=np.uint64, count=len(recs))
+        new = np.ones(len(recs), dtype=bool)
+        new[1:] = ids[1:] != ids[:-1]
+        rows = [row(recs[i] or {}) for i in np.flatnonzero(new).tolist()]
         # one row per record, one per step, then a column per name (None: nan)
         table = np.array(rows, dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
-        table = table[np.array(at, dtype=np.intp)]
+        table = table[np.cumsum(new) - 1]
         return dict(zip(COUNTERS + STATS, table.T.copy()))
 
     # -- files ----------------------------------------------------------

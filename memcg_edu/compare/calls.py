@@ -95,31 +95,40 @@ def _with_labels(note: str, step: Mapping[str, Any]) -> str:
                               if int(mt.group(1)) in by_pfn else mt.group(0)), note)
 
 
-_STR = {str}
-
-
 class CallTally:
     """summarize_calls fed one step record at a time (``add``), for a
     comparison that streams its steps; ``result()`` is summarize_calls's."""
 
     def __init__(self, design: str) -> None:
         self.known = set(ENTRY_POINTS.get(design, ()))
-        self.events: Counter[str] = Counter()     # every event name, counted
+        # each distinct list of event names, counted: the steps of a long
+        # run repeat a few lists, counted name by name at the end
+        self.lists: dict[tuple[str, ...], int] = {}
+        self.other: Counter[str] = Counter()     # any other events, by name
         self.notes: dict[str, int] = {}
         self.seen = 0
 
     def add(self, step: Mapping[str, Any]) -> None:
         i, self.seen = self.seen, self.seen + 1
-        events = step.get("events") or ()
-        if set(map(type, events)) <= _STR:      # names (the common case): at C speed
-            self.events.update(events)
-        else:                                   # dicts naming their function
-            self.events.update(map(_event_name, events))
+        events = tuple(step.get("events") or ())
+        try:
+            n: int | None = self.lists.get(events, 0)
+        except TypeError:                       # unhashable: dicts naming their function
+            n = None
+        # a list kept is names only (strings): a name is never equal to
+        # anything else, so an equal list is the same names
+        if n or (n == 0 and all(type(e) is str for e in events)):
+            self.lists[events] = n + 1
+        else:
+            self.other.update(map(_event_name, events))
         for note in step.get("design_notes") or ():
             self.notes.setdefault(_with_labels(note, step), step.get("step", i))
 
     def result(self) -> dict[str, Any]:
-        events = self.events
+        events = Counter(self.other)
+        for names, n in self.lists.items():
+            for name in names:
+                events[_event_name(name)] += n
         calls = {k: n for k, n in events.items() if k in self.known and k != LOCK_EVENT}
         special = {k: n for k, n in events.items() if ":" in k}
         categories = {c: 0 for c in CATEGORIES}

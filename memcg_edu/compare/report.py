@@ -107,6 +107,17 @@ class StepsTable:
         blank = f"{'':>4} {'':<{opw}}"
         return [f"{first if j == 0 else blank} {p}" for j, p in enumerate(parts)] + list(under)
 
+    @staticmethod
+    def text(step: int, op: Any, parts: Sequence[str], under: Sequence[str],
+             opw: int) -> str:
+        """``lines`` as text, each line ending in a newline (built in one
+        go: a long comparison writes a row per step)."""
+        text = "".join(u + "\n" for u in under) if under else ""
+        if not parts:
+            return text
+        return (f"{step:>4} {op:<{opw}} " + f"\n{'':>4} {'':<{opw}} ".join(parts)
+                + "\n" + text)
+
 
 def op_width(ops) -> int:
     """The op column's width for rows of these ops."""

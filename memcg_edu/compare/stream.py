@@ -12,6 +12,7 @@ the same scenario. No kernel file behind it.
 """
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
@@ -64,11 +65,31 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
     from ..scenario import load_scenario
 
     sc = load_scenario(scenario)
-    with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
-        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
-        spool.seek(0)               # both runs are through: nothing is written
-        shutil.copyfileobj(spool, out)   # for a step that turns out invalid
+    # The cycle collector is off while both designs run, as run_scenario
+    # has it: the steps make no cyclic garbage (records are freed as they
+    # are let go), yet each collection would walk the scenario's steps and
+    # both machines' labels again
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
+            bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
+            spool.seek(0)               # both runs are through: nothing is written
+            shutil.copyfileobj(spool, out)   # for a step that turns out invalid
+    finally:
+        if collecting:
+            gc.enable()
     return bugs
+
+
+def _certain_from(sc: Any) -> int:
+    """The first step whose op is as wide as the widest op of the scenario:
+    once the comparison reaches it, the op column's width is known
+    (op_width of every step's op); -1 when no op is wider than the
+    column's head."""
+    widths = [len(str(st["op"])) for st in sc.steps]
+    widest = op_width(st["op"] for st in sc.steps)
+    return widths.index(widest) if widest in widths else -1
 
 
 def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
@@ -78,10 +99,13 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
     differing: list[int] = []
     names: list[str] | None = None
     table: StepsTable | None = None
-    # text rows, until opw is known: tuples of strings, which the garbage
-    # collector stops tracking (as lists, a long comparison's rows were
-    # walked at every full collection)
+    # The op column is as wide as the widest op of the steps compared, and
+    # these end early when both designs stop: rows are kept (as tuples of
+    # strings, which the garbage collector stops tracking) only until the
+    # first step of the scenario's widest op, then written as they come.
+    certain = _certain_from(sc)
     kept: list[tuple[int, Any, tuple[str, ...], tuple[str, ...]]] = []
+    opw = 0                                     # the width, once known
     last: tuple[int, dict, dict] | None = None
     if as_json:
         head = json.dumps({"format": "memcg-edu-compare/1", "title": sc.title or "",
@@ -99,10 +123,15 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
         last = (i, sa, sb)
         if as_json:
             out.write((", " if i else "") + json.dumps(diff_row(i, sa, sb, DESIGNS, names, ALL)))
-        else:
-            assert table is not None
-            body = table.body(sa, sb)
-            kept.append((i, sa.get("op", sb.get("op")), tuple(body[0]), tuple(body[1])))
+            continue
+        assert table is not None
+        parts, under = table.body(sa, sb)
+        if opw:
+            out.write(table.text(i, sa.get("op", sb.get("op")), parts, under, opw))
+            continue
+        kept.append((i, sa.get("op", sb.get("op")), tuple(parts), tuple(under)))
+        if i >= certain:
+            opw = _flush(out, sc, table, kept, calls)
     end = diff_row(*last, DESIGNS, names or [], ALL)["differs"] if last else []
     bugs = [{"design": d, "step": stopped[d][0], "error": stopped[d][1]}
             for d in DESIGNS if d in stopped]
@@ -113,14 +142,22 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
                            "summary": summary})
         out.write("], " + tail[1:] + "\n")
         return bugs
-    opw = op_width(op for _, op, _, _ in kept)
-    lines = title_lines(sc.title or "", calls)
-    lines += (table or StepsTable([], counters, calls)).head(opw)
-    out.write("\n".join(lines) + "\n")
-    for step, op, parts, under in kept:
-        for line in StepsTable.lines(step, op, parts, under, opw):
-            out.write(line + "\n")
+    if not opw:                                 # ended before the widest op
+        _flush(out, sc, table or StepsTable([], counters, calls), kept, calls)
     lines = [""] + outcome_lines(differing, not end, end, bugs) + [""]
     lines += summary_lines(summary)
     out.write("\n".join(lines) + "\n")
     return bugs
+
+
+def _flush(out: TextIO, sc: Any, table: StepsTable,
+           kept: list[tuple[int, Any, tuple[str, ...], tuple[str, ...]]],
+           calls: bool) -> int:
+    """Write the title, the table's head and the rows kept so far, with
+    the op column as wide as their widest op; that width."""
+    opw = op_width(op for _, op, _, _ in kept)
+    out.write("\n".join(title_lines(sc.title or "", calls) + table.head(opw)) + "\n")
+    for row in kept:
+        out.write(table.text(*row, opw))
+    kept.clear()
+    return opw

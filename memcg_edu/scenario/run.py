@@ -63,7 +63,7 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
 def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                  design: str | None = None, *, pages: bool | None = None,
                  calls: bool | None = None,
-                 check_invariants: bool = False, detail: bool = True) -> Timeline:
+                 check_invariants: bool = False, detail: bool | None = True) -> Timeline:
     """Run a scenario (path, dict or Scenario) and return its Timeline.
 
     ``design``: "3.17" or "3.16"; None = the file's "design", else 3.17
@@ -76,7 +76,8 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     operation; a violation is recorded like a kernel bug and ends the run.
     ``detail``: False leaves "detail" out of the records without design
     notes (a front-end that reads only the counters, such as compare,
-    keeps less).
+    keeps less); None keeps it only with the page snapshots (what the
+    page grid reads, which plot draws only from them).
     Raises ScenarioError for invalid input, including a step that uses a
     label its page no longer fits (the message names file, step and field).
     """
@@ -117,7 +118,7 @@ def _small(sc: Scenario) -> bool:
 def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                   design: str | None = None, *, pages: bool | None = None,
                   calls: bool | None = None, check_invariants: bool = False,
-                  detail: bool = True) -> Iterator[tuple[dict[str, Any], bool]]:
+                  detail: bool | None = True) -> Iterator[tuple[dict[str, Any], bool]]:
     """Run a scenario step by step: yields (step record, the run stops here).
 
     The same records as run_scenario, one at a time, so that a front-end
@@ -129,12 +130,14 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
-         check_invariants: bool, detail: bool = True
+         check_invariants: bool, detail: bool | None = True
          ) -> Iterator[tuple[dict[str, Any], bool]]:
     """iter_scenario for a loaded (checked) scenario."""
     m = _machine(sc, design, check_invariants)
     if pages is None:
         pages = _small(sc)
+    if detail is None:
+        detail = pages
     if calls is None:
         calls = pages
     m.calls.enabled = calls              # nobody reads an unrecorded log

@@ -146,7 +146,9 @@ def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
     from .series import series
 
     recs = [(s.get("memcgs") or {}).get(memcg) for s in timeline.steps]
-    if not all(r is None or (r.get("stat") or {}).keys() <= _STATS for r in recs):
+    # each record once: the runner repeats a record that did not change
+    if not all((r.get("stat") or {}).keys() <= _STATS
+               for r in {id(r): r for r in recs if r is not None}.values()):
         return _event_steps_one_by_one(timeline, memcg)   # other statistics: read each
     present = np.array([r is not None for r in recs], bool)
     masks, logged = _step_table(timeline)

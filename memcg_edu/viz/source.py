@@ -31,22 +31,25 @@ class Source:
         return dict(self.timeline.meta.get("tasks") or {})
 
 
-def _run(scenario: Any, design: str | None, name: str, calls: bool | None = None) -> Source:
+def _run(scenario: Any, design: str | None, name: str, calls: bool | None = None,
+         detail: bool | None = True) -> Source:
     from ..scenario import DESIGNS, load_scenario, run_scenario
 
     sc = load_scenario(scenario)
     # None: the design the file says it is for (quiz --save writes it)
     design = design or sc.design or DESIGNS[0]
-    return Source(run_scenario(sc, design=design, calls=calls), list(sc.steps),
-                  name or sc.title)
+    return Source(run_scenario(sc, design=design, calls=calls, detail=detail),
+                  list(sc.steps), name or sc.title)
 
 
 def load_source(source: Any, design: str | None = "3.17", *,
-                calls: bool | None = None) -> Source:
+                calls: bool | None = None, detail: bool | None = True) -> Source:
     """A Source for ``source`` (see the module docstring); scenarios run on
     ``design`` (None: the file's own "design", else 3.17), recording each
     step's kernel calls as run_scenario's ``calls`` says (None: with the
-    page state; False: none, for figures, which never show them)."""
+    page state; False: none, for figures, which never show them), and
+    each step's labels and touched pfns as its ``detail`` says (None:
+    only with the page state, all a page grid reads them from)."""
     if isinstance(source, Source):
         return source
     if isinstance(source, Timeline):
@@ -55,7 +58,7 @@ def load_source(source: Any, design: str | None = "3.17", *,
         if source.get("format") == FORMAT:
             tl = Timeline.from_dict(source)
             return Source(tl, None, str(tl.meta.get("title", "")))
-        return _run(source, design, str(source.get("title", "")), calls)
+        return _run(source, design, str(source.get("title", "")), calls, detail)
     if isinstance(source, (str, Path)):
         from ..scenario.load import SCENARIO_DIR, find_scenario
         path = find_scenario(source)
@@ -70,8 +73,8 @@ def load_source(source: Any, design: str | None = "3.17", *,
         if isinstance(data, Mapping) and data.get("format") == FORMAT:
             tl = Timeline.from_dict(data, str(path))
             return Source(tl, None, str(tl.meta.get("title", path.stem)))
-        return _run(path, design, "", calls)
+        return _run(path, design, "", calls, detail)
     if hasattr(source, "steps") and hasattr(source, "memcgs"):  # a Scenario
-        return _run(source, design, str(getattr(source, "title", "")), calls)
+        return _run(source, design, str(getattr(source, "title", "")), calls, detail)
     raise ModelUsageError(f"cannot show {type(source).__name__}: give a Timeline, a "
                           f"timeline or scenario file, or a scenario")

@@ -104,3 +104,63 @@ def test_a_step_found_invalid_half_way_writes_nothing(tmp_path, capsys):
         assert main(["compare", str(f), *flags]) == 2
         cap = capsys.readouterr()
         assert cap.out == "" and cap.err.startswith("error: ")
+
+
+@pytest.mark.parametrize("parts, under", [(["A 1", "B 2"], []), (["A 1"], ["  x", "  y"]),
+                                          ([], ["  only under"]), ([], [])])
+def test_a_rows_text_is_its_lines(parts, under):
+    from memcg_edu.compare.report import StepsTable
+    lines = StepsTable.lines(7, "migrate", parts, under, 12)
+    assert StepsTable.text(7, "migrate", parts, under, 12) == "".join(
+        line + "\n" for line in lines)
+
+
+def test_rows_are_written_once_the_widest_op_is_reached(monkeypatch):
+    """The table does not wait for the end: from the first step of the
+    scenario's widest op on, each row is written as it is compared."""
+    from memcg_edu.compare import stream
+    from memcg_edu.scenario import load_scenario
+
+    sc = load_scenario(MIXED)            # widest op: add_to_page_cache, step 3
+    consumed = []
+    pairs = list(stream._paired(sc, {}))
+
+    def paired(s, stopped):
+        for k, pair in enumerate(pairs):
+            consumed.append(k)
+            yield pair
+
+    class Out(io.StringIO):
+        def write(self, s):
+            at.append((len(consumed), s))
+            return super().write(s)
+
+    at: list = []
+    monkeypatch.setattr(stream, "_paired", paired)
+    out = Out()
+    stream._write(sc, out, False, stream.SHOWN, False)
+    assert out.getvalue() == expected(MIXED)
+    first = next(n for n, s in at if "step" in s and "op" in s)
+    assert first == 4                    # steps 0..3 compared, then the head
+    rows = [n for n, s in at if s[:4].strip().isdigit()]
+    # steps 0..3 with the head, then each row as soon as its step is compared
+    assert rows == [4, 4, 4, 4] + list(range(5, len(pairs) + 1))
+
+
+def test_the_collector_is_off_while_both_designs_run_and_on_after(monkeypatch):
+    import gc
+    from memcg_edu.compare import stream
+    real, seen = stream._paired, []
+
+    def paired(s, stopped):
+        for pair in real(s, stopped):
+            seen.append(gc.isenabled())
+            yield pair
+    monkeypatch.setattr(stream, "_paired", paired)
+    assert gc.isenabled()
+    streamed(MIXED)
+    assert seen and not any(seen) and gc.isenabled()
+    bad = dict(MIXED, steps=MIXED["steps"] + [{"op": "unmap", "task": "p", "page": "x"}])
+    with pytest.raises(ScenarioError):
+        streamed(bad)
+    assert gc.isenabled()

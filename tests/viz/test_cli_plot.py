@@ -99,3 +99,49 @@ def test_saved_figures_carry_their_text_alternative(tmp_path):
     assert main(["plot", "06-swap-out-and-in", "--out", str(svg),
                  "--only", "counters"]) == 0
     assert "Step chart of usage" in svg.read_text()
+
+
+def _long_scenario(steps: int) -> dict:
+    """A scenario too long for per-step page state on its machine."""
+    from memcg_edu.scenario import FORMAT
+    return {"format": FORMAT, "title": "long", "machine": {"ram_pages": 512, "swap_slots": 0},
+            "memcgs": {"A": {}}, "tasks": {"p": "A"},
+            "steps": [{"op": "fault_anon" if i % 2 == 0 else "unmap", "task": "p",
+                       "page": f"x{i // 2}"} for i in range(steps)]}
+
+
+def test_labels_are_kept_only_with_the_page_state():
+    """plot runs a scenario with detail=None: a step's labels (read by the
+    page grid alone) are recorded only where its page state is."""
+    from memcg_edu.scenario.run import PAGES_MAX_CELLS
+    from memcg_edu.viz.source import load_source
+    long = _long_scenario(PAGES_MAX_CELLS // 512 + 2)
+    tl = load_source(long, calls=False, detail=None).timeline
+    assert not any("detail" in r or "pages" in r for r in tl.steps)
+    assert all("detail" in r for r in load_source(long, calls=False).timeline.steps)
+    shipped = Path(__file__).parents[2] / "data/scenarios/02-final-put-with-a-pinned-page.json"
+    small = load_source(shipped, calls=False, detail=None).timeline
+    assert all("detail" in r and "pages" in r for r in small.steps)
+    assert small.steps == load_source(shipped, calls=False).timeline.steps
+
+
+def test_plot_leaves_the_collector_as_it_found_it(saved, tmp_path, monkeypatch):
+    """The timelines are frozen out of the collector's sight only while
+    the figures are drawn, also when drawing fails."""
+    import gc
+    seen = []
+    real = plot._draw
+
+    def draw(*a):
+        seen.append(gc.get_freeze_count())
+        return real(*a)
+    monkeypatch.setattr(plot, "_draw", draw)
+    assert _run(str(saved), "--out", str(tmp_path / "f.png"), "--only", "lru") == 0
+    assert seen[0] > 0 and gc.get_freeze_count() == 0
+
+    def broken(*a):
+        raise ModelUsageError("drawing failed")
+    monkeypatch.setattr(plot, "_draw", broken)
+    with pytest.raises(ModelUsageError):
+        _run(str(saved), "--out", str(tmp_path / "g.png"), "--only", "lru", "--force")
+    assert gc.get_freeze_count() == 0
