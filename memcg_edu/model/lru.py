@@ -77,7 +77,7 @@ def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
     m.lru_clock += 1
     mem.pg.lru_seq[pfn] = m.lru_clock
     m.memcg_list[memcg].row[LRU_BASE + lru] += 1
-    m.counters_moved = True
+    m.written.add(memcg)
 
 
 def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
@@ -94,7 +94,7 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
     m.memcg_list[where].row[LRU_BASE + mem.pg.lru[pfn]] -= 1
-    m.counters_moved = True
+    m.written.add(where)
     mem.pg.lru[pfn] = -1
     mem.pg.lru_memcg[pfn] = -1
 
@@ -159,7 +159,7 @@ def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
     counts = np.bincount(memcgs, minlength=len(m.memcg_list))
     for mi in np.flatnonzero(counts):
         m.memcg_list[mi].row[LRU_BASE + lru] += int(counts[mi])
-    m.counters_moved = True
+        m.written.add(int(mi))
 
 
 @kernel_call("isolate_lru_page")
@@ -234,7 +234,7 @@ def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
     for k in np.flatnonzero(counts):
         mi, lru = divmod(int(k), NR_LRU_LISTS)
         m.memcg_list[mi].row[LRU_BASE + lru] -= int(counts[k])
-    m.counters_moved = True
+        m.written.add(mi)
     mem.flags[pfns] &= ~np.uint16(PG_lru)
     mem.lru[pfns] = -1
     mem.lru_memcg[pfns] = -1

@@ -115,15 +115,14 @@ class Machine:
         self.lru_clock = 0
         self.memcg_list: list[MemCgroup] = []
         #: each memcg's counter row (MemCgroup.row), by index: what the
-        #: event and call logs compare at every record
+        #: event and call logs copy and compare
         self.memcg_rows: list[list[int]] = []
-        #: a counter row may have changed since the call log last compared
-        #: the rows: whoever writes a row (directly, or through its
-        #: ResCounter's charge/uncharge/set_limit) sets it before the next
-        #: recorded call, and the call log compares the rows only then
-        #: (CallLog._changed clears it); a comparison at every recorded call
-        #: cost more than the rest of the recording together
-        self.counters_moved = True
+        #: the memcgs (indices) whose counter row was written since the
+        #: event or call log last took this set: whoever writes a row adds
+        #: its memcg (a ResCounter each level it writes), and each log looks
+        #: only at those rows (EventLog.take_written: comparing every row at
+        #: every record or recorded call cost more than the rest of it)
+        self.written: set[int] = set()
         self.memcgs: dict[str, MemCgroup] = {}
         self.created_at: dict[int, int] = {}
         self.task_list: dict[int, Task] = {}
@@ -222,15 +221,26 @@ class Machine:
             _check_invariants(self)
         return result
 
+    def take_written(self, mine: set[int], other: set[int]) -> None:
+        """A log takes the rows written since either log last took them
+        (``written``): into its own set ``mine``, and into the other log's
+        set ``other``, as that log has not looked at them yet."""
+        w = self.written
+        mine |= w
+        other |= w
+        w.clear()
+
     # -- memcgs and tasks --------------------------------------------------------
     def _add_memcg(self, name: str, parent: Optional[MemCgroup],
                    use_hierarchy: bool) -> MemCgroup:
-        mg = MemCgroup(name, len(self.memcg_list), parent, use_hierarchy)
+        mg = MemCgroup(name, len(self.memcg_list), parent, use_hierarchy,
+                       self.written)
         if len(self.memcg_list) >= MAX_MEMCGS:
             raise ModelUsageError(f"too many memcgs: the model numbers at most "
                                   f"{MAX_MEMCGS:,}, root included (ids are 16 bits)")
         self.memcg_list.append(mg)
         self.memcg_rows.append(mg.row)
+        self.written.add(mg.index)               # its limits: the logs' first row
         self.memcgs[name] = mg
         if parent is not None:
             parent.children.append(mg)
@@ -373,7 +383,6 @@ class Machine:
                 raise ModelUsageError(f"memsw_limit of {mg.name} ({val}) would be "
                                       f"below its limit (-EINVAL)")
             if counter.set_limit(val):
-                self.counters_moved = True
                 # the write that succeeded sets the flag reclaim reads
                 mg.memsw_is_minimum = (mg.row[COL["limit"]]
                                        == mg.row[COL["memsw_limit"]])

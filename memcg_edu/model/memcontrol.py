@@ -122,7 +122,6 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
             return
         noswap = False
         fail = memcg.res.charge(batch)
-        m.counters_moved = True              # usage, or failcnt (see Machine)
         if fail is None:
             if not m.swap_account:
                 break
@@ -162,7 +161,6 @@ def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
     memcg.res.uncharge(nr_pages)
     if m.swap_account:
         memcg.memsw.uncharge(nr_pages)
-    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_reclaim", page=None)
@@ -273,7 +271,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
     row = memcg.row
     row[_RSS if m.mem.pg.flags[pfn] & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 @kernel_call("mem_cgroup_commit_charge")
@@ -339,7 +337,7 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_RSS] -= nr_anon
     row[_CACHE] -= nr_file
     row[_PGPGOUT] += pgpgout
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 #: longer lists go to the vectorised bulk.uncharge_list (same effect)
@@ -559,7 +557,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     mem.pg.pc_flags[pfn] = flags & ~PCG_MEMSW
     memcg.swap_css_refs += 1
     memcg.row[_SWAP] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
 
 
@@ -582,7 +580,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     if not memcg.is_root:
         memcg.memsw.uncharge(1)
     memcg.row[_SWAP] -= 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
     memcg.swap_css_refs -= 1
     m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
 
@@ -601,8 +599,9 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     only the committed new page. tests/model/test_mutations.py checks this
     on every shipped scenario under both designs.
     """
-    m.memcg_list[m.mem.pg.pc_memcg[pfn]].row[_MAPPED] += delta
-    m.counters_moved = True
+    mi = m.mem.pg.pc_memcg[pfn]
+    m.memcg_list[mi].row[_MAPPED] += delta
+    m.written.add(mi)
 
 
 # -- charge moving ------------------------------------------------------------
@@ -636,7 +635,7 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     if not mem.pg.flags[pfn] & PG_anon and mem.pg.mapcount[pfn] > 0:
         from_.row[_MAPPED] -= 1
         to.row[_MAPPED] += 1
-        m.counters_moved = True
+        m.written.update((from_.index, to.index))
     mem_cgroup_charge_statistics(m, from_, pfn, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, pfn, 1)
@@ -658,7 +657,7 @@ def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
     swap_cgroup_record(m, slot, to.index)
     from_.row[_SWAP] -= 1
     to.row[_SWAP] += 1
-    m.counters_moved = True
+    m.written.update((from_.index, to.index))
     to.swap_css_refs += 1
     m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
     return True

@@ -150,7 +150,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, anon: bool,
     row = memcg.row
     row[_RSS if anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 @kernel_call('__mem_cgroup_commit_charge', page=1)
@@ -379,7 +379,6 @@ def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
     memcg.res.uncharge(nr_pages)
     if memsw:
         memcg.memsw.uncharge(nr_pages)
-    m.counters_moved = True
 
 
 @kernel_call('__mem_cgroup_uncharge_common')
@@ -435,7 +434,7 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: PageLike, ctype: str,
     unlock_page_cgroup(m, pfn)
     if m.swap_account and ctype == "SWAPOUT":
         memcg.row[_SWAP] += 1
-        m.counters_moved = True
+        m.written.add(memcg.index)
         memcg.swap_css_refs += 1
     if not end_migration:
         if memcg.is_root:
@@ -543,7 +542,6 @@ def mem_cgroup_uncharge_end(m: "Machine") -> None:
             memcg.res.uncharge(b.nr_pages)
         if b.memsw_nr_pages:
             memcg.memsw.uncharge(b.memsw_nr_pages)
-        m.counters_moved = True
         b.memcg, b.nr_pages, b.memsw_nr_pages = None, 0, 0
     m.events.record("mem_cgroup_uncharge_end", -1,
                     -1 if memcg is None else memcg.index, n)
@@ -701,7 +699,7 @@ def mem_cgroup_move_account(m: "Machine", pfn: PageLike, from_: MemCgroup,
     if not anon and mem.pg.mapcount[pfn] > 0:
         from_.row[COL["mapped_file"]] -= 1
         to.row[COL["mapped_file"]] += 1
-        m.counters_moved = True
+        m.written.update((from_.index, to.index))
     mem_cgroup_charge_statistics(m, from_, anon, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, anon, 1)

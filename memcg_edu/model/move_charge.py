@@ -114,7 +114,6 @@ def _clear_mc(m: "Machine", mc: MoveCharge) -> None:
         _cancel(m, mc.from_, mc.moved_charge)
         mc.moved_charge = 0
     if mc.moved_swap:
-        m.counters_moved = True
         if not mc.from_.is_root:
             mc.from_.memsw.uncharge(mc.moved_swap)
         mc.from_.swap_css_refs -= mc.moved_swap

@@ -386,23 +386,44 @@ def _workload(design):
     return m.calls.records()
 
 
+def _events(m):
+    """Every event of ``m``'s event log, and every counter of every memcg
+    after each event (nan, before a memcg was made or unlimited: -1)."""
+    from memcg_edu.timeline import COUNTERS, STATS
+    ev = m.events
+    return [ev[i] for i in range(len(ev))] + [
+        np.nan_to_num(ev.counter(name, c), nan=-1).tolist()
+        for name in m.memcgs for c in COUNTERS + STATS]
+
+
 @pytest.mark.parametrize("design", ["3.17", "3.16"])
-def test_every_counter_write_is_seen_by_the_call_log(design, monkeypatch):
-    # the log compares the counter rows only when Machine.counters_moved says
-    # a row was written: with it forced on (rows compared at every call) the
-    # same calls show the same counter changes, for the shipped scenarios and
-    # a workload that writes every kind of counter
+def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
+    # the call and event logs look only at the counter rows marked in
+    # Machine.written: with every row marked at every look (rows compared at
+    # every call and copied at every event) the same calls show the same
+    # counter changes and the events the same counters, for the shipped
+    # scenarios and a workload that writes every kind of counter
     from memcg_edu.bundled import SCENARIO_DIR
     from memcg_edu.scenario import run_scenario
+    machines = []
+    init = Machine.__init__
+
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        machines.append(self)
+    monkeypatch.setattr(Machine, "__init__", keep)
 
     def runs():
+        machines.clear()
         out = [_workload(design)]
         for path in sorted(SCENARIO_DIR.glob("*.json")):
             out += [list(rec["calls"]) for rec in
                     run_scenario(path, design, pages=False, calls=True)]
-        return out
-    flagged = runs()
-    assert any(c["memcgs"] for calls in flagged for c in calls)
-    monkeypatch.setattr(Machine, "counters_moved",
-                        property(lambda self: True, lambda self, v: None), raising=False)
-    assert runs() == flagged
+        return out + [_events(m) for m in machines]
+    marked = runs()
+    assert any(c["memcgs"] for calls in marked for c in calls)
+    assert len(machines) > 10 and all(len(m.events) for m in machines)
+    every_row = property(lambda self: set(range(len(self.memcg_rows))),
+                         lambda self, v: None)
+    monkeypatch.setattr(Machine, "written", every_row, raising=False)
+    assert runs() == marked
