@@ -294,8 +294,8 @@ class CallLog:
         # compared with: a new memcg makes the two lists differ in length
         self._last: list[list[int]] = []
         self._rows: list[list[int]] = machine.memcg_rows
-        # the memcgs whose row was written since the last diff
-        # (Machine.take_written)
+        # the memcgs whose row the event log took from Machine.written since
+        # the last diff
         self.written: set[int] = set()
         # memoryviews of the mem_map arrays a state reads (plain ints, fast;
         # None: to be made again, as after restore replaced the MemMap)
@@ -319,13 +319,15 @@ class CallLog:
     def _changed(self, mark: int) -> None:
         """Log every counter row that changed since the last diff, at ``mark``."""
         m = self._m
-        if m.written:
-            m.take_written(self.written, m.events.written)
+        written, mine = m.written, self.written
+        m.events.written |= written             # (see Machine.written)
+        if mine:                                # rows the event log took first
+            written |= mine
+            mine.clear()
         rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
             latest.append(-1)
-        written = self.written
         for i in sorted(written) if len(written) > 1 else written:
             row = rows[i]
             if row == last[i]:                  # written back as it was
@@ -462,7 +464,7 @@ class CallLog:
         # restore put back
         self._last = [self._row_at(k) for k in self._c_latest]
         self.written.clear()
-        self.written.update(range(len(self._rows)))
+        self.written.update(range(len(self._rows)))   # all compared next
         self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------

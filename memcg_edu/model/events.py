@@ -66,8 +66,8 @@ class EventLog:
         # (16 bytes a counter: a whole row per change would be 20 times more)
         self._c_key, self._c_val = array("q"), array("q")
         # the machine's live rows (Machine.memcg_rows, by memcg index; it
-        # grows with each new memcg), and the memcgs whose row was written
-        # since the last event (Machine.take_written)
+        # grows with each new memcg), and the memcgs whose row the call log
+        # took from Machine.written since the last event
         self._rows: list[list[int]] = machine.memcg_rows
         self.written: set[int] = set()
         # rows that moved, not diffed yet: key (as a change's, column 0) and
@@ -90,9 +90,12 @@ class EventLog:
             self.kind_names.append(kind)
         self._ev.frombytes(_PACK_EVENT(k, pfn, memcg, nr, depth))
         m = self._m
-        if m.written:                            # rows written since a log looked
-            m.take_written(self.written, m.calls.written)
-        written = self.written
+        written, mine = m.written, self.written
+        if written:                              # for the call log too
+            m.calls.written |= written           # (see Machine.written)
+        if mine:                                 # rows the call log took first
+            written |= mine
+            mine.clear()
         if not written:                          # no counter moved
             return
         rows, flushed = self._rows, self._flushed

@@ -118,10 +118,13 @@ class Machine:
         #: event and call logs copy and compare
         self.memcg_rows: list[list[int]] = []
         #: the memcgs (indices) whose counter row was written since the
-        #: event or call log last took this set: whoever writes a row adds
-        #: its memcg (a ResCounter each level it writes), and each log looks
-        #: only at those rows (EventLog.take_written: comparing every row at
-        #: every record or recorded call cost more than the rest of it)
+        #: event or call log last looked: whoever writes a row adds its
+        #: memcg (a ResCounter each level it writes), and each log looks only
+        #: at those rows (comparing every row at every event or recorded
+        #: call cost more than the rest of it). A log that looks adds them
+        #: to the other log's own set (``written`` of EventLog and CallLog),
+        #: as that one has not looked yet, then looks at them with its own
+        #: set's and empties both.
         self.written: set[int] = set()
         self.memcgs: dict[str, MemCgroup] = {}
         self.created_at: dict[int, int] = {}
@@ -220,15 +223,6 @@ class Machine:
         if self.checking:
             _check_invariants(self)
         return result
-
-    def take_written(self, mine: set[int], other: set[int]) -> None:
-        """A log takes the rows written since either log last took them
-        (``written``): into its own set ``mine``, and into the other log's
-        set ``other``, as that log has not looked at them yet."""
-        w = self.written
-        mine |= w
-        other |= w
-        w.clear()
 
     # -- memcgs and tasks --------------------------------------------------------
     def _add_memcg(self, name: str, parent: Optional[MemCgroup],
