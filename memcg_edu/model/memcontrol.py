@@ -222,11 +222,12 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                 memcg = m.memcg_list[mi]
     if memcg is None:
         memcg = mm_memcg if mm_memcg is not None else m.root
-    i = m.calls.enter("try_charge", pfn)
+    i = m.calls.enter("try_charge", pfn) if m.calls.enabled else -1
     try:
         try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
         m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
     return memcg
 
@@ -259,9 +260,11 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
             unlock_page_lru(m, pfn, isolated)
     finally:
         if lrucare:
-            calls.leave(i)
+            if i >= 0:
+                calls.leave(i)
         else:
-            calls.leaf("commit_charge", pfn)
+            if calls.enabled:
+                calls.leaf("commit_charge", pfn)
 
 
 @kernel_call("mem_cgroup_charge_statistics", page=1)
@@ -317,9 +320,10 @@ def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     if memcg is None:
         return
-    i = m.calls.enter("cancel_charge", pfn)
+    i = m.calls.enter("cancel_charge", pfn) if m.calls.enabled else -1
     cancel_charge(m, memcg, 1)
-    m.calls.leave(i)
+    if i >= 0:
+        m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge", pfn, memcg.index, 1)
 
 
@@ -362,11 +366,12 @@ def mem_cgroup_uncharge_list(m: "Machine",
     mem = m.mem
     if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
         if np.any(mem.pc_flags[pages] & PCG_USED):
-            i = m.calls.enter("uncharge_list")
+            i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
             try:
                 bulk.uncharge_list(m, pages)     # the same batches, vectorised
             finally:
-                m.calls.leave(i)
+                if i >= 0:
+                    m.calls.leave(i)
         return
     pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
     if len(pfns) == 1:
@@ -375,11 +380,12 @@ def mem_cgroup_uncharge_list(m: "Machine",
     charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
     if not charged:                              # nothing to give back
         return
-    i = m.calls.enter("uncharge_list")
+    i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
     try:
         _uncharge_pages(m, charged)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
 
 
 def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
@@ -409,7 +415,7 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     f = mem.pg.pc_flags[pfn]
     if not f & PCG_USED:
         return
-    i = m.calls.enter("uncharge_list", pfn)
+    i = m.calls.enter("uncharge_list", pfn) if m.calls.enabled else -1
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
         mi = mem.pg.pc_memcg[pfn]
@@ -418,7 +424,8 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
         _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
                         int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
 
 
