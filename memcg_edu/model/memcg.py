@@ -81,6 +81,9 @@ class MemCgroup:
     def __init__(self, name: str, index: int, parent: Optional["MemCgroup"],
                  use_hierarchy: bool, written: set[int]) -> None:
         self.name, self.index, self.parent = name, index, parent
+        #: mem_cgroup_is_root(): the first memcg (an attribute, not a
+        #: property: charge paths test it on every page)
+        self.is_root = index == 0
         self.use_hierarchy = use_hierarchy
         self.children: list[MemCgroup] = []
         self.row: list[int] = [0] * len(COLUMNS)
@@ -109,10 +112,6 @@ class MemCgroup:
         self.oom_kill_disable: bool = parent.oom_kill_disable if parent is not None else False
 
     # -- what memory.* files show (pages) ---------------------------------
-    @property
-    def is_root(self) -> bool:
-        return self.index == 0
-
     def subtree(self) -> Iterator["MemCgroup"]:
         """for_each_mem_cgroup_tree(): this memcg and every descendant."""
         yield self
