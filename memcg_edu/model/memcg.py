@@ -5,7 +5,7 @@ COLUMNS: the res and memsw res_counters, then the memory.stat values
 (memcg_edu.timeline.STATS), whose last five are the lruvec's lru_size of the
 five LRU lists. Every writer of a row adds the memcg's index to
 Machine.written, and the event and call logs look only at the rows marked
-there (docs/architecture.md, "The event log").
+there (docs/architecture.md, "The model": the event log).
 
 The root memcg behaves as in the 3.17 release: its counters are never
 charged by its own pages (try_charge returns at once for root), and its
