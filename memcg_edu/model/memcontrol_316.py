@@ -40,7 +40,8 @@ deferral, a root skip, an early return); memcg_edu.compare reads them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union, cast
+from operator import attrgetter
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,9 +82,13 @@ CHARGE_TYPES = ("CACHE", "ANON", "SWAPOUT", "DROP")
 _CHARGED = PCG_USED | PCG_MEM | PCG_MEMSW
 
 
-def _ops(m: "Machine") -> "Memcg316":
-    """The machine's design hooks: the 3.16 paths below run only on a 3.16 machine."""
-    return cast("Memcg316", m.ops)
+if TYPE_CHECKING:
+    def _ops(m: "Machine") -> "Memcg316":
+        """The machine's design hooks: the 3.16 paths below run only on a 3.16 machine."""
+else:
+    # m.ops, read in C: typing.cast is a Python call, and the 3.16 paths
+    # read the hooks several times a page
+    _ops = attrgetter("ops")
 
 _RSS, _CACHE, _SWAP = COL["rss"], COL["cache"], COL["swap"]
 _PGPGIN, _PGPGOUT = COL["pgpgin"], COL["pgpgout"]
