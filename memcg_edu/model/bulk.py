@@ -77,7 +77,6 @@ def try_charge_bulk(m: "Machine", memcg: MemCgroup, nr_pages: int) -> bool:
         return False
     if memcg.is_root:
         return True
-    m.counters_moved = True
     for c in [memcg.res] + ([memcg.memsw] if m.swap_account else []):
         failed = c.charge(nr_pages)
         if failed is not None:               # cannot happen: every margin was checked
@@ -109,7 +108,7 @@ def commit_charge_bulk(m: "Machine", pfns: np.ndarray, memcg: MemCgroup) -> None
     memcg.row[_RSS] += n_anon
     memcg.row[_CACHE] += n - n_anon
     memcg.row[_PGPGIN] += n
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 def uncharge_list(m: "Machine", pages: np.ndarray) -> None:

@@ -28,6 +28,14 @@ Model code records a call in one of three ways:
   entry is the page's latest recorded one: a leaf only where that holds).
 
 Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
+
+Model code calls ``enter`` and ``leaf`` only when ``calls.enabled`` (``i =
+calls.enter(...) if calls.enabled else -1``, ``if calls.enabled:
+calls.leaf(...)``) and ``leave`` and ``set_page`` only for a call it entered
+(``if i >= 0:``): the log is off in most runs, and a method call that
+returns at once still costs a few hundred machine instructions, about 7% of
+a page fault and unmap. The methods return at once when the log is off all
+the same (for callers that do not test it).
 """
 from __future__ import annotations
 
@@ -294,6 +302,9 @@ class CallLog:
         # compared with: a new memcg makes the two lists differ in length
         self._last: list[list[int]] = []
         self._rows: list[list[int]] = machine.memcg_rows
+        # the memcgs whose row the event log took from Machine.written since
+        # the last diff
+        self.written: set[int] = set()
         # memoryviews of the mem_map arrays a state reads (plain ints, fast;
         # None: to be made again, as after restore replaced the MemMap)
         self._views: Optional[tuple[memoryview, ...]] = None
@@ -310,28 +321,35 @@ class CallLog:
     # -- recording ------------------------------------------------------------
     # enter, leave and leaf run at every recorded call: each takes its mark
     # and reads the page's state inline, and diffs the counters only when a
-    # row was written since the last diff (Machine.counters_moved, set by
-    # every writer of a row: a flag test, where comparing the rows at every
-    # mark cost about a sixth of the recording).
+    # row was written since the last diff, and only those rows
+    # (Machine.written, marked by every writer of a row: a set test, where
+    # comparing the rows at every mark cost about a sixth of the recording).
     def _changed(self, mark: int) -> None:
         """Log every counter row that changed since the last diff, at ``mark``."""
-        self._m.counters_moved = False
+        m = self._m
+        written, mine = m.written, self.written
+        m.events.written |= written             # (see Machine.written)
+        if mine:                                # rows the event log took first
+            written |= mine
+            mine.clear()
         rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
             latest.append(-1)
-        # the rows that differ, found in C (most diffs find one)
-        for i in compress(range(len(rows)), map(ne, rows, last)):
+        for i in sorted(written) if len(written) > 1 else written:
+            row = rows[i]
+            if row == last[i]:                  # written back as it was
+                continue
             # the row whole, and where the row before is kept: finding the
             # changed columns here would cost several times more, and most
             # logs are never read
-            row = rows[i]
             latest[i], prev = len(self._c_mark), latest[i]
             self._c_mark.append(mark)
             self._c_memcg.append(i)
             self._c_prev.append(prev)
             self._c_rows.append(tuple(row))
             last[i][:] = row
+        written.clear()
 
     def _row_at(self, k: int) -> list[int]:
         """The row that change ``k`` left (-1: a fresh row)."""
@@ -361,7 +379,7 @@ class CallLog:
         i = self._n
         self._n = i + 1
         mark = self._mark = self._mark + 1
-        if self._m.counters_moved:           # a counter row was written
+        if self._m.written or self.written:  # a counter row was written
             self._changed(mark)
         if pfn < 0:
             self._e.frombytes(_PACK_E6(f, self.depth, pfn, slot, mark, self._nr)
@@ -392,7 +410,7 @@ class CallLog:
             pfn = self._e[i * _E + 2]
         self.depth -= 1
         mark = self._mark = self._mark + 1
-        if self._m.counters_moved:           # a counter row was written
+        if self._m.written or self.written:  # a counter row was written
             self._changed(mark)
         self._nr += 1
         if pfn < 0:
@@ -453,7 +471,8 @@ class CallLog:
         # of the next operation's first call (inside no call), logs what the
         # restore put back
         self._last = [self._row_at(k) for k in self._c_latest]
-        self._m.counters_moved = True
+        self.written.clear()
+        self.written.update(range(len(self._rows)))   # all compared next
         self._views = None                       # and the mem_map arrays
 
     # -- reading --------------------------------------------------------------

@@ -6,9 +6,11 @@ mm/memcontrol.c and the mm paths would see. Records are appended to
 only (event, memcg, column, new value), so a million events stay cheap.
 Numbers come out as numpy arrays with one value per event.
 
-An event copies the rows that moved; the changed columns are found later,
-for thousands of copies at once in numpy (EventLog._flush): column by
-column in Python they cost most of an event's time.
+An event copies the rows written since the last event (Machine.written,
+marked by every writer of a row, so that no row is compared here); the
+changed columns are found later, for thousands of copies at once in numpy
+(EventLog._flush): column by column in Python they cost most of an event's
+time.
 """
 from __future__ import annotations
 
@@ -63,11 +65,11 @@ class EventLog:
         # one change = key (event << 24 | memcg << 8 | column) and new value
         # (16 bytes a counter: a whole row per change would be 20 times more)
         self._c_key, self._c_val = array("q"), array("q")
-        # each memcg's row as last logged, and the machine's live rows
-        # (Machine.memcg_rows, by memcg index; it grows with each new memcg)
-        # compared with them
-        self._logged: list[list[int]] = []
+        # the machine's live rows (Machine.memcg_rows, by memcg index; it
+        # grows with each new memcg), and the memcgs whose row the call log
+        # took from Machine.written since the last event
         self._rows: list[list[int]] = machine.memcg_rows
+        self.written: set[int] = set()
         # rows that moved, not diffed yet: key (as a change's, column 0) and
         # the whole row; and each memcg's row as of the last diff (_flush)
         self._p_key, self._p_rows = array("q"), array("q")
@@ -87,19 +89,26 @@ class EventLog:
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
         self._ev.frombytes(_PACK_EVENT(k, pfn, memcg, nr, depth))
-        rows, logged = self._rows, self._logged
-        if rows == logged:                       # most events: one comparison
+        m = self._m
+        written, mine = m.written, self.written
+        if written:                              # for the call log too
+            m.calls.written |= written           # (see Machine.written)
+        if mine:                                 # rows the call log took first
+            written |= mine
+            mine.clear()
+        if not written:                          # no counter moved
             return
-        while len(logged) < len(rows):           # a new memcg: its row was all 0
-            logged.append([0] * _NCOL)
-            self._flushed.append([0] * _NCOL)
+        rows, flushed = self._rows, self._flushed
+        while len(flushed) < len(rows):          # a new memcg: its row was all 0
+            flushed.append([0] * _NCOL)
         base = (len(self._ev) // _SIZE - 1) << 24
         p_key, p_rows = self._p_key, self._p_rows
-        for i, row in enumerate(rows):
-            if row != logged[i]:
-                p_key.append(base | i << 8)
-                p_rows.frombytes(_PACK_ROW(*row))  # the row now, in C
-                logged[i][:] = row
+        # each written row whole, in memcg order (a write that left a row as
+        # it was changes no column: _flush finds none)
+        for i in sorted(written) if len(written) > 1 else written:
+            p_key.append(base | i << 8)
+            p_rows.frombytes(_PACK_ROW(*rows[i]))  # the row now, in C
+        written.clear()
         if len(p_key) >= _FLUSH_AT:
             self._flush()
 
@@ -140,8 +149,8 @@ class EventLog:
         del self._c_key[cut:]
         del self._c_val[cut:]
         self._rows = self._m.memcg_rows          # restore replaced the rows
-        self._logged = [list(row) for row in self._rows]
         self._flushed = [list(row) for row in self._rows]
+        self.written.clear()
 
     # -- reading --------------------------------------------------------
     def array(self, field: str) -> np.ndarray:

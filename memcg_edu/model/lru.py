@@ -77,7 +77,7 @@ def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
     m.lru_clock += 1
     mem.pg.lru_seq[pfn] = m.lru_clock
     m.memcg_list[memcg].row[LRU_BASE + lru] += 1
-    m.counters_moved = True
+    m.written.add(memcg)
 
 
 def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
@@ -94,7 +94,7 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
     m.memcg_list[where].row[LRU_BASE + mem.pg.lru[pfn]] -= 1
-    m.counters_moved = True
+    m.written.add(where)
     mem.pg.lru[pfn] = -1
     mem.pg.lru_memcg[pfn] = -1
 
@@ -110,8 +110,8 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
     """
     mem = m.mem
     calls = m.calls
-    i = calls.enter(fn, pfn)
-    j = calls.enter("__pagevec_lru_add_fn", pfn)
+    i = calls.enter(fn, pfn) if calls.enabled else -1
+    j = calls.enter("__pagevec_lru_add_fn", pfn) if calls.enabled else -1
     try:
         if mem.pg.flags[pfn] & PG_lru:
             raise KernelBugError(f"page {pfn} is already on an LRU list",
@@ -122,7 +122,8 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         # is the one recorded there), records no callees, writes no counter
         # and cannot fail
         memcg = _page_lruvec(m, pfn)
-        calls.leaf("mem_cgroup_page_lruvec", pfn)
+        if calls.enabled:
+            calls.leaf("mem_cgroup_page_lruvec", pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
         if active:
@@ -130,8 +131,10 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         mem.pg.flags[pfn] |= PG_lru
         add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
     finally:
-        calls.leave(j)
-        calls.leave(i)
+        if j >= 0:
+            calls.leave(j)
+        if i >= 0:
+            calls.leave(i)
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
@@ -159,7 +162,7 @@ def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:
     counts = np.bincount(memcgs, minlength=len(m.memcg_list))
     for mi in np.flatnonzero(counts):
         m.memcg_list[mi].row[LRU_BASE + lru] += int(counts[mi])
-    m.counters_moved = True
+        m.written.add(int(mi))
 
 
 @kernel_call("isolate_lru_page")
@@ -234,7 +237,7 @@ def del_pages_from_lru(m: "Machine", pfns: np.ndarray) -> None:
     for k in np.flatnonzero(counts):
         mi, lru = divmod(int(k), NR_LRU_LISTS)
         m.memcg_list[mi].row[LRU_BASE + lru] -= int(counts[k])
-    m.counters_moved = True
+        m.written.add(mi)
     mem.flags[pfns] &= ~np.uint16(PG_lru)
     mem.lru[pfns] = -1
     mem.lru_memcg[pfns] = -1

@@ -115,15 +115,17 @@ class Machine:
         self.lru_clock = 0
         self.memcg_list: list[MemCgroup] = []
         #: each memcg's counter row (MemCgroup.row), by index: what the
-        #: event and call logs compare at every record
+        #: event and call logs copy and compare
         self.memcg_rows: list[list[int]] = []
-        #: a counter row may have changed since the call log last compared
-        #: the rows: whoever writes a row (directly, or through its
-        #: ResCounter's charge/uncharge/set_limit) sets it before the next
-        #: recorded call, and the call log compares the rows only then
-        #: (CallLog._changed clears it); a comparison at every recorded call
-        #: cost more than the rest of the recording together
-        self.counters_moved = True
+        #: the memcgs (indices) whose counter row was written since the
+        #: event or call log last looked: whoever writes a row adds its
+        #: memcg (a ResCounter each level it writes), and each log looks only
+        #: at those rows (comparing every row at every event or recorded
+        #: call cost more than the rest of it). A log that looks adds them
+        #: to the other log's own set (``written`` of EventLog and CallLog),
+        #: as that one has not looked yet, then looks at them with its own
+        #: set's and empties both.
+        self.written: set[int] = set()
         self.memcgs: dict[str, MemCgroup] = {}
         self.created_at: dict[int, int] = {}
         self.task_list: dict[int, Task] = {}
@@ -225,12 +227,14 @@ class Machine:
     # -- memcgs and tasks --------------------------------------------------------
     def _add_memcg(self, name: str, parent: Optional[MemCgroup],
                    use_hierarchy: bool) -> MemCgroup:
-        mg = MemCgroup(name, len(self.memcg_list), parent, use_hierarchy)
+        mg = MemCgroup(name, len(self.memcg_list), parent, use_hierarchy,
+                       self.written)
         if len(self.memcg_list) >= MAX_MEMCGS:
             raise ModelUsageError(f"too many memcgs: the model numbers at most "
                                   f"{MAX_MEMCGS:,}, root included (ids are 16 bits)")
         self.memcg_list.append(mg)
         self.memcg_rows.append(mg.row)
+        self.written.add(mg.index)               # its limits: the logs' first row
         self.memcgs[name] = mg
         if parent is not None:
             parent.children.append(mg)
@@ -360,7 +364,8 @@ class Machine:
         try:
             self._resize_loop(mg, which, val)
         finally:
-            self.calls.leave(i)
+            if i >= 0:
+                self.calls.leave(i)
 
     def _resize_loop(self, mg: MemCgroup, which: str, val: int) -> None:
         counter = mg.res if which == "res" else mg.memsw
@@ -373,7 +378,6 @@ class Machine:
                 raise ModelUsageError(f"memsw_limit of {mg.name} ({val}) would be "
                                       f"below its limit (-EINVAL)")
             if counter.set_limit(val):
-                self.counters_moved = True
                 # the write that succeeded sets the flag reclaim reads
                 mg.memsw_is_minimum = (mg.row[COL["limit"]]
                                        == mg.row[COL["memsw_limit"]])

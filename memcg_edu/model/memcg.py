@@ -3,9 +3,9 @@
 Every number of a memcg lives in one list, its counter row, laid out as
 COLUMNS: the res and memsw res_counters, then the memory.stat values
 (memcg_edu.timeline.STATS), whose last five are the lruvec's lru_size of the
-five LRU lists. The event log diffs these rows after every event; the call
-log only when Machine.counters_moved says one was written (every writer of a
-row sets it).
+five LRU lists. Every writer of a row adds the memcg's index to
+Machine.written, and the event and call logs look only at the rows marked
+there (docs/architecture.md, "The model": the event log).
 
 The root memcg behaves as in the 3.17 release: its counters are never
 charged by its own pages (try_charge returns at once for root), and its
@@ -75,21 +75,26 @@ class MemCgroup:
     page_cgroup and swap_cgroup store for it; ``parent`` is the cgroup
     parent. The res/memsw counters are linked to the parent's only when the
     parent has use_hierarchy (mem_cgroup_css_online, 3.17 release).
+    ``written``: Machine.written, where its counters mark their writes.
     """
 
     def __init__(self, name: str, index: int, parent: Optional["MemCgroup"],
-                 use_hierarchy: bool) -> None:
+                 use_hierarchy: bool, written: set[int]) -> None:
         self.name, self.index, self.parent = name, index, parent
+        #: mem_cgroup_is_root(): the first memcg (an attribute, not a
+        #: property: charge paths test it on every page)
+        self.is_root = index == 0
         self.use_hierarchy = use_hierarchy
         self.children: list[MemCgroup] = []
         self.row: list[int] = [0] * len(COLUMNS)
         self.row[COL["limit"]] = self.row[COL["memsw_limit"]] = RES_COUNTER_MAX
         link = parent if parent is not None and parent.use_hierarchy else None
         self.res: ResCounter = ResCounter(self.row, COL["usage"],
-                                          link.res if link else None, self, "res")
+                                          link.res if link else None, self, "res",
+                                          written)
         self.memsw: ResCounter = ResCounter(self.row, COL["memsw_usage"],
                                             link.memsw if link else None,
-                                            self, "memsw")
+                                            self, "memsw", written)
         self.stat = StatView(self.row)
         #: memory.move_charge_at_immigrate bits (1 anon, 2 file)
         self.move_charge_at_immigrate = 0
@@ -107,10 +112,6 @@ class MemCgroup:
         self.oom_kill_disable: bool = parent.oom_kill_disable if parent is not None else False
 
     # -- what memory.* files show (pages) ---------------------------------
-    @property
-    def is_root(self) -> bool:
-        return self.index == 0
-
     def subtree(self) -> Iterator["MemCgroup"]:
         """for_each_mem_cgroup_tree(): this memcg and every descendant."""
         yield self

@@ -122,7 +122,6 @@ def try_charge(m: "Machine", memcg: MemCgroup, nr_pages: int, *,
             return
         noswap = False
         fail = memcg.res.charge(batch)
-        m.counters_moved = True              # usage, or failcnt (see Machine)
         if fail is None:
             if not m.swap_account:
                 break
@@ -162,7 +161,6 @@ def cancel_charge(m: "Machine", memcg: MemCgroup, nr_pages: int) -> None:
     memcg.res.uncharge(nr_pages)
     if m.swap_account:
         memcg.memsw.uncharge(nr_pages)
-    m.counters_moved = True
 
 
 @kernel_call("mem_cgroup_reclaim", page=None)
@@ -224,11 +222,12 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                 memcg = m.memcg_list[mi]
     if memcg is None:
         memcg = mm_memcg if mm_memcg is not None else m.root
-    i = m.calls.enter("try_charge", pfn)
+    i = m.calls.enter("try_charge", pfn) if m.calls.enabled else -1
     try:
         try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
         m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
     return memcg
 
@@ -261,9 +260,11 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
             unlock_page_lru(m, pfn, isolated)
     finally:
         if lrucare:
-            calls.leave(i)
+            if i >= 0:
+                calls.leave(i)
         else:
-            calls.leaf("commit_charge", pfn)
+            if calls.enabled:
+                calls.leaf("commit_charge", pfn)
 
 
 @kernel_call("mem_cgroup_charge_statistics", page=1)
@@ -273,7 +274,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, pfn: int,
     row = memcg.row
     row[_RSS if m.mem.pg.flags[pfn] & PG_anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 @kernel_call("mem_cgroup_commit_charge")
@@ -319,9 +320,10 @@ def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     if memcg is None:
         return
-    i = m.calls.enter("cancel_charge", pfn)
+    i = m.calls.enter("cancel_charge", pfn) if m.calls.enabled else -1
     cancel_charge(m, memcg, 1)
-    m.calls.leave(i)
+    if i >= 0:
+        m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge", pfn, memcg.index, 1)
 
 
@@ -339,7 +341,7 @@ def _uncharge_batch(m: "Machine", memcg: MemCgroup, pgpgout: int, nr_mem: int,
     row[_RSS] -= nr_anon
     row[_CACHE] -= nr_file
     row[_PGPGOUT] += pgpgout
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 #: longer lists go to the vectorised bulk.uncharge_list (same effect)
@@ -364,11 +366,12 @@ def mem_cgroup_uncharge_list(m: "Machine",
     mem = m.mem
     if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
         if np.any(mem.pc_flags[pages] & PCG_USED):
-            i = m.calls.enter("uncharge_list")
+            i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
             try:
                 bulk.uncharge_list(m, pages)     # the same batches, vectorised
             finally:
-                m.calls.leave(i)
+                if i >= 0:
+                    m.calls.leave(i)
         return
     pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
     if len(pfns) == 1:
@@ -377,11 +380,12 @@ def mem_cgroup_uncharge_list(m: "Machine",
     charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
     if not charged:                              # nothing to give back
         return
-    i = m.calls.enter("uncharge_list")
+    i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
     try:
         _uncharge_pages(m, charged)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
 
 
 def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
@@ -411,7 +415,7 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     f = mem.pg.pc_flags[pfn]
     if not f & PCG_USED:
         return
-    i = m.calls.enter("uncharge_list", pfn)
+    i = m.calls.enter("uncharge_list", pfn) if m.calls.enabled else -1
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
         mi = mem.pg.pc_memcg[pfn]
@@ -420,7 +424,8 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
         _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
                         int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     finally:
-        m.calls.leave(i)
+        if i >= 0:
+            m.calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
 
 
@@ -559,7 +564,7 @@ def mem_cgroup_swapout(m: "Machine", page: PageLike, slot: int) -> None:
     mem.pg.pc_flags[pfn] = flags & ~PCG_MEMSW
     memcg.swap_css_refs += 1
     memcg.row[_SWAP] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
     m.events.record("mem_cgroup_swapout", slot, memcg.index, 1)
 
 
@@ -582,7 +587,7 @@ def mem_cgroup_uncharge_swap(m: "Machine", slot: int) -> None:
     if not memcg.is_root:
         memcg.memsw.uncharge(1)
     memcg.row[_SWAP] -= 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
     memcg.swap_css_refs -= 1
     m.events.record("mem_cgroup_uncharge_swap", slot, mi, 1)
 
@@ -601,8 +606,9 @@ def mem_cgroup_update_page_stat(m: "Machine", pfn: int, delta: int) -> None:
     only the committed new page. tests/model/test_mutations.py checks this
     on every shipped scenario under both designs.
     """
-    m.memcg_list[m.mem.pg.pc_memcg[pfn]].row[_MAPPED] += delta
-    m.counters_moved = True
+    mi = m.mem.pg.pc_memcg[pfn]
+    m.memcg_list[mi].row[_MAPPED] += delta
+    m.written.add(mi)
 
 
 # -- charge moving ------------------------------------------------------------
@@ -636,7 +642,7 @@ def mem_cgroup_move_account(m: "Machine", page: PageLike, from_: MemCgroup,
     if not mem.pg.flags[pfn] & PG_anon and mem.pg.mapcount[pfn] > 0:
         from_.row[_MAPPED] -= 1
         to.row[_MAPPED] += 1
-        m.counters_moved = True
+        m.written.update((from_.index, to.index))
     mem_cgroup_charge_statistics(m, from_, pfn, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, pfn, 1)
@@ -658,7 +664,7 @@ def mem_cgroup_move_swap_account(m: "Machine", slot: int, from_: MemCgroup,
     swap_cgroup_record(m, slot, to.index)
     from_.row[_SWAP] -= 1
     to.row[_SWAP] += 1
-    m.counters_moved = True
+    m.written.update((from_.index, to.index))
     to.swap_css_refs += 1
     m.events.record("mem_cgroup_move_swap_account", slot, to.index, 1)
     return True

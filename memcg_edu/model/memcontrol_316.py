@@ -40,7 +40,8 @@ deferral, a root skip, an early return); memcg_edu.compare reads them.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Union, cast
+from operator import attrgetter
+from typing import TYPE_CHECKING, Optional, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,9 +82,13 @@ CHARGE_TYPES = ("CACHE", "ANON", "SWAPOUT", "DROP")
 _CHARGED = PCG_USED | PCG_MEM | PCG_MEMSW
 
 
-def _ops(m: "Machine") -> "Memcg316":
-    """The machine's design hooks: the 3.16 paths below run only on a 3.16 machine."""
-    return cast("Memcg316", m.ops)
+if TYPE_CHECKING:
+    def _ops(m: "Machine") -> "Memcg316":
+        """The machine's design hooks: the 3.16 paths below run only on a 3.16 machine."""
+else:
+    # m.ops, read in C: typing.cast is a Python call, and the 3.16 paths
+    # read the hooks several times a page
+    _ops = attrgetter("ops")
 
 _RSS, _CACHE, _SWAP = COL["rss"], COL["cache"], COL["swap"]
 _PGPGIN, _PGPGOUT = COL["pgpgin"], COL["pgpgout"]
@@ -150,7 +155,7 @@ def mem_cgroup_charge_statistics(m: "Machine", memcg: MemCgroup, anon: bool,
     row = memcg.row
     row[_RSS if anon else _CACHE] += nr_pages
     row[_PGPGIN if nr_pages > 0 else _PGPGOUT] += 1
-    m.counters_moved = True
+    m.written.add(memcg.index)
 
 
 @kernel_call('__mem_cgroup_commit_charge', page=1)
@@ -350,9 +355,10 @@ def mem_cgroup_cancel_charge_swapin(m: "Machine", memcg: Optional[MemCgroup]) ->
         return
     if memcg.is_root:
         m.events.record("__mem_cgroup_cancel_charge:root", -1, 0, 0)
-    i = m.calls.enter("__mem_cgroup_cancel_charge")
+    i = m.calls.enter("__mem_cgroup_cancel_charge") if m.calls.enabled else -1
     cancel_charge(m, memcg, 1)
-    m.calls.leave(i)
+    if i >= 0:
+        m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge_swapin", -1, memcg.index, 1)
 
 
@@ -379,7 +385,6 @@ def mem_cgroup_do_uncharge(m: "Machine", memcg: MemCgroup, nr_pages: int,
     memcg.res.uncharge(nr_pages)
     if memsw:
         memcg.memsw.uncharge(nr_pages)
-    m.counters_moved = True
 
 
 @kernel_call('__mem_cgroup_uncharge_common')
@@ -435,7 +440,7 @@ def __mem_cgroup_uncharge_common(m: "Machine", pfn: PageLike, ctype: str,
     unlock_page_cgroup(m, pfn)
     if m.swap_account and ctype == "SWAPOUT":
         memcg.row[_SWAP] += 1
-        m.counters_moved = True
+        m.written.add(memcg.index)
         memcg.swap_css_refs += 1
     if not end_migration:
         if memcg.is_root:
@@ -543,7 +548,6 @@ def mem_cgroup_uncharge_end(m: "Machine") -> None:
             memcg.res.uncharge(b.nr_pages)
         if b.memsw_nr_pages:
             memcg.memsw.uncharge(b.memsw_nr_pages)
-        m.counters_moved = True
         b.memcg, b.nr_pages, b.memsw_nr_pages = None, 0, 0
     m.events.record("mem_cgroup_uncharge_end", -1,
                     -1 if memcg is None else memcg.index, n)
@@ -701,7 +705,7 @@ def mem_cgroup_move_account(m: "Machine", pfn: PageLike, from_: MemCgroup,
     if not anon and mem.pg.mapcount[pfn] > 0:
         from_.row[COL["mapped_file"]] -= 1
         to.row[COL["mapped_file"]] += 1
-        m.counters_moved = True
+        m.written.update((from_.index, to.index))
     mem_cgroup_charge_statistics(m, from_, anon, -1)
     mem.pg.pc_memcg[pfn] = to.index
     mem_cgroup_charge_statistics(m, to, anon, 1)

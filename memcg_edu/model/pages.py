@@ -183,7 +183,7 @@ class MemMap:
 
     def alloc_one(self) -> int:
         """alloc_pages() of one page, without the array overhead."""
-        if len(self.freed):
+        if self.freed.size:
             pfn = self.freed.pop_one()
         elif self.fresh < self.nr:
             pfn = self.fresh
@@ -221,7 +221,8 @@ class MemMap:
             return
         pg.flags[pfn] = PG_free
         pg.mapping[pfn] = -1
-        self.private[pfn] = -1
+        if self.private.slot:                    # it may be in the swap cache
+            self.private[pfn] = -1
         pg.gen[pfn] = (pg.gen[pfn] + 1) & 0xFF  # 8 bits, wraps
         self.freed.push_one(pfn)
 

@@ -30,7 +30,6 @@ def _cancel_local_charge(m: "Machine", memcg: MemCgroup, nr: int) -> None:
     memcg.res.uncharge(nr, top=memcg.res.parent)
     if m.swap_account:
         memcg.memsw.uncharge(nr, top=memcg.memsw.parent)
-    m.counters_moved = True
 
 
 def mem_cgroup_reparent_charges(m: "Machine", memcg: MemCgroup) -> None:

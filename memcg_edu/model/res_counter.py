@@ -4,8 +4,9 @@ A memcg has two of them, ``res`` (memory) and ``memsw`` (memory+swap). The
 numbers live in the owning memcg's counter row (a plain list, see
 memcg.COLUMNS) so that the event log can diff a whole memcg at once; a
 ResCounter is the view of one counter inside that row plus its parent link.
-All values are in pages (the kernel counts bytes). Whoever calls charge,
-uncharge or set_limit sets Machine.counters_moved (for the call log).
+All values are in pages (the kernel counts bytes). charge, uncharge and
+set_limit mark the memcg of each row they write in Machine.written (for the
+event and call logs).
 """
 from __future__ import annotations
 
@@ -30,15 +31,17 @@ class ResCounter:
 
     ``row``/``base``: where the four numbers live; ``owner``: the memcg the
     counter belongs to (res_counter's container, used to name the level a
-    charge failed at); ``parent``: the parent counter or None.
+    charge failed at); ``parent``: the parent counter or None; ``written``:
+    the set a write adds the owner's index to (Machine.written).
     """
 
-    __slots__ = ("row", "base", "parent", "owner", "label")
+    __slots__ = ("row", "base", "parent", "owner", "label", "index", "written")
 
     def __init__(self, row: list[int], base: int, parent: Optional["ResCounter"],
-                 owner: MemCgroup, label: str) -> None:
+                 owner: MemCgroup, label: str, written: set[int]) -> None:
         self.row, self.base, self.parent, self.owner, self.label = (
             row, base, parent, owner, label)
+        self.index, self.written = owner.index, written
 
     @property
     def usage(self) -> int:
@@ -71,8 +74,10 @@ class ResCounter:
         the kernel. Returns None when every level was charged.
         """
         c: Optional[ResCounter] = self
+        written = self.written
         while c is not None:
             r, b = c.row, c.base
+            written.add(c.index)                 # usage, or failcnt, moves
             new = r[b + USAGE] + val
             if new > r[b + LIMIT]:
                 r[b + FAILCNT] += 1
@@ -95,8 +100,10 @@ class ResCounter:
         raises instead because it means the accounting went wrong.
         """
         c: Optional[ResCounter] = self
+        written = self.written
         while c is not None and c is not top:
             r, b = c.row, c.base
+            written.add(c.index)
             if r[b + USAGE] < val:
                 raise InvariantViolation(
                     "I2" if self.label == "res" else "I3",
@@ -112,4 +119,5 @@ class ResCounter:
         if r[b + USAGE] > limit:
             return False
         r[b + LIMIT] = limit
+        self.written.add(self.index)
         return True

@@ -51,7 +51,6 @@ def drain_stock(m: "Machine") -> None:
         old.res.uncharge(st.nr_pages)
         if m.swap_account:
             old.memsw.uncharge(st.nr_pages)
-        m.counters_moved = True
     st.nr_pages = 0
     st.cached = None
 

@@ -68,7 +68,7 @@ class Task:
     def alloc_vaddr(self) -> int:
         """One virtual page number: alloc_vaddrs(1)[0], without its arrays
         when an unmapped one is there to reuse."""
-        if len(self.free_v):
+        if self.free_v.size:
             return self.free_v.pop_one()
         return int(self.alloc_vaddrs(1)[0])
 

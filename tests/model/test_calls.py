@@ -357,8 +357,14 @@ def _workload(design):
     """Every kind of counter write, recorded: charges (one and in bulk),
     reclaim and swap, charge moving, the per-cpu stock, rmdir's reparenting,
     a restore; each call as records() gives it."""
+    return _workload_machine(design).calls.records()
+
+
+def _workload_machine(design, calls=True):
+    """The machine of _workload, its call log on or off."""
     m = Machine(ram_pages=64, swap_slots=16, design=design,
                 charge_stock=design == "3.17")
+    m.calls.enabled = calls
     m.create_memcg("A", limit=56, use_hierarchy=True)
     m.create_memcg("B", parent="A")
     m.create_memcg("C")
@@ -383,26 +389,60 @@ def _workload(design):
     m.truncate(f)
     if m.charge_stock:
         m.drain_stock()
-    return m.calls.records()
+    return m
 
 
 @pytest.mark.parametrize("design", ["3.17", "3.16"])
-def test_every_counter_write_is_seen_by_the_call_log(design, monkeypatch):
-    # the log compares the counter rows only when Machine.counters_moved says
-    # a row was written: with it forced on (rows compared at every call) the
-    # same calls show the same counter changes, for the shipped scenarios and
-    # a workload that writes every kind of counter
+def test_with_the_log_off_no_call_is_recorded_and_the_model_runs_the_same(design):
+    # model code tests calls.enabled before it calls enter/leaf (and i >= 0
+    # before leave/set_page): with the log off nothing is recorded, and the
+    # events, counters and pages are those of the same run with the log on
+    on, off = _workload_machine(design), _workload_machine(design, calls=False)
+    assert len(on.calls) > 100 and len(off.calls) == 0
+    assert off.calls.records() == [] and off.calls.nbytes() == 0
+    assert _events(off) == _events(on)
+    assert all(np.array_equal(a, getattr(on.mem, k))
+               for k, a in off.mem.arrays().items())
+
+
+def _events(m):
+    """Every event of ``m``'s event log, and every counter of every memcg
+    after each event (nan, before a memcg was made or unlimited: -1)."""
+    from memcg_edu.timeline import COUNTERS, STATS
+    ev = m.events
+    return [ev[i] for i in range(len(ev))] + [
+        np.nan_to_num(ev.counter(name, c), nan=-1).tolist()
+        for name in m.memcgs for c in COUNTERS + STATS]
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
+    # the call and event logs look only at the counter rows marked in
+    # Machine.written: with every row marked at every look (rows compared at
+    # every call and copied at every event) the same calls show the same
+    # counter changes and the events the same counters, for the shipped
+    # scenarios and a workload that writes every kind of counter
     from memcg_edu.bundled import SCENARIO_DIR
     from memcg_edu.scenario import run_scenario
+    machines = []
+    init = Machine.__init__
+
+    def keep(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        machines.append(self)
+    monkeypatch.setattr(Machine, "__init__", keep)
 
     def runs():
+        machines.clear()
         out = [_workload(design)]
         for path in sorted(SCENARIO_DIR.glob("*.json")):
             out += [list(rec["calls"]) for rec in
                     run_scenario(path, design, pages=False, calls=True)]
-        return out
-    flagged = runs()
-    assert any(c["memcgs"] for calls in flagged for c in calls)
-    monkeypatch.setattr(Machine, "counters_moved",
-                        property(lambda self: True, lambda self, v: None), raising=False)
-    assert runs() == flagged
+        return out + [_events(m) for m in machines]
+    marked = runs()
+    assert any(c["memcgs"] for calls in marked for c in calls)
+    assert len(machines) > 10 and all(len(m.events) for m in machines)
+    every_row = property(lambda self: set(range(len(self.memcg_rows))),
+                         lambda self, v: None)
+    monkeypatch.setattr(Machine, "written", every_row, raising=False)
+    assert runs() == marked

@@ -8,11 +8,37 @@ from memcg_edu.model.res_counter import RES_COUNTER_MAX, ResCounter
 class Owner:
     def __init__(self, name):
         self.name = name
+        self.index = len(WRITTEN_BY)
+        WRITTEN_BY.append(name)
+
+
+#: owner names by index, and the indices of the counters written (Machine.written)
+WRITTEN_BY: list[str] = []
+WRITTEN: set[int] = set()
 
 
 def counter(name, parent=None, limit=RES_COUNTER_MAX):
     row = [0, 0, limit, 0]
-    return ResCounter(row, 0, parent, Owner(name), "res")
+    return ResCounter(row, 0, parent, Owner(name), "res", WRITTEN)
+
+
+def written():
+    """The owners of the counters written since the last call."""
+    out = {WRITTEN_BY[i] for i in WRITTEN}
+    WRITTEN.clear()
+    return out
+
+
+def test_each_write_marks_the_level_it_writes():
+    top = counter("top", limit=4)
+    low = counter("low", counter("mid", top))
+    written()
+    assert low.charge(3) is None and written() == {"low", "mid", "top"}
+    low.uncharge(1, top=top)
+    assert written() == {"low", "mid"}
+    assert low.charge(3) is top and written() == {"low", "mid", "top"}  # failcnt
+    assert not top.set_limit(1) and written() == set()
+    assert top.set_limit(9) and written() == {"top"}
 
 
 def test_charge_walks_up_every_level():
