@@ -28,14 +28,6 @@ Model code records a call in one of three ways:
   entry is the page's latest recorded one: a leaf only where that holds).
 
 Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
-
-Model code calls ``enter`` and ``leaf`` only when ``calls.enabled`` (``i =
-calls.enter(...) if calls.enabled else -1``, ``if calls.enabled:
-calls.leaf(...)``) and ``leave`` and ``set_page`` only for a call it entered
-(``if i >= 0:``): the log is off in most runs, and a method call that
-returns at once still costs a few hundred machine instructions, about 7% of
-a page fault and unmap. The methods return at once when the log is off all
-the same (for callers that do not test it).
 """
 from __future__ import annotations
 

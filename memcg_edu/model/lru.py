@@ -110,8 +110,8 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
     """
     mem = m.mem
     calls = m.calls
-    i = calls.enter(fn, pfn) if calls.enabled else -1
-    j = calls.enter("__pagevec_lru_add_fn", pfn) if calls.enabled else -1
+    i = calls.enter(fn, pfn)
+    j = calls.enter("__pagevec_lru_add_fn", pfn)
     try:
         if mem.pg.flags[pfn] & PG_lru:
             raise KernelBugError(f"page {pfn} is already on an LRU list",
@@ -122,8 +122,7 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         # is the one recorded there), records no callees, writes no counter
         # and cannot fail
         memcg = _page_lruvec(m, pfn)
-        if calls.enabled:
-            calls.leaf("mem_cgroup_page_lruvec", pfn)
+        calls.leaf("mem_cgroup_page_lruvec", pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
         # set here so that the call log shows it with the list it selects
         if active:
@@ -131,10 +130,8 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         mem.pg.flags[pfn] |= PG_lru
         add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
     finally:
-        if j >= 0:
-            calls.leave(j)
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(j)
+        calls.leave(i)
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:

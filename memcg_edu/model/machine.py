@@ -364,8 +364,7 @@ class Machine:
         try:
             self._resize_loop(mg, which, val)
         finally:
-            if i >= 0:
-                self.calls.leave(i)
+            self.calls.leave(i)
 
     def _resize_loop(self, mg: MemCgroup, which: str, val: int) -> None:
         counter = mg.res if which == "res" else mg.memsw

@@ -222,12 +222,11 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                 memcg = m.memcg_list[mi]
     if memcg is None:
         memcg = mm_memcg if mm_memcg is not None else m.root
-    i = m.calls.enter("try_charge", pfn) if m.calls.enabled else -1
+    i = m.calls.enter("try_charge", pfn)
     try:
         try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
         m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
     return memcg
 
@@ -260,11 +259,9 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
             unlock_page_lru(m, pfn, isolated)
     finally:
         if lrucare:
-            if i >= 0:
-                calls.leave(i)
+            calls.leave(i)
         else:
-            if calls.enabled:
-                calls.leaf("commit_charge", pfn)
+            calls.leaf("commit_charge", pfn)
 
 
 @kernel_call("mem_cgroup_charge_statistics", page=1)
@@ -320,10 +317,9 @@ def mem_cgroup_cancel_charge(m: "Machine", page: PageLike,
     pfn = _pfn(page)
     if memcg is None:
         return
-    i = m.calls.enter("cancel_charge", pfn) if m.calls.enabled else -1
+    i = m.calls.enter("cancel_charge", pfn)
     cancel_charge(m, memcg, 1)
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge", pfn, memcg.index, 1)
 
 
@@ -366,12 +362,11 @@ def mem_cgroup_uncharge_list(m: "Machine",
     mem = m.mem
     if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
         if np.any(mem.pc_flags[pages] & PCG_USED):
-            i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
+            i = m.calls.enter("uncharge_list")
             try:
                 bulk.uncharge_list(m, pages)     # the same batches, vectorised
             finally:
-                if i >= 0:
-                    m.calls.leave(i)
+                m.calls.leave(i)
         return
     pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
     if len(pfns) == 1:
@@ -380,12 +375,11 @@ def mem_cgroup_uncharge_list(m: "Machine",
     charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
     if not charged:                              # nothing to give back
         return
-    i = m.calls.enter("uncharge_list") if m.calls.enabled else -1
+    i = m.calls.enter("uncharge_list")
     try:
         _uncharge_pages(m, charged)
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
 
 
 def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
@@ -415,7 +409,7 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
     f = mem.pg.pc_flags[pfn]
     if not f & PCG_USED:
         return
-    i = m.calls.enter("uncharge_list", pfn) if m.calls.enabled else -1
+    i = m.calls.enter("uncharge_list", pfn)
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
         mi = mem.pg.pc_memcg[pfn]
@@ -424,8 +418,7 @@ def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list"
         _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
                         int(bool(f & PCG_MEMSW)), anon, 1 - anon)
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
 
 

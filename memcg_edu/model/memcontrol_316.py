@@ -355,10 +355,9 @@ def mem_cgroup_cancel_charge_swapin(m: "Machine", memcg: Optional[MemCgroup]) ->
         return
     if memcg.is_root:
         m.events.record("__mem_cgroup_cancel_charge:root", -1, 0, 0)
-    i = m.calls.enter("__mem_cgroup_cancel_charge") if m.calls.enabled else -1
+    i = m.calls.enter("__mem_cgroup_cancel_charge")
     cancel_charge(m, memcg, 1)
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)
     m.events.record("mem_cgroup_cancel_charge_swapin", -1, memcg.index, 1)
 
 

@@ -72,12 +72,11 @@ def migrate_page(m: "Machine", old: int) -> Optional[int]:
     if not isolate_lru_page(m, old):
         raise ModelUsageError(f"page {old} is not on an LRU list, so "
                               f"isolate_lru_page() cannot take it for migration")
-    top = calls.enter("migrate_pages", old) if calls.enabled else -1
+    top = calls.enter("migrate_pages", old)
     try:
         return _unmap_and_move(m, old)
     finally:
-        if top >= 0:
-            calls.leave(top)
+        calls.leave(top)
 
 
 @kernel_call("unmap_and_move")
@@ -90,14 +89,13 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
     except ModelUsageError:
         putback_lru_page(m, old)                 # -ENOMEM: the page goes back
         raise
-    if calls.enabled:
-        calls.leaf("alloc_pages", new)
-    i = calls.enter("__unmap_and_move", old) if calls.enabled else -1
+    calls.leaf("alloc_pages", new)
+    i = calls.enter("__unmap_and_move", old)
     lock_page_first(m, old)
     token = m.ops.migrate_prepare(m, old, new)
     ptes = rmap_all(m, old)
     if ptes:
-        j = calls.enter("try_to_unmap", old) if calls.enabled else -1
+        j = calls.enter("try_to_unmap", old)
         if len(ptes) > bulk.MIGRATION_PTES:      # many: the same, at once
             bulk.try_to_unmap_migration(m, old, new, len(ptes))
         else:
@@ -105,10 +103,9 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
                 rmap_del(m, old, tid, v)
                 page_remove_rmap(m, old)
                 put_page(m, old)
-        if j >= 0:
-            calls.leave(j)
+        calls.leave(j)
     ok = False
-    j = calls.enter("move_to_new_page", new) if calls.enabled else -1
+    j = calls.enter("move_to_new_page", new)
     lock_page_first(m, new)
     mem.pg.mapping[new] = mem.pg.mapping[old]
     mem.pg.flags[new] |= mem.pg.flags[old] & (PG_anon | PG_swapbacked)
@@ -120,8 +117,7 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
         moved = mem.pg.flags[old] & (PG_active | PG_unevictable)
         mem.pg.flags[new] |= moved
         mem.pg.flags[old] &= 0xFFFF ^ (PG_active | PG_unevictable)
-        if calls.enabled:
-            calls.leaf("migrate_page_copy", new)
+        calls.leaf("migrate_page_copy", new)
         m.ops.migrate(m, old, new, token)
     target = new if ok else old
     if ok and ptes:
@@ -132,14 +128,12 @@ def _unmap_and_move(m: "Machine", old: int) -> Optional[int]:
         mem.pg.mapping[new] = -1
         mem.pg.flags[new] &= 0xFFFF ^ (PG_anon | PG_swapbacked)
     unlock_page(m, new)
-    if j >= 0:
-        calls.leave(j)
+    calls.leave(j)
     if not ok and ptes:
         _remove_migration_ptes(m, ptes, new, target)
     m.ops.migrate_end(m, old, new, token, ok)
     unlock_page(m, old)
-    if i >= 0:
-        calls.leave(i)
+    calls.leave(i)
     putback_lru_page(m, old)
     putback_lru_page(m, new)
     return new if ok else None
@@ -150,11 +144,10 @@ def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
     """remove_migration_ptes(): each migration entry becomes a pte of ``target``
     (``new``, or the old page when migration failed)."""
     mem = m.mem
-    i = m.calls.enter("remove_migration_ptes", target) if m.calls.enabled else -1
+    i = m.calls.enter("remove_migration_ptes", target)
     if len(ptes) > bulk.MIGRATION_PTES:          # as try_to_unmap did them
         bulk.remove_migration_ptes(m, ptes, new, target)
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
         return
     for tid, v in ptes:
         mem.pg.refcount[target] += 1             # get_page
@@ -162,9 +155,7 @@ def _remove_migration_ptes(m: "Machine", ptes: list[tuple[int, int]], new: int,
         rmap_add(m, target, tid, v)
         if mem.pg.flags[target] & PG_anon:
             mem.pg.mapcount[target] += 1
-            if m.calls.enabled:
-                m.calls.leaf("page_add_anon_rmap", target)
+            m.calls.leaf("page_add_anon_rmap", target)
         else:
             page_add_file_rmap(m, target)
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)

@@ -159,18 +159,15 @@ def _free_page(m: "Machine", pfn: int) -> None:
     """__put_single_page() (mm/swap.c): __page_cache_release(), then free_hot_cold_page() (mm/page_alloc.c), for a page at count 0."""
     mem = m.mem
     calls = m.calls
-    i = calls.enter("__page_cache_release", pfn) if calls.enabled else -1
+    i = calls.enter("__page_cache_release", pfn)
     if mem.pg.flags[pfn] & PG_lru:
         del_page_from_lru_list(m, pfn)
         mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-        if calls.enabled:
-            calls.leaf("del_page_from_lru_list", pfn)
+        calls.leaf("del_page_from_lru_list", pfn)
     m.ops.page_cache_release(m, pfn)             # 3.17: mem_cgroup_uncharge
-    if i >= 0:
-        calls.leave(i)
+    calls.leave(i)
     mem.free_one(pfn)
-    if calls.enabled:
-        calls.leaf("free_hot_cold_page", pfn)
+    calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("put_page")
@@ -187,8 +184,7 @@ def put_page(m: "Machine", pfn: int) -> None:
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
     mem.pg.refcount[pfn] -= 1
-    if m.calls.enabled:
-        m.calls.leaf("put_page_testzero", pfn)
+    m.calls.leaf("put_page_testzero", pfn)
     if mem.pg.refcount[pfn] == 0:
         _free_page(m, pfn)
 
@@ -216,21 +212,18 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                 "put_page_testzero", "include/linux/mm.h")
         mem.pg.refcount[pfn] -= 1
-        if calls.enabled:
-            calls.leaf("put_page_testzero", pfn)
+        calls.leaf("put_page_testzero", pfn)
         if mem.pg.refcount[pfn] == 0:
             if mem.pg.flags[pfn] & PG_lru:
                 del_page_from_lru_list(m, pfn)
                 mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-                if calls.enabled:
-                    calls.leaf("del_page_from_lru_list", pfn)
+                calls.leaf("del_page_from_lru_list", pfn)
             dead.append(pfn)
     if dead:
         m.ops.release_pages(m, dead)             # at most a pagevec: a list
         for pfn in dead:
             mem.free_one(pfn)
-            if calls.enabled:
-                calls.leaf("free_hot_cold_page", pfn)
+            calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("lock_page")
@@ -250,8 +243,7 @@ def lock_page_first(m: "Machine", pfn: int) -> None:
     try:
         _lock_page(m, pfn)
     finally:
-        if m.calls.enabled:
-            m.calls.leaf("lock_page", pfn)
+        m.calls.leaf("lock_page", pfn)
 
 
 def _lock_page(m: "Machine", pfn: int) -> None:
@@ -397,27 +389,23 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
     """
     mem = m.mem
     calls = m.calls
-    i = calls.enter("do_anonymous_page") if calls.enabled else -1
+    i = calls.enter("do_anonymous_page")
     try:
         pfn = mem.alloc_one()
-        if i >= 0:
-            calls.set_page(i, pfn)
-        if calls.enabled:
-            calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
+        calls.set_page(i, pfn)
+        calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
         v = task.alloc_vaddr()
         mem.pg.flags[pfn] |= PG_anon | PG_swapbacked  # page_add_new_anon_rmap
         mem.pg.mapping[pfn] = task.tid
         mem.pg.mapcount[pfn] = 1
-        if calls.enabled:
-            calls.leaf("page_add_new_anon_rmap", pfn)
+        calls.leaf("page_add_new_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, False, "anon")
         lru_cache_add(m, pfn, active=True, fn="lru_cache_add_active_or_unevictable")
         _set_pte(m, task, v, pfn)                     # set_pte_at
         return pfn
     finally:
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(i)
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
@@ -438,41 +426,33 @@ def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
     """Allocate, charge and insert a page into ``file`` (caller holds one ref)."""
     mem = m.mem
     calls = m.calls
-    fn = "shmem_getpage_gfp" if shmem else "add_to_page_cache_lru"
-    i = calls.enter(fn) if calls.enabled else -1
+    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru")
     try:
         pfn = mem.alloc_one()
-        if i >= 0:
-            calls.set_page(i, pfn)
+        calls.set_page(i, pfn)
         if shmem:
             mem.pg.flags[pfn] |= PG_swapbacked
         mem.pg.flags[pfn] |= PG_locked               # __set_page_locked
-        if calls.enabled:
-            calls.leaf("alloc_pages", pfn)
+        calls.leaf("alloc_pages", pfn)
         j = -1 if shmem else calls.enter("__add_to_page_cache_locked", pfn)
         try:
             token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
             k = calls.enter("shmem_add_to_page_cache", pfn) if shmem else -1
             mem.pg.refcount[pfn] += 1                # page_cache_get
-            if calls.enabled:
-                calls.leaf("page_cache_get", pfn)
+            calls.leaf("page_cache_get", pfn)
             mem.pg.mapping[pfn] = file.fid
             off = file.next_offset
             file.next_offset += 1
             file.pages[off], file.offset_of[pfn] = pfn, off
-            if k >= 0:
-                calls.leave(k)
+            calls.leave(k)
             m.ops.commit_charge(m, pfn, token, False, "shmem" if shmem else "file")
         finally:
-            if j >= 0:
-                calls.leave(j)
+            calls.leave(j)
         lru_cache_add(m, pfn, fn="lru_cache_add_anon" if shmem else "lru_cache_add_file")
     finally:
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(i)
     mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked      # the read is done
-    if calls.enabled:
-        calls.leaf("unlock_page", pfn)
+    calls.leaf("unlock_page", pfn)
     return pfn
 
 
@@ -507,7 +487,7 @@ def shmem_getpage_new(m: "Machine", task: Task, file: File, mapped: bool = True)
 
 def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
     """do_set_pte() of a file fault (the fault's reference is the pte's)."""
-    i = m.calls.enter("do_set_pte", pfn) if m.calls.enabled else -1
+    i = m.calls.enter("do_set_pte", pfn)
     try:
         if take_ref:
             get_page(m, pfn)                     # find_get_page in filemap_fault
@@ -515,8 +495,7 @@ def _map_file_page(m: "Machine", task: Task, pfn: int, take_ref: bool) -> None:
         page_add_file_rmap(m, pfn)
         _set_pte(m, task, v, pfn)
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
 
 
 def map_page(m: "Machine", task: Task, pfn: int) -> None:
@@ -530,14 +509,12 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
-        i = m.calls.enter("copy_one_pte", pfn) if m.calls.enabled else -1
+        i = m.calls.enter("copy_one_pte", pfn)
         get_page(m, pfn)
         mem.pg.mapcount[pfn] += 1
-        if m.calls.enabled:
-            m.calls.leaf("page_dup_rmap", pfn)
+        m.calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, task.alloc_vaddr(), pfn)
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
     elif mem.pg.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
@@ -550,12 +527,11 @@ def map_swap(m: "Machine", task: Task, slot: int) -> None:
     if m.swap.count[slot] <= 0:
         raise ModelUsageError(f"swap entry {slot} is not mapped by any task, "
                               f"so fork cannot copy a pte for it")
-    i = m.calls.enter("copy_one_pte", slot=slot) if m.calls.enabled else -1
+    i = m.calls.enter("copy_one_pte", slot=slot)
     swap_duplicate(m, slot)
     v = task.alloc_vaddr()
     task.pte[v] = swp_pte(slot)
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)
 
 
 # -- unmapping -------------------------------------------------------------------
@@ -595,25 +571,20 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
             elif pte <= -2:
                 swaps.append(pte)
         pfns = [pfn for pfn, _ in slow]
-    one = slow[0][0] if len(slow) == 1 else -1   # the page, if only one
-    i = calls.enter("zap_pte_range", one) if calls.enabled else -1
+    i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
     for pte in swaps:                            # swap ptes go in the same walk
         free_swap_and_cache(m, pte_slot(pte))
-    if i >= 0:
-        calls.leave(i)
-    # the batched pages are freed
-    j = calls.enter("tlb_flush_mmu") if calls.enabled else -1
-    k = calls.enter("free_pages_and_swap_cache") if calls.enabled else -1
+    calls.leave(i)
+    j = calls.enter("tlb_flush_mmu")             # the batched pages are freed
+    k = calls.enter("free_pages_and_swap_cache")
     for pfn, _ in slow:
         _free_swap_cache(m, pfn)
     release_pages(m, pfns)                       # the batch, in pte order
-    if k >= 0:
-        calls.leave(k)
-    if j >= 0:
-        calls.leave(j)
+    calls.leave(k)
+    calls.leave(j)
     m.ops.uncharge_end(m)
 
 
@@ -672,22 +643,19 @@ def truncate_page(m: "Machine", pfn: int) -> None:
     get_page(m, pfn)                             # find_get_pages
     maps = rmap_all(m, pfn)
     if maps:
-        i = calls.enter("unmap_mapping_range", pfn) if calls.enabled else -1
+        i = calls.enter("unmap_mapping_range", pfn)
         for tid, v in maps:
             zap_ptes(m, m.task_list[tid], [v])
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(i)
     m.ops.uncharge_start(m)
     lock_page(m, pfn)
-    i = calls.enter("truncate_inode_page", pfn) if calls.enabled else -1
-    j = calls.enter("delete_from_page_cache", pfn) if calls.enabled else -1
+    i = calls.enter("truncate_inode_page", pfn)
+    j = calls.enter("delete_from_page_cache", pfn)
     _delete_from_page_cache(m, pfn)
     m.ops.delete_from_page_cache(m, pfn)         # 3.16 uncharges here
     put_page(m, pfn)                             # page_cache_release
-    if j >= 0:
-        calls.leave(j)
-    if i >= 0:
-        calls.leave(i)
+    calls.leave(j)
+    calls.leave(i)
     unlock_page(m, pfn)
     m.ops.uncharge_end(m)
     release_pages(m, [pfn])                      # pagevec_release
@@ -709,27 +677,23 @@ def _read_swap_cache_async(m: "Machine", slot: int) -> int:
     """
     pfn = int(m.swap.page[slot])
     if pfn >= 0:
-        i = m.calls.enter("lookup_swap_cache", pfn, slot) if m.calls.enabled else -1
+        i = m.calls.enter("lookup_swap_cache", pfn, slot)
         get_page(m, pfn)
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
         return pfn
     mem = m.mem
     if m.swap.cache[slot]:
         raise KernelBugError(f"swap slot {slot} has SWAP_HAS_CACHE but no page",
                              "swapcache_prepare() == -EEXIST forever",
                              "read_swap_cache_async", "mm/swap_state.c")
-    i = m.calls.enter("read_swap_cache_async", slot=slot) if m.calls.enabled else -1
+    i = m.calls.enter("read_swap_cache_async", slot=slot)
     pfn = mem.alloc_one()
-    if i >= 0:
-        m.calls.set_page(i, pfn)
-    if m.calls.enabled:
-        m.calls.leaf("alloc_pages", pfn)
+    m.calls.set_page(i, pfn)
+    m.calls.leaf("alloc_pages", pfn)
     m.swap.cache[slot] = True                    # swapcache_prepare
     add_to_swap_cache(m, pfn, slot)
     lru_cache_add(m, pfn, fn="lru_cache_add_anon")
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)
     return pfn
 
 
@@ -762,19 +726,17 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
                               f"entry {slot}")
     mem = m.mem
     calls = m.calls
-    i = calls.enter("do_swap_page", slot=slot) if calls.enabled else -1
+    i = calls.enter("do_swap_page", slot=slot)
     try:
         pfn, token = _swapin_locked_charged(m, slot, task, "swapin")
-        if i >= 0:
-            calls.set_page(i, pfn)
+        calls.set_page(i, pfn)
         task.pte[v] = pfn                        # set_pte_at
         rmap_add(m, pfn, task.tid, v)
         if mem.pg.mapcount[pfn] == 0:            # __page_set_anon_rmap
             mem.pg.flags[pfn] |= PG_anon
             mem.pg.mapping[pfn] = task.tid
         mem.pg.mapcount[pfn] += 1
-        if calls.enabled:
-            calls.leaf("do_page_add_anon_rmap", pfn)
+        calls.leaf("do_page_add_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, True, "swapin")
         swap_free(m, slot)
         if vm_swap_full(m):
@@ -782,8 +744,7 @@ def do_swap_page(m: "Machine", task: Task, slot: int) -> int:
         unlock_page(m, pfn)
         return pfn
     finally:
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(i)
 
 
 def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
@@ -796,24 +757,21 @@ def shmem_swapin(m: "Machine", task: Task, file: File, off: int,
     mem = m.mem
     calls = m.calls
     slot = file.swap[off]
-    i = calls.enter("shmem_getpage_gfp", slot=slot) if calls.enabled else -1
+    i = calls.enter("shmem_getpage_gfp", slot=slot)
     try:
         pfn, token = _swapin_locked_charged(m, slot, task, "shmem_swapin")
-        if i >= 0:
-            calls.set_page(i, pfn)
+        calls.set_page(i, pfn)
         mem.pg.refcount[pfn] += 1                # shmem_add_to_page_cache
         mem.pg.mapping[pfn] = file.fid
         del file.swap[off]
         file.pages[off], file.offset_of[pfn] = pfn, off
-        if calls.enabled:
-            calls.leaf("shmem_add_to_page_cache", pfn)
+        calls.leaf("shmem_add_to_page_cache", pfn)
         m.ops.commit_charge(m, pfn, token, True, "shmem_swapin")
         delete_from_swap_cache(m, pfn)
         swap_free(m, slot)
         unlock_page(m, pfn)
     finally:
-        if i >= 0:
-            calls.leave(i)
+        calls.leave(i)
     if mapped:
         _map_file_page(m, task, pfn, take_ref=False)
     else:
@@ -860,10 +818,10 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
     calls = m.calls
     was_lru = bool(mem.pg.flags[new] & PG_lru)
     get_page(m, old)                             # the fuse request's reference
-    i = calls.enter("fuse_try_move_page", new) if calls.enabled else -1
+    i = calls.enter("fuse_try_move_page", new)
     lock_page(m, old)
     lock_page(m, new)
-    j = calls.enter("replace_page_cache_page", old) if calls.enabled else -1
+    j = calls.enter("replace_page_cache_page", old)
     get_page(m, new)                             # page_cache_get(new)
     off = file.offset_of[old]
     mem.pg.mapping[new] = file.fid
@@ -871,14 +829,12 @@ def replace_page_cache_page(m: "Machine", old: int, new: Optional[int]) -> int:
     file.pages[off], file.offset_of[new] = new, off
     m.ops.replace_page_cache(m, old, new)
     put_page(m, old)                             # page_cache_release(old)
-    if j >= 0:
-        calls.leave(j)
+    calls.leave(j)
     if not was_lru:
         lru_cache_add(m, new, fn="lru_cache_add_file")
     unlock_page(m, new)
     unlock_page(m, old)
     put_page(m, new)                             # pipe buffer released
-    if i >= 0:
-        calls.leave(i)
+    calls.leave(i)
     put_page(m, old)                             # request done
     return new

@@ -73,7 +73,7 @@ def _target(m: "Machine", mc: MoveCharge, pte: int) -> Optional[tuple[str, int]]
 def _do_precharge(m: "Machine", mc: MoveCharge, count: int) -> None:
     """mem_cgroup_do_precharge(): bulk without reclaim, else one by one with reclaim."""
     name = _CHARGE[m.design]
-    i = m.calls.enter(name) if m.calls.enabled else -1
+    i = m.calls.enter(name)
     try:
         try_charge(m, mc.to, count, may_wait=False)
         mc.precharge += count
@@ -81,15 +81,13 @@ def _do_precharge(m: "Machine", mc: MoveCharge, count: int) -> None:
     except MemcgOOM:
         pass
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
     for _ in range(count):
-        i = m.calls.enter(name) if m.calls.enabled else -1
+        i = m.calls.enter(name)
         try:
             try_charge(m, mc.to, 1)              # raises MemcgOOM on failure
         finally:
-            if i >= 0:
-                m.calls.leave(i)
+            m.calls.leave(i)
         mc.precharge += 1
 
 
@@ -100,10 +98,9 @@ _CHARGE = {"3.17": "try_charge", "3.16": "mem_cgroup_try_charge"}
 
 
 def _cancel(m: "Machine", memcg: MemCgroup, nr: int) -> None:
-    i = m.calls.enter(_CANCEL[m.design]) if m.calls.enabled else -1
+    i = m.calls.enter(_CANCEL[m.design])
     cancel_charge(m, memcg, nr)
-    if i >= 0:
-        m.calls.leave(i)
+    m.calls.leave(i)
     m.events.record(_CANCEL[m.design], -1, memcg.index, nr)
 
 
@@ -142,7 +139,7 @@ def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> 
     mc = MoveCharge(from_, to, mask)
     vs = task.entries()
     calls = m.calls
-    i = calls.enter("mem_cgroup_can_attach") if calls.enabled else -1
+    i = calls.enter("mem_cgroup_can_attach")
     try:
         count = sum(_target(m, mc, int(task.pte[v])) is not None for v in vs)
         if count:
@@ -152,23 +149,18 @@ def mem_cgroup_move_task(m: "Machine", task: Task, to: MemCgroup, mask: int) -> 
                 _clear_mc(m, mc)
                 raise
     finally:
-        if i >= 0:
-            calls.leave(i)
-    task.memcg = to
-    i = calls.enter("mem_cgroup_move_task") if calls.enabled else -1
-    j = calls.enter("mem_cgroup_move_charge") if calls.enabled else -1
-    k = calls.enter("mem_cgroup_move_charge_pte_range") if calls.enabled else -1
-    _move_charge_ptes(m, mc, task, vs)
-    if k >= 0:
-        calls.leave(k)
-    if j >= 0:
-        calls.leave(j)
-    c = calls.enter("mem_cgroup_clear_mc") if calls.enabled else -1
-    _clear_mc(m, mc)
-    if c >= 0:
-        calls.leave(c)
-    if i >= 0:
         calls.leave(i)
+    task.memcg = to
+    i = calls.enter("mem_cgroup_move_task")
+    j = calls.enter("mem_cgroup_move_charge")
+    k = calls.enter("mem_cgroup_move_charge_pte_range")
+    _move_charge_ptes(m, mc, task, vs)
+    calls.leave(k)
+    calls.leave(j)
+    c = calls.enter("mem_cgroup_clear_mc")
+    _clear_mc(m, mc)
+    calls.leave(c)
+    calls.leave(i)
 
 
 def _move_charge_ptes(m: "Machine", mc: MoveCharge, task: Task, vs: np.ndarray) -> None:

@@ -139,8 +139,7 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
             keep.append(pfn)
             continue
         mem.pg.flags[pfn] |= PG_locked
-        if m.calls.enabled:
-            m.calls.leaf("trylock_page", pfn)
+        m.calls.leaf("trylock_page", pfn)
         flags = mem.pg.flags[pfn]
         swapbacked = bool(flags & PG_swapbacked)
         if not flags & (PG_anon | PG_swapcache) and mem.pg.mapping[pfn] < 0:
@@ -162,16 +161,14 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
             # a tmpfs page still in its file: pageout -> shmem_writepage
             i = m.calls.enter("pageout", pfn) if may_swap else -1
             written = may_swap and _shmem_writepage(m, pfn)
-            if i >= 0:
-                m.calls.leave(i)
+            m.calls.leave(i)
             if not written:
                 mem.pg.flags[pfn] |= PG_active
                 mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
                 keep.append(pfn)
                 continue
         elif mem.pg.flags[pfn] & PG_swapcache:
-            if m.calls.enabled:
-                m.calls.leaf("pageout", pfn)     # swap_writepage; I/O done at once
+            m.calls.leaf("pageout", pfn)         # swap_writepage; I/O done at once
         if not _remove_mapping(m, pfn):
             mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked
             keep.append(pfn)
@@ -185,7 +182,7 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
     elif free:                                   # a few: as a list, no arrays
         m.ops.release_pages(m, free)
         mem.free_few(free)
-    if free and m.calls.enabled:
+    if free:
         m.calls.leaf("free_hot_cold_page_list", free[0] if len(free) == 1 else -1)
     m.ops.uncharge_end(m)
     return len(free), keep
@@ -196,13 +193,11 @@ def _putback_pages(m: "Machine", pfns: list[int],
     """putback_inactive_pages() / move_active_pages_to_lru(): relink, drop the isolation ref."""
     if not pfns:
         return
-    one = pfns[0] if len(pfns) == 1 else -1      # the page, if only one
-    i = m.calls.enter(fn, one) if m.calls.enabled else -1
+    i = m.calls.enter(fn, pfns[0] if len(pfns) == 1 else -1)
     try:
         _relink(m, pfns)
     finally:
-        if i >= 0:
-            m.calls.leave(i)
+        m.calls.leave(i)
 
 
 def _relink(m: "Machine", pfns: list[int]) -> None:
