@@ -357,8 +357,14 @@ def _workload(design):
     """Every kind of counter write, recorded: charges (one and in bulk),
     reclaim and swap, charge moving, the per-cpu stock, rmdir's reparenting,
     a restore; each call as records() gives it."""
+    return _workload_machine(design).calls.records()
+
+
+def _workload_machine(design, calls=True):
+    """The machine of _workload, its call log on or off."""
     m = Machine(ram_pages=64, swap_slots=16, design=design,
                 charge_stock=design == "3.17")
+    m.calls.enabled = calls
     m.create_memcg("A", limit=56, use_hierarchy=True)
     m.create_memcg("B", parent="A")
     m.create_memcg("C")
@@ -383,7 +389,19 @@ def _workload(design):
     m.truncate(f)
     if m.charge_stock:
         m.drain_stock()
-    return m.calls.records()
+    return m
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_with_the_log_off_no_call_is_recorded_and_the_model_runs_the_same(design):
+    # with the log off nothing is recorded, and the events, counters and
+    # pages are those of the same run with the log on
+    on, off = _workload_machine(design), _workload_machine(design, calls=False)
+    assert len(on.calls) > 100 and len(off.calls) == 0
+    assert off.calls.records() == [] and off.calls.nbytes() == 0
+    assert _events(off) == _events(on)
+    assert all(np.array_equal(a, getattr(on.mem, k))
+               for k, a in off.mem.arrays().items())
 
 
 def _events(m):
