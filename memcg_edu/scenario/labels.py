@@ -20,6 +20,9 @@ from ..errors import ScenarioError
 __all__ = ["PTE", "SWAP_PTE", "Label", "LabelTracker"]
 
 PTE, SWAP_PTE = "pte", "swap pte"
+#: where_live makes its answer whole up to this many live labels (cheaper
+#: than a copy and the touched labels looked at again)
+_WHERE_WHOLE_MAX = 4
 
 
 @dataclass(eq=False)
@@ -227,12 +230,12 @@ class LabelTracker:
         (a range step, whose labels become Labels without being touched).
         A label new to the answer must be the last live one; otherwise, or
         when the count does not come out as the live labels', it is made
-        whole.
+        whole, as it is while there are few live labels (_WHERE_WHOLE_MAX).
         """
         for r in self.ranges:
             r.materialize_all(self)          # (as live() does)
         live, last = self._live, self._where_live
-        if whole or last is None:
+        if whole or last is None or len(live) <= _WHERE_WHOLE_MAX:
             out = self._where_live = self.where_json(live.values())
             return out
         out = dict(last)

@@ -13,6 +13,7 @@ from memcg_edu.bundled import SCENARIO_DIR
 from memcg_edu.model.machine import PageStateLists
 from memcg_edu.scenario import DESIGNS, FORMAT, run_scenario
 from memcg_edu.scenario import run as run_module
+from memcg_edu.scenario import labels as labels_module
 from memcg_edu.scenario.labels import LabelTracker
 
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.json"))
@@ -43,6 +44,8 @@ def _run_checked(monkeypatch, scenario, design):
         places.append(json.dumps(out))
         return out
     monkeypatch.setattr(LabelTracker, "where_live", checked)
+    # made from the last step's at every step, however few labels live
+    monkeypatch.setattr(labels_module, "_WHERE_WHOLE_MAX", 0)
     tl = run_scenario(scenario, design, pages=True, calls=False)
     assert len(seen) == len(places) == len(tl.steps)
     # the shared lists and dicts: no step changed what an earlier record holds
@@ -120,7 +123,8 @@ def test_an_unchanged_list_is_the_last_steps_own():
     assert later["unevictable"] is same["unevictable"] and later["swap_count"] is same["swap_count"]
 
 
-def test_where_live_shares_the_places_of_a_step_that_moved_no_label():
+def test_where_live_shares_the_places_of_a_step_that_moved_no_label(monkeypatch):
+    monkeypatch.setattr(labels_module, "_WHERE_WHOLE_MAX", 0)
     sc = {"format": FORMAT, "title": "t", "machine": {"ram_pages": 8, "swap_slots": 4},
           "memcgs": {"A": {}}, "tasks": {"p": "A"},
           "steps": [{"op": "fault_anon", "task": "p", "page": "a"},
