@@ -46,7 +46,7 @@ from .stock import Stock, drain_stock
 from .swap import SwapEntry, SwapInfo
 from .tasks import File, Task
 
-__all__ = ["Machine"]
+__all__ = ["Machine", "PageStateLists"]
 
 _KEEP: Any = object()
 MemcgLike = Union[MemCgroup, str]
@@ -58,6 +58,16 @@ _SHOWN_FLAGS = np.array([PG_free, PG_anon, PG_swapbacked, PG_swapcache, PG_locke
 #: each flags value's shown flags, by value (a column each; the page flags
 #: are all below 2 * PG_free): one take() tests all of them for every page
 _SHOWN_BY_FLAGS = (_SHOWN_FLAGS[:, None] & np.arange(2 * PG_free)) != 0
+#: page_state()'s keys for those rows, in _SHOWN_FLAGS order
+_SHOWN_KEYS = ("free", "anon", "swapbacked", "swapcache", "locked", "lru_flag",
+               "active", "unevictable")
+#: page_state()'s keys for Machine._page_sources()' arrays
+_PFN_KEYS = ("refcount", "mapcount", "lru", "lru_memcg", "pc_flags", "pc_memcg")
+_SLOT_KEYS = ("swap_count", "swap_cache", "swap_cgroup")
+#: page_state()'s keys, in the order its dict has them
+_PAGE_STATE_KEYS = ("refcount", "mapcount", *_SHOWN_KEYS, "lru", "lru_memcg",
+                    "pc_flags", "pc_memcg", "swap_entry", "swap_count", "swap_cache",
+                    "swap_cgroup", "memcg_names", "pcg_flag_names")
 
 
 def _design_ops(design: str) -> Union[Memcg317, Memcg316]:
@@ -647,34 +657,35 @@ class Machine:
         """pfn-indexed arrays (and per-slot swap arrays) for the page grid.
 
         ``as_lists``: each array as a list (what a step record stores),
-        made from the live arrays, with no copy first: a scenario run with
-        page snapshots takes one at every step.
+        made from the live arrays, with no copy first. A run that takes one
+        at every step uses PageStateLists, which makes each from the last.
         """
-        mem, sw = self.mem, self.swap
+        flags, arrays, slots = self._page_sources()
         # every page flag the grid shows, looked up at once: one row each
-        shown = _SHOWN_BY_FLAGS.take(mem.flags, axis=1)
-        arrays = (mem.refcount, mem.mapcount, mem.lru, mem.lru_memcg, mem.pc_memcg,
-                  sw.count, sw.cache, sw.cgroup, self.ops.pc_flags_view(mem.pc_flags))
+        shown = _SHOWN_BY_FLAGS.take(flags, axis=1)
+        named = zip(_PFN_KEYS + _SLOT_KEYS, arrays + slots)
+        out: dict[str, Any]
         if as_lists:
-            rows: Any = shown.tolist()
-            kept: list[Any] = [a.tolist() for a in arrays] + [mem.private.tolist(mem.nr)]
+            out = {k: a.tolist() for k, a in named}
+            out.update(zip(_SHOWN_KEYS, shown.tolist()))
+            out["swap_entry"] = self.mem.private.tolist(self.mem.nr)
         else:
-            rows = shown
-            kept = [a.copy() for a in arrays[:-1]] + [arrays[-1], mem.private.array(mem.nr)]
-        free, anon, swapbacked, swapcache, locked, lru_flag, active, unevictable = rows
-        (refcount, mapcount, lru, lru_memcg, pc_memcg, swap_count, swap_cache,
-         swap_cgroup, pc_flags, swap_entry) = kept
-        return {
-            "refcount": refcount, "mapcount": mapcount,
-            "free": free, "anon": anon, "swapbacked": swapbacked,
-            "swapcache": swapcache, "locked": locked, "lru_flag": lru_flag,
-            "active": active, "unevictable": unevictable, "lru": lru,
-            "lru_memcg": lru_memcg, "pc_flags": pc_flags, "pc_memcg": pc_memcg,
-            "swap_entry": swap_entry, "swap_count": swap_count,
-            "swap_cache": swap_cache, "swap_cgroup": swap_cgroup,
-            "memcg_names": [mg.name for mg in self.memcg_list],
-            "pcg_flag_names": dict(self.ops.pcg_flag_names),
-        }
+            out = {k: a.copy() for k, a in named}
+            out.update(zip(_SHOWN_KEYS, shown))
+            out["swap_entry"] = self.mem.private.array(self.mem.nr)
+        out["memcg_names"] = [mg.name for mg in self.memcg_list]
+        out["pcg_flag_names"] = dict(self.ops.pcg_flag_names)
+        return {k: out[k] for k in _PAGE_STATE_KEYS}
+
+    def _page_sources(self) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
+        """What page_state() shows, as the live arrays: the page flags (its
+        bool rows come from them), the other pfn-indexed arrays (_PFN_KEYS)
+        and the per-slot swap arrays (_SLOT_KEYS)."""
+        mem, sw = self.mem, self.swap
+        return (mem.flags,
+                (mem.refcount, mem.mapcount, mem.lru, mem.lru_memcg,
+                 self.ops.pc_flags_view(mem.pc_flags), mem.pc_memcg),
+                (sw.count, sw.cache, sw.cgroup))
 
     def nbytes(self) -> int:
         """Bytes of numpy state: mem_map, page_cgroup, swap, page tables."""
@@ -711,3 +722,93 @@ class Machine:
         return (f"<Machine {self.design}: {self.mem.nr - self.mem.nr_free}/"
                 f"{self.mem.nr} pages used, {len(self.memcg_list)} memcgs, "
                 f"{len(self.tasks)} tasks>")
+
+
+class PageStateLists:
+    """Machine.page_state(as_lists=True) at every step of a run, each made
+    from the one before.
+
+    The first take() is a whole page_state(). A later one shares with the
+    last snapshot (records are read-only) what did not change: the bool
+    rows of the page flags are the last ones, and where the flags changed
+    (_changed_items finds the pages from the flags' bytes) a row whose
+    cell changed is a copy with it set; a swap array is the last list while
+    its bytes are equal; the swap cache slots and the memcg names (memcgs
+    are only ever appended) are the last ones while equal. The other
+    pfn-indexed arrays are listed again (at a few dozen frames that costs
+    less than finding their changed cells). What take() returns is equal
+    to page_state(as_lists=True) of the same moment
+    (tests/scenario/test_page_snapshots.py checks it, as JSON, at every
+    step of the shipped scenarios under both designs).
+    """
+
+    def __init__(self, m: Machine) -> None:
+        self._m = m
+        self._last: dict[str, Any] = {}          # the last snapshot taken
+        self._flags = b""                        # its page flags, as bytes
+        self._slots: list[bytes] = []            # its swap arrays, as bytes
+        self._private: dict[int, int] = {}       # its swap cache slots, by pfn
+        self._shown: dict[int, list[bool]] = {}  # flags value -> its rows' bools
+
+    def take(self) -> dict[str, Any]:
+        """The page state now, as page_state(as_lists=True) has it."""
+        m, last = self._m, self._last
+        flags, arrays, slots = m._page_sources()
+        now, was = flags.tobytes(), self._flags
+        self._flags = now
+        private = m.mem.private.slot
+        if len(now) != len(was):                 # the first
+            self._slots = [a.tobytes() for a in slots]
+            self._private = dict(private)
+            out = self._last = m.page_state(as_lists=True)
+            return out
+        out = dict(last)
+        out.update(zip(_PFN_KEYS, [a.tolist() for a in arrays]))
+        if now != was:
+            rows = [out[k] for k in _SHOWN_KEYS]
+            copied = [False] * len(rows)
+            for pfn in _changed_items(now, was, flags.itemsize):
+                bits = self._shown_by(flags.item(pfn))
+                for r, row in enumerate(rows):
+                    if row[pfn] is not bits[r]:      # (bools: one object each)
+                        if not copied[r]:
+                            rows[r] = row = row.copy()
+                            copied[r] = True
+                        row[pfn] = bits[r]
+            out.update(zip(_SHOWN_KEYS, rows))
+        for i, a in enumerate(slots):
+            b = a.tobytes()
+            if b != self._slots[i]:
+                self._slots[i] = b
+                out[_SLOT_KEYS[i]] = a.tolist()
+        if private != self._private:
+            self._private = dict(private)
+            out["swap_entry"] = m.mem.private.tolist(m.mem.nr)
+        if len(m.memcg_list) != len(out["memcg_names"]):
+            out["memcg_names"] = [mg.name for mg in m.memcg_list]
+        self._last = out
+        return out
+
+    def _shown_by(self, flags: int) -> list[bool]:
+        """page_state()'s bools for a page with these flags, in _SHOWN_KEYS order."""
+        shown = self._shown.get(flags)
+        if shown is None:
+            shown = self._shown[flags] = _SHOWN_BY_FLAGS[:, flags].tolist()
+        return shown
+
+
+def _changed_items(now: bytes, was: bytes, itemsize: int) -> list[int]:
+    """Indexes of the items that differ between two arrays' bytes (of one
+    length and item size), in order: each is the lowest set bit of the
+    bytes XORed as one little-endian integer, a few integer operations per
+    changed item whatever the length."""
+    bits = 8 * itemsize
+    x = int.from_bytes(now, "little") ^ int.from_bytes(was, "little")
+    out, i = [], 0
+    while x:
+        skip = ((x & -x).bit_length() - 1) // bits     # unchanged items before it
+        i += skip
+        out.append(i)
+        x >>= (skip + 1) * bits
+        i += 1
+    return out

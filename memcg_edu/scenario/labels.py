@@ -20,6 +20,9 @@ from ..errors import ScenarioError
 __all__ = ["PTE", "SWAP_PTE", "Label", "LabelTracker"]
 
 PTE, SWAP_PTE = "pte", "swap pte"
+#: where_live makes its answer whole up to this many live labels (cheaper
+#: than a copy and the touched labels looked at again)
+_WHERE_WHOLE_MAX = 4
 
 
 @dataclass(eq=False)
@@ -72,6 +75,8 @@ class LabelTracker:
         # where_json's {"pfn": n} and {"swap": n}, one dict per place
         self._at_pfn: dict[int, dict[str, int]] = {}
         self._at_slot: dict[int, dict[str, int]] = {}
+        # where_live's last answer
+        self._where_live: dict[str, dict[str, int]] | None = None
 
     def err(self, message: str, field: str) -> ScenarioError:
         return ScenarioError(message, file=self.source, step=self.step,
@@ -212,4 +217,38 @@ class LabelTracker:
                 slot = lab.entry.slot
                 out[lab.name] = (at_slot.get(slot)
                                  or at_slot.setdefault(slot, {"swap": slot}))
+        return out
+
+    def where_live(self, moved: list[Label], whole: bool = False
+                   ) -> dict[str, dict[str, int]]:
+        """where_json(self.live()), made from the last call's answer (records
+        are read-only, so it is copied, not changed): only the labels of
+        ``moved`` are looked at again. ``moved`` must hold every label whose
+        place changed since the last call, those created and retired
+        included: the runner passes a step's touched labels (an op's own,
+        and those sync_labels found moved). ``whole``: look at every label
+        (a range step, whose labels become Labels without being touched).
+        A label new to the answer must be the last live one; otherwise, or
+        when the count does not come out as the live labels', it is made
+        whole, as it is while there are few live labels (_WHERE_WHOLE_MAX).
+        """
+        for r in self.ranges:
+            r.materialize_all(self)          # (as live() does)
+        live, last = self._live, self._where_live
+        if whole or last is None or len(live) <= _WHERE_WHOLE_MAX:
+            out = self._where_live = self.where_json(live.values())
+            return out
+        out = dict(last)
+        for lab in moved:
+            place = self.where_json((lab,)).get(lab.name)
+            if place is None:
+                out.pop(lab.name, None)
+            elif lab.name in out or lab.name == next(reversed(live)):
+                out[lab.name] = place        # (where it stood in the answer)
+            else:                            # new, but not the last one
+                out = self.where_json(live.values())
+                break
+        if len(out) != len(live):
+            out = self.where_json(live.values())
+        self._where_live = out
         return out

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
+from ..model.machine import PageStateLists
 from ..timeline import Timeline
 from .expect import failed_checks
 from . import ranges
@@ -152,12 +153,13 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
     names = sc.memcg_names
     last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
+    snapshots = PageStateLists(m) if pages else None
     for i, st in enumerate(sc.steps):
         # small machine: name every live page, for the page grid
         rec, stop = _step(ctx, sc, i, st, names, design, calls, last,
                           detail or pages, every_label=pages)
-        if pages:
-            rec["pages"] = _page_state_json(m)
+        if snapshots is not None:
+            rec["pages"] = snapshots.take()    # made from the last step's
             if not detail and "design_notes" not in rec:   # notes name labels
                 del rec["detail"]
         yield rec, stop
@@ -220,7 +222,8 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         for lab in touched:              # the pfns before, and after
             if lab.page is not None:
                 before.add(lab.page.pfn)
-        rec["detail"] = {"labels": tr.where_json(tr.live() if every_label else touched),
+        rec["detail"] = {"labels": (tr.where_live(touched, whole=count is not None)
+                                    if every_label else tr.where_json(touched)),
                          "touched": sorted(before)}
     if count is not None:
         rec["count"] = count
@@ -380,6 +383,3 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         j += 1
     return ok, error, list(touched.values()), False, before
 
-
-def _page_state_json(m) -> dict[str, Any]:
-    return m.page_state(as_lists=True)
