@@ -102,16 +102,16 @@ class StepsTable:
     @staticmethod
     def lines(step: int, op: Any, parts: Sequence[str], under: Sequence[str],
               opw: int) -> list[str]:
-        """A row's lines with an op column ``opw`` wide."""
-        first = f"{step:>4} {op:<{opw}}"
-        blank = f"{'':>4} {'':<{opw}}"
-        return [f"{first if j == 0 else blank} {p}" for j, p in enumerate(parts)] + list(under)
+        """A row's lines with an op column ``opw`` wide (``text``, split)."""
+        return StepsTable.text(step, op, parts, under, opw).split("\n")[:-1]
 
     @staticmethod
     def text(step: int, op: Any, parts: Sequence[str], under: Sequence[str],
              opw: int) -> str:
-        """``lines`` as text, each line ending in a newline (built in one
-        go: a long comparison writes a row per step)."""
+        """A row as text with an op column ``opw`` wide: the step and op
+        beside its first part, the other parts under it, then ``under``;
+        each line ending in a newline (built in one go: a long comparison
+        writes a row per step)."""
         text = "".join(u + "\n" for u in under) if under else ""
         if not parts:
             return text
