@@ -2,7 +2,8 @@
 
 What ``python -m memcg_edu compare FILE`` prints, for a scenario of any
 length: the two designs run side by side, step by step
-(memcg_edu.scenario.iter_scenario on a 3.16 and a 3.17 Machine), and each
+(memcg_edu.scenario.iter_scenario on a 3.16 and a 3.17 Machine, the 3.16
+one in a second process for a long scenario: compare.beside), and each
 pair of step records is compared and turned into its table lines (or its
 JSON row) at once and let go, so that memory never holds two timelines of
 step records. The report goes to a spooled temporary file and is copied
@@ -19,6 +20,7 @@ import tempfile
 from typing import Any, Iterator, TextIO, cast
 
 from ..timeline import COUNTERS, STATS
+from .beside import records
 from .calls import CallTally
 from .comparison import DESIGNS
 from .diff import SHOWN, diff_row, stand_in, step_differs
@@ -36,22 +38,29 @@ def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
     stand-ins, as diff_steps does."""
     from ..scenario import iter_scenario
 
-    # no "detail": the report reads it only for design notes, whose steps keep it
-    runs = {d: iter_scenario(scenario, d, pages=False, calls=False, detail=False)
+    # no "detail": the report reads it only for design notes, whose steps
+    # keep it. The first design (3.16, the slower) may run in a second
+    # process meanwhile (beside.records).
+    runs = {d: records(scenario, d) if d == DESIGNS[0] else
+            iter_scenario(scenario, d, pages=False, calls=False, detail=False)
             for d in DESIGNS}
-    for i in range(len(scenario.steps)):
-        if len(stopped) == len(DESIGNS):
-            return
-        pair = []
-        for d in DESIGNS:
-            if d in stopped:
-                pair.append(stand_in(d, stopped[d][0]))
-                continue
-            rec, stop = next(runs[d])
-            if stop:
-                stopped[d] = (i, rec.get("error"))
-            pair.append(rec)
-        yield pair[0], pair[1]
+    try:
+        for i in range(len(scenario.steps)):
+            if len(stopped) == len(DESIGNS):
+                return
+            pair = []
+            for d in DESIGNS:
+                if d in stopped:
+                    pair.append(stand_in(d, stopped[d][0]))
+                    continue
+                rec, stop = next(runs[d])
+                if stop:
+                    stopped[d] = (i, rec.get("error"))
+                pair.append(rec)
+            yield pair[0], pair[1]
+    finally:
+        for run in runs.values():               # a second process ends here
+            run.close()
 
 
 def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,

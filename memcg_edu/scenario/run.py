@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Generator, Iterator, Mapping
 
 import numpy as np
 
@@ -119,7 +119,8 @@ def _small(sc: Scenario) -> bool:
 def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
                   design: str | None = None, *, pages: bool | None = None,
                   calls: bool | None = None, check_invariants: bool = False,
-                  detail: bool | None = True) -> Iterator[tuple[dict[str, Any], bool]]:
+                  detail: bool | None = True
+                  ) -> Generator[tuple[dict[str, Any], bool], None, None]:
     """Run a scenario step by step: yields (step record, the run stops here).
 
     The same records as run_scenario, one at a time, so that a front-end

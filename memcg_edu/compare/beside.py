@@ -1,0 +1,153 @@
+"""One design's step records, made in a second process while this one runs the other.
+
+compare runs a scenario under both designs, and the two runs share
+nothing: on a machine with a second CPU, a long scenario's 3.16 run goes
+to a child Python (``python -m memcg_edu.compare.beside`` in effect), which
+sends its step records back in pickled batches while this process runs
+3.17 and writes the report. The records are the same as
+memcg_edu.scenario.iter_scenario's, in the same order, so the report is
+byte for byte the same.
+
+The child is only a helper, never a second source of truth: if it cannot
+start, dies, or stops before the run's end (a step found invalid half way
+raises in the child too), this process runs the design itself from the
+start, skips the records it already has, and goes on; an error is raised
+here, from the same step, as an in-process run raises it. The child is
+killed and reaped whatever ends the comparison (its end, an error,
+Ctrl-C), and a child whose parent died stops at its next write to the
+closed pipe. No kernel file behind it.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO, Generator, Iterator
+
+__all__ = ["records", "BESIDE_FROM", "serve"]
+
+#: Page steps from which a second process pays: it costs about 0.3 s to
+#: start (an interpreter and the imports), about 0.3 s of the run on 20,000
+#: steps.
+BESIDE_FROM = 20_000
+#: records per pickled batch (one pickle shares the strings of its records)
+_BATCH = 1024
+
+#: the child: read (scenario, design), send batches of records, then None;
+#: with the cycle collector off, as run_scenario has it (records hold no cycle)
+_CHILD = ("import gc, sys; gc.disable(); sys.path.insert(0, sys.argv[1]); "
+          "from memcg_edu.compare.beside import serve; serve()")
+#: the directory holding this copy of memcg_edu: the child runs the same code
+_ROOT = str(Path(__file__).resolve().parents[2])
+
+Record = tuple[dict[str, Any], bool]
+
+
+def _cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                      # not Linux
+        return os.cpu_count() or 1
+
+
+def _steps(sc: Any) -> int:
+    """Page steps of a scenario: a range step counts its ``count``."""
+    return sum(int(st.get("count", 1)) for st in sc.steps)
+
+
+def records(sc: Any, design: str) -> Generator[Record, None, None]:
+    """iter_scenario(sc, design, pages=False, calls=False, detail=False),
+    from a second process when the scenario is long and a second CPU is
+    there, else from this one. ``sc`` is a loaded Scenario."""
+    from ..scenario import iter_scenario
+
+    if _steps(sc) < BESIDE_FROM or _cpus() < 2:
+        yield from iter_scenario(sc, design, pages=False, calls=False, detail=False)
+        return
+    done, whole = 0, False
+    child = _start(sc, design)
+    try:
+        for rec in _received(child):
+            done += 1
+            yield rec
+            if rec[1]:                          # the run stopped here
+                return
+        whole = done == len(sc.steps)           # its end marker came
+        if whole:
+            return
+    finally:
+        _end(child, whole)
+    # the child did not finish: the rest from this process, the same run
+    run = iter_scenario(sc, design, pages=False, calls=False, detail=False)
+    for i, rec in enumerate(run):
+        if i >= done:
+            yield rec
+
+
+def _start(sc: Any, design: str) -> subprocess.Popen[bytes] | None:
+    """The child, fed (sc, design) through a temporary file (this process
+    goes on at once); None if it cannot be started."""
+    try:
+        with tempfile.TemporaryFile() as feed:
+            pickle.dump((sc, design), feed, pickle.HIGHEST_PROTOCOL)
+            feed.seek(0)
+            # -I: the child reads no PYTHON* variable, user site or working
+            # directory; it imports this copy of memcg_edu (_ROOT) and the
+            # environment's packages. Its errors are this process's to raise.
+            return subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
+                                    stdin=feed, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:
+    """The child's records until its end marker, or until it fails."""
+    if child is None or child.stdout is None:
+        return
+    while True:
+        try:
+            batch = pickle.load(child.stdout)
+        except Exception:                       # died, or stopped with an error
+            return
+        if batch is None:
+            return
+        yield from batch
+
+
+def _end(child: subprocess.Popen[bytes] | None, whole: bool) -> None:
+    """Reap the child, killed first unless it sent ``whole`` run (then it
+    is exiting by itself); close its pipe."""
+    if child is None:
+        return
+    try:
+        child.wait(timeout=5 if whole else 0)
+    except subprocess.TimeoutExpired:           # still running: not needed now
+        child.kill()
+        child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
+def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
+    """The child's side: the records of (scenario, design) read from
+    ``feed`` (stdin), in batches to ``out`` (stdout), then None."""
+    from ..scenario import iter_scenario
+
+    feed = feed or sys.stdin.buffer
+    out = out or sys.stdout.buffer
+    sc, design = pickle.load(feed)
+    batch: list[Record] = []
+    for rec in iter_scenario(sc, design, pages=False, calls=False, detail=False):
+        batch.append(rec)
+        if len(batch) == _BATCH:
+            pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
+            out.flush()
+            batch = []
+    pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
+    pickle.dump(None, out, pickle.HIGHEST_PROTOCOL)
+    out.flush()

@@ -1,0 +1,237 @@
+"""compare's second process (memcg_edu.compare.beside): the same records, and nothing left behind."""
+import io
+import os
+import pickle
+import subprocess
+
+import pytest
+
+from memcg_edu.compare import beside
+from memcg_edu.compare.stream import stream_compare
+from memcg_edu.errors import ScenarioError
+from memcg_edu.scenario import iter_scenario, load_scenario
+
+from .test_stream import MIXED, SCENARIOS
+
+
+def _long(n: int = 120) -> dict:
+    """A scenario of 4n steps over every kind of page, with 3.16 and 3.17 differing."""
+    steps = []
+    for i in range(n):
+        x, f = f"x{i}", f"f{i}"
+        steps += [{"op": "fault_anon", "task": "p", "page": x},
+                  {"op": "add_to_page_cache", "task": "q", "page": f},
+                  {"op": "unmap", "task": "p", "page": x},
+                  {"op": "truncate", "page": f}]
+    return dict(MIXED, title="long", steps=steps)
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Every scenario goes to a second process, in small batches; yields the
+    children started, to look at after."""
+    started = []
+    start = beside._start
+
+    def _start(sc, design):
+        child = start(sc, design)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(beside, "BESIDE_FROM", 0)
+    monkeypatch.setattr(beside, "_cpus", lambda: 2)
+    monkeypatch.setattr(beside, "_BATCH", 16)
+    monkeypatch.setattr(beside, "_start", _start)
+    return started
+
+
+def _in_process(sc, design):
+    return list(iter_scenario(load_scenario(sc), design, pages=False, calls=False,
+                              detail=False))
+
+
+def _reaped(child) -> bool:
+    """Waited for, and no child of ours under its pid any more."""
+    return child.returncode is not None and _not_ours(child.pid)
+
+
+def _not_ours(pid: int) -> bool:
+    """The pid is gone, or is now some other process (not a child of ours)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1]) != os.getpid()
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("sc", [MIXED, _long(), *SCENARIOS[:3]],
+                         ids=lambda s: getattr(s, "stem", None) or s["title"])
+def test_a_second_process_gives_the_report_byte_for_byte(sc, forced, monkeypatch):
+    got = {kw: _stream(sc, **dict(kw)) for kw in ((), (("calls", True),), (("as_json", True),))}
+    assert forced and all(_reaped(c) for c in forced)
+    monkeypatch.setattr(beside, "BESIDE_FROM", 10**9)
+    forced.clear()
+    for kw, text in got.items():
+        assert text == _stream(sc, **dict(kw))
+    assert not forced                     # that one ran in this process
+
+
+def _stream(sc, **kw) -> str:
+    out = io.StringIO()
+    stream_compare(sc, out, **kw)
+    return out.getvalue()
+
+
+def test_the_records_are_iter_scenarios_in_order(forced):
+    sc = load_scenario(_long(40))
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert len(forced) == 1 and _reaped(forced[0])
+
+
+def test_a_child_that_dies_half_way_is_replaced_by_this_process(forced):
+    sc = load_scenario(_long(60))
+    run = beside.records(sc, "3.16")
+    got = [next(run) for _ in range(20)]
+    forced[0].kill()                      # mid-run: some batches never come
+    got += list(run)
+    assert got == _in_process(sc, "3.16")
+    assert _reaped(forced[0])
+
+
+def test_a_child_that_cannot_start_changes_nothing(forced, monkeypatch):
+    monkeypatch.setattr(beside.sys, "executable", "/nonexistent/python3")
+    sc = load_scenario(_long(10))
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert forced == [None]
+
+
+def test_a_step_found_invalid_half_way_is_raised_here_as_in_process(forced):
+    bad = _long(10)
+    bad["steps"] = bad["steps"] + [{"op": "unmap", "task": "p", "page": "x0"}]
+    with pytest.raises(ScenarioError) as here:
+        _stream(bad)
+    assert forced and all(_reaped(c) for c in forced)
+    with pytest.raises(ScenarioError) as alone:
+        _in_process(bad, "3.16")
+    assert str(here.value) == str(alone.value)
+
+
+@pytest.mark.parametrize("end", [GeneratorExit, KeyboardInterrupt])
+def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, end):
+    run = beside.records(load_scenario(_long(200)), "3.16")
+    next(run)
+    child = forced[0]
+    assert child.poll() is None           # still running
+    if end is GeneratorExit:
+        run.close()
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            run.throw(KeyboardInterrupt)
+    assert _reaped(child) and child.stdout.closed
+
+
+def test_the_child_protocol_is_batches_then_none(monkeypatch):
+    """serve(), the child's side, run here: whole batches, the last short, then None."""
+    monkeypatch.setattr(beside, "_BATCH", 7)
+    sc = load_scenario(MIXED)
+    feed, out = io.BytesIO(pickle.dumps((sc, "3.17"))), io.BytesIO()
+    beside.serve(feed, out)
+    out.seek(0)
+    batches = []
+    while (b := pickle.load(out)) is not None:
+        batches.append(b)
+    assert [len(b) for b in batches] == [7, 1]
+    assert [r for b in batches for r in b] == _in_process(MIXED, "3.17")
+
+
+def test_short_scenarios_or_one_cpu_stay_in_this_process(monkeypatch):
+    started = []
+    monkeypatch.setattr(beside, "_start", lambda *a: started.append(a))
+    sc = load_scenario(_long(10))
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    monkeypatch.setattr(beside, "BESIDE_FROM", 0)
+    monkeypatch.setattr(beside, "_cpus", lambda: 1)
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert started == []
+
+
+def test_a_range_step_counts_its_pages():
+    sc = load_scenario(dict(MIXED, machine={"ram_pages": 64, "swap_slots": 0}, steps=[
+        {"op": "fault_anon", "task": "p", "page": "x{i}", "count": 50},
+        {"op": "unmap", "task": "p", "page": "x{i}", "count": 50}]))
+    assert beside._steps(sc) == 100
+
+
+def test_the_child_runs_isolated_from_the_callers_environment(forced, tmp_path, monkeypatch):
+    """-I: a PYTHONPATH or a working directory holding another memcg_edu is not read."""
+    fake = tmp_path / "memcg_edu"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise SystemExit('the wrong memcg_edu')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    sc = load_scenario(_long(10))
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert forced[0].returncode == 0      # it ran to its end, not replaced
+    assert isinstance(forced[0], subprocess.Popen)
+
+
+def _session(sid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes of session ``sid``."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode()
+        except OSError:                     # gone meanwhile
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append((int(d), cmd))
+    return found
+
+
+def _compare_with_its_child(tmp_path):
+    """``python -m memcg_edu compare`` of a long scenario in a session of its
+    own, once its child runs; the Popen."""
+    import json
+    import sys
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(_long(beside.BESIDE_FROM // 4 + 1000)))
+    p = subprocess.Popen([sys.executable, "-m", "memcg_edu", "compare", str(f)],
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=beside._ROOT),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    for _ in range(3000):                   # up to 30 s to start its child
+        if any("compare.beside" in cmd for _, cmd in _session(p.pid)):
+            return p
+        assert p.poll() is None, p.stderr.read()
+        subprocess.run(["sleep", "0.01"])
+    raise AssertionError("compare started no second process")
+
+
+def test_ctrl_c_ends_compare_and_its_child_in_one_line(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: one line, exit
+    130, and no process of the run left."""
+    import signal
+    p = _compare_with_its_child(tmp_path)
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert (p.returncode, err) == (130, "interrupted\n")
+    assert _session(p.pid) == []
+
+
+def test_a_child_whose_parent_is_killed_ends_by_itself(tmp_path):
+    """SIGKILL of compare alone: its child stops at its next write to the
+    closed pipe."""
+    import signal
+    p = _compare_with_its_child(tmp_path)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=60)
+    for _ in range(3000):                   # up to 30 s
+        if not _session(p.pid):
+            break
+        subprocess.run(["sleep", "0.01"])
+    assert _session(p.pid) == []
