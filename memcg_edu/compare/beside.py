@@ -101,8 +101,8 @@ def _start(sc: Any, design: str) -> subprocess.Popen[bytes] | None:
             return subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
                                     stdin=feed, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL)
-    except OSError:
-        return None
+    except (OSError, ValueError, TypeError, pickle.PicklingError):
+        return None                             # no temporary file, no interpreter
 
 
 def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:

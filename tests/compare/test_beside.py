@@ -98,11 +98,6 @@ def test_a_child_that_dies_half_way_is_replaced_by_this_process(forced):
     assert _reaped(forced[0])
 
 
-def test_a_child_that_cannot_start_changes_nothing(forced, monkeypatch):
-    monkeypatch.setattr(beside.sys, "executable", "/nonexistent/python3")
-    sc = load_scenario(_long(10))
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
-    assert forced == [None]
 
 
 def test_a_step_found_invalid_half_way_is_raised_here_as_in_process(forced):
@@ -235,3 +230,16 @@ def test_a_child_whose_parent_is_killed_ends_by_itself(tmp_path):
             break
         subprocess.run(["sleep", "0.01"])
     assert _session(p.pid) == []
+
+
+@pytest.mark.parametrize("python", ["", "/nonexistent/python3", None])
+def test_no_usable_interpreter_or_temporary_file_leaves_the_run_here(forced, monkeypatch,
+                                                                     tmp_path, python):
+    if python is None:                      # no temporary file can be made
+        monkeypatch.setattr(beside.tempfile, "TemporaryFile",
+                            lambda: open(tmp_path / "missing" / "x", "w+b"))
+    else:
+        monkeypatch.setattr(beside.sys, "executable", python)
+    sc = load_scenario(_long(5))
+    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert forced == [None]
