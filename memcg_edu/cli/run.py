@@ -14,6 +14,7 @@ import json
 import sys
 
 from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
+from ..scenario.beside import records
 from ..scenario.run import design_for
 from ..scenario.text import format_calls, format_step
 from ..timeline import json_default
@@ -70,10 +71,14 @@ def exit_status(records, stopped: bool | None = None) -> int:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
-    # neither the text nor JSON_KEYS show a step's "detail": not built
-    steps = iter_scenario(sc, design=design_of(args, sc), pages=False,
-                          calls=args.json or args.calls,
-                          check_invariants=args.check_invariants, detail=False)
+    # neither the text nor JSON_KEYS show a step's "detail": not built. A
+    # long run without its kernel calls is made in a second process while
+    # this one writes the text (scenario/beside.py); the calls are read from
+    # the machine's call log, so a run that prints them stays here.
+    calls = args.json or args.calls
+    steps = (iter_scenario if calls else records)(
+        sc, design_of(args, sc), pages=False, calls=calls,
+        check_invariants=args.check_invariants, detail=False)
     # each record is printed and let go; only what the exit status needs stays
     outcome: list[dict] = []
     stopped = None

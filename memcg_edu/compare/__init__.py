@@ -8,8 +8,8 @@
 Modules: comparison (the Comparison object), diff (per-step counters side
 by side), calls (entry points, page_cgroup locks and special cases per
 design), report (text), run (runs a scenario file under both designs), stream
-(both designs step by step, the report written as it goes: the command line's),
-beside (one design's records from a second process, for a long scenario).
+(both designs step by step, the report written as it goes: the command line's;
+the 3.16 run of a long scenario in a second process, scenario/beside.py).
 """
 from .calls import CATEGORIES, ENTRY_POINTS, LOCK_EVENT, SPECIAL_CASES, summarize_calls
 from .comparison import DESIGNS, Comparison, compare_timelines

@@ -3,7 +3,7 @@
 What ``python -m memcg_edu compare FILE`` prints, for a scenario of any
 length: the two designs run side by side, step by step
 (memcg_edu.scenario.iter_scenario on a 3.16 and a 3.17 Machine, the 3.16
-one in a second process for a long scenario: compare.beside), and each
+one in a second process for a long scenario: scenario/beside.py), and each
 pair of step records is compared and turned into its table lines (or its
 JSON row) at once and let go, so that memory never holds two timelines of
 step records. The report goes to a spooled temporary file and is copied
@@ -20,7 +20,6 @@ import tempfile
 from typing import Any, Iterator, TextIO, cast
 
 from ..timeline import COUNTERS, STATS
-from .beside import records
 from .calls import CallTally
 from .comparison import DESIGNS
 from .diff import SHOWN, diff_row, stand_in, step_differs
@@ -37,12 +36,13 @@ def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
     a design that stopped (``stopped[design] = (step, error)``) gives
     stand-ins, as diff_steps does."""
     from ..scenario import iter_scenario
+    from ..scenario.beside import records
 
     # no "detail": the report reads it only for design notes, whose steps
     # keep it. The first design (3.16, the slower) may run in a second
     # process meanwhile (beside.records).
-    runs = {d: records(scenario, d) if d == DESIGNS[0] else
-            iter_scenario(scenario, d, pages=False, calls=False, detail=False)
+    options = {"pages": False, "calls": False, "detail": False}
+    runs = {d: (records if d == DESIGNS[0] else iter_scenario)(scenario, d, **options)
             for d in DESIGNS}
     try:
         for i in range(len(scenario.steps)):

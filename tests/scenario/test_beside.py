@@ -1,4 +1,4 @@
-"""compare's second process (memcg_edu.compare.beside): the same records, and nothing left behind."""
+"""Runs in a second process (memcg_edu.scenario.beside): the same records and output, nothing left behind."""
 import io
 import os
 import pickle
@@ -6,12 +6,26 @@ import subprocess
 
 import pytest
 
-from memcg_edu.compare import beside
+from memcg_edu.scenario import beside
 from memcg_edu.compare.stream import stream_compare
 from memcg_edu.errors import ScenarioError
 from memcg_edu.scenario import iter_scenario, load_scenario
 
-from .test_stream import MIXED, SCENARIOS
+from memcg_edu.bundled import SCENARIO_DIR
+
+SCENARIOS = sorted(SCENARIO_DIR.glob("*.json"))
+#: a small machine where 3.16 and 3.17 differ (a limit, swap, page cache)
+MIXED = {
+    "format": "memcg-edu-scenario/1", "title": "mixed",
+    "machine": {"ram_pages": 16, "swap_slots": 8},
+    "memcgs": {"A": {}, "Bee": {"limit": 4}}, "tasks": {"p": "A", "q": "Bee"},
+    "steps": [{"op": "fault_anon", "task": "p", "page": "x"},
+              {"op": "add_to_page_cache", "task": "q", "page": "f"},
+              {"op": "fault_anon", "task": "q", "page": "y"},
+              {"op": "swap_out", "page": "y"},
+              {"op": "unmap", "task": "p", "page": "x"},
+              {"op": "truncate", "page": "f"}],
+}
 
 
 def _long(n: int = 120) -> dict:
@@ -33,8 +47,8 @@ def forced(monkeypatch):
     started = []
     start = beside._start
 
-    def _start(sc, design):
-        child = start(sc, design)
+    def _start(sc, design, options):
+        child = start(sc, design, options)
         started.append(child)
         return child
 
@@ -45,9 +59,11 @@ def forced(monkeypatch):
     return started
 
 
-def _in_process(sc, design):
-    return list(iter_scenario(load_scenario(sc), design, pages=False, calls=False,
-                              detail=False))
+OPTIONS = {"pages": False, "calls": False, "detail": False}
+
+
+def _in_process(sc, design, **options):
+    return list(iter_scenario(load_scenario(sc), design, **(options or OPTIONS)))
 
 
 def _reaped(child) -> bool:
@@ -76,6 +92,24 @@ def test_a_second_process_gives_the_report_byte_for_byte(sc, forced, monkeypatch
     assert not forced                     # that one ran in this process
 
 
+@pytest.mark.parametrize("flags", [[], ["--check-invariants"], ["--design", "3.16"]])
+def test_run_writes_the_same_text_from_a_second_process(forced, monkeypatch, tmp_path,
+                                                        capsys, flags):
+    import json
+    from memcg_edu.cli import main
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(_long(30)))
+    got = main(["run", str(f), *flags]), capsys.readouterr()
+    assert len(forced) == 1 and _reaped(forced[0])
+    monkeypatch.setattr(beside, "BESIDE_FROM", 10**9)
+    assert (main(["run", str(f), *flags]), capsys.readouterr()) == got
+    assert len(forced) == 1
+    monkeypatch.setattr(beside, "BESIDE_FROM", 0)
+    for more in (["--json"], ["--calls"]):  # its calls: from this process's log
+        assert main(["run", str(f), *flags, *more]) == got[0]
+        assert len(forced) == 1
+
+
 def _stream(sc, **kw) -> str:
     out = io.StringIO()
     stream_compare(sc, out, **kw)
@@ -84,13 +118,13 @@ def _stream(sc, **kw) -> str:
 
 def test_the_records_are_iter_scenarios_in_order(forced):
     sc = load_scenario(_long(40))
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     assert len(forced) == 1 and _reaped(forced[0])
 
 
 def test_a_child_that_dies_half_way_is_replaced_by_this_process(forced):
     sc = load_scenario(_long(2000))
-    run = beside.records(sc, "3.16")
+    run = beside.records(sc, "3.16", **OPTIONS)
     got = [next(run) for _ in range(20)]
     # mid-run (it blocks once the pipe holds a few hundred records): the
     # rest of its batches never come
@@ -113,7 +147,7 @@ def test_a_step_found_invalid_half_way_is_raised_here_as_in_process(forced):
 
 @pytest.mark.parametrize("end", [GeneratorExit, KeyboardInterrupt])
 def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, end):
-    run = beside.records(load_scenario(_long(200)), "3.16")
+    run = beside.records(load_scenario(_long(200)), "3.16", **OPTIONS)
     next(run)
     child = forced[0]
     assert child.poll() is None           # still running
@@ -127,15 +161,15 @@ def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, end):
 
 def test_the_child_protocol_is_batches_then_none(monkeypatch):
     """serve(), the child's side, run here: whole batches, the last short, then None."""
-    monkeypatch.setattr(beside, "_BATCH", 7)
+    monkeypatch.setattr(beside, "_BATCH", 4)
     sc = load_scenario(MIXED)
-    feed, out = io.BytesIO(pickle.dumps((sc, "3.17"))), io.BytesIO()
+    feed, out = io.BytesIO(pickle.dumps((sc, "3.17", OPTIONS))), io.BytesIO()
     beside.serve(feed, out)
     out.seek(0)
     batches = []
     while (b := pickle.load(out)) is not None:
         batches.append(b)
-    assert [len(b) for b in batches] == [7, 1]
+    assert [len(b) for b in batches] == [4, 2]
     assert [r for b in batches for r in b] == _in_process(MIXED, "3.17")
 
 
@@ -143,10 +177,10 @@ def test_short_scenarios_or_one_cpu_stay_in_this_process(monkeypatch):
     started = []
     monkeypatch.setattr(beside, "_start", lambda *a: started.append(a))
     sc = load_scenario(_long(10))
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     monkeypatch.setattr(beside, "BESIDE_FROM", 0)
     monkeypatch.setattr(beside, "_cpus", lambda: 1)
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     assert started == []
 
 
@@ -165,7 +199,7 @@ def test_the_child_runs_isolated_from_the_callers_environment(forced, tmp_path, 
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     sc = load_scenario(_long(10))
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     assert forced[0].returncode == 0      # it ran to its end, not replaced
     assert isinstance(forced[0], subprocess.Popen)
 
@@ -188,41 +222,43 @@ def _session(sid: int) -> list[tuple[int, str]]:
     return found
 
 
-def _compare_with_its_child(tmp_path):
-    """``python -m memcg_edu compare`` of a long scenario in a session of its
+def _with_its_child(tmp_path, command):
+    """``python -m memcg_edu COMMAND`` of a long scenario in a session of its
     own, once its child runs; the Popen."""
     import json
     import sys
     f = tmp_path / "long.json"
     f.write_text(json.dumps(_long(beside.BESIDE_FROM // 4 + 1000)))
-    p = subprocess.Popen([sys.executable, "-m", "memcg_edu", "compare", str(f)],
+    p = subprocess.Popen([sys.executable, "-m", "memcg_edu", command, str(f)],
                          cwd=tmp_path, env=dict(os.environ, PYTHONPATH=beside._ROOT),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     for _ in range(3000):                   # up to 30 s to start its child
-        if any("compare.beside" in cmd for _, cmd in _session(p.pid)):
+        if any("scenario.beside" in cmd for _, cmd in _session(p.pid)):
             return p
         assert p.poll() is None, p.stderr.read()
         subprocess.run(["sleep", "0.01"])
-    raise AssertionError("compare started no second process")
+    raise AssertionError(f"{command} started no second process")
 
 
-def test_ctrl_c_ends_compare_and_its_child_in_one_line(tmp_path):
+@pytest.mark.parametrize("command", ["compare", "run"])
+def test_ctrl_c_ends_the_command_and_its_child_in_one_line(tmp_path, command):
     """A terminal's Ctrl-C reaches the whole process group: one line, exit
     130, and no process of the run left."""
     import signal
-    p = _compare_with_its_child(tmp_path)
+    p = _with_its_child(tmp_path, command)
     os.killpg(p.pid, signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert (p.returncode, err) == (130, "interrupted\n")
     assert _session(p.pid) == []
 
 
-def test_a_child_whose_parent_is_killed_ends_by_itself(tmp_path):
-    """SIGKILL of compare alone: its child stops at its next write to the
-    closed pipe."""
+@pytest.mark.parametrize("command", ["compare", "run"])
+def test_a_child_whose_parent_is_killed_ends_by_itself(tmp_path, command):
+    """SIGKILL of the command alone: its child stops at its next write to
+    the closed pipe."""
     import signal
-    p = _compare_with_its_child(tmp_path)
+    p = _with_its_child(tmp_path, command)
     p.send_signal(signal.SIGKILL)
     p.wait(timeout=60)
     for _ in range(3000):                   # up to 30 s
@@ -241,5 +277,5 @@ def test_no_usable_interpreter_or_temporary_file_leaves_the_run_here(forced, mon
     else:
         monkeypatch.setattr(beside.sys, "executable", python)
     sc = load_scenario(_long(5))
-    assert list(beside.records(sc, "3.16")) == _in_process(sc, "3.16")
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     assert forced == [None]

@@ -1,21 +1,20 @@
-"""One design's step records, made in a second process while this one runs the other.
+"""A run's step records made in a second process while this one uses them.
 
-compare runs a scenario under both designs, and the two runs share
-nothing: on a machine with a second CPU, a long scenario's 3.16 run goes
-to a child Python (``python -m memcg_edu.compare.beside`` in effect), which
-sends its step records back in pickled batches while this process runs
-3.17 and writes the report. The records are the same as
-memcg_edu.scenario.iter_scenario's, in the same order, so the report is
-byte for byte the same.
+The command line's long runs split in two: on a machine with a second CPU,
+a child Python runs the model (``iter_scenario``) and sends its step
+records back in pickled batches, while this process does the rest:
+``compare`` runs the other design and writes the report, ``run`` writes
+each step's text. The records are iter_scenario's, in the same order, so
+the output is byte for byte the same.
 
 The child is only a helper, never a second source of truth: if it cannot
 start, dies, or stops before the run's end (a step found invalid half way
-raises in the child too), this process runs the design itself from the
+raises in the child too), this process runs the scenario itself from the
 start, skips the records it already has, and goes on; an error is raised
 here, from the same step, as an in-process run raises it. The child is
-killed and reaped whatever ends the comparison (its end, an error,
-Ctrl-C), and a child whose parent died stops at its next write to the
-closed pipe. No kernel file behind it.
+killed and reaped whatever ends the run (its end, an error, Ctrl-C), and a
+child whose parent died stops at its next write to the closed pipe. No
+kernel file behind it.
 """
 from __future__ import annotations
 
@@ -30,16 +29,17 @@ from typing import Any, BinaryIO, Generator, Iterator
 __all__ = ["records", "BESIDE_FROM", "serve"]
 
 #: Page steps from which a second process pays: it costs about 0.3 s to
-#: start (an interpreter and the imports), about 0.3 s of the run on 20,000
-#: steps.
+#: start (an interpreter and the imports), what this process gains on a
+#: run of some 20,000 steps (compare: a whole run; run: the text).
 BESIDE_FROM = 20_000
 #: records per pickled batch (one pickle shares the strings of its records)
 _BATCH = 1024
 
-#: the child: read (scenario, design), send batches of records, then None;
+#: the child: read (scenario, design, options), send batches of records,
+#: then None;
 #: with the cycle collector off, as run_scenario has it (records hold no cycle)
 _CHILD = ("import gc, sys; gc.disable(); sys.path.insert(0, sys.argv[1]); "
-          "from memcg_edu.compare.beside import serve; serve()")
+          "from memcg_edu.scenario.beside import serve; serve()")
 #: the directory holding this copy of memcg_edu: the child runs the same code
 _ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -59,17 +59,18 @@ def _steps(sc: Any) -> int:
     return sum(int(st.get("count", 1)) for st in sc.steps)
 
 
-def records(sc: Any, design: str) -> Generator[Record, None, None]:
-    """iter_scenario(sc, design, pages=False, calls=False, detail=False),
-    from a second process when the scenario is long and a second CPU is
-    there, else from this one. ``sc`` is a loaded Scenario."""
-    from ..scenario import iter_scenario
+def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, None]:
+    """iter_scenario(sc, design, **options), from a second process when the
+    scenario is long and a second CPU is there, else from this one. ``sc``
+    is a loaded Scenario; ``options`` are iter_scenario's (pages, calls,
+    check_invariants, detail)."""
+    from .run import iter_scenario
 
     if _steps(sc) < BESIDE_FROM or _cpus() < 2:
-        yield from iter_scenario(sc, design, pages=False, calls=False, detail=False)
+        yield from iter_scenario(sc, design, **options)
         return
     done, whole = 0, False
-    child = _start(sc, design)
+    child = _start(sc, design, options)
     try:
         for rec in _received(child):
             done += 1
@@ -82,18 +83,18 @@ def records(sc: Any, design: str) -> Generator[Record, None, None]:
     finally:
         _end(child, whole)
     # the child did not finish: the rest from this process, the same run
-    run = iter_scenario(sc, design, pages=False, calls=False, detail=False)
-    for i, rec in enumerate(run):
+    for i, rec in enumerate(iter_scenario(sc, design, **options)):
         if i >= done:
             yield rec
 
 
-def _start(sc: Any, design: str) -> subprocess.Popen[bytes] | None:
-    """The child, fed (sc, design) through a temporary file (this process
-    goes on at once); None if it cannot be started."""
+def _start(sc: Any, design: str, options: dict[str, Any]
+           ) -> subprocess.Popen[bytes] | None:
+    """The child, fed (sc, design, options) through a temporary file (this
+    process goes on at once); None if it cannot be started."""
     try:
         with tempfile.TemporaryFile() as feed:
-            pickle.dump((sc, design), feed, pickle.HIGHEST_PROTOCOL)
+            pickle.dump((sc, design, options), feed, pickle.HIGHEST_PROTOCOL)
             feed.seek(0)
             # -I: the child reads no PYTHON* variable, user site or working
             # directory; it imports this copy of memcg_edu (_ROOT) and the
@@ -134,15 +135,15 @@ def _end(child: subprocess.Popen[bytes] | None, whole: bool) -> None:
 
 
 def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
-    """The child's side: the records of (scenario, design) read from
-    ``feed`` (stdin), in batches to ``out`` (stdout), then None."""
-    from ..scenario import iter_scenario
+    """The child's side: the records of (scenario, design, options) read
+    from ``feed`` (stdin), in batches to ``out`` (stdout), then None."""
+    from .run import iter_scenario
 
     feed = feed or sys.stdin.buffer
     out = out or sys.stdout.buffer
-    sc, design = pickle.load(feed)
+    sc, design, options = pickle.load(feed)
     batch: list[Record] = []
-    for rec in iter_scenario(sc, design, pages=False, calls=False, detail=False):
+    for rec in iter_scenario(sc, design, **options):
         batch.append(rec)
         if len(batch) == _BATCH:
             pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
