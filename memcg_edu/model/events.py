@@ -10,7 +10,7 @@ An event copies the rows written since the last event (Machine.written,
 marked by every writer of a row, so that no row is compared here); the
 changed columns are found later, for thousands of copies at once in numpy
 (EventLog._flush): column by column in Python they cost most of an event's
-time.
+time (and so did marks naming columns instead of rows: docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -84,8 +84,9 @@ class EventLog:
         """Append one event and the counters it changed."""
         if not self.enabled:
             return
-        k = self._kind_index.get(kind)
-        if k is None:
+        try:
+            k = self._kind_index[kind]
+        except KeyError:                         # the first event of its kind
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
         self._ev.frombytes(_PACK_EVENT(k, pfn, memcg, nr, depth))
@@ -98,14 +99,12 @@ class EventLog:
             mine.clear()
         if not written:                          # no counter moved
             return
-        rows, flushed = self._rows, self._flushed
-        while len(flushed) < len(rows):          # a new memcg: its row was all 0
-            flushed.append([0] * _NCOL)
+        rows = self._rows
         base = (len(self._ev) // _SIZE - 1) << 24
         p_key, p_rows = self._p_key, self._p_rows
-        # each written row whole, in memcg order (a write that left a row as
-        # it was changes no column: _flush finds none)
-        for i in sorted(written) if len(written) > 1 else written:
+        # each written row whole (a write that left a row as it was changes
+        # no column: _flush finds none)
+        for i in written:
             p_key.append(base | i << 8)
             p_rows.frombytes(_PACK_ROW(*rows[i]))  # the row now, in C
         written.clear()
@@ -120,6 +119,9 @@ class EventLog:
         keys = np.frombuffer(self._p_key, np.int64)
         rows = np.frombuffer(self._p_rows, np.int64).reshape(n, _NCOL)
         memcg = (keys >> 8) & 0xFFFF
+        flushed = self._flushed
+        while len(flushed) < len(self._rows):    # a new memcg: its row was all 0
+            flushed.append([0] * _NCOL)
         prev = np.empty_like(rows)               # each copy's row before it
         # (np.unique would import numpy.ma, 25 ms, on the first diff)
         for i in np.flatnonzero(np.bincount(memcg)).tolist():
@@ -127,7 +129,9 @@ class EventLog:
             prev[at[0]] = self._flushed[i]
             prev[at[1:]] = rows[at[:-1]]
             self._flushed[i] = rows[at[-1]].tolist()
-        # row-major: by event, then memcg, then column, as they happened
+        # row-major: by event, as they happened (within an event, in the
+        # order record() took the rows: _column and truncate need only the
+        # events in order)
         r, c = np.nonzero(rows != prev)
         self._c_key.frombytes((keys[r] | c).tobytes())
         self._c_val.frombytes(rows[r, c].tobytes())

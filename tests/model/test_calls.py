@@ -4,6 +4,10 @@ with the page's state at each return and the counters each call changed.
 Each expected sequence names the kernel function and file it follows; the
 nesting (depth) is the kernel's call graph, static helpers included.
 """
+import re
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -382,6 +386,9 @@ def _workload_machine(design, calls=True):
     m.restore(snap)
     m.unmap_range("p", many[:30])
     m.swap_out(pages[1])
+    m.create_task("s")                   # in root: swap charged to no res_counter
+    m.unmap("s", m.swap_out(m.fault_anon("s")))
+    m.add_to_page_cache("p", file="moved", mapped=True)   # FILE_MAPPED moves
     m.move_task("p", "C", move_charge=True)
     m.exit_task("p")
     m.remove_memcg("B")
@@ -414,13 +421,10 @@ def _events(m):
         for name in m.memcgs for c in COUNTERS + STATS]
 
 
-@pytest.mark.parametrize("design", ["3.17", "3.16"])
-def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
-    # the call and event logs look only at the counter rows marked in
-    # Machine.written: with every row marked at every look (rows compared at
-    # every call and copied at every event) the same calls show the same
-    # counter changes and the events the same counters, for the shipped
-    # scenarios and a workload that writes every kind of counter
+def _logged(design, monkeypatch):
+    """What the logs show of _workload and of every shipped scenario: each
+    step's calls, and every event with the counters after it. Returns a
+    function that runs them all again (``scenarios`` False: _workload only)."""
     from memcg_edu.bundled import SCENARIO_DIR
     from memcg_edu.scenario import run_scenario
     machines = []
@@ -431,13 +435,24 @@ def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
         machines.append(self)
     monkeypatch.setattr(Machine, "__init__", keep)
 
-    def runs():
+    def runs(scenarios=True):
         machines.clear()
         out = [_workload(design)]
-        for path in sorted(SCENARIO_DIR.glob("*.json")):
+        for path in sorted(SCENARIO_DIR.glob("*.json")) if scenarios else ():
             out += [list(rec["calls"]) for rec in
                     run_scenario(path, design, pages=False, calls=True)]
         return out + [_events(m) for m in machines]
+    return runs, machines
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
+    # the call and event logs look only at the counter rows marked in
+    # Machine.written: with every row marked at every look (rows compared at
+    # every call and copied at every event) the same calls show the same
+    # counter changes and the events the same counters, for the shipped
+    # scenarios and a workload that writes every kind of counter
+    runs, machines = _logged(design, monkeypatch)
     marked = runs()
     assert any(c["memcgs"] for calls in marked for c in calls)
     assert len(machines) > 10 and all(len(m.events) for m in machines)
@@ -445,3 +460,66 @@ def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
                          lambda self, v: None)
     monkeypatch.setattr(Machine, "written", every_row, raising=False)
     assert runs() == marked
+
+
+class _Marks(set):
+    """Machine.written that notes the line of each mark (``lines``) and
+    drops the marks of one line (``drop``)."""
+    lines: set = set()
+    drop = None
+
+    def add(self, index):
+        line = _caller()
+        if line != _Marks.drop:
+            super().add(index)
+
+    def update(self, indices):
+        line = _caller()
+        if line != _Marks.drop:
+            super().update(indices)
+
+
+def _caller():
+    """The file and line of the model code that called _Marks.add or update."""
+    f = sys._getframe(2)
+    line = (f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
+    _Marks.lines.add(line)
+    return line
+
+
+def test_each_counter_mark_is_needed(monkeypatch):
+    # without the marks of any one line that marks a row in Machine.written,
+    # the logs miss a counter change (so the test above, which compares them
+    # with every row marked, fails): every line of the model that marks one
+    # is run, under one design or the other, and none is redundant
+    from memcg_edu.model import machine
+    monkeypatch.setattr(machine, "set", _Marks, raising=False)
+    seen, missed = set(), []
+    for design in ("3.17", "3.16"):
+        monkeypatch.setattr(_Marks, "lines", set())
+        monkeypatch.setattr(_Marks, "drop", None)
+        runs, _ = _logged(design, monkeypatch)
+        marked, workload = runs(), runs(scenarios=False)
+        # (a new memcg's row is no write: both logs start from its defaults)
+        lines = {line for line in _Marks.lines if line[2] != "_add_memcg"}
+        seen |= {(Path(f).name, n) for f, n, _ in lines}
+        for line in sorted(lines):
+            monkeypatch.setattr(_Marks, "drop", line)
+            # (the workload alone shows most: the scenarios only when not)
+            if runs(scenarios=False) == workload and runs() == marked:
+                missed.append((design, line))
+    assert not missed, f"no change is missed without the marks at {missed}"
+    model = Path(machine.__file__).parent
+    marking = {(f.name, n) for f in model.glob("*.py")
+               if f.name not in ("calls.py", "events.py")     # the logs
+               for n, text in enumerate(f.read_text().splitlines(), 1)
+               if re.search(r"\bwritten\.(add|update)\(", text)}
+    assert marking - seen == {("machine.py", _line_of(machine.Machine._add_memcg,
+                                                      "written."))}
+
+
+def _line_of(f, text):
+    """The line number of the first line of function ``f`` holding ``text``."""
+    import inspect
+    src, start = inspect.getsourcelines(f)
+    return start + next(i for i, line in enumerate(src) if text in line)
