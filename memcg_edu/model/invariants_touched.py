@@ -52,6 +52,7 @@ __all__ = ["all_hold", "check_invariants", "SLOT_FIELDS"]
 #: the SwapInfo arrays the checks read
 SLOT_FIELDS = ("count", "cache", "cgroup", "page")
 _NO_SHARE: tuple[int, ...] = ()
+_NO_PTES = (b"", 0, b"")
 
 
 class _CannotSum(Exception):
@@ -103,7 +104,8 @@ class _Seen:
         self.slots: tuple[bytes, ...] = ()
         self.get_slots = attrgetter(*SLOT_FIELDS)
         self.slot_sizes = [a.itemsize for a in self.get_slots(sw)]
-        self.ptes: dict[int, bytes] = {}        # tid -> bytes of pte[:top]
+        #: tid -> the bytes of its pte array, top, and the bytes of pte[:top]
+        self.ptes: dict[int, tuple[bytes, int, bytes]] = {}
         #: each frame's _frame() by its fields, for the states met lately
         self.known: dict[tuple[int, ...], tuple[bool, tuple[int, ...], int, int]] = {}
         #: each frame charged (PCG_USED and live), and the I2-I6 sums it adds 1 to
@@ -153,9 +155,7 @@ class _Seen:
             if ((used[p] and self.record[s] >= 0) or sw.page.item(s) != p
                     or not sw.cache.item(s)):
                 return False
-        n = _SPAN
-        return _memcgs_hold(m, [self.sums[i * n:i * n + n] for i in range(self.n_mg)],
-                            self.n_swap)
+        return _memcgs_hold(m, self.sums, self.n_swap)
 
     def _frames_differ(self, mem: MemMap) -> set[int]:
         """The frames where an array of CHECKED_FIELDS differs from the copy
@@ -200,20 +200,29 @@ class _Seen:
         counted: set[int] = set()
         seen, tasks = self.ptes, m.task_list
         for tid, task in tasks.items():
-            now = task.pte[:task.top].tobytes()
-            was = seen.get(tid, b"")
+            # the whole array first: unchanged with the same top, nothing changed
+            whole, top = task.pte.tobytes(), task.top
+            was_whole, was_top, was = seen.get(tid, _NO_PTES)
+            if whole == was_whole and top == was_top:
+                continue
+            now = whole[:4 * top]
+            seen[tid] = whole, top, now
             if now == was:
                 continue
-            seen[tid] = now
             new, old = memoryview(now).cast("i"), memoryview(was).cast("i")
+            if len(new) == len(old):     # (the top rarely moves)
+                for v in _changed(now, was, 4):
+                    self._pte(tid, v, old[v], new[v], slots, counted)
+                continue
             common = min(len(new), len(old))
             vs = _changed(now[:4 * common], was[:4 * common], 4) if common else []
             for v in vs + list(range(common, max(len(new), len(old)))):
                 self._pte(tid, v, old[v] if v < len(old) else -1,
                           new[v] if v < len(new) else -1, slots, counted)
-        for tid in [t for t in seen if t not in tasks]:     # exited
-            for v, pte in enumerate(memoryview(seen.pop(tid)).cast("i")):
-                self._pte(tid, v, pte, -1, slots, counted)
+        if seen.keys() != tasks.keys():
+            for tid in [t for t in seen if t not in tasks]:     # exited
+                for v, pte in enumerate(memoryview(seen.pop(tid)[2]).cast("i")):
+                    self._pte(tid, v, pte, -1, slots, counted)
         return counted
 
     def _pte(self, tid: int, v: int, old: int, new: int, slots: set[int],
