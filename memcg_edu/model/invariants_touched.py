@@ -41,7 +41,8 @@ from .invariants_fast import (_BAD, _CACHED_FROM, _COUNTS, _FREE, _I7, _IN_SC,
                               FAST_MAX_FRAMES, _flag_codes, _memcgs_hold,
                               _pair_facts)
 from .mm import rmap_has
-from .pages import CHECKED_FIELDS, PCG_MEM, PCG_MEMSW, PCG_USED, MemMap, PageFields
+from .pages import (CHECKED_FIELDS, PCG_MEM, PCG_MEMSW, PCG_USED, MemMap, PageFields,
+                    changed_items)
 from .swap import SwapInfo
 
 if TYPE_CHECKING:
@@ -57,20 +58,6 @@ _NO_PTES = (b"", 0, b"")
 
 class _CannotSum(Exception):
     """A state the sums of _Seen do not cover: invariants_fast.py reads it."""
-
-
-def _changed(new: bytes, old: bytes, size: int) -> list[int]:
-    """The indices of the ``size``-byte items where ``new`` and ``old``
-    (bytes of the same length) differ: one xor of both as integers, then
-    its highest differing item, cleared with the bits above it, and again."""
-    x = int.from_bytes(new, "little") ^ int.from_bytes(old, "little")
-    out = []
-    bits = 8 * size
-    while x:
-        i = (x.bit_length() - 1) // bits
-        out.append(i)
-        x &= (1 << (i * bits)) - 1
-    return out
 
 
 @lru_cache(maxsize=8)
@@ -190,7 +177,7 @@ class _Seen:
         out: set[int] = set()
         for a, b, size in zip(now, was, self.slot_sizes):
             if a != b:
-                out.update(_changed(a, b, size))
+                out.update(changed_items(a, b, size))
         return out
 
     def _ptes(self, m: "Machine", slots: set[int]) -> set[int]:
@@ -211,11 +198,11 @@ class _Seen:
                 continue
             new, old = memoryview(now).cast("i"), memoryview(was).cast("i")
             if len(new) == len(old):     # (the top rarely moves)
-                for v in _changed(now, was, 4):
+                for v in changed_items(now, was, 4):
                     self._pte(tid, v, old[v], new[v], slots, counted)
                 continue
             common = min(len(new), len(old))
-            vs = _changed(now[:4 * common], was[:4 * common], 4) if common else []
+            vs = changed_items(now[:4 * common], was[:4 * common], 4) if common else []
             for v in vs + list(range(common, max(len(new), len(old)))):
                 self._pte(tid, v, old[v] if v < len(old) else -1,
                           new[v] if v < len(new) else -1, slots, counted)

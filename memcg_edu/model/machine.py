@@ -40,7 +40,8 @@ from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
 from .oom import MemcgOomState, handle_mm_fault
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
-                    PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page)
+                    PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page,
+                    changed_items)
 from .reparent import mem_cgroup_css_offline
 from .res_counter import RES_COUNTER_MAX
 from .stock import Stock, drain_stock
@@ -734,7 +735,7 @@ class PageStateLists:
     The first take() is a whole page_state(). A later one shares with the
     last snapshot (records are read-only) what did not change: the bool
     rows of the page flags are the last ones, and where the flags changed
-    (_changed_items finds the pages from the flags' bytes) a row whose
+    (pages.changed_items finds the pages from the flags' bytes) a row whose
     cell changed is a copy with it set; a swap array is the last list while
     its bytes are equal; the swap cache slots and the memcg names (memcgs
     are only ever appended) are the last ones while equal. The other
@@ -770,7 +771,7 @@ class PageStateLists:
         if now != was:
             rows = [out[k] for k in _SHOWN_KEYS]
             copied = [False] * len(rows)
-            for pfn in _changed_items(now, was, flags.itemsize):
+            for pfn in changed_items(now, was, flags.itemsize):
                 bits = self._shown_by(flags.item(pfn))
                 for r, row in enumerate(rows):
                     if row[pfn] is not bits[r]:      # (bools: one object each)
@@ -799,19 +800,3 @@ class PageStateLists:
             shown = self._shown[flags] = _SHOWN_BY_FLAGS[:, flags].tolist()
         return shown
 
-
-def _changed_items(now: bytes, was: bytes, itemsize: int) -> list[int]:
-    """Indexes of the items that differ between two arrays' bytes (of one
-    length and item size), in order: each is the lowest set bit of the
-    bytes XORed as one little-endian integer, a few integer operations per
-    changed item whatever the length."""
-    bits = 8 * itemsize
-    x = int.from_bytes(now, "little") ^ int.from_bytes(was, "little")
-    out, i = [], 0
-    while x:
-        skip = ((x & -x).bit_length() - 1) // bits     # unchanged items before it
-        i += skip
-        out.append(i)
-        x >>= (skip + 1) * bits
-        i += 1
-    return out

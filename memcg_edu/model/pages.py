@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PG_locked", "PG_lru", "PG_active", "PG_anon", "PG_swapbacked",
            "PG_swapcache", "PG_unevictable", "PG_free", "PCG_USED", "PCG_MEM",
-           "PCG_MEMSW", "PCG_FLAG_NAMES", "CHECKED_FIELDS", "SwapSlots", "PageFields", "MemMap", "Page"]
+           "PCG_MEMSW", "PCG_FLAG_NAMES", "CHECKED_FIELDS", "changed_items", "SwapSlots",
+           "PageFields", "MemMap", "Page"]
 
 # page->flags bits that matter here. PG_anon stands for the PAGE_MAPPING_ANON
 # bit of page->mapping (what PageAnon() tests); PG_free for PageBuddy.
@@ -38,6 +39,23 @@ NO_PFN = -1
 #: not), widest first: MemMap keeps them in one buffer, each aligned
 CHECKED_FIELDS = ("refcount", "rmap_addr", "mapcount", "flags", "mapping", "lru_memcg",
                   "rmap_task", "pc_memcg", "lru", "pc_flags")
+
+
+def changed_items(now: bytes, was: bytes, itemsize: int) -> list[int]:
+    """Indexes of the items that differ between two arrays' bytes (of one
+    length and item size), in order: each is the lowest set bit of the
+    bytes XORed as one little-endian integer, a few integer operations per
+    changed item whatever the length."""
+    bits = 8 * itemsize
+    x = int.from_bytes(now, "little") ^ int.from_bytes(was, "little")
+    out, i = [], 0
+    while x:
+        skip = ((x & -x).bit_length() - 1) // bits     # unchanged items before it
+        i += skip
+        out.append(i)
+        x >>= (skip + 1) * bits
+        i += 1
+    return out
 
 
 class SwapSlots:
