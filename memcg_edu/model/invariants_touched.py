@@ -4,19 +4,22 @@ Not kernel code. With ``Machine(check_invariants=True)`` the invariants
 are checked after every operation, and an operation changes a few frames,
 ptes and swap slots of a machine whose every other fact held a moment
 ago. all_hold() keeps, for each machine, a copy of the bytes of every
-array the checks read (the frame fields of invariants_fast.FRAME_FIELDS,
-each task's ptes, the swap slots' fields) and what they added up to (each
-frame's share of its memcg's I2-I6 sums, the ptes of each pfn and slot,
-the swap records of each memcg, the swap-cache pages, the ptes that are
-not their page's first in the rmap). At each check it compares the
-arrays with their copies, byte for byte: the frames, ptes and slots that
-differ are the only ones whose facts can have changed, whoever wrote
-them, so nothing has to mark what it writes and no write can go unseen.
-Only those are checked again and their shares moved from the old sums to
-the new; the per-memcg checks (_memcgs_hold), the swap-cache pages and
-the later ptes' rmap look-ups, which read facts kept outside those arrays
-(counter rows, the stock, page_private(), rmap_tid, tmpfs swap entries),
-are few and run in full every time.
+array the checks read (MemMap.checked, the buffer holding the frame
+arrays of pages.CHECKED_FIELDS; each task's ptes; the swap slots' arrays
+of SLOT_FIELDS) and what they added up to (each frame's share of its
+memcg's I2-I6 sums, the ptes of each pfn and slot, the swap records of
+each memcg, the swap-cache pages, the ptes that are not their page's
+first in the rmap). At each check it compares the arrays with their
+copies, byte for byte: the frames, ptes and slots that differ are the
+only ones whose facts can have changed, whoever wrote them, so nothing
+has to mark what it writes and no write can go unseen (a frame array
+rebound so that it is no longer a view of MemMap.checked is not trusted:
+invariants_fast.py reads the machine). Only those are checked again and
+their shares moved from the old sums to the new; the per-memcg checks
+(_memcgs_hold), the swap-cache pages and the later ptes' rmap look-ups,
+which read facts kept outside those arrays (counter rows, the stock,
+page_private(), rmap_tid, tmpfs swap entries), are few and run in full
+every time.
 
 Its answer is all_hold()'s of invariants_fast.py (tests/model/
 test_invariants_touched.py compares them, and the full checks, after
@@ -79,8 +82,7 @@ class _Seen:
         self.codes = _flag_codes().data
         #: the facts (a _pair_facts() column) of each key met so far
         self.facts: dict[int, tuple[int, ...]] = {}
-        #: a copy of MemMap.checked, and the bytes of each array of
-        #: SLOT_FIELDS (None: not seen yet, every frame and slot is new)
+        #: a copy of MemMap.checked (None: not seen yet, every frame is new)
         self.frames: Optional[np.ndarray] = None
         #: the arrays of CHECKED_FIELDS when they were last found to be
         #: views of MemMap.checked
@@ -88,6 +90,7 @@ class _Seen:
         self.view_ids: tuple[int, ...] = ()
         self.pfn_of: tuple[int, ...] = ()
         self.get_views = attrgetter(*CHECKED_FIELDS)
+        #: the bytes of each array of SLOT_FIELDS (none yet: every slot is new)
         self.slots: tuple[bytes, ...] = ()
         self.get_slots = attrgetter(*SLOT_FIELDS)
         self.slot_sizes = [a.itemsize for a in self.get_slots(sw)]
