@@ -169,7 +169,7 @@ def _all_hold(m: "Machine") -> bool:
     n_swap = np.bincount(cgroup[recorded], minlength=n_mg)
     if sums.size != n_mg * _SPAN or n_swap.size != n_mg or m.stranded:
         raise _CannotTell
-    if not _memcgs_hold(m, sums.reshape(n_mg, _SPAN).tolist(), n_swap.tolist()):
+    if not _memcgs_hold(m, sums.tolist(), n_swap.tolist()):
         return False
     # I11's slots, swap_map and swapcache, as their checks test them
     if np.count_nonzero(recorded & ((sw.count == 0) > sw.cache)):
@@ -212,15 +212,16 @@ def _pte_codes(tops: tuple[tuple[int, int], ...]) -> np.ndarray:
     return out
 
 
-def _memcgs_hold(m: "Machine", sums: list[list[int]], n_swap: list[int]) -> bool:
+def _memcgs_hold(m: "Machine", sums: list[int], n_swap: list[int]) -> bool:
     """I13, then for each memcg I2, I3, I4, I5, I6's lru_size, I11's css
-    references and I12, against its ``sums`` (a list of _SPAN by memcg
-    index) and ``n_swap`` (swap records), without stranded charges."""
+    references and I12, against its ``sums`` (_SPAN of them for each memcg,
+    by memcg index, one after the other) and ``n_swap`` (swap records),
+    without stranded charges."""
     st, swap_account = m.stock, m.swap_account
     if st.cached == 0:
         return False
-    res = [s[_MEM_] for s in sums]
-    memsw = [s[_MEMSW_] + n for s, n in zip(sums, n_swap)]
+    res = sums[_MEM_::_SPAN]
+    memsw = [s + n for s, n in zip(sums[_MEMSW_::_SPAN], n_swap)]
     if st.cached is not None:            # the stock's pre-charges
         res[st.cached] += st.nr_pages
         if swap_account:
@@ -228,16 +229,17 @@ def _memcgs_hold(m: "Machine", sums: list[list[int]], n_swap: list[int]) -> bool
     exp_res, exp_memsw = inv._hierarchical(m, res, memsw)
     for mg in m.memcg_list:
         i = mg.index
-        s, swap, row = sums[i], n_swap[i], mg.row
-        if (_STATS(row) != (exp_res[i], s[_RSS_], s[_CACHE_], swap, s[_MAPPED_])
-                or row[_PGPGIN] - row[_PGPGOUT] != s[_USED_]
-                or row[LRU_BASE:_LRU_END] != s[_LRU_:_NOTHING]
+        o, swap, row = i * _SPAN, n_swap[i], mg.row
+        if (_STATS(row) != (exp_res[i], sums[o + _RSS_], sums[o + _CACHE_], swap,
+                            sums[o + _MAPPED_])
+                or row[_PGPGIN] - row[_PGPGOUT] != sums[o + _USED_]
+                or row[LRU_BASE:_LRU_END] != sums[o + _LRU_:o + _NOTHING]
                 or mg.swap_css_refs != swap or row[_LIMIT] > row[_MEMSW_LIMIT]
                 or (not mg.is_root and (row[_USAGE] > row[_LIMIT]
                                         or row[_MEMSW_USAGE] > row[_MEMSW_LIMIT]))):
             return False
         if ((row[_MEMSW_USAGE] != exp_memsw[i]) if swap_account
-                else (row[_MEMSW_USAGE] or s[_MEMSW_] or swap)):
+                else (row[_MEMSW_USAGE] or sums[o + _MEMSW_] or swap)):
             return False
     return True
 

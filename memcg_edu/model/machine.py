@@ -30,7 +30,8 @@ from . import migrate as _migrate
 from . import mm, reclaim
 from .calls import CallLog
 from .events import EventLog
-from .invariants_fast import check_invariants as _check_invariants
+from .invariants_fast import check_invariants as _check_all
+from .invariants_touched import check_invariants as _check_invariants
 from .limits import MAX_FILES, MAX_FRAMES, MAX_MEMCGS, MAX_SLOTS, MAX_TASKS
 from .memcg import COL, MemCgroup
 from .memcontrol import FIXES, Memcg317, mem_cgroup_reclaim
@@ -39,7 +40,8 @@ from .move_charge import (MOVE_CHARGE_TYPE_ANON, MOVE_CHARGE_TYPE_FILE,
                           mem_cgroup_move_task)
 from .oom import MemcgOomState, handle_mm_fault
 from .pages import (PG_active, PG_anon, PG_free, PG_locked, PG_lru,
-                    PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page)
+                    PG_swapbacked, PG_swapcache, PG_unevictable, MemMap, Page,
+                    changed_items)
 from .reparent import mem_cgroup_css_offline
 from .res_counter import RES_COUNTER_MAX
 from .stock import Stock, drain_stock
@@ -641,8 +643,10 @@ class Machine:
 
     def check_invariants(self) -> None:
         """Check the invariants now (docs/kernel-rules.md, "Invariants");
-        raises InvariantViolation naming each that fails, in words."""
-        _check_invariants(self)
+        raises InvariantViolation naming each that fails, in words. It
+        checks every frame, where the check after each operation
+        (``check_invariants=True``) checks what the operation changed."""
+        _check_all(self)
 
     def design_notes(self) -> list[str]:
         """Where this state departs from clean accounting, in words: 3.16
@@ -731,7 +735,7 @@ class PageStateLists:
     The first take() is a whole page_state(). A later one shares with the
     last snapshot (records are read-only) what did not change: the bool
     rows of the page flags are the last ones, and where the flags changed
-    (_changed_items finds the pages from the flags' bytes) a row whose
+    (pages.changed_items finds the pages from the flags' bytes) a row whose
     cell changed is a copy with it set; a swap array is the last list while
     its bytes are equal; the swap cache slots and the memcg names (memcgs
     are only ever appended) are the last ones while equal. The other
@@ -767,7 +771,7 @@ class PageStateLists:
         if now != was:
             rows = [out[k] for k in _SHOWN_KEYS]
             copied = [False] * len(rows)
-            for pfn in _changed_items(now, was, flags.itemsize):
+            for pfn in changed_items(now, was, flags.itemsize):
                 bits = self._shown_by(flags.item(pfn))
                 for r, row in enumerate(rows):
                     if row[pfn] is not bits[r]:      # (bools: one object each)
@@ -796,19 +800,3 @@ class PageStateLists:
             shown = self._shown[flags] = _SHOWN_BY_FLAGS[:, flags].tolist()
         return shown
 
-
-def _changed_items(now: bytes, was: bytes, itemsize: int) -> list[int]:
-    """Indexes of the items that differ between two arrays' bytes (of one
-    length and item size), in order: each is the lowest set bit of the
-    bytes XORed as one little-endian integer, a few integer operations per
-    changed item whatever the length."""
-    bits = 8 * itemsize
-    x = int.from_bytes(now, "little") ^ int.from_bytes(was, "little")
-    out, i = [], 0
-    while x:
-        skip = ((x & -x).bit_length() - 1) // bits     # unchanged items before it
-        i += skip
-        out.append(i)
-        x >>= (skip + 1) * bits
-        i += 1
-    return out

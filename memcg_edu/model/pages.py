@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PG_locked", "PG_lru", "PG_active", "PG_anon", "PG_swapbacked",
            "PG_swapcache", "PG_unevictable", "PG_free", "PCG_USED", "PCG_MEM",
-           "PCG_MEMSW", "PCG_FLAG_NAMES", "SwapSlots", "PageFields", "MemMap", "Page"]
+           "PCG_MEMSW", "PCG_FLAG_NAMES", "CHECKED_FIELDS", "changed_items", "SwapSlots",
+           "PageFields", "MemMap", "Page"]
 
 # page->flags bits that matter here. PG_anon stands for the PAGE_MAPPING_ANON
 # bit of page->mapping (what PageAnon() tests); PG_free for PageBuddy.
@@ -33,6 +34,28 @@ PCG_USED, PCG_MEM, PCG_MEMSW = 0x01, 0x02, 0x04
 PCG_FLAG_NAMES = {PCG_USED: "PCG_USED", PCG_MEM: "PCG_MEM", PCG_MEMSW: "PCG_MEMSW"}
 
 NO_PFN = -1
+
+#: the per-frame arrays the invariant checks read (lru_seq and gen they do
+#: not), widest first: MemMap keeps them in one buffer, each aligned
+CHECKED_FIELDS = ("refcount", "rmap_addr", "mapcount", "flags", "mapping", "lru_memcg",
+                  "rmap_task", "pc_memcg", "lru", "pc_flags")
+
+
+def changed_items(now: bytes, was: bytes, itemsize: int) -> list[int]:
+    """Indexes of the items that differ between two arrays' bytes (of one
+    length and item size), in order: each is the lowest set bit of the
+    bytes XORed as one little-endian integer, a few integer operations per
+    changed item whatever the length."""
+    bits = 8 * itemsize
+    x = int.from_bytes(now, "little") ^ int.from_bytes(was, "little")
+    out, i = [], 0
+    while x:
+        skip = ((x & -x).bit_length() - 1) // bits     # unchanged items before it
+        i += skip
+        out.append(i)
+        x >>= (skip + 1) * bits
+        i += 1
+    return out
 
 
 class SwapSlots:
@@ -108,7 +131,8 @@ class MemMap:
     when freed, to catch stale handles), pc_flags / pc_memcg (struct
     page_cgroup). ``private`` (the swap slot while PG_swapcache) is a
     SwapSlots. 27 bytes per frame; the widths are the model's limits
-    (docs/architecture.md, "Limits").
+    (docs/architecture.md, "Limits"). The arrays the invariant checks read
+    (CHECKED_FIELDS) are views of one buffer, ``checked``.
 
     ``pg`` holds the same arrays as memoryviews (PageFields): a path that
     reads or writes one page's field goes through it (``mem.pg.flags[pfn]``
@@ -139,14 +163,31 @@ class MemMap:
         self.pc_memcg = np.zeros(nr, np.int16)
         self.fresh = 0
         self.freed = IntStack()
+        self._join_checked()
         self.pg = PageFields(self)
 
+    def _join_checked(self) -> None:
+        """Move the arrays of CHECKED_FIELDS into one buffer, ``checked``,
+        each array a view of its part (same values): the invariant check
+        after each operation finds the frames it changed in one comparison
+        of that buffer with its copy (invariants_touched.py)."""
+        arrays = [getattr(self, name) for name in CHECKED_FIELDS]
+        self.checked = np.empty(sum(a.nbytes for a in arrays), np.uint8)
+        start = 0
+        for name, a in zip(CHECKED_FIELDS, arrays):
+            part = self.checked[start:start + a.nbytes].view(a.dtype)
+            part[:] = a
+            setattr(self, name, part)
+            start += a.nbytes
+
     def __getstate__(self) -> dict[str, Any]:
-        # a memoryview cannot be copied: a copy (Machine.snapshot) makes its own
-        return {k: v for k, v in vars(self).items() if k != "pg"}
+        # a memoryview cannot be copied: a copy (Machine.snapshot) makes its
+        # own, and joins its arrays again
+        return {k: v for k, v in vars(self).items() if k not in ("pg", "checked")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
+        self._join_checked()
         self.pg = PageFields(self)
 
     @property
@@ -154,7 +195,9 @@ class MemMap:
         return self.nr - self.fresh + len(self.freed)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
+        """The per-frame arrays by name (not ``checked``, which holds some of them)."""
+        return {k: v for k, v in vars(self).items()
+                if isinstance(v, np.ndarray) and k != "checked"}
 
     def nbytes(self) -> int:
         return (sum(a.nbytes for a in self.arrays().values())

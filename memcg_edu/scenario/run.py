@@ -166,6 +166,8 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
         yield rec, stop
         if stop:
             return
+    if check_invariants:                 # after each step it checked what the step changed
+        m.check_invariants()
 
 
 def _pfn_labels(ctx: Context) -> dict[int, str]:

@@ -184,12 +184,9 @@ def _same_report(m):
     return outcome[0] == outcome[1]
 
 
-def fuzz(seed, steps, breaks_per_step=4, design="3.17", swap_account=True, stock=False,
-         strand=False):
-    """Drive a machine ``steps`` operations; after each compare both checks on
-    the clean state and ``breaks_per_step`` broken ones. Returns
-    (states compared, states where an invariant failed); asserts they agree."""
-    rng = random.Random(seed)
+def fuzz_machine(rng, design, swap_account, stock):
+    """The machine fuzz() drives: three memcgs (B under A, hierarchical),
+    a task in each and in root."""
     m = Machine(ram_pages=24, swap_slots=10, swap_account=swap_account,
                 charge_stock=stock, design=design)
     m.create_memcg("A", use_hierarchy=True, limit=rng.choice([None, 10]))
@@ -197,6 +194,16 @@ def fuzz(seed, steps, breaks_per_step=4, design="3.17", swap_account=True, stock
     m.create_memcg("C", limit=rng.choice([None, 8]))
     for i, mg in enumerate(("root", "A", "B", "C")):
         m.create_task(f"p{i}", mg)
+    return m
+
+
+def fuzz(seed, steps, breaks_per_step=4, design="3.17", swap_account=True, stock=False,
+         strand=False):
+    """Drive a machine ``steps`` operations; after each compare both checks on
+    the clean state and ``breaks_per_step`` broken ones. Returns
+    (states compared, states where an invariant failed); asserts they agree."""
+    rng = random.Random(seed)
+    m = fuzz_machine(rng, design, swap_account, stock)
     states = failing = 0
     for _ in range(steps):
         try:
