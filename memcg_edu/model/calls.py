@@ -277,17 +277,20 @@ class CallLog:
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
+        # the calls and returns forget() dropped: call i is row i - first
+        # of _e, return j row j - rfirst of _r
+        self.first = self._rfirst = 0
         # counter row changes (a few a step, so plain lists: array.append
-        # parses its argument, slower): the mark, the memcg, the index of
-        # that memcg's change before (its row before; -1: a fresh row) and
-        # the row now, whole (a tuple: a copy costs less than packing it);
-        # the changed columns are found only when the log is read
-        # (_changes); and each memcg's latest change (-1: none)
+        # parses its argument, slower): the mark, the memcg, its row before
+        # and its row now, whole (tuples: a copy costs less than packing it,
+        # and the row before is the change before's, shared); the changed
+        # columns are found only when the log is read (_changes); and each
+        # memcg's row as its latest change left it
         self._c_mark: list[int] = []
         self._c_memcg: list[int] = []
-        self._c_prev: list[int] = []
+        self._c_old: list[tuple[int, ...]] = []
         self._c_rows: list[tuple[int, ...]] = []
-        self._c_latest: list[int] = []
+        self._c_latest: list[tuple[int, ...]] = []
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
         # (Machine.memcg_rows, a list that grows with each new memcg) it is
@@ -327,25 +330,21 @@ class CallLog:
         rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
-            latest.append(-1)
+            latest.append(_FRESH_ROW)
         for i in sorted(written) if len(written) > 1 else written:
             row = rows[i]
             if row == last[i]:                  # written back as it was
                 continue
-            # the row whole, and where the row before is kept: finding the
-            # changed columns here would cost several times more, and most
-            # logs are never read
-            latest[i], prev = len(self._c_mark), latest[i]
+            # the row whole, and the row before: finding the changed columns
+            # here would cost several times more, and most logs are never read
+            now = tuple(row)
             self._c_mark.append(mark)
             self._c_memcg.append(i)
-            self._c_prev.append(prev)
-            self._c_rows.append(tuple(row))
+            self._c_old.append(latest[i])
+            self._c_rows.append(now)
+            latest[i] = now
             last[i][:] = row
         written.clear()
-
-    def _row_at(self, k: int) -> list[int]:
-        """The row that change ``k`` left (-1: a fresh row)."""
-        return list(_FRESH_ROW if k < 0 else self._c_rows[k])
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -387,8 +386,9 @@ class CallLog:
     def set_page(self, i: int, pfn: int) -> None:
         """The page of call ``i`` became known inside it (a fault allocates it)."""
         if i >= 0:
-            self._e[i * _E + 2] = pfn
-            self._e[i * _E + 6] = -1             # it had no state at entry
+            k = (i - self.first) * _E
+            self._e[k + 2] = pfn
+            self._e[k + 6] = -1                  # it had no state at entry
 
     def leave(self, i: int, pfn: Optional[int] = None) -> None:
         """Call ``i`` returns: store the mark and its page's state.
@@ -399,7 +399,7 @@ class CallLog:
         if i < 0:
             return
         if pfn is None:
-            pfn = self._e[i * _E + 2]
+            pfn = self._e[(i - self.first) * _E + 2]
         self.depth -= 1
         mark = self._mark = self._mark + 1
         if self._m.written or self.written:  # a counter row was written
@@ -438,23 +438,51 @@ class CallLog:
         return sum(a.itemsize * len(a) for a in (self._e, self._r)) \
             + len(self._c_rows) * _CHANGE_BYTES
 
+    def _row(self, i: int) -> int:
+        """Where call ``i``'s numbers start in _e (a forgotten call raises)."""
+        if i < self.first:
+            raise ModelUsageError(
+                f"kernel call {i} was forgotten: calls before {self.first} "
+                "were dropped once written (CallLog.forget)")
+        return (i - self.first) * _E
+
+    def forget(self) -> None:
+        """Forget every call recorded so far (a streaming writer wrote them).
+
+        Between operations (no call open), so that a long run keeps the
+        calls of one step, not of all: later calls keep their numbers
+        (``len()`` counts every call recorded), and reading a forgotten one
+        raises ModelUsageError. What the next diff compares with (each
+        memcg's row as last diffed) stays: the next call's changes are the
+        same as without the forget.
+        """
+        self.first, self._rfirst = self._n, self._nr
+        del self._e[:]
+        del self._r[:]
+        # every change is at a mark before the next call's entry: none is
+        # read again (_changes reads those after a call's entry mark)
+        del self._c_mark[:]
+        del self._c_memcg[:]
+        del self._c_old[:]
+        del self._c_rows[:]
+
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
         if n < len(self):
+            at = self._row(n)
             self.cuts.append(n)
-            mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
-            del self._e[n * _E:]
-            del self._r[r0 * _R:]
+            mark, r0 = self._e[at + 4], self._e[at + 5]
+            del self._e[at:]
+            del self._r[(r0 - self._rfirst) * _R:]
             self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
-            # each memcg's latest change that stays
-            for i, k in enumerate(self._c_latest):
-                while k >= cut:
-                    k = self._c_prev[k]
-                self._c_latest[i] = k
+            # each memcg's latest change that stays: the row before its
+            # first change that goes (walked back to it)
+            for k in range(len(self._c_mark) - 1, cut - 1, -1):
+                self._c_latest[self._c_memcg[k]] = self._c_old[k]
             del self._c_mark[cut:]
             del self._c_memcg[cut:]
-            del self._c_prev[cut:]
+            del self._c_old[cut:]
             del self._c_rows[cut:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
@@ -462,7 +490,7 @@ class CallLog:
         # each row as its latest change left it: the next diff, at the entry
         # of the next operation's first call (inside no call), logs what the
         # restore put back
-        self._last = [self._row_at(k) for k in self._c_latest]
+        self._last = [list(row) for row in self._c_latest]
         self.written.clear()
         self.written.update(range(len(self._rows)))   # all compared next
         self._views = None                       # and the mem_map arrays
@@ -471,17 +499,17 @@ class CallLog:
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
         stop = len(self) if stop is None else stop
-        return [_NAMES[f & _FN] for f in self._e[start * _E:stop * _E:_E]]
+        return [_NAMES[f & _FN] for f in self._e[self._row(start):self._row(stop):_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
         stop = len(self) if stop is None else stop
-        return list(self._e[start * _E + 1:stop * _E:_E])
+        return list(self._e[self._row(start) + 1:self._row(stop):_E])
 
     def pfns(self, start: int = 0, stop: Optional[int] = None) -> set[int]:
         """The pfns calls [start, stop) act on (-1: no page)."""
         stop = self._n if stop is None else stop
-        return set(self._e[start * _E + 2:stop * _E:_E])
+        return set(self._e[self._row(start) + 2:self._row(stop):_E])
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
@@ -534,14 +562,14 @@ class CallLog:
             return []
         count = stop - start
         # plain lists of the slices (a few dozen calls: no numpy round trip)
-        flat = self._e[start * _E:stop * _E].tolist()
+        at, end = self._row(start), self._row(stop)
+        flat = self._e[at:end].tolist()
         entries = [flat[j:j + _E] for j in range(0, len(flat), _E)]
         # the returns of these calls: from the first one's entry to the
         # entry of call ``stop`` when that is a new operation's (depth 0:
         # every call before it has returned, or never will), else to now
-        r1 = self._e[stop * _E + 5] if stop < n and self._e[stop * _E + 1] == 0 \
-            else len(self._r) // _R
-        rflat = self._r[entries[0][5] * _R:r1 * _R].tolist()
+        r1 = self._e[end + 5] if stop < n and self._e[end + 1] == 0 else self._nr
+        rflat = self._r[(entries[0][5] - self._rfirst) * _R:(r1 - self._rfirst) * _R].tolist()
         # raw state at return (None: no page, or the call never returned
         # because an error ended the operation: it then ends at its entry)
         at_ret: list[Optional[tuple[int, ...]]] = [None] * count
@@ -643,11 +671,11 @@ class CallLog:
         old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        rows = self._c_rows
+        rows, olds = self._c_rows, self._c_old
         out = []
         for k in range(a, b):
-            mark, base, prev = self._c_mark[k], self._c_memcg[k] << 8, self._c_prev[k]
-            new, old = rows[k], _FRESH_ROW if prev < 0 else rows[prev]
+            mark, base = self._c_mark[k], self._c_memcg[k] << 8
+            new, old = rows[k], olds[k]
             # the changed columns, found in C (most rows change in one or two)
             out += [(mark, base | c, old[c], new[c])
                     for c in compress(_COLS, map(ne, new, old))]
@@ -720,6 +748,10 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
         if self._list is None:
             log = self._log
             assert log is not None                   # dropped only once built
+            if self._start < min(log.first, self._stop):     # (none: nothing to read)
+                raise ModelUsageError(
+                    "these kernel calls were forgotten: a streaming run keeps "
+                    "a step's calls only until its next step (CallLog.forget)")
             if any(n < self._stop for n in log.cuts[self._cuts:]):
                 raise ModelUsageError(
                     "these kernel calls were forgotten: the machine was "

@@ -123,17 +123,21 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     """Run a scenario step by step: yields (step record, the run stops here).
 
     The same records as run_scenario, one at a time, so that a front-end
-    can print each and let it go (run --json of a long scenario).
+    can print each and let it go (run --json of a long scenario). A
+    record's "calls" can be read until the next step is asked for: then
+    the machine forgets them (CallLog.forget), so that memory stays that
+    of one step however long the run.
     """
     sc = load_scenario(scenario)
     yield from _run(sc, design_for(sc, design), pages, calls, check_invariants,
-                    detail)
+                    detail, keep_calls=False)
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
-         check_invariants: bool, detail: bool | None = True
-         ) -> Iterator[tuple[dict[str, Any], bool]]:
-    """iter_scenario for a loaded (checked) scenario."""
+         check_invariants: bool, detail: bool | None = True,
+         keep_calls: bool = True) -> Iterator[tuple[dict[str, Any], bool]]:
+    """iter_scenario for a loaded (checked) scenario; ``keep_calls`` False:
+    each step's calls are forgotten once the next step is asked for."""
     m = _machine(sc, design, check_invariants)
     if pages is None:
         pages = _small(sc)
@@ -165,6 +169,8 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
         yield rec, stop
         if stop:
             return
+        if calls and not keep_calls:
+            m.calls.forget()               # the step's record was written
 
 
 def _pfn_labels(ctx: Context) -> dict[int, str]:

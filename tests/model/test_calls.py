@@ -7,6 +7,7 @@ nesting (depth) is the kernel's call graph, static helpers included.
 import numpy as np
 import pytest
 
+from memcg_edu.errors import ModelUsageError
 from memcg_edu.model import Machine
 from memcg_edu.model.calls import KERNEL_FUNCTIONS, kernel_call
 
@@ -445,3 +446,48 @@ def test_every_counter_write_is_seen_by_the_logs(design, monkeypatch):
                          lambda self, v: None)
     monkeypatch.setattr(Machine, "written", every_row, raising=False)
     assert runs() == marked
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_forgetting_the_calls_so_far_changes_none_of_the_next_ones(design):
+    # CallLog.forget (a streaming writer's): the next operation's calls, the
+    # counters they changed and from what, are those of a log that forgot
+    # nothing; the calls keep their numbers; the log holds one operation's
+    runs, sizes = [], []
+    for forget in (False, True):
+        m = Machine(ram_pages=32, swap_slots=64, design=design)
+        m.create_memcg("A", limit=4)
+        m.create_task("p", "A")
+        held = []
+        for k in range(40):                  # reclaim and swap from the 5th
+            if forget:
+                m.calls.forget()
+            n = len(m.calls)
+            m.fault_anon("p")
+            held.append(m.calls.nbytes())
+        sizes.append(held)
+        runs.append((n, m.calls.records(n)))
+    assert runs[0] == runs[1]
+    assert any(c["memcgs"] for c in runs[1][1])
+    assert sizes[0][-1] > 4 * sizes[0][5]               # kept: grows
+    # forgotten: what one fault holds (one of them reclaims a batch)
+    assert max(sizes[1][20:]) <= max(sizes[1][:20]) < sizes[0][-1] / 8
+
+
+def test_a_forgotten_call_cannot_be_read_or_restored_to(m):
+    snap = m.snapshot()
+    m.fault_anon("p")
+    n = len(m.calls)
+    m.calls.forget()
+    assert len(m.calls) == n and m.calls.records(n) == []
+    for read in (m.calls.records, m.calls.names, m.calls.depths, m.calls.pfns):
+        with pytest.raises(ModelUsageError, match=f"kernel call 0 was forgotten: calls before {n}"):
+            read(0)
+    with pytest.raises(ModelUsageError, match="forgotten"):
+        m.restore(snap)
+    later = m.snapshot()                     # a snapshot after it restores
+    m.fault_anon("p")
+    m.restore(later)
+    p = m.fault_anon("p")
+    assert m.calls.names(n)[0] == "do_anonymous_page"
+    assert m.calls.records(n)[0]["pfn"] == p.pfn
