@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import struct
 from array import array
 from bisect import bisect_right
@@ -220,7 +221,6 @@ KERNEL_FUNCTIONS: dict[str, str] = {
 
 _NAMES = list(KERNEL_FUNCTIONS)
 _ID = {n: i for i, n in enumerate(_NAMES)}
-_FILES = [KERNEL_FUNCTIONS[n] for n in _NAMES]
 
 #: the PG_ flags a call's state lists (the model's page->flags bits; "free"
 #: is PageBuddy: the frame is back in the page allocator)
@@ -252,6 +252,17 @@ _FRESH_ROW = tuple(RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NC
 #: about what a counter row change holds (a tuple of _NCOL ints and three
 #: list entries), for nbytes()
 _CHANGE_BYTES = 8 * (_NCOL + 20)
+
+#: a string's JSON text, as json.dumps writes it (in C)
+_enc: Callable[[str], str] = json.encoder.encode_basestring_ascii
+#: a call's JSON text up to its depth, by function id
+_PREFIX = [f'{{"fn": {_enc(n)}, "file": {_enc(KERNEL_FUNCTIONS[n])}, "depth": '
+           for n in _NAMES]
+#: '"count": ' ... for each of STATE_FIELDS, and '"usage": ' ... by column
+_STATE_KEYS = [f"{_enc(f)}: " for f in STATE_FIELDS]
+_COLUMN_KEYS = [f"{_enc(c)}: " for c in COLUMNS]
+#: page states whose text is kept (then made again from none)
+_STATES_KEPT = 1 << 14
 
 #: CallRecords keeps a step's page labels and states before it whole up to
 #: this many entries (bounded memory a step), else those of its calls' pages
@@ -306,9 +317,10 @@ class CallLog:
         # where truncate() cut the log, in order (a CallRecords made before
         # a cut below its end can no longer be built)
         self.cuts: list[int] = []
-        # PG_ and PCG_ names of a raw flags value, kept once made
-        self._flag_cache: dict[int, tuple[str, ...]] = {}
+        # PCG_ names of a raw pc->flags value, kept once made
         self._pcg_cache: dict[int, tuple[str, ...]] = {}
+        # the JSON texts records_json is made of (None: to be made)
+        self._texts: Optional[_Texts] = None
 
     def __len__(self) -> int:
         return self._n
@@ -513,7 +525,8 @@ class CallLog:
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
-        return self._state_builder()[0](self.raw_state(pfn))
+        state: dict[str, Any] = json.loads(self._text().state(self.raw_state(pfn)))
+        return state
 
     def _pcg_names(self, raw: int) -> tuple[str, ...]:
         """PCG_ names (without the prefix) of a stored pc->flags byte, in
@@ -555,11 +568,25 @@ class CallLog:
         {...}})}. ``before`` gives pages' states before the first call
         (pfn -> raw_state()) so that their first call can say what it
         changed.
+
+        Read from their JSON text (records_json, where the shape is
+        written): json.loads, in C, makes the dicts.
         """
+        records: list[dict[str, Any]] = json.loads(
+            self.records_json(start, stop, labels, before))
+        return records
+
+    def records_json(self, start: int = 0, stop: Optional[int] = None,
+                     labels: Optional[Mapping[int, str]] = None,
+                     before: Optional[Mapping[int, tuple[int, ...]]] = None) -> str:
+        """``json.dumps(records(start, stop, labels, before))``, written
+        directly (what `run --json` prints under "calls"): no dict is made,
+        and the text of a page state, of a flag list and of a function's
+        name and file is made once and kept (see _Texts)."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
-            return []
+            return "[]"
         count = stop - start
         # plain lists of the slices (a few dozen calls: no numpy round trip)
         at, end = self._row(start), self._row(stop)
@@ -606,29 +633,30 @@ class CallLog:
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
         labels = labels or {}
-        state, field = self._state_builder()
-        call_changes = self._call_changes
+        tx = self._text()
+        state, was_state, changed = tx.state, tx.was_state, tx.changes
+        enc, prefix = _enc, _PREFIX
         out = []
         for k, e in enumerate(entries):
             p, now, then = e[2], at_ret[k], at_entry[k]
             lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            memcgs, was_mc = call_changes(changes[lo:hi]) if hi > lo else ({}, {})
-            st = was_st = None
+            memcgs, was_mc = changed(changes[lo:hi]) if hi > lo else ("{}", "{}")
+            st = was_st = "null"
             if now is not None:
                 st = state(now)
                 if then is not None:
-                    was_st = {} if then == now else {
-                        f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
-                        if then[j] != now[j]}
-            f = e[0] & _FN
-            out.append({
-                "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
-                "page": labels.get(p) if p >= 0 else None,
-                "pfn": p if p >= 0 else None,
-                "swap": e[3] if e[3] >= 0 else None,
-                "state": st, "memcgs": memcgs,
-                "was": {"state": was_st, "memcgs": was_mc}})
-        return out
+                    was_st = "{}" if then == now else was_state(then, now)
+            if p >= 0:
+                label = labels.get(p)
+                page = "null" if label is None else enc(label)
+                pfn = str(p)
+            else:
+                page = pfn = "null"
+            swap = str(e[3]) if e[3] >= 0 else "null"
+            out.append(f'{prefix[e[0] & _FN]}{e[1]}, "page": {page}, "pfn": {pfn}, '
+                       f'"swap": {swap}, "state": {st}, "memcgs": {memcgs}, '
+                       f'"was": {{"state": {was_st}, "memcgs": {was_mc}}}}}')
+        return "[" + ", ".join(out) + "]"
 
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
@@ -639,32 +667,13 @@ class CallLog:
         them afterwards."""
         return CallRecords(self, start, len(self), labels, before)
 
-    def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
-                                      list[Callable[[int], Any]]]:
-        """(state(raw) -> a call's "state" dict, one raw field -> its value
-        for each of STATE_FIELDS), with name lookups cached."""
-        names = [mg.name for mg in self._m.memcg_list]
-        lruvec: dict[int, Optional[str]] = dict(enumerate(names))
-        lruvec[-1] = None
-        lru: dict[int, Optional[str]] = dict(enumerate(LRU_NAMES))
-        lru[-1] = None
-        flags = self._flag_cache
-        pcg = self._pcg_names
-
-        def flag_names(raw: int) -> list[str]:
-            f = flags.get(raw)
-            if f is None:
-                f = flags[raw] = tuple(n for b, n in PG_NAMES if raw & b)
-            return list(f)
-
-        def state(v: Sequence[int]) -> dict[str, Any]:
-            return {"count": v[0], "mapcount": v[1], "flags": flag_names(v[2]),
-                    "pcg": list(pcg(v[3])), "mem_cgroup": names[v[4]],
-                    "lru": lru[v[5]], "lruvec": lruvec[v[6]]}
-        field: list[Callable[[int], Any]] = [
-            int, int, flag_names, lambda raw: list(pcg(raw)), names.__getitem__,
-            lru.__getitem__, lruvec.__getitem__]
-        return state, field
+    def _text(self) -> "_Texts":
+        """The JSON texts of states and counter changes (kept while no memcg
+        is made: a state names its memcg)."""
+        tx = self._texts
+        if tx is None or tx.memcgs != len(self._m.memcg_list):
+            tx = self._texts = _Texts(self)
+        return tx
 
     def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
         """Counter changes with lo < mark <= hi: (mark, memcg << 8 | column,
@@ -681,37 +690,121 @@ class CallLog:
                     for c in compress(_COLS, map(ne, new, old))]
         return out
 
-    def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
-                      ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes
-        (memcgs in memcg_list order, counters in COLUMNS order)."""
+
+class _Texts:
+    """The JSON texts a CallLog's records are written in (records_json):
+    each page state's, flag list's and name's made once, for the memcgs
+    there are (a state names its memcg: made again when one is made).
+
+    The text is json.dumps' for the same values (", " and ": " between
+    items, ASCII escapes), so that records() reads it back with json.loads
+    and `run --json` writes it as it is."""
+
+    def __init__(self, log: CallLog) -> None:
+        ml = log._m.memcg_list
+        self.memcgs = len(ml)
+        self._names = [mg.name for mg in ml]
+        names = [_enc(n) for n in self._names]
+        lru = {i: _enc(n) for i, n in enumerate(LRU_NAMES)}
+        lru[-1] = "null"
+        lruvec = dict(enumerate(names))
+        lruvec[-1] = "null"
+        self._flags: dict[int, str] = {}
+        self._pcg: dict[int, str] = {}
+        self._pcg_names = log._pcg_names
+        self._states: dict[tuple[int, ...], str] = {}
+        self._was: dict[tuple[tuple[int, ...], tuple[int, ...]], str] = {}
+        #: '{"A": {' ... by memcg index
+        self._opening = [f"{{{n}: {{" for n in names]
+        #: one raw field -> its value's text, for each of STATE_FIELDS
+        self._field: list[Callable[[int], str]] = [
+            str, str, self._flag_list, self._pcg_list, names.__getitem__,
+            lru.__getitem__, lruvec.__getitem__]
+
+    def _flag_list(self, raw: int) -> str:
+        """The PG_ names of a raw page->flags value (PG_NAMES order)."""
+        t = self._flags.get(raw)
+        if t is None:
+            t = self._flags[raw] = "[" + ", ".join(
+                _enc(n) for b, n in PG_NAMES if raw & b) + "]"
+        return t
+
+    def _pcg_list(self, raw: int) -> str:
+        """The PCG_ names of a raw pc->flags value (CallLog._pcg_names)."""
+        t = self._pcg.get(raw)
+        if t is None:
+            t = self._pcg[raw] = "[" + ", ".join(
+                _enc(n) for n in self._pcg_names(raw)) + "]"
+        return t
+
+    def state(self, v: tuple[int, ...]) -> str:
+        """A call's "state": {"count": ..., "lruvec": ...} of a raw state."""
+        t = self._states.get(v)
+        if t is None:
+            if len(self._states) >= _STATES_KEPT:
+                self._states.clear()
+            field = self._field
+            t = self._states[v] = "{" + ", ".join(
+                [k + field[j](v[j]) for j, k in enumerate(_STATE_KEYS)]) + "}"
+        return t
+
+    def was_state(self, then: tuple[int, ...], now: tuple[int, ...]) -> str:
+        """A call's "was" "state": the fields of ``then`` that differ from
+        ``now`` (they differ)."""
+        t = self._was.get((then, now))
+        if t is None:
+            if len(self._was) >= _STATES_KEPT:
+                self._was.clear()
+            field = self._field
+            t = self._was[then, now] = "{" + ", ".join(
+                [k + field[j](then[j]) for j, k in enumerate(_STATE_KEYS)
+                 if then[j] != now[j]]) + "}"
+        return t
+
+    def changes(self, changes: Sequence[tuple[int, int, int, int]]) -> tuple[str, str]:
+        """A call's "memcgs" and "was" "memcgs" ({memcg: {counter: new}},
+        {memcg: {counter: old}}) of some counter changes (CallLog._changes;
+        memcgs in memcg_list order, counters in COLUMNS order; a limit at
+        RES_COUNTER_MAX: null, unlimited)."""
+        if len(changes) == 1:                # most calls: one counter of one memcg
+            _, key, was, now = changes[0]
+            col = key & 0xFF
+            head = self._opening[key >> 8] + _COLUMN_KEYS[col]
+            return head + _counter(col, now) + "}}", head + _counter(col, was) + "}}"
         first: dict[int, int] = {}
         last: dict[int, int] = {}
         for _, key, was, now in changes:
             if key not in first:
                 first[key] = was
             last[key] = now
-        new_by: dict[str, dict[str, Any]] = {}
-        old_by: dict[str, dict[str, Any]] = {}
-        ml = self._m.memcg_list
+        new_by: dict[str, dict[str, str]] = {}
+        old_by: dict[str, dict[str, str]] = {}
+        names = self._names
         for key in sorted(last) if len(last) > 1 else last:
             was, now = first[key], last[key]
             if was == now:
                 continue
-            name, col = ml[key >> 8].name, key & 0xFF
-            old: Optional[int] = was
-            new: Optional[int] = now
-            if col in _LIMIT_COLS:               # RES_COUNTER_MAX: unlimited
-                old = None if was == RES_COUNTER_MAX else was
-                new = None if now == RES_COUNTER_MAX else now
-            c = COLUMNS[col]
-            if name in new_by:
+            name, col = names[key >> 8], key & 0xFF
+            old, new = _counter(col, was), _counter(col, now)
+            c = _COLUMN_KEYS[col]
+            if name in new_by:               # (a name two memcgs had: one entry)
                 new_by[name][c] = new
                 old_by[name][c] = old
             else:
                 new_by[name] = {c: new}
                 old_by[name] = {c: old}
-        return new_by, old_by
+        return _by_memcg(new_by), _by_memcg(old_by)
+
+
+def _counter(col: int, value: int) -> str:
+    """A counter value's text (a limit at RES_COUNTER_MAX: null, unlimited)."""
+    return "null" if value == RES_COUNTER_MAX and col in _LIMIT_COLS else str(value)
+
+
+def _by_memcg(by: dict[str, dict[str, str]]) -> str:
+    """{memcg: {counter: value}} as text, from each counter's key and value text."""
+    return "{" + ", ".join([_enc(name) + ": {" + ", ".join([c + v for c, v in d.items()])
+                            + "}" for name, d in by.items()]) + "}"
 
 
 class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
@@ -722,7 +815,8 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     calls act on), so that a run pays for the dicts only of the steps a
     front-end opens. ``len()`` needs no build. It equals the list of the
     same dicts, and pickles and copies as that list; ``json.dumps`` needs
-    ``default=memcg_edu.timeline.json_default`` (a plain list is written).
+    ``default=memcg_edu.timeline.json_default`` (a plain list is written);
+    ``json()`` gives that text without making the dicts (`run --json`).
     """
 
     __slots__ = ("_log", "_start", "_stop", "_cuts", "_labels", "_before",
@@ -744,20 +838,31 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
             self._before = {p: before[p] for p in pfns if p in before}
         self._list: Optional[list[dict[str, Any]]] = None
 
+    def json(self) -> str:
+        """``json.dumps`` of the list (CallLog.records_json: no dict made)."""
+        if self._list is not None:
+            return json.dumps(self._list)
+        return self._kept_log().records_json(self._start, self._stop, self._labels,
+                                             self._before)
+
+    def _kept_log(self) -> CallLog:
+        """The log, which still holds these calls (else ModelUsageError)."""
+        log = self._log
+        assert log is not None                       # dropped only once built
+        if self._start < min(log.first, self._stop):     # (none: nothing to read)
+            raise ModelUsageError(
+                "these kernel calls were forgotten: a streaming run keeps "
+                "a step's calls only until its next step (CallLog.forget)")
+        if any(n < self._stop for n in log.cuts[self._cuts:]):
+            raise ModelUsageError(
+                "these kernel calls were forgotten: the machine was "
+                "restored to a snapshot taken before them")
+        return log
+
     def _built(self) -> list[dict[str, Any]]:
         if self._list is None:
-            log = self._log
-            assert log is not None                   # dropped only once built
-            if self._start < min(log.first, self._stop):     # (none: nothing to read)
-                raise ModelUsageError(
-                    "these kernel calls were forgotten: a streaming run keeps "
-                    "a step's calls only until its next step (CallLog.forget)")
-            if any(n < self._stop for n in log.cuts[self._cuts:]):
-                raise ModelUsageError(
-                    "these kernel calls were forgotten: the machine was "
-                    "restored to a snapshot taken before them")
-            self._list = log.records(self._start, self._stop, self._labels,
-                                     self._before)
+            self._list = self._kept_log().records(self._start, self._stop,
+                                                  self._labels, self._before)
             self._log = None                         # the machine is not pinned
             self._labels, self._before = {}, {}
         return self._list

@@ -12,6 +12,7 @@ recorded with ok=false and the run goes on; a broken kernel precondition
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -19,8 +20,9 @@ import numpy as np
 
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
+from ..model.calls import CallRecords
 from ..model.machine import PageStateLists
-from ..timeline import Timeline
+from ..timeline import Timeline, json_default
 from .expect import failed_checks
 from . import ranges
 from .labels import Label, LabelTracker
@@ -29,7 +31,7 @@ from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "design_for", "DESIGNS", "JSON_KEYS",
+__all__ = ["run_scenario", "iter_scenario", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
            "RANGE_JSON_KEYS", "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
            "RANGE_DETAIL_MAX"]
 
@@ -37,6 +39,29 @@ __all__ = ["run_scenario", "iter_scenario", "design_for", "DESIGNS", "JSON_KEYS"
 JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs", "calls")
 #: ... and, for a range step, these as well
 RANGE_JSON_KEYS = ("count", "event_counts")
+#: the keys `run --json` prints before a step's "calls", and after them
+_BEFORE_CALLS = JSON_KEYS[:JSON_KEYS.index("calls")]
+_AFTER_CALLS = JSON_KEYS[JSON_KEYS.index("calls") + 1:] + RANGE_JSON_KEYS
+
+
+def step_json(rec: Mapping[str, Any]) -> str:
+    """The `run --json` line of a step record: its JSON_KEYS (and a range
+    step's RANGE_JSON_KEYS), as ``json.dumps`` writes them; the "calls" of
+    the model written from their text (CallRecords.json), never made into
+    dicts."""
+    # a record holds no cycle (plain dicts, lists, numbers, strings): the
+    # encoder's watch for one, an id() kept per container, is not needed
+    text = json.dumps({k: rec[k] for k in _BEFORE_CALLS if k in rec},
+                      check_circular=False, default=json_default)
+    if "calls" in rec:
+        calls = rec["calls"]
+        text = (text[:-1] + ', "calls": '
+                + (calls.json() if isinstance(calls, CallRecords) else json.dumps(calls))
+                + "}")
+    after = {k: rec[k] for k in _AFTER_CALLS if k in rec}
+    if after:
+        text = text[:-1] + ", " + json.dumps(after, check_circular=False)[1:]
+    return text
 #: "pages" is stored per step only for machines up to this many frames+slots
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.

@@ -4,6 +4,8 @@ with the page's state at each return and the counters each call changed.
 Each expected sequence names the kernel function and file it follows; the
 nesting (depth) is the kernel's call graph, static helpers included.
 """
+import json
+
 import numpy as np
 import pytest
 
@@ -491,3 +493,19 @@ def test_a_forgotten_call_cannot_be_read_or_restored_to(m):
     p = m.fault_anon("p")
     assert m.calls.names(n)[0] == "do_anonymous_page"
     assert m.calls.records(n)[0]["pfn"] == p.pfn
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_the_calls_json_text_is_what_json_dumps_writes(design):
+    # records_json (run --json's "calls", written without dicts) is the text
+    # json.dumps gives for records(): labels escaped, unlimited limits null
+    m = _workload_machine(design)
+    log = m.calls
+    odd = {p: f'p\u00e9"{p}\\' for p in log.pfns() if p >= 0}
+    text = log.records_json(0, None, odd)
+    assert text == json.dumps(log.records(0, None, odd))
+    recs = json.loads(text)
+    assert len(recs) == len(log)
+    assert any(r["page"] == odd[r["pfn"]] for r in recs if r["pfn"] is not None)
+    assert any(None in c.values() for r in recs for c in r["was"]["memcgs"].values())
+    assert log.records_json(len(log)) == "[]"

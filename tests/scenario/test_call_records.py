@@ -14,7 +14,8 @@ import pytest
 from memcg_edu.errors import ModelUsageError
 from memcg_edu.model import Machine
 from memcg_edu.model.calls import CallRecords
-from memcg_edu.scenario import FORMAT, iter_scenario, run_scenario
+from memcg_edu.scenario import FORMAT, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, run_scenario
+from memcg_edu.scenario.run import step_json
 from memcg_edu.timeline import Timeline, json_default
 
 
@@ -201,3 +202,21 @@ def test_a_streamed_steps_calls_are_gone_after_the_next_step():
     names = [c["fn"] for c in built["calls"]]
     next(steps)
     assert [c["fn"] for c in built["calls"]] == names   # read in time: kept
+
+
+def test_a_steps_json_line_is_json_dumps_of_its_keys():
+    # step_json (run --json) writes the calls from their text; the line is
+    # json.dumps of the record's JSON_KEYS and RANGE_JSON_KEYS, in that order
+    sc = _cycles(2)
+    sc["steps"] += [{"op": "fault_anon", "task": "p", "page": "r{i}", "count": 3},
+                    {"op": "get_page", "page": "r{i}", "count": 3},
+                    {"op": "expect", "memcg": "A", "usage": 0}]
+    sc["steps"][-1]["usage"] = 99                       # a failed expect: "error"
+    keys = JSON_KEYS + RANGE_JSON_KEYS
+    lines = [(step_json(rec), json.dumps({k: rec[k] for k in keys if k in rec},
+                                         default=json_default))
+             for rec, _ in iter_scenario(sc, calls=True)]
+    assert all(a == b for a, b in lines)
+    recs = [json.loads(a) for a, _ in lines]
+    assert list(recs[11]) == list(keys) and len(recs[11]["calls"]) == 3
+    assert recs[-1]["error"] and list(recs[0]) == list(JSON_KEYS)
