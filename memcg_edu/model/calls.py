@@ -221,6 +221,7 @@ KERNEL_FUNCTIONS: dict[str, str] = {
 
 _NAMES = list(KERNEL_FUNCTIONS)
 _ID = {n: i for i, n in enumerate(_NAMES)}
+_FILES = [KERNEL_FUNCTIONS[n] for n in _NAMES]
 
 #: the PG_ flags a call's state lists (the model's page->flags bits; "free"
 #: is PageBuddy: the frame is back in the page allocator)
@@ -256,11 +257,10 @@ _CHANGE_BYTES = 8 * (_NCOL + 20)
 #: a string's JSON text, as json.dumps writes it (in C)
 _enc: Callable[[str], str] = json.encoder.encode_basestring_ascii
 #: a call's JSON text up to its depth, by function id
-_PREFIX = [f'{{"fn": {_enc(n)}, "file": {_enc(KERNEL_FUNCTIONS[n])}, "depth": '
-           for n in _NAMES]
-#: '"count": ' ... for each of STATE_FIELDS, and '"usage": ' ... by column
-_STATE_KEYS = [f"{_enc(f)}: " for f in STATE_FIELDS]
-_COLUMN_KEYS = [f"{_enc(c)}: " for c in COLUMNS]
+_PREFIX = [f'{{"fn": {_enc(n)}, "file": {_enc(f)}, "depth": '
+           for n, f in zip(_NAMES, _FILES)]
+#: '"usage": ' ... by column name
+_COLUMN_KEYS = {c: f"{_enc(c)}: " for c in COLUMNS}
 #: page states whose text is kept (then made again from none)
 _STATES_KEPT = 1 << 14
 
@@ -317,7 +317,8 @@ class CallLog:
         # where truncate() cut the log, in order (a CallRecords made before
         # a cut below its end can no longer be built)
         self.cuts: list[int] = []
-        # PCG_ names of a raw pc->flags value, kept once made
+        # PG_ and PCG_ names of a raw flags value, kept once made
+        self._flag_cache: dict[int, tuple[str, ...]] = {}
         self._pcg_cache: dict[int, tuple[str, ...]] = {}
         # the JSON texts records_json is made of (None: to be made)
         self._texts: Optional[_Texts] = None
@@ -569,24 +570,76 @@ class CallLog:
         (pfn -> raw_state()) so that their first call can say what it
         changed.
 
-        Read from their JSON text (records_json, where the shape is
-        written): json.loads, in C, makes the dicts.
+        The shape is written here and in records_json (their text);
+        tests/model/test_calls.py holds the two equal.
         """
-        records: list[dict[str, Any]] = json.loads(
-            self.records_json(start, stop, labels, before))
-        return records
+        labels = labels or {}
+        state, field = self._state_builder()
+        call_changes = self._call_changes
+        out = []
+        for f, depth, p, slot, now, then, changes in self._calls(start, stop, before):
+            memcgs, was_mc = call_changes(changes) if changes else ({}, {})
+            st = was_st = None
+            if now is not None:
+                st = state(now)
+                if then is not None:
+                    was_st = {} if then == now else {
+                        name: field[j](then[j]) for j, name in enumerate(STATE_FIELDS)
+                        if then[j] != now[j]}
+            out.append({
+                "fn": _NAMES[f], "file": _FILES[f], "depth": depth,
+                "page": labels.get(p) if p >= 0 else None,
+                "pfn": p if p >= 0 else None,
+                "swap": slot if slot >= 0 else None,
+                "state": st, "memcgs": memcgs,
+                "was": {"state": was_st, "memcgs": was_mc}})
+        return out
 
     def records_json(self, start: int = 0, stop: Optional[int] = None,
                      labels: Optional[Mapping[int, str]] = None,
                      before: Optional[Mapping[int, tuple[int, ...]]] = None) -> str:
         """``json.dumps(records(start, stop, labels, before))``, written
-        directly (what `run --json` prints under "calls"): no dict is made,
-        and the text of a page state, of a flag list and of a function's
-        name and file is made once and kept (see _Texts)."""
+        directly (what `run --json` prints under "calls"): no call dict is
+        made, and the text of a page state, of a "was" state and of a
+        function's name and file is made once and kept (see _Texts)."""
+        labels = labels or {}
+        tx = self._text()
+        state, was_state, call_changes = tx.state, tx.was_state, tx.changes
+        enc, prefix = _enc, _PREFIX
+        out = []
+        for f, depth, p, slot, now, then, changes in self._calls(start, stop, before):
+            memcgs, was_mc = call_changes(changes) if changes else ("{}", "{}")
+            st = was_st = "null"
+            if now is not None:
+                st = state(now)
+                if then is not None:
+                    was_st = "{}" if then == now else was_state(then, now)
+            if p >= 0:
+                label = labels.get(p)
+                page = "null" if label is None else enc(label)
+                pfn = str(p)
+            else:
+                page = pfn = "null"
+            swap = str(slot) if slot >= 0 else "null"
+            out.append(f'{prefix[f]}{depth}, "page": {page}, "pfn": {pfn}, '
+                       f'"swap": {swap}, "state": {st}, "memcgs": {memcgs}, '
+                       f'"was": {{"state": {was_st}, "memcgs": {was_mc}}}}}')
+        return "[" + ", ".join(out) + "]"
+
+    def _calls(self, start: int, stop: Optional[int],
+               before: Optional[Mapping[int, tuple[int, ...]]]
+               ) -> Iterator[tuple[int, int, int, int, Optional[tuple[int, ...]],
+                                   Optional[tuple[int, ...]],
+                                   list[tuple[int, int, int, int]]]]:
+        """Calls [start, stop) as records and records_json read them: per
+        call, in entry order, (function id, depth, pfn, swap slot, the
+        page's raw state at return (None: no page, or it never returned),
+        its raw state before the call (None: not known), the counter
+        changes made from its entry to its return (_changes))."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
-            return "[]"
+            return
         count = stop - start
         # plain lists of the slices (a few dozen calls: no numpy round trip)
         at, end = self._row(start), self._row(stop)
@@ -632,31 +685,10 @@ class CallLog:
                 at_entry[k] = known.get(p)
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
-        labels = labels or {}
-        tx = self._text()
-        state, was_state, changed = tx.state, tx.was_state, tx.changes
-        enc, prefix = _enc, _PREFIX
-        out = []
         for k, e in enumerate(entries):
-            p, now, then = e[2], at_ret[k], at_entry[k]
             lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            memcgs, was_mc = changed(changes[lo:hi]) if hi > lo else ("{}", "{}")
-            st = was_st = "null"
-            if now is not None:
-                st = state(now)
-                if then is not None:
-                    was_st = "{}" if then == now else was_state(then, now)
-            if p >= 0:
-                label = labels.get(p)
-                page = "null" if label is None else enc(label)
-                pfn = str(p)
-            else:
-                page = pfn = "null"
-            swap = str(e[3]) if e[3] >= 0 else "null"
-            out.append(f'{prefix[e[0] & _FN]}{e[1]}, "page": {page}, "pfn": {pfn}, '
-                       f'"swap": {swap}, "state": {st}, "memcgs": {memcgs}, '
-                       f'"was": {{"state": {was_st}, "memcgs": {was_mc}}}}}')
-        return "[" + ", ".join(out) + "]"
+            yield (e[0] & _FN, e[1], e[2], e[3], at_ret[k], at_entry[k],
+                   changes[lo:hi])
 
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
@@ -666,6 +698,65 @@ class CallLog:
         ``labels`` and ``before`` may be kept as they are: do not change
         them afterwards."""
         return CallRecords(self, start, len(self), labels, before)
+
+    def _state_builder(self) -> tuple[Callable[[Sequence[int]], dict[str, Any]],
+                                      list[Callable[[int], Any]]]:
+        """(state(raw) -> a call's "state" dict, one raw field -> its value
+        for each of STATE_FIELDS), with name lookups cached."""
+        names = [mg.name for mg in self._m.memcg_list]
+        lruvec: dict[int, Optional[str]] = dict(enumerate(names))
+        lruvec[-1] = None
+        lru: dict[int, Optional[str]] = dict(enumerate(LRU_NAMES))
+        lru[-1] = None
+        flags = self._flag_cache
+        pcg = self._pcg_names
+
+        def flag_names(raw: int) -> list[str]:
+            f = flags.get(raw)
+            if f is None:
+                f = flags[raw] = tuple(n for b, n in PG_NAMES if raw & b)
+            return list(f)
+
+        def state(v: Sequence[int]) -> dict[str, Any]:
+            return {"count": v[0], "mapcount": v[1], "flags": flag_names(v[2]),
+                    "pcg": list(pcg(v[3])), "mem_cgroup": names[v[4]],
+                    "lru": lru[v[5]], "lruvec": lruvec[v[6]]}
+        field: list[Callable[[int], Any]] = [
+            int, int, flag_names, lambda raw: list(pcg(raw)), names.__getitem__,
+            lru.__getitem__, lruvec.__getitem__]
+        return state, field
+
+    def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
+                      ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes
+        (memcgs in memcg_list order, counters in COLUMNS order)."""
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for _, key, was, now in changes:
+            if key not in first:
+                first[key] = was
+            last[key] = now
+        new_by: dict[str, dict[str, Any]] = {}
+        old_by: dict[str, dict[str, Any]] = {}
+        ml = self._m.memcg_list
+        for key in sorted(last) if len(last) > 1 else last:
+            was, now = first[key], last[key]
+            if was == now:
+                continue
+            name, col = ml[key >> 8].name, key & 0xFF
+            old: Optional[int] = was
+            new: Optional[int] = now
+            if col in _LIMIT_COLS:               # RES_COUNTER_MAX: unlimited
+                old = None if was == RES_COUNTER_MAX else was
+                new = None if now == RES_COUNTER_MAX else now
+            c = COLUMNS[col]
+            if name in new_by:
+                new_by[name][c] = new
+                old_by[name][c] = old
+            else:
+                new_by[name] = {c: new}
+                old_by[name] = {c: old}
+        return new_by, old_by
 
     def _text(self) -> "_Texts":
         """The JSON texts of states and counter changes (kept while no memcg
@@ -692,60 +783,25 @@ class CallLog:
 
 
 class _Texts:
-    """The JSON texts a CallLog's records are written in (records_json):
-    each page state's, flag list's and name's made once, for the memcgs
-    there are (a state names its memcg: made again when one is made).
-
-    The text is json.dumps' for the same values (", " and ": " between
-    items, ASCII escapes), so that records() reads it back with json.loads
-    and `run --json` writes it as it is."""
+    """The JSON texts records_json writes a CallLog's calls with: the text
+    of each page state and "was" state made once (json.dumps of what
+    records puts there), for the memcgs there are (a state names its
+    memcg: made again when one is made)."""
 
     def __init__(self, log: CallLog) -> None:
-        ml = log._m.memcg_list
-        self.memcgs = len(ml)
-        self._names = [mg.name for mg in ml]
-        names = [_enc(n) for n in self._names]
-        lru = {i: _enc(n) for i, n in enumerate(LRU_NAMES)}
-        lru[-1] = "null"
-        lruvec = dict(enumerate(names))
-        lruvec[-1] = "null"
-        self._flags: dict[int, str] = {}
-        self._pcg: dict[int, str] = {}
-        self._pcg_names = log._pcg_names
+        self.memcgs = len(log._m.memcg_list)
+        self._state, self._field = log._state_builder()
+        self._call_changes = log._call_changes
         self._states: dict[tuple[int, ...], str] = {}
         self._was: dict[tuple[tuple[int, ...], tuple[int, ...]], str] = {}
-        #: '{"A": {' ... by memcg index
-        self._opening = [f"{{{n}: {{" for n in names]
-        #: one raw field -> its value's text, for each of STATE_FIELDS
-        self._field: list[Callable[[int], str]] = [
-            str, str, self._flag_list, self._pcg_list, names.__getitem__,
-            lru.__getitem__, lruvec.__getitem__]
-
-    def _flag_list(self, raw: int) -> str:
-        """The PG_ names of a raw page->flags value (PG_NAMES order)."""
-        t = self._flags.get(raw)
-        if t is None:
-            t = self._flags[raw] = "[" + ", ".join(
-                _enc(n) for b, n in PG_NAMES if raw & b) + "]"
-        return t
-
-    def _pcg_list(self, raw: int) -> str:
-        """The PCG_ names of a raw pc->flags value (CallLog._pcg_names)."""
-        t = self._pcg.get(raw)
-        if t is None:
-            t = self._pcg[raw] = "[" + ", ".join(
-                _enc(n) for n in self._pcg_names(raw)) + "]"
-        return t
 
     def state(self, v: tuple[int, ...]) -> str:
-        """A call's "state": {"count": ..., "lruvec": ...} of a raw state."""
+        """A call's "state" of a raw state."""
         t = self._states.get(v)
         if t is None:
             if len(self._states) >= _STATES_KEPT:
                 self._states.clear()
-            field = self._field
-            t = self._states[v] = "{" + ", ".join(
-                [k + field[j](v[j]) for j, k in enumerate(_STATE_KEYS)]) + "}"
+            t = self._states[v] = json.dumps(self._state(v))
         return t
 
     def was_state(self, then: tuple[int, ...], now: tuple[int, ...]) -> str:
@@ -756,55 +812,22 @@ class _Texts:
             if len(self._was) >= _STATES_KEPT:
                 self._was.clear()
             field = self._field
-            t = self._was[then, now] = "{" + ", ".join(
-                [k + field[j](then[j]) for j, k in enumerate(_STATE_KEYS)
-                 if then[j] != now[j]]) + "}"
+            t = self._was[then, now] = json.dumps({
+                name: field[j](then[j]) for j, name in enumerate(STATE_FIELDS)
+                if then[j] != now[j]})
         return t
 
     def changes(self, changes: Sequence[tuple[int, int, int, int]]) -> tuple[str, str]:
-        """A call's "memcgs" and "was" "memcgs" ({memcg: {counter: new}},
-        {memcg: {counter: old}}) of some counter changes (CallLog._changes;
-        memcgs in memcg_list order, counters in COLUMNS order; a limit at
-        RES_COUNTER_MAX: null, unlimited)."""
-        if len(changes) == 1:                # most calls: one counter of one memcg
-            _, key, was, now = changes[0]
-            col = key & 0xFF
-            head = self._opening[key >> 8] + _COLUMN_KEYS[col]
-            return head + _counter(col, now) + "}}", head + _counter(col, was) + "}}"
-        first: dict[int, int] = {}
-        last: dict[int, int] = {}
-        for _, key, was, now in changes:
-            if key not in first:
-                first[key] = was
-            last[key] = now
-        new_by: dict[str, dict[str, str]] = {}
-        old_by: dict[str, dict[str, str]] = {}
-        names = self._names
-        for key in sorted(last) if len(last) > 1 else last:
-            was, now = first[key], last[key]
-            if was == now:
-                continue
-            name, col = names[key >> 8], key & 0xFF
-            old, new = _counter(col, was), _counter(col, now)
-            c = _COLUMN_KEYS[col]
-            if name in new_by:               # (a name two memcgs had: one entry)
-                new_by[name][c] = new
-                old_by[name][c] = old
-            else:
-                new_by[name] = {c: new}
-                old_by[name] = {c: old}
+        """A call's "memcgs" and "was" "memcgs" (CallLog._call_changes) as text."""
+        new_by, old_by = self._call_changes(changes)
         return _by_memcg(new_by), _by_memcg(old_by)
 
 
-def _counter(col: int, value: int) -> str:
-    """A counter value's text (a limit at RES_COUNTER_MAX: null, unlimited)."""
-    return "null" if value == RES_COUNTER_MAX and col in _LIMIT_COLS else str(value)
-
-
-def _by_memcg(by: dict[str, dict[str, str]]) -> str:
-    """{memcg: {counter: value}} as text, from each counter's key and value text."""
-    return "{" + ", ".join([_enc(name) + ": {" + ", ".join([c + v for c, v in d.items()])
-                            + "}" for name, d in by.items()]) + "}"
+def _by_memcg(by: dict[str, dict[str, Any]]) -> str:
+    """json.dumps of {memcg: {counter: value}} (values int or None)."""
+    return "{" + ", ".join([_enc(name) + ": {" + ", ".join(
+        [_COLUMN_KEYS[c] + ("null" if v is None else str(v)) for c, v in d.items()])
+        + "}" for name, d in by.items()]) + "}"
 
 
 class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
