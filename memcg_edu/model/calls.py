@@ -685,10 +685,9 @@ class CallLog:
                 at_entry[k] = known.get(p)
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
-        for k, e in enumerate(entries):
-            lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            yield (e[0] & _FN, e[1], e[2], e[3], at_ret[k], at_entry[k],
-                   changes[lo:hi])
+        for e, now, then, out in zip(entries, at_ret, at_entry, m_out):
+            yield (e[0] & _FN, e[1], e[2], e[3], now, then,
+                   changes[bisect_right(marks, e[4]):bisect_right(marks, out)])
 
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
