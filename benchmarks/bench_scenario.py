@@ -26,13 +26,16 @@ from memcg_edu.scenario import FORMAT, iter_scenario, load_scenario, run_scenari
 from memcg_edu.scenario.run import step_json
 
 #: one command of the command line, its output thrown away: prints its
-#: peak resident memory in MB
+#: peak resident memory in MB (VmHWM, this process's own: ru_maxrss of a
+#: child also counts what its parent held when it was started)
 _PEAK = r"""
-import os, resource, sys
+import os, sys
 sys.stdout = open(os.devnull, "w")
 from memcg_edu.cli import main
 main(sys.argv[1:])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+with open("/proc/self/status") as status:
+    kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(kb / 1024, file=sys.stderr)
 """
 
 
