@@ -793,6 +793,7 @@ class _Texts:
         self._call_changes = log._call_changes
         self._states: dict[tuple[int, ...], str] = {}
         self._was: dict[tuple[tuple[int, ...], tuple[int, ...]], str] = {}
+        self._open: dict[str, str] = {}          # '"A": {' by memcg name
 
     def state(self, v: tuple[int, ...]) -> str:
         """A call's "state" of a raw state."""
@@ -819,14 +820,18 @@ class _Texts:
     def changes(self, changes: Sequence[tuple[int, int, int, int]]) -> tuple[str, str]:
         """A call's "memcgs" and "was" "memcgs" (CallLog._call_changes) as text."""
         new_by, old_by = self._call_changes(changes)
-        return _by_memcg(new_by), _by_memcg(old_by)
+        return self._by_memcg(new_by), self._by_memcg(old_by)
 
-
-def _by_memcg(by: dict[str, dict[str, Any]]) -> str:
-    """json.dumps of {memcg: {counter: value}} (values int or None)."""
-    return "{" + ", ".join([_enc(name) + ": {" + ", ".join(
-        [_COLUMN_KEYS[c] + ("null" if v is None else str(v)) for c, v in d.items()])
-        + "}" for name, d in by.items()]) + "}"
+    def _by_memcg(self, by: dict[str, dict[str, Any]]) -> str:
+        """json.dumps of {memcg: {counter: value}} (values int or None)."""
+        out = []
+        for name, d in by.items():
+            head = self._open.get(name)
+            if head is None:
+                head = self._open[name] = _enc(name) + ": {"
+            out.append(head + ", ".join([_COLUMN_KEYS[c] + ("null" if v is None else str(v))
+                                         for c, v in d.items()]) + "}")
+        return "{" + ", ".join(out) + "}"
 
 
 class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
