@@ -526,8 +526,7 @@ class CallLog:
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
-        state: dict[str, Any] = json.loads(self._text().state(self.raw_state(pfn)))
-        return state
+        return self._state_builder()[0](self.raw_state(pfn))
 
     def _pcg_names(self, raw: int) -> tuple[str, ...]:
         """PCG_ names (without the prefix) of a stored pc->flags byte, in
@@ -725,6 +724,21 @@ class CallLog:
             lru.__getitem__, lruvec.__getitem__]
         return state, field
 
+    def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
+        """Counter changes with lo < mark <= hi: (mark, memcg << 8 | column,
+        old, new), in mark, memcg and column order."""
+        a = bisect_right(self._c_mark, lo)
+        b = bisect_right(self._c_mark, hi)
+        rows, olds = self._c_rows, self._c_old
+        out = []
+        for k in range(a, b):
+            mark, base = self._c_mark[k], self._c_memcg[k] << 8
+            new, old = rows[k], olds[k]
+            # the changed columns, found in C (most rows change in one or two)
+            out += [(mark, base | c, old[c], new[c])
+                    for c in compress(_COLS, map(ne, new, old))]
+        return out
+
     def _call_changes(self, changes: Sequence[tuple[int, int, int, int]]
                       ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         """({memcg: {counter: new}}, {memcg: {counter: old}}) of some changes
@@ -764,21 +778,6 @@ class CallLog:
         if tx is None or tx.memcgs != len(self._m.memcg_list):
             tx = self._texts = _Texts(self)
         return tx
-
-    def _changes(self, lo: int, hi: int) -> list[tuple[int, int, int, int]]:
-        """Counter changes with lo < mark <= hi: (mark, memcg << 8 | column,
-        old, new), in mark, memcg and column order."""
-        a = bisect_right(self._c_mark, lo)
-        b = bisect_right(self._c_mark, hi)
-        rows, olds = self._c_rows, self._c_old
-        out = []
-        for k in range(a, b):
-            mark, base = self._c_mark[k], self._c_memcg[k] << 8
-            new, old = rows[k], olds[k]
-            # the changed columns, found in C (most rows change in one or two)
-            out += [(mark, base | c, old[c], new[c])
-                    for c in compress(_COLS, map(ne, new, old))]
-        return out
 
 
 class _Texts:
