@@ -7,17 +7,36 @@ snapshots of a 64-page machine, without and with the step's kernel calls
 (what widgets get), and 5,000 with the kernel calls but no snapshots, the
 calls kept as recorded (a step's call dicts are built when it is read),
 then 5,000 more with every step's calls written as JSON (what `run --json`
-does), beside the real kernel's lifecycles/s. Issue 10's budget: with
-calls, at least 80% of the figures without them when it was filed
-(11,900 steps/s without snapshots, 5,500 with them).
+does), beside the real kernel's lifecycles/s; and the peak resident memory
+of `run --json` (a fresh process, its output thrown away) at 5,000 and at
+20,000 steps: a long run must hold one step's calls, not the run's. Issue
+10's budget: with calls, at least 80% of the figures without them when it
+was filed (11,900 steps/s without snapshots, 5,500 with them).
 """
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from memcg_edu.scenario import FORMAT, iter_scenario, load_scenario, run_scenario
-from memcg_edu.timeline import json_default
+from memcg_edu.scenario.run import step_json
+
+#: one command of the command line, its output thrown away: prints its
+#: peak resident memory in MB (VmHWM, this process's own: ru_maxrss of a
+#: child also counts what its parent held when it was started)
+_PEAK = r"""
+import os, sys
+sys.stdout = open(os.devnull, "w")
+from memcg_edu.cli import main
+main(sys.argv[1:])
+with open("/proc/self/status") as status:
+    kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(kb / 1024, file=sys.stderr)
+"""
 
 
 def _cycles(n_steps: int) -> dict:
@@ -32,6 +51,16 @@ def _cycles(n_steps: int) -> dict:
             "machine": {"ram_pages": 64, "swap_slots": 0},
             "memcgs": {"A": {"limit": 32}}, "tasks": {"p": "A"},
             "steps": steps[:n_steps]}
+
+
+def json_peak_mb(n_steps: int) -> float:
+    """Peak resident MB of `run --json` on ``n_steps`` steps, in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cycles.json"
+        path.write_text(json.dumps(_cycles(n_steps)))
+        out = subprocess.run([sys.executable, "-c", _PEAK, "run", str(path), "--json"],
+                             capture_output=True, text=True, timeout=900, check=True)
+    return float(out.stderr.strip().splitlines()[-1])
 
 
 def run() -> dict:
@@ -51,7 +80,7 @@ def run() -> dict:
     run_scenario(_cycles(5_000), pages=False, calls=True)
     t6 = time.perf_counter()
     for rec, _ in iter_scenario(_cycles(5_000), pages=False, calls=True):
-        json.dumps(rec["calls"], default=json_default)
+        step_json(rec)
     t7 = time.perf_counter()
     out = {"load 100k steps (s)": round(t1 - t0, 3),
            "run steps/s (no snapshots) [target 50,000]": round(20_000 / (t2 - t1)),
@@ -61,6 +90,8 @@ def run() -> dict:
            "run steps/s (kernel calls, no snapshots)": round(5_000 / (t6 - t5)),
            "run steps/s (kernel calls, no snapshots) target": 9_520,
            "run --json steps/s (kernel calls written)": round(5_000 / (t7 - t6))}
+    for n in (5_000, 20_000):
+        out[f"run --json peak MB ({n:,} steps)"] = round(json_peak_mb(n), 1)
     krate, note = kernel_rate()
     if krate:
         out["kernel lifecycles/s"] = round(krate)

@@ -10,14 +10,12 @@ precondition broke, 2 for an invalid file (see memcg_edu.cli).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from ..scenario import DESIGNS, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, load_scenario
+from ..scenario import DESIGNS, iter_scenario, load_scenario
 from ..scenario.beside import records
-from ..scenario.run import design_for
+from ..scenario.run import design_for, step_json
 from ..scenario.text import format_calls, format_step
-from ..timeline import json_default
 
 __all__ = ["add_parser", "main", "add_design_argument", "design_of",
            "add_invariants_argument", "exit_status"]
@@ -85,7 +83,6 @@ def main(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{sc.title} ({sc.source}, design {args.design})")
     prev = None
-    keys = JSON_KEYS + RANGE_JSON_KEYS
     # the lines of up to _BATCH steps, written at once: one write, not two
     # per step (each write is escaped for the terminal, cli._Printable)
     out: list[str] = []
@@ -96,11 +93,7 @@ def main(args: argparse.Namespace) -> int:
             if stop:
                 stopped = rec
             if args.json:
-                # a record holds no cycle (plain dicts, lists, numbers,
-                # strings): the encoder's watch for one, an id() kept per
-                # container, is not needed (a twentieth of run --json's cost)
-                out.append(json.dumps({k: rec[k] for k in keys if k in rec},
-                                      check_circular=False, default=json_default))
+                out.append(step_json(rec))
             else:
                 out.append("\n" + format_step(rec, sc.steps[rec["step"]], prev))  # blank line first
                 if args.calls:

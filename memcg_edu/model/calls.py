@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import struct
 from array import array
 from bisect import bisect_right
@@ -253,6 +254,16 @@ _FRESH_ROW = tuple(RES_COUNTER_MAX if c in _LIMIT_COLS else 0 for c in range(_NC
 #: list entries), for nbytes()
 _CHANGE_BYTES = 8 * (_NCOL + 20)
 
+#: a string's JSON text, as json.dumps writes it (in C)
+_enc: Callable[[str], str] = json.encoder.encode_basestring_ascii
+#: a call's JSON text up to its depth, by function id
+_PREFIX = [f'{{"fn": {_enc(n)}, "file": {_enc(f)}, "depth": '
+           for n, f in zip(_NAMES, _FILES)]
+#: '"usage": ' ... by column name
+_COLUMN_KEYS = {c: f"{_enc(c)}: " for c in COLUMNS}
+#: page states whose text is kept (then made again from none)
+_STATES_KEPT = 1 << 14
+
 #: CallRecords keeps a step's page labels and states before it whole up to
 #: this many entries (bounded memory a step), else those of its calls' pages
 _KEEP_WHOLE = 16
@@ -277,17 +288,20 @@ class CallLog:
         # pc->mem_cgroup, lru, lru memcg (zeros and -1 for no page)
         self._r = array("q")
         self._n = self._nr = 0           # calls and returns recorded
+        # the calls and returns forget() dropped: call i is row i - first
+        # of _e, return j row j - rfirst of _r
+        self.first = self._rfirst = 0
         # counter row changes (a few a step, so plain lists: array.append
-        # parses its argument, slower): the mark, the memcg, the index of
-        # that memcg's change before (its row before; -1: a fresh row) and
-        # the row now, whole (a tuple: a copy costs less than packing it);
-        # the changed columns are found only when the log is read
-        # (_changes); and each memcg's latest change (-1: none)
+        # parses its argument, slower): the mark, the memcg, its row before
+        # and its row now, whole (tuples: a copy costs less than packing it,
+        # and the row before is the change before's, shared); the changed
+        # columns are found only when the log is read (_changes); and each
+        # memcg's row as its latest change left it
         self._c_mark: list[int] = []
         self._c_memcg: list[int] = []
-        self._c_prev: list[int] = []
+        self._c_old: list[tuple[int, ...]] = []
         self._c_rows: list[tuple[int, ...]] = []
-        self._c_latest: list[int] = []
+        self._c_latest: list[tuple[int, ...]] = []
         self._mark = 0
         # each memcg's row as last diffed, and the machine's live rows
         # (Machine.memcg_rows, a list that grows with each new memcg) it is
@@ -306,6 +320,8 @@ class CallLog:
         # PG_ and PCG_ names of a raw flags value, kept once made
         self._flag_cache: dict[int, tuple[str, ...]] = {}
         self._pcg_cache: dict[int, tuple[str, ...]] = {}
+        # the JSON texts records_json is made of (None: to be made)
+        self._texts: Optional[_Texts] = None
 
     def __len__(self) -> int:
         return self._n
@@ -327,25 +343,21 @@ class CallLog:
         rows, last, latest = self._rows, self._last, self._c_latest
         while len(last) < len(rows):            # a new memcg: a fresh row
             last.append(list(_FRESH_ROW))
-            latest.append(-1)
+            latest.append(_FRESH_ROW)
         for i in sorted(written) if len(written) > 1 else written:
             row = rows[i]
             if row == last[i]:                  # written back as it was
                 continue
-            # the row whole, and where the row before is kept: finding the
-            # changed columns here would cost several times more, and most
-            # logs are never read
-            latest[i], prev = len(self._c_mark), latest[i]
+            # the row whole, and the row before: finding the changed columns
+            # here would cost several times more, and most logs are never read
+            now = tuple(row)
             self._c_mark.append(mark)
             self._c_memcg.append(i)
-            self._c_prev.append(prev)
-            self._c_rows.append(tuple(row))
+            self._c_old.append(latest[i])
+            self._c_rows.append(now)
+            latest[i] = now
             last[i][:] = row
         written.clear()
-
-    def _row_at(self, k: int) -> list[int]:
-        """The row that change ``k`` left (-1: a fresh row)."""
-        return list(_FRESH_ROW if k < 0 else self._c_rows[k])
 
     def _state_arrays(self) -> tuple[np.ndarray, ...]:
         """The mem_map arrays of a page's state, in raw_state() order."""
@@ -387,8 +399,9 @@ class CallLog:
     def set_page(self, i: int, pfn: int) -> None:
         """The page of call ``i`` became known inside it (a fault allocates it)."""
         if i >= 0:
-            self._e[i * _E + 2] = pfn
-            self._e[i * _E + 6] = -1             # it had no state at entry
+            k = (i - self.first) * _E
+            self._e[k + 2] = pfn
+            self._e[k + 6] = -1                  # it had no state at entry
 
     def leave(self, i: int, pfn: Optional[int] = None) -> None:
         """Call ``i`` returns: store the mark and its page's state.
@@ -399,7 +412,7 @@ class CallLog:
         if i < 0:
             return
         if pfn is None:
-            pfn = self._e[i * _E + 2]
+            pfn = self._e[(i - self.first) * _E + 2]
         self.depth -= 1
         mark = self._mark = self._mark + 1
         if self._m.written or self.written:  # a counter row was written
@@ -438,23 +451,51 @@ class CallLog:
         return sum(a.itemsize * len(a) for a in (self._e, self._r)) \
             + len(self._c_rows) * _CHANGE_BYTES
 
+    def _row(self, i: int) -> int:
+        """Where call ``i``'s numbers start in _e (a forgotten call raises)."""
+        if i < self.first:
+            raise ModelUsageError(
+                f"kernel call {i} was forgotten: calls before {self.first} "
+                "were dropped once written (CallLog.forget)")
+        return (i - self.first) * _E
+
+    def forget(self) -> None:
+        """Forget every call recorded so far (a streaming writer wrote them).
+
+        Between operations (no call open), so that a long run keeps the
+        calls of one step, not of all: later calls keep their numbers
+        (``len()`` counts every call recorded), and reading a forgotten one
+        raises ModelUsageError. What the next diff compares with (each
+        memcg's row as last diffed) stays: the next call's changes are the
+        same as without the forget.
+        """
+        self.first, self._rfirst = self._n, self._nr
+        del self._e[:]
+        del self._r[:]
+        # every change is at a mark before the next call's entry: none is
+        # read again (_changes reads those after a call's entry mark)
+        del self._c_mark[:]
+        del self._c_memcg[:]
+        del self._c_old[:]
+        del self._c_rows[:]
+
     def truncate(self, n: int) -> None:
         """Forget calls from ``n`` on (Machine.restore, between operations)."""
         if n < len(self):
+            at = self._row(n)
             self.cuts.append(n)
-            mark, r0 = self._e[n * _E + 4], self._e[n * _E + 5]
-            del self._e[n * _E:]
-            del self._r[r0 * _R:]
+            mark, r0 = self._e[at + 4], self._e[at + 5]
+            del self._e[at:]
+            del self._r[(r0 - self._rfirst) * _R:]
             self._n, self._nr = n, r0
             cut = bisect_right(self._c_mark, mark)
-            # each memcg's latest change that stays
-            for i, k in enumerate(self._c_latest):
-                while k >= cut:
-                    k = self._c_prev[k]
-                self._c_latest[i] = k
+            # each memcg's latest change that stays: the row before its
+            # first change that goes (walked back to it)
+            for k in range(len(self._c_mark) - 1, cut - 1, -1):
+                self._c_latest[self._c_memcg[k]] = self._c_old[k]
             del self._c_mark[cut:]
             del self._c_memcg[cut:]
-            del self._c_prev[cut:]
+            del self._c_old[cut:]
             del self._c_rows[cut:]
         self.depth = 0
         self._rows = self._m.memcg_rows          # restore replaced the rows
@@ -462,7 +503,7 @@ class CallLog:
         # each row as its latest change left it: the next diff, at the entry
         # of the next operation's first call (inside no call), logs what the
         # restore put back
-        self._last = [self._row_at(k) for k in self._c_latest]
+        self._last = [list(row) for row in self._c_latest]
         self.written.clear()
         self.written.update(range(len(self._rows)))   # all compared next
         self._views = None                       # and the mem_map arrays
@@ -471,17 +512,17 @@ class CallLog:
     def names(self, start: int = 0, stop: Optional[int] = None) -> list[str]:
         """Function names of calls [start, stop), in entry order."""
         stop = len(self) if stop is None else stop
-        return [_NAMES[f & _FN] for f in self._e[start * _E:stop * _E:_E]]
+        return [_NAMES[f & _FN] for f in self._e[self._row(start):self._row(stop):_E]]
 
     def depths(self, start: int = 0, stop: Optional[int] = None) -> list[int]:
         """Nesting depths of calls [start, stop) (0: entered by the mm operation)."""
         stop = len(self) if stop is None else stop
-        return list(self._e[start * _E + 1:stop * _E:_E])
+        return list(self._e[self._row(start) + 1:self._row(stop):_E])
 
     def pfns(self, start: int = 0, stop: Optional[int] = None) -> set[int]:
         """The pfns calls [start, stop) act on (-1: no page)."""
         stop = self._n if stop is None else stop
-        return set(self._e[start * _E + 2:stop * _E:_E])
+        return set(self._e[self._row(start) + 2:self._row(stop):_E])
 
     def state_now(self, pfn: int) -> dict[str, Any]:
         """The page's fields now, in the shape of a call's "state"."""
@@ -527,21 +568,87 @@ class CallLog:
         {...}})}. ``before`` gives pages' states before the first call
         (pfn -> raw_state()) so that their first call can say what it
         changed.
+
+        The shape is written here and in records_json (their text);
+        tests/model/test_calls.py holds the two equal.
         """
+        labels = labels or {}
+        state, field = self._state_builder()
+        call_changes = self._call_changes
+        out = []
+        for f, depth, p, slot, now, then, changes in self._calls(start, stop, before):
+            memcgs, was_mc = call_changes(changes) if changes else ({}, {})
+            st = was_st = None
+            if now is not None:
+                st = state(now)
+                if then is not None:
+                    was_st = {} if then == now else {
+                        name: field[j](then[j]) for j, name in enumerate(STATE_FIELDS)
+                        if then[j] != now[j]}
+            out.append({
+                "fn": _NAMES[f], "file": _FILES[f], "depth": depth,
+                "page": labels.get(p) if p >= 0 else None,
+                "pfn": p if p >= 0 else None,
+                "swap": slot if slot >= 0 else None,
+                "state": st, "memcgs": memcgs,
+                "was": {"state": was_st, "memcgs": was_mc}})
+        return out
+
+    def records_json(self, start: int = 0, stop: Optional[int] = None,
+                     labels: Optional[Mapping[int, str]] = None,
+                     before: Optional[Mapping[int, tuple[int, ...]]] = None) -> str:
+        """``json.dumps(records(start, stop, labels, before))``, written
+        directly (what `run --json` prints under "calls"): no call dict is
+        made, and the text of a page state, of a "was" state and of a
+        function's name and file is made once and kept (see _Texts)."""
+        labels = labels or {}
+        tx = self._text()
+        state, was_state, call_changes = tx.state, tx.was_state, tx.changes
+        enc, prefix = _enc, _PREFIX
+        out = []
+        for f, depth, p, slot, now, then, changes in self._calls(start, stop, before):
+            memcgs, was_mc = call_changes(changes) if changes else ("{}", "{}")
+            st = was_st = "null"
+            if now is not None:
+                st = state(now)
+                if then is not None:
+                    was_st = "{}" if then == now else was_state(then, now)
+            if p >= 0:
+                label = labels.get(p)
+                page = "null" if label is None else enc(label)
+                pfn = str(p)
+            else:
+                page = pfn = "null"
+            swap = str(slot) if slot >= 0 else "null"
+            out.append(f'{prefix[f]}{depth}, "page": {page}, "pfn": {pfn}, '
+                       f'"swap": {swap}, "state": {st}, "memcgs": {memcgs}, '
+                       f'"was": {{"state": {was_st}, "memcgs": {was_mc}}}}}')
+        return "[" + ", ".join(out) + "]"
+
+    def _calls(self, start: int, stop: Optional[int],
+               before: Optional[Mapping[int, tuple[int, ...]]]
+               ) -> Iterator[tuple[int, int, int, int, Optional[tuple[int, ...]],
+                                   Optional[tuple[int, ...]],
+                                   list[tuple[int, int, int, int]]]]:
+        """Calls [start, stop) as records and records_json read them: per
+        call, in entry order, (function id, depth, pfn, swap slot, the
+        page's raw state at return (None: no page, or it never returned),
+        its raw state before the call (None: not known), the counter
+        changes made from its entry to its return (_changes))."""
         n = len(self)
         stop = n if stop is None else min(stop, n)
         if start >= stop:
-            return []
+            return
         count = stop - start
         # plain lists of the slices (a few dozen calls: no numpy round trip)
-        flat = self._e[start * _E:stop * _E].tolist()
+        at, end = self._row(start), self._row(stop)
+        flat = self._e[at:end].tolist()
         entries = [flat[j:j + _E] for j in range(0, len(flat), _E)]
         # the returns of these calls: from the first one's entry to the
         # entry of call ``stop`` when that is a new operation's (depth 0:
         # every call before it has returned, or never will), else to now
-        r1 = self._e[stop * _E + 5] if stop < n and self._e[stop * _E + 1] == 0 \
-            else len(self._r) // _R
-        rflat = self._r[entries[0][5] * _R:r1 * _R].tolist()
+        r1 = self._e[end + 5] if stop < n and self._e[end + 1] == 0 else self._nr
+        rflat = self._r[(entries[0][5] - self._rfirst) * _R:(r1 - self._rfirst) * _R].tolist()
         # raw state at return (None: no page, or the call never returned
         # because an error ended the operation: it then ends at its entry)
         at_ret: list[Optional[tuple[int, ...]]] = [None] * count
@@ -577,30 +684,9 @@ class CallLog:
                 at_entry[k] = known.get(p)
         changes = self._changes(entries[0][4], max(m_out))
         marks = [c[0] for c in changes]
-        labels = labels or {}
-        state, field = self._state_builder()
-        call_changes = self._call_changes
-        out = []
-        for k, e in enumerate(entries):
-            p, now, then = e[2], at_ret[k], at_entry[k]
-            lo, hi = bisect_right(marks, e[4]), bisect_right(marks, m_out[k])
-            memcgs, was_mc = call_changes(changes[lo:hi]) if hi > lo else ({}, {})
-            st = was_st = None
-            if now is not None:
-                st = state(now)
-                if then is not None:
-                    was_st = {} if then == now else {
-                        f: field[j](then[j]) for j, f in enumerate(STATE_FIELDS)
-                        if then[j] != now[j]}
-            f = e[0] & _FN
-            out.append({
-                "fn": _NAMES[f], "file": _FILES[f], "depth": e[1],
-                "page": labels.get(p) if p >= 0 else None,
-                "pfn": p if p >= 0 else None,
-                "swap": e[3] if e[3] >= 0 else None,
-                "state": st, "memcgs": memcgs,
-                "was": {"state": was_st, "memcgs": was_mc}})
-        return out
+        for e, now, then, out in zip(entries, at_ret, at_entry, m_out):
+            yield (e[0] & _FN, e[1], e[2], e[3], now, then,
+                   changes[bisect_right(marks, e[4]):bisect_right(marks, out)])
 
     def since(self, start: int, labels: Mapping[int, str],
               before: Mapping[int, tuple[int, ...]]) -> "CallRecords":
@@ -643,11 +729,11 @@ class CallLog:
         old, new), in mark, memcg and column order."""
         a = bisect_right(self._c_mark, lo)
         b = bisect_right(self._c_mark, hi)
-        rows = self._c_rows
+        rows, olds = self._c_rows, self._c_old
         out = []
         for k in range(a, b):
-            mark, base, prev = self._c_mark[k], self._c_memcg[k] << 8, self._c_prev[k]
-            new, old = rows[k], _FRESH_ROW if prev < 0 else rows[prev]
+            mark, base = self._c_mark[k], self._c_memcg[k] << 8
+            new, old = rows[k], olds[k]
             # the changed columns, found in C (most rows change in one or two)
             out += [(mark, base | c, old[c], new[c])
                     for c in compress(_COLS, map(ne, new, old))]
@@ -685,6 +771,67 @@ class CallLog:
                 old_by[name] = {c: old}
         return new_by, old_by
 
+    def _text(self) -> "_Texts":
+        """The JSON texts of states and counter changes (kept while no memcg
+        is made: a state names its memcg)."""
+        tx = self._texts
+        if tx is None or tx.memcgs != len(self._m.memcg_list):
+            tx = self._texts = _Texts(self)
+        return tx
+
+
+class _Texts:
+    """The JSON texts records_json writes a CallLog's calls with: the text
+    of each page state and "was" state made once (json.dumps of what
+    records puts there), for the memcgs there are (a state names its
+    memcg: made again when one is made)."""
+
+    def __init__(self, log: CallLog) -> None:
+        self.memcgs = len(log._m.memcg_list)
+        self._state, self._field = log._state_builder()
+        self._call_changes = log._call_changes
+        self._states: dict[tuple[int, ...], str] = {}
+        self._was: dict[tuple[tuple[int, ...], tuple[int, ...]], str] = {}
+        self._open: dict[str, str] = {}          # '"A": {' by memcg name
+
+    def state(self, v: tuple[int, ...]) -> str:
+        """A call's "state" of a raw state."""
+        t = self._states.get(v)
+        if t is None:
+            if len(self._states) >= _STATES_KEPT:
+                self._states.clear()
+            t = self._states[v] = json.dumps(self._state(v))
+        return t
+
+    def was_state(self, then: tuple[int, ...], now: tuple[int, ...]) -> str:
+        """A call's "was" "state": the fields of ``then`` that differ from
+        ``now`` (they differ)."""
+        t = self._was.get((then, now))
+        if t is None:
+            if len(self._was) >= _STATES_KEPT:
+                self._was.clear()
+            field = self._field
+            t = self._was[then, now] = json.dumps({
+                name: field[j](then[j]) for j, name in enumerate(STATE_FIELDS)
+                if then[j] != now[j]})
+        return t
+
+    def changes(self, changes: Sequence[tuple[int, int, int, int]]) -> tuple[str, str]:
+        """A call's "memcgs" and "was" "memcgs" (CallLog._call_changes) as text."""
+        new_by, old_by = self._call_changes(changes)
+        return self._by_memcg(new_by), self._by_memcg(old_by)
+
+    def _by_memcg(self, by: dict[str, dict[str, Any]]) -> str:
+        """json.dumps of {memcg: {counter: value}} (values int or None)."""
+        out = []
+        for name, d in by.items():
+            head = self._open.get(name)
+            if head is None:
+                head = self._open[name] = _enc(name) + ": {"
+            out.append(head + ", ".join([_COLUMN_KEYS[c] + ("null" if v is None else str(v))
+                                         for c, v in d.items()]) + "}")
+        return "{" + ", ".join(out) + "}"
+
 
 class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     """A range of calls as the list ``CallLog.records`` gives, built when first read.
@@ -694,7 +841,8 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
     calls act on), so that a run pays for the dicts only of the steps a
     front-end opens. ``len()`` needs no build. It equals the list of the
     same dicts, and pickles and copies as that list; ``json.dumps`` needs
-    ``default=memcg_edu.timeline.json_default`` (a plain list is written).
+    ``default=memcg_edu.timeline.json_default`` (a plain list is written);
+    ``json()`` gives that text without making the dicts (`run --json`).
     """
 
     __slots__ = ("_log", "_start", "_stop", "_cuts", "_labels", "_before",
@@ -716,16 +864,31 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
             self._before = {p: before[p] for p in pfns if p in before}
         self._list: Optional[list[dict[str, Any]]] = None
 
+    def json(self) -> str:
+        """``json.dumps`` of the list (CallLog.records_json: no dict made)."""
+        if self._list is not None:
+            return json.dumps(self._list)
+        return self._kept_log().records_json(self._start, self._stop, self._labels,
+                                             self._before)
+
+    def _kept_log(self) -> CallLog:
+        """The log, which still holds these calls (else ModelUsageError)."""
+        log = self._log
+        assert log is not None                       # dropped only once built
+        if self._start < min(log.first, self._stop):     # (none: nothing to read)
+            raise ModelUsageError(
+                "these kernel calls were forgotten: a streaming run keeps "
+                "a step's calls only until its next step (CallLog.forget)")
+        if any(n < self._stop for n in log.cuts[self._cuts:]):
+            raise ModelUsageError(
+                "these kernel calls were forgotten: the machine was "
+                "restored to a snapshot taken before them")
+        return log
+
     def _built(self) -> list[dict[str, Any]]:
         if self._list is None:
-            log = self._log
-            assert log is not None                   # dropped only once built
-            if any(n < self._stop for n in log.cuts[self._cuts:]):
-                raise ModelUsageError(
-                    "these kernel calls were forgotten: the machine was "
-                    "restored to a snapshot taken before them")
-            self._list = log.records(self._start, self._stop, self._labels,
-                                     self._before)
+            self._list = self._kept_log().records(self._start, self._stop,
+                                                  self._labels, self._before)
             self._log = None                         # the machine is not pinned
             self._labels, self._before = {}, {}
         return self._list

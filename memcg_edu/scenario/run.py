@@ -12,6 +12,7 @@ recorded with ok=false and the run goes on; a broken kernel precondition
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 from typing import Any, Generator, Iterator, Mapping
 
@@ -19,8 +20,9 @@ import numpy as np
 
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
+from ..model.calls import CallRecords
 from ..model.machine import PageStateLists
-from ..timeline import Timeline
+from ..timeline import Timeline, json_default
 from .expect import failed_checks
 from . import ranges
 from .labels import Label, LabelTracker
@@ -29,7 +31,7 @@ from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "design_for", "DESIGNS", "JSON_KEYS",
+__all__ = ["run_scenario", "iter_scenario", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
            "RANGE_JSON_KEYS", "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
            "RANGE_DETAIL_MAX"]
 
@@ -37,6 +39,29 @@ __all__ = ["run_scenario", "iter_scenario", "design_for", "DESIGNS", "JSON_KEYS"
 JSON_KEYS = ("step", "op", "ok", "error", "events", "memcgs", "calls")
 #: ... and, for a range step, these as well
 RANGE_JSON_KEYS = ("count", "event_counts")
+#: the keys `run --json` prints before a step's "calls", and after them
+_BEFORE_CALLS = JSON_KEYS[:JSON_KEYS.index("calls")]
+_AFTER_CALLS = JSON_KEYS[JSON_KEYS.index("calls") + 1:] + RANGE_JSON_KEYS
+
+
+def step_json(rec: Mapping[str, Any]) -> str:
+    """The `run --json` line of a step record: its JSON_KEYS (and a range
+    step's RANGE_JSON_KEYS), as ``json.dumps`` writes them; the "calls" of
+    the model written from their text (CallRecords.json), never made into
+    dicts."""
+    # a record holds no cycle (plain dicts, lists, numbers, strings): the
+    # encoder's watch for one, an id() kept per container, is not needed
+    text = json.dumps({k: rec[k] for k in _BEFORE_CALLS if k in rec},
+                      check_circular=False, default=json_default)
+    if "calls" in rec:
+        calls = rec["calls"]
+        text = (text[:-1] + ', "calls": '
+                + (calls.json() if isinstance(calls, CallRecords) else json.dumps(calls))
+                + "}")
+    after = {k: rec[k] for k in _AFTER_CALLS if k in rec}
+    if after:
+        text = text[:-1] + ", " + json.dumps(after, check_circular=False)[1:]
+    return text
 #: "pages" is stored per step only for machines up to this many frames+slots
 PAGES_MAX_FRAMES = 512
 #: ... and while steps x (frames + slots) stays below this many cells.
@@ -124,17 +149,21 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     """Run a scenario step by step: yields (step record, the run stops here).
 
     The same records as run_scenario, one at a time, so that a front-end
-    can print each and let it go (run --json of a long scenario).
+    can print each and let it go (run --json of a long scenario). A
+    record's "calls" can be read until the next step is asked for: then
+    the machine forgets them (CallLog.forget), so that memory stays that
+    of one step however long the run.
     """
     sc = load_scenario(scenario)
     yield from _run(sc, design_for(sc, design), pages, calls, check_invariants,
-                    detail)
+                    detail, keep_calls=False)
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
-         check_invariants: bool, detail: bool | None = True
-         ) -> Iterator[tuple[dict[str, Any], bool]]:
-    """iter_scenario for a loaded (checked) scenario."""
+         check_invariants: bool, detail: bool | None = True,
+         keep_calls: bool = True) -> Iterator[tuple[dict[str, Any], bool]]:
+    """iter_scenario for a loaded (checked) scenario; ``keep_calls`` False:
+    each step's calls are forgotten once the next step is asked for."""
     m = _machine(sc, design, check_invariants)
     if pages is None:
         pages = _small(sc)
@@ -166,6 +195,8 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
         yield rec, stop
         if stop:
             return
+        if calls and not keep_calls:
+            m.calls.forget()               # the step's record was written
     if check_invariants:                 # after each step it checked what the step changed
         m.check_invariants()
 

@@ -4,6 +4,7 @@ with the page's state at each return and the counters each call changed.
 Each expected sequence names the kernel function and file it follows; the
 nesting (depth) is the kernel's call graph, static helpers included.
 """
+import json
 import re
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memcg_edu.errors import ModelUsageError
 from memcg_edu.model import Machine
 from memcg_edu.model.calls import KERNEL_FUNCTIONS, kernel_call
 
@@ -523,3 +525,64 @@ def _line_of(f, text):
     import inspect
     src, start = inspect.getsourcelines(f)
     return start + next(i for i, line in enumerate(src) if text in line)
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_forgetting_the_calls_so_far_changes_none_of_the_next_ones(design):
+    # CallLog.forget (a streaming writer's): the next operation's calls, the
+    # counters they changed and from what, are those of a log that forgot
+    # nothing; the calls keep their numbers; the log holds one operation's
+    runs, sizes = [], []
+    for forget in (False, True):
+        m = Machine(ram_pages=32, swap_slots=64, design=design)
+        m.create_memcg("A", limit=4)
+        m.create_task("p", "A")
+        held = []
+        for k in range(40):                  # reclaim and swap from the 5th
+            if forget:
+                m.calls.forget()
+            n = len(m.calls)
+            m.fault_anon("p")
+            held.append(m.calls.nbytes())
+        sizes.append(held)
+        runs.append((n, m.calls.records(n)))
+    assert runs[0] == runs[1]
+    assert any(c["memcgs"] for c in runs[1][1])
+    assert sizes[0][-1] > 4 * sizes[0][5]               # kept: grows
+    # forgotten: what one fault holds (one of them reclaims a batch)
+    assert max(sizes[1][20:]) <= max(sizes[1][:20]) < sizes[0][-1] / 8
+
+
+def test_a_forgotten_call_cannot_be_read_or_restored_to(m):
+    snap = m.snapshot()
+    m.fault_anon("p")
+    n = len(m.calls)
+    m.calls.forget()
+    assert len(m.calls) == n and m.calls.records(n) == []
+    for read in (m.calls.records, m.calls.names, m.calls.depths, m.calls.pfns):
+        with pytest.raises(ModelUsageError, match=f"kernel call 0 was forgotten: calls before {n}"):
+            read(0)
+    with pytest.raises(ModelUsageError, match="forgotten"):
+        m.restore(snap)
+    later = m.snapshot()                     # a snapshot after it restores
+    m.fault_anon("p")
+    m.restore(later)
+    p = m.fault_anon("p")
+    assert m.calls.names(n)[0] == "do_anonymous_page"
+    assert m.calls.records(n)[0]["pfn"] == p.pfn
+
+
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_the_calls_json_text_is_what_json_dumps_writes(design):
+    # records_json (run --json's "calls", written without dicts) is the text
+    # json.dumps gives for records(): labels escaped, unlimited limits null
+    m = _workload_machine(design)
+    log = m.calls
+    odd = {p: f'p\u00e9"{p}\\' for p in log.pfns() if p >= 0}
+    text = log.records_json(0, None, odd)
+    assert text == json.dumps(log.records(0, None, odd))
+    recs = json.loads(text)
+    assert len(recs) == len(log)
+    assert any(r["page"] == odd[r["pfn"]] for r in recs if r["pfn"] is not None)
+    assert any(None in c.values() for r in recs for c in r["was"]["memcgs"].values())
+    assert log.records_json(len(log)) == "[]"

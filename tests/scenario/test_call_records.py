@@ -4,15 +4,18 @@ had if built at once, whenever and however they are read."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import pickle
+import tracemalloc
 
 import pytest
 
 from memcg_edu.errors import ModelUsageError
 from memcg_edu.model import Machine
 from memcg_edu.model.calls import CallRecords
-from memcg_edu.scenario import FORMAT, iter_scenario, run_scenario
+from memcg_edu.scenario import FORMAT, JSON_KEYS, RANGE_JSON_KEYS, iter_scenario, run_scenario
+from memcg_edu.scenario.run import step_json
 from memcg_edu.timeline import Timeline, json_default
 
 
@@ -141,3 +144,79 @@ def test_raw_states_of_many_pages_are_each_pages_raw_state(n):
     assert states == {p: m.calls.raw_state(p) for p in pfns}
     assert states[pfns[0]] != states[pfns[1]]
     assert all(type(v) is int for s in states.values() for v in s)
+
+
+def _retained_call_log_bytes(sc: dict, streaming: bool) -> int:
+    """Bytes allocated in memcg_edu/model/calls.py and still held when the
+    last step's record is made, running ``sc`` step by step (iter_scenario,
+    ``streaming``) or keeping every record (run_scenario).
+
+    The calls are not built into dicts here: a dict's block, once freed, may
+    be reused by a dict made elsewhere (a label's) and would still be
+    counted as calls.py's (test_a_streamed_steps_calls_are_gone_after_the_
+    next_step reads them)."""
+    from memcg_edu.model import calls as calls_module
+    only_calls = [tracemalloc.Filter(True, calls_module.__file__),
+                  tracemalloc.Filter(True, "<kernel_call wrapper>")]
+    last = len(sc["steps"]) - 1
+    tracemalloc.start()
+    try:
+        if streaming:
+            for rec, _ in iter_scenario(sc, calls=True, detail=False):
+                if rec["step"] == last:
+                    snap = _held()
+        else:
+            tl = run_scenario(sc, calls=True, detail=False)
+            snap = _held()
+    finally:
+        tracemalloc.stop()
+    return sum(t.size for t in snap.filter_traces(only_calls).traces)
+
+
+def _held() -> tracemalloc.Snapshot:
+    """What is allocated now; a full collection first empties the free lists
+    of tuples and dicts, whose blocks tracemalloc still counts as held."""
+    gc.collect()
+    return tracemalloc.take_snapshot()
+
+
+def test_a_streaming_run_keeps_the_calls_of_one_step_not_of_the_run():
+    # iter_scenario forgets a step's calls once the next step is asked for
+    # (CallLog.forget): ten times the steps, about the same bytes held
+    small, big = _cycles(50), _cycles(500)
+    streamed = [_retained_call_log_bytes(sc, True) for sc in (small, big)]
+    kept = [_retained_call_log_bytes(sc, False) for sc in (small, big)]
+    assert kept[1] > 8 * kept[0]                 # run_scenario keeps every step's
+    assert kept[0] > 20 * streamed[0]
+    assert streamed[1] < 1.5 * streamed[0] + 4096, streamed
+
+
+def test_a_streamed_steps_calls_are_gone_after_the_next_step():
+    steps = iter_scenario(_cycles(3), calls=True)
+    first, _ = next(steps)
+    second, _ = next(steps)
+    assert list(second["calls"])[0]["fn"] == "isolate_lru_page"     # migrate_pages
+    with pytest.raises(ModelUsageError, match="forgotten: a streaming run keeps"):
+        list(first["calls"])
+    built, _ = next(steps)
+    names = [c["fn"] for c in built["calls"]]
+    next(steps)
+    assert [c["fn"] for c in built["calls"]] == names   # read in time: kept
+
+
+def test_a_steps_json_line_is_json_dumps_of_its_keys():
+    # step_json (run --json) writes the calls from their text; the line is
+    # json.dumps of the record's JSON_KEYS and RANGE_JSON_KEYS, in that order
+    sc = _cycles(2)
+    sc["steps"] += [{"op": "fault_anon", "task": "p", "page": "r{i}", "count": 3},
+                    {"op": "get_page", "page": "r{i}", "count": 3},
+                    {"op": "expect", "memcg": "A", "usage": 0}]
+    sc["steps"][-1]["usage"] = 99                       # a failed expect: "error"
+    keys = JSON_KEYS + RANGE_JSON_KEYS
+    lines = [(step_json(rec), json.dumps({k: rec[k] for k in keys if k in rec},
+                                         default=json_default))
+             for rec, _ in iter_scenario(sc, calls=True)]
+    assert all(a == b for a, b in lines)
+    recs = [json.loads(a) for a, _ in lines]
+    assert list(recs[11]) == list(keys) and len(recs[11]["calls"]) == 3
+    assert recs[-1]["error"] and list(recs[0]) == list(JSON_KEYS)
