@@ -23,6 +23,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
 
@@ -41,7 +42,7 @@ _BATCH = 1024
 _CHILD = ("import gc, sys; gc.disable(); sys.path.insert(0, sys.argv[1]); "
           "from memcg_edu.scenario.beside import serve; serve()")
 #: the directory holding this copy of memcg_edu: the child runs the same code
-_ROOT = str(Path(__file__).resolve().parents[2])
+_ROOT = str(Path(str(files("memcg_edu"))).resolve().parent)
 
 Record = tuple[dict[str, Any], bool]
 
