@@ -52,12 +52,16 @@ class EventLog:
     ``pfn`` (or swap slot, for swap events) it concerns (-1 if none), the
     ``memcg`` index (-1 if none), ``nr`` pages and a ``depth``: 0 for an mm
     operation, recorded when it ends, 1 for the memcg API calls it made,
-    recorded in order before it. ``enabled=False`` records nothing.
+    recorded in order before it. ``enabled=False`` records nothing;
+    ``counters=False`` records the events but not the counters after each
+    (counter() then refuses): a scenario run reads its counters per step.
     """
 
-    def __init__(self, machine: "Machine", enabled: bool = True) -> None:
+    def __init__(self, machine: "Machine", enabled: bool = True,
+                 counters: bool = True) -> None:
         self._m = machine
         self.enabled = enabled
+        self.counters = counters
         self.kind_names: list[str] = []
         self._kind_index: dict[str, int] = {}
         # the events, _EVENT each (one pack per event)
@@ -90,6 +94,8 @@ class EventLog:
             k = self._kind_index[kind] = len(self.kind_names)
             self.kind_names.append(kind)
         self._ev.frombytes(_PACK_EVENT(k, pfn, memcg, nr, depth))
+        if not self.counters:                    # nobody reads them
+            return
         m = self._m
         written, mine = m.written, self.written
         if written:                              # for the call log too
@@ -223,6 +229,9 @@ class EventLog:
         if mg is None:
             raise ModelUsageError(f"no memcg {memcg!r}; there are "
                                   f"{', '.join(self._m.memcgs)}")
+        if not self.counters:
+            raise ModelUsageError("this machine's event log keeps no counters "
+                                  "(Machine(record_counters=False))")
         if mg.is_root and name in ("usage", "memsw_usage"):
             cols = [_CACHE, _RSS] + ([_SWAP] if name == "memsw_usage" else [])
             total = np.zeros(len(self))

@@ -87,7 +87,8 @@ class Machine:
     is do_swap_account (memsw counters); ``charge_stock`` turns on the
     per-CPU stock (usage then moves in CHARGE_BATCH steps);
     ``check_invariants`` checks every invariant after every operation;
-    ``record_events`` keeps the event log; ``fixes`` names later kernel
+    ``record_events`` keeps the event log, and ``record_counters`` the
+    counters after each event in it (EventLog.counter); ``fixes`` names later kernel
     fixes to apply to the 3.17 design (memcontrol.FIXES:
     "memcg_read_first"; the 3.16 design has no such code and ignores them).
 
@@ -100,7 +101,8 @@ class Machine:
     def __init__(self, ram_pages: int = 64, swap_slots: int = 32,
                  swap_account: bool = True, charge_stock: bool = False,
                  design: str = "3.17", check_invariants: bool = False,
-                 record_events: bool = True, fixes: tuple[str, ...] = ()) -> None:
+                 record_events: bool = True, fixes: tuple[str, ...] = (),
+                 record_counters: bool = True) -> None:
         if not isinstance(ram_pages, int) or not 0 < ram_pages <= MAX_FRAMES:
             raise ModelUsageError(f"ram_pages must be an integer from 1 to "
                                   f"{MAX_FRAMES:,} (the model's limit), not {ram_pages!r}")
@@ -154,7 +156,10 @@ class Machine:
         #: "victim", "badness", "outcome"} (outcome "retried", "killed",
         #: "oom_kill_disable" or "no_victim")
         self.oom_kills: list[dict[str, Any]] = []
-        self.events = EventLog(self, enabled=record_events)
+        #: how many times shrink_page_list() ran: only then (or when the
+        #: OOM killer ends a task) can a step move pages it does not name
+        self.shrink_runs = 0
+        self.events = EventLog(self, enabled=record_events, counters=record_counters)
         self.calls = CallLog(self, enabled=record_events)
         self._add_memcg("root", None, False)
 

@@ -132,6 +132,7 @@ def shrink_page_list(m: "Machine", pfns: list[int], may_swap: bool,
     given, receives pfn -> swap slot for each page add_to_swap gave a slot.
     """
     mem = m.mem
+    m.shrink_runs += 1                       # pages no step named may move
     free, keep = [], []
     m.ops.uncharge_start(m)
     for pfn in pfns:

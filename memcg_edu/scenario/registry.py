@@ -229,20 +229,13 @@ def op(name: str) -> Op:
                        f"{', '.join(REGISTRY)}") from None
 
 
-#: events after which pages the step did not name may have moved or gone:
-#: the 3.17 uncharge API, and 3.16's (reclaim at a limit swaps out or
-#: drops pages through mem_cgroup_uncharge_swapcache / _cache_page / _page)
-_RECLAIM_EVENTS = frozenset({"mem_cgroup_swapout", "mem_cgroup_uncharge",
-                             "mem_cgroup_uncharge_list", "oom_kill_process",
-                             "mem_cgroup_uncharge_page", "mem_cgroup_uncharge_cache_page",
-                             "mem_cgroup_uncharge_swapcache"})
-
-
-def may_reclaim(name: str, events: list[str]) -> bool:
-    """Could this step have reclaimed pages other than the ones it names?"""
+def may_reclaim(name: str, reclaimed: bool) -> bool:
+    """Could this step have moved pages other than the ones it names?
+    ``reclaimed``: shrink_page_list() ran during it (Machine.shrink_runs
+    moved), the only way a charge moves another page (the OOM killer's
+    victims are read apart)."""
     how = REGISTRY[name].reclaims
-    return how == "always" or (
-        how == "charging" and not _RECLAIM_EVENTS.isdisjoint(events))
+    return how == "always" or (how == "charging" and reclaimed)
 
 
 def check_registry() -> None:

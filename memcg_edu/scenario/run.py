@@ -79,8 +79,10 @@ def _machine(sc: Scenario, design: str, check_invariants: bool):
                             f"{', '.join(DESIGNS)}", field="design")
     from ..model import Machine
     try:
+        # a step's counters are read from the memcgs (_counters), not
+        # from the event log: it keeps only the events
         return Machine(**sc.machine, design=design,
-                       check_invariants=check_invariants)
+                       check_invariants=check_invariants, record_counters=False)
     except (ModelUsageError, NotImplementedError) as e:
         raise ScenarioError(f"the {design} design is not available in this "
                             f"version of memcg_edu ({e})", field="design") from None
@@ -234,16 +236,14 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         labels_before = _pfn_labels(ctx)
         states_before = m.calls.raw_states(labels_before.keys())
     if count is None:
-        # _apply's events are the step's: it reads them for may_reclaim
-        ok, error, touched, stop, before, events = _apply(ctx, sc, i, st, design,
-                                                          mark, oom_mark)
+        ok, error, touched, stop, before = _apply(ctx, sc, i, st, design, oom_mark)
     else:
         recording, m.calls.enabled = m.calls.enabled, calls and m.calls.enabled
         try:
             ok, error, touched, stop, before = _apply_range(ctx, sc, i, st, design)
         finally:
             m.calls.enabled = recording
-        events = m.events.kinds(mark)
+    events = m.events.kinds(mark)
     counters = _counters(ctx, names, last if last is not None else {})
     if op == "expect" and st.get("design", design) == design:
         bad = failed_checks(st, counters[st["memcg"]])
@@ -316,12 +316,11 @@ def _counters(ctx: Context, names: list[str],
     return out
 
 
-def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
-           mark: int, oom_mark: int
-           ) -> tuple[bool, str | None, list[Label], bool, set[int], list[str]]:
+def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str, oom_mark: int
+           ) -> tuple[bool, str | None, list[Label], bool, set[int]]:
     """Run one step on the model: (ok, error, labels touched, stop, pfns
-    before, the kinds of the events it recorded). ``mark``, ``oom_mark``:
-    how many events and OOM kills the machine had recorded before it."""
+    before). ``oom_mark``: how many OOM kills the machine had recorded
+    before it."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     # the labels the step names ("with": replace_page_cache's second page)
     named = []
@@ -335,6 +334,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
             if lab.page is not None:
                 before.add(lab.page.pfn)
     ok, error, touched, stop = True, None, [], False
+    shrinks = m.shrink_runs
     try:
         touched = REGISTRY[op].apply(ctx, st)
     except (MemcgOOM, StepFailed) as e:
@@ -357,8 +357,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
             if oom["victim"]:
                 touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
                 tr.exit(oom["victim"], "was OOM-killed")
-    events = m.events.kinds(mark)
-    if not ok or ooms or may_reclaim(op, events):
+    if not ok or ooms or may_reclaim(op, m.shrink_runs != shrinks):
         moved = sync_labels(ctx, tr.live_after_reclaim(), touched)
     elif REGISTRY[op].places_known:      # its labels are where it put them
         moved = []
@@ -366,7 +365,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str,
         moved = sync_labels(ctx, touched, touched)
     if moved or len(touched) > 1:        # (one label, none moved: as it is)
         touched = list({id(lab): lab for lab in touched + moved}.values())
-    return ok, error, touched, stop, before, events
+    return ok, error, touched, stop, before
 
 
 def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
@@ -398,8 +397,8 @@ def _apply_range(ctx: Context, sc: Scenario, i: int, st: dict, design: str
         for k in fields:                         # "{i}" -> j
             one[k] = st[k].replace(RANGE_INDEX, str(j))
         try:
-            ok_j, error_j, touched_j, stop, before_j, _ = _apply(
-                ctx, sc, i, one, design, len(ctx.m.events), len(ctx.m.oom_kills))
+            ok_j, error_j, touched_j, stop, before_j = _apply(
+                ctx, sc, i, one, design, len(ctx.m.oom_kills))
         except ScenarioError as e:
             raise ScenarioError(f"i = {j}: {e.message}", file=e.file, step=e.step,
                                 op=e.op, field=e.field) from None

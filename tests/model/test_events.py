@@ -69,6 +69,28 @@ def test_recording_can_be_switched_off():
     assert len(m.events) == 0
 
 
+@pytest.mark.parametrize("design", ["3.17", "3.16"])
+def test_events_without_counters_are_the_same_events(design):
+    # record_counters=False (a scenario run's machine) keeps every event as
+    # it is, and the model runs the same; only the counters after each
+    # event are not kept, and asking for them says so
+    def work(**kw):
+        m = Machine(ram_pages=8, swap_slots=4, design=design, **kw)
+        a = m.create_memcg("A", limit=3)
+        t = m.create_task("t", a)
+        pages = [m.fault_anon(t) for _ in range(5)]   # the limit reclaims
+        m.unmap(t, m.migrate(pages[-1]))
+        return m
+    on, off = work(), work(record_counters=False)
+    assert len(on.events) > 20
+    assert [off.events[i] for i in range(len(off.events))] == \
+        [on.events[i] for i in range(len(on.events))]
+    assert off.counters() == on.counters()
+    assert on.events.counter("A", "usage")[-1] == on.counters()["A"]["usage"] > 0
+    with pytest.raises(ModelUsageError, match="keeps no counters"):
+        off.events.counter("A", "usage")
+
+
 def test_counters_has_the_step_record_shape_and_is_json():
     m = Machine(ram_pages=8, swap_slots=2)
     m.create_memcg("A", limit=4)
