@@ -22,7 +22,6 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
@@ -91,20 +90,31 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
 
 def _start(sc: Any, design: str, options: dict[str, Any]
            ) -> subprocess.Popen[bytes] | None:
-    """The child, fed (sc, design, options) through a temporary file (this
-    process goes on at once); None if it cannot be started."""
+    """The child, fed (sc, design, options) through a pipe; None if it
+    cannot be started or dies before it has read them."""
     try:
-        with tempfile.TemporaryFile() as feed:
+        # -I: the child reads no PYTHON* variable, user site or working
+        # directory; it imports this copy of memcg_edu (_ROOT) and the
+        # environment's packages. Its errors are this process's to raise.
+        child = subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+    except (OSError, ValueError):
+        return None                             # no interpreter
+    try:
+        # started first, so that its imports overlap the pickling, and its
+        # unpickling the writing: the child reads all of it before it writes
+        # anything back, so neither waits on a full pipe of the other's
+        assert child.stdin is not None
+        with child.stdin as feed:
             pickle.dump((sc, design, options), feed, pickle.HIGHEST_PROTOCOL)
-            feed.seek(0)
-            # -I: the child reads no PYTHON* variable, user site or working
-            # directory; it imports this copy of memcg_edu (_ROOT) and the
-            # environment's packages. Its errors are this process's to raise.
-            return subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
-                                    stdin=feed, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL)
     except (OSError, ValueError, TypeError, pickle.PicklingError):
-        return None                             # no temporary file, no interpreter
+        _end(child, False)                      # it died, or sc cannot be sent
+        return None
+    except BaseException:                       # Ctrl-C: no child left behind
+        _end(child, False)
+        raise
+    return child
 
 
 def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:

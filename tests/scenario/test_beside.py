@@ -268,14 +268,28 @@ def test_a_child_whose_parent_is_killed_ends_by_itself(tmp_path, command):
     assert _session(p.pid) == []
 
 
-@pytest.mark.parametrize("python", ["", "/nonexistent/python3", None])
-def test_no_usable_interpreter_or_temporary_file_leaves_the_run_here(forced, monkeypatch,
-                                                                     tmp_path, python):
-    if python is None:                      # no temporary file can be made
-        monkeypatch.setattr(beside.tempfile, "TemporaryFile",
-                            lambda: open(tmp_path / "missing" / "x", "w+b"))
-    else:
-        monkeypatch.setattr(beside.sys, "executable", python)
+@pytest.mark.parametrize("python", ["", "/nonexistent/python3"])
+def test_no_usable_interpreter_leaves_the_run_here(forced, monkeypatch, python):
+    monkeypatch.setattr(beside.sys, "executable", python)
     sc = load_scenario(_long(5))
     assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
+    assert forced == [None]
+
+
+def test_a_child_that_dies_before_reading_the_scenario_leaves_the_run_here(forced,
+                                                                          monkeypatch):
+    # the scenario is far more than a pipe holds: writing it meets the
+    # closed pipe (BrokenPipeError), and the child is reaped
+    monkeypatch.setattr(beside, "_CHILD", "pass")
+    sc = load_scenario(_long(2000))
+    assert list(beside.records(sc, "3.17", **OPTIONS)) == _in_process(sc, "3.17")
+    assert forced == [None]
+
+
+def test_a_scenario_that_cannot_be_sent_leaves_the_run_here(forced, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise pickle.PicklingError("cannot pickle")
+    monkeypatch.setattr(beside.pickle, "dump", refuse)
+    sc = load_scenario(_long(5))
+    assert list(beside.records(sc, "3.17", **OPTIONS)) == _in_process(sc, "3.17")
     assert forced == [None]
