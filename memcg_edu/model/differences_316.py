@@ -42,8 +42,7 @@ def design_differences(m: "Machine", uncharged: dict[int, tuple[int, str]]) -> l
     again are dropped from it here.
     """
     mem, pg = m.mem, m.mem.pg
-    names = [mg.name for mg in m.memcg_list]
-    notes = []
+    notes: list[str] = []
     for pfn in sorted(uncharged):
         gen, function = uncharged[pfn]
         if (pg.gen[pfn] != gen or pg.flags[pfn] & PG_free
@@ -53,13 +52,14 @@ def design_differences(m: "Machine", uncharged: dict[int, tuple[int, str]]) -> l
         refs = pg.refcount[pfn]
         notes.append(f"page {pfn} was uncharged by {function}() but is still in "
                      f"use ({refs} reference{'' if refs == 1 else 's'}): 3.17 keeps "
-                     f"it charged to {names[pg.pc_memcg[pfn]]} until its "
+                     f"it charged to {m.memcg_list[pg.pc_memcg[pfn]].name} until its "
                      f"final put")
-    # (one take() each: a step of a 3.16 run scans every frame here)
-    stale = np.flatnonzero(_ON_LRU.take(mem.flags) & _UNCHARGED.take(mem.pc_flags)
-                           & (mem.lru_memcg > 0))
+    # (one take() each: a step of a 3.16 run scans every frame here; most
+    # find nothing, so the names are looked up only for a page found)
+    stale = (_ON_LRU.take(mem.flags) & _UNCHARGED.take(mem.pc_flags)
+             & (mem.lru_memcg > 0)).nonzero()[0]
     for pfn in stale.tolist():
-        notes.append(f"page {pfn} is on {names[pg.lru_memcg[pfn]]}'s "
+        notes.append(f"page {pfn} is on {m.memcg_list[pg.lru_memcg[pfn]].name}'s "
                      f"{LRU_NAMES[pg.lru[pfn]]} LRU list without "
                      f"a charge: in 3.17 an uncharged page on an LRU sits on "
                      f"root's (I7)")
