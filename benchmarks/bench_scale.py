@@ -13,6 +13,9 @@ for as many anonymous page lifecycles, measured in the same run):
 * k tasks mapping and unmapping one page, for k = 1,000 and 5,000 (time
   per mapper must not grow with k), and 20,000 mappers plus 100
   migrations of the shared page (<= 2 s);
+* ``run --json`` (every step's kernel calls written) after a range step of
+  8,192 labels, for 500 and 2,000 later steps: the time per step must not
+  grow with the run (no look at every live label at every step);
 * import time of memcg_edu.cli in a fresh interpreter, best of 3 (<= 0.3 s).
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from kernel_rate import beside, kernel_rate
 
 from memcg_edu.model import Machine
 
-__all__ = ["run", "mappers", "cli_figure", "runs_only", "import_time"]
+__all__ = ["run", "mappers", "cli_figure", "runs_only", "import_time", "calls_after_range"]
 
 HERE = Path(__file__).resolve().parent
 STEPS = 100_000
@@ -87,6 +90,21 @@ def import_time(rounds: int = 3) -> float:
             "print(time.perf_counter() - t)")
     return min(float(subprocess.run([sys.executable, "-c", code], capture_output=True,
                                     text=True, check=True).stdout) for _ in range(rounds))
+
+
+def calls_after_range(after: int, pages: int = 8_192) -> float:
+    """Seconds of ``run --json`` (each step's kernel calls written) of a range
+    fault of ``pages`` labels, then ``after`` migrations of one of them each:
+    the time per later step must not grow with ``after``."""
+    steps = [{"op": "fault_anon", "task": "p", "page": "x{i}", "count": pages}]
+    steps += [{"op": "migrate", "page": f"x{i}"} for i in range(after)]
+    sc = {"format": "memcg-edu-scenario/1", "title": "calls after a range",
+          "machine": {"ram_pages": 2 * pages, "swap_slots": 0},
+          "memcgs": {"A": {}}, "tasks": {"p": "A"}, "steps": steps}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "range.json"
+        path.write_text(json.dumps(sc))
+        return cli_figure(["run", "--json", str(path)])["s"]
 
 
 def mappers(k: int, migrations: int = 0) -> float:
@@ -156,6 +174,12 @@ def run() -> dict:
         beside(out, "range step 1M pages, fault + unmap (s)", r[0], RANGE)
         beside(out, "bulk path 1M pages, fault + unmap (s)", r[1], RANGE)
         out["range step / bulk path time [target <= 2]"] = round(r[0] / r[1], 2)
+    # the kernel calls recorded after a range step of many labels: each
+    # step looks only at the labels it touched (scenario/call_names.py)
+    few, many = calls_after_range(500), calls_after_range(2_000)
+    beside(out, "run --json, range fault of 8,192 then 2,000 migrations (s)", many, 10_192)
+    out["run --json after a range of 8,192: ms per later step (500 to 2,000 steps)"] = \
+        round((many - few) / 1_500 * 1e3, 2)
     for k in (1_000, 5_000):
         dt = mappers(k)
         beside(out, f"{k:,} mappers of one page (s)", dt, k)

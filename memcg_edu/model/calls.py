@@ -543,6 +543,11 @@ class CallLog:
         """The page's fields now as numbers (for ``records(before=...)``)."""
         return tuple(v[pfn] for v in self._views or self._page_views())
 
+    def state_arrays_copy(self) -> list[np.ndarray]:
+        """Every page's fields now, copied, as arrays in raw_state() order
+        (a step's states before it, when most pages are labelled)."""
+        return [a.copy() for a in self._state_arrays()]
+
     def raw_states(self, pfns: Collection[int]) -> dict[int, tuple[int, ...]]:
         """raw_state() of many pages (a step's labelled pages): pfn -> state."""
         if len(pfns) <= 8:

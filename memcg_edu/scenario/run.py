@@ -25,6 +25,7 @@ from ..model.machine import PageStateLists
 from ..timeline import Timeline, json_default
 from .expect import failed_checks
 from . import ranges
+from .call_names import CallNames
 from .labels import Label, LabelTracker
 from .load import Scenario, load_scenario
 from .ops import Context, StepFailed, sync_labels
@@ -186,9 +187,10 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
     names = sc.memcg_names
     last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
     snapshots = PageStateLists(m) if pages else None
+    call_names = CallNames(ctx) if calls else None
     for i, st in enumerate(sc.steps):
         # small machine: name every live page, for the page grid
-        rec, stop = _step(ctx, sc, i, st, names, design, calls, last,
+        rec, stop = _step(ctx, sc, i, st, names, design, call_names, last,
                           detail or pages, every_label=pages)
         if snapshots is not None:
             rec["pages"] = snapshots.take()    # made from the last step's
@@ -203,12 +205,6 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
         m.check_invariants()
 
 
-def _pfn_labels(ctx: Context) -> dict[int, str]:
-    """pfn -> label of every live label's page."""
-    return {lab.page.pfn: lab.name for lab in ctx.tr.live()
-            if lab.page is not None}
-
-
 #: a range step records its kernel calls only up to this many steps
 RANGE_CALLS_MAX = 64
 #: a range step's "detail" names at most this many labels and pfns
@@ -218,23 +214,25 @@ _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 
 
 def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
-          design: str, calls: bool = True,
+          design: str, call_names: CallNames | None = None,
           last: dict[str, tuple[list[int], dict[str, Any]]] | None = None,
           detail: bool = True, every_label: bool = False
           ) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
-    whether the run must stop here. ``detail`` False: no "detail" unless
-    the step has design notes (they name labels); ``every_label``: its
-    "labels" name every live label, not only those the step touched."""
+    whether the run must stop here. ``call_names``: record the step's
+    kernel calls, named with it (None: no calls). ``detail`` False: no
+    "detail" unless the step has design notes (they name labels);
+    ``every_label``: its "labels" name every live label, not only those
+    the step touched."""
     m, tr, op = ctx.m, ctx.tr, st["op"]
     tr.step, tr.op = i, op               # for the tracker's errors
     count = st.get("count")
-    calls = calls and (count is None or count <= RANGE_CALLS_MAX)
+    calls = call_names is not None and (count is None or count <= RANGE_CALLS_MAX)
     mark, oom_mark = len(m.events), len(m.oom_kills)
     if calls:
+        assert call_names is not None
         cmark = len(m.calls)
-        labels_before = _pfn_labels(ctx)
-        states_before = m.calls.raw_states(labels_before.keys())
+        call_names.before_step()
     if count is None:
         ok, error, touched, stop, before = _apply(ctx, sc, i, st, design, oom_mark)
     else:
@@ -274,12 +272,15 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
                 det["touched"] = det["touched"][:RANGE_DETAIL_MAX]
                 det["truncated"] = True
     if calls:
+        assert call_names is not None
         # a page is named by the label it has after the step, else before
         # (built when read: a run pays for the dicts of the steps opened)
-        rec["calls"] = m.calls.since(cmark, {**labels_before, **_pfn_labels(ctx)},
-                                     states_before)
+        rec["calls"] = m.calls.since(cmark, *call_names.after_step(
+            cmark, touched, whole=count is not None))
     elif count is not None:
         rec["calls"] = []                    # too many to keep (RANGE_CALLS_MAX)
+        if call_names is not None:
+            call_names.forget()              # its labels moved unseen
     if len(m.oom_kills) > oom_mark:      # which OOM outcome, and whom it killed
         rec["oom"] = [dict(o) for o in m.oom_kills[oom_mark:]]
     if notes:
