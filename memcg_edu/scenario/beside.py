@@ -35,6 +35,8 @@ __all__ = ["records", "BESIDE_FROM", "serve"]
 BESIDE_FROM = 20_000
 #: records per pickled batch (one pickle shares the strings of its records)
 _BATCH = 1024
+#: bytes the pipe from the child holds (Linux's default pipe-max-size)
+_PIPE = 1 << 20
 
 #: the child: read (scenario, design, options), send batches of records,
 #: then None;
@@ -100,11 +102,25 @@ def _start(sc: Any, design: str, options: dict[str, Any]
             # -I: the child reads no PYTHON* variable, user site or working
             # directory; it imports this copy of memcg_edu (_ROOT) and the
             # environment's packages. Its errors are this process's to raise.
-            return subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
-                                    stdin=feed, stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL)
+            child = subprocess.Popen([sys.executable, "-I", "-c", _CHILD, _ROOT],
+                                     stdin=feed, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
     except (OSError, ValueError, TypeError, pickle.PicklingError):
         return None                             # no temporary file, no interpreter
+    _widen(child)
+    return child
+
+
+def _widen(child: subprocess.Popen[bytes]) -> None:
+    """Let the child run up to _PIPE bytes of records ahead of this
+    process: a pipe holds 64 KiB (less than a batch) unless told more
+    (Linux), and the two processes would then wait on each other at each
+    hiccup of either."""
+    try:
+        import fcntl
+        fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)  # type: ignore[union-attr]
+    except (ImportError, AttributeError, OSError):
+        pass                                    # not Linux, or above pipe-max-size
 
 
 def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:
