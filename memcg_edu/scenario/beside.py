@@ -23,6 +23,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
@@ -67,11 +68,13 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
     scenario is long and a second CPU is there, else from this one. ``sc``
     is a loaded Scenario; ``options`` are iter_scenario's (pages, calls,
     check_invariants, detail)."""
+    from .load import load_scenario
     from .run import iter_scenario
 
     if _steps(sc) < BESIDE_FROM or _cpus() < 2:
         yield from iter_scenario(sc, design, **options)
         return
+    sc = load_scenario(sc)                      # checked here: the child trusts it
     done, whole = 0, False
     child = _start(sc, design, options)
     try:
@@ -94,10 +97,13 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
 def _start(sc: Any, design: str, options: dict[str, Any]
            ) -> subprocess.Popen[bytes] | None:
     """The child, fed (sc, design, options) through a temporary file (this
-    process goes on at once); None if it cannot be started."""
+    process goes on at once); None if it cannot be started. ``sc`` goes
+    without the copy of itself that load_scenario keeps to tell an edit
+    (as much again to pickle and unpickle): serve marks it checked."""
     try:
         with tempfile.TemporaryFile() as feed:
-            pickle.dump((sc, design, options), feed, pickle.HIGHEST_PROTOCOL)
+            pickle.dump((replace(sc, _checked=None), design, options), feed,
+                        pickle.HIGHEST_PROTOCOL)
             feed.seek(0)
             # -I: the child reads no PYTHON* variable, user site or working
             # directory; it imports this copy of memcg_edu (_ROOT) and the
@@ -159,6 +165,7 @@ def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
     feed = feed or sys.stdin.buffer
     out = out or sys.stdout.buffer
     sc, design, options = pickle.load(feed)
+    sc._checked = sc.to_dict()      # checked by the parent (records), as load_scenario marks it
     batch: list[Record] = []
     for rec in iter_scenario(sc, design, **options):
         batch.append(rec)

@@ -188,6 +188,27 @@ def test_the_child_protocol_is_batches_then_none(monkeypatch):
     assert [r for b in batches for r in b] == _in_process(MIXED, "3.17")
 
 
+def test_the_child_is_fed_the_scenario_without_its_checked_copy(forced, monkeypatch):
+    """The feed leaves out load_scenario's copy of the scenario (as big
+    again): the child marks it checked, and an edit made since the load is
+    checked here first, as an in-process run checks it."""
+    fed = []
+    dump = pickle.dump
+    monkeypatch.setattr(beside.pickle, "dump",
+                        lambda obj, *a: (fed.append(obj), dump(obj, *a))[1])
+    sc = load_scenario(_long(40))
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
+    assert fed[0][0] == sc and fed[0][0]._checked is None and sc._checked is not None
+    assert forced[0].returncode == 0      # it ran to its end, not replaced
+    sc.steps.append({"op": "unmap_all"})
+    with pytest.raises(ScenarioError) as here:
+        list(beside.records(sc, "3.16", **OPTIONS))
+    assert len(forced) == 1               # raised before any child was started
+    with pytest.raises(ScenarioError) as alone:
+        _in_process(sc, "3.16")
+    assert str(here.value) == str(alone.value)
+
+
 def test_short_scenarios_or_one_cpu_stay_in_this_process(monkeypatch):
     started = []
     monkeypatch.setattr(beside, "_start", lambda *a: started.append(a))
