@@ -109,7 +109,7 @@ class CallTally:
         self.seen = 0
 
     def add(self, step: Mapping[str, Any]) -> None:
-        i, self.seen = self.seen, self.seen + 1
+        self.seen += 1
         events = tuple(step.get("events") or ())
         try:
             n: int | None = self.lists.get(events, 0)
@@ -121,8 +121,10 @@ class CallTally:
             self.lists[events] = n + 1
         else:
             self.other.update(map(_event_name, events))
-        for note in step.get("design_notes") or ():
-            self.notes.setdefault(_with_labels(note, step), step.get("step", i))
+        if "design_notes" in step:
+            for note in step["design_notes"] or ():
+                self.notes.setdefault(_with_labels(note, step),
+                                      step.get("step", self.seen - 1))
 
     def result(self) -> dict[str, Any]:
         events = Counter(self.other)

@@ -15,8 +15,8 @@ from typing import Any
 from ..errors import ModelUsageError
 from ..timeline import COUNTERS, STATS, Timeline
 
-__all__ = ["SHOWN", "counter_value", "diff_steps", "diff_row", "step_differs", "stand_in",
-           "read_counters", "calls_of"]
+__all__ = ["SHOWN", "counter_value", "diff_steps", "diff_row", "step_differs", "StepDiffers",
+           "stand_in", "read_counters", "calls_of"]
 
 #: Counters a side-by-side table shows by default (pages / events).
 SHOWN = ("usage", "memsw_usage", "rss", "cache", "swap", "pgpgin", "pgpgout")
@@ -99,18 +99,45 @@ def step_differs(sa: Mapping[str, Any], sb: Mapping[str, Any], names: list[str],
     every = _every(counters)
     read = read_counters(counters)
     ma, mb = sa.get("memcgs") or {}, sb.get("memcgs") or {}
-    for m in names:
-        ra, rb = ma.get(m), mb.get(m)
-        if ra is rb:
-            continue
-        if ra is not None and rb is not None:
-            if ra == rb:                     # equal records
-                continue
-            if every and _plainly_unequal(ra, rb):
-                return True
-        if read(ra) != read(rb):
+    return any(_differs(ma.get(m), mb.get(m), every, read) for m in names)
+
+
+def _differs(ra: Mapping[str, Any] | None, rb: Mapping[str, Any] | None, every: bool,
+             read: Callable[[Mapping[str, Any] | None], tuple[Any, ...]]) -> bool:
+    """Does some counter (``read``; ``every`` counter?) differ between two
+    records of a memcg?"""
+    if ra is rb:
+        return False
+    if ra is not None and rb is not None:
+        if ra == rb:                         # equal records
+            return False
+        if every and _plainly_unequal(ra, rb):
             return True
-    return False
+    return read(ra) != read(rb)
+
+
+class StepDiffers:
+    """step_differs for the steps of a comparison read in order: a memcg
+    whose two records are the very ones of the step before (the runner
+    hands a memcg whose counters did not move the same record again) is
+    not compared again."""
+
+    def __init__(self, names: list[str], counters: tuple[str, ...]) -> None:
+        self.names = names
+        self.every, self.read = _every(counters), read_counters(counters)
+        self._last: dict[str, tuple[Any, Any, bool]] = {}   # memcg -> (ra, rb, differs)
+
+    def __call__(self, sa: Mapping[str, Any], sb: Mapping[str, Any]) -> bool:
+        ma, mb = sa.get("memcgs") or {}, sb.get("memcgs") or {}
+        last = self._last
+        for m in self.names:
+            ra, rb = ma.get(m), mb.get(m)
+            seen = last.get(m)
+            if seen is None or seen[0] is not ra or seen[1] is not rb:
+                seen = last[m] = (ra, rb, _differs(ra, rb, self.every, self.read))
+            if seen[2]:
+                return True
+        return False
 
 
 def diff_row(i: int, sa: Mapping[str, Any], sb: Mapping[str, Any],

@@ -40,11 +40,12 @@ class _Cells(dict):
 
     def __missing__(self, key: tuple) -> str:
         a, _, b, _ = key
-        text = ("*" if a != b else " ") + "/".join("-" if v is None else str(v)
-                                                   for v in (a, b))
         if len(self) >= self.LIMIT:
             self.clear()
-        cell = self[key] = f"{text:>{self.width}}"
+        # built in one expression: a counter that keeps growing makes a new
+        # cell at most steps
+        cell = self[key] = (("*" if a != b else " ") + ("-" if a is None else str(a))
+                            + "/" + ("-" if b is None else str(b))).rjust(self.width)
         return cell
 
 
@@ -69,26 +70,26 @@ class StepsTable:
                 + " ".join(f"{c:>{self.cw}}" for c in self.counters))
         return [head, "-" * len(head)]
 
-    def _line(self, m: str, lead: str, ra: Mapping[str, Any] | None,
-              rb: Mapping[str, Any] | None) -> str:
-        """memcg m's line from its two records. The runner hands a memcg
-        whose counters did not move the same record again: its line too."""
-        last = self._last.get(m)
-        if last is not None and last[0] is ra and last[1] is rb:
-            return last[2]
-        va, vb = self._read(ra), self._read(rb)
-        line = lead + " ".join(map(self._cells.__getitem__,
-                                   zip(va, map(type, va), vb, map(type, vb))))
-        self._last[m] = (ra, rb, line)
-        return line
-
     def body(self, sa: Mapping[str, Any], sb: Mapping[str, Any]
              ) -> tuple[list[str], list[str]]:
         """A row's memcg lines (without the step and op in front) and the
         lines under them (each design's calls, a failed step), from the
         two designs' records of the step (diff_steps's, stand-ins too)."""
         ma, mb = sa.get("memcgs") or {}, sb.get("memcgs") or {}
-        parts = [self._line(m, lead, ma.get(m), mb.get(m)) for m, lead in self._leads]
+        parts = []
+        last, read, cell = self._last, self._read, self._cells.__getitem__
+        for m, lead in self._leads:
+            ra, rb = ma.get(m), mb.get(m)
+            # the runner hands a memcg whose counters did not move the same
+            # record again: its line too
+            seen = last.get(m)
+            if seen is not None and seen[0] is ra and seen[1] is rb:
+                parts.append(seen[2])
+                continue
+            va, vb = read(ra), read(rb)
+            line = lead + " ".join(map(cell, zip(va, map(type, va), vb, map(type, vb))))
+            last[m] = (ra, rb, line)
+            parts.append(line)
         under: list[str] = []
         op = sa.get("op", sb.get("op"))
         if self.calls and op != "expect":
@@ -115,7 +116,8 @@ class StepsTable:
         text = "".join(u + "\n" for u in under) if under else ""
         if not parts:
             return text
-        return (f"{step:>4} {op:<{opw}} " + f"\n{'':>4} {'':<{opw}} ".join(parts)
+        # a part under the first is indented as far as the step and op
+        return (f"{step:>4} {op:<{opw}} " + ("\n" + " " * (opw + 6)).join(parts)
                 + "\n" + text)
 
 

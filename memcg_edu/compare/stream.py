@@ -22,7 +22,7 @@ from typing import Any, Iterator, TextIO, cast
 from ..timeline import COUNTERS, STATS
 from .calls import CallTally
 from .comparison import DESIGNS
-from .diff import SHOWN, diff_row, stand_in, step_differs
+from .diff import SHOWN, StepDiffers, diff_row, stand_in
 from .report import StepsTable, op_width, outcome_lines, summary_lines, title_lines
 
 __all__ = ["stream_compare"]
@@ -108,6 +108,7 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
     differing: list[int] = []
     names: list[str] | None = None
     table: StepsTable | None = None
+    differs: StepDiffers | None = None
     # The op column is as wide as the widest op of the steps compared, and
     # these end early when both designs stop: rows are kept (as tuples of
     # strings, which the garbage collector stops tracking) only until the
@@ -120,14 +121,18 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
         head = json.dumps({"format": "memcg-edu-compare/1", "title": sc.title or "",
                            "designs": list(DESIGNS)})
         out.write(head[:-1] + ', "steps": [')
+    add_a, add_b = (tallies[d].add for d in DESIGNS)
     for i, (sa, sb) in enumerate(_paired(sc, stopped)):
-        for d, rec in zip(DESIGNS, (sa, sb)):
-            if "op" in rec:                          # not a stand-in
-                tallies[d].add(rec)
+        if "op" in sa:                               # not a stand-in
+            add_a(sa)
+        if "op" in sb:
+            add_b(sb)
         if names is None:
             names = list(dict.fromkeys([*(sa.get("memcgs") or {}), *(sb.get("memcgs") or {})]))
             table = StepsTable(names, counters, calls)
-        if step_differs(sa, sb, names, ALL):
+            differs = StepDiffers(names, ALL)
+        assert differs is not None
+        if differs(sa, sb):
             differing.append(i)
         last = (i, sa, sb)
         if as_json:

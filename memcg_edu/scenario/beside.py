@@ -22,6 +22,7 @@ import os
 import pickle
 import subprocess
 import sys
+from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
@@ -34,6 +35,8 @@ __all__ = ["records", "BESIDE_FROM", "serve"]
 BESIDE_FROM = 20_000
 #: records per pickled batch (one pickle shares the strings of its records)
 _BATCH = 1024
+#: bytes the pipe from the child holds (Linux's default pipe-max-size)
+_PIPE = 1 << 20
 
 #: the child: read (scenario, design, options), send batches of records,
 #: then None;
@@ -64,11 +67,13 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
     scenario is long and a second CPU is there, else from this one. ``sc``
     is a loaded Scenario; ``options`` are iter_scenario's (pages, calls,
     check_invariants, detail)."""
+    from .load import load_scenario
     from .run import iter_scenario
 
     if _steps(sc) < BESIDE_FROM or _cpus() < 2:
         yield from iter_scenario(sc, design, **options)
         return
+    sc = load_scenario(sc)                      # checked here: the child trusts it
     done, whole = 0, False
     child = _start(sc, design, options)
     try:
@@ -91,7 +96,9 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
 def _start(sc: Any, design: str, options: dict[str, Any]
            ) -> subprocess.Popen[bytes] | None:
     """The child, fed (sc, design, options) through a pipe; None if it
-    cannot be started or dies before it has read them."""
+    cannot be started or dies before it has read them. ``sc`` goes without
+    the copy of itself that load_scenario keeps to tell an edit (as much
+    again to pickle and unpickle): serve marks it checked."""
     try:
         # -I: the child reads no PYTHON* variable, user site or working
         # directory; it imports this copy of memcg_edu (_ROOT) and the
@@ -101,13 +108,15 @@ def _start(sc: Any, design: str, options: dict[str, Any]
                                  stderr=subprocess.DEVNULL)
     except (OSError, ValueError):
         return None                             # no interpreter
+    _widen(child)
     try:
         # started first, so that its imports overlap the pickling, and its
         # unpickling the writing: the child reads all of it before it writes
         # anything back, so neither waits on a full pipe of the other's
         assert child.stdin is not None
         with child.stdin as feed:
-            pickle.dump((sc, design, options), feed, pickle.HIGHEST_PROTOCOL)
+            pickle.dump((replace(sc, _checked=None), design, options), feed,
+                        pickle.HIGHEST_PROTOCOL)
     except (OSError, ValueError, TypeError, pickle.PicklingError):
         _end(child, False)                      # it died, or sc cannot be sent
         return None
@@ -115,6 +124,18 @@ def _start(sc: Any, design: str, options: dict[str, Any]
         _end(child, False)
         raise
     return child
+
+
+def _widen(child: subprocess.Popen[bytes]) -> None:
+    """Let the child run up to _PIPE bytes of records ahead of this
+    process: a pipe holds 64 KiB (less than a batch) unless told more
+    (Linux), and the two processes would then wait on each other at each
+    hiccup of either."""
+    try:
+        import fcntl
+        fcntl.fcntl(child.stdout.fileno(), fcntl.F_SETPIPE_SZ, _PIPE)  # type: ignore[union-attr]
+    except (ImportError, AttributeError, OSError):
+        pass                                    # not Linux, or above pipe-max-size
 
 
 def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:
@@ -153,6 +174,7 @@ def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
     feed = feed or sys.stdin.buffer
     out = out or sys.stdout.buffer
     sc, design, options = pickle.load(feed)
+    sc._checked = sc.to_dict()      # checked by the parent (records), as load_scenario marks it
     batch: list[Record] = []
     for rec in iter_scenario(sc, design, **options):
         batch.append(rec)

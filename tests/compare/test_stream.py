@@ -164,3 +164,26 @@ def test_the_collector_is_off_while_both_designs_run_and_on_after(monkeypatch):
     with pytest.raises(ScenarioError):
         streamed(bad)
     assert gc.isenabled()
+
+
+def test_step_differs_read_in_order_agrees_with_step_differs():
+    """StepDiffers keeps each memcg's answer while the runner hands the same
+    two records again; a record equal but not the same, or one changed,
+    is compared again."""
+    from memcg_edu.compare.diff import StepDiffers, step_differs
+    from memcg_edu.compare.stream import ALL, _paired
+    from memcg_edu.scenario import load_scenario
+
+    pairs = list(_paired(load_scenario(MIXED), {}))
+    same, other = {"usage": 1, "stat": {"rss": 1}}, {"usage": 2, "stat": {"rss": 1}}
+    twin = {"usage": 1, "stat": {"rss": 1}}
+    made = [({"memcgs": {"A": same, "Bee": same}}, {"memcgs": {"A": same, "Bee": same}}),
+            ({"memcgs": {"A": same, "Bee": same}}, {"memcgs": {"A": other, "Bee": same}}),
+            ({"memcgs": {"A": same, "Bee": same}}, {"memcgs": {"A": twin, "Bee": same}}),
+            ({"memcgs": {"A": same}}, {"memcgs": {"A": twin, "Bee": other}}),
+            ({"memcgs": {}}, {"memcgs": {"A": twin, "Bee": other}})]
+    for seq in (pairs, made, made[::-1]):
+        differs = StepDiffers(["A", "Bee"], ALL)
+        got = [differs(sa, sb) for sa, sb in seq]
+        assert got == [step_differs(sa, sb, ["A", "Bee"], ALL) for sa, sb in seq]
+    assert got == [True, True, False, True, False]

@@ -122,7 +122,10 @@ def test_the_records_are_iter_scenarios_in_order(forced):
     assert len(forced) == 1 and _reaped(forced[0])
 
 
-def test_a_child_that_dies_half_way_is_replaced_by_this_process(forced):
+def test_a_child_that_dies_half_way_is_replaced_by_this_process(forced, monkeypatch):
+    # a pipe as small as Linux makes it unless told more: the child cannot
+    # have sent the whole run when it is killed
+    monkeypatch.setattr(beside, "_PIPE", 1 << 16)
     sc = load_scenario(_long(2000))
     run = beside.records(sc, "3.16", **OPTIONS)
     got = [next(run) for _ in range(20)]
@@ -143,6 +146,18 @@ def test_a_step_found_invalid_half_way_is_raised_here_as_in_process(forced):
     with pytest.raises(ScenarioError) as alone:
         _in_process(bad, "3.16")
     assert str(here.value) == str(alone.value)
+
+
+def test_the_child_may_run_a_megabyte_of_records_ahead(forced):
+    """Its pipe holds _PIPE bytes, not Linux's 64 KiB (less than a batch):
+    neither process waits on the other at each hiccup."""
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("a pipe's size is set on Linux only")
+    run = beside.records(load_scenario(_long(200)), "3.16", **OPTIONS)
+    next(run)
+    assert fcntl.fcntl(forced[0].stdout.fileno(), fcntl.F_GETPIPE_SZ) == beside._PIPE > 1 << 16
+    run.close()
 
 
 @pytest.mark.parametrize("end", [GeneratorExit, KeyboardInterrupt])
@@ -171,6 +186,27 @@ def test_the_child_protocol_is_batches_then_none(monkeypatch):
         batches.append(b)
     assert [len(b) for b in batches] == [4, 2]
     assert [r for b in batches for r in b] == _in_process(MIXED, "3.17")
+
+
+def test_the_child_is_fed_the_scenario_without_its_checked_copy(forced, monkeypatch):
+    """The feed leaves out load_scenario's copy of the scenario (as big
+    again): the child marks it checked, and an edit made since the load is
+    checked here first, as an in-process run checks it."""
+    fed = []
+    dump = pickle.dump
+    monkeypatch.setattr(beside.pickle, "dump",
+                        lambda obj, *a: (fed.append(obj), dump(obj, *a))[1])
+    sc = load_scenario(_long(40))
+    assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
+    assert fed[0][0] == sc and fed[0][0]._checked is None and sc._checked is not None
+    assert forced[0].returncode == 0      # it ran to its end, not replaced
+    sc.steps.append({"op": "unmap_all"})
+    with pytest.raises(ScenarioError) as here:
+        list(beside.records(sc, "3.16", **OPTIONS))
+    assert len(forced) == 1               # raised before any child was started
+    with pytest.raises(ScenarioError) as alone:
+        _in_process(sc, "3.16")
+    assert str(here.value) == str(alone.value)
 
 
 def test_short_scenarios_or_one_cpu_stay_in_this_process(monkeypatch):
