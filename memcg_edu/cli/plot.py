@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 from pathlib import Path
 
 from ..errors import ModelUsageError
@@ -107,7 +106,7 @@ def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
           tl: Timeline, step: int, other: Timeline | None) -> int:
     """Draw the figures ``want`` names, then write them."""
     from ..viz import plot_counters, plot_lru, plot_overlay, plot_pagegrid, plot_stats
-    from ..viz.style import save_figure
+    from ..viz.render import render
 
     made = {}
     if "counters" in want:
@@ -127,12 +126,8 @@ def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
         made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
             if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
     # render every figure before writing any, so a failure writes nothing
-    rendered = {}
-    fmt = paths["counters"].suffix.lstrip(".").lower()
-    for kind, fig in made.items():
-        buf = io.BytesIO()
-        save_figure(fig, buf, fmt)     # with its text alternative in the file
-        rendered[kind] = buf.getvalue()
+    # (a long timeline's on two CPUs: viz/render.py)
+    rendered = render(made, paths["counters"].suffix.lstrip(".").lower(), len(tl))
     for kind, data in rendered.items():
         write_atomic(paths[kind], data, overwrite=args.force)
         print(f"wrote {paths[kind]} ({kind})")

@@ -145,3 +145,21 @@ def test_plot_leaves_the_collector_as_it_found_it(saved, tmp_path, monkeypatch):
     with pytest.raises(ModelUsageError):
         _run(str(saved), "--out", str(tmp_path / "g.png"), "--only", "lru", "--force")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_long_timeline_renders_on_two_cpus_with_the_same_files(saved, tmp_path,
+                                                                  monkeypatch):
+    """plot renders through viz/render.py: with its child forced, the same files."""
+    from memcg_edu.viz import render
+    argv = ("--step", "5", "--overlay", str(saved))
+    assert _run(str(saved), "--out", str(tmp_path / "one.png"), *argv) == 0
+    forked = []
+    real = render._fork
+    monkeypatch.setattr(render, "_fork", lambda *a: forked.append(a) or real(*a))
+    monkeypatch.setattr(render, "FORK_FROM", 0)
+    monkeypatch.setattr(render, "_cpus", lambda: 2)
+    assert _run(str(saved), "--out", str(tmp_path / "two.png"), *argv) == 0
+    assert len(forked) == 1 and list(forked[0][1]) == ["stats", "lru", "pages", "overlay"]
+    for suffix in ("", "-stats", "-lru", "-pages", "-overlay"):
+        assert (tmp_path / f"one{suffix}.png").read_bytes() == \
+            (tmp_path / f"two{suffix}.png").read_bytes(), suffix
