@@ -20,7 +20,7 @@ import io
 import os
 import pickle
 import signal
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, NoReturn
 
 from matplotlib.figure import Figure
 
@@ -71,17 +71,31 @@ def _fork(figs: Mapping[str, Figure], kinds: list[str], fmt: str
         read, write = os.pipe()
     except OSError:
         return None
+    me, pid = os.getpid(), 0
     try:
         pid = os.fork()
-    except OSError:
+        if not pid:
+            _child(figs, kinds, fmt, read, write)
+    except BaseException as e:
+        if os.getpid() != me:                   # the child, stopped (Ctrl-C) before it began
+            os._exit(1)
+        os.close(write)
+        if pid:                                 # Ctrl-C here, just after the fork
+            _end(pid, read)
+            raise
         os.close(read)
-        os.close(write)
-        return None
-    if pid:
-        os.close(write)
-        return pid, read
-    # the child: whatever happens (an error, Ctrl-C), it ends here, never
-    # in the caller's code, and flushes none of the caller's files
+        if isinstance(e, OSError):              # no fork: all rendered here
+            return None
+        raise
+    os.close(write)
+    return pid, read
+
+
+def _child(figs: Mapping[str, Figure], kinds: list[str], fmt: str,
+           read: int, write: int) -> NoReturn:
+    """The child's side: ``kinds`` rendered and sent one by one, pickled.
+    Whatever happens (an error, Ctrl-C), it ends here, never in the
+    caller's code, and flushes none of the caller's files."""
     code = 1
     try:
         os.close(read)
