@@ -64,8 +64,6 @@ def _paths(out: Path) -> dict[str, Path]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..viz.source import load_source
-
     paths = _paths(Path(args.out))
     want = set(args.only or FIGURES)
     overlay = args.overlay or args.overlay_design
@@ -78,10 +76,31 @@ def main(args: argparse.Namespace) -> int:
     # existing files (--force)
     for kind in sorted(want):
         check_output(paths[kind], args.force, "--out")
+    # The timelines hold no cycles and outlive the drawing. The collector is
+    # off while they are made (each collection would walk every record made
+    # so far: the one that followed a long run took a twentieth of a plot),
+    # and they are out of its sight (frozen) while the figures are drawn
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        tl, step, other = _timelines(args)
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+    try:
+        return _draw(args, paths, want, tl, step, other)
+    finally:
+        gc.unfreeze()
+
+
+def _timelines(args: argparse.Namespace) -> tuple[Timeline, int, Timeline | None]:
+    """The timeline to draw, its step for --step, and the one to overlay."""
+    from ..viz.source import load_source
+
     # no figure shows a step's kernel calls: none recorded; a step's labels
     # only the page grid shows, drawn from a step's page state: kept with it
-    src = load_source(args.file, args.design, calls=False, detail=None)
-    tl = src.timeline
+    tl = load_source(args.file, args.design, calls=False, detail=None).timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
     step = tl.step_index(args.step, "--step")
@@ -91,15 +110,7 @@ def main(args: argparse.Namespace) -> int:
     elif args.overlay_design:
         other = load_source(args.file, args.overlay_design, calls=False,
                             detail=None).timeline
-    # The timelines hold no cycles and outlive the drawing: out of the
-    # collector's sight while it runs, the collections that drawing sets
-    # off do not walk their step records again and again (a tenth of a
-    # long plot)
-    gc.freeze()
-    try:
-        return _draw(args, paths, want, tl, step, other)
-    finally:
-        gc.unfreeze()
+    return tl, step, other
 
 
 def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
