@@ -11,7 +11,8 @@ bytes are the ones this process would make.
 The child is only a helper, as scenario/beside.py's is: if it cannot
 start, fails, dies, or sends less than it should, this process renders
 the figures it is missing itself (so an error is raised here, as without
-it). The child is killed and reaped whatever ends the rendering (its end,
+it); so does it those whose rendering warns (their warnings shown here,
+once, in order). The child is killed and reaped whatever ends the rendering (its end,
 an error, Ctrl-C); it never returns into the caller's code (os._exit).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import io
 import os
 import pickle
 import signal
+import warnings
 from typing import Iterator, Mapping, NoReturn
 
 from matplotlib.figure import Figure
@@ -99,6 +101,10 @@ def _child(figs: Mapping[str, Figure], kinds: list[str], fmt: str,
     code = 1
     try:
         os.close(read)
+        # a figure whose rendering warns is rendered by the parent instead
+        # (the child stops there): its warnings are the parent's, shown as
+        # and where a render in one process shows them
+        warnings.simplefilter("error")
         with os.fdopen(write, "wb") as out:
             for kind in kinds:
                 pickle.dump((kind, _bytes(figs[kind], fmt)), out, pickle.HIGHEST_PROTOCOL)

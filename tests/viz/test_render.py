@@ -108,3 +108,23 @@ def test_no_fork_no_child(figs, alone, forks, monkeypatch):
     monkeypatch.setattr(os, "fork", no_fork)
     assert render.render(figs, "png", 10) == alone
     assert forks == []
+
+
+def test_a_figure_that_warns_is_rendered_here(figs, alone, forks, monkeypatch, recwarn):
+    """Its warnings are this process's: shown as a render in one process
+    shows them; the child stops there, the figures after it are made here."""
+    import warnings
+    real = render._bytes
+
+    def warning(fig, fmt):
+        if fig is figs["stats"]:
+            warnings.warn("a glyph is missing", UserWarning)
+        return real(fig, fmt)
+    made_here = []
+    me = os.getpid()
+    monkeypatch.setattr(render, "_bytes", lambda fig, fmt: (
+        made_here.append(fig) if os.getpid() == me else None) or warning(fig, fmt))
+    assert render.render(figs, "png", 10) == alone
+    assert [str(w.message) for w in recwarn] == ["a glyph is missing"]
+    assert made_here == [figs["counters"], figs["stats"], figs["lru"]]
+    assert _reaped(forks[0])
