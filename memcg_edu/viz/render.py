@@ -11,13 +11,14 @@ bytes are the ones this process would make.
 The child is only a helper, as scenario/beside.py's is: if it cannot
 start, fails, dies, or sends less than it should, this process renders
 the figures it is missing itself (so an error is raised here, as without
-it); so does it those whose rendering warns (their warnings shown here,
-once, in order). The child is killed and reaped whatever ends the rendering (its end,
+it); so does it those whose rendering warns or logs (shown here, as in
+one process). The child is killed and reaped whatever ends the rendering (its end,
 an error, Ctrl-C); it never returns into the caller's code (os._exit).
 """
 from __future__ import annotations
 
 import io
+import logging
 import os
 import pickle
 import signal
@@ -101,16 +102,22 @@ def _child(figs: Mapping[str, Figure], kinds: list[str], fmt: str,
     code = 1
     try:
         os.close(read)
-        # a figure whose rendering warns is rendered by the parent instead
-        # (the child stops there): its warnings are the parent's, shown as
-        # and where a render in one process shows them
+        # a figure whose rendering warns or logs is rendered by the parent
+        # instead (the child stops there): what it says is the parent's,
+        # shown as and where a render in one process shows it
         warnings.simplefilter("error")
+        setattr(logging.Logger, "handle", _refuse)   # this process only: it ends here
         with os.fdopen(write, "wb") as out:
             for kind in kinds:
                 pickle.dump((kind, _bytes(figs[kind], fmt)), out, pickle.HIGHEST_PROTOCOL)
         code = 0
     finally:
         os._exit(code)
+
+
+def _refuse(logger: logging.Logger, record: logging.LogRecord) -> None:
+    """Logger.handle in the child: a record it would show stops it."""
+    raise RuntimeError(f"{record.name} logged: left to the parent")
 
 
 def _received(read: int) -> Iterator[tuple[str, bytes]]:

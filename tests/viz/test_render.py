@@ -128,3 +128,21 @@ def test_a_figure_that_warns_is_rendered_here(figs, alone, forks, monkeypatch, r
     assert [str(w.message) for w in recwarn] == ["a glyph is missing"]
     assert made_here == [figs["counters"], figs["stats"], figs["lru"]]
     assert _reaped(forks[0])
+
+
+def test_a_figure_that_logs_is_rendered_here(figs, alone, forks, monkeypatch, caplog):
+    import logging
+    real = render._bytes
+    made_here = []
+    me = os.getpid()
+
+    def logs(fig, fmt):
+        if os.getpid() == me:
+            made_here.append(fig)
+        if fig is figs["lru"]:
+            logging.getLogger("matplotlib.font_manager").warning("findfont: no such font")
+        return real(fig, fmt)
+    monkeypatch.setattr(render, "_bytes", logs)
+    assert render.render(figs, "png", 10) == alone
+    assert [r.getMessage() for r in caplog.records] == ["findfont: no such font"]
+    assert made_here == [figs["counters"], figs["lru"]]
