@@ -11,9 +11,10 @@ bytes are the ones this process would make.
 The child is only a helper, as scenario/beside.py's is: if it cannot
 start, fails, dies, or sends less than it should, this process renders
 the figures it is missing itself (so an error is raised here, as without
-it); so does it those whose rendering warns or logs (shown here, as in
-one process). The child is killed and reaped whatever ends the rendering (its end,
-an error, Ctrl-C); it never returns into the caller's code (os._exit).
+it); so it does those whose rendering warns or logs (shown here, as in
+one process). The child is killed and reaped whatever ends the rendering
+(its end, an error, Ctrl-C); it never returns into the caller's code
+(os._exit).
 """
 from __future__ import annotations
 
