@@ -2,11 +2,12 @@
 
 A figure of a long timeline takes a good part of a second to render (the
 counters' hundred thousand event markers, the stats' hatched areas). On a
-machine with a second CPU, where the system can fork (POSIX), ``render``
-forks once: the child renders every figure but the first and sends their
-bytes back through a pipe while this process renders the first. A fork is
-this process as it is (its figures, matplotlib's state), so the child's
-bytes are the ones this process would make.
+machine with a second CPU, where the system can fork (POSIX), a process of
+one thread (the command line) forks once: the child renders every figure
+but the first and sends their bytes back through a pipe while this process
+renders the first. A fork is this process as it is (its figures,
+matplotlib's state), so the child's bytes are the ones this process would
+make.
 
 The child is only a helper, as scenario/beside.py's is: if it cannot
 start, fails, dies, or sends less than it should, this process renders
@@ -23,6 +24,7 @@ import logging
 import os
 import pickle
 import signal
+import threading
 import warnings
 from typing import Iterator, Mapping, NoReturn
 
@@ -49,10 +51,15 @@ def _bytes(fig: Figure, fmt: str) -> bytes:
 def render(figs: Mapping[str, Figure], fmt: str, steps: int) -> dict[str, bytes]:
     """{kind: the file of figs[kind] in format ``fmt``}, in figs' order; the
     figures after the first in a forked child when the timeline has
-    FORK_FROM ``steps`` or more and a second CPU is there."""
+    FORK_FROM ``steps`` or more, a second CPU is there and this process
+    runs one thread."""
     kinds = list(figs)
     later = kinds[1:]
-    fork = later and steps >= FORK_FROM and _cpus() >= 2 and hasattr(os, "fork")
+    # a fork copies only the calling thread: a lock another thread held
+    # (a notebook kernel's, say) would stay held in the child, so only a
+    # process of one thread forks (the command line's)
+    fork = (later and steps >= FORK_FROM and _cpus() >= 2 and hasattr(os, "fork")
+            and threading.active_count() == 1)
     child = _fork(figs, later, fmt) if fork else None
     done: dict[str, bytes] = {}
     try:

@@ -70,6 +70,20 @@ def test_short_timelines_or_one_cpu_stay_in_this_process(figs, alone, forks, mon
     assert forks == []
 
 
+def test_a_process_of_several_threads_does_not_fork(figs, alone, forks):
+    """(a lock another thread holds would stay held in the child)"""
+    import threading
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert render.render(figs, "png", 10) == alone
+    finally:
+        stop.set()
+        other.join()
+    assert forks == []
+
+
 def test_what_a_failed_child_did_not_send_is_made_here(figs, alone, forks, monkeypatch):
     """The child fails on its second figure: it sent the first; the parent
     renders the rest itself."""
