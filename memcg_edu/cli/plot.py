@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 from pathlib import Path
 
 from ..errors import ModelUsageError
@@ -65,8 +64,6 @@ def _paths(out: Path) -> dict[str, Path]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..viz.source import load_source
-
     paths = _paths(Path(args.out))
     want = set(args.only or FIGURES)
     overlay = args.overlay or args.overlay_design
@@ -79,10 +76,31 @@ def main(args: argparse.Namespace) -> int:
     # existing files (--force)
     for kind in sorted(want):
         check_output(paths[kind], args.force, "--out")
+    # The timelines hold no cycles and outlive the drawing. The collector is
+    # off while they are made (each collection would walk every record made
+    # so far: the one that followed a long run took a twentieth of a plot),
+    # and they are out of its sight (frozen) while the figures are drawn
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        tl, step, other = _timelines(args)
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+    try:
+        return _draw(args, paths, want, tl, step, other)
+    finally:
+        gc.unfreeze()
+
+
+def _timelines(args: argparse.Namespace) -> tuple[Timeline, int, Timeline | None]:
+    """The timeline to draw, its step for --step, and the one to overlay."""
+    from ..viz.source import load_source
+
     # no figure shows a step's kernel calls: none recorded; a step's labels
     # only the page grid shows, drawn from a step's page state: kept with it
-    src = load_source(args.file, args.design, calls=False, detail=None)
-    tl = src.timeline
+    tl = load_source(args.file, args.design, calls=False, detail=None).timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
     step = tl.step_index(args.step, "--step")
@@ -92,22 +110,14 @@ def main(args: argparse.Namespace) -> int:
     elif args.overlay_design:
         other = load_source(args.file, args.overlay_design, calls=False,
                             detail=None).timeline
-    # The timelines hold no cycles and outlive the drawing: out of the
-    # collector's sight while it runs, the collections that drawing sets
-    # off do not walk their step records again and again (a tenth of a
-    # long plot)
-    gc.freeze()
-    try:
-        return _draw(args, paths, want, tl, step, other)
-    finally:
-        gc.unfreeze()
+    return tl, step, other
 
 
 def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
           tl: Timeline, step: int, other: Timeline | None) -> int:
     """Draw the figures ``want`` names, then write them."""
     from ..viz import plot_counters, plot_lru, plot_overlay, plot_pagegrid, plot_stats
-    from ..viz.style import save_figure
+    from ..viz.render import render
 
     made = {}
     if "counters" in want:
@@ -127,12 +137,8 @@ def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
         made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
             if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
     # render every figure before writing any, so a failure writes nothing
-    rendered = {}
-    fmt = paths["counters"].suffix.lstrip(".").lower()
-    for kind, fig in made.items():
-        buf = io.BytesIO()
-        save_figure(fig, buf, fmt)     # with its text alternative in the file
-        rendered[kind] = buf.getvalue()
+    # (a long timeline's on two CPUs: viz/render.py)
+    rendered = render(made, paths["counters"].suffix.lstrip(".").lower(), len(tl))
     for kind, data in rendered.items():
         write_atomic(paths[kind], data, overwrite=args.force)
         print(f"wrote {paths[kind]} ({kind})")

@@ -145,3 +145,43 @@ def test_plot_leaves_the_collector_as_it_found_it(saved, tmp_path, monkeypatch):
     with pytest.raises(ModelUsageError):
         _run(str(saved), "--out", str(tmp_path / "g.png"), "--only", "lru", "--force")
     assert gc.get_freeze_count() == 0
+
+
+def test_a_long_timeline_renders_on_two_cpus_with_the_same_files(saved, tmp_path,
+                                                                  monkeypatch):
+    """plot renders through viz/render.py: with its child forced, the same files."""
+    from memcg_edu.viz import render
+    argv = ("--step", "5", "--overlay", str(saved))
+    assert _run(str(saved), "--out", str(tmp_path / "one.png"), *argv) == 0
+    forked = []
+    real = render._fork
+    monkeypatch.setattr(render, "_fork", lambda *a: forked.append(a) or real(*a))
+    monkeypatch.setattr(render, "FORK_FROM", 0)
+    monkeypatch.setattr(render, "_cpus", lambda: 2)
+    assert _run(str(saved), "--out", str(tmp_path / "two.png"), *argv) == 0
+    assert len(forked) == 1 and list(forked[0][1]) == ["stats", "lru", "pages", "overlay"]
+    for suffix in ("", "-stats", "-lru", "-pages", "-overlay"):
+        assert (tmp_path / f"one{suffix}.png").read_bytes() == \
+            (tmp_path / f"two{suffix}.png").read_bytes(), suffix
+
+
+def test_the_collector_is_off_while_the_timelines_are_made(saved, tmp_path, monkeypatch):
+    """No collection walks the records while they are made (a long run's
+    would walk them all); the collector is on again after, also when
+    loading fails."""
+    import gc
+    from memcg_edu.viz import source
+    seen = []
+    real = source.load_source
+
+    def load(*a, **k):
+        seen.append(gc.isenabled())
+        return real(*a, **k)
+    monkeypatch.setattr(source, "load_source", load)
+    assert gc.isenabled()
+    assert _run(str(saved), "--out", str(tmp_path / "f.png"), "--only", "lru",
+                "--overlay", str(saved)) == 0
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(ModelUsageError, match="no such file"):
+        _run(str(tmp_path / "nope.json"), "--out", str(tmp_path / "g.png"))
+    assert gc.isenabled() and gc.get_freeze_count() == 0

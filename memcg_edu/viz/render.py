@@ -1,0 +1,147 @@
+"""Drawn figures made into file bytes, the later ones in a forked child meanwhile.
+
+A figure of a long timeline takes a good part of a second to render (the
+counters' hundred thousand event markers, the stats' hatched areas). On a
+machine with a second CPU, where the system can fork (POSIX), a process of
+one thread (the command line) forks once: the child renders every figure
+but the first and sends their bytes back through a pipe while this process
+renders the first. A fork is this process as it is (its figures,
+matplotlib's state), so the child's bytes are the ones this process would
+make.
+
+The child is only a helper, as scenario/beside.py's is: if it cannot
+start, fails, dies, or sends less than it should, this process renders
+the figures it is missing itself (so an error is raised here, as without
+it); so it does those whose rendering warns or logs (shown here, as in
+one process). The child is killed and reaped whatever ends the rendering
+(its end, an error, Ctrl-C); it never returns into the caller's code
+(os._exit).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+import pickle
+import signal
+import threading
+import warnings
+from typing import Iterator, Mapping, NoReturn
+
+from matplotlib.figure import Figure
+
+from ..scenario.beside import _cpus           # the CPUs this process may run on
+from .style import save_figure
+
+__all__ = ["render", "FORK_FROM"]
+
+#: Timeline steps from which a second process pays for the fork (copying
+#: the page tables of a large process); a short timeline renders in a
+#: tenth of a second anyway.
+FORK_FROM = 20_000
+
+
+def _bytes(fig: Figure, fmt: str) -> bytes:
+    """The file ``fig`` saves as in format ``fmt``, with its text alternative."""
+    buf = io.BytesIO()
+    save_figure(fig, buf, fmt)
+    return buf.getvalue()
+
+
+def render(figs: Mapping[str, Figure], fmt: str, steps: int) -> dict[str, bytes]:
+    """{kind: the file of figs[kind] in format ``fmt``}, in figs' order; the
+    figures after the first in a forked child when the timeline has
+    FORK_FROM ``steps`` or more, a second CPU is there and this process
+    runs one thread."""
+    kinds = list(figs)
+    later = kinds[1:]
+    # a fork copies only the calling thread: a lock another thread held
+    # (a notebook kernel's, say) would stay held in the child, so only a
+    # process of one thread forks (the command line's)
+    fork = (later and steps >= FORK_FROM and _cpus() >= 2 and hasattr(os, "fork")
+            and threading.active_count() == 1)
+    child = _fork(figs, later, fmt) if fork else None
+    done: dict[str, bytes] = {}
+    try:
+        if kinds:
+            done[kinds[0]] = _bytes(figs[kinds[0]], fmt)
+        if child is not None:
+            done.update(_received(child[1]))
+    finally:
+        if child is not None:
+            _end(*child)
+    # what the child did not send (it failed, or died): made here
+    return {k: done[k] if k in done else _bytes(figs[k], fmt) for k in kinds}
+
+
+def _fork(figs: Mapping[str, Figure], kinds: list[str], fmt: str
+          ) -> tuple[int, int] | None:
+    """A child rendering ``kinds`` into a pipe: (its pid, the pipe's read
+    end), or None if it cannot be made."""
+    try:
+        read, write = os.pipe()
+    except OSError:
+        return None
+    me, pid = os.getpid(), 0
+    try:
+        pid = os.fork()
+        if not pid:
+            _child(figs, kinds, fmt, read, write)
+    except BaseException as e:
+        if os.getpid() != me:                   # the child, stopped (Ctrl-C) before it began
+            os._exit(1)
+        os.close(write)
+        if pid:                                 # Ctrl-C here, just after the fork
+            _end(pid, read)
+            raise
+        os.close(read)
+        if isinstance(e, OSError):              # no fork: all rendered here
+            return None
+        raise
+    os.close(write)
+    return pid, read
+
+
+def _child(figs: Mapping[str, Figure], kinds: list[str], fmt: str,
+           read: int, write: int) -> NoReturn:
+    """The child's side: ``kinds`` rendered and sent one by one, pickled.
+    Whatever happens (an error, Ctrl-C), it ends here, never in the
+    caller's code, and flushes none of the caller's files."""
+    code = 1
+    try:
+        os.close(read)
+        # a figure whose rendering warns or logs is rendered by the parent
+        # instead (the child stops there): what it says is the parent's,
+        # shown as and where a render in one process shows it
+        warnings.simplefilter("error")
+        setattr(logging.Logger, "handle", _refuse)   # this process only: it ends here
+        with os.fdopen(write, "wb") as out:
+            for kind in kinds:
+                pickle.dump((kind, _bytes(figs[kind], fmt)), out, pickle.HIGHEST_PROTOCOL)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _refuse(logger: logging.Logger, record: logging.LogRecord) -> None:
+    """Logger.handle in the child: a record it would show stops it."""
+    raise RuntimeError(f"{record.name} logged: left to the parent")
+
+
+def _received(read: int) -> Iterator[tuple[str, bytes]]:
+    """The child's (kind, bytes) from the pipe ``read``, until its end or
+    until it fails."""
+    with os.fdopen(read, "rb", closefd=False) as pipe:
+        while True:
+            try:
+                yield pickle.load(pipe)
+            except Exception:                   # its end (EOF), or it died
+                return
+
+
+def _end(pid: int, read: int) -> None:
+    """Close the pipe, kill the child if still there (it has nothing left
+    to give) and reap it."""
+    os.close(read)
+    os.kill(pid, signal.SIGKILL)               # not yet reaped: at worst a zombie
+    os.waitpid(pid, 0)
