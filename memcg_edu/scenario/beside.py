@@ -27,7 +27,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
 
-__all__ = ["records", "BESIDE_FROM", "serve"]
+__all__ = ["records", "BESIDE_FROM", "serve", "cpus"]
 
 #: Page steps from which a second process pays: it costs about 0.3 s to
 #: start (an interpreter and the imports), what this process gains on a
@@ -49,7 +49,7 @@ _ROOT = str(Path(str(files("memcg_edu"))).resolve().parent)
 Record = tuple[dict[str, Any], bool]
 
 
-def _cpus() -> int:
+def cpus() -> int:
     """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
@@ -70,7 +70,7 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
     from .load import load_scenario
     from .run import iter_scenario
 
-    if _steps(sc) < BESIDE_FROM or _cpus() < 2:
+    if _steps(sc) < BESIDE_FROM or cpus() < 2:
         yield from iter_scenario(sc, design, **options)
         return
     sc = load_scenario(sc)                      # checked here: the child trusts it

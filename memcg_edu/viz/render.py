@@ -30,7 +30,7 @@ from typing import Iterator, Mapping, NoReturn
 
 from matplotlib.figure import Figure
 
-from ..scenario.beside import _cpus           # the CPUs this process may run on
+from ..scenario.beside import cpus           # the CPUs this process may run on
 from .style import save_figure
 
 __all__ = ["render", "FORK_FROM"]
@@ -58,7 +58,7 @@ def render(figs: Mapping[str, Figure], fmt: str, steps: int) -> dict[str, bytes]
     # a fork copies only the calling thread: a lock another thread held
     # (a notebook kernel's, say) would stay held in the child, so only a
     # process of one thread forks (the command line's)
-    fork = (later and steps >= FORK_FROM and _cpus() >= 2 and hasattr(os, "fork")
+    fork = (later and steps >= FORK_FROM and cpus() >= 2 and hasattr(os, "fork")
             and threading.active_count() == 1)
     child = _fork(figs, later, fmt) if fork else None
     done: dict[str, bytes] = {}

@@ -53,7 +53,7 @@ def forced(monkeypatch):
         return child
 
     monkeypatch.setattr(beside, "BESIDE_FROM", 0)
-    monkeypatch.setattr(beside, "_cpus", lambda: 2)
+    monkeypatch.setattr(beside, "cpus", lambda: 2)
     monkeypatch.setattr(beside, "_BATCH", 16)
     monkeypatch.setattr(beside, "_start", _start)
     return started
@@ -215,7 +215,7 @@ def test_short_scenarios_or_one_cpu_stay_in_this_process(monkeypatch):
     sc = load_scenario(_long(10))
     assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     monkeypatch.setattr(beside, "BESIDE_FROM", 0)
-    monkeypatch.setattr(beside, "_cpus", lambda: 1)
+    monkeypatch.setattr(beside, "cpus", lambda: 1)
     assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
     assert started == []
 

@@ -23,7 +23,7 @@ def alone(figs, monkeypatch):
 def forks(monkeypatch):
     """Make render fork for any timeline; the pids of its children."""
     monkeypatch.setattr(render, "FORK_FROM", 0)
-    monkeypatch.setattr(render, "_cpus", lambda: 2)
+    monkeypatch.setattr(render, "cpus", lambda: 2)
     pids = []
     real = render._fork
 
@@ -64,7 +64,7 @@ def test_short_timelines_or_one_cpu_stay_in_this_process(figs, alone, forks, mon
     monkeypatch.setattr(render, "FORK_FROM", 11)
     assert render.render(figs, "png", 10) == alone
     monkeypatch.setattr(render, "FORK_FROM", 0)
-    monkeypatch.setattr(render, "_cpus", lambda: 1)
+    monkeypatch.setattr(render, "cpus", lambda: 1)
     assert render.render(figs, "png", 10) == alone
     assert render.render({"lru": figs["lru"]}, "png", 10) == {"lru": alone["lru"]}
     assert forks == []
