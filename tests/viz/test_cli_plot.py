@@ -148,7 +148,8 @@ def test_plot_leaves_the_collector_as_it_found_it(saved, tmp_path, monkeypatch):
 
 
 def test_a_long_timeline_renders_on_two_cpus_with_the_same_files(saved, tmp_path,
-                                                                  monkeypatch):
+                                                                  monkeypatch,
+                                                                  only_new_threads):
     """plot renders through viz/render.py: with its child forced, the same files."""
     from memcg_edu.viz import render
     argv = ("--step", "5", "--overlay", str(saved))

@@ -20,7 +20,7 @@ def alone(figs, monkeypatch):
 
 
 @pytest.fixture
-def forks(monkeypatch):
+def forks(monkeypatch, only_new_threads):
     """Make render fork for any timeline; the pids of its children."""
     monkeypatch.setattr(render, "FORK_FROM", 0)
     monkeypatch.setattr(render, "cpus", lambda: 2)
