@@ -74,8 +74,11 @@ def sigterm_as_exit() -> Iterator[None]:
     """Inside: SIGTERM raises SystemExit(143) and SIGHUP SystemExit(129),
     so cleanup code runs.
 
-    Signal handlers can only be set from the main thread; elsewhere (a
-    thread of a notebook kernel) this does nothing.
+    After the first signal the others are ignored until the outermost
+    ``sigterm_as_exit`` ends (a traced run holds a run), so that no later
+    signal cuts an enclosing cleanup short. Signal handlers can only be
+    set from the main thread; elsewhere (a thread of a notebook kernel)
+    this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -89,9 +92,15 @@ def sigterm_as_exit() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in zip(_EXIT_SIGNALS, old):
-            signal.signal(sig, handler)
-        signal.signal(signal.SIGINT, old_int)
+        # nested (a traced run around a run): when a signal has ended the
+        # run, the outer one's cleanup is still to come, and putting its
+        # handlers back would let the next signal of a storm cut that
+        # cleanup short (a trace instance and its record were left)
+        ending = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        if not (ending and _on_term in old):
+            for sig, handler in zip(_EXIT_SIGNALS, old):
+                signal.signal(sig, handler)
+            signal.signal(signal.SIGINT, old_int)
 
 
 @contextmanager

@@ -13,7 +13,8 @@ import pytest
 
 from memcg_edu.live import LiveError, runstate
 from memcg_edu.live.scratch import (make_work_dir, remove_work_dir,
-                                    signals_deferred, signals_held)
+                                    signals_deferred, signals_held,
+                                    sigterm_as_exit)
 
 
 @pytest.fixture
@@ -263,6 +264,39 @@ def test_a_signal_while_something_is_made_and_recorded_comes_after_both():
         assert came == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def test_a_nested_run_ending_on_a_signal_leaves_the_outer_cleanup_uninterrupted():
+    """A traced run holds a run (sigterm_as_exit inside sigterm_as_exit).
+    The storm CI met: the first SIGHUP ended the inner run, whose exit put
+    the outer run's handlers back, so the next signal cut the trace
+    instance's cleanup short and left its record. Now the signals stay
+    ignored until the outermost exits, which puts the original back; an
+    inner run that ends without a signal still hands them back armed."""
+    came = []
+    old = signal.signal(signal.SIGTERM, lambda s, f: came.append(s))
+    try:
+        with sigterm_as_exit():
+            with pytest.raises(SystemExit) as e:
+                with sigterm_as_exit():
+                    os.kill(os.getpid(), signal.SIGHUP)
+            assert e.value.code == 129
+            os.kill(os.getpid(), signal.SIGTERM)    # the storm goes on: ignored
+            os.kill(os.getpid(), signal.SIGINT)
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert came == []
+        os.kill(os.getpid(), signal.SIGTERM)        # the original handler is back
+        assert came == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with pytest.raises(SystemExit) as e:
+            with sigterm_as_exit():
+                with sigterm_as_exit():
+                    pass
+                os.kill(os.getpid(), signal.SIGTERM)
+        assert e.value.code == 143
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("nth", [0, 1, 2])
