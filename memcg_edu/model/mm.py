@@ -204,26 +204,32 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
             bulk.release_pages(m, pfns)          # more than a pagevec
             return
         pfns = pfns.tolist()
+    on = calls.enabled                           # no call log: none of its calls
+    pg = mem.pg
     dead = []                                    # a pagevec: page by page
     for pfn in pfns:
-        if mem.pg.refcount[pfn] <= 0:
+        count = pg.refcount[pfn]
+        if count <= 0:
             raise KernelBugError(
                 f"page {pfn} has no reference left to drop",
                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                 "put_page_testzero", "include/linux/mm.h")
-        mem.pg.refcount[pfn] -= 1
-        calls.leaf("put_page_testzero", pfn)
-        if mem.pg.refcount[pfn] == 0:
-            if mem.pg.flags[pfn] & PG_lru:
+        pg.refcount[pfn] = count - 1
+        if on:
+            calls.leaf("put_page_testzero", pfn)
+        if count == 1:                           # that was the last reference
+            if pg.flags[pfn] & PG_lru:
                 del_page_from_lru_list(m, pfn)
-                mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-                calls.leaf("del_page_from_lru_list", pfn)
+                pg.flags[pfn] &= 0xFFFF ^ PG_lru
+                if on:
+                    calls.leaf("del_page_from_lru_list", pfn)
             dead.append(pfn)
     if dead:
         m.ops.release_pages(m, dead)             # at most a pagevec: a list
         for pfn in dead:
             mem.free_one(pfn)
-            calls.leaf("free_hot_cold_page", pfn)
+            if on:
+                calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("lock_page")
@@ -389,23 +395,30 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
     """
     mem = m.mem
     calls = m.calls
-    i = calls.enter("do_anonymous_page")
+    # a run without the call log makes none of its calls (each costs as
+    # much as a line of the path): ``on`` tests it once
+    on = calls.enabled
+    i = calls.enter("do_anonymous_page") if on else -1
     try:
         pfn = mem.alloc_one()
-        calls.set_page(i, pfn)
-        calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
+        if on:
+            calls.set_page(i, pfn)
+            calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
         v = task.alloc_vaddr()
-        mem.pg.flags[pfn] |= PG_anon | PG_swapbacked  # page_add_new_anon_rmap
-        mem.pg.mapping[pfn] = task.tid
-        mem.pg.mapcount[pfn] = 1
-        calls.leaf("page_add_new_anon_rmap", pfn)
+        pg = mem.pg
+        pg.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
+        pg.mapping[pfn] = task.tid
+        pg.mapcount[pfn] = 1
+        if on:
+            calls.leaf("page_add_new_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, False, "anon")
         lru_cache_add(m, pfn, active=True, fn="lru_cache_add_active_or_unevictable")
         _set_pte(m, task, v, pfn)                     # set_pte_at
         return pfn
     finally:
-        calls.leave(i)
+        if on:
+            calls.leave(i)
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
@@ -545,6 +558,7 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
     or a list of a few virtual pages (a munmap of one page builds no array).
     """
     calls = m.calls
+    on = calls.enabled                           # no call log: none of its calls
     m.ops.uncharge_start(m)
     pfns: Union[np.ndarray, list[int]]
     if isinstance(vs, np.ndarray) and vs.size > bulk.BY_PAGE_MAX:
@@ -561,30 +575,38 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
         swaps = ptes[ptes <= -2].tolist()
     else:
         # a few ptes (munmap of one page): every pte one by one, as ints
-        slow, swaps = [], []
+        slow, swaps, pfns = [], [], []
+        pte_of = task.pte
         for v in vs.tolist() if isinstance(vs, np.ndarray) else vs:
-            pte = task.pte.item(v)
-            task.pte[v] = PTE_NONE
+            pte = pte_of.item(v)
+            pte_of[v] = PTE_NONE
             task.free_vaddr(v)
             if pte >= 0:
                 slow.append((pte, v))
+                pfns.append(pte)
             elif pte <= -2:
                 swaps.append(pte)
-        pfns = [pfn for pfn, _ in slow]
-    i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
+    if on:
+        i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
     for pte in swaps:                            # swap ptes go in the same walk
         free_swap_and_cache(m, pte_slot(pte))
-    calls.leave(i)
-    j = calls.enter("tlb_flush_mmu")             # the batched pages are freed
-    k = calls.enter("free_pages_and_swap_cache")
+    if on:
+        calls.leave(i)
+        j = calls.enter("tlb_flush_mmu")         # the batched pages are freed
+        k = calls.enter("free_pages_and_swap_cache")
+    flags = m.mem.pg.flags
     for pfn, _ in slow:
-        _free_swap_cache(m, pfn)
+        # free_swap_cache() acts only on a swap-cache page: unrecorded, it
+        # is called for those only
+        if on or flags[pfn] & PG_swapcache:
+            _free_swap_cache(m, pfn)
     release_pages(m, pfns)                       # the batch, in pte order
-    calls.leave(k)
-    calls.leave(j)
+    if on:
+        calls.leave(k)
+        calls.leave(j)
     m.ops.uncharge_end(m)
 
 
