@@ -39,8 +39,12 @@ _FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
 _EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
                                            np.int32, np.uint8))))
 _SIZE, _PACK_EVENT = _EVENT.size, _EVENT.pack
-#: a whole counter row
-_PACK_ROW = struct.Struct(f"={_NCOL}q").pack
+#: a whole counter row, as int64s: "n" (ssize_t) where it is 8 bytes,
+#: as on every 64-bit system (the same bytes as "q", but a limit of
+#: RES_COUNTER_MAX, three digits of a Python int, converts several times
+#: faster: PyLong_AsSsize_t loops over the digits where "q" goes through
+#: _PyLong_AsByteArray)
+_PACK_ROW = struct.Struct(f"{_NCOL}n" if struct.calcsize("n") == 8 else f"={_NCOL}q").pack
 #: rows copied by record() are diffed (_flush) when this many wait
 _FLUSH_AT = 4096
 

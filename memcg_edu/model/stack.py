@@ -60,9 +60,11 @@ class IntStack:
         return out
 
     def pop_one(self) -> int:
-        self.size -= 1
-        value: int = self.data.item(self.size)
-        self._maybe_shrink()
+        size = self.size = self.size - 1
+        data = self.data
+        value: int = data.item(size)
+        if size < data.size // 4:                # (_maybe_shrink's test first:
+            self._maybe_shrink()                 # a call costs more than it)
         return value
 
     def _maybe_shrink(self) -> None:
