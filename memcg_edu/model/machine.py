@@ -238,12 +238,12 @@ class Machine:
         try:
             result = fn(*args)
         except MemcgOOM:
-            self.events.record(name, pfn, memcg, 0, depth=0)
+            self.events.record(name, pfn, memcg, 0, 0)      # depth 0
             if self.checking:
                 _check_invariants(self)
             raise
         out = result.pfn if isinstance(result, Page) else pfn
-        self.events.record(name, out, memcg, nr, depth=0)
+        self.events.record(name, out, memcg, nr, 0)         # depth 0
         if self.checking:
             _check_invariants(self)
         return result

@@ -685,6 +685,9 @@ class Memcg317:
     #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
     #: pages) call the 3.17 hooks directly; another design runs page by page
     bulk_ok = True
+    #: uncharge_start / uncharge_end open and close a batch (3.16's
+    #: memcg_batch): here they do nothing, so a hot path may skip them
+    uncharge_batches = False
     #: invariants (docs/kernel-rules.md, "Invariants") this design breaks by design
     design_differences: tuple[str, ...] = ()
 

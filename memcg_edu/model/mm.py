@@ -308,7 +308,7 @@ def page_remove_rmap(m: "Machine", pfn: int) -> None:
 
 
 def _set_pte(m: "Machine", task: Task, v: int, pfn: int) -> None:
-    task.pte[v] = pfn
+    task.pte_view[v] = pfn
     rmap_add(m, pfn, task.tid, v)
 
 
@@ -559,7 +559,9 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
     """
     calls = m.calls
     on = calls.enabled                           # no call log: none of its calls
-    m.ops.uncharge_start(m)
+    batches = m.ops.uncharge_batches             # (no hook call where it does nothing)
+    if batches:
+        m.ops.uncharge_start(m)
     pfns: Union[np.ndarray, list[int]]
     if isinstance(vs, np.ndarray) and vs.size > bulk.BY_PAGE_MAX:
         # many ptes: the exclusive anon pages as one vectorised batch, the
@@ -576,9 +578,9 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
     else:
         # a few ptes (munmap of one page): every pte one by one, as ints
         slow, swaps, pfns = [], [], []
-        pte_of = task.pte
+        pte_of = task.pte_view
         for v in vs.tolist() if isinstance(vs, np.ndarray) else vs:
-            pte = pte_of.item(v)
+            pte = pte_of[v]
             pte_of[v] = PTE_NONE
             task.free_vaddr(v)
             if pte >= 0:
@@ -607,7 +609,8 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
     if on:
         calls.leave(k)
         calls.leave(j)
-    m.ops.uncharge_end(m)
+    if batches:
+        m.ops.uncharge_end(m)
 
 
 def unmap_page(m: "Machine", task: Task, pfn: int) -> None:
