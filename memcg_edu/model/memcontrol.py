@@ -363,6 +363,10 @@ def mem_cgroup_uncharge_list(m: "Machine",
     each memcg's pages and flushes the memcgs in index order (the same
     counters).
     """
+    if len(pages) == 1:                          # a munmap of one page: no lists
+        page = pages[0]
+        _uncharge_one(m, page if page.__class__ is int else _pfn(page))
+        return
     mem = m.mem
     if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
         if np.any(mem.pc_flags[pages] & PCG_USED):
@@ -371,10 +375,6 @@ def mem_cgroup_uncharge_list(m: "Machine",
                 bulk.uncharge_list(m, pages)     # the same batches, vectorised
             finally:
                 m.calls.leave(i)
-        return
-    if len(pages) == 1:                          # a munmap of one page: no lists
-        page = pages[0]
-        _uncharge_one(m, page if page.__class__ is int else _pfn(page))
         return
     pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
     charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
