@@ -159,15 +159,20 @@ def _free_page(m: "Machine", pfn: int) -> None:
     """__put_single_page() (mm/swap.c): __page_cache_release(), then free_hot_cold_page() (mm/page_alloc.c), for a page at count 0."""
     mem = m.mem
     calls = m.calls
-    i = calls.enter("__page_cache_release", pfn)
+    on = calls.enabled                           # no call log: none of its calls
+    if on:
+        i = calls.enter("__page_cache_release", pfn)
     if mem.pg.flags[pfn] & PG_lru:
         del_page_from_lru_list(m, pfn)
         mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-        calls.leaf("del_page_from_lru_list", pfn)
+        if on:
+            calls.leaf("del_page_from_lru_list", pfn)
     m.ops.page_cache_release(m, pfn)             # 3.17: mem_cgroup_uncharge
-    calls.leave(i)
+    if on:
+        calls.leave(i)
     mem.free_one(pfn)
-    calls.leaf("free_hot_cold_page", pfn)
+    if on:
+        calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("put_page")
@@ -178,14 +183,17 @@ def put_page(m: "Machine", pfn: int) -> None:
     __page_cache_release(): off the LRU, then (3.17) mem_cgroup_uncharge(),
     then free_hot_cold_page() gives the frame back.
     """
-    mem = m.mem
-    if mem.pg.refcount[pfn] <= 0:
+    pg = m.mem.pg
+    count = pg.refcount[pfn]
+    if count <= 0:
         raise KernelBugError(f"page {pfn} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    mem.pg.refcount[pfn] -= 1
-    m.calls.leaf("put_page_testzero", pfn)
-    if mem.pg.refcount[pfn] == 0:
+    pg.refcount[pfn] = count - 1
+    calls = m.calls
+    if calls.enabled:                            # (no call log: no call)
+        calls.leaf("put_page_testzero", pfn)
+    if count == 1:                               # that was the last reference
         _free_page(m, pfn)
 
 
@@ -439,33 +447,41 @@ def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
     """Allocate, charge and insert a page into ``file`` (caller holds one ref)."""
     mem = m.mem
     calls = m.calls
-    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru")
+    on = calls.enabled                           # no call log: none of its calls
+    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru") \
+        if on else -1
     try:
         pfn = mem.alloc_one()
-        calls.set_page(i, pfn)
         if shmem:
             mem.pg.flags[pfn] |= PG_swapbacked
         mem.pg.flags[pfn] |= PG_locked               # __set_page_locked
-        calls.leaf("alloc_pages", pfn)
-        j = -1 if shmem else calls.enter("__add_to_page_cache_locked", pfn)
+        if on:
+            calls.set_page(i, pfn)
+            calls.leaf("alloc_pages", pfn)
+        j = calls.enter("__add_to_page_cache_locked", pfn) if on and not shmem else -1
         try:
             token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
-            k = calls.enter("shmem_add_to_page_cache", pfn) if shmem else -1
+            k = calls.enter("shmem_add_to_page_cache", pfn) if on and shmem else -1
             mem.pg.refcount[pfn] += 1                # page_cache_get
-            calls.leaf("page_cache_get", pfn)
+            if on:
+                calls.leaf("page_cache_get", pfn)
             mem.pg.mapping[pfn] = file.fid
             off = file.next_offset
             file.next_offset += 1
             file.pages[off], file.offset_of[pfn] = pfn, off
-            calls.leave(k)
+            if on:
+                calls.leave(k)
             m.ops.commit_charge(m, pfn, token, False, "shmem" if shmem else "file")
         finally:
-            calls.leave(j)
+            if on:
+                calls.leave(j)
         lru_cache_add(m, pfn, fn="lru_cache_add_anon" if shmem else "lru_cache_add_file")
     finally:
-        calls.leave(i)
+        if on:
+            calls.leave(i)
     mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked      # the read is done
-    calls.leaf("unlock_page", pfn)
+    if on:
+        calls.leaf("unlock_page", pfn)
     return pfn
 
 
@@ -522,12 +538,17 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
-        i = m.calls.enter("copy_one_pte", pfn)
+        calls = m.calls
+        on = calls.enabled                       # no call log: none of its calls
+        if on:
+            i = calls.enter("copy_one_pte", pfn)
         get_page(m, pfn)
         mem.pg.mapcount[pfn] += 1
-        m.calls.leaf("page_dup_rmap", pfn)
+        if on:
+            calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, task.alloc_vaddr(), pfn)
-        m.calls.leave(i)
+        if on:
+            calls.leave(i)
     elif mem.pg.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
