@@ -39,10 +39,18 @@ _FIELDS = ("kind", "pfn", "memcg", "nr", "depth")
 _EVENT_DTYPE = np.dtype(list(zip(_FIELDS, (np.uint8, np.int32, np.int16,
                                            np.int32, np.uint8))))
 _SIZE, _PACK_EVENT = _EVENT.size, _EVENT.pack
-#: a whole counter row
-_PACK_ROW = struct.Struct(f"={_NCOL}q").pack
+#: a row copy: its key (as a change's, column 0) and the whole counter row,
+#: as int64s: "n" (ssize_t) where it is 8 bytes, as on every 64-bit system
+#: (the same bytes as "q", but a key or a limit of RES_COUNTER_MAX, more
+#: than one digit of a Python int, converts several times faster:
+#: PyLong_AsSsize_t loops over the digits where "q" goes through
+#: _PyLong_AsByteArray)
+_PACK_COPY = struct.Struct(f"{_NCOL + 1}n" if struct.calcsize("n") == 8
+                           else f"={_NCOL + 1}q").pack
 #: rows copied by record() are diffed (_flush) when this many wait
 _FLUSH_AT = 4096
+#: what their buffer then holds
+_FLUSH_LEN = _FLUSH_AT * (_NCOL + 1)
 
 
 class EventLog:
@@ -75,8 +83,9 @@ class EventLog:
         self._rows: list[list[int]] = machine.memcg_rows
         self.written: set[int] = set()
         # rows that moved, not diffed yet: key (as a change's, column 0) and
-        # the whole row; and each memcg's row as of the last diff (_flush)
-        self._p_key, self._p_rows = array("q"), array("q")
+        # the whole row, one pack each (_PACK_COPY); and each memcg's row as
+        # of the last diff (_flush)
+        self._copies = array("q")
         self._flushed: list[list[int]] = []
 
     def __len__(self) -> int:
@@ -105,25 +114,22 @@ class EventLog:
             mine.clear()
         if not written:                          # no counter moved
             return
-        rows = self._rows
+        rows, copies = self._rows, self._copies
         base = (len(self._ev) // _SIZE - 1) << 24
-        p_key, p_rows = self._p_key, self._p_rows
         # each written row whole (a write that left a row as it was changes
         # no column: _flush finds none)
         for i in written:
-            p_key.append(base | i << 8)
-            p_rows.frombytes(_PACK_ROW(*rows[i]))  # the row now, in C
+            copies.frombytes(_PACK_COPY(base | i << 8, *rows[i]))  # in C
         written.clear()
-        if len(p_key) >= _FLUSH_AT:
+        if len(copies) >= _FLUSH_LEN:
             self._flush()
 
     def _flush(self) -> None:
         """Log the changed columns of the rows record() copied, at once."""
-        n = len(self._p_key)
-        if not n:
+        if not self._copies:
             return
-        keys = np.frombuffer(self._p_key, np.int64)
-        rows = np.frombuffer(self._p_rows, np.int64).reshape(n, _NCOL)
+        copies = np.frombuffer(self._copies, np.int64).reshape(-1, _NCOL + 1)
+        keys, rows = copies[:, 0], copies[:, 1:]
         memcg = (keys >> 8) & 0xFFFF
         flushed = self._flushed
         while len(flushed) < len(self._rows):    # a new memcg: its row was all 0
@@ -141,8 +147,8 @@ class EventLog:
         r, c = np.nonzero(rows != prev)
         self._c_key.frombytes((keys[r] | c).tobytes())
         self._c_val.frombytes(rows[r, c].tobytes())
-        # new buffers: the old ones are still exported to keys and rows
-        self._p_key, self._p_rows = array("q"), array("q")
+        # a new buffer: the old one is still exported to keys and rows
+        self._copies = array("q")
 
     def nbytes(self) -> int:
         """Bytes held by the log's buffers."""

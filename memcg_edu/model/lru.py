@@ -59,11 +59,10 @@ def mem_cgroup_page_lruvec(m: "Machine", pfn: int) -> int:
 
 def _page_lruvec(m: "Machine", pfn: int) -> int:
     """mem_cgroup_page_lruvec() unrecorded (lru_cache_add records it as a leaf)."""
-    mem = m.mem
-    mi = mem.pg.pc_memcg[pfn]
-    if (mi != 0 and not mem.pg.flags[pfn] & PG_lru
-            and not mem.pg.pc_flags[pfn] & PCG_USED):
-        mem.pg.pc_memcg[pfn] = 0
+    pg = m.mem.pg
+    mi = pg.pc_memcg[pfn]
+    if mi != 0 and not pg.flags[pfn] & PG_lru and not pg.pc_flags[pfn] & PCG_USED:
+        pg.pc_memcg[pfn] = 0
         m.events.record("mem_cgroup_page_lruvec", pfn, 0, 1)
         mi = 0
     return mi
@@ -71,11 +70,11 @@ def _page_lruvec(m: "Machine", pfn: int) -> int:
 
 def add_page_to_lru_list(m: "Machine", pfn: int, memcg: int, lru: int) -> None:
     """add_page_to_lru_list() (include/linux/mm_inline.h): link at the head, lru_size += 1."""
-    mem = m.mem
-    mem.pg.lru[pfn] = lru
-    mem.pg.lru_memcg[pfn] = memcg
+    pg = m.mem.pg
+    pg.lru[pfn] = lru
+    pg.lru_memcg[pfn] = memcg
     m.lru_clock += 1
-    mem.pg.lru_seq[pfn] = m.lru_clock
+    pg.lru_seq[pfn] = m.lru_clock
     m.memcg_list[memcg].row[LRU_BASE + lru] += 1
     m.written.add(memcg)
 
@@ -86,17 +85,17 @@ def del_page_from_lru_list(m: "Machine", pfn: int) -> None:
     The kernel finds the list through pc->mem_cgroup; the model checks that
     this is where the page really is (invariant I6).
     """
-    mem = m.mem
-    where, mi = mem.pg.lru_memcg[pfn], mem.pg.pc_memcg[pfn]
+    pg = m.mem.pg
+    where, mi = pg.lru_memcg[pfn], pg.pc_memcg[pfn]
     if where != mi:
         raise InvariantViolation(
             "I6", f"page {pfn} is linked on the lruvec of "
             f"{m.memcg_list[where].name} but pc->mem_cgroup is "
             f"{m.memcg_list[mi].name}")
-    m.memcg_list[where].row[LRU_BASE + mem.pg.lru[pfn]] -= 1
+    m.memcg_list[where].row[LRU_BASE + pg.lru[pfn]] -= 1
     m.written.add(where)
-    mem.pg.lru[pfn] = -1
-    mem.pg.lru_memcg[pfn] = -1
+    pg.lru[pfn] = -1
+    pg.lru_memcg[pfn] = -1
 
 
 def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
@@ -108,12 +107,15 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
     for the call log). Precondition: the page is not on an LRU yet
     (VM_BUG_ON_PAGE(PageLRU(page)) in __lru_cache_add's drain).
     """
-    mem = m.mem
+    pg = m.mem.pg
     calls = m.calls
-    i = calls.enter(fn, pfn)
-    j = calls.enter("__pagevec_lru_add_fn", pfn)
+    on = calls.enabled                           # no call log: none of its calls
+    if on:
+        i = calls.enter(fn, pfn)
+        j = calls.enter("__pagevec_lru_add_fn", pfn)
     try:
-        if mem.pg.flags[pfn] & PG_lru:
+        flags = pg.flags[pfn]
+        if flags & PG_lru:
             raise KernelBugError(f"page {pfn} is already on an LRU list",
                                  "VM_BUG_ON_PAGE(PageLRU(page), page)",
                                  "__pagevec_lru_add_fn", "mm/swap.c")
@@ -122,16 +124,18 @@ def lru_cache_add(m: "Machine", pfn: int, active: bool = False,
         # is the one recorded there), records no callees, writes no counter
         # and cannot fail
         memcg = _page_lruvec(m, pfn)
-        calls.leaf("mem_cgroup_page_lruvec", pfn)
+        if on:
+            calls.leaf("mem_cgroup_page_lruvec", pfn)
         # the caller's SetPageActive (lru_cache_add_active_or_unevictable),
-        # set here so that the call log shows it with the list it selects
-        if active:
-            mem.pg.flags[pfn] |= PG_active
-        mem.pg.flags[pfn] |= PG_lru
-        add_page_to_lru_list(m, pfn, memcg, page_lru(mem.pg.flags[pfn]))
+        # set here so that the call log shows it with the list it selects;
+        # _page_lruvec writes no page flag, so ``flags`` is still the page's
+        flags |= PG_active | PG_lru if active else PG_lru
+        pg.flags[pfn] = flags
+        add_page_to_lru_list(m, pfn, memcg, page_lru(flags))
     finally:
-        calls.leave(j)
-        calls.leave(i)
+        if on:
+            calls.leave(j)
+            calls.leave(i)
 
 
 def lru_cache_add_many(m: "Machine", pfns: np.ndarray, lru: int) -> None:

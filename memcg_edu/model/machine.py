@@ -177,8 +177,11 @@ class Machine:
         return mg
 
     def _task(self, x: TaskLike) -> Task:
-        name = x.name if isinstance(x, Task) else x
-        t = self.tasks.get(name) if isinstance(name, str) else None
+        if x.__class__ is Task:                  # the usual case, in one test
+            t = self.tasks.get(x.name)           # (by name: restore replaced it)
+        else:
+            name = x.name if isinstance(x, Task) else x
+            t = self.tasks.get(name) if isinstance(name, str) else None
         if t is None:
             raise ModelUsageError(f"no task {x!r} (it may have exited); tasks "
                                   f"are {', '.join(self.tasks) or 'none'}")
@@ -224,19 +227,23 @@ class Machine:
         return f
 
     # -- running operations ----------------------------------------------------
-    def _op(self, name: str, fn: Callable[[], T], pfn: int = -1,
+    def _op(self, name: str, fn: Callable[..., T], *args: Any, pfn: int = -1,
             memcg: int = -1, nr: int = 1) -> T:
-        """Run one mm operation, record it, check invariants if asked."""
+        """Run one mm operation, ``fn(*args)``, record it, check invariants if asked.
+
+        (The hottest operations pass ``fn`` its arguments, the others a
+        closure: making and calling one costs as much as a line of the path.)
+        """
         self.calls.depth = 0                     # a failed op may leave calls open
         try:
-            result = fn()
+            result = fn(*args)
         except MemcgOOM:
-            self.events.record(name, pfn, memcg, 0, depth=0)
+            self.events.record(name, pfn, memcg, 0, 0)      # depth 0
             if self.checking:
                 _check_invariants(self)
             raise
         out = result.pfn if isinstance(result, Page) else pfn
-        self.events.record(name, out, memcg, nr, depth=0)
+        self.events.record(name, out, memcg, nr, 0)         # depth 0
         if self.checking:
             _check_invariants(self)
         return result
@@ -412,9 +419,10 @@ class Machine:
     def fault_anon(self, task: TaskLike) -> Page:
         """An anonymous page fault (do_anonymous_page): a new charged, mapped page."""
         t = self._task(task)
-        return self._op("fault_anon", lambda: handle_mm_fault(
-            self, t, lambda: Page(self, mm.do_anonymous_page(self, t))),
-            memcg=t.memcg.index)
+        page: Page = self._op("fault_anon", handle_mm_fault, self, t,
+                              lambda: Page(self, mm.do_anonymous_page(self, t)),
+                              memcg=t.memcg.index)
+        return page
 
     def fault_anon_range(self, task: TaskLike, n: int) -> np.ndarray:
         """``n`` anonymous faults at once (bulk, same effect); returns their pfns."""
@@ -464,10 +472,10 @@ class Machine:
         t = self._task(task)
         if isinstance(what, SwapEntry):
             slot = self._entry(what)
-            self._op(name, lambda: on_swap(self, t, slot), pfn=slot)
+            self._op(name, on_swap, self, t, slot, pfn=slot)
         else:
             pfn = self._page(what)
-            self._op(name, lambda: on_page(self, t, pfn), pfn=pfn)
+            self._op(name, on_page, self, t, pfn, pfn=pfn)
 
     def unmap_range(self, task: TaskLike, pfns: np.ndarray) -> None:
         """munmap of many pages of a task at once (one zap, release_pages batches)."""

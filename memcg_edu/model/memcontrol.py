@@ -205,7 +205,7 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
     online (try_get_mem_cgroup_from_page(), which needs the page locked),
     else the memcg of the faulting mm. Raises MemcgOOM when try_charge fails.
     """
-    pfn = _pfn(page)
+    pfn = page if page.__class__ is int else _pfn(page)   # (the mm paths pass ints)
     mem = m.mem
     memcg: Optional[MemCgroup] = None
     if mem.pg.flags[pfn] & PG_swapcache:
@@ -222,11 +222,15 @@ def mem_cgroup_try_charge(m: "Machine", page: PageLike,
                 memcg = m.memcg_list[mi]
     if memcg is None:
         memcg = mm_memcg if mm_memcg is not None else m.root
-    i = m.calls.enter("try_charge", pfn)
+    calls = m.calls
+    on = calls.enabled                           # no call log: none of its calls
+    if on:
+        i = calls.enter("try_charge", pfn)
     try:
         try_charge(m, memcg, 1, may_wait=may_wait, noretry=noretry)
     finally:
-        m.calls.leave(i)
+        if on:
+            calls.leave(i)
         m.events.record("mem_cgroup_try_charge", pfn, memcg.index, 1)
     return memcg
 
@@ -248,19 +252,19 @@ def commit_charge(m: "Machine", pfn: int, memcg: MemCgroup, lrucare: bool) -> No
     calls = m.calls
     i = calls.enter("commit_charge", pfn) if lrucare else -1
     try:
-        mem = m.mem
-        if mem.pg.pc_flags[pfn] & PCG_USED:
+        pg = m.mem.pg
+        if pg.pc_flags[pfn] & PCG_USED:
             raise _bug(f"page {pfn} is already charged (PCG_USED)",
                        "VM_BUG_ON_PAGE(PageCgroupUsed(pc), page)", "commit_charge")
         isolated = lock_page_lru(m, pfn) if lrucare else False
-        mem.pg.pc_memcg[pfn] = memcg.index
-        mem.pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
+        pg.pc_memcg[pfn] = memcg.index
+        pg.pc_flags[pfn] = PCG_USED | PCG_MEM | (PCG_MEMSW if m.swap_account else 0)
         if lrucare:
             unlock_page_lru(m, pfn, isolated)
     finally:
         if lrucare:
             calls.leave(i)
-        else:
+        elif calls.enabled:                      # (no call log: no call)
             calls.leaf("commit_charge", pfn)
 
 
@@ -287,7 +291,7 @@ def mem_cgroup_commit_charge(m: "Machine", page: PageLike,
     still in the swap cache, the slot's duplicate memsw charge is dropped at
     once (mem_cgroup_uncharge_swap).
     """
-    pfn = _pfn(page)
+    pfn = page if page.__class__ is int else _pfn(page)   # (the mm paths pass ints)
     mem = m.mem
     if mem.pg.mapping[pfn] < 0:
         raise _bug(f"page {pfn} has no page->mapping yet",
@@ -359,6 +363,10 @@ def mem_cgroup_uncharge_list(m: "Machine",
     each memcg's pages and flushes the memcgs in index order (the same
     counters).
     """
+    if len(pages) == 1:                          # a munmap of one page: no lists
+        page = pages[0]
+        _uncharge_one(m, page if page.__class__ is int else _pfn(page))
+        return
     mem = m.mem
     if isinstance(pages, np.ndarray) and pages.size > UNCHARGE_LIST_BULK:
         if np.any(mem.pc_flags[pages] & PCG_USED):
@@ -369,9 +377,6 @@ def mem_cgroup_uncharge_list(m: "Machine",
                 m.calls.leave(i)
         return
     pfns = pages.tolist() if isinstance(pages, np.ndarray) else [_pfn(p) for p in pages]
-    if len(pfns) == 1:
-        _uncharge_one(m, pfns[0])
-        return
     charged = [pfn for pfn in pfns if mem.pg.pc_flags[pfn] & PCG_USED]
     if not charged:                              # nothing to give back
         return
@@ -405,20 +410,24 @@ def _uncharge_pages(m: "Machine", pfns: list[int]) -> None:
 
 def _uncharge_one(m: "Machine", pfn: int, kind: str = "mem_cgroup_uncharge_list") -> None:
     """uncharge_list() of a one-page list."""
-    mem = m.mem
-    f = mem.pg.pc_flags[pfn]
+    pg = m.mem.pg
+    f = pg.pc_flags[pfn]
     if not f & PCG_USED:
         return
-    i = m.calls.enter("uncharge_list", pfn)
+    calls = m.calls
+    on = calls.enabled                           # no call log: none of its calls
+    if on:
+        i = calls.enter("uncharge_list", pfn)
     try:
         _check_released(m, pfn, "mem_cgroup_uncharge")
-        mi = mem.pg.pc_memcg[pfn]
-        anon = 1 if mem.pg.flags[pfn] & PG_anon else 0
-        mem.pg.pc_flags[pfn] = 0
-        _uncharge_batch(m, m.memcg_list[mi], 1, int(bool(f & PCG_MEM)),
-                        int(bool(f & PCG_MEMSW)), anon, 1 - anon)
+        mi = pg.pc_memcg[pfn]
+        anon = 1 if pg.flags[pfn] & PG_anon else 0
+        pg.pc_flags[pfn] = 0
+        _uncharge_batch(m, m.memcg_list[mi], 1, 1 if f & PCG_MEM else 0,
+                        1 if f & PCG_MEMSW else 0, anon, 1 - anon)
     finally:
-        m.calls.leave(i)
+        if on:
+            calls.leave(i)
     m.events.record(kind, pfn, mi, 1)
 
 
@@ -676,6 +685,9 @@ class Memcg317:
     #: the vectorised bulk paths (fault_anon_range, zap of exclusive anon
     #: pages) call the 3.17 hooks directly; another design runs page by page
     bulk_ok = True
+    #: uncharge_start / uncharge_end open and close a batch (3.16's
+    #: memcg_batch): here they do nothing, so a hot path may skip them
+    uncharge_batches = False
     #: invariants (docs/kernel-rules.md, "Invariants") this design breaks by design
     design_differences: tuple[str, ...] = ()
 

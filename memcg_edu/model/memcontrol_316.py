@@ -728,6 +728,8 @@ class Memcg316:
     pcg_flag_names = PCG_FLAG_NAMES_316
     #: the vectorised fault/zap paths skip page_remove_rmap, where 3.16 uncharges
     bulk_ok = False
+    #: uncharge_start / uncharge_end open and close current->memcg_batch
+    uncharge_batches = True
     #: I7 (uncharged pages on LRUs are root's) does not hold: design notes instead
     design_differences = ("I7",)
 

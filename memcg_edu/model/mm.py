@@ -159,15 +159,20 @@ def _free_page(m: "Machine", pfn: int) -> None:
     """__put_single_page() (mm/swap.c): __page_cache_release(), then free_hot_cold_page() (mm/page_alloc.c), for a page at count 0."""
     mem = m.mem
     calls = m.calls
-    i = calls.enter("__page_cache_release", pfn)
+    on = calls.enabled                           # no call log: none of its calls
+    if on:
+        i = calls.enter("__page_cache_release", pfn)
     if mem.pg.flags[pfn] & PG_lru:
         del_page_from_lru_list(m, pfn)
         mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-        calls.leaf("del_page_from_lru_list", pfn)
+        if on:
+            calls.leaf("del_page_from_lru_list", pfn)
     m.ops.page_cache_release(m, pfn)             # 3.17: mem_cgroup_uncharge
-    calls.leave(i)
+    if on:
+        calls.leave(i)
     mem.free_one(pfn)
-    calls.leaf("free_hot_cold_page", pfn)
+    if on:
+        calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("put_page")
@@ -178,14 +183,17 @@ def put_page(m: "Machine", pfn: int) -> None:
     __page_cache_release(): off the LRU, then (3.17) mem_cgroup_uncharge(),
     then free_hot_cold_page() gives the frame back.
     """
-    mem = m.mem
-    if mem.pg.refcount[pfn] <= 0:
+    pg = m.mem.pg
+    count = pg.refcount[pfn]
+    if count <= 0:
         raise KernelBugError(f"page {pfn} has no reference left to drop",
                              "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                              "put_page_testzero", "include/linux/mm.h")
-    mem.pg.refcount[pfn] -= 1
-    m.calls.leaf("put_page_testzero", pfn)
-    if mem.pg.refcount[pfn] == 0:
+    pg.refcount[pfn] = count - 1
+    calls = m.calls
+    if calls.enabled:                            # (no call log: no call)
+        calls.leaf("put_page_testzero", pfn)
+    if count == 1:                               # that was the last reference
         _free_page(m, pfn)
 
 
@@ -204,26 +212,32 @@ def release_pages(m: "Machine", pfns: Union[np.ndarray, list[int]]) -> None:
             bulk.release_pages(m, pfns)          # more than a pagevec
             return
         pfns = pfns.tolist()
+    on = calls.enabled                           # no call log: none of its calls
+    pg = mem.pg
     dead = []                                    # a pagevec: page by page
     for pfn in pfns:
-        if mem.pg.refcount[pfn] <= 0:
+        count = pg.refcount[pfn]
+        if count <= 0:
             raise KernelBugError(
                 f"page {pfn} has no reference left to drop",
                 "VM_BUG_ON_PAGE(atomic_read(&page->_count) == 0, page)",
                 "put_page_testzero", "include/linux/mm.h")
-        mem.pg.refcount[pfn] -= 1
-        calls.leaf("put_page_testzero", pfn)
-        if mem.pg.refcount[pfn] == 0:
-            if mem.pg.flags[pfn] & PG_lru:
+        pg.refcount[pfn] = count - 1
+        if on:
+            calls.leaf("put_page_testzero", pfn)
+        if count == 1:                           # that was the last reference
+            if pg.flags[pfn] & PG_lru:
                 del_page_from_lru_list(m, pfn)
-                mem.pg.flags[pfn] &= 0xFFFF ^ PG_lru
-                calls.leaf("del_page_from_lru_list", pfn)
+                pg.flags[pfn] &= 0xFFFF ^ PG_lru
+                if on:
+                    calls.leaf("del_page_from_lru_list", pfn)
             dead.append(pfn)
     if dead:
         m.ops.release_pages(m, dead)             # at most a pagevec: a list
         for pfn in dead:
             mem.free_one(pfn)
-            calls.leaf("free_hot_cold_page", pfn)
+            if on:
+                calls.leaf("free_hot_cold_page", pfn)
 
 
 @kernel_call("lock_page")
@@ -302,7 +316,7 @@ def page_remove_rmap(m: "Machine", pfn: int) -> None:
 
 
 def _set_pte(m: "Machine", task: Task, v: int, pfn: int) -> None:
-    task.pte[v] = pfn
+    task.pte_view[v] = pfn
     rmap_add(m, pfn, task.tid, v)
 
 
@@ -389,23 +403,30 @@ def do_anonymous_page(m: "Machine", task: Task) -> int:
     """
     mem = m.mem
     calls = m.calls
-    i = calls.enter("do_anonymous_page")
+    # a run without the call log makes none of its calls (each costs as
+    # much as a line of the path): ``on`` tests it once
+    on = calls.enabled
+    i = calls.enter("do_anonymous_page") if on else -1
     try:
         pfn = mem.alloc_one()
-        calls.set_page(i, pfn)
-        calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
+        if on:
+            calls.set_page(i, pfn)
+            calls.leaf("alloc_zeroed_user_highpage_movable", pfn)
         token = _charge_or_free(m, pfn, task, "anon")
         v = task.alloc_vaddr()
-        mem.pg.flags[pfn] |= PG_anon | PG_swapbacked  # page_add_new_anon_rmap
-        mem.pg.mapping[pfn] = task.tid
-        mem.pg.mapcount[pfn] = 1
-        calls.leaf("page_add_new_anon_rmap", pfn)
+        pg = mem.pg
+        pg.flags[pfn] |= PG_anon | PG_swapbacked     # page_add_new_anon_rmap
+        pg.mapping[pfn] = task.tid
+        pg.mapcount[pfn] = 1
+        if on:
+            calls.leaf("page_add_new_anon_rmap", pfn)
         m.ops.commit_charge(m, pfn, token, False, "anon")
         lru_cache_add(m, pfn, active=True, fn="lru_cache_add_active_or_unevictable")
         _set_pte(m, task, v, pfn)                     # set_pte_at
         return pfn
     finally:
-        calls.leave(i)
+        if on:
+            calls.leave(i)
 
 
 def fault_anon_range(m: "Machine", task: Task, n: int) -> np.ndarray:
@@ -426,33 +447,41 @@ def _new_cache_page(m: "Machine", task: Task, file: File, shmem: bool) -> int:
     """Allocate, charge and insert a page into ``file`` (caller holds one ref)."""
     mem = m.mem
     calls = m.calls
-    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru")
+    on = calls.enabled                           # no call log: none of its calls
+    i = calls.enter("shmem_getpage_gfp" if shmem else "add_to_page_cache_lru") \
+        if on else -1
     try:
         pfn = mem.alloc_one()
-        calls.set_page(i, pfn)
         if shmem:
             mem.pg.flags[pfn] |= PG_swapbacked
         mem.pg.flags[pfn] |= PG_locked               # __set_page_locked
-        calls.leaf("alloc_pages", pfn)
-        j = -1 if shmem else calls.enter("__add_to_page_cache_locked", pfn)
+        if on:
+            calls.set_page(i, pfn)
+            calls.leaf("alloc_pages", pfn)
+        j = calls.enter("__add_to_page_cache_locked", pfn) if on and not shmem else -1
         try:
             token = _charge_or_free(m, pfn, task, "shmem" if shmem else "file")
-            k = calls.enter("shmem_add_to_page_cache", pfn) if shmem else -1
+            k = calls.enter("shmem_add_to_page_cache", pfn) if on and shmem else -1
             mem.pg.refcount[pfn] += 1                # page_cache_get
-            calls.leaf("page_cache_get", pfn)
+            if on:
+                calls.leaf("page_cache_get", pfn)
             mem.pg.mapping[pfn] = file.fid
             off = file.next_offset
             file.next_offset += 1
             file.pages[off], file.offset_of[pfn] = pfn, off
-            calls.leave(k)
+            if on:
+                calls.leave(k)
             m.ops.commit_charge(m, pfn, token, False, "shmem" if shmem else "file")
         finally:
-            calls.leave(j)
+            if on:
+                calls.leave(j)
         lru_cache_add(m, pfn, fn="lru_cache_add_anon" if shmem else "lru_cache_add_file")
     finally:
-        calls.leave(i)
+        if on:
+            calls.leave(i)
     mem.pg.flags[pfn] &= 0xFFFF ^ PG_locked      # the read is done
-    calls.leaf("unlock_page", pfn)
+    if on:
+        calls.leaf("unlock_page", pfn)
     return pfn
 
 
@@ -509,12 +538,17 @@ def map_page(m: "Machine", task: Task, pfn: int) -> None:
             raise ModelUsageError(
                 f"page {pfn} is an anonymous page nobody maps any more; only "
                 f"a task that maps it can share it (fork)")
-        i = m.calls.enter("copy_one_pte", pfn)
+        calls = m.calls
+        on = calls.enabled                       # no call log: none of its calls
+        if on:
+            i = calls.enter("copy_one_pte", pfn)
         get_page(m, pfn)
         mem.pg.mapcount[pfn] += 1
-        m.calls.leaf("page_dup_rmap", pfn)
+        if on:
+            calls.leaf("page_dup_rmap", pfn)
         _set_pte(m, task, task.alloc_vaddr(), pfn)
-        m.calls.leave(i)
+        if on:
+            calls.leave(i)
     elif mem.pg.mapping[pfn] >= 0:
         _map_file_page(m, task, pfn, take_ref=True)
     else:
@@ -545,7 +579,10 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
     or a list of a few virtual pages (a munmap of one page builds no array).
     """
     calls = m.calls
-    m.ops.uncharge_start(m)
+    on = calls.enabled                           # no call log: none of its calls
+    batches = m.ops.uncharge_batches             # (no hook call where it does nothing)
+    if batches:
+        m.ops.uncharge_start(m)
     pfns: Union[np.ndarray, list[int]]
     if isinstance(vs, np.ndarray) and vs.size > bulk.BY_PAGE_MAX:
         # many ptes: the exclusive anon pages as one vectorised batch, the
@@ -561,31 +598,40 @@ def zap_ptes(m: "Machine", task: Task, vs: Union[np.ndarray, list[int]]) -> None
         swaps = ptes[ptes <= -2].tolist()
     else:
         # a few ptes (munmap of one page): every pte one by one, as ints
-        slow, swaps = [], []
+        slow, swaps, pfns = [], [], []
+        pte_of = task.pte_view
         for v in vs.tolist() if isinstance(vs, np.ndarray) else vs:
-            pte = task.pte.item(v)
-            task.pte[v] = PTE_NONE
+            pte = pte_of[v]
+            pte_of[v] = PTE_NONE
             task.free_vaddr(v)
             if pte >= 0:
                 slow.append((pte, v))
+                pfns.append(pte)
             elif pte <= -2:
                 swaps.append(pte)
-        pfns = [pfn for pfn, _ in slow]
-    i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
+    if on:
+        i = calls.enter("zap_pte_range", slow[0][0] if len(slow) == 1 else -1)
     for pfn, v in slow:
         rmap_del(m, pfn, task.tid, v)
         page_remove_rmap(m, pfn)
     for pte in swaps:                            # swap ptes go in the same walk
         free_swap_and_cache(m, pte_slot(pte))
-    calls.leave(i)
-    j = calls.enter("tlb_flush_mmu")             # the batched pages are freed
-    k = calls.enter("free_pages_and_swap_cache")
+    if on:
+        calls.leave(i)
+        j = calls.enter("tlb_flush_mmu")         # the batched pages are freed
+        k = calls.enter("free_pages_and_swap_cache")
+    flags = m.mem.pg.flags
     for pfn, _ in slow:
-        _free_swap_cache(m, pfn)
+        # free_swap_cache() acts only on a swap-cache page: unrecorded, it
+        # is called for those only
+        if on or flags[pfn] & PG_swapcache:
+            _free_swap_cache(m, pfn)
     release_pages(m, pfns)                       # the batch, in pte order
-    calls.leave(k)
-    calls.leave(j)
-    m.ops.uncharge_end(m)
+    if on:
+        calls.leave(k)
+        calls.leave(j)
+    if batches:
+        m.ops.uncharge_end(m)
 
 
 def unmap_page(m: "Machine", task: Task, pfn: int) -> None:

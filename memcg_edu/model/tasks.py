@@ -9,7 +9,7 @@ for a swapped-out tmpfs page (the shmem radix-tree swap entry).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Union, overload
+from typing import TYPE_CHECKING, Any, Union, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,8 +47,19 @@ class Task:
     def __init__(self, name: str, tid: int, memcg: "MemCgroup") -> None:
         self.name, self.tid, self.memcg = name, tid, memcg
         self.pte = np.full(16, PTE_NONE, np.int32)
+        # one pte read or written as a Python int (the page-at-a-time
+        # paths): a memoryview of ``pte``, made again when it grows
+        self.pte_view = self.pte.data
         self.top = 0                    # virtual pages handed out so far
         self.free_v = IntStack()        # unmapped virtual pages, reused first
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a memoryview cannot be copied (Machine.snapshot): a copy makes its own
+        return {k: v for k, v in vars(self).items() if k != "pte_view"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+        self.pte_view = self.pte.data
 
     def nbytes(self) -> int:
         return self.pte.nbytes + self.free_v.nbytes
@@ -63,6 +74,7 @@ class Task:
             grown = np.full(max(self.top, 2 * self.pte.size), PTE_NONE, np.int32)
             grown[:self.pte.size] = self.pte
             self.pte = grown
+            self.pte_view = grown.data
         return np.concatenate([reused, fresh]) if k else fresh
 
     def alloc_vaddr(self) -> int:
