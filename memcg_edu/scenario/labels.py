@@ -25,7 +25,7 @@ PTE, SWAP_PTE = "pte", "swap pte"
 _WHERE_WHOLE_MAX = 4
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)   # slots: read at every step, one made a page
 class Label:
     """What one label names now.
 

@@ -30,6 +30,8 @@ from .labels import Label, LabelTracker
 from .load import Scenario, load_scenario
 from .ops import Context, StepFailed, sync_labels
 from .format import DESIGNS, NEW_PAGE_OPS, RANGE_INDEX, ROOT
+from ..model.memcg import COL
+from ..timeline import STATS
 from .registry import REGISTRY, may_reclaim
 
 __all__ = ["run_scenario", "iter_scenario", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
@@ -184,13 +186,14 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
             oom_kill_disable=spec.get("oom_kill_disable", False))
     tasks = {t: m.create_task(t, memcgs[mc]) for t, mc in sc.tasks.items()}
     ctx = Context(m, memcgs, tasks, LabelTracker(sc.source))
-    names = sc.memcg_names
-    last: dict[str, tuple[list[int], dict[str, Any]]] = {}   # each memcg's at the last step
+    # the memcgs of a record, in order, and each one's at the last step
+    shown = [(n, memcgs[n]) for n in sc.memcg_names]
+    last: dict[str, tuple[list[int], dict[str, Any]]] = {}
     snapshots = PageStateLists(m) if pages else None
     call_names = CallNames(ctx) if calls else None
     for i, st in enumerate(sc.steps):
         # small machine: name every live page, for the page grid
-        rec, stop = _step(ctx, sc, i, st, names, design, call_names, last,
+        rec, stop = _step(ctx, sc, i, st, shown, design, call_names, last,
                           detail or pages, every_label=pages)
         if snapshots is not None:
             rec["pages"] = snapshots.take()    # made from the last step's
@@ -205,6 +208,8 @@ def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,
         m.check_invariants()
 
 
+#: where a memcg's counter row holds its memory.stat (the row's tail)
+_STAT_BASE = COL[STATS[0]]
 #: a range step records its kernel calls only up to this many steps
 RANGE_CALLS_MAX = 64
 #: a range step's "detail" names at most this many labels and pfns
@@ -213,13 +218,15 @@ RANGE_DETAIL_MAX = 1024
 _AT_ONCE = {"fault_anon": ranges.fault_anon_range}
 
 
-def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
-          design: str, call_names: CallNames | None = None,
-          last: dict[str, tuple[list[int], dict[str, Any]]] | None = None,
+def _step(ctx: Context, sc: Scenario, i: int, st: dict,
+          memcgs: list[tuple[str, Any]], design: str,
+          call_names: CallNames | None,
+          last: dict[str, tuple[list[int], dict[str, Any]]],
           detail: bool = True, every_label: bool = False
           ) -> tuple[dict[str, Any], bool]:
     """Apply one step (a range step: all of its steps); its record and
-    whether the run must stop here. ``call_names``: record the step's
+    whether the run must stop here. ``memcgs`` and ``last``: see
+    _counters. ``call_names``: record the step's
     kernel calls, named with it (None: no calls). ``detail`` False: no
     "detail" unless the step has design notes (they name labels);
     ``every_label``: its "labels" name every live label, not only those
@@ -242,7 +249,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
         finally:
             m.calls.enabled = recording
     events = m.events.kinds(mark)
-    counters = _counters(ctx, names, last if last is not None else {})
+    counters = _counters(memcgs, last)
     if op == "expect" and st.get("design", design) == design:
         bad = failed_checks(st, counters[st["memcg"]])
         if bad:
@@ -288,31 +295,38 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict, names: list[str],
     return rec, stop
 
 
-def _counters(ctx: Context, names: list[str],
+def _counters(memcgs: list[tuple[str, Any]],
               last: dict[str, tuple[list[int], dict[str, Any]]]
               ) -> dict[str, dict[str, Any]]:
-    """Every memcg's counters now. A memcg whose counters did not change
-    since the last step (``last``: its counter row and counters then,
-    updated here) gets the same dict object (records are read-only), so a
-    long timeline keeps one copy of what stays the same; an unchanged row
-    (every counter of a memcg but root's usage lives in it) is one
-    comparison, no new dict."""
+    """Every memcg's counters now (``memcgs``: (name, MemCgroup) in record
+    order). A memcg whose counters did not change since the last step
+    (``last``: its counter row and counters then, updated here) gets the
+    same dict object (records are read-only), so a long timeline keeps one
+    copy of what stays the same; an unchanged row (every counter of a memcg
+    but root's usage lives in it) is one comparison, no new dict."""
     out: dict[str, dict[str, Any]] = {}
-    for n in names:
-        mg = ctx.m.memcgs[n]
+    for n, mg in memcgs:
+        row = mg.row
         prev = last.get(n)
-        # root's usage is summed over its subtree (mem_cgroup_usage): its
-        # own row does not tell whether it moved
-        if prev is not None and prev[0] == mg.row and mg.index:      # 0: root
-            out[n] = prev[1]
-            continue
-        now: dict[str, Any] = mg.counters()
-        if prev is not None:
-            if prev[1] == now:
-                now = prev[1]
-            elif prev[1]["stat"] == now["stat"]:
-                now["stat"] = prev[1]["stat"]    # only a limit or usage moved
-        last[n] = (list(mg.row), now)
+        if prev is None:
+            now: dict[str, Any] = mg.counters()
+        else:
+            was_row, was = prev
+            # root's usage is summed over its subtree (mem_cgroup_usage): its
+            # own row does not tell whether it moved
+            if was_row == row and mg.index:          # 0: root
+                out[n] = was
+                continue
+            now = mg.counters()
+            # "stat" is the row's tail, one value a column: equal tails, equal
+            # dicts. The rest of a memcg's counters is the rest of its row
+            # (root's usage aside), so a moved row of another memcg has other
+            # counters, and only root's may come out as they were
+            if was_row[_STAT_BASE:] == row[_STAT_BASE:]:
+                now["stat"] = was["stat"]
+                if not mg.index and now == was:
+                    now = was
+        last[n] = (row.copy(), now)
         out[n] = now
     return out
 
