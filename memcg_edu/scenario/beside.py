@@ -39,9 +39,10 @@ __all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "cpus
 #: start (an interpreter and the imports), what this process gains on a
 #: run of some 20,000 steps (compare: a whole run; run: the text).
 BESIDE_FROM = 20_000
-#: A scenario file from this size on is long enough for a second process
-#: (a step is 30 bytes of JSON or more): ``early`` starts it before the
-#: file is loaded.
+#: A scenario file from this size on may hold BESIDE_FROM steps (a short
+#: step is some 30 bytes of JSON): ``early`` starts the second process
+#: before the file is loaded (a smaller file long by its range steps gets
+#: one once loaded, from ``records``).
 EARLY_FROM_BYTES = 30 * BESIDE_FROM
 #: records per pickled batch (one pickle shares the strings of its records)
 _BATCH = 1024
