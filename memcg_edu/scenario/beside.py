@@ -225,7 +225,11 @@ def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
     feed = feed or sys.stdin.buffer
     out = out or sys.stdout.buffer
     sc, design, options = pickle.load(feed)
-    sc._checked = sc.to_dict()      # checked by the parent (records), as load_scenario marks it
+    # checked by the parent (records), as load_scenario marks it; its steps
+    # are shared, not copied (nothing here edits them): iter_scenario's
+    # check that they did not change is then one comparison of a list with
+    # itself
+    sc._checked = sc._with_steps(sc.steps)
     batch: list[Record] = []
     for rec in iter_scenario(sc, design, **options):
         batch.append(rec)
