@@ -161,8 +161,11 @@ def test_the_child_may_run_a_megabyte_of_records_ahead(forced):
 
 
 @pytest.mark.parametrize("end", [GeneratorExit, KeyboardInterrupt])
-def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, end):
-    run = beside.records(load_scenario(_long(200)), "3.16", **OPTIONS)
+def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, monkeypatch, end):
+    # a pipe that holds a few hundred records: the child, blocked on it,
+    # is still running whatever the machine's speed
+    monkeypatch.setattr(beside, "_PIPE", 1 << 16)
+    run = beside.records(load_scenario(_long(2000)), "3.16", **OPTIONS)
     next(run)
     child = forced[0]
     assert child.poll() is None           # still running
