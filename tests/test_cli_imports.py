@@ -38,3 +38,12 @@ def test_the_lazy_names_of_the_package_still_work():
     from memcg_edu.model import Machine
     from memcg_edu.timeline import Timeline
     assert memcg_edu.Timeline is Timeline and memcg_edu.Machine is Machine
+
+
+def test_only_explore_loads_the_race_explorer():
+    code = ("import sys, memcg_edu.cli as cli; p = cli.build_parser(); "
+            "p.parse_args(['run', 'x.json']); "
+            "print(sorted(m for m in sys.modules if m.startswith('memcg_edu.explore')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert out.strip() == "[]"

@@ -13,7 +13,8 @@ import argparse
 import sys
 
 from ..scenario import DESIGNS, iter_scenario, load_scenario
-from ..scenario.beside import records
+from ..scenario.beside import Child, early, records
+from ..scenario.load import Scenario
 from ..scenario.run import design_for, step_json
 from ..scenario.text import format_calls, format_step
 
@@ -68,15 +69,26 @@ def exit_status(records, stopped: bool | None = None) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    sc = load_scenario(args.file)
     # neither the text nor JSON_KEYS show a step's "detail": not built. A
     # long run without its kernel calls is made in a second process while
-    # this one writes the text (scenario/beside.py); the calls are read from
-    # the machine's call log, so a run that prints them stays here.
+    # this one writes the text (scenario/beside.py), started before the file
+    # is loaded; the calls are read from the machine's call log, so a run
+    # that prints them stays here.
     calls = args.json or args.calls
-    steps = (iter_scenario if calls else records)(
-        sc, design_of(args, sc), pages=False, calls=calls,
-        check_invariants=args.check_invariants, detail=False)
+    if calls:
+        return _run(args, load_scenario(args.file), None)
+    with early(args.file) as child:
+        return _run(args, load_scenario(args.file), child)
+
+
+def _run(args: argparse.Namespace, sc: Scenario, child: Child | None) -> int:
+    """Run ``sc`` and print it; ``child``: the second process, started early."""
+    calls = args.json or args.calls
+    options = {"pages": False, "calls": calls,
+               "check_invariants": args.check_invariants, "detail": False}
+    design = design_of(args, sc)
+    steps = (iter_scenario(sc, design, **options) if calls
+             else records(sc, design, child, **options))
     # each record is printed and let go; only what the exit status needs stays
     outcome: list[dict] = []
     stopped = None

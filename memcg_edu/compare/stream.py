@@ -17,7 +17,8 @@ import gc
 import json
 import shutil
 import tempfile
-from typing import Any, Iterator, TextIO, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, TextIO, cast
 
 from ..timeline import COUNTERS, STATS
 from .calls import CallTally
@@ -25,16 +26,20 @@ from .comparison import DESIGNS
 from .diff import SHOWN, StepDiffers, diff_row, stand_in
 from .report import StepsTable, op_width, outcome_lines, summary_lines, title_lines
 
+if TYPE_CHECKING:
+    from ..scenario.beside import Child
+
 __all__ = ["stream_compare"]
 
 ALL = COUNTERS + STATS
 
 
-def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
+def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]],
+            child: Child | None = None
             ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Each step's (3.16 record, 3.17 record), until both designs stopped;
     a design that stopped (``stopped[design] = (step, error)``) gives
-    stand-ins, as diff_steps does."""
+    stand-ins, as diff_steps does. ``child``: beside.early's, or None."""
     from ..scenario import iter_scenario
     from ..scenario.beside import records
 
@@ -42,7 +47,8 @@ def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]]
     # keep it. The first design (3.16, the slower) may run in a second
     # process meanwhile (beside.records).
     options = {"pages": False, "calls": False, "detail": False}
-    runs = {d: (records if d == DESIGNS[0] else iter_scenario)(scenario, d, **options)
+    runs = {d: (records(scenario, d, child, **options) if d == DESIGNS[0]
+                else iter_scenario(scenario, d, **options))
             for d in DESIGNS}
     try:
         for i in range(len(scenario.steps)):
@@ -72,8 +78,18 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
     Comparison.to_dict and a newline. Returns the comparison's kernel_bugs.
     Raises ScenarioError for a file that is not a valid scenario."""
     from ..scenario import load_scenario
+    from ..scenario.beside import early
 
-    sc = load_scenario(scenario)
+    if not isinstance(scenario, (str, Path)):
+        return _compare(load_scenario(scenario), out, as_json, counters, calls, None)
+    # the 3.16 run's second process starts while the file is loaded
+    with early(scenario) as child:
+        return _compare(load_scenario(scenario), out, as_json, counters, calls, child)
+
+
+def _compare(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
+             calls: bool, child: Child | None) -> list[dict[str, Any]]:
+    """stream_compare of a loaded scenario; ``child``: beside.early's, or None."""
     # The cycle collector is off while both designs run, as run_scenario
     # has it: the steps make no cyclic garbage (records are freed as they
     # are let go), yet each collection would walk the scenario's steps and
@@ -82,7 +98,7 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
     gc.disable()
     try:
         with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
-            bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls)
+            bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls, child)
             spool.seek(0)               # both runs are through: nothing is written
             shutil.copyfileobj(spool, out)   # for a step that turns out invalid
     finally:
@@ -102,7 +118,7 @@ def _certain_from(sc: Any) -> int:
 
 
 def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
-           calls: bool) -> list[dict[str, Any]]:
+           calls: bool, child: Child | None = None) -> list[dict[str, Any]]:
     stopped: dict[str, tuple[int, Any]] = {}
     tallies = {d: CallTally(d) for d in DESIGNS}
     differing: list[int] = []
@@ -122,7 +138,7 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
                            "designs": list(DESIGNS)})
         out.write(head[:-1] + ', "steps": [')
     add_a, add_b = (tallies[d].add for d in DESIGNS)
-    for i, (sa, sb) in enumerate(_paired(sc, stopped)):
+    for i, (sa, sb) in enumerate(_paired(sc, stopped, child)):
         if "op" in sa:                               # not a stand-in
             add_a(sa)
         if "op" in sb:

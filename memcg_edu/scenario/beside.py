@@ -13,7 +13,12 @@ raises in the child too), this process runs the scenario itself from the
 start, skips the records it already has, and goes on; an error is raised
 here, from the same step, as an in-process run raises it. The child is
 killed and reaped whatever ends the run (its end, an error, Ctrl-C), and a
-child whose parent died stops at its next write to the closed pipe. No
+child whose parent died stops at its next write to the closed pipe (or at
+the end of its input, if it was still waiting for the scenario).
+
+A command that loads a long scenario file starts the child first
+(``early``), so that its start-up (an interpreter and the imports) runs
+while this process reads and checks the file, rather than after. No
 kernel file behind it.
 """
 from __future__ import annotations
@@ -22,17 +27,23 @@ import os
 import pickle
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
 
-__all__ = ["records", "BESIDE_FROM", "serve", "cpus"]
+__all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "cpus"]
 
 #: Page steps from which a second process pays: it costs about 0.3 s to
 #: start (an interpreter and the imports), what this process gains on a
 #: run of some 20,000 steps (compare: a whole run; run: the text).
 BESIDE_FROM = 20_000
+#: A scenario file from this size on may hold BESIDE_FROM steps (a short
+#: step is some 30 bytes of JSON): ``early`` starts the second process
+#: before the file is loaded (a smaller file long by its range steps gets
+#: one once loaded, from ``records``).
+EARLY_FROM_BYTES = 30 * BESIDE_FROM
 #: records per pickled batch (one pickle shares the strings of its records)
 _BATCH = 1024
 #: bytes the pipe from the child holds (Linux's default pipe-max-size)
@@ -47,6 +58,7 @@ _CHILD = ("import gc, sys; gc.disable(); sys.path.insert(0, sys.argv[1]); "
 _ROOT = str(Path(str(files("memcg_edu"))).resolve().parent)
 
 Record = tuple[dict[str, Any], bool]
+Child = subprocess.Popen[bytes]
 
 
 def cpus() -> int:
@@ -62,20 +74,44 @@ def _steps(sc: Any) -> int:
     return sum(int(st.get("count", 1)) for st in sc.steps)
 
 
-def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, None]:
+@contextmanager
+def early(src: str | Path) -> Iterator[Child | None]:
+    """The second process for ``records``, started now when the scenario
+    file ``src`` (a path or a bundled name) is long (EARLY_FROM_BYTES) and
+    a second CPU is there, else None: its start-up then overlaps this
+    process's loading of the file. It waits for its scenario until
+    ``records`` feeds it; killed and reaped at the block's end whatever
+    ends it (an invalid file, Ctrl-C) unless it ran to its end."""
+    from .load import find_scenario
+
+    try:
+        long = os.stat(find_scenario(src)).st_size >= EARLY_FROM_BYTES
+    except (OSError, ValueError):               # loading the file says why
+        long = False
+    child = _spawn() if long and cpus() >= 2 else None
+    try:
+        yield child
+    finally:
+        _end(child, False)
+
+
+def records(sc: Any, design: str, child: Child | None = None,
+            **options: Any) -> Generator[Record, None, None]:
     """iter_scenario(sc, design, **options), from a second process when the
     scenario is long and a second CPU is there, else from this one. ``sc``
     is a loaded Scenario; ``options`` are iter_scenario's (pages, calls,
-    check_invariants, detail)."""
+    check_invariants, detail); ``child``: the one ``early`` started, used
+    whatever the scenario's length (its start-up is paid)."""
     from .load import load_scenario
     from .run import iter_scenario
 
-    if _steps(sc) < BESIDE_FROM or cpus() < 2:
+    if child is None and (_steps(sc) < BESIDE_FROM or cpus() < 2):
         yield from iter_scenario(sc, design, **options)
         return
     sc = load_scenario(sc)                      # checked here: the child trusts it
     done, whole = 0, False
-    child = _start(sc, design, options)
+    child = (_start(sc, design, options) if child is None
+             else _feed(child, sc, design, options))
     try:
         for rec in _received(child):
             done += 1
@@ -93,12 +129,16 @@ def records(sc: Any, design: str, **options: Any) -> Generator[Record, None, Non
             yield rec
 
 
-def _start(sc: Any, design: str, options: dict[str, Any]
-           ) -> subprocess.Popen[bytes] | None:
-    """The child, fed (sc, design, options) through a pipe; None if it
-    cannot be started or dies before it has read them. ``sc`` goes without
-    the copy of itself that load_scenario keeps to tell an edit (as much
-    again to pickle and unpickle): serve marks it checked."""
+def _start(sc: Any, design: str, options: dict[str, Any]) -> Child | None:
+    """A child fed (sc, design, options); None if it cannot be started or
+    dies before it has read them."""
+    child = _spawn()
+    return child if child is None else _feed(child, sc, design, options)
+
+
+def _spawn() -> Child | None:
+    """A child Python running serve(), waiting for its input; None if
+    there is no interpreter to start."""
     try:
         # -I: the child reads no PYTHON* variable, user site or working
         # directory; it imports this copy of memcg_edu (_ROOT) and the
@@ -109,10 +149,19 @@ def _start(sc: Any, design: str, options: dict[str, Any]
     except (OSError, ValueError):
         return None                             # no interpreter
     _widen(child)
+    return child
+
+
+def _feed(child: Child, sc: Any, design: str, options: dict[str, Any]) -> Child | None:
+    """``child`` once it has been sent (sc, design, options); None if it
+    died first. ``sc`` goes without the copy of itself that load_scenario
+    keeps to tell an edit (as much again to pickle and unpickle): serve
+    marks it checked."""
     try:
-        # started first, so that its imports overlap the pickling, and its
-        # unpickling the writing: the child reads all of it before it writes
-        # anything back, so neither waits on a full pipe of the other's
+        # the child started first, so that its imports overlap the loading
+        # or the pickling, and its unpickling the writing: it reads all of
+        # it before it writes anything back, so neither waits on a full
+        # pipe of the other's
         assert child.stdin is not None
         with child.stdin as feed:
             pickle.dump((replace(sc, _checked=None), design, options), feed,
@@ -126,7 +175,7 @@ def _start(sc: Any, design: str, options: dict[str, Any]
     return child
 
 
-def _widen(child: subprocess.Popen[bytes]) -> None:
+def _widen(child: Child) -> None:
     """Let the child run up to _PIPE bytes of records ahead of this
     process: a pipe holds 64 KiB (less than a batch) unless told more
     (Linux), and the two processes would then wait on each other at each
@@ -138,7 +187,7 @@ def _widen(child: subprocess.Popen[bytes]) -> None:
         pass                                    # not Linux, or above pipe-max-size
 
 
-def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:
+def _received(child: Child | None) -> Iterator[Record]:
     """The child's records until its end marker, or until it fails."""
     if child is None or child.stdout is None:
         return
@@ -152,11 +201,13 @@ def _received(child: subprocess.Popen[bytes] | None) -> Iterator[Record]:
         yield from batch
 
 
-def _end(child: subprocess.Popen[bytes] | None, whole: bool) -> None:
+def _end(child: Child | None, whole: bool) -> None:
     """Reap the child, killed first unless it sent ``whole`` run (then it
-    is exiting by itself); close its pipe."""
+    is exiting by itself); close its pipes. Once more is harmless."""
     if child is None:
         return
+    if child.stdin is not None:
+        child.stdin.close()                     # never fed (early)
     try:
         child.wait(timeout=5 if whole else 0)
     except subprocess.TimeoutExpired:           # still running: not needed now
@@ -174,7 +225,11 @@ def serve(feed: BinaryIO | None = None, out: BinaryIO | None = None) -> None:
     feed = feed or sys.stdin.buffer
     out = out or sys.stdout.buffer
     sc, design, options = pickle.load(feed)
-    sc._checked = sc.to_dict()      # checked by the parent (records), as load_scenario marks it
+    # checked by the parent (records), as load_scenario marks it; its steps
+    # are shared, not copied (nothing here edits them): iter_scenario's
+    # check that they did not change is then one comparison of a list with
+    # itself
+    sc._checked = sc._with_steps(sc.steps)
     batch: list[Record] = []
     for rec in iter_scenario(sc, design, **options):
         batch.append(rec)

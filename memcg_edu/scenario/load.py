@@ -55,19 +55,33 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The scenario as file content (load_scenario(s.to_dict()) == s)."""
+        # a non-object step (appended by hand) is kept, for the check to name it
+        return self._with_steps([dict(s) if type(s) is dict or isinstance(s, Mapping)
+                                 else s for s in self.steps])
+
+    def _with_steps(self, steps: list[Any]) -> dict[str, Any]:
+        """to_dict with these ``steps``."""
         d: dict[str, Any] = {"format": FORMAT, "title": self.title,
                              "description": self.description,
                              **({"design": self.design} if self.design else {}),
                              "machine": dict(self.machine),
                              "memcgs": {n: dict(v) for n, v in self.memcgs.items()},
-                             "tasks": dict(self.tasks),
-                             # a non-object step (appended by hand) is
-                             # kept, for the check to name it
-                             "steps": [dict(s) if type(s) is dict or isinstance(
-                                 s, Mapping) else s for s in self.steps]}
+                             "tasks": dict(self.tasks), "steps": steps}
         if self.quiz is not None:
             d["quiz"] = self.quiz
         return d
+
+    def _unchanged(self) -> bool:
+        """Is it still what load_scenario checked (to_dict() == _checked)?
+        Steps that are all plain dicts are compared as they are: each
+        compares as its copy would, and a long scenario's copy cost as much
+        as the comparison."""
+        if self._checked is None:
+            return False
+        steps = self.steps
+        if type(steps) is list and set(map(type, steps)) <= {dict}:
+            return self._with_steps(steps) == self._checked
+        return self.to_dict() == self._checked
 
     def save(self, path: str | Path, overwrite: bool = True) -> None:
         """Write the scenario file: a new file renamed into place, so a
@@ -649,10 +663,9 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     "scenario" for a dict). Raises ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
-        edited = src.to_dict()
-        if edited == src._checked:
+        if src._unchanged():
             return src
-        return load_scenario(edited, name or src.source)
+        return load_scenario(src.to_dict(), name or src.source)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name

@@ -7,6 +7,7 @@ migration, OOM, failcnt.
 """
 from __future__ import annotations
 
+import operator
 import re
 import weakref
 from typing import Any, Mapping
@@ -146,9 +147,7 @@ def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
     from .series import series
 
     recs = [(s.get("memcgs") or {}).get(memcg) for s in timeline.steps]
-    # each record once: the runner repeats a record that did not change
-    if not all((r.get("stat") or {}).keys() <= _STATS
-               for r in {id(r): r for r in recs if r is not None}.values()):
+    if not _known_stats(recs):
         return _event_steps_one_by_one(timeline, memcg)   # other statistics: read each
     present = np.array([r is not None for r in recs], bool)
     masks, logged = _step_table(timeline)
@@ -185,6 +184,18 @@ def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
 
 
 _STATS = frozenset(STATS)
+_STAT = operator.itemgetter("stat")
+
+
+def _known_stats(recs: list[Mapping[str, Any] | None]) -> bool:
+    """Do the memcg records ``recs`` (None: absent) hold no statistic but
+    those of STATS?"""
+    try:
+        # at C speed (a long timeline's records, each read once): the
+        # "stat" of every record that has counters, its names a subset
+        return all(map(_STATS.issuperset, map(_STAT, filter(None, recs))))
+    except (KeyError, TypeError):               # no "stat", or a null one
+        return all((r.get("stat") or {}).keys() <= _STATS for r in recs if r is not None)
 
 
 def _event_steps_one_by_one(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:

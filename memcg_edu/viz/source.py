@@ -7,6 +7,7 @@ The scenario layer is imported only when a scenario has to be run.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -32,10 +33,18 @@ class Source:
 
 
 def _run(scenario: Any, design: str | None, name: str, calls: bool | None = None,
-         detail: bool | None = True) -> Source:
+         detail: bool | None = True, parsed: Any = None) -> Source:
+    """``parsed``: the JSON of the scenario file ``scenario``, already read."""
     from ..scenario import DESIGNS, load_scenario, run_scenario
+    from ..scenario.format import MAX_FILE_BYTES
 
-    sc = load_scenario(scenario)
+    if parsed is not None and os.stat(scenario).st_size <= MAX_FILE_BYTES:
+        # not parsed twice (a long file's JSON takes a tenth of a second);
+        # a file over a scenario's size is read again, for load_scenario to
+        # say so
+        sc = load_scenario(parsed, scenario.name)
+    else:
+        sc = load_scenario(scenario)
     # None: the design the file says it is for (quiz --save writes it)
     design = design or sc.design or DESIGNS[0]
     return Source(run_scenario(sc, design=design, calls=calls, detail=detail),
@@ -73,7 +82,7 @@ def load_source(source: Any, design: str | None = "3.17", *,
         if isinstance(data, Mapping) and data.get("format") == FORMAT:
             tl = Timeline.from_dict(data, str(path))
             return Source(tl, None, str(tl.meta.get("title", path.stem)))
-        return _run(path, design, "", calls, detail)
+        return _run(path, design, "", calls, detail, data)
     if hasattr(source, "steps") and hasattr(source, "memcgs"):  # a Scenario
         return _run(source, design, str(getattr(source, "title", "")), calls, detail)
     raise ModelUsageError(f"cannot show {type(source).__name__}: give a Timeline, a "

@@ -125,7 +125,7 @@ def test_rows_are_written_once_the_widest_op_is_reached(monkeypatch):
     consumed = []
     pairs = list(stream._paired(sc, {}))
 
-    def paired(s, stopped):
+    def paired(s, stopped, child=None):
         for k, pair in enumerate(pairs):
             consumed.append(k)
             yield pair
@@ -152,8 +152,8 @@ def test_the_collector_is_off_while_both_designs_run_and_on_after(monkeypatch):
     from memcg_edu.compare import stream
     real, seen = stream._paired, []
 
-    def paired(s, stopped):
-        for pair in real(s, stopped):
+    def paired(s, stopped, child=None):
+        for pair in real(s, stopped, child):
             seen.append(gc.isenabled())
             yield pair
     monkeypatch.setattr(stream, "_paired", paired)

@@ -161,8 +161,11 @@ def test_the_child_may_run_a_megabyte_of_records_ahead(forced):
 
 
 @pytest.mark.parametrize("end", [GeneratorExit, KeyboardInterrupt])
-def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, end):
-    run = beside.records(load_scenario(_long(200)), "3.16", **OPTIONS)
+def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, monkeypatch, end):
+    # a pipe that holds a few hundred records: the child, blocked on it,
+    # is still running whatever the machine's speed
+    monkeypatch.setattr(beside, "_PIPE", 1 << 16)
+    run = beside.records(load_scenario(_long(2000)), "3.16", **OPTIONS)
     next(run)
     child = forced[0]
     assert child.poll() is None           # still running
@@ -329,3 +332,70 @@ def test_a_scenario_that_cannot_be_sent_leaves_the_run_here(forced, monkeypatch)
     sc = load_scenario(_long(5))
     assert list(beside.records(sc, "3.17", **OPTIONS)) == _in_process(sc, "3.17")
     assert forced == [None]
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    """Every scenario file is long enough for ``early`` to start the second
+    process before loading it; yields the processes started."""
+    started = []
+    spawn = beside._spawn
+
+    def _spawn():
+        child = spawn()
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 0)
+    monkeypatch.setattr(beside, "cpus", lambda: 2)
+    monkeypatch.setattr(beside, "_spawn", _spawn)
+    return started
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--design", "3.16"], ["compare"],
+                                     ["compare", "--json"]])
+def test_a_process_started_before_the_load_gives_the_same_output(spawned, monkeypatch,
+                                                                 tmp_path, capsys, command):
+    import json
+    from memcg_edu.cli import main
+    f = tmp_path / "short.json"
+    f.write_text(json.dumps(_long(30)))       # short: used all the same
+    got = main([*command, str(f)]), capsys.readouterr()
+    assert len(spawned) == 1 and _reaped(spawned[0])
+    if command[0] == "run":                  # it ran to its end, not replaced
+        assert spawned[0].returncode == 0    # (compare closes it at its last record)
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 10**12)
+    assert (main([*command, str(f)]), capsys.readouterr()) == got
+    assert len(spawned) == 1                 # that one ran in this process
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_invalid_file_reaps_the_process_started_before_its_load(spawned, tmp_path,
+                                                                  capsys, command):
+    import json
+    from memcg_edu.cli import main
+    bad = _long(10)
+    bad["steps"] = bad["steps"] + [{"op": "unmap", "task": "nobody", "page": "x0"}]
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    assert main([command, str(f)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert len(spawned) == 1 and _reaped(spawned[0]) and spawned[0].stdin.closed
+
+
+def test_no_process_is_started_early_for_a_short_file_or_one_cpu(spawned, monkeypatch,
+                                                                  tmp_path):
+    import json
+    f = tmp_path / "short.json"
+    f.write_text(json.dumps(_long(10)))
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", f.stat().st_size + 1)
+    with beside.early(f) as child:
+        assert child is None
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 0)
+    monkeypatch.setattr(beside, "cpus", lambda: 1)
+    with beside.early(f) as child:
+        assert child is None
+    with beside.early(tmp_path / "missing.json") as child:
+        assert child is None
+    assert spawned == []

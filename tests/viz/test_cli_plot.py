@@ -186,3 +186,42 @@ def test_the_collector_is_off_while_the_timelines_are_made(saved, tmp_path, monk
     with pytest.raises(ModelUsageError, match="no such file"):
         _run(str(tmp_path / "nope.json"), "--out", str(tmp_path / "g.png"))
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_a_scenario_file_is_parsed_once(tmp_path, monkeypatch):
+    """load_source reads the file to tell a timeline from a scenario; the
+    scenario is loaded from that JSON, not parsed again."""
+    import json
+    from memcg_edu import safeio
+    from memcg_edu.scenario import load
+    from memcg_edu.viz.source import load_source
+    f = tmp_path / "two.json"
+    f.write_text(json.dumps({"format": "memcg-edu-scenario/1", "memcgs": {"A": {}},
+                             "tasks": {"p": "A"},
+                             "steps": [{"op": "fault_anon", "task": "p", "page": "x"}]}))
+    parsed = []
+    real = safeio.parse_json
+
+    def counted(*args, **kwargs):
+        parsed.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(safeio, "parse_json", counted)
+    monkeypatch.setattr(load, "parse_json", counted)
+    src = load_source(f, None)
+    assert len(parsed) == 1
+    assert (src.name, src.timeline.meta["scenario"], len(src.timeline)) == ("two", "two.json", 1)
+
+
+def test_a_scenario_file_over_the_size_limit_is_refused_as_by_load_scenario(tmp_path,
+                                                                           monkeypatch):
+    import json
+    from memcg_edu.errors import ScenarioError
+    from memcg_edu.scenario import format as fmt
+    from memcg_edu.viz.source import load_source
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps({"format": "memcg-edu-scenario/1", "memcgs": {}, "tasks": {},
+                             "steps": [], "description": "x" * 100}))
+    monkeypatch.setattr(fmt, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr("memcg_edu.scenario.load.MAX_FILE_BYTES", 50)
+    with pytest.raises(ScenarioError, match="more than a scenario may be"):
+        load_source(f, None)

@@ -85,3 +85,20 @@ def test_a_statistic_the_plots_do_not_know_still_marks_its_step():
     recs = [{"op": "w", "events": ["mem_cgroup_commit_charge"],
              "memcgs": {"A": {"usage": 1, "stat": {"rss": 1, "shmem": n}}}} for n in (0, 0, 3)]
     assert event_steps(Timeline(recs), "A")["charge"].tolist() == [0, 2]
+
+
+def test_records_without_statistics_or_with_null_ones_still_mark_their_steps():
+    from memcg_edu.timeline import Timeline
+    from memcg_edu.viz.events import _event_steps_one_by_one, _known_stats
+    for stat in ({}, None, "missing"):
+        recs = [{"op": "w", "events": ["mem_cgroup_commit_charge"],
+                 "memcgs": {"A": {"usage": n} if stat == "missing" else
+                            {"usage": n, "stat": stat}}} for n in (0, 1, 1, 2)]
+        tl = Timeline(recs)
+        fast, slow = event_steps(tl, "A"), _event_steps_one_by_one(tl, "A")
+        assert {k: v.tolist() for k, v in fast.items()} == \
+            {k: v.tolist() for k, v in slow.items()}
+        assert fast["charge"].tolist() == [1, 3]
+    assert _known_stats([None, {}, {"stat": {"rss": 1}}, {"stat": None}])
+    assert not _known_stats([None, {"stat": {"rss": 1, "shmem": 2}}])
+    assert not _known_stats([{"stat": None}, {"stat": {"shmem": 2}}])
