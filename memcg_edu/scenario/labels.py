@@ -101,12 +101,14 @@ class LabelTracker:
         return lab
 
     def get(self, name: str, field: str = "page") -> Label:
-        lab = self.lookup(name)       # load_scenario checked it was named before
+        # load_scenario checked it was named before (lookup's first test
+        # here: an op's label is found at every step)
+        lab = self.labels.get(name) or self.lookup(name)
         if lab is None:
             raise self.err(f'page "{name}" does not exist: step '
                            f"{self.failed[name]}, which was to create it, failed",
                            field)
-        if lab.where == "gone":
+        if lab.page is None and lab.entry is None:     # lab.where == "gone"
             raise self.err(f'page "{name}" no longer exists: {lab.fate}', field)
         return lab
 
