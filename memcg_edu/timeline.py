@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Mapping, Sequence
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # numpy is imported when arrays are asked for: the
     import numpy as np  # command line starts (and Ctrl-C stops it) cleanly
 
 __all__ = ["COUNTERS", "STATS", "LRU_NAMES", "FORMAT", "PAGE_SIZE", "MAX_TIMELINE_BYTES",
-           "Timeline", "json_default"]
+           "Timeline", "json_default", "runs", "series_of"]
 
 #: Counter names of a memcg in a step record (res_counter fields, in pages).
 COUNTERS = ("usage", "memsw_usage", "max_usage", "memsw_max_usage",
@@ -49,6 +50,10 @@ PAGE_SIZE = 4096
 #: Largest timeline file ``Timeline.load`` reads (a 100,000-step run with
 #: page state is well under it).
 MAX_TIMELINE_BYTES = 512 * 1024 * 1024
+
+
+#: a memcg record's COUNTERS, and the STATS of its "stat"
+_TOP, _STATS = operator.itemgetter(*COUNTERS), operator.itemgetter(*STATS)
 
 
 def json_default(o: Any) -> list[Any]:
@@ -126,9 +131,9 @@ class Timeline:
     def _records(self, memcg: str) -> list[dict[str, Any]]:
         """memcg's record at each step ({} where it is absent); a clear
         error when no step names it."""
-        return [r or {} for r in self._present(memcg)]
+        return [r or {} for r in self.present(memcg)]
 
-    def _present(self, memcg: str) -> list[dict[str, Any] | None]:
+    def present(self, memcg: str) -> list[dict[str, Any] | None]:
         """memcg's record at each step (None where it is absent); a clear
         error when no step names it."""
         if not isinstance(memcg, str):
@@ -162,27 +167,7 @@ class Timeline:
     def series(self, memcg: str) -> dict[str, np.ndarray]:
         """Every COUNTERS and STATS name of one memcg over the steps, read
         in one pass (same arrays as ``counter`` gives one at a time)."""
-        import numpy as np
-        top, stat = operator.itemgetter(*COUNTERS), operator.itemgetter(*STATS)
-
-        def row(r: Mapping[str, Any]) -> tuple:
-            try:                       # every name there (the runner's records)
-                return top(r) + stat(r["stat"])
-            except (KeyError, TypeError):
-                st = r.get("stat") or {}
-                return (*map(r.get, COUNTERS), *map(st.get, STATS))
-        recs = self._present(memcg)
-        # the runner repeats a record that did not change: a step starts a
-        # new row only where its record is another object than the step
-        # before's (records are alive together, so their ids differ)
-        ids = np.fromiter(map(id, recs), dtype=np.uint64, count=len(recs))
-        new = np.ones(len(recs), dtype=bool)
-        new[1:] = ids[1:] != ids[:-1]
-        rows = [row(recs[i] or {}) for i in np.flatnonzero(new).tolist()]
-        # one row per record, one per step, then a column per name (None: nan)
-        table = np.array(rows, dtype=float).reshape(-1, len(COUNTERS) + len(STATS))
-        table = table[np.cumsum(new) - 1]
-        return dict(zip(COUNTERS + STATS, table.T.copy()))
+        return series_of(*runs(self.present(memcg)))
 
     # -- files ----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -225,3 +210,37 @@ class Timeline:
         p = Path(path)
         fail = (lambda msg: ModelUsageError(f"{p}: cannot read timeline: {msg}"))
         return cls.from_dict(read_json(p, MAX_TIMELINE_BYTES, fail), str(p))
+
+
+def runs(recs: Sequence[Mapping[str, Any] | None]
+         ) -> tuple[list[Mapping[str, Any] | None], np.ndarray]:
+    """The records ``recs`` of a memcg (Timeline.present's list) once per
+    run of steps that share one, and the run of each step. The runner
+    repeats a record that did not change: a step starts a new run only
+    where its record is another object than the step before's (records
+    are alive together, so their ids differ)."""
+    import numpy as np
+    ids = np.fromiter(map(id, recs), dtype=np.uint64, count=len(recs))
+    new = np.ones(len(recs), dtype=bool)
+    new[1:] = ids[1:] != ids[:-1]
+    return list(compress(recs, new.tolist())), np.cumsum(new) - 1
+
+
+def series_of(records: Sequence[Mapping[str, Any] | None],
+              run: np.ndarray) -> dict[str, np.ndarray]:
+    """Timeline.series of a memcg's ``runs``: its arrays over the steps."""
+    import numpy as np
+    # a row per record, then a column per name (None: nan) with a value per step
+    table = np.array([_row(r) for r in records], dtype=float).reshape(
+        -1, len(COUNTERS) + len(STATS))
+    return dict(zip(COUNTERS + STATS, table.T.take(run, axis=1)))
+
+
+def _row(r: Mapping[str, Any] | None) -> tuple:
+    """A memcg record's COUNTERS then STATS (None where it has none)."""
+    try:                       # every name there (the runner's records)
+        return _TOP(r) + _STATS(r["stat"])    # type: ignore[arg-type,index]
+    except (KeyError, TypeError):          # absent, a name missing, null "stat"
+        r = r or {}
+        st = r.get("stat") or {}
+        return (*map(r.get, COUNTERS), *map(st.get, STATS))

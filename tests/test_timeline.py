@@ -73,3 +73,18 @@ def test_load_refuses_what_is_not_a_timeline(tmp_path):
         Timeline.load(bad)
     with pytest.raises(ModelUsageError, match='"steps" must be a list'):
         Timeline.from_dict({"format": FORMAT, "steps": 3})
+
+
+def test_runs_keep_each_shared_record_once_and_series_reads_them_like_counter():
+    from memcg_edu.timeline import runs
+    same, other = {"usage": 2, "limit": None, "stat": {"rss": 2}}, {"usage": 3, "stat": None}
+    steps = [_rec(1), {"memcgs": {"A": same}}, {"memcgs": {"A": same}}, {"memcgs": {}},
+             {"memcgs": {"A": other}}, {"memcgs": {"A": other}}, {"memcgs": {"A": same}}]
+    t = Timeline(steps)
+    recs = t.present("A")
+    distinct, run = runs(recs)
+    # a record repeated by the next step is kept once; back again, once more
+    assert len(distinct) == 5 and [distinct[i] for i in run] == recs
+    assert all(distinct[i] is r for i, r in zip(run, recs))
+    for key, arr in t.series("A").items():
+        np.testing.assert_array_equal(arr, t.counter("A", key))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import re
 import weakref
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -144,12 +144,13 @@ def _read_steps(timeline: Timeline) -> tuple[np.ndarray, np.ndarray]:
 def event_steps(timeline: Timeline, memcg: str) -> dict[str, np.ndarray]:
     """For each kind, the steps (indices) where it happened to ``memcg``
     (step_kinds of each step, read off the counters' arrays at once)."""
-    from .series import series
+    from .series import records, series
 
-    recs = [(s.get("memcgs") or {}).get(memcg) for s in timeline.steps]
-    if not _known_stats(recs):
+    recs = records(timeline, memcg)
+    # each record once: a record's statistics are those of its run's steps
+    if not _known_stats(recs.distinct):
         return _event_steps_one_by_one(timeline, memcg)   # other statistics: read each
-    present = np.array([r is not None for r in recs], bool)
+    present = np.array([r is not None for r in recs.present], bool)
     masks, logged = _step_table(timeline)
 
     def moved(name: str) -> np.ndarray:
@@ -187,7 +188,7 @@ _STATS = frozenset(STATS)
 _STAT = operator.itemgetter("stat")
 
 
-def _known_stats(recs: list[Mapping[str, Any] | None]) -> bool:
+def _known_stats(recs: Sequence[Mapping[str, Any] | None]) -> bool:
     """Do the memcg records ``recs`` (None: absent) hold no statistic but
     those of STATS?"""
     try:

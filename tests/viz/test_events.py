@@ -102,3 +102,21 @@ def test_records_without_statistics_or_with_null_ones_still_mark_their_steps():
     assert _known_stats([None, {}, {"stat": {"rss": 1}}, {"stat": None}])
     assert not _known_stats([None, {"stat": {"rss": 1, "shmem": 2}}])
     assert not _known_stats([{"stat": None}, {"stat": {"shmem": 2}}])
+
+
+def test_the_statistics_are_checked_on_each_record_once():
+    # event_steps asks _known_stats about the distinct records of a memcg:
+    # the same answer as about every step's
+    from memcg_edu.timeline import Timeline, runs
+    from memcg_edu.viz.events import _known_stats
+    from memcg_edu.viz.series import records
+    odd = {"usage": 1, "stat": {"rss": 1, "shmem": 2}}
+    known = {"usage": 1, "stat": {"rss": 1}}
+    for recs in ([known, known, None, known], [known, odd, odd, None], [None, {}, {"stat": None}],
+                 [{"stat": None}, odd]):
+        tl = Timeline([{"memcgs": {"A": r} if r is not None else {}} for r in recs] +
+                      [{"memcgs": {"A": known}}])
+        got = records(tl, "A")
+        assert got.present == tl.present("A")
+        assert _known_stats(got.distinct) == _known_stats(got.present)
+        assert got.distinct == runs(got.present)[0]
