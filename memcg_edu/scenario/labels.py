@@ -101,9 +101,7 @@ class LabelTracker:
         return lab
 
     def get(self, name: str, field: str = "page") -> Label:
-        # load_scenario checked it was named before (lookup's first test
-        # here: an op's label is found at every step)
-        lab = self.labels.get(name) or self.lookup(name)
+        lab = self.lookup(name)       # load_scenario checked it was named before
         if lab is None:
             raise self.err(f'page "{name}" does not exist: step '
                            f"{self.failed[name]}, which was to create it, failed",

@@ -254,9 +254,7 @@ def _step(ctx: Context, sc: Scenario, i: int, st: dict,
         bad = failed_checks(st, counters[st["memcg"]])
         if bad:
             ok, error = False, f'expect {st["memcg"]}: ' + "; ".join(bad)
-    # 3.16: where it breaks a 3.17 invariant; 3.17: the charges it stranded
-    # (design_notes' own test first: most steps of a 3.17 run have none)
-    notes = m.design_notes() if m.stranded or design != DESIGNS[0] else []
+    notes = m.design_notes()             # 3.16: where it breaks a 3.17 invariant
     rec = {"step": i, "op": op, "ok": ok, "error": error, "events": events,
            "memcgs": counters}
     if detail or notes:
@@ -345,8 +343,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str, oom_mark: 
     before = set()
     if "page" in st:                     # no op has "with" without "page"
         for name in (st["page"], st["with"]) if "with" in st else (st["page"],):
-            # (a label made one at a time is in tr.labels: no call)
-            lab = tr.labels.get(name) or tr.lookup(name)
+            lab = tr.lookup(name)
             if lab is not None:
                 named.append(lab)
                 if lab.page is not None:
@@ -375,9 +372,7 @@ def _apply(ctx: Context, sc: Scenario, i: int, st: dict, design: str, oom_mark: 
             if oom["victim"]:
                 touched += [lab for lab in tr.live() if oom["victim"] in lab.maps]
                 tr.exit(oom["victim"], "was OOM-killed")
-    # (an op that never reclaims: no call to ask)
-    if not ok or ooms or (o.reclaims != "never"
-                          and may_reclaim(op, m.shrink_runs != shrinks)):
+    if not ok or ooms or may_reclaim(op, m.shrink_runs != shrinks):
         moved = sync_labels(ctx, tr.live_after_reclaim(), touched)
     elif o.places_known:                 # its labels are where it put them
         moved = []
