@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import gc
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import ModelUsageError
 from ..safeio import check_output, write_atomic
 from ..scenario import DESIGNS
 from ..timeline import Timeline
 from . import add_force_argument
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["add_parser", "main", "FIGURES"]
 
@@ -115,30 +119,33 @@ def _timelines(args: argparse.Namespace) -> tuple[Timeline, int, Timeline | None
 
 def _draw(args: argparse.Namespace, paths: dict[str, Path], want: set[str],
           tl: Timeline, step: int, other: Timeline | None) -> int:
-    """Draw the figures ``want`` names, then write them."""
+    """Make the figures ``want`` names, then write them."""
     from ..viz import plot_counters, plot_lru, plot_overlay, plot_pagegrid, plot_stats
     from ..viz.render import render
 
-    made = {}
+    # each figure made where it is rendered (viz/render.py: the first
+    # here, on two CPUs the others in a child meanwhile)
+    makers: dict[str, Callable[[], Figure]] = {}
     if "counters" in want:
-        made["counters"] = plot_counters(tl, args.memcg, size=args.size)
+        makers["counters"] = lambda: plot_counters(tl, args.memcg, size=args.size)
     if "stats" in want:
-        made["stats"] = plot_stats(tl, args.memcg, size=args.size)
+        makers["stats"] = lambda: plot_stats(tl, args.memcg, size=args.size)
     if "lru" in want:
-        made["lru"] = plot_lru(tl, step, size=args.size)
+        makers["lru"] = lambda: plot_lru(tl, step, size=args.size)
     if "pages" in want:
         if tl[step].get("pages"):
-            made["pages"] = plot_pagegrid(tl, step, size=args.size)
+            makers["pages"] = lambda: plot_pagegrid(tl, step, size=args.size)
         else:
             print(f"page grid skipped: step {step} has no page state "
                   f"(recorded only for small machines)")
     if "overlay" in want and other is not None:
-        names = args.memcg or [None]
-        made["overlay"] = plot_overlay(other, tl, names[0], size=args.size) \
-            if args.overlay_design else plot_overlay(tl, other, names[0], size=args.size)
-    # render every figure before writing any, so a failure writes nothing
-    # (a long timeline's on two CPUs: viz/render.py)
-    rendered = render(made, paths["counters"].suffix.lstrip(".").lower(), len(tl))
+        name = (args.memcg or [None])[0]
+        # the scenario run on --overlay-design is the one drawn first
+        first, second = (other, tl) if args.overlay_design else (tl, other)
+        makers["overlay"] = lambda: plot_overlay(first, second, name, size=args.size)
+    # every figure made and rendered before any is written, so a failure
+    # writes nothing
+    rendered = render(makers, paths["counters"].suffix.lstrip(".").lower(), len(tl))
     for kind, data in rendered.items():
         write_atomic(paths[kind], data, overwrite=args.force)
         print(f"wrote {paths[kind]} ({kind})")
