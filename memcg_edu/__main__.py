@@ -34,4 +34,6 @@ if _ctrl_c:
     sys.stderr.write("interrupted\n")
     sys.exit(130)
 
-sys.exit(main(process_ends=True))
+from .quick_exit import exit_process  # noqa: E402  (after the Ctrl-C guard above)
+
+exit_process(main(process_ends=True))

@@ -17,6 +17,7 @@ from typing import Any, NoReturn, Sequence
 
 from ..ctrl_c import ctrl_c_recorded
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
+from ..quick_exit import exit_process, process_ends as _process_ends
 from ..safeio import printable
 
 __all__ = ["main", "console_main", "SUBCOMMANDS", "PROG", "add_force_argument"]
@@ -88,7 +89,9 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG,
          process_ends: bool = False) -> int:
     """Run the command line; its exit code. ``process_ends``: the process
     exits when this returns (``python -m memcg_edu``, the console script),
-    so a late Ctrl-C is ignored rather than handed back (ctrl_c_recorded)."""
+    so a late Ctrl-C is ignored rather than handed back (ctrl_c_recorded),
+    and what a command hands to the exit is kept for it (quick_exit.keep)."""
+    _process_ends(process_ends)
     with ctrl_c_recorded(process_ends) as ctrl_c_seen:
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Printable(out), _Printable(err)
@@ -125,6 +128,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         return 0
 
 
-def console_main() -> int:
-    """The ``memcg-edu`` console script: the same, named as the learner typed it."""
-    return main(prog="memcg-edu", process_ends=True)
+def console_main() -> NoReturn:
+    """The ``memcg-edu`` console script: the same, named as the learner
+    typed it; the process ends here (quick_exit.exit_process)."""
+    exit_process(main(prog="memcg-edu", process_ends=True))

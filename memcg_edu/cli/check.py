@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..quick_exit import keep
 from ..scenario import iter_scenario, load_scenario
 from .run import (add_design_argument, add_invariants_argument, design_of,
                   exit_status)
@@ -27,6 +28,7 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     sc = load_scenario(args.file)
+    keep(sc)     # let go by the process's end if it ends with this command
     design = design_of(args, sc)
     # each record read as it comes and let go (no "detail": nothing here
     # reads it); only the expects and the failed steps stay

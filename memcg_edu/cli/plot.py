@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import ModelUsageError
+from ..quick_exit import keep
 from ..safeio import check_output, write_atomic
 from ..scenario import DESIGNS
 from ..timeline import Timeline
@@ -88,6 +89,9 @@ def main(args: argparse.Namespace) -> int:
     gc.disable()
     try:
         tl, step, other = _timelines(args)
+        # let go by the process's end if it ends with this command, not
+        # record by record on return (memcg_edu/quick_exit.py)
+        keep(tl, other)
         gc.freeze()
     finally:
         if collecting:

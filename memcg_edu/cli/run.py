@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..quick_exit import keep
 from ..scenario import DESIGNS, iter_scenario, load_scenario
 from ..scenario.beside import Child, early, records
 from ..scenario.load import Scenario
@@ -83,6 +84,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, sc: Scenario, child: Child | None) -> int:
     """Run ``sc`` and print it; ``child``: the second process, started early."""
+    keep(sc)     # let go by the process's end if it ends with this command
     calls = args.json or args.calls
     options = {"pages": False, "calls": calls,
                "check_invariants": args.check_invariants, "detail": False}
