@@ -20,13 +20,14 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from ..ctrl_c import note_ctrl_c, on_sigint
 from ..timeline import PAGE_SIZE
@@ -37,6 +38,7 @@ from . import runstate
 from .runstate import libc
 
 __all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "signals_ignored",
+           "teardown", "raise_deferred",
            "pid_alive", "libc",
            "PREFIX", "WORK_BASE", "make_work_dir"]
 
@@ -58,15 +60,62 @@ def _ignore_further_signals() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def _on_term(signum: int, frame: FrameType | None) -> None:
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: the code of every teardown (an ``__exit__`` that removes what a run made)
+_TEARDOWNS: set[Any] = set()
+#: the exit a first signal asked for while a teardown ran: raised at its end
+_deferred: list[BaseException] = []
+
+
+def teardown(method: F) -> F:
+    """Mark ``method``, an ``__exit__`` that removes what a run made and
+    ends with ``raise_deferred()``, as a teardown.
+
+    A first signal ends a run by raising where it lands. Landing in a
+    teardown before its ``signals_held`` has taken effect (the call, the
+    few instructions up to signal.signal), it would skip the removal.
+    Landing anywhere in a teardown or what it calls, it is kept instead,
+    the removal goes on (every later signal ignored), and the teardown
+    raises it as it ends.
+    """
+    _TEARDOWNS.add(method.__code__)
+    return method
+
+
+def _in_teardown(frame: FrameType | None) -> bool:
+    """Is ``frame`` or a caller of it a teardown's?"""
+    while frame is not None:
+        if frame.f_code in _TEARDOWNS:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def raise_deferred() -> None:
+    """A teardown's last call: the exit a signal asked for while it ran,
+    unless it was called by another teardown (which raises it at its end)."""
+    if _deferred and not _in_teardown(sys._getframe(2)):   # the teardown's caller
+        raise _deferred.pop()
+
+
+def _end_run(exit: BaseException, frame: FrameType | None) -> None:
+    """A first signal: later ones ignored, and ``exit`` raised here, or
+    at the end of the teardown it landed in."""
     _ignore_further_signals()
-    raise SystemExit(128 + signum)
+    if _in_teardown(frame):
+        _deferred.append(exit)
+        return
+    raise exit
+
+
+def _on_term(signum: int, frame: FrameType | None) -> None:
+    _end_run(SystemExit(128 + signum), frame)
 
 
 def _on_int(signum: int, frame: FrameType | None) -> None:
     note_ctrl_c()
-    _ignore_further_signals()
-    raise KeyboardInterrupt
+    _end_run(KeyboardInterrupt(), frame)
 
 
 @contextmanager
@@ -101,6 +150,10 @@ def sigterm_as_exit() -> Iterator[None]:
             for sig, handler in zip(_EXIT_SIGNALS, old):
                 signal.signal(sig, handler)
             signal.signal(signal.SIGINT, old_int)
+        if _deferred and not (ending and _on_term in old):
+            # kept by a teardown that then did not raise it (it landed
+            # after its last call): the run ends here
+            raise _deferred.pop()
 
 
 @contextmanager
@@ -300,9 +353,13 @@ class Scratch:
         self.tmpfs = where
 
     # -- teardown -----------------------------------------------------------
+    @teardown
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._cleanup()
+        try:
+            self._cleanup()
+        finally:
+            raise_deferred()
 
     def _cleanup(self) -> None:
         # a second SIGTERM / SIGHUP / Ctrl-C waits until everything is removed

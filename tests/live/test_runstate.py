@@ -329,3 +329,121 @@ def test_ctrl_c_just_after_a_record_entry_leaves_nothing(state, tmp_path,
     assert list(base.iterdir()) == []
     assert not any(p.name.startswith("memcg-edu-")
                    for p in caps.own_dir.iterdir())
+
+
+class _Held:
+    """What the live lab's teardowns do: remove what was made inside
+    signals_held; ``first`` runs at the start, where a first signal could
+    land before the hold."""
+
+    def __init__(self, first=lambda: None):
+        self.first, self.removed = first, []
+
+    def __enter__(self):
+        return self
+
+    def _remove(self):
+        from memcg_edu.live import scratch
+        self.first()
+        with scratch.signals_held():
+            self.removed.append("all")
+
+
+class _Unmarked(_Held):
+    def __exit__(self, *exc):
+        from memcg_edu.live.scratch import raise_deferred
+        try:
+            self._remove()
+        finally:
+            raise_deferred()
+
+
+class _Marked(_Held):
+    """A teardown as the live lab's are (teardown, then raise_deferred)."""
+
+    def __exit__(self, *exc):
+        from memcg_edu.live.scratch import raise_deferred
+        try:
+            self._remove()
+        finally:
+            raise_deferred()
+
+
+def _mark():
+    from memcg_edu.live.scratch import teardown
+    teardown(_Marked.__exit__)
+
+
+@pytest.mark.parametrize("sig, ends", [(signal.SIGTERM, SystemExit),
+                                       (signal.SIGHUP, SystemExit),
+                                       (signal.SIGINT, KeyboardInterrupt)])
+def test_a_first_signal_in_a_teardown_before_its_hold_waits_for_its_end(sig, ends):
+    """The window left before: a first signal landing in a teardown's
+    first instructions, before signals_held takes effect, raised there and
+    skipped the removal. Now it is kept, the removal runs (later signals
+    ignored), and the run ends as the signal asked once the teardown is
+    done."""
+    _mark()
+
+    def lands():
+        os.kill(os.getpid(), sig)              # handled at the next call
+        os.kill(os.getpid(), signal.SIGTERM)   # the storm goes on: ignored
+    with sigterm_as_exit():
+        t = _Marked(lands)
+        with pytest.raises(ends) as e:
+            with t:
+                pass
+        assert t.removed == ["all"]
+    if ends is SystemExit:
+        assert e.value.code == 128 + sig
+    # unmarked, the same signal skips the removal: what the mark is for
+    u = _Unmarked(lambda: os.kill(os.getpid(), sig))
+    with sigterm_as_exit():
+        with pytest.raises(ends):
+            with u:
+                pass
+    assert u.removed == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_teardown_inside_a_teardown_leaves_the_exit_to_the_outer_one():
+    """A signal kept while an inner teardown ran (called by an outer one)
+    is raised when the outer one ends, not in the middle of it."""
+    from memcg_edu.live.scratch import raise_deferred, teardown
+    _mark()
+    inner = _Marked(lambda: os.kill(os.getpid(), signal.SIGTERM))
+    outer_done = []
+
+    @teardown
+    def outer_exit():
+        try:
+            inner.__exit__(None, None, None)
+            outer_done.append("rest of the outer teardown")
+        finally:
+            raise_deferred()
+    with sigterm_as_exit():
+        with pytest.raises(SystemExit) as e:
+            outer_exit()
+    assert e.value.code == 143
+    assert inner.removed == ["all"] and outer_done == ["rest of the outer teardown"]
+
+
+def test_a_kept_signal_no_teardown_raised_ends_the_run_at_sigterm_as_exit():
+    """(a signal that lands after a teardown's raise_deferred: the
+    outermost sigterm_as_exit raises it, so no signal is lost)"""
+    from memcg_edu.live import scratch
+    with pytest.raises(SystemExit) as e:
+        with sigterm_as_exit():
+            scratch._deferred.append(SystemExit(143))
+            scratch._ignore_further_signals()
+    assert e.value.code == 143 and scratch._deferred == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_live_labs_teardowns_are_marked():
+    from memcg_edu.live import scratch
+    from memcg_edu.live.scratch import Scratch
+    from memcg_edu.live.swapfile import TempSwap
+    from memcg_edu.live.tracefs import TraceInstance
+    for cls in (Scratch, TempSwap, TraceInstance):
+        assert cls.__exit__.__code__ in scratch._TEARDOWNS, cls
