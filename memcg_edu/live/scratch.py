@@ -26,7 +26,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import CodeType, FrameType, TracebackType
 from typing import Any, Callable, Iterator, TypeVar
 
 from ..ctrl_c import note_ctrl_c, on_sigint
@@ -62,8 +62,9 @@ def _ignore_further_signals() -> None:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: the code of every teardown (an ``__exit__`` that removes what a run made)
-_TEARDOWNS: set[Any] = set()
+#: the code of every teardown (an ``__exit__`` that removes what a run
+#: made), by identity: code objects that are equal are not the same code
+_TEARDOWNS: dict[int, CodeType] = {}
 #: the exit a first signal asked for while a teardown ran: raised at its end
 _deferred: list[BaseException] = []
 
@@ -79,14 +80,14 @@ def teardown(method: F) -> F:
     the removal goes on (every later signal ignored), and the teardown
     raises it as it ends.
     """
-    _TEARDOWNS.add(method.__code__)
+    _TEARDOWNS[id(method.__code__)] = method.__code__   # held: its id is never reused
     return method
 
 
 def _in_teardown(frame: FrameType | None) -> bool:
     """Is ``frame`` or a caller of it a teardown's?"""
     while frame is not None:
-        if frame.f_code in _TEARDOWNS:
+        if id(frame.f_code) in _TEARDOWNS:
             return True
         frame = frame.f_back
     return False
