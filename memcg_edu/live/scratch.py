@@ -151,10 +151,10 @@ def sigterm_as_exit() -> Iterator[None]:
             for sig, handler in zip(_EXIT_SIGNALS, old):
                 signal.signal(sig, handler)
             signal.signal(signal.SIGINT, old_int)
-        if _deferred and not (ending and _on_term in old):
-            # kept by a teardown that then did not raise it (it landed
-            # after its last call): the run ends here
-            raise _deferred.pop()
+            if _deferred:
+                # kept by a teardown that then did not raise it (it
+                # landed after its last call): the run ends here
+                raise _deferred.pop()
 
 
 @contextmanager
