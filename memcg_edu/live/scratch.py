@@ -18,6 +18,7 @@ its record names it.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -27,7 +28,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import CodeType, FrameType, TracebackType
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar, cast
 
 from ..ctrl_c import note_ctrl_c, on_sigint
 from ..timeline import PAGE_SIZE
@@ -38,7 +39,7 @@ from . import runstate
 from .runstate import libc
 
 __all__ = ["Scratch", "cleanup_stale", "sigterm_as_exit", "signals_ignored",
-           "teardown", "raise_deferred",
+           "teardown",
            "pid_alive", "libc",
            "PREFIX", "WORK_BASE", "make_work_dir"]
 
@@ -62,26 +63,32 @@ def _ignore_further_signals() -> None:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: the code of every teardown (an ``__exit__`` that removes what a run
-#: made), by identity: code objects that are equal are not the same code
+#: the code every teardown runs (teardown's wrapper), by identity: code
+#: objects that are equal are not the same code
 _TEARDOWNS: dict[int, CodeType] = {}
 #: the exit a first signal asked for while a teardown ran: raised at its end
 _deferred: list[BaseException] = []
 
 
 def teardown(method: F) -> F:
-    """Mark ``method``, an ``__exit__`` that removes what a run made and
-    ends with ``raise_deferred()``, as a teardown.
+    """``method``, an ``__exit__`` that removes what a run made, as a
+    teardown.
 
     A first signal ends a run by raising where it lands. Landing in a
     teardown before its ``signals_held`` has taken effect (the call, the
     few instructions up to signal.signal), it would skip the removal.
     Landing anywhere in a teardown or what it calls, it is kept instead,
     the removal goes on (every later signal ignored), and the teardown
-    raises it as it ends.
+    raises it as it ends (``_raise_deferred``).
     """
-    _TEARDOWNS[id(method.__code__)] = method.__code__   # held: its id is never reused
-    return method
+    def run_teardown(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _raise_deferred()
+    # every teardown runs this one code: a frame of it is a teardown's
+    _TEARDOWNS[id(run_teardown.__code__)] = run_teardown.__code__   # held: its id is never reused
+    return cast(F, functools.update_wrapper(run_teardown, method))
 
 
 def _in_teardown(frame: FrameType | None) -> bool:
@@ -93,7 +100,7 @@ def _in_teardown(frame: FrameType | None) -> bool:
     return False
 
 
-def raise_deferred() -> None:
+def _raise_deferred() -> None:
     """A teardown's last call: the exit a signal asked for while it ran,
     unless it was called by another teardown (which raises it at its end)."""
     if _deferred and not _in_teardown(sys._getframe(2)):   # the teardown's caller
@@ -357,10 +364,7 @@ class Scratch:
     @teardown
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self._cleanup()
-        finally:
-            raise_deferred()
+        self._cleanup()
 
     def _cleanup(self) -> None:
         # a second SIGTERM / SIGHUP / Ctrl-C waits until everything is removed

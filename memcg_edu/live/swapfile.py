@@ -25,8 +25,8 @@ from typing import Any
 from ..timeline import PAGE_SIZE
 from . import runstate
 from .errors import LiveError
-from .scratch import (PREFIX, WORK_BASE, libc, make_work_dir, raise_deferred,
-                      remove_work_dir, signals_deferred, signals_held, teardown)
+from .scratch import (PREFIX, WORK_BASE, libc, make_work_dir, remove_work_dir,
+                      signals_deferred, signals_held, teardown)
 
 __all__ = ["TempSwap", "swapoff_ours", "active_swap_files",
            "system_swap_pages", "is_ours"]
@@ -157,7 +157,4 @@ class TempSwap:
     @teardown
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        try:
-            self._remove()
-        finally:
-            raise_deferred()
+        self._remove()

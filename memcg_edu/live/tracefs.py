@@ -38,7 +38,7 @@ from .errors import LiveError
 from .runstate import (LOCK_TIMEOUT, libc, open_state_dir, proc_start,
                        rmdir_busy, stale_records, state_lock, umount,
                        write_record)
-from .scratch import raise_deferred, signals_deferred, signals_held, teardown
+from .scratch import signals_deferred, signals_held, teardown
 
 __all__ = ["TRACE_PREFIX", "DEFAULT_MOUNT", "find_tracefs", "TraceInstance",
            "cleanup_stale", "lost_events", "trace_lock"]
@@ -311,10 +311,7 @@ class TraceInstance:
     # -- teardown -------------------------------------------------------------
     @teardown
     def __exit__(self, *exc: object) -> None:
-        try:
-            self._cleanup()
-        finally:
-            raise_deferred()
+        self._cleanup()
 
     def _cleanup(self) -> None:
         # a second Ctrl-C, SIGTERM or SIGHUP waits until everything is removed

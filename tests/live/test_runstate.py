@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from memcg_edu.live import LiveError, runstate
 from memcg_edu.live.scratch import (make_work_dir, remove_work_dir,
                                     signals_deferred, signals_held,
-                                    sigterm_as_exit)
+                                    sigterm_as_exit, teardown)
 
 
 @pytest.fixture
@@ -349,28 +348,18 @@ class _Held:
         with scratch.signals_held():
             self.removed.append("all")
 
-
-class _Marked(_Held):
-    """A teardown as the live lab's are (teardown, then raise_deferred)."""
-
     def __exit__(self, *exc):
-        from memcg_edu.live.scratch import raise_deferred
-        try:
-            self._remove()
-        finally:
-            raise_deferred()
+        self._remove()
 
 
 class _Unmarked(_Held):
-    """The same teardown, its own code (a teardown is marked by its code)."""
-
-    __exit__ = types.FunctionType(_Marked.__exit__.__code__.replace(), globals())
+    """A teardown left unmarked."""
 
 
-def _mark():
-    from memcg_edu.live.scratch import teardown
-    teardown(_Marked.__exit__)
-    assert _Unmarked.__exit__.__code__ is not _Marked.__exit__.__code__
+class _Marked(_Held):
+    """A teardown as the live lab's are (marked ``teardown``)."""
+
+    __exit__ = teardown(_Held.__exit__)
 
 
 @pytest.mark.parametrize("sig, ends", [(signal.SIGTERM, SystemExit),
@@ -382,8 +371,6 @@ def test_a_first_signal_in_a_teardown_before_its_hold_waits_for_its_end(sig, end
     skipped the removal. Now it is kept, the removal runs (later signals
     ignored), and the run ends as the signal asked once the teardown is
     done."""
-    _mark()
-
     def lands():
         os.kill(os.getpid(), sig)              # handled at the next call
         os.kill(os.getpid(), signal.SIGTERM)   # the storm goes on: ignored
@@ -408,18 +395,13 @@ def test_a_first_signal_in_a_teardown_before_its_hold_waits_for_its_end(sig, end
 def test_a_teardown_inside_a_teardown_leaves_the_exit_to_the_outer_one():
     """A signal kept while an inner teardown ran (called by an outer one)
     is raised when the outer one ends, not in the middle of it."""
-    from memcg_edu.live.scratch import raise_deferred, teardown
-    _mark()
     inner = _Marked(lambda: os.kill(os.getpid(), signal.SIGTERM))
     outer_done = []
 
     @teardown
     def outer_exit():
-        try:
-            inner.__exit__(None, None, None)
-            outer_done.append("rest of the outer teardown")
-        finally:
-            raise_deferred()
+        inner.__exit__(None, None, None)
+        outer_done.append("rest of the outer teardown")
     with sigterm_as_exit():
         with pytest.raises(SystemExit) as e:
             outer_exit()
@@ -428,7 +410,7 @@ def test_a_teardown_inside_a_teardown_leaves_the_exit_to_the_outer_one():
 
 
 def test_a_kept_signal_no_teardown_raised_ends_the_run_at_sigterm_as_exit():
-    """(a signal that lands after a teardown's raise_deferred: the
+    """(a signal that lands after a teardown's last check for one: the
     outermost sigterm_as_exit raises it, so no signal is lost)"""
     from memcg_edu.live import scratch
     with pytest.raises(SystemExit) as e:
