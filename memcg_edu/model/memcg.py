@@ -130,7 +130,7 @@ class MemCgroup:
         else:
             yield self
 
-    def _subtree_usage(self) -> tuple[int, int]:
+    def subtree_usage(self) -> tuple[int, int]:
         """mem_cgroup_usage() as 3.17 computes it for root: (cache + rss,
         cache + rss + swap) summed over the subtree, in one pass."""
         usage = swap = 0
@@ -147,14 +147,14 @@ class MemCgroup:
     def usage(self) -> int:
         """memory.usage_in_bytes in pages (mem_cgroup_usage() for root)."""
         if self.is_root:
-            return self._subtree_usage()[0]
+            return self.subtree_usage()[0]
         return self.row[COL["usage"]]
 
     @property
     def memsw_usage(self) -> int:
         """memory.memsw.usage_in_bytes in pages (root: cache + rss + swap)."""
         if self.is_root:
-            return self._subtree_usage()[1]
+            return self.subtree_usage()[1]
         return self.row[COL["memsw_usage"]]
 
     @property
@@ -193,7 +193,7 @@ class MemCgroup:
         # the row read directly, not through the properties: a scenario run
         # takes this snapshot of every memcg that moved, at every step
         limit, memsw_limit = row[_LIMIT], row[_MEMSW_LIMIT]
-        usage, memsw_usage = (self._subtree_usage() if self.index == 0
+        usage, memsw_usage = (self.subtree_usage() if self.index == 0
                               else (row[_USAGE], row[_MEMSW_USAGE]))
         return {"usage": usage, "memsw_usage": memsw_usage,
                 "max_usage": row[_MAX_USAGE],

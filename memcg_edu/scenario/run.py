@@ -312,9 +312,17 @@ def _counters(memcgs: list[tuple[str, Any]],
             now: dict[str, Any] = mg.counters()
         else:
             was_row, was = prev
-            # root's usage is summed over its subtree (mem_cgroup_usage): its
-            # own row does not tell whether it moved
-            if was_row == row and mg.index:          # 0: root
+            if was_row == row:
+                if mg.index:                         # 0: root
+                    out[n] = was
+                    continue
+                # root's usage is summed over its subtree (mem_cgroup_usage):
+                # its own row does not tell whether it moved, its usage does
+                # (the rest of its counters is its row)
+                usage, memsw_usage = mg.subtree_usage()
+                if usage != was["usage"] or memsw_usage != was["memsw_usage"]:
+                    was = {**was, "usage": usage, "memsw_usage": memsw_usage}
+                    last[n] = (was_row, was)
                 out[n] = was
                 continue
             now = mg.counters()
