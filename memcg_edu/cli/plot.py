@@ -13,6 +13,7 @@ import gc
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ..collector import collector_off
 from ..errors import ModelUsageError
 from ..quick_exit import keep
 from ..safeio import check_output, write_atomic
@@ -85,17 +86,12 @@ def main(args: argparse.Namespace) -> int:
     # off while they are made (each collection would walk every record made
     # so far: the one that followed a long run took a twentieth of a plot),
     # and they are out of its sight (frozen) while the figures are drawn
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_off():
         tl, step, other = _timelines(args)
         # let go by the process's end if it ends with this command, not
         # record by record on return (memcg_edu/quick_exit.py)
         keep(tl, other)
         gc.freeze()
-    finally:
-        if collecting:
-            gc.enable()
     try:
         return _draw(args, paths, want, tl, step, other)
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..collector import collector_off
 from ..quick_exit import keep
 from ..scenario import DESIGNS, iter_scenario, load_scenario
 from ..scenario.beside import Child, early, records
@@ -75,11 +76,15 @@ def main(args: argparse.Namespace) -> int:
     # this one writes the text (scenario/beside.py), started before the file
     # is loaded; the calls are read from the machine's call log, so a run
     # that prints them stays here.
+    # The records hold no cycle and are let go as they are printed, yet each
+    # collection would walk the scenario's steps again: a tenth of this
+    # process's time while a long run's text is written
     calls = args.json or args.calls
-    if calls:
-        return _run(args, load_scenario(args.file), None)
-    with early(args.file) as child:
-        return _run(args, load_scenario(args.file), child)
+    with collector_off():
+        if calls:
+            return _run(args, load_scenario(args.file), None)
+        with early(args.file) as child:
+            return _run(args, load_scenario(args.file), child)
 
 
 def _run(args: argparse.Namespace, sc: Scenario, child: Child | None) -> int:

@@ -13,13 +13,13 @@ the same scenario. No kernel file behind it.
 """
 from __future__ import annotations
 
-import gc
 import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, TextIO, cast
 
+from ..collector import collector_off
 from ..timeline import COUNTERS, STATS
 from .calls import CallTally
 from .comparison import DESIGNS
@@ -90,20 +90,14 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
 def _compare(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
              calls: bool, child: Child | None) -> list[dict[str, Any]]:
     """stream_compare of a loaded scenario; ``child``: beside.early's, or None."""
-    # The cycle collector is off while both designs run, as run_scenario
-    # has it: the steps make no cyclic garbage (records are freed as they
-    # are let go), yet each collection would walk the scenario's steps and
-    # both machines' labels again
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        with tempfile.SpooledTemporaryFile(2**23, "w+", encoding="utf-8") as spool:
-            bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls, child)
-            spool.seek(0)               # both runs are through: nothing is written
-            shutil.copyfileobj(spool, out)   # for a step that turns out invalid
-    finally:
-        if collecting:
-            gc.enable()
+    # the steps make no cyclic garbage (records are freed as they are let
+    # go), yet each collection would walk the scenario's steps and both
+    # machines' labels again
+    with collector_off(), tempfile.SpooledTemporaryFile(
+            2**23, "w+", encoding="utf-8") as spool:
+        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls, child)
+        spool.seek(0)                   # both runs are through: nothing is written
+        shutil.copyfileobj(spool, out)  # for a step that turns out invalid
     return bugs
 
 

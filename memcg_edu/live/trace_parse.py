@@ -14,10 +14,11 @@ which lists the node and event items in enum order.
 """
 from __future__ import annotations
 
-import gc
 import re
 from pathlib import Path
 from typing import Iterable, Iterator, NamedTuple
+
+from ..collector import collector_off
 
 __all__ = ["Event", "Lost", "parse_lines", "item_names", "MEMCG_ITEMS",
            "MARK"]
@@ -98,13 +99,8 @@ def _hex_or_int(v: str) -> int | str:
 
 def parse_lines(lines: Iterable[str]) -> Iterator[Event | Lost]:
     """Events (and Lost notices) from the text of a ``trace`` file."""
-    enabled = gc.isenabled()
-    gc.disable()   # the events stay alive: no point rescanning them
-    try:
+    with collector_off():      # the events stay alive: no point rescanning them
         yield from _parse(lines)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _parse(lines: Iterable[str]) -> Iterator[Event | Lost]:

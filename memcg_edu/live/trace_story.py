@@ -25,10 +25,10 @@ fault charges it.
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..collector import collector_off
 from ..timeline import LRU_NAMES
 from .trace_parse import MARK, Event, Lost
 
@@ -459,13 +459,8 @@ def build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:
     """
     # hundreds of thousands of small dicts that all stay alive: the cyclic
     # garbage collector would rescan them again and again (most of the time)
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_off():
         return _build(events, ctx)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _build(events: Iterable[Event | Lost], ctx: TraceContext) -> dict[str, Any]:

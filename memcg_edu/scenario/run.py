@@ -11,13 +11,13 @@ recorded with ok=false and the run goes on; a broken kernel precondition
 """
 from __future__ import annotations
 
-import gc
 import json
 from pathlib import Path
 from typing import Any, Generator, Iterator, Mapping
 
 import numpy as np
 
+from ..collector import collector_off
 from ..errors import (InvariantViolation, KernelBugError, MemcgOOM,
                       ModelUsageError, ScenarioError)
 from ..model.calls import CallRecords
@@ -115,19 +115,13 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     sc = load_scenario(scenario)
     design = design_for(sc, design)
     tl = Timeline(meta=_meta(sc, design))
-    # The cycle collector is off while the steps run: every record lives as
-    # long as the timeline and holds no cycle, yet each collection would
-    # walk the growing timeline again (a fifth of a run with page snapshots)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # every record lives as long as the timeline and holds no cycle, yet
+    # each collection would walk the growing timeline again
+    with collector_off():
         for rec, stop in _run(sc, design, pages, calls, check_invariants, detail):
             tl.steps.append(rec)         # a fresh record, numbered: no copy
             if stop:
                 tl.meta["stopped_at"] = rec["step"]
-    finally:
-        if collecting:
-            gc.enable()
     return tl
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS
 
@@ -50,6 +50,21 @@ def _v(v: Any) -> str:
     return str(v)
 
 
+#: a memcg's counters, and its statistics, as tuples in COUNTERS and STATS
+#: order, taken at once (a run prints the changes of a memcg at every step)
+_COUNTER_VALUES, _STAT_ALL = itemgetter(*COUNTERS), itemgetter(*STATS)
+
+
+def _values(d: Mapping[str, Any], keys: tuple[str, ...],
+            get: Callable[[Mapping[str, Any]], tuple[Any, ...]]) -> tuple[Any, ...]:
+    """``get(d)``: d's values of ``keys``, None for a key it lacks (a saved
+    timeline may have fewer)."""
+    try:
+        return get(d)
+    except KeyError:
+        return tuple([d.get(k) for k in keys])
+
+
 def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any]) -> list[str]:
     out = []
     old = prev.get("memcgs", {})
@@ -59,11 +74,14 @@ def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any]) -> list[str]:
         # what stays the same, and root's counters are remade every step)
         if before is None or before is now or before == now:
             continue
-        diffs = [f"{k} {_v(a)}->{_v(b)}" for k in COUNTERS
-                 if (a := before.get(k)) != (b := now.get(k))]
-        if before["stat"] is not now["stat"]:
-            diffs += [f"{k} {a}->{b}" for k in STATS
-                      if (a := before["stat"].get(k)) != (b := now["stat"].get(k))]
+        diffs = [f"{k} {_v(a)}->{_v(b)}" for k, a, b in
+                 zip(COUNTERS, _values(before, COUNTERS, _COUNTER_VALUES),
+                     _values(now, COUNTERS, _COUNTER_VALUES)) if a != b]
+        was, stat = before["stat"], now["stat"]
+        if was is not stat:
+            diffs += [f"{k} {a}->{b}" for k, a, b in
+                      zip(STATS, _values(was, STATS, _STAT_ALL),
+                          _values(stat, STATS, _STAT_ALL)) if a != b]
         if diffs:
             out.append(f"{name}: " + ", ".join(diffs))
     return out
