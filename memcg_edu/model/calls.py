@@ -28,6 +28,12 @@ Model code records a call in one of three ways:
   entry is the page's latest recorded one: a leaf only where that holds).
 
 Every name must be in KERNEL_FUNCTIONS (its file is a fact kept once).
+
+A machine whose log is off (``enabled`` False: a long scenario run, a
+comparison) records nothing, and while no log in the process records, a
+``@kernel_call`` function runs its own code, with no wrapper frame to pass
+through (the same function object: callers hold it, not a copy); the
+first log to turn on gives each one its wrapper back (_recording_moved).
 """
 from __future__ import annotations
 
@@ -35,11 +41,12 @@ import functools
 import inspect
 import json
 import struct
+import threading
 from array import array
 from bisect import bisect_right
 from itertools import compress
 from operator import ne
-from types import CodeType
+from types import CodeType, FunctionType
 from collections import abc
 from typing import (TYPE_CHECKING, Any, Callable, Collection, Iterator,
                     Mapping, Optional, Sequence, TypeVar, Union, overload)
@@ -276,6 +283,7 @@ class CallLog:
 
     def __init__(self, machine: "Machine", enabled: bool = True) -> None:
         self._m = machine
+        self._on = False
         self.enabled = enabled
         self.depth = 0
         # per call, in entry order, _E numbers: function id (+ _LEAF for a
@@ -322,6 +330,38 @@ class CallLog:
         self._pcg_cache: dict[int, tuple[str, ...]] = {}
         # the JSON texts records_json is made of (None: to be made)
         self._texts: Optional[_Texts] = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether calls are recorded (off: every call runs unrecorded)."""
+        return self._on
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        on = bool(on)
+        if on != self._on:
+            # on: the @kernel_call functions get their wrapper before the
+            # first call it would record (_recording_moved)
+            if on:
+                _recording_moved(+1)
+            self._on = on
+            if not on:
+                _recording_moved(-1)
+
+    def __del__(self) -> None:
+        if self._on:                     # the last log on lets the wrappers go
+            _recording_moved(-1)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        state["_on"] = False             # a copy turns on through enabled
+        state["_copy_on"] = self._on
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        on = state.pop("_copy_on")
+        vars(self).update(state)
+        self.enabled = on
 
     def __len__(self) -> int:
         return self._n
@@ -377,7 +417,7 @@ class CallLog:
 
         Returns its index for leave(); -1 when recording is off.
         """
-        if not self.enabled:
+        if not self._on:
             return -1
         f = _ID[fn]
         i = self._n
@@ -433,7 +473,7 @@ class CallLog:
         state at entry is the page's latest recorded state. One row: its
         entry, with the state at return (_LEAF).
         """
-        if not self.enabled:
+        if not self._on:
             return
         mark = self._mark = self._mark + 1
         self._n += 1
@@ -930,13 +970,17 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
 
 
 #: the wrapper kernel_call makes, as source: it takes the function's own
-#: parameters (PARAMS), so that it passes them on as they came (ARGS) at the
-#: cost of one plain call, with the log off as with it on; PAGE and SLOT
-#: name the page and swap slot arguments (or are -1)
+#: parameters (PARAMS, their defaults those of the function), so that it
+#: passes them on as they came (ARGS), and one more, keyword-only, whose
+#: default is (the function, its kernel name, Page); PAGE and SLOT name the
+#: page and swap slot arguments (or are -1). A machine whose log is off
+#: runs the function at the cost of one plain call; while no log records,
+#: not even that (_switch)
 _WRAPPER = """
-def wrapper(m, PARAMS):
+def wrapper(m, PARAMS, _kernel_call):
     log = m.calls
-    if not log.enabled:
+    f, name, Page = _kernel_call
+    if not log._on:
         return f(m, ARGS)
     p = PAGE
     if p.__class__ is Page:
@@ -950,10 +994,41 @@ def wrapper(m, PARAMS):
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled(src: str) -> CodeType:
-    """_WRAPPER made for one parameter list, compiled once (most model
-    functions take (m, pfn): compiling each costs more than their import)."""
-    return compile(src, "<kernel_call wrapper>", "exec")
+def _wrapper_code(src: str) -> CodeType:
+    """The code of _WRAPPER made for one parameter list, compiled once
+    (most model functions take (m, pfn): compiling each costs more than
+    their import)."""
+    space: dict[str, Any] = {}
+    exec(compile(src, "<kernel_call wrapper>", "exec"), space)
+    code: CodeType = space["wrapper"].__code__
+    return code
+
+
+#: every @kernel_call function that can shed its wrapper: the function
+#: object its module (or class) holds, which every caller calls, the
+#: wrapper's code and the bare function's code
+_SWITCHED: list[tuple[FunctionType, CodeType, CodeType]] = []
+#: CallLogs on now, in every thread and machine
+_recording = 0
+_recording_lock = threading.Lock()
+
+
+def _recording_moved(by: int) -> None:
+    """A CallLog turned on (+1) or off (-1). While none is on, each
+    @kernel_call function runs the bare function's own code: the same
+    function object (whoever holds it, a module, a class or a table)
+    without its wrapper's frame, a twentieth of a scenario step when no
+    call is recorded. The first log to turn on gives them their wrapper's
+    code back before it records anything. One assignment each: a call in
+    another thread meanwhile runs one code or the other, both whole."""
+    global _recording
+    with _recording_lock:
+        was = _recording
+        _recording = was + by
+        if (was == 0) != (_recording == 0):
+            bare = _recording == 0
+            for fn, wrapped, own in _SWITCHED:
+                fn.__code__ = own if bare else wrapped
 
 
 def kernel_call(name: str, page: Optional[int] = 0,
@@ -970,7 +1045,7 @@ def kernel_call(name: str, page: Optional[int] = 0,
 
     def deco(f: F) -> F:
         params = list(inspect.signature(f).parameters.values())[1:]
-        text, args, defaults = [], [], {}
+        text, args = [], []
         for k, prm in enumerate(params):
             if prm.kind is prm.KEYWORD_ONLY:
                 if "*" not in text:
@@ -981,16 +1056,26 @@ def kernel_call(name: str, page: Optional[int] = 0,
             else:
                 raise TypeError(f"{f.__name__}: kernel_call takes plain or "
                                 f"keyword-only parameters, not {prm}")
-            if prm.default is prm.empty:
-                text.append(prm.name)
-            else:
-                defaults[f"_default{k}"] = prm.default
-                text.append(f"{prm.name}=_default{k}")
-        src = (_WRAPPER.replace("PARAMS", ", ".join(text))
+            # (the value is the function's own: __defaults__, __kwdefaults__)
+            text.append(prm.name if prm.default is prm.empty else f"{prm.name}=None")
+        text.append("_kernel_call" if "*" in text else "*, _kernel_call")
+        src = (_WRAPPER.replace("PARAMS, _kernel_call", ", ".join(text))
                .replace("ARGS", ", ".join(args))
                .replace("PAGE", "-1" if page is None else params[page].name)
                .replace("SLOT", "-1" if slot is None else params[slot].name))
-        space = {"f": f, "name": name, "Page": Page, **defaults}
-        exec(_compiled(src), space)
-        return functools.wraps(f)(space["wrapper"])  # type: ignore[return-value]  # f's signature, by functools.wraps
+        own: CodeType = f.__code__
+        wrapped = _wrapper_code(src)
+        # the function object every caller gets: the wrapper's code, in the
+        # function's module, with its defaults (and the wrapper's own)
+        fn = FunctionType(wrapped, f.__globals__, f.__name__, f.__defaults__)
+        fn.__kwdefaults__ = {**(f.__kwdefaults__ or {}), "_kernel_call": (f, name, Page)}
+        functools.wraps(f)(fn)
+        # a function with a closure keeps its wrapper (a code object fits
+        # only a function of as many closure cells)
+        if not own.co_freevars:
+            with _recording_lock:
+                _SWITCHED.append((fn, wrapped, own))
+                if not _recording:
+                    fn.__code__ = own
+        return fn  # type: ignore[return-value]  # f's signature, by functools.wraps
     return deco
