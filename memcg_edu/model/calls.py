@@ -979,9 +979,9 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
 _WRAPPER = """
 def wrapper(m, PARAMS, _kernel_call):
     log = m.calls
-    f, name, Page = _kernel_call
     if not log._on:
-        return f(m, ARGS)
+        return _kernel_call[0](m, ARGS)
+    f, name, Page = _kernel_call
     p = PAGE
     if p.__class__ is Page:
         p = p.pfn
