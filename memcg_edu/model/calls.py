@@ -975,7 +975,7 @@ class CallRecords(abc.Sequence):  # type: ignore[type-arg]  # of call dicts
 #: default is (the function, its kernel name, Page); PAGE and SLOT name the
 #: page and swap slot arguments (or are -1). A machine whose log is off
 #: runs the function at the cost of one plain call; while no log records,
-#: not even that (_switch)
+#: not even that (_recording_moved)
 _WRAPPER = """
 def wrapper(m, PARAMS, _kernel_call):
     log = m.calls
@@ -1017,8 +1017,8 @@ def _recording_moved(by: int) -> None:
     """A CallLog turned on (+1) or off (-1). While none is on, each
     @kernel_call function runs the bare function's own code: the same
     function object (whoever holds it, a module, a class or a table)
-    without its wrapper's frame, a twentieth of a scenario step when no
-    call is recorded. The first log to turn on gives them their wrapper's
+    without its wrapper's frame (some 5% of a scenario step's
+    instructions when no call is recorded). The first log to turn on gives them their wrapper's
     code back before it records anything. One assignment each: a call in
     another thread meanwhile runs one code or the other, both whole."""
     global _recording
@@ -1046,7 +1046,7 @@ def kernel_call(name: str, page: Optional[int] = 0,
     def deco(f: F) -> F:
         params = list(inspect.signature(f).parameters.values())[1:]
         text, args = [], []
-        for k, prm in enumerate(params):
+        for prm in params:
             if prm.kind is prm.KEYWORD_ONLY:
                 if "*" not in text:
                     text.append("*")
