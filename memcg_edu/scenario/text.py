@@ -71,7 +71,7 @@ def _changes(rec: Mapping[str, Any], prev: Mapping[str, Any]) -> list[str]:
     for name, now in rec["memcgs"].items():
         before = old.get(name)
         # the same dict object, or an equal one: nothing moved (a run shares
-        # what stays the same, and root's counters are remade every step)
+        # what stays the same, root's counters while its usage stays)
         if before is None or before is now or before == now:
             continue
         diffs = [f"{k} {_v(a)}->{_v(b)}" for k, a, b in

@@ -71,6 +71,18 @@ def test_run_text_shows_steps_events_changes_and_table(capsys):
     assert "memcg  usage" in out and "1 (4 KiB)" in out
 
 
+def test_a_step_whose_records_lack_some_counters_names_the_changes_it_has():
+    # a saved timeline may carry fewer counters: a missing one reads as
+    # none, on either side, and the others are named as they moved
+    from memcg_edu.scenario.text import format_step
+    before = {"memcgs": {"A": {"usage": 1, "limit": None, "stat": {"rss": 1}}}}
+    now = {"step": 1, "op": "fault_anon", "ok": True, "error": None, "events": [],
+           "memcgs": {"A": {"usage": 2, "memsw_usage": 2, "limit": None,
+                            "stat": {"rss": 2, "cache": 0}}}}
+    text = format_step(now, {"op": "fault_anon", "task": "p", "page": "y"}, before)
+    assert "  changed: A: usage 1->2, memsw_usage unlimited->2, cache None->0, rss 1->2" in text
+
+
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.json")), ids=lambda p: p.name)
 def test_check_every_shipped_scenario_exit_0(capsys, path):
     code, out, err = run_main(capsys, "check", str(path), "--check-invariants")
