@@ -15,7 +15,7 @@ import sys
 from ..collector import collector_off
 from ..quick_exit import keep
 from ..scenario import DESIGNS, iter_scenario, load_scenario
-from ..scenario.beside import Child, early, records
+from ..scenario.beside import Feed, early, records
 from ..scenario.load import Scenario
 from ..scenario.run import design_for, step_json
 from ..scenario.text import format_calls, format_step
@@ -80,22 +80,25 @@ def main(args: argparse.Namespace) -> int:
     # collection would walk the scenario's steps again: a tenth of this
     # process's time while a long run's text is written
     calls = args.json or args.calls
-    with collector_off():
-        if calls:
-            return _run(args, load_scenario(args.file), None)
-        with early(args.file) as child:
-            return _run(args, load_scenario(args.file), child)
-
-
-def _run(args: argparse.Namespace, sc: Scenario, child: Child | None) -> int:
-    """Run ``sc`` and print it; ``child``: the second process, started early."""
-    keep(sc)     # let go by the process's end if it ends with this command
-    calls = args.json or args.calls
     options = {"pages": False, "calls": calls,
                "check_invariants": args.check_invariants, "detail": False}
+    with collector_off():
+        if calls:
+            return _run(args, load_scenario(args.file), options, None)
+        # the second process is sent the steps as the file's are checked
+        with early(args.file, args.design, **options) as feed:
+            return _run(args, load_scenario(args.file, watch=feed), options, feed)
+
+
+def _run(args: argparse.Namespace, sc: Scenario, options: dict,
+         feed: Feed | None) -> int:
+    """Run ``sc`` with iter_scenario's ``options`` and print it; ``feed``:
+    the second process, started early."""
+    keep(sc)     # let go by the process's end if it ends with this command
+    calls = args.json or args.calls
     design = design_of(args, sc)
     steps = (iter_scenario(sc, design, **options) if calls
-             else records(sc, design, child, **options))
+             else records(sc, design, feed, **options))
     # each record is printed and let go; only what the exit status needs stays
     outcome: list[dict] = []
     stopped = None

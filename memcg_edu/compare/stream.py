@@ -27,28 +27,30 @@ from .diff import SHOWN, StepDiffers, diff_row, stand_in
 from .report import StepsTable, op_width, outcome_lines, summary_lines, title_lines
 
 if TYPE_CHECKING:
-    from ..scenario.beside import Child
+    from ..scenario.beside import Feed
 
 __all__ = ["stream_compare"]
 
 ALL = COUNTERS + STATS
 
 
+#: iter_scenario's options for both runs: no "detail", which the report
+#: reads only for design notes, whose steps keep it. The first design
+#: (3.16, the slower) may run in a second process meanwhile (beside.records)
+_OPTIONS = {"pages": False, "calls": False, "detail": False}
+
+
 def _paired(scenario: Any, stopped: dict[str, tuple[int, Any]],
-            child: Child | None = None
+            feed: Feed | None = None
             ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Each step's (3.16 record, 3.17 record), until both designs stopped;
     a design that stopped (``stopped[design] = (step, error)``) gives
-    stand-ins, as diff_steps does. ``child``: beside.early's, or None."""
+    stand-ins, as diff_steps does. ``feed``: beside.early's, or None."""
     from ..scenario import iter_scenario
     from ..scenario.beside import records
 
-    # no "detail": the report reads it only for design notes, whose steps
-    # keep it. The first design (3.16, the slower) may run in a second
-    # process meanwhile (beside.records).
-    options = {"pages": False, "calls": False, "detail": False}
-    runs = {d: (records(scenario, d, child, **options) if d == DESIGNS[0]
-                else iter_scenario(scenario, d, **options))
+    runs = {d: (records(scenario, d, feed, **_OPTIONS) if d == DESIGNS[0]
+                else iter_scenario(scenario, d, **_OPTIONS))
             for d in DESIGNS}
     try:
         for i in range(len(scenario.steps)):
@@ -82,20 +84,22 @@ def stream_compare(scenario: Any, out: TextIO, as_json: bool = False,
 
     if not isinstance(scenario, (str, Path)):
         return _compare(load_scenario(scenario), out, as_json, counters, calls, None)
-    # the 3.16 run's second process starts while the file is loaded
-    with early(scenario) as child:
-        return _compare(load_scenario(scenario), out, as_json, counters, calls, child)
+    # the 3.16 run's second process starts while the file is loaded, and
+    # runs its first steps while the last are checked
+    with early(scenario, DESIGNS[0], **_OPTIONS) as feed:
+        return _compare(load_scenario(scenario, watch=feed), out, as_json, counters,
+                        calls, feed)
 
 
 def _compare(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
-             calls: bool, child: Child | None) -> list[dict[str, Any]]:
-    """stream_compare of a loaded scenario; ``child``: beside.early's, or None."""
+             calls: bool, feed: Feed | None) -> list[dict[str, Any]]:
+    """stream_compare of a loaded scenario; ``feed``: beside.early's, or None."""
     # the steps make no cyclic garbage (records are freed as they are let
     # go), yet each collection would walk the scenario's steps and both
     # machines' labels again
     with collector_off(), tempfile.SpooledTemporaryFile(
             2**23, "w+", encoding="utf-8") as spool:
-        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls, child)
+        bugs = _write(sc, cast(TextIO, spool), as_json, counters, calls, feed)
         spool.seek(0)                   # both runs are through: nothing is written
         shutil.copyfileobj(spool, out)  # for a step that turns out invalid
     return bugs
@@ -112,7 +116,7 @@ def _certain_from(sc: Any) -> int:
 
 
 def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
-           calls: bool, child: Child | None = None) -> list[dict[str, Any]]:
+           calls: bool, feed: Feed | None = None) -> list[dict[str, Any]]:
     stopped: dict[str, tuple[int, Any]] = {}
     tallies = {d: CallTally(d) for d in DESIGNS}
     differing: list[int] = []
@@ -132,7 +136,7 @@ def _write(sc: Any, out: TextIO, as_json: bool, counters: tuple[str, ...],
                            "designs": list(DESIGNS)})
         out.write(head[:-1] + ', "steps": [')
     add_a, add_b = (tallies[d].add for d in DESIGNS)
-    for i, (sa, sb) in enumerate(_paired(sc, stopped, child)):
+    for i, (sa, sb) in enumerate(_paired(sc, stopped, feed)):
         if "op" in sa:                               # not a stand-in
             add_a(sa)
         if "op" in sb:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Iterable, Protocol, TypedDict
 
 from ..bundled import SCENARIO_DIR
 from ..errors import ScenarioError
@@ -30,7 +30,7 @@ from .format import (DESIGNS, EXPECT_NAMES, FORMAT, MACHINE_FIELDS, MAX_COUNT,
                      ROOT, TOP_FIELDS)
 
 __all__ = ["Scenario", "SCENARIO_DIR", "find_scenario", "load_scenario", "suggest",
-           "range_labels"]
+           "range_labels", "memcg_names", "LoadWatch", "WATCH_EVERY"]
 
 
 
@@ -93,10 +93,37 @@ class Scenario:
     @property
     def memcg_names(self) -> list[str]:
         """Every memcg the scenario names: root (if used) then its own."""
-        uses_root = (ROOT in self.tasks.values()
-                     or any(s.get("memcg") == ROOT or s.get("to") == ROOT
-                            for s in self.steps))
-        return ([ROOT] if uses_root else []) + list(self.memcgs)
+        return memcg_names(self.memcgs, self.tasks, self.steps)
+
+
+def memcg_names(memcgs: Mapping[str, Any], tasks: Mapping[str, str],
+                steps: Iterable[Any]) -> list[str]:
+    """Scenario.memcg_names of these parts: root if a task is in it or a
+    step names it, then ``memcgs``. ``steps`` may be a file's own, not yet
+    checked: one that is not an object names none."""
+    uses_root = ROOT in tasks.values() or any(
+        (type(s) is dict or isinstance(s, Mapping))
+        and (s.get("memcg") == ROOT or s.get("to") == ROOT) for s in steps)
+    return ([ROOT] if uses_root else []) + list(memcgs)
+
+
+class LoadWatch(Protocol):
+    """Told of a scenario's checked parts while load_scenario checks the
+    rest: scenario/beside.py sends them to a second process, which runs
+    the first steps while the last are checked."""
+
+    def begin(self, head: Scenario, steps: list[Any]) -> None:
+        """The machine, memcgs and tasks are checked: ``head`` holds them,
+        no steps, and the file's design if it names a valid one (checked
+        with the rest). ``steps``: the file's, none of them checked yet."""
+
+    def checked(self, steps: list[dict[str, Any]]) -> None:
+        """``steps`` (one list, growing) are checked: told every
+        WATCH_EVERY steps and once they all are."""
+
+
+#: steps checked between two calls of LoadWatch.checked
+WATCH_EVERY = 1024
 
 
 def suggest(word: str, choices) -> str:
@@ -422,16 +449,23 @@ class _Checker:
                                f"memcgs: {_names(known)}", field=f"tasks.{name}")
         return dict(raw)
 
-    def steps(self, raw: Any, memcgs, tasks) -> list[dict[str, Any]]:
+    def steps(self, raw: Any, memcgs, tasks,
+              head: Scenario | None = None, watch: LoadWatch | None = None
+              ) -> list[dict[str, Any]]:
+        """The checked steps; ``watch`` (with ``head``, see LoadWatch) is
+        told of them as they are checked."""
         if not isinstance(raw, list):
             raise self.err("must be a list of steps", field="steps")
         if len(raw) > MAX_STEPS:
             raise self.err(f"{len(raw)} steps is more than a scenario may have "
                            f"({MAX_STEPS})", field="steps")
         created = _Created()
-        out = []
+        out: list[dict[str, Any]] = []
         total = 0
         known = [ROOT, *memcgs]
+        if watch is not None:
+            assert head is not None
+            watch.begin(head, raw)
         for i, st in enumerate(raw):
             out.append(self.step(i, st, known, tasks, created))
             total += out[-1].get("count", 1)
@@ -439,6 +473,10 @@ class _Checker:
                 raise self.err(f"with its range steps written out the scenario has "
                                f"more than {MAX_TOTAL_STEPS:,} steps", step=i,
                                field="count")
+            if watch is not None and not (i + 1) % WATCH_EVERY:
+                watch.checked(out)
+        if watch is not None:
+            watch.checked(out)
         return out
 
     def step(self, i: int, st: Any, memcgs: list[str], tasks, created) -> dict[str, Any]:
@@ -656,16 +694,19 @@ def _read(path: Path) -> Any:
 
 
 def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
-                  name: str | None = None) -> Scenario:
+                  name: str | None = None, *, watch: LoadWatch | None = None
+                  ) -> Scenario:
     """Load and check a scenario from a path, a dict, or a Scenario.
 
     ``name`` is what messages call it (default: the file name, or
-    "scenario" for a dict). Raises ScenarioError for anything invalid.
+    "scenario" for a dict). ``watch`` is told of the checked parts as they
+    are checked (LoadWatch; not for a Scenario already checked). Raises
+    ScenarioError for anything invalid.
     """
     if isinstance(src, Scenario):
         if src._unchanged():
             return src
-        return load_scenario(src.to_dict(), name or src.source)
+        return load_scenario(src.to_dict(), name or src.source, watch=watch)
     if isinstance(src, (str, Path)):
         path = find_scenario(src)
         data, source = _read(path), name or path.name
@@ -697,7 +738,15 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     chk.swap_account = machine["swap_account"]
     memcgs = chk.memcgs(data.get("memcgs"), machine["swap_account"])
     tasks = chk.tasks(data.get("tasks"), memcgs)
-    steps = chk.steps(data["steps"], memcgs, tasks)
+    head = None
+    if watch is not None:
+        # what a run needs before its first step; the design as the file
+        # names it, whose check comes after the steps' as ever
+        peek = data.get("design")
+        head = Scenario(title="", description="", machine=machine, memcgs=memcgs,
+                        tasks=tasks, steps=[], source=source,
+                        design=peek if peek in DESIGNS else None)
+    steps = chk.steps(data["steps"], memcgs, tasks, head, watch)
     title = chk.value("str", data.get("title", Path(source).stem), field="title")
     desc = chk.value("str", data.get("description", ""), field="description")
     design = data.get("design")

@@ -34,7 +34,7 @@ from ..model.memcg import COL
 from ..timeline import STATS
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
+__all__ = ["run_scenario", "iter_scenario", "iter_checked", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
            "RANGE_JSON_KEYS", "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
            "RANGE_DETAIL_MAX"]
 
@@ -154,8 +154,19 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     of one step however long the run.
     """
     sc = load_scenario(scenario)
-    yield from _run(sc, design_for(sc, design), pages, calls, check_invariants,
-                    detail, keep_calls=False)
+    yield from iter_checked(sc, design_for(sc, design), pages=pages, calls=calls,
+                            check_invariants=check_invariants, detail=detail)
+
+
+def iter_checked(sc: Scenario, design: str, *, pages: bool | None = None,
+                 calls: bool | None = None, check_invariants: bool = False,
+                 detail: bool | None = True
+                 ) -> Iterator[tuple[dict[str, Any], bool]]:
+    """iter_scenario of a scenario this process knows to be checked, not
+    checked again, whose steps are only iterated (once, in order) and
+    counted: scenario/beside.py's second process, whose steps arrive
+    while it runs the first."""
+    return _run(sc, design, pages, calls, check_invariants, detail, keep_calls=False)
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,

@@ -3,6 +3,7 @@ import io
 import os
 import pickle
 import subprocess
+from dataclasses import fields
 
 import pytest
 
@@ -48,9 +49,9 @@ def forced(monkeypatch):
     start = beside._start
 
     def _start(sc, design, options):
-        child = start(sc, design, options)
-        started.append(child)
-        return child
+        feed = start(sc, design, options)
+        started.append(None if feed is None else feed.child)
+        return feed
 
     monkeypatch.setattr(beside, "BESIDE_FROM", 0)
     monkeypatch.setattr(beside, "cpus", lambda: 2)
@@ -178,10 +179,16 @@ def test_ending_the_comparison_early_kills_and_reaps_the_child(forced, monkeypat
 
 
 def test_the_child_protocol_is_batches_then_none(monkeypatch):
-    """serve(), the child's side, run here: whole batches, the last short, then None."""
+    """serve(), the child's side, run here: the run's head, its steps in
+    batches, then None; back, whole batches of records, the last short,
+    then None."""
     monkeypatch.setattr(beside, "_BATCH", 4)
     sc = load_scenario(MIXED)
-    feed, out = io.BytesIO(pickle.dumps((sc, "3.17", OPTIONS))), io.BytesIO()
+    head = beside._Arriving(**{**{f.name: getattr(sc, f.name) for f in fields(sc)},
+                               "steps": [], "_checked": None}, names=sc.memcg_names)
+    feed = io.BytesIO(b"".join(pickle.dumps(part) for part in [
+        (head, "3.17", OPTIONS, len(sc.steps)), sc.steps[:5], sc.steps[5:], None]))
+    out = io.BytesIO()
     beside.serve(feed, out)
     out.seek(0)
     batches = []
@@ -191,17 +198,45 @@ def test_the_child_protocol_is_batches_then_none(monkeypatch):
     assert [r for b in batches for r in b] == _in_process(MIXED, "3.17")
 
 
+def test_a_child_whose_steps_stop_coming_ends_with_an_error():
+    """A feed cut before its None (the parent died or stopped it): the child
+    ends on it, never with a short run sent as whole."""
+    sc = load_scenario(MIXED)
+    head = beside._Arriving(**{**{f.name: getattr(sc, f.name) for f in fields(sc)},
+                               "steps": [], "_checked": None}, names=sc.memcg_names)
+    feed = io.BytesIO(pickle.dumps((head, "3.17", OPTIONS, 6)) + pickle.dumps(sc.steps[:3]))
+    out = io.BytesIO()
+    with pytest.raises(EOFError):
+        beside.serve(feed, out)
+    assert None not in _batches(out)
+
+
+def _batches(out: io.BytesIO) -> list:
+    """What serve wrote to ``out``, batch by batch."""
+    out.seek(0)
+    got = []
+    while True:
+        try:
+            got.append(pickle.load(out))
+        except EOFError:
+            return got
+
+
 def test_the_child_is_fed_the_scenario_without_its_checked_copy(forced, monkeypatch):
     """The feed leaves out load_scenario's copy of the scenario (as big
-    again): the child marks it checked, and an edit made since the load is
-    checked here first, as an in-process run checks it."""
+    again), and an edit made since the load is checked here first, as an
+    in-process run checks it."""
     fed = []
-    dump = pickle.dump
-    monkeypatch.setattr(beside.pickle, "dump",
-                        lambda obj, *a: (fed.append(obj), dump(obj, *a))[1])
+    dumps = pickle.dumps
+    monkeypatch.setattr(beside.pickle, "dumps",
+                        lambda obj, *a: (fed.append(obj), dumps(obj, *a))[1])
     sc = load_scenario(_long(40))
     assert list(beside.records(sc, "3.16", **OPTIONS)) == _in_process(sc, "3.16")
-    assert fed[0][0] == sc and fed[0][0]._checked is None and sc._checked is not None
+    head, design, options, count = fed[0]
+    assert (head._checked, head.steps, design, options, count) == (
+        None, [], "3.16", OPTIONS, len(sc.steps))
+    assert head.memcg_names == sc.memcg_names and sc._checked is not None
+    assert [st for batch in fed[1:-1] for st in batch] == sc.steps and fed[-1] is None
     assert forced[0].returncode == 0      # it ran to its end, not replaced
     sc.steps.append({"op": "unmap_all"})
     with pytest.raises(ScenarioError) as here:
@@ -322,16 +357,20 @@ def test_a_child_that_dies_before_reading_the_scenario_leaves_the_run_here(force
     monkeypatch.setattr(beside, "_CHILD", "pass")
     sc = load_scenario(_long(2000))
     assert list(beside.records(sc, "3.17", **OPTIONS)) == _in_process(sc, "3.17")
-    assert forced == [None]
+    assert len(forced) == 1 and forced[0].returncode == 0 and _reaped(forced[0])
 
 
 def test_a_scenario_that_cannot_be_sent_leaves_the_run_here(forced, monkeypatch):
+    """Nothing of it can be pickled: the child, which would wait for it, is
+    killed, and the run is this process's."""
     def refuse(*args, **kwargs):
         raise pickle.PicklingError("cannot pickle")
-    monkeypatch.setattr(beside.pickle, "dump", refuse)
     sc = load_scenario(_long(5))
-    assert list(beside.records(sc, "3.17", **OPTIONS)) == _in_process(sc, "3.17")
-    assert forced == [None]
+    monkeypatch.setattr(beside.pickle, "dumps", refuse)
+    got = list(beside.records(sc, "3.17", **OPTIONS))
+    monkeypatch.undo()
+    assert got == _in_process(sc, "3.17")
+    assert len(forced) == 1 and forced[0].returncode == -9 and _reaped(forced[0])
 
 
 @pytest.fixture
@@ -399,3 +438,141 @@ def test_no_process_is_started_early_for_a_short_file_or_one_cpu(spawned, monkey
     with beside.early(tmp_path / "missing.json") as child:
         assert child is None
     assert spawned == []
+
+
+@pytest.fixture
+def streamed(spawned, monkeypatch):
+    """``spawned``, with the load telling its watch every 8 steps; yields
+    what each Feed had been sent by the time ``records`` used it:
+    (steps sent, steps of the scenario)."""
+    import memcg_edu.scenario.load as load
+    monkeypatch.setattr(load, "WATCH_EVERY", 8)
+    at_send = []
+    send = beside.Feed.send
+
+    def _send(self, sc):
+        at_send.append((self._sent, len(sc.steps)))
+        return send(self, sc)
+    monkeypatch.setattr(beside.Feed, "send", _send)
+    return at_send
+
+
+def _cli(args):
+    """main(args) and what it printed."""
+    import contextlib
+    from memcg_edu.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--check-invariants"],
+                                     ["run", "--design", "3.16"], ["compare"]])
+def test_the_load_sends_each_step_as_it_is_checked(streamed, spawned, monkeypatch,
+                                                   tmp_path, command):
+    """By the time the run's records are read, the load has sent every
+    step (in batches, as checked): the output is the same as a run here."""
+    import json
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(_long(30)))
+    got = _cli([*command, str(f)])
+    assert streamed == [(120, 120)] and len(spawned) == 1 and _reaped(spawned[0])
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 10**12)
+    assert _cli([*command, str(f)]) == got
+    assert len(spawned) == 1                 # that one ran in this process
+
+
+@pytest.mark.parametrize("design", ["3.16", "3.17"])
+def test_a_streamed_run_follows_the_files_design_and_its_late_use_of_root(
+        streamed, spawned, monkeypatch, tmp_path, design):
+    """The child learns the design and the memcgs a record shows before the
+    steps are checked: from the file's "design", and from a use of root in
+    its last step."""
+    import json
+    sc = _long(30)
+    sc["design"] = design
+    sc["steps"] = sc["steps"] + [{"op": "expect", "memcg": "root", "usage": 0}]
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(sc))
+    got = _cli(["run", str(f)])
+    assert f"design {design}" in got[1] and "root" in got[1].split("\n\n")[-1]
+    assert streamed == [(121, 121)] and spawned[0].returncode == 0
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 10**12)
+    assert _cli(["run", str(f)]) == got
+
+
+@pytest.mark.parametrize("where", [3, 100])
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_an_invalid_step_after_some_were_sent_is_the_files_error(streamed, spawned,
+                                                                 tmp_path, command, where):
+    """The child may run the steps sent before it: the error is this
+    process's, in one line, and the child is reaped."""
+    import json
+    bad = _long(30)
+    bad["steps"][where] = {"op": "unmap", "task": "nobody", "page": "x0"}
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    code, out, err = _cli([command, str(f)])
+    assert (code, out) == (2, "") and err.startswith("error: ") and err.count("\n") == 1
+    assert f"step {where}" in err and streamed == []
+    assert len(spawned) == 1 and _reaped(spawned[0]) and spawned[0].stdin.closed
+
+
+def test_an_invalid_design_after_the_steps_were_sent_is_the_files_error(streamed,
+                                                                        spawned, tmp_path):
+    import json
+    bad = dict(_long(30), design="3.18")
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(bad))
+    code, out, err = _cli(["run", str(f)])
+    assert (code, out) == (2, "") and "design" in err and err.count("\n") == 1
+    assert len(spawned) == 1 and _reaped(spawned[0])
+
+
+def test_a_child_that_dies_while_the_file_loads_leaves_the_run_here(streamed, spawned,
+                                                                   monkeypatch, tmp_path):
+    import json
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(_long(300)))
+    alone = _cli(["run", str(f)])
+    monkeypatch.setattr(beside, "_CHILD", "pass")
+    assert _cli(["run", str(f)]) == alone
+    assert spawned[1].returncode == 0 and _reaped(spawned[1])
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_a_child_ahead_by_a_full_pipe_while_the_file_loads_does_not_stall(
+        streamed, spawned, monkeypatch, tmp_path, command):
+    """The child fills its pipe of records (64 KiB here) and waits on it
+    while this process is still loading (slowed here) and sending: the
+    sending is a thread of its own, so neither waits on the other for good."""
+    import json
+    import time
+    import memcg_edu.scenario.load as load
+    monkeypatch.setattr(load, "WATCH_EVERY", 64)
+    monkeypatch.setattr(beside, "_PIPE", 1 << 16)
+    checked = beside.Feed.checked
+    blocked = []
+
+    def slow(self, steps):
+        checked(self, steps)
+        time.sleep(0.01)
+        # the child is blocked on its full pipe of records: no CPU time moves
+        blocked.append(_cpu(self.child.pid))
+    monkeypatch.setattr(beside.Feed, "checked", slow)
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(_long(1500)))
+    got = _cli([command, str(f)])
+    assert blocked[-1] == blocked[-2] == blocked[-3]
+    monkeypatch.setattr(beside, "EARLY_FROM_BYTES", 10**12)
+    assert _cli([command, str(f)]) == got
+    assert len(spawned) == 1 and _reaped(spawned[0])
+
+
+def _cpu(pid: int) -> int:
+    """CPU ticks a process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields_ = f.read().rsplit(")", 1)[1].split()
+    return int(fields_[11]) + int(fields_[12])

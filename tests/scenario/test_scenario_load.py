@@ -149,3 +149,71 @@ def test_a_bundled_scenario_name_works_where_a_path_does(tmp_path, monkeypatch):
     # a path with a folder part is never redirected to the bundle
     with pytest.raises(ScenarioError, match="cannot read the file"):
         load_scenario("sub/06-swap-out-and-in.json")
+
+
+class _Watch:
+    """A LoadWatch that notes what it is told, and when."""
+
+    def __init__(self):
+        self.told = []
+
+    def begin(self, head, steps):
+        self.told.append(("begin", head, len(steps)))
+
+    def checked(self, steps):
+        self.told.append(("checked", steps, len(steps)))
+
+
+def _watched(n):
+    return {"format": "memcg-edu-scenario/1", "design": "3.16",
+            "machine": {"ram_pages": 8}, "memcgs": {"A": {"limit": 4}}, "tasks": {"p": "A"},
+            "steps": [{"op": "fault_anon", "task": "p", "page": f"x{i}"} for i in range(n)]}
+
+
+def test_a_watch_is_told_the_head_then_the_steps_as_they_are_checked(monkeypatch):
+    import memcg_edu.scenario.load as load
+    monkeypatch.setattr(load, "WATCH_EVERY", 4)
+    w = _Watch()
+    sc = load_scenario(_watched(10), watch=w)
+    (what, head, count), *told = w.told
+    assert (what, count, head.steps, head.design) == ("begin", 10, [], "3.16")
+    assert (head.machine, head.memcgs, head.tasks) == (sc.machine, sc.memcgs, sc.tasks)
+    assert [(what, n) for what, _, n in told] == [("checked", 4), ("checked", 8),
+                                                  ("checked", 10)]
+    assert all(steps is sc.steps for _, steps, _ in told)  # one list, growing
+
+
+def test_a_watch_is_told_no_step_past_an_invalid_one(monkeypatch):
+    import memcg_edu.scenario.load as load
+    monkeypatch.setattr(load, "WATCH_EVERY", 4)
+    bad = _watched(10)
+    bad["steps"][6]["task"] = "nobody"
+    w = _Watch()
+    with pytest.raises(ScenarioError, match="step 6"):
+        load_scenario(bad, watch=w)
+    assert [(what, n) for what, _, n in w.told] == [("begin", 10), ("checked", 4)]
+
+
+def test_a_watch_gets_the_files_design_only_when_it_is_one():
+    """The head's design is read before the file's check of it, which comes
+    after the steps' as without a watch: an invalid one is None in the head
+    and the load then fails on it."""
+    for design, head_design in (("3.17", "3.17"), (None, None), ("4.0", None),
+                                (["3.16"], None)):
+        w = _Watch()
+        data = _watched(3)
+        data["design"] = design
+        if design in (None, "3.17"):
+            load_scenario(data, watch=w)
+        else:
+            with pytest.raises(ScenarioError, match="design"):
+                load_scenario(data, watch=w)
+        assert w.told[0][1].design == head_design
+
+
+def test_memcg_names_reads_unchecked_steps():
+    from memcg_edu.scenario.load import memcg_names
+    assert memcg_names({"A": {}}, {"p": "A"}, [None, 3, {"op": "x"}]) == ["A"]
+    assert memcg_names({"A": {}}, {"p": "A"}, [7, {"memcg": "root"}]) == ["root", "A"]
+    assert memcg_names({"A": {}}, {"p": "A"}, [{"to": "root"}]) == ["root", "A"]
+    assert memcg_names({"A": {}}, {"p": "root"}, []) == ["root", "A"]
