@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import ModelUsageError
+from ..safeio import printable
 from ..timeline import Timeline
 from .series import memcg_names, series
 from .style import (LRU_COLORS, LRU_NAMES, Style, attach_meta, figure_meta, get_style,
@@ -144,7 +145,9 @@ def plot_lru(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     top = lru_max(timeline, names) if fixed_scale else int(counts.max())
     a.set_ylim(0, top * 1.15 + 1)
     a.yaxis.set_major_locator(MaxNLocator(integer=True))
-    a.set_xticks(np.arange(len(names)), names, fontsize=st.font)
+    # tick labels are made as the figure is drawn, after NotebookFigure's
+    # look at its text: escaped here
+    a.set_xticks(np.arange(len(names)), [printable(n) for n in names], fontsize=st.font)
     a.set_xlabel("memcg (whose lruvec holds the page)", fontsize=st.font)
     a.set_ylabel("pages", fontsize=st.font)
     title = a.set_title(_title(timeline, step), fontsize=st.font)

@@ -20,10 +20,12 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator, MultipleLocator
 import numpy as np
 
 from ..errors import ModelUsageError
+from ..safeio import printable
 from ..timeline import LRU_NAMES, PAGE_SIZE
 
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
@@ -123,7 +125,17 @@ class NotebookFigure(Figure):
     """A Figure that shows itself when it is a notebook cell's result, whether
     or not pyplot or ``%matplotlib inline`` was ever activated: as an image
     that fills the notebook's width (HTML ``<img>`` with its alt text), a
-    PNG, and its text alternative as text/plain."""
+    PNG, and its text alternative as text/plain. Text from a file (a
+    title, a memcg name, a label) is drawn as the terminal shows it: an
+    escape sequence or an invisible control as \\x1b, \\u202e (no font has
+    a glyph for one)."""
+
+    def draw(self, renderer: Any) -> None:
+        for text in self.findobj(Text):
+            shown = text.get_text()
+            if not shown.isprintable():         # (a newline is not, and stays)
+                text.set_text(printable(shown))
+        super().draw(renderer)
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()

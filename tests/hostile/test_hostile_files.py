@@ -97,6 +97,29 @@ def test_a_timeline_label_with_escapes_plots_and_prints_escaped(capsys, tmp_path
     assert "\x1b" not in out and (tmp_path / "t.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("name", ["escapes-everywhere.json", "timeline-with-escapes.json"])
+def test_every_figure_shows_a_files_escapes_escaped(tmp_path, name):
+    """Titles, memcg names (an axis' tick labels too), labels: drawn as the
+    terminal shows them, with no missing glyph (a warning, and a box in
+    the figure)."""
+    import warnings
+    from matplotlib.text import Text
+    from memcg_edu.viz import plot_counters, plot_lru, plot_pagegrid, plot_stats
+    from memcg_edu.viz.source import load_source
+    tl = load_source(FILES / name, detail=None).timeline
+    figures = [plot_counters(tl), plot_stats(tl), plot_lru(tl)]
+    if tl[0].get("pages"):
+        figures.append(plot_pagegrid(tl, 0))
+    for fig in figures:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig.canvas.draw()
+        drawn = [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
+        assert not any(c in text for text in drawn for c in "\x1b\x07\u202e")
+    shown = " ".join(t.get_text() for fig in figures for t in fig.findobj(Text))
+    assert "\\x1b" in shown
+
+
 # -- not regular files, growing files, huge files -----------------------------
 
 @pytest.mark.parametrize("command", ["run", "check", "plot"])
