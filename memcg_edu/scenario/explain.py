@@ -17,27 +17,44 @@ _SHOWN = (("usage", "usage"), ("memsw_usage", "memsw"))
 
 
 def counter_moves(rec: Mapping[str, Any], prev: Mapping[str, Any] | None) -> str:
-    """'A: usage 0->1, memsw 0->1, swap 0' for every memcg in the record."""
+    """'A: usage 0->1, memsw 0->1, swap 0' for every memcg in the record (a
+    saved timeline's may lack some counters: those it has)."""
     parts = []
     for name, now in rec["memcgs"].items():
         before = (prev or {}).get("memcgs", {}).get(name, now)
         bits = []
         for key, label in _SHOWN:
-            a, b = before[key], now[key]
-            bits.append(f"{label} {a}->{b}" if a != b else f"{label} {b}")
-        a, b = before["stat"]["swap"], now["stat"]["swap"]
-        bits.append(f"swap {a}->{b}" if a != b else f"swap {b}")
-        parts.append(f"{name}: " + ", ".join(bits))
+            b = _value(now, key)
+            if b is not None:
+                a = _value(before, key)
+                bits.append(f"{label} {a}->{b}" if a is not None and a != b
+                            else f"{label} {b}")
+        b = _value(now, "swap")
+        if b is not None:
+            a = _value(before, "swap")
+            bits.append(f"swap {a}->{b}" if a is not None and a != b else f"swap {b}")
+        if bits:
+            parts.append(f"{name}: " + ", ".join(bits))
     return "; ".join(parts)
+
+
+def _value(counters: Any, key: str) -> int | None:
+    """A memcg's counter ``key`` (a memory.stat line: from its "stat"), or
+    None where a saved timeline's record lacks it."""
+    if not isinstance(counters, Mapping):
+        return None
+    stat = counters.get("stat")
+    v = stat.get(key) if isinstance(stat, Mapping) and key in stat else counters.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
 def _delta(rec, prev, key: str) -> int:
     total = 0
     for name, now in rec["memcgs"].items():
         before = (prev or {}).get("memcgs", {}).get(name)
-        if before is not None:
-            total += (now["stat"][key] if key in now["stat"] else now[key]) - (
-                before["stat"][key] if key in before["stat"] else before[key])
+        a, b = _value(before, key), _value(now, key)
+        if a is not None and b is not None:
+            total += b - a
     return total
 
 
@@ -63,8 +80,11 @@ def explain_step(step: Mapping[str, Any], rec: Mapping[str, Any],
     freed = _delta(rec, prev, "usage") < 0
     swap_freed = _delta(rec, prev, "memsw_usage") < 0
     owner = _committed_to(calls) if calls else None
-    text = REGISTRY[op].text[design](step, owner or memcg, freed, swap_freed)
-    return oom + " ".join([text] + facts + [f"Counters: {counter_moves(rec, prev)}."])
+    # a saved timeline may name an op or design this version has no story
+    # for (an edited file, another version's): the calls and counters alone
+    stories = REGISTRY[op].text if op in REGISTRY else {}
+    story = [stories[design](step, owner or memcg, freed, swap_freed)] if design in stories else []
+    return oom + " ".join(story + facts + [f"Counters: {counter_moves(rec, prev)}."])
 
 
 def _oom_killed(o: Mapping[str, Any]) -> str:

@@ -111,3 +111,18 @@ def test_the_final_put_text_names_the_function_the_calls_show():
     for step, fn in ((3, "mem_cgroup_uncharge_list"), (5, "mem_cgroup_uncharge")):
         assert fn in [c["fn"] for c in tl[step]["calls"]]
         assert f"and {fn} gives back its charge" in texts[step], texts[step]
+
+
+def test_a_saved_timelines_unknown_op_or_design_and_partial_counters_are_explained():
+    """An op or design this version has no story for, counters a record
+    lacks: the story is left out, the counters it has are told (C: none)."""
+    rec = {"ok": True, "memcgs": {"A": {"usage": 2}, "B": {"usage": 1, "memsw_usage": 1,
+                                                          "stat": {"swap": 0}}, "C": 7}}
+    prev = {"memcgs": {"A": {"usage": 1}, "B": {"usage": 1, "memsw_usage": 1,
+                                                "stat": {"swap": 0}}}}
+    for op, design in (("bogus", "3.17"), ("fault_anon", "9.9")):
+        assert explain_step({"op": op}, rec, prev, "A", design) == (
+            "Counters: A: usage 1->2; B: usage 1, memsw 1, swap 0.")
+    known = explain_step({"op": "fault_anon"}, rec, prev, "A", "3.17")
+    assert known.endswith("Counters: A: usage 1->2; B: usage 1, memsw 1, swap 0.")
+    assert len(known) > len("Counters: ") + 60          # the op's story first
