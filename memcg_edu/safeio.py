@@ -18,6 +18,7 @@ through a symlink) and renames it over the target.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -287,6 +288,14 @@ def printable(text: str) -> str:
     if text.isascii() and not text.encode("ascii").translate(None, _SAFE_ASCII):
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+def html_text(text: str, quote: bool = True) -> str:
+    """``text`` for an HTML page: escaped for HTML (``html.escape``), with
+    escape sequences and invisible controls shown as ``printable`` shows
+    them (a browser would hide them, or let a bidi override turn the text
+    around)."""
+    return html.escape(printable(text), quote)
 
 
 def capped_names(names: Any, cap: int = 40) -> str:

@@ -9,13 +9,13 @@ with what the step player shows.
 """
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .words import explain_events
+from ..safeio import html_text
 
 __all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
            "counters", "number", "run_timeline", "value_at", "explain_wrong",
@@ -82,7 +82,7 @@ def markdown_html(text: str) -> str:
     """The little Markdown the course's texts use (`code`, **bold**, "- "
     lists, line breaks) as HTML."""
     lines = [re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>",
-                    re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(line)))
+                    re.sub(r"`([^`]+)`", r"<code>\1</code>", html_text(line)))
              for line in text.splitlines()]
     lines = [f"&nbsp;&nbsp;&bull; {l[2:]}" if l.startswith("- ") else l for l in lines]
     return "<br>".join(lines)
@@ -98,7 +98,7 @@ class Solution:
         return f"{self.title}\n\n{self.text}"
 
     def _repr_markdown_(self) -> str:
-        return f"**{html.escape(self.title)}**\n\n{self.text}"
+        return f"**{html_text(self.title)}**\n\n{self.text}"
 
 
 @dataclass(frozen=True)

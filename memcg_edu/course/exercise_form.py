@@ -11,13 +11,13 @@ model (mm/memcontrol.c as of Linux 3.17).
 """
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as W
 
 from ..widgets.predict import BUTTONS, read_pages
 from .exercise import Exercise, Verdict, markdown_html
+from ..safeio import html_text
 
 __all__ = ["ExerciseForm", "exercise_form"]
 
@@ -55,7 +55,7 @@ class ExerciseForm(W.VBox):
         self.reveal_button.on_click(lambda _: self.show_answer())
         self.feedback = W.HTML()
         self.feedback.add_class("memcg-edu-predict-feedback")
-        title = W.HTML(f"<b>{html.escape(str(ex))}</b> &mdash; answer here, then press "
+        title = W.HTML(f"<b>{html_text(str(ex))}</b> &mdash; answer here, then press "
                        f"<i>{BUTTONS['check']}</i>.")
         fields = W.HBox(list(self.inputs.values()), layout=W.Layout(flex_flow="row wrap"))
         super().__init__([title, fields, W.HBox([self.check_button, self.reveal_button]),
@@ -84,7 +84,7 @@ class ExerciseForm(W.VBox):
         answer, bad = self._answer()
         if bad:
             self.feedback.value = ("<b style='color:#D55E00'>Please fix:</b> "
-                                   + html.escape("; ".join(bad)))
+                                   + html_text("; ".join(bad)))
             return None
         v = self.verdict = self.exercise.check(answer)
         if v.pending:
@@ -107,7 +107,7 @@ class ExerciseForm(W.VBox):
         """Show the worked solution."""
         self.revealed = True
         sol = self.exercise.worked()
-        self.feedback.value = (f"<div class='memcg-edu-solution'><b>{html.escape(sol.title)}</b>"
+        self.feedback.value = (f"<div class='memcg-edu-solution'><b>{html_text(sol.title)}</b>"
                                f"<br>{markdown_html(sol.text)}</div>")
 
 

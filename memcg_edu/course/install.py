@@ -9,7 +9,6 @@ can be used (notebook 06) is asked of memcg_edu.live.
 """
 from __future__ import annotations
 
-import html
 import importlib
 import importlib.metadata as md
 import platform
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import bundled
+from ..safeio import html_text
 
 __all__ = ["Check", "InstallReport", "check_install"]
 
@@ -87,9 +87,9 @@ class InstallReport:
                                             else "&#8211; optional")
             colour = "#1b7837" if c.ok else ("#b2182b" if c.required else "#767676")
             rows.append(f"<tr><td style='color:{colour}'>{mark}</td>"
-                        f"<td>{html.escape(c.what)}</td>"
-                        f"<td style='text-align:left'>{html.escape(c.detail)}</td></tr>")
-        return (f"<p><b>{html.escape(self.summary())}</b></p>"
+                        f"<td>{html_text(c.what)}</td>"
+                        f"<td style='text-align:left'>{html_text(c.detail)}</td></tr>")
+        return (f"<p><b>{html_text(self.summary())}</b></p>"
                 "<table><tr><th></th><th>what</th><th>version or what to do</th></tr>"
                 + "".join(rows) + "</table>")
 

@@ -22,10 +22,9 @@ def stepper(source: Any, memcgs: Sequence[str] | None = None,
     ``source``: a scenario (dict, file, Scenario) or a Timeline, as for the
     dashboard. The returned box has ``player``, ``counters`` and ``timeline``.
     """
-    import html
-
     import ipywidgets as W
 
+    from ..safeio import html_text
     from ..viz.source import load_source
     from ..widgets import CountersPanel, StepPlayer
 
@@ -33,7 +32,7 @@ def stepper(source: Any, memcgs: Sequence[str] | None = None,
     player = StepPlayer(src.timeline, scenario_steps=src.steps)
     panel = CountersPanel(src.timeline, list(memcgs) if memcgs else None)
     player.observe(lambda ch: panel.show(ch["new"]), names="step")
-    heading = W.HTML(f"<h3 style='margin:2px'>{html.escape(src.name)}</h3>"
+    heading = W.HTML(f"<h3 style='margin:2px'>{html_text(src.name)}</h3>"
                      if src.name else "")
     box = W.VBox([heading, player, panel])
     box.add_class("memcg-edu-stepper")

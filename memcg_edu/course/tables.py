@@ -16,11 +16,11 @@ object also has a plain-text form (``str()``) for terminals.
 """
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..timeline import Timeline
+from ..safeio import html_text
 
 __all__ = ["HtmlTable", "steps_table", "designs_table", "kernel_table",
            "differences_list", "plural"]
@@ -54,7 +54,7 @@ class HtmlTable:
 
 
 def _e(x: Any) -> str:
-    return html.escape(str(x))
+    return html_text(str(x))
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[tuple[str, str]]],

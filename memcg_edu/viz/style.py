@@ -9,7 +9,6 @@ dashboard). No kernel file: this is presentation only.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import warnings
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from matplotlib.ticker import MaxNLocator, MultipleLocator
 import numpy as np
 
 from ..errors import ModelUsageError
-from ..safeio import printable
+from ..safeio import html_text, printable
 from ..timeline import LRU_NAMES, PAGE_SIZE
 
 __all__ = ["OKABE_ITO", "COUNTER_COLORS", "STAT_COLORS", "LRU_COLORS", "LRU_NAMES",
@@ -146,8 +145,8 @@ class NotebookFigure(Figure):
         png = base64.b64encode(self._repr_png_()).decode("ascii")
         alt = alt_text(self)
         return {"text/html": f"<img src='data:image/png;base64,{png}' "
-                             f"alt='{html.escape(alt, quote=True)}' "
-                             f"title='{html.escape(alt, quote=True)}' "
+                             f"alt='{html_text(alt, quote=True)}' "
+                             f"title='{html_text(alt, quote=True)}' "
                              "style='width:100%;max-width:1400px;height:auto'>",
                 "image/png": png, "text/plain": alt}
 

@@ -7,13 +7,13 @@ uncharges the same page.
 """
 from __future__ import annotations
 
-import html
 from typing import Any, Sequence
 
 import ipywidgets as widgets
 
 from ..viz.source import load_source
 from .player import StepPlayer
+from ..safeio import html_text
 
 __all__ = ["DesignCalls", "calls_by_design"]
 
@@ -31,14 +31,14 @@ class DesignCalls(widgets.VBox):
             player = StepPlayer(src.timeline, scenario_steps=src.steps, calls_open=True)
             player.add_class(f"memcg-edu-design-{design.replace('.', '-')}")
             self.players[design] = player
-            parts += [widgets.HTML(f"<h4 style='margin:6px 0 2px'>Linux {html.escape(design)} "
+            parts += [widgets.HTML(f"<h4 style='margin:6px 0 2px'>Linux {html_text(design)} "
                                    f"(model)</h4>"), player]
         players = list(self.players.values())
         for a in players:   # go() is a no-op at the step shown, so this ends
             for b in players:
                 if a is not b:
                     a.observe(lambda ch, b=b: b.go(ch["new"]), names="step")
-        heading = widgets.HTML(f"<h3 style='margin:2px'>{html.escape(title)}</h3>"
+        heading = widgets.HTML(f"<h3 style='margin:2px'>{html_text(title)}</h3>"
                                if title else "")
         super().__init__([heading, *parts])
         self.add_class("memcg-edu-design-calls")

@@ -9,7 +9,6 @@ as that call leaves it.
 """
 from __future__ import annotations
 
-import html
 import math
 import numbers
 import operator
@@ -24,6 +23,7 @@ from .call_fields import call_changes, call_line, own_call, step_calls
 from .inspector import PageInspector
 from .kernel_words import function_words
 from .links import ident_url, source_url
+from ..safeio import html_text
 
 __all__ = ["CallStepper"]
 
@@ -183,20 +183,20 @@ class CallStepper(widgets.VBox):
         release = "3.16" if self.timeline.meta.get("design") == "3.16" else "3.17"
         version = "v" + release
         parts = [f"<b><a href='{ident_url(fn, version)}' target='_blank' rel='noopener' "
-                 f"class='memcg-edu-call-fn' style='{_LINK}' title='where {html.escape(fn)} "
-                 f"is defined and used in Linux {release}'><code>{html.escape(fn)}</code>"
+                 f"class='memcg-edu-call-fn' style='{_LINK}' title='where {html_text(fn)} "
+                 f"is defined and used in Linux {release}'><code>{html_text(fn)}</code>"
                  f"</a></b>"
                  + (f" in <a href='{source_url(path, version)}' target='_blank' "
                     f"rel='noopener' class='memcg-edu-call-file' style='{_LINK}'>"
-                    f"{html.escape(path)}</a> (Linux {release})" if path else ""),
-                 (f"called by <code>{html.escape(parent)}</code>" if parent else
+                    f"{html_text(path)}</a> (Linux {release})" if path else ""),
+                 (f"called by <code>{html_text(parent)}</code>" if parent else
                   "called by the operation itself")
-                 + (f", on page {html.escape(str(page))}" if page else "")
+                 + (f", on page {html_text(str(page))}" if page else "")
                  + (f", on swap slot {c['swap']}" if c.get("swap") is not None else "")]
         if words:
-            parts.append(html.escape(words))
-        parts.append("changed: " + (html.escape("; ".join(own)) if own
+            parts.append(html_text(words))
+        parts.append("changed: " + (html_text("; ".join(own)) if own
                                     else "nothing the model keeps"))
         if total != own:
-            parts.append("with the calls it made: " + html.escape("; ".join(total)))
+            parts.append("with the calls it made: " + html_text("; ".join(total)))
         return "<br>".join(parts)

@@ -10,7 +10,6 @@ changed at this step are marked. The HTML carries the stable CSS class
 """
 from __future__ import annotations
 
-import html
 from typing import Any, Mapping
 
 import numpy as np
@@ -19,6 +18,7 @@ from ..timeline import PAGE_SIZE, Timeline
 from ..viz.series import memcg_names, series
 from ..viz.style import COUNTER_COLORS, STAT_COLORS
 from .render import HtmlStepView
+from ..safeio import html_text
 
 __all__ = ["CountersPanel", "counters_panel", "fmt_pages", "gauge_scale"]
 
@@ -93,7 +93,7 @@ class CountersPanel(HtmlStepView):
                           ((prev or {}).get("memcgs") or {}).get(n)) for n in self.memcgs]
         return (
             f"<div class='memcg-edu-counters-step' data-step='{step}'>"
-            f"<b>Counters after step {step}</b> ({html.escape(str(rec.get('op', '')))})</div>"
+            f"<b>Counters after step {step}</b> ({html_text(str(rec.get('op', '')))})</div>"
             "<table style='border-collapse:collapse;font-size:90%'>"
             "<tr><th style='text-align:left'>memcg</th><th>memory (usage / limit)</th>"
             "<th>memory+swap (memsw)</th><th style='padding:0 8px'>failcnt</th>"
@@ -105,7 +105,7 @@ class CountersPanel(HtmlStepView):
     def _row(self, name: str, now: Mapping[str, Any] | None,
              before: Mapping[str, Any] | None) -> str:
         if now is None:
-            return f"<tr><td>{html.escape(name)}</td><td colspan='6'>not created yet</td></tr>"
+            return f"<tr><td>{html_text(name)}</td><td colspan='6'>not created yet</td></tr>"
         before = before or {}
 
         def mark(key: str, stat: bool = False) -> str:
@@ -125,14 +125,14 @@ class CountersPanel(HtmlStepView):
                 cells.append("<td>-</td>")
                 continue
             cells.append(f"<td>{_gauge(v, now.get(lim), self.scale, color)} "
-                         f"{mark(key)} / {html.escape(fmt_pages(now.get(lim)))}"
-                         f"<br><small>{html.escape(fmt_pages(v))}</small></td>")
+                         f"{mark(key)} / {html_text(fmt_pages(now.get(lim)))}"
+                         f"<br><small>{html_text(fmt_pages(v))}</small></td>")
         fail = mark("failcnt") + (f" / memsw {mark('memsw_failcnt')}"
                                   if now.get("memsw_failcnt") else "")
         stats = "".join(f"<td style='text-align:center;padding:0 8px'>{mark(k, stat=True)}</td>"
                         for k in ("rss", "cache", "swap"))
-        return (f"<tr class='memcg-edu-row' data-memcg='{html.escape(name)}'>"
-                f"<td><b>{html.escape(name)}</b></td>{''.join(cells)}"
+        return (f"<tr class='memcg-edu-row' data-memcg='{html_text(name)}'>"
+                f"<td><b>{html_text(name)}</b></td>{''.join(cells)}"
                 f"<td style='text-align:center;padding:0 8px'>{fail}</td>{stats}</tr>")
 
 

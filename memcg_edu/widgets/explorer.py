@@ -10,12 +10,12 @@ each step.
 """
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any, Mapping
 
 import ipywidgets as widgets
 
 from ..errors import ModelUsageError
+from ..safeio import html_text
 
 if TYPE_CHECKING:
     from ..explore.result import ExploreResult
@@ -55,17 +55,17 @@ def _state_html(state: Mapping[str, Any], before: Mapping[str, Any] | None) -> s
             rows = {k: {"": v} for k, v in rows.items()}
             old_rows = {k: {"": v} for k, v in old_rows.items()}
         cols = list(dict.fromkeys(k for r in rows.values() for k in r))
-        head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in cols)
+        head = "".join(f"<th>{html_text(c.replace('_', ' '))}</th>" for c in cols)
         body = []
         for name, r in rows.items():
             old = old_rows.get(name) or {}
             cells = []
             for c in cols:
-                text = html.escape(_words(r.get(c)))
+                text = html_text(_words(r.get(c)))
                 changed = before is not None and old.get(c) != r.get(c)
                 cells.append(f"<td>{'<b>' + text + ' *</b>' if changed else text}</td>")
-            body.append(f"<tr><td><b>{html.escape(str(name))}</b></td>{''.join(cells)}</tr>")
-        parts.append(f"<table class='memcg-edu-state'><tr><th>{html.escape(section)}</th>"
+            body.append(f"<tr><td><b>{html_text(str(name))}</b></td>{''.join(cells)}</tr>")
+        parts.append(f"<table class='memcg-edu-state'><tr><th>{html_text(section)}</th>"
                      f"{head}</tr>{''.join(body)}</table>")
     return _STYLE + "".join(parts) if parts else ""
 
@@ -128,7 +128,7 @@ class ExplorerView(widgets.VBox):
                             if self.protections else "<small>No protection to drop.</small>")
         self.toggles.children = (note, *self.protections.values(), *self.fixes.values())
         self.result = None
-        self.summary.value = f"<i>{html.escape(r['title'])}</i>: press explore."
+        self.summary.value = f"<i>{html_text(r['title'])}</i>: press explore."
         self._set_rows([])
 
     def run(self):
@@ -148,12 +148,12 @@ class ExplorerView(widgets.VBox):
         dropped = ", ".join(without) or "none"
         why = "; ".join(f"{invariant_words(k)}: {v}" for k, v in res.by_invariant.items())
         verdict = (f"<b style='color:#D55E00'>{res.broken} of {res.explored} "
-                   f"interleavings break an invariant</b> ({html.escape(why)})"
+                   f"interleavings break an invariant</b> ({html_text(why)})"
                    if res.broken else
                    f"<b style='color:#009E73'>all {res.explored} interleavings are "
                    f"safe</b>")
         self.summary.value = (f"{verdict}; {res.states} search states; protections "
-                              f"dropped: {html.escape(dropped)}.")
+                              f"dropped: {html_text(dropped)}.")
         self._set_rows(res.first_broken or [])
         return res
 
@@ -191,17 +191,17 @@ class ExplorerView(widgets.VBox):
         prev = self.rows[i - 1]["state"] if i else None
         bad = row.get("invariant")
         broke = (f"<div style='color:#D55E00'><b>invariant broken: "
-                 f"{html.escape(invariant_words(bad['id']))}</b>: "
-                 f"{html.escape(bad['message'])}</div>" if bad else "")
+                 f"{html_text(invariant_words(bad['id']))}</b>: "
+                 f"{html_text(bad['message'])}</div>" if bad else "")
         order = " &rarr; ".join(
-            (f"<b><u>{html.escape(r['path'])}</u></b>" if j == i else html.escape(r["path"]))
+            (f"<b><u>{html_text(r['path'])}</u></b>" if j == i else html_text(r["path"]))
             for j, r in enumerate(self.rows))
         self.step_view.value = (
             f"<div>Interleaving: {order}</div>"
             f"<div><b>Step {i + 1} of {len(self.rows)}</b>, path <b>"
-            f"{html.escape(row['path'])}</b>: {html.escape(row['step'])}<br>"
-            f"<small>kernel: <code>{html.escape(row.get('kernel', ''))}</code>; locks held "
-            f"by this path: {html.escape(', '.join(row.get('locks') or []) or 'none')}"
+            f"{html_text(row['path'])}</b>: {html_text(row['step'])}<br>"
+            f"<small>kernel: <code>{html_text(row.get('kernel', ''))}</code>; locks held "
+            f"by this path: {html_text(', '.join(row.get('locks') or []) or 'none')}"
             f"</small></div>{broke}{_state_html(row.get('state') or {}, prev)}")
 
 

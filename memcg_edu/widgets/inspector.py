@@ -10,7 +10,6 @@ follows the current call's page (else the page the step touched).
 """
 from __future__ import annotations
 
-import html
 import operator
 from typing import Any, Mapping, Optional
 
@@ -18,7 +17,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import ModelUsageError
-from ..safeio import capped_names
+from ..safeio import capped_names, html_text
 from ..timeline import Timeline
 from ..viz.pagegrid import labels_at, touched
 from .call_fields import STATE_ROWS, changed_fields, checked_record, state_at, step_calls
@@ -168,9 +167,9 @@ class PageInspector(widgets.VBox):
         # the label after the step, else the one the step's calls knew it by
         label = by_pfn.get(pfn) or next((c["page"] for c in rec.get("calls") or ()
                                          if c.get("pfn") == pfn and c.get("page")), None)
-        name = f"pfn {pfn}" + (f" ({html.escape(str(label))})" if label else "")
+        name = f"pfn {pfn}" + (f" ({html_text(str(label))})" if label else "")
         if state is None:
-            return f"<b>{name}</b>: <i>{html.escape(when)}</i>"
+            return f"<b>{name}</b>: <i>{html_text(when)}</i>"
         changed = set(self.changed)
         if "lru" in changed or "lruvec" in changed:
             changed |= {"lru", "lruvec"}
@@ -184,19 +183,19 @@ class PageInspector(widgets.VBox):
             rows.append(f"<tr class='memcg-edu-field{' memcg-edu-changed' if hit else ''}'"
                         f" data-field='{key}' style='{_CHANGED if hit else ''}'>"
                         f"<td style='padding:1px 8px'><code>{label}</code></td>"
-                        f"<td style='padding:1px 8px'>{html.escape(_cell(key, state))}</td></tr>")
+                        f"<td style='padding:1px 8px'>{html_text(_cell(key, state))}</td></tr>")
         note = ""
         if "free" in (state.get("flags") or ()):
             note = ("<br><small>A free frame: no page lives in it at this point (it is "
                     "on the page allocator's free lists: _count 0, no PCG_ flags).</small>")
         if current is not None and current.get("pfn") == pfn:
-            note += (f"<br><small>highlighted: what <code>{html.escape(current['fn'])}</code> "
+            note += (f"<br><small>highlighted: what <code>{html_text(current['fn'])}</code> "
                      f"changed</small>" if changed else
-                     f"<br><small><code>{html.escape(current['fn'])}</code> changed no field "
+                     f"<br><small><code>{html_text(current['fn'])}</code> changed no field "
                      f"of this page</small>")
         elif current is not None:
-            note += (f"<br><small>the current call, <code>{html.escape(current['fn'])}</code>, "
+            note += (f"<br><small>the current call, <code>{html_text(current['fn'])}</code>, "
                      f"acts on another page</small>")
-        return (f"<b>{name}</b> <small>{html.escape(when)}</small>"
+        return (f"<b>{name}</b> <small>{html_text(when)}</small>"
                 f"<table style='border-collapse:collapse;font-size:12px'>{''.join(rows)}"
                 f"</table>{note}")

@@ -10,7 +10,6 @@ recorded calls.
 """
 from __future__ import annotations
 
-import html
 import numbers
 from typing import Any, Mapping, Sequence
 
@@ -22,6 +21,7 @@ from ..timeline import Timeline
 from ..scenario.explain import explain_step
 from .callview import CallStepper
 from .kernel_words import describe_op, event_functions, function_items
+from ..safeio import html_text
 
 __all__ = ["StepPlayer", "step_player", "step_words"]
 
@@ -34,22 +34,22 @@ def step_words(timeline: Timeline, step: int,
     op = rec.get("op", "")
     s = dict(scenario_steps[step]) if scenario_steps and step < len(scenario_steps) else {}
     args = ", ".join(f"{k}={v}" for k, v in s.items() if k not in ("op", "expect", "note"))
-    head = (f"<b>Step {step} of {len(timeline) - 1}: {html.escape(op)}</b>"
-            f"{' (' + html.escape(args) + ')' if args else ''} - {html.escape(describe_op(op))}")
+    head = (f"<b>Step {step} of {len(timeline) - 1}: {html_text(op)}</b>"
+            f"{' (' + html_text(args) + ')' if args else ''} - {html_text(describe_op(op))}")
     parts = [head]
     if not rec.get("ok", True):
         parts.append(f"<span style='color:#D55E00'><b>failed:</b> "
-                     f"{html.escape(str(rec.get('error')))}</span>")
+                     f"{html_text(str(rec.get('error')))}</span>")
     why = _why(timeline, step, rec, prev, s)
     if why:
-        parts.append(html.escape(why))
+        parts.append(html_text(why))
     text = (rec.get("detail") or {}).get("text")
     if text:
-        parts.append(html.escape(str(text)))
+        parts.append(html_text(str(text)))
     funcs = event_functions(rec.get("events"))
     if funcs:
-        items = "".join(f"<li><code>{html.escape(name)}</code>"
-                        f"{': ' + html.escape(words) if words else ''}"
+        items = "".join(f"<li><code>{html_text(name)}</code>"
+                        f"{': ' + html_text(words) if words else ''}"
                         f"{f' (x{n})' if n > 1 else ''}</li>"
                         for name, words, n in function_items(funcs))
         parts.append(f"Kernel functions called:<ul style='margin:0'>{items}</ul>")

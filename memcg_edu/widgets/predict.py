@@ -16,7 +16,6 @@ is memcg_edu.scenario.check_answers.
 """
 from __future__ import annotations
 
-import html
 import re
 from typing import Any, Mapping, Sequence
 
@@ -26,6 +25,7 @@ from ..errors import ModelUsageError
 from ..scenario.quiz import COUNTER_HINTS
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .kernel_words import describe_functions, describe_op, event_functions
+from ..safeio import html_text
 
 __all__ = ["PredictWidget", "predict", "entry_for_step", "read_pages", "BUTTONS",
            "blank_label"]
@@ -115,7 +115,7 @@ def _before_line(rec: Mapping[str, Any] | None, blanks: Sequence[str]) -> str:
         by_memcg.setdefault(who, []).append(
             f"{_LABELS.get(what, what)} {'-' if c is None else _pages(v)}")
     return "Before this step: " + "; ".join(
-        f"<b>{html.escape(m)}</b> {html.escape(', '.join(v))}" for m, v in by_memcg.items())
+        f"<b>{html_text(m)}</b> {html_text(', '.join(v))}" for m, v in by_memcg.items())
 
 
 _DELTA = re.compile(r"\s*\([^()]*[+-]\d+[^()]*\)")
@@ -169,7 +169,7 @@ class PredictWidget(widgets.VBox):
         self.check_button.on_click(lambda _: self.check())
         self.reveal_button.on_click(lambda _: self.show_answer())
         self.next_button.on_click(lambda _: self.next())
-        heading = widgets.HTML(f"<b>{html.escape(title)}</b>" if title else "")
+        heading = widgets.HTML(f"<b>{html_text(title)}</b>" if title else "")
         buttons = [self.check_button, self.reveal_button]
         if len(self.entries) > 1:
             buttons.append(self.next_button)
@@ -193,7 +193,7 @@ class PredictWidget(widgets.VBox):
         if not self.tasks:
             return ""
         lines = describe_setup(limits, self.tasks)
-        return "".join(f"{html.escape(line)}<br>" for line in lines)
+        return "".join(f"{html_text(line)}<br>" for line in lines)
 
     def _ask(self) -> None:
         e = self.entry
@@ -207,8 +207,8 @@ class PredictWidget(widgets.VBox):
             f"<b>Question {self.index + 1} of {len(self.entries)}</b><br>"
             f"{self._setup(step)}"
             f"{_before_line(self.timeline[step - 1] if step else None, e['blanks'])}<br>"
-            f"Step {step}: <code>{html.escape(op)}</code>"
-            f"{' (' + html.escape(args) + ')' if args else ''}: {html.escape(describe_op(op))}."
+            f"Step {step}: <code>{html_text(op)}</code>"
+            f"{' (' + html_text(args) + ')' if args else ''}: {html_text(describe_op(op))}."
             f"<br>What will these be after the step (in pages)?</div>")
         self.inputs: dict[str, widgets.Widget] = {}
         for blank in e["blanks"]:
@@ -253,7 +253,7 @@ class PredictWidget(widgets.VBox):
             given[k] = v
         if unreadable:
             self.feedback.value = ("<b style='color:#D55E00'>Please fix:</b> "
-                                   + html.escape("; ".join(unreadable)))
+                                   + html_text("; ".join(unreadable)))
             self.results = []
             return self.results
         if not given:
@@ -274,27 +274,27 @@ class PredictWidget(widgets.VBox):
                        f"<i>{BUTTONS['check']}</i> again, or press "
                        f"<i>{BUTTONS['answer']}</i>.")
             extra = (f"<p style='margin:4px 0'><b>Hint:</b> "
-                     f"{html.escape(_kernel_hint(self.timeline[int(self.entry['step'])]))}</p>")
+                     f"{html_text(_kernel_hint(self.timeline[int(self.entry['step'])]))}</p>")
         self.feedback.value = f"{verdict}<ul style='margin:2px 0'>{rows}</ul>{extra}"
         return self.results
 
     def _row(self, r: Mapping[str, Any]) -> str:
-        label = html.escape(blank_label(r["blank"]))
+        label = html_text(blank_label(r["blank"]))
         if r["right"]:
-            return f"<li>{label}: {html.escape(str(r['given']))} &#10004; right</li>"
+            return f"<li>{label}: {html_text(str(r['given']))} &#10004; right</li>"
         if r["given"] is None:
             return f"<li>{label}: <i>no answer</i></li>"
         what = r["blank"].rsplit(".", 1)[1]
         hint = COUNTER_HINTS.get(what, "")
         if isinstance(r["answer"], int) and r["answer"] and r["given"] == r["answer"] * PAGE_SIZE:
             hint = f"Give sizes in pages, not bytes (one page is {PAGE_SIZE} bytes). {hint}"
-        return (f"<li>{label}: {html.escape(str(r['given']))} &#10008; not yet. "
-                f"{html.escape(hint)}</li>")
+        return (f"<li>{label}: {html_text(str(r['given']))} &#10008; not yet. "
+                f"{html_text(hint)}</li>")
 
     def show_answer(self) -> None:
         """Show every right answer and the explanation."""
         self.revealed = True
-        rows = "".join(f"<li>{html.escape(blank_label(k))} = <b>{html.escape(_pages(v))}</b></li>"
+        rows = "".join(f"<li>{html_text(blank_label(k))} = <b>{html_text(_pages(v))}</b></li>"
                        for k, v in self.entry["answers"].items())
         self.feedback.value = (f"<b>The answer</b><ul style='margin:2px 0'>{rows}</ul>"
                                + self._explanation())
@@ -303,7 +303,7 @@ class PredictWidget(widgets.VBox):
     reveal = show_answer
 
     def _explanation(self) -> str:
-        return f"<p style='margin:4px 0'><b>Why:</b> {html.escape(str(self.entry['explanation']))}</p>"
+        return f"<p style='margin:4px 0'><b>Why:</b> {html_text(str(self.entry['explanation']))}</p>"
 
     def next(self) -> None:
         """Go to the next question (if any)."""

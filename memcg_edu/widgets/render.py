@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import ModelUsageError
 from ..timeline import Timeline
 from ..viz.style import alt_text
+from ..safeio import html_text
 
 __all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView", "png_bytes", "png_pixels"]
 
@@ -251,7 +252,7 @@ class FigureView(widgets.VBox):
             f"data-x='{x0}' data-y='{y0}' alt='' style='position:absolute;"
             f"left:{100 * x0 / w:.4f}%;top:{100 * y0 / h:.4f}%;width:{100 * (x1 - x0) / w:.4f}%;"
             f"height:{100 * (y1 - y0) / h:.4f}%'>" for x0, y0, x1, y1 in strips)
-        alt = html.escape(alt_text(self.figure), quote=True)
+        alt = html_text(alt_text(self.figure), quote=True)
         # the picture fills the notebook's width; text/plain is the text alternative
         return {"output_type": "display_data",
                 "data": {"text/html": f"<div style='position:relative;width:100%;"

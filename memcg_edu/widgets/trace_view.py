@@ -13,13 +13,13 @@ with previous / next call buttons to step through them.
 """
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..live.trace import TraceRecording
 from ..live.trace_compare import TraceComparison, compare_trace
+from ..safeio import html_text
 
 __all__ = ["TraceView", "trace_view", "CAUSE_COLORS"]
 
@@ -39,9 +39,9 @@ def _story_rows(events: list[list[Any]], ops: list[str]) -> str:
         if detail:
             extra = ", ".join(f"{k} {v}" for k, v in detail.items()
                               if k not in ("gfp",))
-        rows.append(f"<tr><td>{step}</td><td>{html.escape(op)}</td>"
-                    f"<td>{html.escape(what)}</td><td>{pfn}</td>"
-                    f"<td>{html.escape(extra)}</td></tr>")
+        rows.append(f"<tr><td>{step}</td><td>{html_text(op)}</td>"
+                    f"<td>{html_text(what)}</td><td>{pfn}</td>"
+                    f"<td>{html_text(extra)}</td></tr>")
     return "".join(rows) or "<tr><td colspan=5>(no page)</td></tr>"
 
 
@@ -81,8 +81,8 @@ class TraceView(widgets.VBox):
         meta = trace.meta
         self.summary.value = (
             f"<b>{s['same_life']} of {s['pages']}</b> pages had the same life "
-            f"on Linux {html.escape(str(meta.get('kernel')))} and in the model "
-            f"(3.17). Differences: {html.escape(causes)}. Kernel memory: "
+            f"on Linux {html_text(str(meta.get('kernel')))} and in the model "
+            f"(3.17). Differences: {html_text(causes)}. Kernel memory: "
             f"{s['kernel_memory_pages']} pages. Events lost: "
             f"{trace.lost}.")
         left = widgets.VBox([self.page, self.grid], layout=widgets.Layout(width="45%"))
@@ -106,12 +106,12 @@ class TraceView(widgets.VBox):
             border = "2px solid #000" if role == selected else "1px solid #fff"
             d = self.cmp.diff(role)
             tip = "same life" if d is None else f"{d.cause}: {d.text}"
-            cells.append(f'<span title="{html.escape(role)}: {html.escape(tip)}" '
-                         f'data-role="{html.escape(role)}" style="display:'
+            cells.append(f'<span title="{html_text(role)}: {html_text(tip)}" '
+                         f'data-role="{html_text(role)}" style="display:'
                          f'inline-block;width:9px;height:9px;background:'
                          f'{self._color(role)};border:{border}"></span>')
         legend = " ".join(f'<span style="background:{c};padding:0 4px">'
-                          f'{html.escape(n)}</span>'
+                          f'{html_text(n)}</span>'
                           for n, c in [("same life", SAME), *CAUSE_COLORS.items()])
         return (f'<div style="line-height:9px;max-width:100%">{"".join(cells)}'
                 f'</div><div style="font-size:80%">{legend}</div>')
@@ -128,10 +128,10 @@ class TraceView(widgets.VBox):
         m = self.cmp.model.get(role, [])
         d = self.cmp.diff(role)
         verdict = ("<b>same life</b> on both" if d is None else
-                   f"<b>{html.escape(d.cause)}</b>: {html.escape(d.text)}")
+                   f"<b>{html_text(d.cause)}</b>: {html_text(d.text)}")
         head = "<tr><th>step</th><th>op</th><th>event</th><th>pfn</th><th></th></tr>"
         self.story.value = (
-            f"<div><b>{html.escape(role)}</b> - {verdict}</div>"
+            f"<div><b>{html_text(role)}</b> - {verdict}</div>"
             f'<div style="display:flex;gap:1em"><div><i>kernel (traced)</i>'
             f"<table>{head}{_story_rows(k['events'] if k else [], self.ops)}</table>"
             f"</div><div><i>model (3.17)</i><table>{head}"
@@ -188,8 +188,8 @@ class TraceView(widgets.VBox):
                 ("memcg counters", ", ".join(f"{m}: {kv}" for m, kv in
                                              c.get("memcgs", {}).items()) or "-")]
         self.call_detail.value = "<table>" + "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows) + "</table>"
+            f"<tr><th style='text-align:left'>{html_text(k)}</th>"
+            f"<td>{html_text(str(v))}</td></tr>" for k, v in rows) + "</table>"
 
 
 def trace_view(trace: TraceRecording,

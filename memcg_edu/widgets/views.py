@@ -6,7 +6,6 @@ clickable grid of memcg_edu.widgets.page_grid (page_grid_view makes one).
 """
 from __future__ import annotations
 
-import html
 
 import ipywidgets as widgets
 
@@ -15,6 +14,7 @@ from ..viz import lru as vlru
 from ..viz.style import LRU_NAMES, figure_meta
 from .page_grid import PageGridView
 from .render import FigureView
+from ..safeio import html_text
 
 __all__ = ["LruView", "PageGridView", "lru_view", "page_grid_view"]
 
@@ -50,15 +50,15 @@ class LruView(widgets.VBox):
     def show(self, step: int) -> None:
         self.step = step
         self.view.update(step)
-        parts = [f"after step {step} ({html.escape(str(self.timeline[step].get('op', '')))})"]
+        parts = [f"after step {step} ({html_text(str(self.timeline[step].get('op', '')))})"]
         for name, lists in self.heights().items():
             items = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in lists.items() if v)
-            parts.append(f"<b>{html.escape(name)}</b>: {items or 'empty'}")
+            parts.append(f"<b>{html_text(name)}</b>: {items or 'empty'}")
         names = figure_meta(self.figure)["names"]
         hit = sorted(vlru.touched_lists(self.timeline[step], names))
         if hit:
             parts.append("touched page on " + ", ".join(
-                f"{html.escape(names[i])}'s {LRU_NAMES[j].replace('_', ' ')}" for i, j in hit)
+                f"{html_text(names[i])}'s {LRU_NAMES[j].replace('_', ' ')}" for i, j in hit)
                 + " (thick outline)")
         self.counts.value = "<small>" + "; ".join(parts) + "</small>"
 

@@ -120,6 +120,27 @@ def test_every_figure_shows_a_files_escapes_escaped(tmp_path, name):
     assert "\\x1b" in shown
 
 
+@pytest.mark.parametrize("name", ["escapes-everywhere.json", "timeline-with-escapes.json"])
+def test_the_dashboard_shows_a_hostile_file_on_every_tab(name):
+    """A saved timeline whose op this version has no story for and whose
+    counters are partial, names full of escapes: every tab drawn at each
+    step, with no error or warning; the words escaped for the page."""
+    import warnings
+    from memcg_edu.widgets import dashboard
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = dashboard(FILES / name)
+        d.displayed()
+        for tab in range(len(d.tabs.children)):
+            d.tabs.selected_index = tab
+            d.show(len(d.timeline) - 1)
+            d.show(0)
+    words = d.player.words.value
+    assert "\x1b" not in words and "\u202e" not in words
+    counters = words.split("Counters: ")[1]
+    assert counters.startswith("A") and ": usage 1" in counters
+
+
 # -- not regular files, growing files, huge files -----------------------------
 
 @pytest.mark.parametrize("command", ["run", "check", "plot"])

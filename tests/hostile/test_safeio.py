@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from memcg_edu.errors import ModelUsageError
-from memcg_edu.safeio import (capped_names, check_output, parse_json, printable,
-                              write_atomic)
+from memcg_edu.safeio import (capped_names, check_output, html_text, parse_json,
+                              printable, write_atomic)
 
 
 def test_write_replaces_a_symlink_instead_of_following_it(tmp_path):
@@ -141,3 +141,9 @@ def test_check_output_in_a_folder_we_may_not_enter_is_one_error(tmp_path, monkey
     monkeypatch.setattr(Path, "is_dir", denied)
     with pytest.raises(ModelUsageError, match="folder .*private: Permission denied"):
         check_output(tmp_path / "private" / "x.json")
+
+
+def test_html_text_escapes_for_the_page_and_shows_what_a_browser_would_hide():
+    assert html_text("<b a='1'>&\x1b[2J\u202eA\n") == (
+        "&lt;b a=&#x27;1&#x27;&gt;&amp;\\x1b[2J\\u202eA\n")
+    assert html_text("a'b", quote=False) == "a'b" and html_text("été") == "été"
