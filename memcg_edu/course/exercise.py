@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+from ..safeio import html_text
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .words import explain_events
-from ..safeio import html_text
 
 __all__ = ["Verdict", "Exercise", "Solution", "not_answered", "choice",
            "counters", "number", "run_timeline", "value_at", "explain_wrong",

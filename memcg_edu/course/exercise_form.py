@@ -15,9 +15,9 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..safeio import html_text
 from ..widgets.predict import BUTTONS, read_pages
 from .exercise import Exercise, Verdict, markdown_html
-from ..safeio import html_text
 
 __all__ = ["ExerciseForm", "exercise_form"]
 

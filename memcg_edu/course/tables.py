@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..timeline import Timeline
 from ..safeio import html_text
+from ..timeline import Timeline
 
 __all__ = ["HtmlTable", "steps_table", "designs_table", "kernel_table",
            "differences_list", "plural"]

@@ -11,9 +11,9 @@ from typing import Any, Sequence
 
 import ipywidgets as widgets
 
+from ..safeio import html_text
 from ..viz.source import load_source
 from .player import StepPlayer
-from ..safeio import html_text
 
 __all__ = ["DesignCalls", "calls_by_design"]
 

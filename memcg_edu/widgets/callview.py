@@ -18,12 +18,12 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import ModelUsageError
+from ..safeio import html_text
 from ..timeline import Timeline
 from .call_fields import call_changes, call_line, own_call, step_calls
 from .inspector import PageInspector
 from .kernel_words import function_words
 from .links import ident_url, source_url
-from ..safeio import html_text
 
 __all__ = ["CallStepper"]
 

@@ -14,11 +14,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..safeio import html_text
 from ..timeline import PAGE_SIZE, Timeline
 from ..viz.series import memcg_names, series
 from ..viz.style import COUNTER_COLORS, STAT_COLORS
 from .render import HtmlStepView
-from ..safeio import html_text
 
 __all__ = ["CountersPanel", "counters_panel", "fmt_pages", "gauge_scale"]
 

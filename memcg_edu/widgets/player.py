@@ -17,11 +17,11 @@ import ipywidgets as widgets
 import traitlets
 
 from ..errors import ModelUsageError
+from ..safeio import html_text
 from ..timeline import Timeline
 from ..scenario.explain import explain_step
 from .callview import CallStepper
 from .kernel_words import describe_op, event_functions, function_items
-from ..safeio import html_text
 
 __all__ = ["StepPlayer", "step_player", "step_words"]
 

@@ -22,10 +22,10 @@ from typing import Any, Mapping, Sequence
 import ipywidgets as widgets
 
 from ..errors import ModelUsageError
+from ..safeio import html_text
 from ..scenario.quiz import COUNTER_HINTS
 from ..timeline import COUNTERS, PAGE_SIZE, STATS, Timeline
 from .kernel_words import describe_functions, describe_op, event_functions
-from ..safeio import html_text
 
 __all__ = ["PredictWidget", "predict", "entry_for_step", "read_pages", "BUTTONS",
            "blank_label"]

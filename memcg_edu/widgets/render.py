@@ -28,9 +28,9 @@ from matplotlib.figure import Figure
 import numpy as np
 
 from ..errors import ModelUsageError
+from ..safeio import html_text
 from ..timeline import Timeline
 from ..viz.style import alt_text
-from ..safeio import html_text
 
 __all__ = ["HAVE_IPYMPL", "FigureView", "HtmlStepView", "png_bytes", "png_pixels"]
 

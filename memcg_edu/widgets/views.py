@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
+from ..safeio import html_text
 from ..timeline import Timeline
 from ..viz import lru as vlru
 from ..viz.style import LRU_NAMES, figure_meta
 from .page_grid import PageGridView
 from .render import FigureView
-from ..safeio import html_text
 
 __all__ = ["LruView", "PageGridView", "lru_view", "page_grid_view"]
 
