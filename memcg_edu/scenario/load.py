@@ -449,11 +449,9 @@ class _Checker:
                                f"memcgs: {_names(known)}", field=f"tasks.{name}")
         return dict(raw)
 
-    def steps(self, raw: Any, memcgs, tasks,
-              head: Scenario | None = None, watch: LoadWatch | None = None
+    def steps(self, raw: Any, memcgs, tasks, watch: LoadWatch | None = None
               ) -> list[dict[str, Any]]:
-        """The checked steps; ``watch`` (with ``head``, see LoadWatch) is
-        told of them as they are checked."""
+        """The checked steps; ``watch`` is told of them as they are checked."""
         if not isinstance(raw, list):
             raise self.err("must be a list of steps", field="steps")
         if len(raw) > MAX_STEPS:
@@ -463,9 +461,6 @@ class _Checker:
         out: list[dict[str, Any]] = []
         total = 0
         known = [ROOT, *memcgs]
-        if watch is not None:
-            assert head is not None
-            watch.begin(head, raw)
         for i, st in enumerate(raw):
             out.append(self.step(i, st, known, tasks, created))
             total += out[-1].get("count", 1)
@@ -738,15 +733,14 @@ def load_scenario(src: str | Path | Mapping[str, Any] | Scenario,
     chk.swap_account = machine["swap_account"]
     memcgs = chk.memcgs(data.get("memcgs"), machine["swap_account"])
     tasks = chk.tasks(data.get("tasks"), memcgs)
-    head = None
-    if watch is not None:
+    if watch is not None and isinstance(data["steps"], list):
         # what a run needs before its first step; the design as the file
         # names it, whose check comes after the steps' as ever
         peek = data.get("design")
-        head = Scenario(title="", description="", machine=machine, memcgs=memcgs,
-                        tasks=tasks, steps=[], source=source,
-                        design=peek if peek in DESIGNS else None)
-    steps = chk.steps(data["steps"], memcgs, tasks, head, watch)
+        watch.begin(Scenario(title="", description="", machine=machine, memcgs=memcgs,
+                             tasks=tasks, steps=[], source=source,
+                             design=peek if peek in DESIGNS else None), data["steps"])
+    steps = chk.steps(data["steps"], memcgs, tasks, watch)
     title = chk.value("str", data.get("title", Path(source).stem), field="title")
     desc = chk.value("str", data.get("description", ""), field="description")
     design = data.get("design")
