@@ -18,6 +18,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
+from .cell_text import CellText
 from .style import (OKABE_ITO, Style, attach_meta, figure_meta, get_style, new_figure,
                     set_alt)
 
@@ -170,6 +171,9 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     (kept after uncharge, as in the kernel), SC when in the swap cache; slots: map count, C for
     SWAP_HAS_CACHE, and the memcg of their swap_cgroup record. The pages the
     step touched get a thick outline. ``text`` defaults to on up to 256 pages.
+    A line too wide for its cell (a long label or memcg name) is cut with
+    an ellipsis where it is drawn (viz/cell_text.py); the alt text names
+    it whole.
     """
     step, pages = step_pages(timeline, step)
     st = get_style(size)
@@ -188,8 +192,7 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     meta["image"] = a.imshow(_grid(page_states(pages), pr, pc), cmap=cmap, vmin=-0.5,
                              vmax=len(PAGE_COLORS) - 0.5, aspect="auto")
     meta["shape"] = (pr, pc)
-    meta["texts"] = [a.text(i % pc, i // pc, "", ha="center", va="center",
-                            fontsize=st.small, linespacing=1.1)
+    meta["texts"] = [CellText(a, i % pc, i // pc, fontsize=st.small, linespacing=1.1)
                      for i in range(n_pages)] if text else []
     meta["outlines"] = [a.add_patch(Rectangle((i % pc - 0.5, i // pc - 0.5), 1, 1, fill=False,
                                               linewidth=st.linewidth * 1.6, visible=False,
@@ -205,8 +208,8 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
                                       cmap=ListedColormap(SLOT_COLORS), vmin=-0.5,
                                       vmax=len(SLOT_COLORS) - 0.5, aspect="auto")
         meta["slot_shape"] = (sr, sc)
-        meta["slot_texts"] = [b.text(i % sc, i // sc, "", ha="center", va="center",
-                                     fontsize=st.small, linespacing=1.1)
+        meta["slot_texts"] = [CellText(b, i % sc, i // sc, fontsize=st.small,
+                                       linespacing=1.1)
                               for i in range(n_slots)] if text else []
         _frame(b, sr, sc, st, "swap slots")
         handles += [Patch(facecolor=c, edgecolor="black", label=s)

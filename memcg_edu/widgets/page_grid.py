@@ -223,6 +223,8 @@ _CSS = """
 .memcg-edu-page[aria-pressed="true"] { box-shadow: inset 0 0 0 2px #0072B2; }
 .memcg-edu-touched { border: 3px solid #000; }
 .memcg-edu-picked { border: 3px dashed #0072B2; }
+.memcg-edu-page span, .memcg-edu-slot span { max-width: 100%; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap; }
 .memcg-edu-cell-head { font-weight: bold; }
 .memcg-edu-swatch { display: inline-block; width: 10px; height: 10px;
   border: 1px solid #555; vertical-align: middle; }

@@ -313,6 +313,7 @@ def check_grid_pick(page, shot=None) -> dict[str, str]:
     cells = page.locator(GRID_CELL)
     expect(page.locator(".memcg-edu-pagegrid").first).to_contain_text(
         "after step 0", timeout=CHANGE_TIMEOUT_MS)
+    _check_long_line_stays_in_its_cell(cells.first)
     inspector = page.locator(INSPECTOR).first
     shown = _inspected_pfn(inspector)
     words = cells.evaluate_all("bs => bs.map(b => [b.dataset.pfn, b.getAttribute('aria-label')])")
@@ -338,6 +339,24 @@ def check_grid_pick(page, shot=None) -> dict[str, str]:
     expect(page.locator(f"{GRID_CELL}[aria-pressed='true']")).to_have_count(
         0, timeout=CHANGE_TIMEOUT_MS)
     return seen
+
+
+def _check_long_line_stays_in_its_cell(cell) -> None:
+    """A frame's first line made as long as a file's label may be: the
+    browser draws it inside its cell, cut with an ellipsis, not over its
+    neighbours (its start, the pfn, in view). The line is put back after."""
+    box = cell.evaluate("""b => {
+        const s = b.querySelector("span"), was = s.textContent;
+        s.textContent = was + " " + "a-label-as-long-as-a-file-likes-".repeat(4);
+        const c = b.getBoundingClientRect(), r = s.getBoundingClientRect();
+        const out = {left: r.left - c.left, right: c.right - r.right,
+                     cut: s.scrollWidth > s.clientWidth,
+                     overflow: getComputedStyle(s).textOverflow};
+        s.textContent = was;
+        return out;
+    }""")
+    assert box["left"] >= -0.5 and box["right"] >= -0.5, box
+    assert box["cut"] and box["overflow"] == "ellipsis", box
 
 
 def wait_for_change_to(locator, start: str, what: str) -> str:

@@ -1,0 +1,116 @@
+"""A page-grid cell's text stays in its cell: a long label or memcg name is
+cut with an ellipsis where it is drawn, the text itself stays whole."""
+import html
+import io
+import re
+
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from memcg_edu.scenario import run_scenario
+from memcg_edu.viz import plot_pagegrid
+from memcg_edu.viz.cell_text import ELLIPSIS, MARGIN, CellText
+from memcg_edu.viz.style import alt_text
+
+HEAP = "the-heap-page-of-the-parser-in-a-long-name"
+LIBC = "libc.so.6-text-page-0001"
+MEMCG = "a-memcg-with-a-name-longer-than-any-cell"
+
+
+@pytest.fixture(scope="module")
+def tl():
+    return run_scenario({
+        "format": "memcg-edu-scenario/1", "title": "long names",
+        "machine": {"ram_pages": 16, "swap_slots": 4},
+        "memcgs": {MEMCG: {}}, "tasks": {"p": MEMCG},
+        "steps": [{"op": "fault_anon", "task": "p", "page": HEAP},
+                  {"op": "fault_anon", "task": "p", "page": "x"},
+                  {"op": "add_to_page_cache", "task": "p", "page": LIBC},
+                  {"op": "swap_out", "page": HEAP},
+                  {"op": "fault_anon", "task": "p", "page": "$y$"}]})
+
+
+def _drawn(fig) -> list[str]:
+    """The lines of text an SVG of ``fig`` draws, in order (matplotlib writes
+    each as a comment)."""
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    return [html.unescape(c) for c in re.findall(r"<!-- (.*?) -->", buf.getvalue(), re.S)]
+
+
+def _room(t: CellText) -> float:
+    x = t.get_position()[0]
+    left, right = t.axes.transData.transform([(x - 0.5, 0), (x + 0.5, 0)])[:, 0]
+    return (right - left) * MARGIN
+
+
+def test_long_lines_are_cut_to_their_cell_and_the_text_stays_whole(tl):
+    fig = plot_pagegrid(tl, 4)
+    meta = fig.memcg_edu
+    before = [t.get_text() for t in meta["texts"] + meta["slot_texts"]]
+    drawn = _drawn(fig)
+    # the texts themselves are not replaced by the draw
+    assert [t.get_text() for t in meta["texts"] + meta["slot_texts"]] == before
+    assert any(HEAP in t and MEMCG in t for t in before)
+    # the heap page is swapped out (slot 0), libc's page is in pfn 2: their
+    # labels and the memcg's name cut, with an ellipsis, and drawn nowhere whole
+    at = drawn.index(next(d for d in drawn if d.startswith("s0 ")))
+    heap = drawn[at:at + 3]
+    assert heap[0].startswith("s0 th") and heap[0].endswith(ELLIPSIS)
+    assert heap[1] == "n=1"                                # short lines whole
+    assert heap[2].startswith("a") and heap[2].endswith(ELLIPSIS)
+    at = drawn.index(next(d for d in drawn if d.startswith("2 ")))
+    libc = drawn[at:at + 3]
+    assert libc[0].startswith("2 libc") and libc[0].endswith(ELLIPSIS)
+    assert libc[1] == "c1 m0"
+    assert libc[2].startswith("UMW a") and libc[2].endswith(ELLIPSIS)
+    assert not any(HEAP in d or LIBC in d or MEMCG in d for d in drawn)
+    # a short label whole, a "$" drawn literally (not mathtext)
+    assert drawn[drawn.index("1 x") + 1] == "c1 m1"
+    assert "0 $y$" in drawn
+    # the figure's words keep every name whole
+    words = alt_text(fig)
+    assert HEAP in words and LIBC in words and MEMCG in words
+    fig.canvas.draw()
+    assert not fig.stale                # the draw left nothing to draw again
+
+
+def test_every_drawn_line_fits_its_cell(tl):
+    fig = plot_pagegrid(tl, 2)
+    meta = fig.memcg_edu
+    drawn = _drawn(fig)
+    renderer = fig.canvas.get_renderer()
+    prop = meta["texts"][0].get_fontproperties()
+    pages, slots = _room(meta["texts"][0]), _room(meta["slot_texts"][0])
+    # a frame's lines come first, then the title, then the slots' lines
+    title = next(i for i, d in enumerate(drawn) if d.startswith("page frames"))
+    end = next(i for i, d in enumerate(drawn) if d == "swap slots")
+    for lines, room in ((drawn[:title], pages), (drawn[title + 1:end], slots)):
+        assert len(lines) >= 4
+        for line in lines:
+            width = renderer.get_text_width_height_descent(line, prop, ismath=False)[0]
+            assert width <= room, (line, width, room)
+
+
+def test_a_cell_too_narrow_for_any_character_shows_the_ellipsis():
+    fig = Figure(figsize=(0.3, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_xlim(-0.5, 19.5)             # twenty cells in 0.3 inch
+    t = CellText(ax, 0, 0, fontsize=10)
+    t.set_text("abcdef")
+    assert _drawn(fig).count(ELLIPSIS) == 1
+    assert t.get_text() == "abcdef"
+
+
+def test_a_label_with_dollars_is_drawn_as_written_not_as_mathtext():
+    fig = Figure(figsize=(4, 1), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    t = CellText(ax, 0, 0, fontsize=10)
+    t.set_text("$y$")
+    renderer = fig.canvas.get_renderer()
+    literal = renderer.get_text_width_height_descent("$y$", t.get_fontproperties(),
+                                                     ismath=False)[0]
+    assert t.get_window_extent(renderer).width == pytest.approx(literal)
