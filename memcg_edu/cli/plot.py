@@ -18,6 +18,7 @@ from ..errors import ModelUsageError
 from ..quick_exit import keep
 from ..safeio import check_output, write_atomic
 from ..scenario import DESIGNS
+from ..scenario.ahead import Ahead, ahead
 from ..timeline import Timeline
 from . import add_force_argument
 
@@ -70,6 +71,14 @@ def _paths(out: Path) -> dict[str, Path]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # a long scenario file is loaded by a second process while this one
+    # imports what it draws with, then runs its steps as they come
+    # (scenario/ahead.py)
+    with ahead(args.file) as early:
+        return _plot(args, early)
+
+
+def _plot(args: argparse.Namespace, early: Ahead | None) -> int:
     paths = _paths(Path(args.out))
     want = set(args.only or FIGURES)
     overlay = args.overlay or args.overlay_design
@@ -87,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
     # so far: the one that followed a long run took a twentieth of a plot),
     # and they are out of its sight (frozen) while the figures are drawn
     with collector_off():
-        tl, step, other = _timelines(args)
+        tl, step, other = _timelines(args, early)
         # let go by the process's end if it ends with this command, not
         # record by record on return (memcg_edu/quick_exit.py)
         keep(tl, other)
@@ -98,13 +107,16 @@ def main(args: argparse.Namespace) -> int:
         gc.unfreeze()
 
 
-def _timelines(args: argparse.Namespace) -> tuple[Timeline, int, Timeline | None]:
-    """The timeline to draw, its step for --step, and the one to overlay."""
+def _timelines(args: argparse.Namespace, early: Ahead | None
+               ) -> tuple[Timeline, int, Timeline | None]:
+    """The timeline to draw, its step for --step, and the one to overlay
+    (``early``: the file's loading, begun)."""
     from ..viz.source import load_source
 
     # no figure shows a step's kernel calls: none recorded; a step's labels
     # only the page grid shows, drawn from a step's page state: kept with it
-    tl = load_source(args.file, args.design, calls=False, detail=None).timeline
+    tl = load_source(args.file, args.design, calls=False, detail=None,
+                     ahead=early).timeline
     if not len(tl):
         raise ModelUsageError(f"{args.file}: the timeline has no steps")
     step = tl.step_index(args.step, "--step")

@@ -42,7 +42,8 @@ from typing import Any, BinaryIO, Generator, Iterator
 from .load import Scenario, find_scenario, load_scenario, memcg_names
 from .run import design_for, iter_checked, iter_scenario
 
-__all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "cpus"]
+__all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "cpus",
+           "arriving"]
 
 #: Page steps from which a second process pays: it costs about 0.3 s to
 #: start (an interpreter and the imports), what this process gains on a
@@ -201,11 +202,7 @@ class Feed:
         wrong the load fails and the run is not used)."""
         design = design_for(head, self._design)
         self._run = (design, self._options)
-        # no steps (they follow) and not load_scenario's copy of it all
-        parts = {f.name: getattr(head, f.name) for f in fields(Scenario)}
-        arriving = _Arriving(**{**parts, "steps": [], "_checked": None},
-                             names=memcg_names(head.memcgs, head.tasks, steps))
-        self._put((arriving, design, self._options, len(steps)))
+        self._put((arriving(head, steps), design, self._options, len(steps)))
 
     def checked(self, steps: list[dict[str, Any]]) -> None:
         """LoadWatch.checked: the steps checked since the last call."""
@@ -346,10 +343,21 @@ class _Steps:
             yield from batch
 
 
+def arriving(head: Scenario, steps: list[Any]) -> Scenario:
+    """A LoadWatch's ``head`` (machine, memcgs, tasks) as the Scenario of a
+    run whose steps come later: no steps yet, not load_scenario's copy of
+    it all, and the memcg names its records show, read from the unchecked
+    ``steps`` (when a step is wrong the load fails and the run is not used)."""
+    parts = {f.name: getattr(head, f.name) for f in fields(Scenario)}
+    return _Arriving(**{**parts, "steps": [], "_checked": None},
+                     names=memcg_names(head.memcgs, head.tasks, steps))
+
+
 @dataclass
 class _Arriving(Scenario):
-    """The child's Scenario: its memcg names come with its head, since its
-    steps are not there yet to be read for them."""
+    """The Scenario of a run whose steps arrive as it runs (this module's
+    child, scenario/ahead.py's parent): its memcg names come with its
+    head, since its steps are not there yet to be read for them."""
 
     names: list[str] = field(default_factory=list)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Generator, Iterator, Mapping
+from typing import Any, Generator, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from ..model.memcg import COL
 from ..timeline import STATS
 from .registry import REGISTRY, may_reclaim
 
-__all__ = ["run_scenario", "iter_scenario", "iter_checked", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
+__all__ = ["run_scenario", "run_timeline", "iter_scenario", "iter_checked", "step_json", "design_for", "DESIGNS", "JSON_KEYS",
            "RANGE_JSON_KEYS", "PAGES_MAX_FRAMES", "PAGES_MAX_CELLS", "RANGE_CALLS_MAX",
            "RANGE_DETAIL_MAX"]
 
@@ -114,14 +114,27 @@ def run_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
     """
     sc = load_scenario(scenario)
     design = design_for(sc, design)
-    tl = Timeline(meta=_meta(sc, design))
+    return run_timeline(sc, design, _run(sc, design, pages, calls, check_invariants, detail))
+
+
+def run_timeline(sc: Scenario, design: str,
+                 records: Iterable[tuple[dict[str, Any], bool]]) -> Timeline:
+    """The Timeline of ``records``, the run of ``sc`` on ``design``. Its
+    meta, which names the scenario and its steps, is made once the records
+    are all in: a scenario whose steps arrive while it runs
+    (scenario/ahead.py) is whole by then."""
+    tl = Timeline()
+    stopped = None
     # every record lives as long as the timeline and holds no cycle, yet
     # each collection would walk the growing timeline again
     with collector_off():
-        for rec, stop in _run(sc, design, pages, calls, check_invariants, detail):
+        for rec, stop in records:
             tl.steps.append(rec)         # a fresh record, numbered: no copy
             if stop:
-                tl.meta["stopped_at"] = rec["step"]
+                stopped = rec["step"]
+    tl.meta = _meta(sc, design)
+    if stopped is not None:
+        tl.meta["stopped_at"] = stopped
     return tl
 
 
@@ -160,13 +173,15 @@ def iter_scenario(scenario: str | Path | Mapping[str, Any] | Scenario,
 
 def iter_checked(sc: Scenario, design: str, *, pages: bool | None = None,
                  calls: bool | None = None, check_invariants: bool = False,
-                 detail: bool | None = True
+                 detail: bool | None = True, keep_calls: bool = False
                  ) -> Iterator[tuple[dict[str, Any], bool]]:
     """iter_scenario of a scenario this process knows to be checked, not
     checked again, whose steps are only iterated (once, in order) and
-    counted: scenario/beside.py's second process, whose steps arrive
-    while it runs the first."""
-    return _run(sc, design, pages, calls, check_invariants, detail, keep_calls=False)
+    counted: scenario/beside.py's second process and scenario/ahead.py's
+    run, whose steps arrive while they run the first. ``keep_calls``
+    False: a record's "calls" are read before the next step (as
+    iter_scenario's); True: they are kept (a timeline's)."""
+    return _run(sc, design, pages, calls, check_invariants, detail, keep_calls=keep_calls)
 
 
 def _run(sc: Scenario, design: str, pages: bool | None, calls: bool | None,

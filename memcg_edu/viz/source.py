@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..errors import ModelUsageError
 from ..safeio import exists, read_json
 from ..timeline import FORMAT, MAX_TIMELINE_BYTES, Timeline
+
+if TYPE_CHECKING:
+    from ..scenario.ahead import Ahead
 
 __all__ = ["Source", "load_source"]
 
@@ -52,13 +55,16 @@ def _run(scenario: Any, design: str | None, name: str, calls: bool | None = None
 
 
 def load_source(source: Any, design: str | None = "3.17", *,
-                calls: bool | None = None, detail: bool | None = True) -> Source:
+                calls: bool | None = None, detail: bool | None = True,
+                ahead: Ahead | None = None) -> Source:
     """A Source for ``source`` (see the module docstring); scenarios run on
     ``design`` (None: the file's own "design", else 3.17), recording each
     step's kernel calls as run_scenario's ``calls`` says (None: with the
     page state; False: none, for figures, which never show them), and
     each step's labels and touched pfns as its ``detail`` says (None:
-    only with the page state, all a page grid reads them from)."""
+    only with the page state, all a page grid reads them from).
+    ``ahead``: the file ``source`` names, being loaded by a second process
+    (scenario/ahead.py); what it could not load is loaded here."""
     if isinstance(source, Source):
         return source
     if isinstance(source, Timeline):
@@ -69,6 +75,10 @@ def load_source(source: Any, design: str | None = "3.17", *,
             return Source(tl, None, str(tl.meta.get("title", "")))
         return _run(source, design, str(source.get("title", "")), calls, detail)
     if isinstance(source, (str, Path)):
+        done = None if ahead is None else ahead.run(design, calls=calls, detail=detail)
+        if done is not None:
+            tl, sc = done
+            return Source(tl, list(sc.steps), sc.title)
         from ..scenario.load import SCENARIO_DIR, find_scenario
         path = find_scenario(source)
         if not exists(path):
