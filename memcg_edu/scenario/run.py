@@ -132,9 +132,12 @@ def run_timeline(sc: Scenario, design: str,
             tl.steps.append(rec)         # a fresh record, numbered: no copy
             if stop:
                 stopped = rec["step"]
-    tl.meta = _meta(sc, design)
-    if stopped is not None:
-        tl.meta["stopped_at"] = stopped
+        # in the block, as before the run: the collector counts what is
+        # made while it is off, and the first object made after the block
+        # starts a collection over every record, in the caller's time
+        tl.meta = _meta(sc, design)
+        if stopped is not None:
+            tl.meta["stopped_at"] = stopped
     return tl
 
 
