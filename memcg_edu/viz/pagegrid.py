@@ -7,6 +7,7 @@ returns them (docs/architecture.md) in a step record's "pages".
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Mapping
 
@@ -14,7 +15,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.textpath import text_to_path
 
 from ..errors import ModelUsageError
 from ..timeline import Timeline
@@ -171,9 +174,9 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     (kept after uncharge, as in the kernel), SC when in the swap cache; slots: map count, C for
     SWAP_HAS_CACHE, and the memcg of their swap_cgroup record. The pages the
     step touched get a thick outline. ``text`` defaults to on up to 256 pages.
-    A line too wide for its cell (a long label or memcg name) is cut with
-    an ellipsis where it is drawn (viz/cell_text.py); the alt text names
-    it whole.
+    The text is fitted to its cell where it is drawn (viz/cell_text.py:
+    smaller in a dense grid or a large font, a line too wide cut with an
+    ellipsis); the alt text names every label whole.
     """
     step, pages = step_pages(timeline, step)
     st = get_style(size)
@@ -184,7 +187,14 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
         fig, axes = new_figure(st, ax=ax)
     else:
         fig, axes = new_figure(st, ncols=2, width_ratios=[pc, max(sc, 2) * 0.8], sharex=False)
-    fig.set_figheight(max(fig.get_figheight(), st.panel_height * 1.4))
+    # the key below the grids, fitted to the figure's width, and room for
+    # both: each cell row three lines high, up to the usual height
+    slotted = len(axes) > 1
+    title, ncols, key_lines = _key(fig.get_figwidth() * 72, st.small,
+                                   list(PAGE_STATES) + list(SLOT_STATES if slotted else ()))
+    grids = min(st.panel_height * 1.4, (pr * 3.6 * st.small + 2.5 * st.font) / 72)
+    key = (key_lines * 1.45 * st.small + 2 * st.small) / 72
+    fig.set_figheight(max(fig.get_figheight(), st.panel_height * 1.4, grids + key))
     text = n_pages <= 256 if text is None else text
     meta: dict[str, Any] = {"kind": "pagegrid", "text": text}
     a = axes[0]
@@ -192,7 +202,8 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     meta["image"] = a.imshow(_grid(page_states(pages), pr, pc), cmap=cmap, vmin=-0.5,
                              vmax=len(PAGE_COLORS) - 0.5, aspect="auto")
     meta["shape"] = (pr, pc)
-    meta["texts"] = [CellText(a, i % pc, i // pc, fontsize=st.small, linespacing=1.1)
+    meta["texts"] = [CellText(a, i % pc, i // pc, rows=3, fontsize=st.small,
+                              linespacing=1.1)
                      for i in range(n_pages)] if text else []
     meta["outlines"] = [a.add_patch(Rectangle((i % pc - 0.5, i // pc - 0.5), 1, 1, fill=False,
                                               linewidth=st.linewidth * 1.6, visible=False,
@@ -202,24 +213,61 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
     meta["page_title"] = a.title
     handles = [Patch(facecolor=c, edgecolor="black", label=s)
                for s, c in zip(PAGE_STATES, PAGE_COLORS)]
-    if len(axes) > 1:
+    if slotted:
         b = axes[1]
         meta["slot_image"] = b.imshow(_grid(slot_states(pages), sr, sc),
                                       cmap=ListedColormap(SLOT_COLORS), vmin=-0.5,
                                       vmax=len(SLOT_COLORS) - 0.5, aspect="auto")
         meta["slot_shape"] = (sr, sc)
-        meta["slot_texts"] = [CellText(b, i % sc, i // sc, fontsize=st.small,
+        meta["slot_texts"] = [CellText(b, i % sc, i // sc, rows=3, fontsize=st.small,
                                        linespacing=1.1)
                               for i in range(n_slots)] if text else []
         _frame(b, sr, sc, st, "swap slots")
         handles += [Patch(facecolor=c, edgecolor="black", label=s)
                     for s, c in zip(SLOT_STATES, SLOT_COLORS)]
-    fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=3,
-               title="\n".join(GRID_KEY),
-               title_fontsize=st.small)
+    fig.legend(handles=handles, fontsize=st.small, loc="outside lower center", ncols=ncols,
+               title=title, title_fontsize=st.small)
     attach_meta(fig, meta)
     set_step(fig, timeline, step)
     return fig
+
+
+def _key(width: float, size: float, labels: list[str]) -> tuple[str, int, int]:
+    """The legend's title (GRID_KEY, each line wrapped at its words to
+    ``width`` points), its columns of entries (up to 3: as many as fit)
+    and its lines in all, in a font of ``size`` points: a large font
+    (--size projector) would otherwise run the key past the figure's edges."""
+    def points(s: str) -> float:
+        return _points(s, size)
+    room = width * 0.94 - 2 * size                # the legend's frame and padding
+    lines = []
+    for line in GRID_KEY:
+        words = line.split(" ")
+        now = words[0]
+        for w in words[1:]:
+            if points(f"{now} {w}") <= room:
+                now = f"{now} {w}"
+            else:
+                lines.append(now)
+                now = w
+        lines.append(now)
+    ncols = 1
+    for n in (3, 2):
+        # filled a column at a time; a column: a handle (2 em), a gap (0.8
+        # em), its longest label; 2 em between columns
+        rows = math.ceil(len(labels) / n)
+        columns = [labels[i:i + rows] for i in range(0, len(labels), rows)]
+        if sum(max(map(points, c)) + 2.8 * size for c in columns) + 2 * size * (n - 1) <= room:
+            ncols = n
+            break
+    return "\n".join(lines), ncols, len(lines) + math.ceil(len(labels) / ncols)
+
+
+@functools.lru_cache(maxsize=1024)
+def _points(s: str, size: float) -> float:
+    """The width of ``s`` in the default font of ``size`` points, in points."""
+    return text_to_path.get_text_width_height_descent(s, FontProperties(size=size),
+                                                      ismath=False)[0]
 
 
 def grid_words(pages: Mapping[str, Any], record: Mapping[str, Any], step: int,

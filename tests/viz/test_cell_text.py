@@ -8,6 +8,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from memcg_edu.bundled import SCENARIO_DIR
 from memcg_edu.scenario import run_scenario
 from memcg_edu.viz import plot_pagegrid
 from memcg_edu.viz.cell_text import ELLIPSIS, MARGIN, CellText
@@ -114,3 +115,72 @@ def test_a_label_with_dollars_is_drawn_as_written_not_as_mathtext():
     literal = renderer.get_text_width_height_descent("$y$", t.get_fontproperties(),
                                                      ismath=False)[0]
     assert t.get_window_extent(renderer).width == pytest.approx(literal)
+
+
+def _spy(fig, monkeypatch) -> list[tuple[CellText, str, float, float, float, float]]:
+    """(text, line, left, right, top, bottom) of every line of cell text the
+    Agg renderer draws, in pixels from the figure's top left."""
+    renderer = fig.canvas.get_renderer()
+    drawn, within = [], []
+    draw_text, draw_cell = renderer.draw_text, CellText.draw
+
+    def spy(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if within:
+            w, h, d = renderer.get_text_width_height_descent(s, prop, ismath=False)
+            drawn.append((within[-1], s, x, x + w, y - h + d, y + d))
+        return draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    def cell_draw(self, r):
+        within.append(self)
+        try:
+            draw_cell(self, r)
+        finally:
+            within.pop()
+    monkeypatch.setattr(renderer, "draw_text", spy)
+    monkeypatch.setattr(CellText, "draw", cell_draw)
+    fig.canvas.draw()
+    monkeypatch.undo()
+    return drawn
+
+
+def _cell(t: CellText, height: float) -> tuple[float, float, float, float]:
+    """(left, right, top, bottom) of the cell of ``t``, in pixels from the
+    figure's top left (``height``: the figure's, in pixels)."""
+    x, y = t.get_position()
+    (x0, y0), (x1, y1) = t.axes.transData.transform([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)])
+    return min(x0, x1), max(x0, x1), height - max(y0, y1), height - min(y0, y1)
+
+
+BUNDLED = SCENARIO_DIR / "04-migration-with-lru-isolation.json"
+DENSE = {"format": "memcg-edu-scenario/1", "title": "256 frames",
+         "machine": {"ram_pages": 256, "swap_slots": 16}, "memcgs": {"A": {}},
+         "tasks": {"p": "A"},
+         "steps": [{"op": "fault_anon", "task": "p", "page": "x{i}", "count": 40},
+                   {"op": "add_to_page_cache", "task": "p", "page": "f{i}", "count": 20}]}
+
+
+@pytest.mark.parametrize("size", ["screen", "projector", "print"])
+@pytest.mark.parametrize("which", ["long names", "bundled", "256 frames"])
+def test_every_line_a_cell_draws_lies_in_its_cell_and_the_key_in_the_figure(
+        tl, which, size, monkeypatch):
+    timeline, step = {"long names": (tl, 4), "bundled": (run_scenario(BUNDLED), 3),
+                      "256 frames": (run_scenario(DENSE), 1)}[which]
+    fig = plot_pagegrid(timeline, step, size=size)
+    drawn = _spy(fig, monkeypatch)
+    height = fig.bbox.height
+    by_cell: dict = {}
+    for t, line, left, right, top, bottom in drawn:
+        x0, x1, y0, y1 = _cell(t, height)
+        assert x0 - 0.5 <= left and right <= x1 + 0.5, (line, left, right, x0, x1)
+        assert y0 - 0.5 <= top and bottom <= y1 + 0.5, (line, top, bottom, y0, y1)
+        by_cell.setdefault(id(t), []).append(line)
+    # every cell that has text draws some; where three lines fit, all three
+    texts = [t for t in fig.memcg_edu["texts"] + fig.memcg_edu["slot_texts"] if t.get_text()]
+    assert {id(t) for t in texts} <= set(by_cell)
+    used = [by_cell[id(t)] for t in fig.memcg_edu["texts"] if "\n" in t.get_text()]
+    # (a dense grid: smaller, and its first lines, the label's first)
+    assert used and all(len(lines) == 3 or which == "256 frames" and len(lines) >= 2
+                        for lines in used)
+    key = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
+    assert (key.x0 >= -0.5 and key.x1 <= fig.bbox.width + 0.5
+            and key.y0 >= -0.5 and key.y1 <= height + 0.5), (key, fig.bbox)
