@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, NoReturn
 
+from ..forked import fork_piped, reap
 from ..timeline import Timeline
 from .beside import EARLY_FROM_BYTES, arriving, cpus
 from .load import Scenario, find_scenario, load_scenario
@@ -75,29 +76,7 @@ def ahead(src: str | Path) -> Iterator[Ahead | None]:
 def _fork(path: Path) -> tuple[int, int] | None:
     """A child loading ``path`` into a pipe: (its pid, the pipe's read
     end), or None if it cannot be made."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return None
-    me, pid = os.getpid(), 0
-    try:
-        pid = os.fork()
-        if not pid:
-            _child(path, read, write)
-    except BaseException as e:
-        if os.getpid() != me:                   # the child, stopped (Ctrl-C) before it began
-            os._exit(1)
-        os.close(write)
-        if pid:                                 # Ctrl-C here, just after the fork
-            _reap(pid)
-            os.close(read)
-            raise
-        os.close(read)
-        if isinstance(e, OSError):              # no fork: loaded here
-            return None
-        raise
-    os.close(write)
-    return pid, read
+    return fork_piped(lambda read, write: _child(path, read, write))
 
 
 def _child(path: Path, read: int, write: int) -> NoReturn:
@@ -199,15 +178,7 @@ class Ahead:
             return
         self._ended = True
         self._pipe.close()
-        _reap(self._pid)
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)           # not yet reaped: at worst a zombie
-    except ProcessLookupError:
-        pass
-    os.waitpid(pid, 0)
+        reap(self._pid)
 
 
 class _Arrivals:

@@ -25,13 +25,13 @@ import io
 import logging
 import os
 import pickle
-import signal
 import threading
 import warnings
 from typing import Callable, Iterator, Mapping, NoReturn
 
 from matplotlib.figure import Figure
 
+from ..forked import fork_piped, reap
 from ..scenario.beside import cpus           # the CPUs this process may run on
 from .style import save_figure
 
@@ -85,28 +85,7 @@ def _fork(makers: Mapping[str, Callable[[], Figure]], kinds: list[str], fmt: str
           ) -> tuple[int, int] | None:
     """A child making and rendering ``kinds`` into a pipe: (its pid, the
     pipe's read end), or None if it cannot be made."""
-    try:
-        read, write = os.pipe()
-    except OSError:
-        return None
-    me, pid = os.getpid(), 0
-    try:
-        pid = os.fork()
-        if not pid:
-            _child(makers, kinds, fmt, read, write)
-    except BaseException as e:
-        if os.getpid() != me:                   # the child, stopped (Ctrl-C) before it began
-            os._exit(1)
-        os.close(write)
-        if pid:                                 # Ctrl-C here, just after the fork
-            _end(pid, read)
-            raise
-        os.close(read)
-        if isinstance(e, OSError):              # no fork: all rendered here
-            return None
-        raise
-    os.close(write)
-    return pid, read
+    return fork_piped(lambda read, write: _child(makers, kinds, fmt, read, write))
 
 
 def _child(makers: Mapping[str, Callable[[], Figure]], kinds: list[str], fmt: str,
@@ -159,5 +138,4 @@ def _end(pid: int, read: int) -> None:
     """Close the pipe, kill the child if still there (it has nothing left
     to give) and reap it."""
     os.close(read)
-    os.kill(pid, signal.SIGKILL)               # not yet reaped: at worst a zombie
-    os.waitpid(pid, 0)
+    reap(pid)

@@ -18,6 +18,7 @@ from memcg_edu.timeline import json_default
 from memcg_edu.viz.source import load_source
 
 from test_beside import MIXED, _long, _session
+from test_render import _reaped
 
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.json"))
 
@@ -39,14 +40,6 @@ def forking(monkeypatch):
         return got
     monkeypatch.setattr(ahead_mod, "_fork", _fork)
     return forked
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def _json(tl) -> str:
