@@ -30,7 +30,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, NoReturn
+from typing import Any, BinaryIO, Callable, Iterator, NoReturn
 
 from ..forked import fork_piped, reap
 from ..timeline import Timeline
@@ -186,7 +186,7 @@ class _Arrivals:
     kept; ``count`` of them. Iterated again, they are given again (and
     the ones not read yet are read)."""
 
-    def __init__(self, receive: Any, count: int) -> None:
+    def __init__(self, receive: Callable[[], Any], count: int) -> None:
         self._receive = receive
         self._count = count
         self._got: list[dict[str, Any]] = []
