@@ -43,6 +43,9 @@ class CellText(Text):
         super().__init__(x, y, "", ha="center", va="center", parse_math=False, **kwargs)
         ax.add_artist(self)
         self.set_clip_on(False)
+        # fitted to the cell once the figure is laid out: its whole lines
+        # must not make the layout shrink the grid to make room for them
+        self.set_in_layout(False)
         self._rows = rows
 
     def draw(self, renderer: Any) -> None:
@@ -65,7 +68,8 @@ class CellText(Text):
         if scale < 1.0:
             shown = prop.copy()
             shown.set_size(prop.get_size_in_points() * scale)
-        lines = lines[:max(1, int(height // (line * scale)))]
+        # (3 rows that fit exactly are 3, not 2.999...)
+        lines = lines[:max(1, int(height / (line * scale) + 1e-6))]
         fitted = "\n".join(_fit(one, width, renderer, shown) for one in lines)
         if fitted == whole and shown is prop:
             super().draw(renderer)

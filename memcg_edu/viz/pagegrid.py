@@ -209,8 +209,16 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
                                               linewidth=st.linewidth * 1.6, visible=False,
                                               edgecolor=OKABE_ITO["black"]))
                         for i in range(n_pages)]
-    _frame(a, pr, pc, st, f"page frames (pfn) after step {step}")
+    _frame(a, pr, pc, st, "")
     meta["page_title"] = a.title
+    # the title on two lines where the longest it can be (the longest op's
+    # name) is wider than the grid's share of the figure (a large font)
+    share = (pc / (pc + max(sc, 2) * 0.8) if slotted
+             else a.get_position().width if ax is not None else 1.0)
+    room = (fig.get_figwidth() * 72 - 2 * st.font) * share
+    widest = max(_points(_title(len(timeline) - 1, op, " "), st.font)
+                 for op in {str(op) for op in timeline.ops})
+    meta["title_break"] = " " if widest <= room else "\n"
     handles = [Patch(facecolor=c, edgecolor="black", label=s)
                for s, c in zip(PAGE_STATES, PAGE_COLORS)]
     if slotted:
@@ -292,7 +300,16 @@ def grid_words(pages: Mapping[str, Any], record: Mapping[str, Any], step: int,
     return text
 
 
+def _title(step: int, op: Any, gap: str) -> str:
+    """The page grid's title at ``step`` (``gap``: " ", or a line break)."""
+    return f"page frames (pfn){gap}after step {step} ({op})"
+
+
 def _frame(a: Axes, rows: int, cols: int, st: Style, title: str) -> None:
+    # major ticks (not shown) at the cells' centres: a minor tick on a
+    # major one is dropped, and with it the white line between two cells
+    a.set_xticks(np.arange(cols))
+    a.set_yticks(np.arange(rows))
     a.set_xticks(np.arange(cols) - 0.5, minor=True)
     a.set_yticks(np.arange(rows) - 0.5, minor=True)
     a.grid(which="minor", color="white", linewidth=1.5)
@@ -312,8 +329,8 @@ def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     states = page_states(pages)
     meta["image"].set_data(_grid(states, pr, pc))
     set_alt(fig, grid_words(pages, record, step, states))
-    meta["page_title"].set_text(f"page frames (pfn) after step {step} "
-                                f"({record.get('op', '')})")
+    meta["page_title"].set_text(_title(step, record.get("op", ""),
+                                       meta.get("title_break", " ")))
     changed = [meta["image"], meta["page_title"]]
     for t, s in zip(meta["texts"], _page_texts(pages, record)):
         t.set_text(s)

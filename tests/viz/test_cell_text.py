@@ -178,9 +178,49 @@ def test_every_line_a_cell_draws_lies_in_its_cell_and_the_key_in_the_figure(
     texts = [t for t in fig.memcg_edu["texts"] + fig.memcg_edu["slot_texts"] if t.get_text()]
     assert {id(t) for t in texts} <= set(by_cell)
     used = [by_cell[id(t)] for t in fig.memcg_edu["texts"] if "\n" in t.get_text()]
-    # (a dense grid: smaller, and its first lines, the label's first)
+    # (a dense grid: smaller, and its first lines, the label's first; as
+    # many in every cell, all of one size)
     assert used and all(len(lines) == 3 or which == "256 frames" and len(lines) >= 2
                         for lines in used)
-    key = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
-    assert (key.x0 >= -0.5 and key.x1 <= fig.bbox.width + 0.5
-            and key.y0 >= -0.5 and key.y1 <= height + 0.5), (key, fig.bbox)
+    assert len({len(lines) for lines in used}) == 1
+    # the key and the titles inside the figure
+    renderer = fig.canvas.get_renderer()
+    for part in [fig.legends[0], *(a.title for a in fig.axes)]:
+        box = part.get_window_extent(renderer)
+        assert (box.x0 >= -0.5 and box.x1 <= fig.bbox.width + 0.5
+                and box.y0 >= -0.5 and box.y1 <= height + 0.5), (part, box, fig.bbox)
+
+
+@pytest.mark.parametrize("size", ["screen", "projector", "print"])
+def test_long_names_leave_the_grids_where_short_ones_have_them(size):
+    """The cells' whole lines are not the layout's to make room for (they
+    are fitted to the cells after it): the grids of a file of long names
+    are where those of short names are."""
+    def grids(label: str, memcg: str):
+        sc = {"format": "memcg-edu-scenario/1", "title": "names",
+              "machine": {"ram_pages": 16, "swap_slots": 8}, "memcgs": {memcg: {}},
+              "tasks": {"p": memcg},
+              "steps": [{"op": "fault_anon", "task": "p", "page": label + "{i}", "count": 6},
+                        {"op": "swap_out", "page": label + "0"}]}
+        fig = plot_pagegrid(run_scenario(sc), 1, size=size)
+        fig.canvas.draw()
+        return [v for a in fig.axes for v in a.get_position().bounds]
+    short, long = grids("x", "A"), grids(HEAP, MEMCG)
+    assert long == pytest.approx(short, abs=1e-3)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIO_DIR.glob("0*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("size", ["screen", "projector"])
+def test_the_grids_title_at_its_longest_op_stays_in_the_figure(path, size):
+    """At the step of the longest op name (replace_page_cache's, say) and a
+    projector's font, the title "page frames (pfn) after step N (op)" ran
+    past the figure's left edge: it takes two lines where one is too wide."""
+    timeline = run_scenario(path)
+    step = max(range(len(timeline)), key=lambda i: len(timeline[i]["op"]))
+    fig = plot_pagegrid(timeline, step, size=size)
+    fig.canvas.draw()
+    title = fig.axes[0].title
+    box = title.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= -0.5 and box.x1 <= fig.bbox.width + 0.5, (title.get_text(), box)
+    if size == "screen":                        # one line where it fits
+        assert "\n" not in title.get_text()

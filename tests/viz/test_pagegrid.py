@@ -45,3 +45,20 @@ def test_grid_shows_flags_memcg_labels_and_touched(tl):
 def test_no_page_state_is_a_clear_error():
     with pytest.raises(ModelUsageError, match="step 2 has no page state"):
         plot_pagegrid(small_timeline(with_pages=False), 2)
+
+
+@pytest.mark.parametrize("frames, slots", [(16, 16), (64, 8), (30, 4)])
+def test_a_white_line_parts_every_two_cells(frames, slots):
+    """A minor tick at a cell's edge that falls on a major tick is dropped,
+    and with it the grid line there: four rows of cells ran together."""
+    from memcg_edu.scenario import run_scenario
+    tl = run_scenario({"format": "memcg-edu-scenario/1", "title": "grid",
+                       "machine": {"ram_pages": frames, "swap_slots": slots},
+                       "memcgs": {"A": {}}, "tasks": {"p": "A"},
+                       "steps": [{"op": "fault_anon", "task": "p", "page": "x"}]})
+    fig = plot_pagegrid(tl, 0)
+    for a, (rows, cols) in zip(fig.axes, [fig.memcg_edu["shape"], fig.memcg_edu["slot_shape"]]):
+        assert list(a.xaxis.get_minorticklocs()) == list(np.arange(cols) - 0.5)
+        assert list(a.yaxis.get_minorticklocs()) == list(np.arange(rows) - 0.5)
+        assert all(t.gridline.get_visible()
+                   for t in a.xaxis.get_minor_ticks() + a.yaxis.get_minor_ticks())
