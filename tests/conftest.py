@@ -6,8 +6,26 @@ random examples (and its example database replays any failure they find).
 """
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture
+def only_new_threads(monkeypatch):
+    """The command line's forked helpers (viz.render's renderer,
+    scenario.ahead's loader) count only the threads started from now on,
+    and this one: those an earlier test of the suite left waiting are not
+    this test's (they fork only a process of one thread)."""
+    import threading
+    import types
+
+    from memcg_edu.scenario import ahead
+    from memcg_edu.viz import render
+    stray = threading.active_count() - 1
+    for module in (render, ahead):
+        monkeypatch.setattr(module, "threading", types.SimpleNamespace(
+            active_count=lambda: threading.active_count() - stray))

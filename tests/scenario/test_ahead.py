@@ -24,7 +24,7 @@ SCENARIOS = sorted(SCENARIO_DIR.glob("*.json"))
 
 
 @pytest.fixture
-def forking(monkeypatch):
+def forking(monkeypatch, only_new_threads):
     """Every file is loaded ahead (however short), in small batches; yields
     the pids of the children forked, to look at after."""
     import memcg_edu.scenario.load as load
@@ -184,7 +184,8 @@ def test_a_child_killed_half_way_leaves_the_run_here(forking, tmp_path, monkeypa
     assert len(got.timeline) == 8000
 
 
-def test_no_fork_beside_another_thread_or_for_a_short_file(tmp_path, monkeypatch):
+def test_no_fork_beside_another_thread_or_for_a_short_file(tmp_path, monkeypatch,
+                                                           only_new_threads):
     monkeypatch.setattr(ahead_mod, "cpus", lambda: 2)
     f = _write(tmp_path, _long(40))
     with ahead(f) as early:                     # short: not worth a fork
