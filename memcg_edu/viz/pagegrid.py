@@ -211,14 +211,10 @@ def plot_pagegrid(timeline: Timeline, step: int = -1, ax: Axes | None = None,
                         for i in range(n_pages)]
     _frame(a, pr, pc, st, "")
     meta["page_title"] = a.title
-    # the title on two lines where the longest it can be (the longest op's
-    # name) is wider than the grid's share of the figure (a large font)
     share = (pc / (pc + max(sc, 2) * 0.8) if slotted
              else a.get_position().width if ax is not None else 1.0)
-    room = (fig.get_figwidth() * 72 - 2 * st.font) * share
-    widest = max(_points(_title(len(timeline) - 1, op, " "), st.font)
-                 for op in {str(op) for op in timeline.ops})
-    meta["title_break"] = " " if widest <= room else "\n"
+    meta["title_break"] = _title_break(timeline, (fig.get_figwidth() * 72 - 2 * st.font)
+                                       * share, st.font)
     handles = [Patch(facecolor=c, edgecolor="black", label=s)
                for s, c in zip(PAGE_STATES, PAGE_COLORS)]
     if slotted:
@@ -245,15 +241,13 @@ def _key(width: float, size: float, labels: list[str]) -> tuple[str, int, int]:
     ``width`` points), its columns of entries (up to 3: as many as fit)
     and its lines in all, in a font of ``size`` points: a large font
     (--size projector) would otherwise run the key past the figure's edges."""
-    def points(s: str) -> float:
-        return _points(s, size)
     room = width * 0.94 - 2 * size                # the legend's frame and padding
     lines = []
     for line in GRID_KEY:
         words = line.split(" ")
         now = words[0]
         for w in words[1:]:
-            if points(f"{now} {w}") <= room:
+            if _points(f"{now} {w}", size) <= room:
                 now = f"{now} {w}"
             else:
                 lines.append(now)
@@ -265,7 +259,8 @@ def _key(width: float, size: float, labels: list[str]) -> tuple[str, int, int]:
         # em), its longest label; 2 em between columns
         rows = math.ceil(len(labels) / n)
         columns = [labels[i:i + rows] for i in range(0, len(labels), rows)]
-        if sum(max(map(points, c)) + 2.8 * size for c in columns) + 2 * size * (n - 1) <= room:
+        if sum(max(_points(s, size) for s in c) + 2.8 * size
+               for c in columns) + 2 * size * (n - 1) <= room:
             ncols = n
             break
     return "\n".join(lines), ncols, len(lines) + math.ceil(len(labels) / ncols)
@@ -305,6 +300,15 @@ def _title(step: int, op: Any, gap: str) -> str:
     return f"page frames (pfn){gap}after step {step} ({op})"
 
 
+def _title_break(timeline: Timeline, width: float, size: float) -> str:
+    """What parts the title's two halves: a line break where the longest
+    it can be (at the timeline's longest op name), in a font of ``size``
+    points, is wider than the grid's ``width`` points, else a space."""
+    widest = max(_points(_title(len(timeline) - 1, op, " "), size)
+                 for op in {str(op) for op in timeline.ops})
+    return " " if widest <= width else "\n"
+
+
 def _frame(a: Axes, rows: int, cols: int, st: Style, title: str) -> None:
     # major ticks (not shown) at the cells' centres: a minor tick on a
     # major one is dropped, and with it the white line between two cells
@@ -329,8 +333,7 @@ def set_step(fig: Figure, timeline: Timeline, step: int) -> list:
     states = page_states(pages)
     meta["image"].set_data(_grid(states, pr, pc))
     set_alt(fig, grid_words(pages, record, step, states))
-    meta["page_title"].set_text(_title(step, record.get("op", ""),
-                                       meta.get("title_break", " ")))
+    meta["page_title"].set_text(_title(step, record.get("op", ""), meta["title_break"]))
     changed = [meta["image"], meta["page_title"]]
     for t, s in zip(meta["texts"], _page_texts(pages, record)):
         t.set_text(s)
