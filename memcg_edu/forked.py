@@ -3,18 +3,36 @@
 The command line forks two kinds of helper: one that loads a long
 scenario file while `plot` imports what it draws with
 (scenario/ahead.py), one that renders `plot`'s later figures while this
-process renders the first (viz/render.py). Both fork the same way: a
-pipe, the fork, the child writing into the pipe's write end and ending by
-`os._exit`, never returning into the caller's code. Not a kernel
-structure.
+process renders the first (viz/render.py). Both fork under the same
+condition (``can_fork``: a second CPU, a process of one thread) and the
+same way: a pipe, the fork, the child writing into the pipe's write end
+and ending by `os._exit`, never returning into the caller's code. Not a
+kernel structure.
 """
 from __future__ import annotations
 
 import os
 import signal
+import threading
 from typing import Callable, NoReturn
 
-__all__ = ["fork_piped", "reap"]
+__all__ = ["cpus", "can_fork", "fork_piped", "reap"]
+
+
+def cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                      # not Linux
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """Whether a helper child pays and is safe: a second CPU is there, the
+    system can fork (POSIX), and this process runs one thread (a fork
+    copies only the calling thread: a lock another thread held, a notebook
+    kernel's say, would stay held in the child)."""
+    return cpus() >= 2 and hasattr(os, "fork") and threading.active_count() == 1
 
 
 def fork_piped(child: Callable[[int, int], NoReturn]) -> tuple[int, int] | None:

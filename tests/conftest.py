@@ -19,13 +19,11 @@ def only_new_threads(monkeypatch):
     """The command line's forked helpers (viz.render's renderer,
     scenario.ahead's loader) count only the threads started from now on,
     and this one: those an earlier test of the suite left waiting are not
-    this test's (they fork only a process of one thread)."""
+    this test's (forked.can_fork: only a process of one thread forks)."""
     import threading
     import types
 
-    from memcg_edu.scenario import ahead
-    from memcg_edu.viz import render
+    from memcg_edu import forked
     stray = threading.active_count() - 1
-    for module in (render, ahead):
-        monkeypatch.setattr(module, "threading", types.SimpleNamespace(
-            active_count=lambda: threading.active_count() - stray))
+    monkeypatch.setattr(forked, "threading", types.SimpleNamespace(
+        active_count=lambda: threading.active_count() - stray))

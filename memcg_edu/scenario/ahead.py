@@ -27,14 +27,13 @@ import gc
 import os
 import pickle
 import signal
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, NoReturn
 
-from ..forked import fork_piped, reap
+from ..forked import can_fork, fork_piped, reap
 from ..timeline import Timeline
-from .beside import EARLY_FROM_BYTES, arriving, cpus
+from .beside import EARLY_FROM_BYTES, arriving
 from .load import Scenario, find_scenario, load_scenario
 from .run import design_for, iter_checked, run_timeline
 
@@ -54,16 +53,15 @@ class _Lost(Exception):
 def ahead(src: str | Path) -> Iterator[Ahead | None]:
     """An Ahead loading the scenario file ``src`` (a path or a bundled
     name) in a forked child, when the file is long (EARLY_FROM_BYTES), a
-    second CPU is there and this process runs one thread (a fork copies
-    only the calling thread: a lock another held would stay held in the
-    child); else None. Killed and reaped at the block's end."""
+    helper child can be forked (forked.can_fork: a second CPU, one
+    thread); else None. Killed and reaped at the block's end."""
     try:
         path = find_scenario(src)
         long = os.stat(path).st_size >= EARLY_FROM_BYTES
     except (OSError, ValueError):               # loading the file says why
         long = False
     started = None
-    if long and cpus() >= 2 and hasattr(os, "fork") and threading.active_count() == 1:
+    if long and can_fork():
         started = _fork(path)
     got = None if started is None else Ahead(*started)
     try:

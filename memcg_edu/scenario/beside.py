@@ -39,11 +39,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO, Generator, Iterator
 
+from ..forked import cpus                     # the CPUs this process may run on
 from .load import Scenario, find_scenario, load_scenario, memcg_names
 from .run import design_for, iter_checked, iter_scenario
 
-__all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "cpus",
-           "arriving"]
+__all__ = ["records", "early", "BESIDE_FROM", "EARLY_FROM_BYTES", "serve", "arriving"]
 
 #: Page steps from which a second process pays: it costs about 0.3 s to
 #: start (an interpreter and the imports), what this process gains on a
@@ -71,14 +71,6 @@ _ROOT = str(Path(str(files("memcg_edu"))).resolve().parent)
 
 Record = tuple[dict[str, Any], bool]
 Child = subprocess.Popen[bytes]
-
-
-def cpus() -> int:
-    """CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:                      # not Linux
-        return os.cpu_count() or 1
 
 
 def _steps(sc: Any) -> int:

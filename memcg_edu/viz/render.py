@@ -25,14 +25,12 @@ import io
 import logging
 import os
 import pickle
-import threading
 import warnings
 from typing import Callable, Iterator, Mapping, NoReturn
 
 from matplotlib.figure import Figure
 
-from ..forked import fork_piped, reap
-from ..scenario.beside import cpus           # the CPUs this process may run on
+from ..forked import can_fork, fork_piped, reap
 from .style import save_figure
 
 __all__ = ["render", "FORK_FROM"]
@@ -63,11 +61,8 @@ def render(makers: Mapping[str, Callable[[], Figure]], fmt: str,
     # made before the fork: the arrays it reads are read once, for both
     first = makers[kinds[0]]()
     later = kinds[1:]
-    # a fork copies only the calling thread: a lock another thread held
-    # (a notebook kernel's, say) would stay held in the child, so only a
-    # process of one thread forks (the command line's)
-    fork = (later and steps >= FORK_FROM and cpus() >= 2 and hasattr(os, "fork")
-            and threading.active_count() == 1)
+    # (only a process of one thread forks: the command line's)
+    fork = later and steps >= FORK_FROM and can_fork()
     child = _fork(makers, later, fmt) if fork else None
     done: dict[str, bytes] = {}
     try:

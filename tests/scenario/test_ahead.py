@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from memcg_edu import forked as forked_mod
 from memcg_edu.bundled import SCENARIO_DIR
 from memcg_edu.errors import ScenarioError
 from memcg_edu.scenario import ahead as ahead_mod
@@ -29,7 +30,7 @@ def forking(monkeypatch, only_new_threads):
     the pids of the children forked, to look at after."""
     import memcg_edu.scenario.load as load
     monkeypatch.setattr(ahead_mod, "EARLY_FROM_BYTES", 0)
-    monkeypatch.setattr(ahead_mod, "cpus", lambda: 2)
+    monkeypatch.setattr(forked_mod, "cpus", lambda: 2)
     monkeypatch.setattr(load, "WATCH_EVERY", 8)
     forked = []
     fork = ahead_mod._fork
@@ -186,7 +187,7 @@ def test_a_child_killed_half_way_leaves_the_run_here(forking, tmp_path, monkeypa
 
 def test_no_fork_beside_another_thread_or_for_a_short_file(tmp_path, monkeypatch,
                                                            only_new_threads):
-    monkeypatch.setattr(ahead_mod, "cpus", lambda: 2)
+    monkeypatch.setattr(forked_mod, "cpus", lambda: 2)
     f = _write(tmp_path, _long(40))
     with ahead(f) as early:                     # short: not worth a fork
         assert early is None

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from memcg_edu import forked as forked_mod
 from memcg_edu.cli import plot
 from memcg_edu.errors import ModelUsageError
 from memcg_synth import small_timeline
@@ -158,7 +159,7 @@ def test_a_long_timeline_renders_on_two_cpus_with_the_same_files(saved, tmp_path
     real = render._fork
     monkeypatch.setattr(render, "_fork", lambda *a: forked.append(a) or real(*a))
     monkeypatch.setattr(render, "FORK_FROM", 0)
-    monkeypatch.setattr(render, "cpus", lambda: 2)
+    monkeypatch.setattr(forked_mod, "cpus", lambda: 2)
     assert _run(str(saved), "--out", str(tmp_path / "two.png"), *argv) == 0
     assert len(forked) == 1 and list(forked[0][1]) == ["stats", "lru", "pages", "overlay"]
     for suffix in ("", "-stats", "-lru", "-pages", "-overlay"):

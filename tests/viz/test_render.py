@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from memcg_edu import forked as forked_mod
 from memcg_edu.viz import plot_counters, plot_lru, plot_stats, render
 
 
@@ -48,7 +49,7 @@ def alone(figs, monkeypatch, made):
 def forks(monkeypatch, only_new_threads):
     """Make render fork for any timeline; the pids of its children."""
     monkeypatch.setattr(render, "FORK_FROM", 0)
-    monkeypatch.setattr(render, "cpus", lambda: 2)
+    monkeypatch.setattr(forked_mod, "cpus", lambda: 2)
     pids = []
     real = render._fork
 
@@ -83,7 +84,7 @@ def test_short_timelines_or_one_cpu_stay_in_this_process(figs, alone, forks, mon
     monkeypatch.setattr(render, "FORK_FROM", 11)
     assert render.render(figs, "png", 10) == alone
     monkeypatch.setattr(render, "FORK_FROM", 0)
-    monkeypatch.setattr(render, "cpus", lambda: 1)
+    monkeypatch.setattr(forked_mod, "cpus", lambda: 1)
     assert render.render(figs, "png", 10) == alone
     assert render.render({"lru": figs["lru"]}, "png", 10) == {"lru": alone["lru"]}
     assert render.render({}, "png", 10) == {}
