@@ -5,6 +5,10 @@ from .ctrl_c import ctrl_c_seen, record_ctrl_c
 
 record_ctrl_c()   # first: a Ctrl-C while the rest loads is still known as one
 
+from .quick_exit import INTERRUPTED, exit_process, process_ends  # noqa: E402  (standard library only)
+
+process_ends(True)   # this process ends with the command line
+
 #: Ctrl-Cs that landed in a callback Python runs for itself
 _ctrl_c: list = []
 
@@ -32,8 +36,6 @@ except Exception:
     _ctrl_c.append(KeyboardInterrupt)
 if _ctrl_c:
     sys.stderr.write("interrupted\n")
-    sys.exit(130)
-
-from .quick_exit import exit_process  # noqa: E402  (after the Ctrl-C guard above)
+    exit_process(INTERRUPTED)
 
 exit_process(main(process_ends=True))

@@ -15,16 +15,30 @@ flushes stdout and stderr, and leaves with ``os._exit``. When nothing was
 kept, another thread still runs (a normal exit waits for it), or a flush
 fails (a closed pipe: a normal exit says so as it always did), it is a
 normal exit, ``sys.exit``.
+
+A run that a Ctrl-C ended (exit status ``INTERRUPTED``) always leaves the
+quick way, whether something was kept or not, and without waiting for
+other threads. The Ctrl-C may have landed in the middle of an import, and
+a normal exit after that can abort the process: matplotlib's ft2font keeps
+Python objects in a C++ static, whose destructor runs after the
+interpreter has finished (``Fatal Python error: PyThreadState_Get``,
+SIGABRT, about one Ctrl-C in ten during ``plot``'s import of matplotlib,
+seen in the test suite on a busy machine). ``os._exit`` runs no such
+destructors.
 """
 from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 import threading
 from typing import Any, NoReturn
 
-__all__ = ["keep", "exit_process", "process_ends"]
+__all__ = ["INTERRUPTED", "keep", "exit_process", "process_ends"]
+
+#: the exit status of a run that a Ctrl-C ended (128 + SIGINT, as a shell says)
+INTERRUPTED = 128 + signal.SIGINT
 
 #: what commands handed to the exit (freed by the process's end, not one by one)
 _KEPT: list[Any] = []
@@ -47,7 +61,9 @@ def keep(*objects: Any) -> None:
 
 def exit_process(code: int) -> NoReturn:
     """End the process with exit status ``code`` (see the module docstring)."""
-    if not _KEPT or threading.active_count() > 1:
+    quick = _ends and (code == INTERRUPTED
+                       or (bool(_KEPT) and threading.active_count() == 1))
+    if not quick:
         sys.exit(code)
     atexit._run_exitfuncs()     # they run once (the call clears them)
     try:

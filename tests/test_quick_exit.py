@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from memcg_edu import quick_exit
+from memcg_edu.quick_exit import INTERRUPTED
 
 ROOT = Path(__file__).parents[1]
 
@@ -25,17 +26,22 @@ class Freed:
 
 atexit.register(lambda: sys.stdout.write("atexit ran\\n"))
 quick_exit.process_ends({ends})
-quick_exit.keep(Freed())
+freed = Freed()                 # a module global: freed as the interpreter ends
+if {keep}:
+    quick_exit.keep(freed)
+    del freed
 if {thread}:
     threading.Thread(target=lambda: (time.sleep(0.3), sys.stdout.write("thread done\\n"))).start()
 sys.stdout.write("output, not flushed yet\\n")
-quick_exit.exit_process(3)
+quick_exit.exit_process({code})
 """
 
 
-def _program(ends: bool, thread: bool) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", PROGRAM.format(ends=ends, thread=thread)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+def _program(ends: bool, thread: bool, keep: bool = True,
+             code: int = 3) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PROGRAM.format(
+        ends=ends, thread=thread, keep=keep, code=code)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def test_what_was_kept_is_not_freed_and_nothing_written_is_lost():
@@ -57,12 +63,24 @@ def test_otherwise_the_exit_is_pythons_own(ends, thread):
     assert lines.count("freed") == 1
 
 
+@pytest.mark.parametrize("keep, thread", [(False, False), (False, True), (True, True)])
+def test_a_run_a_ctrl_c_ended_always_leaves_the_quick_way(keep, thread):
+    """Exit status INTERRUPTED: no interpreter shutdown after a Ctrl-C that
+    may have broken an import half-way (matplotlib's ft2font then aborts
+    the process in a C++ destructor), whatever was kept and whatever other
+    thread runs; the atexit handlers run and every line is written."""
+    r = _program(ends=True, thread=thread, keep=keep, code=INTERRUPTED)
+    assert (r.returncode, r.stderr) == (INTERRUPTED, "")
+    assert r.stdout == "output, not flushed yet\natexit ran\n"
+
+
 def test_in_process_nothing_is_kept_and_the_exit_is_a_system_exit():
     quick_exit.process_ends(False)
     quick_exit.keep(object())
-    with pytest.raises(SystemExit) as e:
-        quick_exit.exit_process(5)
-    assert e.value.code == 5
+    for code in (5, INTERRUPTED):
+        with pytest.raises(SystemExit) as e:
+            quick_exit.exit_process(code)
+        assert e.value.code == code
 
 
 def _cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn, Sequence
 
 from ..ctrl_c import ctrl_c_recorded
 from ..errors import KernelBugError, ModelUsageError, ScenarioError
-from ..quick_exit import exit_process, process_ends as _process_ends
+from ..quick_exit import INTERRUPTED, exit_process, process_ends as _process_ends
 from ..safeio import printable
 
 __all__ = ["main", "console_main", "SUBCOMMANDS", "PROG", "add_force_argument"]
@@ -99,14 +99,14 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG,
             return _main(argv, prog)
         except KeyboardInterrupt:   # Ctrl-C while importing or parsing
             print("interrupted", file=sys.stderr)
-            return 130
+            return INTERRUPTED
         except Exception:
             # a Ctrl-C that an import turned into another error (numpy's C
             # extension reports it as an ImportError): still one line
             if not ctrl_c_seen():
                 raise
             print("interrupted", file=sys.stderr)
-            return 130
+            return INTERRUPTED
         finally:
             sys.stdout, sys.stderr = out, err
 
@@ -123,7 +123,7 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return 0
 

@@ -159,7 +159,7 @@ def test_a_ctrl_c_python_reports_as_ignored_still_ends_the_run():
     is kept by memcg_edu.__main__'s hook, with no traceback printed."""
     main_py = (ROOT / "memcg_edu" / "__main__.py").read_text()
     hook = main_py[:main_py.index("try:")]          # the hook, not the run
-    hook = hook.replace("from .ctrl_c", "from memcg_edu.ctrl_c")
+    hook = hook.replace("from .", "from memcg_edu.")
     trigger = ("import time, weakref\n"
                "class Obj: pass\n"
                "o = Obj()\n"
