@@ -109,8 +109,11 @@ def test_a_reader_that_goes_away_ends_the_run_as_before(tmp_path):
     and nothing said, the normal exit's way."""
     steps = [{"op": "fault_anon", "task": "p", "page": f"x{i}"} for i in range(3000)]
     (tmp_path / "long.json").write_text(json.dumps({
-        "format": "memcg-edu-scenario/1", "memcgs": {"A": {}}, "tasks": {"p": "A"},
-        "steps": steps}))
+        "format": "memcg-edu-scenario/1", "machine": {"ram_pages": 4096},
+        "memcgs": {"A": {}}, "tasks": {"p": "A"}, "steps": steps}))
+    whole = _cli("run", "long.json", cwd=tmp_path)
+    # a run that succeeds, and says more than a pipe holds
+    assert whole.returncode == 0 and len(whole.stdout) > 1 << 16, whole.stderr
     p = subprocess.Popen([sys.executable, "-m", "memcg_edu", "run", "long.json"],
                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout is not None and p.stderr is not None
